@@ -1,0 +1,437 @@
+/* cmd: finding a command in the tables, parsing its arguments, and running
+ * it against the node named by the profile (or locally). */
+#include "cmd.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ctlclient.h"
+#include "keys.h"
+#include "profile.h"
+
+#define CMD_DEFAULT_PROFILE "vigilctl.conf"
+
+static const struct cmd_command *const cmd_groups[] = {
+        cmd_node_commands,
+        cmd_keygen_commands,
+        NULL,
+};
+
+#define CMD_GLOBAL_USAGE "vigilctl [-c PROFILE] [--as IDENTITY_FILE] [--json] [--timeout MS] COMMAND ..."
+
+const char *cmd_arg(const struct cmd_args *args, const char *name)
+{
+        for (int i = 0; i < args->n; i++)
+                if (strcmp(args->names[i], name) == 0)
+                        return args->values[i];
+        return NULL;
+}
+
+int cmd_fail(const struct cmd_ctx *ctx, int status, const char *article, const char *fmt, ...)
+{
+        char msg[2048];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        if (article && !article[0])
+                article = NULL;
+        if (ctx->json) {
+                json_t *doc = json_pack("{s:s, s:s?}", "error", msg, "article", article);
+
+                /* json_pack with s? turns a NULL article into null. */
+                if (doc) {
+                        json_dumpf(doc, ctx->out, JSON_COMPACT);
+                        fputc('\n', ctx->out);
+                        json_decref(doc);
+                }
+        } else if (article) {
+                /* CONTRACT.md: "refused: Art 20(1): at least two officers". */
+                fprintf(ctx->err, "vigilctl: %s%s: %s\n",
+                        strncmp(msg, "refused", 7) == 0 ? "" : "refused: ", article, msg);
+        } else {
+                fprintf(ctx->err, "vigilctl: %s\n", msg);
+        }
+        return status;
+}
+
+void cmd_usage(FILE *out)
+{
+        size_t w = 0;
+
+        fprintf(out, "usage: " CMD_GLOBAL_USAGE "\n\ncommands:\n");
+        for (size_t g = 0; cmd_groups[g]; g++)
+                for (const struct cmd_command *c = cmd_groups[g]; c->words; c++) {
+                        size_t l = strlen(c->words) + 1 + strlen(c->usage);
+                        if (l > w)
+                                w = l;
+                }
+        for (size_t g = 0; cmd_groups[g]; g++)
+                for (const struct cmd_command *c = cmd_groups[g]; c->words; c++) {
+                        size_t l = strlen(c->words) + 1 + strlen(c->usage);
+
+                        fprintf(out, "  %s %s%*s  %s\n", c->words, c->usage,
+                                (int)(w - l), "", c->summary);
+                }
+        fprintf(out, "\nThe profile is -c PROFILE, else $VIGIL_CONF, else ./" CMD_DEFAULT_PROFILE ".\n"
+                     "Exit status: 0 done, 1 refused or failed, 2 usage error.\n");
+}
+
+static int cmd_usage_error(const struct cmd_ctx *ctx, const struct cmd_command *c,
+                           const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static int cmd_usage_error(const struct cmd_ctx *ctx, const struct cmd_command *c,
+                           const char *fmt, ...)
+{
+        char msg[1024];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        cmd_fail(ctx, CMD_EXIT_USAGE, NULL, "%s", msg);
+        if (!ctx->json) {
+                if (c)
+                        fprintf(ctx->err, "usage: vigilctl %s %s\n", c->words, c->usage);
+                else
+                        fprintf(ctx->err, "usage: " CMD_GLOBAL_USAGE "\n(vigilctl --help lists the commands)\n");
+        }
+        return CMD_EXIT_USAGE;
+}
+
+/* "--name=value" -> "--name" length and the value after '='. */
+static size_t cmd_split_option(const char *tok, const char **ret_value)
+{
+        const char *eq = strchr(tok, '=');
+
+        *ret_value = eq ? eq + 1 : NULL;
+        return eq ? (size_t)(eq - tok) : strlen(tok);
+}
+
+int cmd_global_option(struct cmd_ctx *ctx, int argc, char **argv, int *i)
+{
+        const char *tok = argv[*i], *value;
+        size_t len = cmd_split_option(tok, &value);
+        const char **dst = NULL;
+
+        if (len == 6 && strncmp(tok, "--json", len) == 0) {
+                if (value)
+                        return cmd_usage_error(ctx, NULL, "--json takes no value"), -1;
+                ctx->json = true;
+                (*i)++;
+                return 1;
+        }
+        if (strcmp(tok, "-c") == 0 || (len == 9 && strncmp(tok, "--profile", len) == 0))
+                dst = &ctx->profile_path;
+        else if (len == 4 && strncmp(tok, "--as", len) == 0)
+                dst = &ctx->identity_path;
+        else if (!(len == 9 && strncmp(tok, "--timeout", len) == 0))
+                return 0;
+        if (!value) {
+                if (*i + 1 >= argc)
+                        return cmd_usage_error(ctx, NULL, "%.*s needs a value", (int)len, tok), -1;
+                value = argv[++*i];
+        }
+        (*i)++;
+        if (dst) {
+                *dst = value;
+                return 1;
+        }
+        {
+                char *end;
+                long ms;
+
+                errno = 0;
+                ms = strtol(value, &end, 10);
+                if (errno || end == value || *end || ms <= 0 || ms > 3600 * 1000)
+                        return cmd_usage_error(ctx, NULL,
+                                               "--timeout wants milliseconds between 1 and 3600000, not '%s'",
+                                               value), -1;
+                ctx->timeout_ms = (int)ms;
+        }
+        return 1;
+}
+
+/* How many of ARGV's leading words spell C's words, or 0. */
+static int cmd_match(const struct cmd_command *c, int argc, char **argv)
+{
+        const char *w = c->words;
+        int n = 0;
+
+        while (*w) {
+                size_t len = strcspn(w, " ");
+
+                if (n >= argc || strlen(argv[n]) != len || strncmp(argv[n], w, len) != 0)
+                        return 0;
+                n++;
+                w += len;
+                while (*w == ' ')
+                        w++;
+        }
+        return n;
+}
+
+/* True if WORD starts some command ("node" of "node enroll"). */
+static bool cmd_is_group(const char *word)
+{
+        size_t len = strlen(word);
+
+        for (size_t g = 0; cmd_groups[g]; g++)
+                for (const struct cmd_command *c = cmd_groups[g]; c->words; c++)
+                        if (strncmp(c->words, word, len) == 0 && c->words[len] == ' ')
+                                return true;
+        return false;
+}
+
+static const struct cmd_command *cmd_find(int argc, char **argv, int *ret_words)
+{
+        const struct cmd_command *best = NULL;
+        int best_n = 0;
+
+        for (size_t g = 0; cmd_groups[g]; g++)
+                for (const struct cmd_command *c = cmd_groups[g]; c->words; c++) {
+                        int n = cmd_match(c, argc, argv);
+
+                        if (n > best_n) {
+                                best = c;
+                                best_n = n;
+                        }
+                }
+        *ret_words = best_n;
+        return best;
+}
+
+static const struct cmd_option *cmd_find_option(const struct cmd_command *c, const char *tok, size_t len)
+{
+        for (const struct cmd_option *o = c->options; o->flag; o++)
+                if (strlen(o->flag) == len && strncmp(o->flag, tok, len) == 0)
+                        return o;
+        return NULL;
+}
+
+static int cmd_add(struct cmd_args *args, const char *name, const char *value)
+{
+        if (args->n >= CMD_MAX_ARGS)
+                return -E2BIG;
+        args->names[args->n] = name;
+        args->values[args->n] = value;
+        args->n++;
+        return 0;
+}
+
+/* Parse what follows the command's words into ARGS. Global options may
+ * appear here too (`vigilctl tree --json`). Exit status on error, else 0. */
+static int cmd_parse(struct cmd_ctx *ctx, const struct cmd_command *c, int argc, char **argv,
+                     struct cmd_args *args)
+{
+        int npos = 0, maxpos = 0, only_positional = 0;
+
+        while (maxpos < CMD_MAX_POSITIONAL && c->positional[maxpos])
+                maxpos++;
+        for (int i = 0; i < argc;) {
+                const char *tok = argv[i], *value;
+
+                if (!only_positional && strcmp(tok, "--") == 0) {
+                        only_positional = 1;
+                        i++;
+                        continue;
+                }
+                if (!only_positional && tok[0] == '-' && tok[1]) {
+                        size_t len = cmd_split_option(tok, &value);
+                        const struct cmd_option *o = cmd_find_option(c, tok, len);
+                        int r;
+
+                        if (strcmp(tok, "-h") == 0 || strcmp(tok, "--help") == 0) {
+                                fprintf(ctx->out, "usage: vigilctl %s %s\n  %s\n", c->words, c->usage, c->summary);
+                                return -1;
+                        }
+                        if (!o) {
+                                r = cmd_global_option(ctx, argc, argv, &i);
+                                if (r < 0)
+                                        return CMD_EXIT_USAGE;
+                                if (r == 0)
+                                        return cmd_usage_error(ctx, c, "%s: unknown option %.*s",
+                                                               c->words, (int)len, tok);
+                                continue;
+                        }
+                        if (!(o->flags & CMD_OPT_REPEAT) && cmd_arg(args, o->name))
+                                return cmd_usage_error(ctx, c, "%s: %s is given twice", c->words, o->flag);
+                        if (o->flags & CMD_OPT_FLAG) {
+                                if (value)
+                                        return cmd_usage_error(ctx, c, "%s: %s takes no value", c->words, o->flag);
+                                value = "true";
+                        } else if (!value) {
+                                if (i + 1 >= argc)
+                                        return cmd_usage_error(ctx, c, "%s: %s needs a value", c->words, o->flag);
+                                value = argv[++i];
+                        }
+                        i++;
+                        if (cmd_add(args, o->name, value) < 0)
+                                return cmd_usage_error(ctx, c, "%s: too many arguments", c->words);
+                        continue;
+                }
+                if (npos >= maxpos)
+                        return cmd_usage_error(ctx, c, "%s: unexpected argument '%s'", c->words, tok);
+                if (cmd_add(args, c->positional[npos++], tok) < 0)
+                        return cmd_usage_error(ctx, c, "%s: too many arguments", c->words);
+                i++;
+        }
+        if (npos < maxpos) {
+                char meta[64];
+                size_t k;
+
+                /* Name it as the usage line does: "id" -> "ID". */
+                for (k = 0; k + 1 < sizeof(meta) && c->positional[npos][k]; k++)
+                        meta[k] = (char)toupper((unsigned char)c->positional[npos][k]);
+                meta[k] = '\0';
+                return cmd_usage_error(ctx, c, "%s: missing %s", c->words, meta);
+        }
+        for (const struct cmd_option *o = c->options; o->flag; o++)
+                if ((o->flags & CMD_OPT_REQUIRED) && !cmd_arg(args, o->name))
+                        return cmd_usage_error(ctx, c, "%s: missing %s", c->words, o->flag);
+        return 0;
+}
+
+/* Profile and identity: -c / $VIGIL_CONF / ./vigilctl.conf, and --as over
+ * the profile's identity. Exit status on error, else 0. */
+static int cmd_load_profile(const struct cmd_ctx *ctx, struct profile *ret_profile,
+                            struct identity *ret_identity)
+{
+        const char *path = ctx->profile_path, *id_path;
+        char err[1024];
+
+        if (!path) {
+                const char *env = getenv("VIGIL_CONF");
+
+                path = env && env[0] ? env : CMD_DEFAULT_PROFILE;
+                if (!(env && env[0]) && access(path, F_OK) != 0)
+                        return cmd_fail(ctx, CMD_EXIT_USAGE, NULL,
+                                        "no profile: give -c PROFILE, set VIGIL_CONF, "
+                                        "or put " CMD_DEFAULT_PROFILE " in this folder");
+        }
+        if (profile_load(path, ret_profile, err, sizeof(err)) < 0)
+                return cmd_fail(ctx, CMD_EXIT_USAGE, NULL, "%s", err);
+        id_path = ctx->identity_path ? ctx->identity_path : ret_profile->identity_path;
+        if (!id_path[0])
+                return cmd_fail(ctx, CMD_EXIT_USAGE, NULL,
+                                "%s names no identity: add identity = FILE to it, or give --as FILE", path);
+        if (identity_load(id_path, ret_identity, err, sizeof(err)) < 0)
+                return cmd_fail(ctx, CMD_EXIT_USAGE, NULL, "%s", err);
+        return 0;
+}
+
+static int cmd_print_reply(const struct cmd_ctx *ctx, const struct cmd_command *c,
+                           const struct cmd_args *args, const char *text)
+{
+        json_error_t jerr;
+        json_t *doc;
+        int r;
+
+        if (ctx->json) {
+                size_t len = strlen(text);
+
+                /* Verbatim: scripts get exactly what the node said. */
+                fputs(text, ctx->out);
+                if (len == 0 || text[len - 1] != '\n')
+                        fputc('\n', ctx->out);
+                return CMD_EXIT_OK;
+        }
+        doc = json_loads(text, JSON_DECODE_ANY, &jerr);
+        if (!doc)
+                return cmd_fail(ctx, CMD_EXIT_FAILED, NULL,
+                                "the node's reply to '%s' is not JSON (%s)", c->words, jerr.text);
+        if (c->render) {
+                r = c->render(ctx->out, doc, args);
+        } else {
+                r = json_dumpf(doc, ctx->out, JSON_INDENT(2)) < 0 ? -EIO : 0;
+                fputc('\n', ctx->out);
+        }
+        json_decref(doc);
+        if (r == -EBADMSG)
+                return cmd_fail(ctx, CMD_EXIT_FAILED, NULL,
+                                "the node's reply to '%s' has an unexpected shape (--json shows it as it is)",
+                                c->words);
+        if (r < 0)
+                return cmd_fail(ctx, CMD_EXIT_FAILED, NULL, "printing the reply: %s", strerror(-r));
+        return CMD_EXIT_OK;
+}
+
+static int cmd_remote(const struct cmd_ctx *ctx, const struct cmd_command *c, const struct cmd_args *args)
+{
+        struct profile profile;
+        struct identity id;
+        struct ctlclient *client;
+        Vigil__ControlReply *reply = NULL;
+        char err[1024];
+        int r, status;
+
+        r = cmd_load_profile(ctx, &profile, &id);
+        if (r != 0)
+                return r;
+        client = ctlclient_new(profile.endpoint, profile.server_key, &id, err, sizeof(err));
+        if (!client)
+                return cmd_fail(ctx, CMD_EXIT_FAILED, NULL, "%s", err);
+        r = ctlclient_call(client, c->wire, args->names, args->values, args->n, ctx->timeout_ms, &reply);
+        ctlclient_free(client);
+        if (r == -ETIMEDOUT) {
+                char within[32];
+
+                if (ctx->timeout_ms % 1000 == 0)
+                        snprintf(within, sizeof(within), "%d s", ctx->timeout_ms / 1000);
+                else
+                        snprintf(within, sizeof(within), "%d ms", ctx->timeout_ms);
+                return cmd_fail(ctx, CMD_EXIT_FAILED, NULL,
+                                "no answer from %s within %s (is vigild running there, "
+                                "and is this identity enrolled?)", profile.endpoint, within);
+        }
+        if (r == -EACCES)
+                return cmd_fail(ctx, CMD_EXIT_FAILED, NULL,
+                                "%s refused identity '%s' (key %s): it is not enrolled on that node",
+                                profile.endpoint, id.name, id.curve_public);
+        if (r < 0)
+                return cmd_fail(ctx, CMD_EXIT_FAILED, NULL, "talking to %s: %s",
+                                profile.endpoint, strerror(-r));
+
+        if (reply->has_status && reply->status != 0) {
+                status = reply->status == CMD_EXIT_USAGE ? CMD_EXIT_USAGE : CMD_EXIT_FAILED;
+                r = cmd_fail(ctx, status, reply->article,
+                             "%s", reply->error && reply->error[0] ? reply->error : "the node gave no reason");
+        } else if (!reply->json) {
+                r = cmd_fail(ctx, CMD_EXIT_FAILED, NULL, "the node's reply to '%s' carries no document",
+                             c->words);
+        } else {
+                r = cmd_print_reply(ctx, c, args, reply->json);
+        }
+        vigil__control_reply__free_unpacked(reply, NULL);
+        return r;
+}
+
+int cmd_dispatch(struct cmd_ctx *ctx, int argc, char **argv)
+{
+        const struct cmd_command *c;
+        struct cmd_args args;
+        int words, r;
+
+        if (argc == 0)
+                return cmd_usage_error(ctx, NULL, "no command given");
+        c = cmd_find(argc, argv, &words);
+        if (!c) {
+                if (argc > 1 && argv[1][0] != '-' && cmd_is_group(argv[0]))
+                        return cmd_usage_error(ctx, NULL, "unknown command '%s %s'", argv[0], argv[1]);
+                return cmd_usage_error(ctx, NULL, "unknown command '%s'", argv[0]);
+        }
+        memset(&args, 0, sizeof(args));
+        r = cmd_parse(ctx, c, argc - words, argv + words, &args);
+        if (r < 0)
+                return CMD_EXIT_OK;     /* --help */
+        if (r != 0)
+                return r;
+        if (c->local)
+                return c->local(ctx, &args);
+        return cmd_remote(ctx, c, &args);
+}

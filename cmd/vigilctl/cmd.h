@@ -1,0 +1,82 @@
+/* cmd: vigilctl's command table and the machinery around it.
+ *
+ * Every command is one row of a table (struct cmd_command): the words an
+ * operator types, the command name on the wire, its positional arguments and
+ * options (each --option becomes one named wire argument), and a renderer
+ * for human output. Adding a command is adding a row to a group's table
+ * (cmd_node.c, cmd_keygen.c, ...) and listing a new group in cmd.c. */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#define CMD_MAX_ARGS 64
+#define CMD_MAX_OPTIONS 16
+#define CMD_MAX_POSITIONAL 4
+
+/* Exit statuses (CONTRACT.md). */
+enum { CMD_EXIT_OK = 0, CMD_EXIT_FAILED = 1, CMD_EXIT_USAGE = 2 };
+
+enum cmd_option_flags {
+        CMD_OPT_REQUIRED = 1 << 0,  /* must be given */
+        CMD_OPT_REPEAT   = 1 << 1,  /* may be given more than once (--camera) */
+        CMD_OPT_FLAG     = 1 << 2,  /* takes no value; sent as "true" */
+};
+
+struct cmd_option {
+        const char *flag;   /* "--public-key" */
+        const char *name;   /* wire argument name, "public_key" */
+        unsigned flags;     /* enum cmd_option_flags */
+};
+
+/* The named arguments of one invocation, in command-line order. The strings
+ * point into argv or into static storage. */
+struct cmd_args {
+        int n;
+        const char *names[CMD_MAX_ARGS];
+        const char *values[CMD_MAX_ARGS];
+};
+
+/* Global options and where output goes. */
+struct cmd_ctx {
+        const char *profile_path;   /* -c; NULL: $VIGIL_CONF, ./vigilctl.conf */
+        const char *identity_path;  /* --as; NULL: the profile's identity */
+        bool json;                  /* --json */
+        int timeout_ms;             /* --timeout, default 5000 */
+        FILE *out, *err;
+};
+
+struct cmd_command {
+        const char *words;          /* "node enroll" */
+        const char *wire;           /* "node.enroll"; NULL for a local command */
+        const char *positional[CMD_MAX_POSITIONAL]; /* required, in order */
+        struct cmd_option options[CMD_MAX_OPTIONS];
+        const char *usage;          /* arguments after the words */
+        const char *summary;        /* one line for `vigilctl --help` */
+        /* Human output of a successful reply; NULL prints the JSON indented.
+         * Returns 0, or -EBADMSG if DOC does not have the expected shape. */
+        int (*render)(FILE *out, const json_t *doc, const struct cmd_args *args);
+        /* A command that needs no daemon (keygen); returns the exit status. */
+        int (*local)(const struct cmd_ctx *ctx, const struct cmd_args *args);
+};
+
+/* Command groups; each table ends with an all-zero row. */
+extern const struct cmd_command cmd_node_commands[];
+extern const struct cmd_command cmd_keygen_commands[];
+
+/** Try ARGV[*I] as a global option (-c, --as, --json, --timeout, also in the
+ *  form --opt=VALUE); advances *I past it. 1 if it was one, 0 if not, or
+ *  -1 after reporting a usage error. */
+int cmd_global_option(struct cmd_ctx *ctx, int argc, char **argv, int *i);
+/** Find the command named by ARGV's leading words, parse the rest, and run
+ *  it. Returns the process exit status. */
+int cmd_dispatch(struct cmd_ctx *ctx, int argc, char **argv);
+/** Print the usage summary (every command) to OUT. */
+void cmd_usage(FILE *out);
+/** Report a failure: with --json one {"error","article"} document on stdout,
+ *  else "vigilctl: MESSAGE" on stderr. Returns STATUS. */
+int cmd_fail(const struct cmd_ctx *ctx, int status, const char *article, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+/** The value of the first argument called NAME, or NULL. */
+const char *cmd_arg(const struct cmd_args *args, const char *name);

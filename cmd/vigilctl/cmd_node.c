@@ -1,0 +1,55 @@
+/* cmd_node: the federation's shape — status, tree, node enroll. */
+#include <errno.h>
+
+#include "cmd.h"
+#include "render.h"
+
+static int cmd_node_render_status(FILE *out, const json_t *doc, const struct cmd_args *args)
+{
+        return render_status(out, doc);
+}
+
+static int cmd_node_render_tree(FILE *out, const json_t *doc, const struct cmd_args *args)
+{
+        return render_tree(out, doc);
+}
+
+static int cmd_node_render_enroll(FILE *out, const json_t *doc, const struct cmd_args *args)
+{
+        const char *id = json_string_value(json_object_get(doc, "id"));
+        const char *name = cmd_arg(args, "name");
+
+        if (!id)
+                return -EBADMSG;
+        fprintf(out, "Enrolled node %s%s%s%s; it can connect with its key now.\n", id,
+                name ? " (" : "", name ? name : "", name ? ")" : "");
+        return 0;
+}
+
+const struct cmd_command cmd_node_commands[] = {
+        {
+                .words = "status", .wire = "status",
+                .usage = "",
+                .summary = "this node: ID, tier, parent and children online",
+                .render = cmd_node_render_status,
+        },
+        {
+                .words = "tree", .wire = "tree",
+                .options = { { "--under", "under", 0 } },
+                .usage = "[--under ID]",
+                .summary = "every node this node knows, with its state",
+                .render = cmd_node_render_tree,
+        },
+        {
+                .words = "node enroll", .wire = "node.enroll",
+                .positional = { "id" },
+                .options = {
+                        { "--public-key", "public_key", CMD_OPT_REQUIRED },
+                        { "--name", "name", CMD_OPT_REQUIRED },
+                },
+                .usage = "ID --public-key KEY --name NAME",
+                .summary = "admit a child node's CURVE key",
+                .render = cmd_node_render_enroll,
+        },
+        { 0 },
+};

@@ -1,0 +1,101 @@
+/* vigild: one platform node (city, district or station). Thin: options,
+ * configuration, the loop. Everything else is in lib/ (node.c). */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "config.h"
+#include "keys.h"
+#include "log.h"
+#include "node.h"
+
+static void usage(FILE *f)
+{
+        fprintf(f, "usage: vigild -c FILE [--check]\n"
+                   "       vigild keygen DIR\n"
+                   "       vigild --version\n");
+}
+
+static int cmd_keygen(const char *dir)
+{
+        char pub[KEYS_Z85_LEN + 1];
+        int r = keys_generate(dir, pub);
+
+        if (r < 0) {
+                fprintf(stderr, "vigild: cannot write keys to %s: %s\n", dir, strerror(-r));
+                return 1;
+        }
+        printf("%s\n", pub);
+        return 0;
+}
+
+int main(int argc, char **argv)
+{
+        static const struct option opts[] = {
+                { "config", required_argument, NULL, 'c' },
+                { "check", no_argument, NULL, 'k' },
+                { "version", no_argument, NULL, 'V' },
+                { "help", no_argument, NULL, 'h' },
+                { NULL, 0, NULL, 0 },
+        };
+        const char *path = NULL;
+        struct config cfg;
+        struct node node;
+        enum log_level level;
+        char err[1024];
+        int check = 0, c, r;
+
+        if (argc == 3 && strcmp(argv[1], "keygen") == 0)
+                return cmd_keygen(argv[2]);
+        while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+                switch (c) {
+                case 'c': path = optarg; break;
+                case 'k': check = 1; break;
+                case 'V': printf("vigild %s\n", VIGIL_VERSION); return 0;
+                case 'h': usage(stdout); return 0;
+                default: usage(stderr); return 2;
+                }
+        }
+        if (!path || optind != argc) {
+                usage(stderr);
+                return 2;
+        }
+        config_init(&cfg);
+        if (config_load(path, &cfg, err, sizeof(err)) < 0) {
+                fprintf(stderr, "vigild: %s\n", err);
+                return 1;
+        }
+        if (log_level_parse(cfg.log_level, &level) == 0)
+                log_set_level(level);
+        if (!check && cfg.log_file[0] && log_open(cfg.log_file) < 0) {
+                fprintf(stderr, "vigild: cannot open log file %s\n", cfg.log_file);
+                return 1;
+        }
+        if (check) {
+                if (node_check(&cfg, err, sizeof(err)) < 0) {
+                        fprintf(stderr, "vigild: %s: %s\n", path, err);
+                        return 1;
+                }
+                printf("configuration OK\n");
+                return 0;
+        }
+        r = node_init(&node, uv_default_loop(), &cfg, err, sizeof(err));
+        if (r < 0) {
+                log_error("node", "msg=\"cannot start\" reason=\"%s\"", err);
+                return 1;
+        }
+        if (node_start(&node, err, sizeof(err)) < 0) {
+                log_error("node", "msg=\"cannot start\" reason=\"%s\"", err);
+                node_stop(&node);
+                uv_run(uv_default_loop(), UV_RUN_DEFAULT);
+                node_deinit(&node);
+                return 1;
+        }
+        uv_run(uv_default_loop(), UV_RUN_DEFAULT);
+        node_deinit(&node);
+        uv_loop_close(uv_default_loop());
+        log_info("node", "msg=\"stopped\"");
+        return 0;
+}

@@ -1,0 +1,498 @@
+#include "control.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <zmq.h>
+
+#include "db.h"
+#include "log.h"
+#include "node.h"
+#include "replica.h"
+#include "wire.h"
+
+/* One request being answered: where the reply goes. */
+struct control_req {
+        struct control *c;
+        uint8_t routing[256];
+        size_t routing_len;
+        uint64_t request_id;
+        char user[128];
+        const Vigil__ControlRequest *msg;  /* valid only inside the handler */
+        char arg_id[32], arg_name[64], arg_key[64];
+};
+
+enum { CONTROL_OK = 0, CONTROL_REFUSED = 1, CONTROL_USAGE = 2 };
+
+static void control_reply(struct control_req *q, uint32_t status, json_t *doc,
+                          const char *error, const char *article)
+{
+        struct control *c = q->c;
+        Vigil__Envelope env = VIGIL__ENVELOPE__INIT;
+        Vigil__ControlReply r = VIGIL__CONTROL_REPLY__INIT;
+        char *json = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+        uint8_t *buf;
+        size_t len;
+
+        r.has_request_id = 1;
+        r.request_id = q->request_id;
+        r.has_status = 1;
+        r.status = status;
+        r.json = json;
+        r.error = (char *)error;
+        r.article = (char *)article;
+        env.origin = c->node->cfg.node_id;
+        env.body_case = VIGIL__ENVELOPE__BODY_CONTROL_REPLY;
+        env.control_reply = &r;
+        if (c->open && wire_encode_envelope(&env, &buf, &len) == 0) {
+                const void *f[2] = { q->routing, buf };
+                size_t l[2] = { q->routing_len, len };
+                zsock_send(&c->zs, f, l, 2);
+                free(buf);
+        }
+        free(json);
+        json_decref(doc);
+}
+
+static const char *control_arg(const Vigil__ControlRequest *m, const char *name)
+{
+        size_t i;
+
+        for (i = 0; i < m->n_args; i++)
+                if (m->args[i]->name && strcmp(m->args[i]->name, name) == 0)
+                        return m->args[i]->value;
+        return NULL;
+}
+
+static void format_time_us(int64_t us, char *buf, size_t n)
+{
+        time_t s = (time_t)(us / 1000000);
+        struct tm tm;
+
+        char date[32];
+
+        gmtime_r(&s, &tm);
+        strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
+        snprintf(buf, n, "%.20s.%03dZ", date, (int)((us / 1000) % 1000));
+}
+
+/* --- status --- */
+
+static void control_status(struct control_req *q)
+{
+        struct node *n = q->c->node;
+        json_t *doc = json_object(), *children = json_array(), *counters = json_object();
+        unsigned long reconnects, committed, failed;
+        int i;
+
+        json_object_set_new(doc, "id", json_string(n->cfg.node_id));
+        json_object_set_new(doc, "tier", json_string(tier_name(n->cfg.tier)));
+        json_object_set_new(doc, "name", json_string(n->cfg.name));
+        json_object_set_new(doc, "version", json_string(VIGIL_VERSION));
+        if (n->has_parent) {
+                json_t *p = json_object();
+                json_object_set_new(p, "id", json_string(n->cfg.parent_id));
+                json_object_set_new(p, "online", json_boolean(uplink_online(&n->uplink)));
+                json_object_set_new(p, "endpoint", json_string(n->cfg.parent_endpoint));
+                if (n->uplink.last_error[0])
+                        json_object_set_new(p, "refused", json_string(n->uplink.last_error));
+                json_object_set_new(doc, "parent", p);
+        } else {
+                json_object_set_new(doc, "parent", json_null());
+        }
+        for (i = 0; i < n->downlink.n_children; i++) {
+                struct child *ch = n->downlink.children[i];
+                json_t *o = json_object();
+                json_object_set_new(o, "id", json_string(ch->id));
+                json_object_set_new(o, "name", json_string(ch->name));
+                json_object_set_new(o, "online", json_boolean(ch->connected));
+                json_object_set_new(o, "applied_seq", json_integer((json_int_t)ch->link.applied));
+                json_array_append_new(children, o);
+        }
+        json_object_set_new(doc, "children", children);
+        db_stats(n->db, &reconnects, &committed, &failed);
+        {
+                json_t *d = json_object();
+                json_object_set_new(d, "connected", json_boolean(db_is_up(n->db)));
+                json_object_set_new(d, "reconnects", json_integer((json_int_t)reconnects));
+                json_object_set_new(d, "transactions", json_integer((json_int_t)committed));
+                json_object_set_new(d, "failed", json_integer((json_int_t)failed));
+                json_object_set_new(doc, "database", d);
+        }
+        json_object_set_new(counters, "zap_refused_downlink", json_integer((json_int_t)n->zap.refused_downlink));
+        json_object_set_new(counters, "zap_refused_control", json_integer((json_int_t)n->zap.refused_control));
+        json_object_set_new(counters, "downlink_malformed", json_integer((json_int_t)n->downlink.malformed));
+        json_object_set_new(counters, "downlink_oversize", json_integer((json_int_t)n->downlink.oversize));
+        json_object_set_new(counters, "downlink_wrong_origin", json_integer((json_int_t)n->downlink.wrong_origin));
+        json_object_set_new(counters, "downlink_unknown_body", json_integer((json_int_t)n->downlink.unknown_body));
+        json_object_set_new(counters, "downlink_refused_hello", json_integer((json_int_t)n->downlink.refused_hello));
+        json_object_set_new(counters, "control_malformed", json_integer((json_int_t)q->c->malformed));
+        json_object_set_new(counters, "control_oversize", json_integer((json_int_t)q->c->oversize));
+        json_object_set_new(counters, "control_wrong_origin", json_integer((json_int_t)q->c->wrong_origin));
+        json_object_set_new(counters, "control_requests", json_integer((json_int_t)q->c->requests));
+        json_object_set_new(counters, "uplink_malformed", json_integer((json_int_t)n->uplink.malformed));
+        json_object_set_new(doc, "counters", counters);
+        json_object_set_new(doc, "uptime_s", json_integer((json_int_t)((uv_now(n->loop) - n->started_ms) / 1000)));
+        control_reply(q, CONTROL_OK, doc, NULL, NULL);
+        free(q);
+}
+
+/* --- tree --- */
+
+struct tree_row {
+        const char *id, *parent, *tier, *name, *last_seen;
+        bool online;
+};
+
+static struct tree_row *tree_find(struct tree_row *rows, int n, const char *id)
+{
+        int i;
+
+        for (i = 0; id && i < n; i++)
+                if (strcmp(rows[i].id, id) == 0)
+                        return &rows[i];
+        return NULL;
+}
+
+static void control_on_tree(void *arg, struct db_tx *tx, int err, const char *msg)
+{
+        struct control_req *q = arg;
+        struct node *n = q->c->node;
+        PGresult *res = db_tx_result(tx, 0), *cams = db_tx_result(tx, 1);
+        struct tree_row *rows;
+        json_t *doc;
+        int i, nr;
+        const char *under = q->arg_id[0] ? q->arg_id : NULL;
+        char now[40];
+
+        if (err) {
+                control_reply(q, CONTROL_REFUSED, NULL, msg, NULL);
+                free(q);
+                return;
+        }
+        nr = PQntuples(res);
+        rows = calloc(nr ? nr : 1, sizeof(*rows));
+        vigil_require(rows != NULL);
+        for (i = 0; i < nr; i++) {
+                rows[i].id = PQgetvalue(res, i, 0);
+                rows[i].parent = PQgetisnull(res, i, 1) ? NULL : PQgetvalue(res, i, 1);
+                rows[i].tier = PQgetvalue(res, i, 2);
+                rows[i].name = PQgetvalue(res, i, 3);
+                rows[i].online = PQgetvalue(res, i, 4)[0] == 't';
+                rows[i].last_seen = PQgetisnull(res, i, 5) ? NULL : PQgetvalue(res, i, 5);
+        }
+        format_time_us(node_now_us(), now, sizeof(now));
+        doc = json_array();
+        for (i = 0; i < nr; i++) {
+                struct tree_row *r = &rows[i], *a;
+                json_t *o;
+                bool online = r->online, stale = false;
+                const char *last_seen = r->last_seen;
+                struct child *ch = downlink_find(&n->downlink, r->id);
+                char seen[40];
+                int depth = 0;
+
+                if (under && !nodeid_under(r->id, under))
+                        continue;
+                if (strcmp(r->id, n->cfg.node_id) == 0) {
+                        online = true;
+                        last_seen = now;
+                } else if (ch) {
+                        /* Our own children: what we observe right now. */
+                        online = ch->connected;
+                        if (ch->last_seen_us > 0) {
+                                format_time_us(ch->last_seen_us, seen, sizeof(seen));
+                                last_seen = online ? now : seen;
+                        }
+                } else {
+                        /* Deeper nodes are last known: stale if a node between
+                         * them and us is offline now; they were last seen no
+                         * later than it was. */
+                        for (a = tree_find(rows, nr, r->parent); a && depth < 8;
+                             a = tree_find(rows, nr, a->parent), depth++) {
+                                struct child *ac;
+                                bool a_online;
+                                if (strcmp(a->id, n->cfg.node_id) == 0)
+                                        break;
+                                ac = downlink_find(&n->downlink, a->id);
+                                a_online = ac ? ac->connected : a->online;
+                                if (!a_online) {
+                                        stale = true;
+                                        if (online) {
+                                                if (ac && ac->last_seen_us > 0) {
+                                                        format_time_us(ac->last_seen_us, seen, sizeof(seen));
+                                                        last_seen = seen;
+                                                } else {
+                                                        last_seen = a->last_seen;
+                                                }
+                                        }
+                                        break;
+                                }
+                        }
+                }
+                o = json_object();
+                json_object_set_new(o, "id", json_string(r->id));
+                json_object_set_new(o, "tier", json_string(r->tier));
+                json_object_set_new(o, "name", json_string(r->name));
+                json_object_set_new(o, "parent", r->parent ? json_string(r->parent) : json_null());
+                json_object_set_new(o, "online", json_boolean(online));
+                json_object_set_new(o, "stale", json_boolean(stale));
+                json_object_set_new(o, "last_seen", last_seen ? json_string(last_seen) : json_null());
+                json_object_set_new(o, "cameras", json_integer(cams && PQntuples(cams) > i ?
+                                                               strtoll(PQgetvalue(cams, i, 0), NULL, 10) : 0));
+                json_array_append_new(doc, o);
+        }
+        free(rows);
+        control_reply(q, CONTROL_OK, doc, NULL, NULL);
+        free(q);
+}
+
+static void control_tree(struct control_req *q)
+{
+        const char *under = control_arg(q->msg, "under");
+        struct db_tx *tx;
+
+        if (under && *under) {
+                if (!nodeid_is_wellformed(under) || nodeid_tier(under) == TIER_NONE) {
+                        char e[128];
+                        snprintf(e, sizeof(e), "--under %s: not a node ID (20 digits, a city, district or "
+                                 "station centre code)", under);
+                        control_reply(q, CONTROL_USAGE, NULL, e, NULL);
+                        free(q);
+                        return;
+                }
+                snprintf(q->arg_id, sizeof(q->arg_id), "%s", under);
+        }
+        tx = db_tx_new();
+        db_tx_add(tx, "SELECT id, parent_id, tier, name, online, "
+                      "to_char(last_seen AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') "
+                      "FROM nodes ORDER BY id", 0, NULL, NULL, NULL);
+        db_submit(q->c->node->db, tx, control_on_tree, q);
+}
+
+/* --- node enroll --- */
+
+static void control_on_enrolled(void *arg, struct db_tx *tx, int err, const char *msg)
+{
+        struct control_req *q = arg;
+        struct node *n = q->c->node;
+        json_t *doc;
+
+        (void)tx;
+        if (err) {
+                char e[512];
+                if (strstr(msg, "nodes_public_key_key"))
+                        snprintf(e, sizeof(e), "refused: this public key is already enrolled for another node");
+                else
+                        snprintf(e, sizeof(e), "enrolment failed: %s", msg);
+                control_reply(q, CONTROL_REFUSED, NULL, e, NULL);
+                free(q);
+                return;
+        }
+        downlink_add_child(&n->downlink, q->arg_id, q->arg_name, q->arg_key);
+        node_kick_uplink(n);
+        log_info("control", "user=%s child=%s name=%s msg=\"child enrolled\"", q->user, q->arg_id, q->arg_name);
+        doc = json_object();
+        json_object_set_new(doc, "id", json_string(q->arg_id));
+        json_object_set_new(doc, "name", json_string(q->arg_name));
+        json_object_set_new(doc, "public_key", json_string(q->arg_key));
+        control_reply(q, CONTROL_OK, doc, NULL, NULL);
+        free(q);
+}
+
+static void control_enroll(struct control_req *q)
+{
+        struct node *n = q->c->node;
+        const char *id = control_arg(q->msg, "id");
+        const char *key = control_arg(q->msg, "public_key");
+        const char *name = control_arg(q->msg, "name");
+        char err[512], e[600], version[24];
+        enum tier child_tier = n->cfg.tier + 1;
+        struct child *existing;
+        struct db_tx *tx;
+        uint8_t *change;
+        size_t len;
+        int64_t v;
+
+        if (strncmp(q->user, "admin:", 6) != 0) {
+                control_reply(q, CONTROL_REFUSED, NULL, "refused: only an admin of this node enrols nodes", NULL);
+                goto out;
+        }
+        if (!id || !key || !name || !*name) {
+                control_reply(q, CONTROL_USAGE, NULL, "node enroll needs ID, --public-key and --name", NULL);
+                goto out;
+        }
+        if (n->cfg.tier == TIER_STATION) {
+                control_reply(q, CONTROL_REFUSED, NULL, "refused: a station has no child platforms", NULL);
+                goto out;
+        }
+        if (nodeid_check_node(id, child_tier, err, sizeof(err)) < 0 ||
+            nodeid_check_child(id, n->cfg.node_id, err, sizeof(err)) < 0) {
+                snprintf(e, sizeof(e), "refused: %s", err);
+                control_reply(q, CONTROL_REFUSED, NULL, e, NULL);
+                goto out;
+        }
+        if (!keys_z85_valid(key)) {
+                control_reply(q, CONTROL_REFUSED, NULL,
+                              "refused: --public-key must be a 40-character Z85 CURVE public key "
+                              "(curve.pub from `vigild keygen`)", NULL);
+                goto out;
+        }
+        if (strcmp(key, n->keys.curve_public) == 0) {
+                control_reply(q, CONTROL_REFUSED, NULL, "refused: that is this node's own key", NULL);
+                goto out;
+        }
+        if (strlen(name) >= sizeof(q->arg_name)) {
+                control_reply(q, CONTROL_REFUSED, NULL, "refused: --name is longer than 63 bytes", NULL);
+                goto out;
+        }
+        snprintf(q->arg_id, sizeof(q->arg_id), "%s", id);
+        snprintf(q->arg_name, sizeof(q->arg_name), "%s", name);
+        snprintf(q->arg_key, sizeof(q->arg_key), "%s", key);
+        existing = downlink_find(&n->downlink, id);
+        v = node_next_version(n);
+        if (replica_encode_node_state(id, n->cfg.node_id, (int)child_tier, name,
+                                      existing && existing->connected,
+                                      existing ? existing->last_seen_us : 0, v, &change, &len) < 0) {
+                control_reply(q, CONTROL_REFUSED, NULL, "out of memory", NULL);
+                goto out;
+        }
+        snprintf(version, sizeof(version), "%" PRId64, v);
+        {
+                const char *p[8] = { id, n->cfg.node_id, tier_name(child_tier), name, key, version,
+                                     (const char *)change, node_uplink_peer(n) };
+                int lens[8] = { 0, 0, 0, 0, 0, 0, (int)len, 0 }, fmts[8] = { 0, 0, 0, 0, 0, 0, 1, 0 };
+                tx = db_tx_new();
+                db_tx_add(tx, "SELECT node_enroll($1, $2, $3, $4, $5, $6, $7, $8)", 8, p, lens, fmts);
+        }
+        free(change);
+        db_submit(n->db, tx, control_on_enrolled, q);
+        return;
+out:
+        free(q);
+}
+
+/* --- dispatch --- */
+
+struct control_command {
+        const char *name;
+        void (*run)(struct control_req *q);
+};
+
+static const struct control_command control_commands[] = {
+        { "status", control_status },
+        { "tree", control_tree },
+        { "node.enroll", control_enroll },
+};
+
+static void control_on_recv(struct zsock *zs, zmq_msg_t *frames, int nframes)
+{
+        struct control *c = zs->data;
+        Vigil__Envelope *env = NULL;
+        struct control_req *q;
+        const char *user, *peer;
+        char err[256];
+        size_t i;
+        int r;
+
+        if (nframes != 2 || zmq_msg_size(&frames[0]) > sizeof(q->routing)) {
+                c->malformed++;
+                log_warn("control", "msg=\"malformed request\" reason=\"%d frames\"", nframes);
+                return;
+        }
+        user = zmq_msg_gets(&frames[1], "User-Id");
+        peer = zmq_msg_gets(&frames[1], "Peer-Address");
+        q = calloc(1, sizeof(*q));
+        vigil_require(q != NULL);
+        q->c = c;
+        q->routing_len = zmq_msg_size(&frames[0]);
+        memcpy(q->routing, zmq_msg_data(&frames[0]), q->routing_len);
+        snprintf(q->user, sizeof(q->user), "%s", user ? user : "");
+        r = wire_decode_envelope(zmq_msg_data(&frames[1]), zmq_msg_size(&frames[1]), &env, err, sizeof(err));
+        if (r < 0) {
+                if (r == -EMSGSIZE)
+                        c->oversize++;
+                else
+                        c->malformed++;
+                log_warn("control", "user=%s peer=%s msg=\"malformed request dropped\" reason=\"%s\"",
+                         q->user, peer ? peer : "?", err);
+                control_reply(q, CONTROL_USAGE, NULL, err, NULL);
+                free(q);
+                return;
+        }
+        if (env->body_case != VIGIL__ENVELOPE__BODY_CONTROL_REQUEST || !env->control_request->command) {
+                c->malformed++;
+                log_warn("control", "user=%s peer=%s body=%s msg=\"not a control request\"", q->user,
+                         peer ? peer : "?", wire_body_name(env));
+                control_reply(q, CONTROL_USAGE, NULL, "expected a control request", NULL);
+                goto out;
+        }
+        /* Nodes never speak on the control socket: a frame that claims a
+         * platform node as its origin is from the wrong origin. */
+        if (env->origin && nodeid_is_wellformed(env->origin)) {
+                c->wrong_origin++;
+                log_warn("control", "user=%s peer=%s origin=%s msg=\"request from the wrong origin dropped\"",
+                         q->user, peer ? peer : "?", env->origin);
+                control_reply(q, CONTROL_REFUSED, NULL, "refused: a control request cannot come from a node", NULL);
+                goto out;
+        }
+        q->request_id = env->control_request->request_id;
+        q->msg = env->control_request;
+        c->requests++;
+        for (i = 0; i < sizeof(control_commands) / sizeof(control_commands[0]); i++) {
+                if (strcmp(control_commands[i].name, env->control_request->command) == 0) {
+                        control_commands[i].run(q);
+                        wire_envelope_free(env);
+                        return;
+                }
+        }
+        {
+                char e[160], esc[64];
+                snprintf(e, sizeof(e), "unknown command \"%s\"",
+                         log_escape(esc, sizeof(esc), env->control_request->command));
+                control_reply(q, CONTROL_USAGE, NULL, e, NULL);
+        }
+out:
+        free(q);
+        wire_envelope_free(env);
+}
+
+int control_init(struct control *c, struct node *n)
+{
+        void *s;
+        int one = 1, zero = 0, r;
+        int64_t maxmsg = 2 * (int64_t)WIRE_MAX_MESSAGE;
+
+        c->node = n;
+        s = zmq_socket(n->zctx, ZMQ_ROUTER);
+        if (!s)
+                return -errno;
+        zmq_setsockopt(s, ZMQ_CURVE_SERVER, &one, sizeof(one));
+        zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, n->keys.curve_secret, KEYS_Z85_LEN);
+        zmq_setsockopt(s, ZMQ_ZAP_DOMAIN, "control", 7);
+        zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg));
+        zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof(zero));
+        if (zmq_bind(s, n->cfg.control_endpoint) < 0) {
+                r = -errno;
+                zmq_close(s);
+                return r;
+        }
+        r = zsock_init(&c->zs, n->loop, s, control_on_recv, c);
+        if (r < 0) {
+                zmq_close(s);
+                return r;
+        }
+        c->open = true;
+        return 0;
+}
+
+void control_close(struct control *c)
+{
+        if (c->open)
+                zsock_close(&c->zs, NULL);
+        c->open = false;
+}

@@ -1,0 +1,47 @@
+/* keys: a node's CURVE key pair (ZeroMQ) and Ed25519 signing key (libsodium),
+ * and officer/admin CURVE identities.
+ *
+ * Node key directory (written by `vigild keygen DIR`, mode 0700/0600):
+ *   DIR/curve.pub   Z85 public key (40 chars + newline)
+ *   DIR/curve.key   Z85 secret key
+ *   DIR/sign.pub    Ed25519 public key, hex (64 chars)
+ *   DIR/sign.key    Ed25519 secret key, hex (128 chars)
+ * Identity file (written by `vigilctl keygen FILE --name NAME`, mode 0600), INI:
+ *   [identity]
+ *   name = admin
+ *   public = <Z85>
+ *   secret = <Z85>
+ */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define KEYS_Z85_LEN 40
+
+struct node_keys {
+        char curve_public[KEYS_Z85_LEN + 1];
+        char curve_secret[KEYS_Z85_LEN + 1];
+        uint8_t sign_public[32];
+        uint8_t sign_secret[64];
+};
+
+struct identity {
+        char name[128];
+        char curve_public[KEYS_Z85_LEN + 1];
+        char curve_secret[KEYS_Z85_LEN + 1];
+};
+
+/** Create DIR if needed and write a fresh node key set into it. Refuses to
+ *  overwrite existing key files (-EEXIST). On success copies the Z85 CURVE
+ *  public key into RET_PUBLIC (size >= 41). Negative errno on failure. */
+int keys_generate(const char *dir, char *ret_public);
+/** Load DIR's key set into RET; -ENOENT/-EINVAL with a sentence in ERR. */
+int keys_load(const char *dir, struct node_keys *ret, char *err, size_t errlen);
+/** True if S is a 40-character Z85 string that decodes to 32 bytes. */
+int keys_z85_valid(const char *s);
+
+/** Write a fresh identity named NAME to PATH (refuses to overwrite). */
+int identity_generate(const char *path, const char *name, struct identity *ret);
+/** Load an identity file; negative errno with a sentence in ERR. */
+int identity_load(const char *path, struct identity *ret, char *err, size_t errlen);

@@ -1,0 +1,708 @@
+#include "link.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "log.h"
+#include "node.h"
+#include "replica.h"
+#include "wire.h"
+
+/* Snapshot changes per SnapshotChunk message. */
+#define LINK_SNAPSHOT_CHUNK 500
+
+struct link_item {
+        struct link_item *next;
+        Vigil__Envelope *env;
+};
+
+/* A database callback's view of the link: ignored if the session changed. */
+struct link_ctx {
+        struct link *l;
+        uint64_t session_id;
+        uint64_t first, last;
+        int n_items;
+        link_loaded_cb loaded;
+        void *arg;
+        char **removed;
+        int n_removed;
+};
+
+static void link_pump_send(struct link *l);
+static void link_pump_apply(struct link *l);
+
+static const char *link_dir_name(const struct link *l)
+{
+        return l->dir == LINK_TO_PARENT ? "up" : "down";
+}
+
+static struct link_ctx *link_ctx_new(struct link *l)
+{
+        struct link_ctx *c = calloc(1, sizeof(*c));
+
+        vigil_require(c != NULL);
+        c->l = l;
+        c->session_id = l->session_id;
+        return c;
+}
+
+static bool link_ctx_stale(struct link_ctx *c)
+{
+        return c->session_id != c->l->session_id || !c->l->session;
+}
+
+static void link_inbox_clear(struct link *l)
+{
+        struct link_item *it;
+
+        while ((it = l->inbox)) {
+                l->inbox = it->next;
+                wire_envelope_free(it->env);
+                free(it);
+        }
+        l->inbox_tail = NULL;
+        l->inbox_len = 0;
+}
+
+void link_init(struct link *l, struct node *node, enum link_dir dir, const char *peer_id)
+{
+        memset(l, 0, sizeof(*l));
+        l->node = node;
+        l->dir = dir;
+        snprintf(l->peer_id, sizeof(l->peer_id), "%s", peer_id);
+}
+
+void link_deinit(struct link *l)
+{
+        link_inbox_clear(l);
+        l->session = false;
+        l->session_id++;
+}
+
+static int link_send(struct link *l, Vigil__Envelope *env)
+{
+        int r = l->send(l, env);
+
+        if (r == 0)
+                l->sent++;
+        return r;
+}
+
+/* Ask the transport to restart the handshake: both sides then re-read what
+ * the databases hold. Used when a transaction failed. */
+static void link_resync(struct link *l, const char *why)
+{
+        Vigil__Envelope env = VIGIL__ENVELOPE__INIT;
+        Vigil__Error e = VIGIL__ERROR__INIT;
+
+        log_warn("link", "peer=%s dir=%s msg=\"resynchronising\" reason=\"%s\"",
+                 l->peer_id, link_dir_name(l), why);
+        e.has_code = 1;
+        e.code = LINK_ERROR_RESYNC;
+        e.message = "resynchronise";
+        env.body_case = VIGIL__ENVELOPE__BODY_ERROR;
+        env.error = &e;
+        link_send(l, &env);
+        link_session_end(l);
+}
+
+static void link_on_loaded(void *arg, struct db_tx *tx, int err, const char *msg)
+{
+        struct link_ctx *c = arg;
+        struct link *l = c->l;
+        PGresult *res = db_tx_result(tx, 0);
+
+        if (err == 0 && PQntuples(res) == 1) {
+                snprintf(l->peer_epoch, sizeof(l->peer_epoch), "%s", PQgetvalue(res, 0, 0));
+                l->applied = strtoull(PQgetvalue(res, 0, 1), NULL, 10);
+                l->have_state = true;
+        } else if (err == 0) {
+                l->peer_epoch[0] = '\0';
+                l->applied = 0;
+                l->have_state = false;
+        } else {
+                log_warn("link", "peer=%s msg=\"cannot read applied sequence\" reason=\"%s\"", l->peer_id, msg);
+        }
+        c->loaded(l, err, c->arg);
+        free(c);
+}
+
+void link_load(struct link *l, link_loaded_cb cb, void *arg)
+{
+        struct db_tx *tx = db_tx_new();
+        struct link_ctx *c = link_ctx_new(l);
+        const char *p[1] = { l->peer_id };
+
+        c->loaded = cb;
+        c->arg = arg;
+        db_tx_add(tx, "SELECT epoch, last_seq FROM applied_seq WHERE peer_id = $1", 1, p, NULL, NULL);
+        db_submit(l->node->db, tx, link_on_loaded, c);
+}
+
+void link_session_start(struct link *l, const char *peer_epoch, bool peer_has_our_state,
+                        uint64_t peer_applied)
+{
+        link_inbox_clear(l);
+        l->session = true;
+        l->session_id++;
+        l->reading = l->deleting = l->snapshotting = l->applying = false;
+        l->in_snapshot = false;
+        /* Receiving: our stored state counts only in the peer's current epoch. */
+        if (!l->have_state || strcmp(l->peer_epoch, peer_epoch) != 0) {
+                l->have_state = false;
+                l->applied = 0;
+        }
+        snprintf(l->peer_epoch, sizeof(l->peer_epoch), "%s", peer_epoch);
+        l->inbox_last = l->applied;
+        /* Sending */
+        if (peer_has_our_state) {
+                l->snapshot_needed = false;
+                l->next_send = peer_applied + 1;
+                l->acked = peer_applied;
+        } else {
+                l->snapshot_needed = true;
+                l->next_send = 0;
+                l->acked = 0;
+        }
+        l->deleted = 0;
+        l->more = true;
+        log_info("link", "peer=%s dir=%s msg=\"streaming\" next_send=%" PRIu64 " applied=%" PRIu64
+                 " snapshot_out=%s snapshot_in=%s", l->peer_id, link_dir_name(l), l->next_send,
+                 l->applied, l->snapshot_needed ? "yes" : "no", l->have_state ? "no" : "expected");
+        link_pump_send(l);
+}
+
+void link_session_end(struct link *l)
+{
+        if (!l->session)
+                return;
+        l->session = false;
+        l->session_id++;
+        l->reading = l->deleting = l->snapshotting = l->applying = false;
+        l->in_snapshot = false;
+        link_inbox_clear(l);
+}
+
+void link_kick(struct link *l)
+{
+        l->more = true;
+        link_pump_send(l);
+}
+
+/* --- sending --- */
+
+static void link_send_delta(struct link *l, uint64_t seq, const uint8_t *change, size_t len)
+{
+        Vigil__Envelope env = VIGIL__ENVELOPE__INIT;
+        Vigil__Delta d = VIGIL__DELTA__INIT;
+
+        d.has_change = 1;
+        d.change.data = (uint8_t *)change;
+        d.change.len = len;
+        env.has_seq = 1;
+        env.seq = seq;
+        env.body_case = VIGIL__ENVELOPE__BODY_DELTA;
+        env.delta = &d;
+        link_send(l, &env);
+}
+
+static uint64_t be64(const char *p)
+{
+        uint64_t v = 0;
+        int i;
+
+        for (i = 0; i < 8; i++)
+                v = (v << 8) | (uint8_t)p[i];
+        return v;
+}
+
+static void link_on_outbox_read(void *arg, struct db_tx *tx, int err, const char *msg)
+{
+        struct link_ctx *c = arg;
+        struct link *l = c->l;
+        PGresult *res;
+        int i, n;
+
+        if (link_ctx_stale(c)) {
+                free(c);
+                return;
+        }
+        l->reading = false;
+        free(c);
+        if (err) {
+                log_warn("link", "peer=%s msg=\"cannot read outbox\" reason=\"%s\"", l->peer_id, msg);
+                return;  /* retried on the next kick or tick */
+        }
+        res = db_tx_result(tx, 0);
+        n = PQntuples(res);
+        for (i = 0; i < n; i++) {
+                uint64_t seq = be64(PQgetvalue(res, i, 0));
+                if (seq != l->next_send) {
+                        /* The rows the peer needs are gone: only a snapshot helps. */
+                        log_error("link", "peer=%s msg=\"outbox hole, sending a snapshot\" expected=%" PRIu64
+                                  " found=%" PRIu64, l->peer_id, l->next_send, seq);
+                        l->snapshot_needed = true;
+                        break;
+                }
+                link_send_delta(l, seq, (const uint8_t *)PQgetvalue(res, i, 1),
+                                (size_t)PQgetlength(res, i, 1));
+                l->next_send++;
+        }
+        if (n < l->node->cfg.window)
+                l->more = false;
+        link_pump_send(l);
+}
+
+static void link_on_outbox_deleted(void *arg, struct db_tx *tx, int err, const char *msg)
+{
+        struct link_ctx *c = arg;
+        struct link *l = c->l;
+
+        (void)tx; (void)msg;
+        if (!link_ctx_stale(c)) {
+                l->deleting = false;
+                if (err == 0 && c->last > l->deleted)
+                        l->deleted = c->last;
+                link_pump_send(l);
+        }
+        free(c);
+}
+
+static void link_send_snapshot(struct link *l, uint64_t seq, uint8_t **changes, size_t *lens, size_t n)
+{
+        Vigil__Envelope env = VIGIL__ENVELOPE__INIT;
+        Vigil__SnapshotBegin b = VIGIL__SNAPSHOT_BEGIN__INIT;
+        Vigil__SnapshotChunk ch = VIGIL__SNAPSHOT_CHUNK__INIT;
+        Vigil__SnapshotEnd e = VIGIL__SNAPSHOT_END__INIT;
+        ProtobufCBinaryData *items;
+        size_t i, k;
+
+        b.has_seq = 1;
+        b.seq = seq;
+        b.epoch = l->node->epoch;
+        b.has_items = 1;
+        b.items = n;
+        env.body_case = VIGIL__ENVELOPE__BODY_SNAPSHOT_BEGIN;
+        env.snapshot_begin = &b;
+        link_send(l, &env);
+
+        items = calloc(LINK_SNAPSHOT_CHUNK, sizeof(*items));
+        vigil_require(items != NULL);
+        for (i = 0; i < n; i += LINK_SNAPSHOT_CHUNK) {
+                size_t m = n - i < LINK_SNAPSHOT_CHUNK ? n - i : LINK_SNAPSHOT_CHUNK;
+                for (k = 0; k < m; k++) {
+                        items[k].data = changes[i + k];
+                        items[k].len = lens[i + k];
+                }
+                ch.n_changes = m;
+                ch.changes = items;
+                env.body_case = VIGIL__ENVELOPE__BODY_SNAPSHOT_CHUNK;
+                env.snapshot_chunk = &ch;
+                link_send(l, &env);
+        }
+        free(items);
+
+        e.has_seq = 1;
+        e.seq = seq;
+        e.has_items = 1;
+        e.items = n;
+        env.body_case = VIGIL__ENVELOPE__BODY_SNAPSHOT_END;
+        env.snapshot_end = &e;
+        link_send(l, &env);
+}
+
+static void link_on_snapshot_read(void *arg, struct db_tx *tx, int err, const char *msg)
+{
+        struct link_ctx *c = arg;
+        struct link *l = c->l;
+        uint8_t **changes = NULL;
+        size_t *lens = NULL, n = 0, i;
+        uint64_t seq = 0;
+
+        if (link_ctx_stale(c)) {
+                free(c);
+                return;
+        }
+        free(c);
+        l->snapshotting = false;
+        if (err || replica_snapshot_collect(tx, 0, l, &seq, &changes, &lens, &n) < 0) {
+                log_warn("link", "peer=%s msg=\"cannot read snapshot\" reason=\"%s\"", l->peer_id,
+                         err ? msg : "encoding failed");
+                return;
+        }
+        link_send_snapshot(l, seq, changes, lens, n);
+        log_info("link", "peer=%s dir=%s msg=\"snapshot sent\" seq=%" PRIu64 " items=%zu",
+                 l->peer_id, link_dir_name(l), seq, n);
+        for (i = 0; i < n; i++)
+                free(changes[i]);
+        free(changes);
+        free(lens);
+        l->snapshot_needed = false;
+        l->next_send = seq + 1;
+        l->more = true;
+        link_pump_send(l);
+}
+
+static void link_pump_send(struct link *l)
+{
+        struct db *db = l->node->db;
+
+        if (!l->session || l->snapshotting || !db_is_up(db))
+                return;
+        if (l->snapshot_needed) {
+                struct db_tx *tx = db_tx_new();
+                l->snapshotting = true;
+                replica_add_snapshot_read(tx, l);
+                db_submit(db, tx, link_on_snapshot_read, link_ctx_new(l));
+                return;
+        }
+        if (l->acked > l->deleted && !l->deleting) {
+                struct db_tx *tx = db_tx_new();
+                struct link_ctx *c = link_ctx_new(l);
+                char upto[24];
+                const char *p[2] = { l->peer_id, upto };
+                snprintf(upto, sizeof(upto), "%" PRIu64, l->acked);
+                c->last = l->acked;
+                l->deleting = true;
+                db_tx_add(tx, "DELETE FROM outbox WHERE peer_id = $1 AND seq <= $2", 2, p, NULL, NULL);
+                db_submit(db, tx, link_on_outbox_deleted, c);
+        }
+        if (!l->reading && l->more && l->next_send - 1 - l->acked < (uint64_t)l->node->cfg.window) {
+                struct db_tx *tx = db_tx_new();
+                char from[24], limit[24];
+                const char *p[3] = { l->peer_id, from, limit };
+                snprintf(from, sizeof(from), "%" PRIu64, l->next_send);
+                snprintf(limit, sizeof(limit), "%d", l->node->cfg.window);
+                l->reading = true;
+                db_tx_add(tx, "SELECT seq, change FROM outbox WHERE peer_id = $1 AND seq >= $2 "
+                              "ORDER BY seq LIMIT $3", 3, p, NULL, NULL);
+                db_tx_set_binary_results(tx);
+                db_submit(db, tx, link_on_outbox_read, link_ctx_new(l));
+        }
+}
+
+/* --- receiving --- */
+
+static void link_ack(struct link *l, uint64_t seq)
+{
+        Vigil__Envelope env = VIGIL__ENVELOPE__INIT;
+        Vigil__Ack a = VIGIL__ACK__INIT;
+
+        a.has_seq = 1;
+        a.seq = seq;
+        env.body_case = VIGIL__ENVELOPE__BODY_ACK;
+        env.ack = &a;
+        link_send(l, &env);
+}
+
+static void link_inbox_pop(struct link *l, int n)
+{
+        while (n-- > 0 && l->inbox) {
+                struct link_item *it = l->inbox;
+                l->inbox = it->next;
+                if (!l->inbox)
+                        l->inbox_tail = NULL;
+                l->inbox_len--;
+                wire_envelope_free(it->env);
+                free(it);
+        }
+}
+
+static void link_after_apply(struct link *l)
+{
+        /* What we applied may have been forwarded into our own uplink outbox. */
+        if (l->dir == LINK_TO_CHILD)
+                node_kick_uplink(l->node);
+}
+
+static void link_on_applied(void *arg, struct db_tx *tx, int err, const char *msg)
+{
+        struct link_ctx *c = arg;
+        struct link *l = c->l;
+
+        (void)tx;
+        if (link_ctx_stale(c)) {
+                free(c);
+                return;
+        }
+        l->applying = false;
+        if (err) {
+                free(c);
+                if (err == -EPROTO)
+                        link_resync(l, msg);
+                /* -ECONNRESET: the transport resynchronises when the
+                 * database is back. */
+                return;
+        }
+        l->applied = c->last;
+        l->applied_count += (unsigned long)(c->last - c->first + 1);
+        link_inbox_pop(l, c->n_items);
+        free(c);
+        link_ack(l, l->applied);
+        link_after_apply(l);
+        link_pump_apply(l);
+}
+
+static void link_apply_deltas(struct link *l)
+{
+        struct db_tx *tx = db_tx_new();
+        struct link_ctx *c = link_ctx_new(l);
+        struct link_item *it;
+        char first[24], last[24], err[256];
+        const char *p[4] = { l->peer_id, l->peer_epoch, first, last };
+        int n = 0;
+
+        c->first = l->inbox->env->seq;
+        for (it = l->inbox; it && it->env->body_case == VIGIL__ENVELOPE__BODY_DELTA &&
+                            n < l->node->cfg.window; it = it->next) {
+                c->last = it->env->seq;
+                n++;
+        }
+        c->n_items = n;
+        snprintf(first, sizeof(first), "%" PRIu64, c->first);
+        snprintf(last, sizeof(last), "%" PRIu64, c->last);
+        db_tx_add(tx, "SELECT link_accept($1, $2, $3, $4)", 4, p, NULL, NULL);
+        for (it = l->inbox; n-- > 0; it = it->next) {
+                Vigil__Delta *d = it->env->delta;
+                if (replica_add_apply(tx, l, d->change.data, d->change.len, false, err, sizeof(err)) < 0) {
+                        /* A change the peer may not send: counted, logged, skipped;
+                         * its sequence number is still consumed. */
+                        l->bad_changes++;
+                        log_warn("link", "peer=%s seq=%" PRIu64 " msg=\"change refused\" reason=\"%s\"",
+                                 l->peer_id, it->env->seq, err);
+                }
+        }
+        l->applying = true;
+        db_submit(l->node->db, tx, link_on_applied, c);
+}
+
+static void link_on_snapshot_step(void *arg, struct db_tx *tx, int err, const char *msg)
+{
+        struct link_ctx *c = arg;
+        struct link *l = c->l;
+        Vigil__Envelope *env;
+
+        (void)tx;
+        if (link_ctx_stale(c)) {
+                free(c);
+                return;
+        }
+        free(c);
+        l->applying = false;
+        if (err) {
+                if (err == -EPROTO)
+                        link_resync(l, msg);
+                return;
+        }
+        env = l->inbox->env;
+        if (env->body_case == VIGIL__ENVELOPE__BODY_SNAPSHOT_BEGIN) {
+                l->have_state = false;
+        } else if (env->body_case == VIGIL__ENVELOPE__BODY_SNAPSHOT_END) {
+                l->have_state = true;
+                l->in_snapshot = false;
+                l->applied = env->snapshot_end->seq;
+                log_info("link", "peer=%s dir=%s msg=\"snapshot applied\" seq=%" PRIu64 " items=%" PRIu64,
+                         l->peer_id, link_dir_name(l), l->applied, env->snapshot_end->items);
+                link_ack(l, l->applied);
+        }
+        link_inbox_pop(l, 1);
+        link_after_apply(l);
+        link_pump_apply(l);
+}
+
+/* SnapshotEnd, second step: we know which rows the snapshot did not contain;
+ * remove them and forward their removal in one transaction. */
+static void link_on_snapshot_unmarked(void *arg, struct db_tx *rtx, int err, const char *msg)
+{
+        struct link_ctx *c = arg;
+        struct link *l = c->l;
+        struct db_tx *tx;
+        Vigil__SnapshotEnd *e;
+        const char *up;
+        char seq[24];
+        int i, n;
+
+        if (link_ctx_stale(c)) {
+                free(c);
+                return;
+        }
+        if (err) {
+                l->applying = false;
+                free(c);
+                if (err == -EPROTO)
+                        link_resync(l, msg);
+                return;
+        }
+        e = l->inbox->env->snapshot_end;
+        tx = db_tx_new();
+        snprintf(seq, sizeof(seq), "%" PRIu64, e->seq);
+        {
+                const char *p[3] = { l->peer_id, l->peer_epoch, seq };
+                db_tx_add(tx, "SELECT snapshot_end($1, $2, $3)", 3, p, NULL, NULL);
+        }
+        up = node_uplink_peer(l->node);
+        n = PQntuples(db_tx_result(rtx, 0));
+        for (i = 0; up && i < n; i++) {
+                uint8_t *buf;
+                size_t len;
+                const char *id = PQgetvalue(db_tx_result(rtx, 0), i, 0);
+                if (replica_encode_node_removed(id, node_next_version(l->node), &buf, &len) == 0) {
+                        const char *p[2] = { up, (const char *)buf };
+                        int lens[2] = { 0, (int)len }, fmts[2] = { 0, 1 };
+                        db_tx_add(tx, "SELECT outbox_append($1, ARRAY[$2::bytea])", 2, p, lens, fmts);
+                        free(buf);
+                }
+        }
+        c->session_id = l->session_id;
+        db_submit(l->node->db, tx, link_on_snapshot_step, c);
+}
+
+static void link_apply_snapshot_item(struct link *l)
+{
+        Vigil__Envelope *env = l->inbox->env;
+        struct db_tx *tx = db_tx_new();
+        const char *p[1] = { l->peer_id };
+        char err[256];
+        size_t i;
+
+        l->applying = true;
+        switch (env->body_case) {
+        case VIGIL__ENVELOPE__BODY_SNAPSHOT_BEGIN:
+                db_tx_add(tx, "SELECT snapshot_begin($1)", 1, p, NULL, NULL);
+                break;
+        case VIGIL__ENVELOPE__BODY_SNAPSHOT_CHUNK:
+                for (i = 0; i < env->snapshot_chunk->n_changes; i++) {
+                        ProtobufCBinaryData *b = &env->snapshot_chunk->changes[i];
+                        if (replica_add_apply(tx, l, b->data, b->len, true, err, sizeof(err)) < 0) {
+                                l->bad_changes++;
+                                log_warn("link", "peer=%s msg=\"snapshot item refused\" reason=\"%s\"",
+                                         l->peer_id, err);
+                        }
+                }
+                if (db_tx_count(tx) == 0)
+                        db_tx_add(tx, "SELECT 1", 0, NULL, NULL, NULL);
+                break;
+        default: /* SNAPSHOT_END */
+                db_tx_add(tx, "SELECT id FROM nodes WHERE via = $1 AND snapshot_mark", 1, p, NULL, NULL);
+                db_submit(l->node->db, tx, link_on_snapshot_unmarked, link_ctx_new(l));
+                return;
+        }
+        db_submit(l->node->db, tx, link_on_snapshot_step, link_ctx_new(l));
+}
+
+static void link_pump_apply(struct link *l)
+{
+        if (!l->session || l->applying || !l->inbox || !db_is_up(l->node->db))
+                return;
+        if (l->inbox->env->body_case == VIGIL__ENVELOPE__BODY_DELTA)
+                link_apply_deltas(l);
+        else
+                link_apply_snapshot_item(l);
+}
+
+static void link_enqueue(struct link *l, Vigil__Envelope *env)
+{
+        struct link_item *it = malloc(sizeof(*it));
+
+        vigil_require(it != NULL);
+        it->next = NULL;
+        it->env = env;
+        if (l->inbox_tail)
+                l->inbox_tail->next = it;
+        else
+                l->inbox = it;
+        l->inbox_tail = it;
+        l->inbox_len++;
+}
+
+static void link_receive_delta(struct link *l, Vigil__Envelope *env)
+{
+        uint64_t expected = l->inbox_last + 1;
+
+        if (!l->have_state && !l->in_snapshot) {
+                /* No state of the peer yet: a snapshot is on its way. */
+                wire_envelope_free(env);
+                return;
+        }
+        if (!env->has_seq || env->seq < expected) {
+                l->duplicates++;
+                wire_envelope_free(env);
+                return;
+        }
+        if (env->seq > expected) {
+                Vigil__Envelope r = VIGIL__ENVELOPE__INIT;
+                Vigil__ResendRequest rr = VIGIL__RESEND_REQUEST__INIT;
+                l->gaps++;
+                wire_envelope_free(env);
+                if (l->resend_asked == expected)
+                        return;  /* asked once; the resend is on its way */
+                l->resend_asked = expected;
+                log_warn("link", "peer=%s msg=\"gap, asking for a resend\" expected=%" PRIu64,
+                         l->peer_id, expected);
+                rr.has_from_seq = 1;
+                rr.from_seq = expected;
+                r.body_case = VIGIL__ENVELOPE__BODY_RESEND_REQUEST;
+                r.resend_request = &rr;
+                link_send(l, &r);
+                return;
+        }
+        l->inbox_last = env->seq;
+        link_enqueue(l, env);
+}
+
+void link_receive(struct link *l, Vigil__Envelope *env)
+{
+        l->received++;
+        if (!l->session) {
+                wire_envelope_free(env);
+                return;
+        }
+        switch (env->body_case) {
+        case VIGIL__ENVELOPE__BODY_ACK:
+                if (env->ack->seq > l->acked && env->ack->seq < l->next_send) {
+                        l->acked = env->ack->seq;
+                        link_pump_send(l);
+                }
+                wire_envelope_free(env);
+                return;
+        case VIGIL__ENVELOPE__BODY_RESEND_REQUEST:
+                if (env->resend_request->from_seq > l->acked &&
+                    env->resend_request->from_seq < l->next_send && !l->reading) {
+                        l->next_send = env->resend_request->from_seq;
+                        l->more = true;
+                        link_pump_send(l);
+                }
+                wire_envelope_free(env);
+                return;
+        case VIGIL__ENVELOPE__BODY_DELTA:
+                link_receive_delta(l, env);
+                break;
+        case VIGIL__ENVELOPE__BODY_SNAPSHOT_BEGIN:
+                link_inbox_clear(l);
+                l->applying = false;
+                l->session_id++;   /* drop callbacks of what we just cleared */
+                l->in_snapshot = true;
+                l->snap_seq = env->snapshot_begin->seq;
+                l->inbox_last = env->snapshot_begin->seq;
+                if (env->snapshot_begin->epoch && *env->snapshot_begin->epoch)
+                        snprintf(l->peer_epoch, sizeof(l->peer_epoch), "%s", env->snapshot_begin->epoch);
+                link_enqueue(l, env);
+                break;
+        case VIGIL__ENVELOPE__BODY_SNAPSHOT_CHUNK:
+        case VIGIL__ENVELOPE__BODY_SNAPSHOT_END:
+                if (!l->in_snapshot) {
+                        wire_envelope_free(env);
+                        return;
+                }
+                link_enqueue(l, env);
+                break;
+        default:
+                wire_envelope_free(env);
+                return;
+        }
+        link_pump_apply(l);
+}

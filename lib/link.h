@@ -1,0 +1,93 @@
+/* link: reliable delivery over one parent-child link, in both directions
+ * (DESIGN.md "Delivery"). Built once, used by every replicated change.
+ *
+ * Sending: changes were appended to the `outbox` for this peer in the same
+ * transaction as the state they describe. The link streams outbox rows in
+ * order with a bounded window, deletes them when the peer acks
+ * cumulatively, and resumes from the peer's last applied sequence after a
+ * reconnect. A peer that has no state of ours (new, or wiped, or another
+ * epoch) first gets a snapshot (Clone pattern), then the deltas after it.
+ *
+ * Receiving: deltas are applied in order, a batch per transaction that also
+ * advances `applied_seq` for the peer through link_accept(), which refuses
+ * anything out of order inside the database; then acked. A duplicate
+ * (seq <= applied) is dropped; a gap asks for a resend.
+ *
+ * The transport (uplink or downlink) owns the link, performs the Hello/
+ * Welcome handshake and calls link_session_start() when it is done. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vigil.pb-c.h"
+
+struct node;
+struct db_tx;
+
+enum link_dir {
+        LINK_TO_PARENT = 1,  /* the peer is our parent: we send up */
+        LINK_TO_CHILD = 2,   /* the peer is our child: we send down */
+};
+
+/* Error.code values on links. */
+#define LINK_ERROR_RESYNC 1     /* restart the handshake */
+#define LINK_ERROR_REFUSED 2    /* the peer refused us (log says why) */
+#define LINK_ERROR_MALFORMED 3  /* the peer could not decode our message */
+
+struct link_item;
+
+struct link {
+        struct node *node;
+        enum link_dir dir;
+        char peer_id[21];
+        /* Transport: send one envelope to the peer; 0 or negative errno. */
+        int (*send)(struct link *l, Vigil__Envelope *env);
+        void *owner;
+
+        bool session;          /* handshake done, streaming */
+        uint64_t session_id;   /* bumped on every reset: late DB callbacks of
+                                  an old session are ignored */
+        /* sending */
+        uint64_t next_send;    /* next sequence to send */
+        uint64_t acked;        /* peer has applied up to here */
+        uint64_t deleted;      /* outbox rows up to here are gone */
+        bool reading, deleting, more, snapshot_needed, snapshotting;
+        /* receiving */
+        char peer_epoch[64];
+        bool have_state;       /* we hold the peer's state in peer_epoch */
+        uint64_t applied;      /* last sequence applied from the peer */
+        bool applying;
+        struct link_item *inbox, *inbox_tail;
+        int inbox_len;
+        uint64_t inbox_last;   /* highest seq queued */
+        uint64_t resend_asked; /* a ResendRequest for this seq is out */
+        uint64_t snap_seq;     /* receiving a snapshot ending at this seq */
+        bool in_snapshot;
+
+        /* counters for status */
+        unsigned long sent, received, duplicates, gaps, applied_count, bad_changes;
+};
+
+void link_init(struct link *l, struct node *node, enum link_dir dir, const char *peer_id);
+void link_deinit(struct link *l);
+
+/** The peer's view after the handshake: its epoch of the stream it sends us,
+ *  and whether it holds our state (and up to which sequence). */
+void link_session_start(struct link *l, const char *peer_epoch, bool peer_has_our_state,
+                        uint64_t peer_applied);
+/** Link down or handshake restarting: stop streaming, drop what is queued. */
+void link_session_end(struct link *l);
+
+/** What we hold of the peer, for Hello/Welcome: our stored epoch for it and
+ *  the last sequence applied (loaded by link_load()). */
+typedef void (*link_loaded_cb)(struct link *l, int err, void *arg);
+/** Read applied_seq for the peer from the database. */
+void link_load(struct link *l, link_loaded_cb cb, void *arg);
+
+/** The outbox for this peer has new rows (after a commit that appended). */
+void link_kick(struct link *l);
+
+/** Handle a Delta, Ack, ResendRequest or Snapshot* envelope from the peer.
+ *  Takes ownership of ENV. */
+void link_receive(struct link *l, Vigil__Envelope *env);

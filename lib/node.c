@@ -1,0 +1,336 @@
+#include "node.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <libpq-fe.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "db.h"
+#include "log.h"
+#include "migrate.h"
+
+/* How long start-up waits for PostgreSQL before giving up. */
+#define NODE_DB_WAIT_S 30
+
+int64_t node_now_us(void)
+{
+        struct timeval tv;
+
+        gettimeofday(&tv, NULL);
+        return (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
+}
+
+int64_t node_next_version(struct node *n)
+{
+        int64_t v = node_now_us();
+
+        if (v <= n->last_version)
+                v = n->last_version + 1;
+        n->last_version = v;
+        return v;
+}
+
+const char *node_uplink_peer(const struct node *n)
+{
+        return n->has_parent ? n->cfg.parent_id : NULL;
+}
+
+void node_kick_uplink(struct node *n)
+{
+        if (n->has_parent)
+                link_kick(&n->uplink.link);
+}
+
+struct link *node_link(struct node *n, const char *peer_id)
+{
+        struct child *c;
+
+        if (n->has_parent && strcmp(peer_id, n->cfg.parent_id) == 0)
+                return &n->uplink.link;
+        c = downlink_find(&n->downlink, peer_id);
+        return c ? &c->link : NULL;
+}
+
+/* ZAP: who may connect. Children by their enrolled key (User-Id: node ID),
+ * admins on the control socket by the keys in the config. */
+static int node_zap_lookup(void *arg, const char *domain, const char *key, char *ret_user, size_t n)
+{
+        struct node *node = arg;
+        int i;
+
+        if (strcmp(domain, "downlink") == 0) {
+                struct child *c = downlink_find_key(&node->downlink, key);
+                if (!c)
+                        return -EACCES;
+                snprintf(ret_user, n, "%s", c->id);
+                return 0;
+        }
+        if (strcmp(domain, "control") == 0) {
+                for (i = 0; i < node->cfg.n_admin_keys; i++) {
+                        if (strcmp(node->cfg.admin_keys[i], key) == 0) {
+                                snprintf(ret_user, n, "admin:%.8s", key);
+                                return 0;
+                        }
+                }
+        }
+        return -EACCES;
+}
+
+static PGconn *node_connect_blocking(const char *conninfo, char *err, size_t errlen)
+{
+        PGconn *c = NULL;
+        int i;
+
+        for (i = 0; i < NODE_DB_WAIT_S * 2; i++) {
+                c = PQconnectdb(conninfo);
+                if (PQstatus(c) == CONNECTION_OK)
+                        return c;
+                if (i == 0)
+                        log_warn("db", "msg=\"waiting for PostgreSQL\" reason=\"%.*s\"",
+                                 (int)strcspn(PQerrorMessage(c), "\n"), PQerrorMessage(c));
+                if (i + 1 < NODE_DB_WAIT_S * 2) {
+                        PQfinish(c);
+                        usleep(500 * 1000);
+                }
+        }
+        snprintf(err, errlen, "cannot connect to PostgreSQL (%s): %.*s", conninfo,
+                 (int)strcspn(PQerrorMessage(c), "\n"), PQerrorMessage(c));
+        PQfinish(c);
+        return NULL;
+}
+
+static int node_exec(PGconn *c, PGresult **ret, char *err, size_t errlen, const char *sql,
+                     int nparams, const char *const *params)
+{
+        PGresult *r = PQexecParams(c, sql, nparams, NULL, params, NULL, NULL, 0);
+        ExecStatusType st = PQresultStatus(r);
+
+        if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+                snprintf(err, errlen, "%.*s", (int)strcspn(PQresultErrorMessage(r), "\n"),
+                         PQresultErrorMessage(r));
+                PQclear(r);
+                return -EIO;
+        }
+        if (ret)
+                *ret = r;
+        else
+                PQclear(r);
+        return 0;
+}
+
+/* Start-up, blocking: schema, this node's own row, its epoch and children. */
+static int node_load(struct node *n, char *err, size_t errlen)
+{
+        char e[512];
+        PGconn *c = node_connect_blocking(n->cfg.conninfo, err, errlen);
+        PGresult *r;
+        int applied, i, ret;
+
+        if (!c)
+                return -EIO;
+        ret = migrate_apply(c, &applied, e, sizeof(e));
+        if (ret < 0) {
+                snprintf(err, errlen, "schema migration failed: %s", e);
+                goto out;
+        }
+        if (applied > 0)
+                log_info("db", "msg=\"schema migrated\" applied=%d", applied);
+        {
+                const char *p[4] = { n->cfg.node_id, n->has_parent ? n->cfg.parent_id : NULL,
+                                     tier_name(n->cfg.tier), n->cfg.name };
+                ret = node_exec(c, NULL, e, sizeof(e),
+                                "INSERT INTO nodes (id, parent_id, tier, name, online, last_seen) "
+                                "VALUES ($1, $2, $3, $4, true, now()) ON CONFLICT (id) DO UPDATE SET "
+                                "parent_id = $2, tier = $3, name = $4, online = true, last_seen = now(), via = NULL",
+                                4, p);
+                if (ret < 0) {
+                        snprintf(err, errlen, "cannot record this node: %s", e);
+                        goto out;
+                }
+        }
+        ret = node_exec(c, &r, e, sizeof(e), "SELECT value FROM node_settings WHERE key = 'epoch'", 0, NULL);
+        if (ret < 0 || PQntuples(r) != 1) {
+                snprintf(err, errlen, "cannot read the outbox epoch: %s", ret < 0 ? e : "missing");
+                if (ret == 0)
+                        PQclear(r);
+                ret = -EIO;
+                goto out;
+        }
+        snprintf(n->epoch, sizeof(n->epoch), "%s", PQgetvalue(r, 0, 0));
+        PQclear(r);
+        {
+                const char *p[1] = { n->cfg.node_id };
+                ret = node_exec(c, &r, e, sizeof(e),
+                                "SELECT id, name, public_key, online FROM nodes "
+                                "WHERE parent_id = $1 AND public_key IS NOT NULL ORDER BY id", 1, p);
+        }
+        if (ret < 0) {
+                snprintf(err, errlen, "cannot read enrolled children: %s", e);
+                goto out;
+        }
+        for (i = 0; i < PQntuples(r); i++) {
+                struct child *ch = downlink_add_child(&n->downlink, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
+                                                      PQgetvalue(r, i, 2));
+                if (ch)
+                        ch->online_persisted = PQgetvalue(r, i, 3)[0] == 't';
+        }
+        log_info("node", "msg=\"loaded\" children=%d epoch=%s", PQntuples(r), n->epoch);
+        PQclear(r);
+        ret = 0;
+out:
+        PQfinish(c);
+        return ret;
+}
+
+int node_check(const struct config *cfg, char *err, size_t errlen)
+{
+        struct node_keys keys;
+        PGconn *c;
+
+        if (sodium_init() < 0) {
+                snprintf(err, errlen, "libsodium failed to initialise");
+                return -EIO;
+        }
+        if (keys_load(cfg->key_dir, &keys, err, errlen) < 0)
+                return -EINVAL;
+        sodium_memzero(&keys, sizeof(keys));
+        c = PQconnectdb(cfg->conninfo);
+        if (PQstatus(c) != CONNECTION_OK) {
+                snprintf(err, errlen, "[database] conninfo: cannot connect to PostgreSQL: %.*s",
+                         (int)strcspn(PQerrorMessage(c), "\n"), PQerrorMessage(c));
+                PQfinish(c);
+                return -EIO;
+        }
+        PQfinish(c);
+        return 0;
+}
+
+int node_init(struct node *n, uv_loop_t *loop, const struct config *cfg, char *err, size_t errlen)
+{
+        memset(n, 0, sizeof(*n));
+        n->cfg = *cfg;
+        n->loop = loop;
+        n->has_parent = cfg->tier != TIER_CITY;
+        n->has_children = cfg->tier != TIER_STATION;
+        n->downlink.node = NULL;
+        if (sodium_init() < 0) {
+                snprintf(err, errlen, "libsodium failed to initialise");
+                return -EIO;
+        }
+        if (keys_load(cfg->key_dir, &n->keys, err, errlen) < 0)
+                return -EINVAL;
+        n->downlink.node = n;
+        return node_load(n, err, errlen);
+}
+
+static void node_db_up(void *arg)
+{
+        struct node *n = arg;
+
+        /* Whatever was in flight when the connection died may or may not have
+         * committed: every link re-reads its position (DESIGN.md "Delivery"). */
+        if (n->has_parent)
+                uplink_resync(&n->uplink);
+        if (n->has_children)
+                downlink_resync(&n->downlink);
+}
+
+static void node_on_signal(uv_signal_t *h, int signum)
+{
+        struct node *n = h->data;
+
+        if (signum == SIGHUP) {
+                log_reopen();
+                log_info("node", "msg=\"log reopened\"");
+                return;
+        }
+        log_info("node", "msg=\"stopping\" signal=%d", signum);
+        node_stop(n);
+}
+
+int node_start(struct node *n, char *err, size_t errlen)
+{
+        struct db_events ev = { .up = node_db_up, .down = NULL, .arg = n };
+        int r;
+
+        n->started_ms = uv_now(n->loop);
+        n->zctx = zmq_ctx_new();
+        if (!n->zctx) {
+                snprintf(err, errlen, "cannot create a ZeroMQ context");
+                return -EIO;
+        }
+        /* The ZAP handler must exist before any CURVE server socket, or
+         * libzmq admits every key (NOTES.md). */
+        r = zap_init(&n->zap, n->zctx, n->loop, node_zap_lookup, n);
+        if (r < 0) {
+                snprintf(err, errlen, "cannot start the ZAP handler: %s", zmq_strerror(-r));
+                return r;
+        }
+        n->db = db_new(n->loop, n->cfg.conninfo, &ev);
+        if (!n->db) {
+                snprintf(err, errlen, "out of memory");
+                return -ENOMEM;
+        }
+        db_start(n->db);
+        if (n->has_children) {
+                r = downlink_init(&n->downlink, n);
+                if (r < 0) {
+                        snprintf(err, errlen, "cannot bind the downlink on %s: %s", n->cfg.downlink_endpoint,
+                                 zmq_strerror(-r));
+                        return r;
+                }
+        }
+        r = control_init(&n->control, n);
+        if (r < 0) {
+                snprintf(err, errlen, "cannot bind the control socket on %s: %s", n->cfg.control_endpoint,
+                         zmq_strerror(-r));
+                return r;
+        }
+        if (n->has_parent) {
+                uplink_init(&n->uplink, n);
+                uplink_start(&n->uplink);
+        }
+        uv_signal_init(n->loop, &n->sigterm);
+        uv_signal_init(n->loop, &n->sigint);
+        uv_signal_init(n->loop, &n->sighup);
+        n->sigterm.data = n->sigint.data = n->sighup.data = n;
+        uv_signal_start(&n->sigterm, node_on_signal, SIGTERM);
+        uv_signal_start(&n->sigint, node_on_signal, SIGINT);
+        uv_signal_start(&n->sighup, node_on_signal, SIGHUP);
+        log_info("node", "id=%s tier=%s name=%s control=%s downlink=%s parent=%s msg=\"started\"",
+                 n->cfg.node_id, tier_name(n->cfg.tier), n->cfg.name, n->cfg.control_endpoint,
+                 n->has_children ? n->cfg.downlink_endpoint : "-",
+                 n->has_parent ? n->cfg.parent_endpoint : "-");
+        return 0;
+}
+
+void node_stop(struct node *n)
+{
+        if (n->stopping)
+                return;
+        n->stopping = true;
+        if (n->has_parent)
+                uplink_close(&n->uplink);
+        if (n->has_children)
+                downlink_close(&n->downlink);
+        control_close(&n->control);
+        zap_close(&n->zap);
+        db_free(n->db);
+        n->db = NULL;
+        uv_close((uv_handle_t *)&n->sigterm, NULL);
+        uv_close((uv_handle_t *)&n->sigint, NULL);
+        uv_close((uv_handle_t *)&n->sighup, NULL);
+}
+
+void node_deinit(struct node *n)
+{
+        if (n->zctx)
+                zmq_ctx_term(n->zctx);
+        n->zctx = NULL;
+}

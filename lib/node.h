@@ -1,0 +1,60 @@
+/* node: one vigild platform node. Owns the libuv loop's handles, the ZeroMQ
+ * context, the ZAP handler, the database connection and the three sockets
+ * (downlink, uplink, control); the modules get a pointer back to it. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "config.h"
+#include "control.h"
+#include "downlink.h"
+#include "keys.h"
+#include "uplink.h"
+#include "zap.h"
+
+struct db;
+
+struct node {
+        struct config cfg;
+        struct node_keys keys;
+        uv_loop_t *loop;
+        void *zctx;
+        struct zap zap;
+        struct db *db;
+        char epoch[64];             /* this database's outbox epoch */
+        bool has_parent;
+        bool has_children;
+        struct uplink uplink;
+        struct downlink downlink;
+        struct control control;
+        uv_signal_t sigterm, sigint, sighup;
+        int64_t last_version;       /* keeps observation versions monotonic */
+        uint64_t started_ms;
+        bool stopping;
+};
+
+/** `vigild --check`: keys load and PostgreSQL answers (changes nothing).
+ *  0, or negative errno with a sentence in ERR. */
+int node_check(const struct config *cfg, char *err, size_t errlen);
+/** Start-up (may block): load keys, connect to PostgreSQL (retrying for a
+ *  while), apply migrations, load enrolled children. 0, or negative errno with
+ *  a sentence in ERR. */
+int node_init(struct node *n, uv_loop_t *loop, const struct config *cfg, char *err, size_t errlen);
+/** Bind sockets and start everything on the loop. */
+int node_start(struct node *n, char *err, size_t errlen);
+/** Begin a clean stop; the loop ends once every handle is closed. */
+void node_stop(struct node *n);
+void node_deinit(struct node *n);
+
+/** A fresh observation version: wall clock in microseconds, never repeating. */
+int64_t node_next_version(struct node *n);
+/** Wall clock in microseconds. */
+int64_t node_now_us(void);
+/** The parent's ID, or NULL at the city. */
+const char *node_uplink_peer(const struct node *n);
+/** Kick the uplink's sender (after a commit that appended to its outbox). */
+void node_kick_uplink(struct node *n);
+/** The link to PEER (parent or child), or NULL. */
+struct link *node_link(struct node *n, const char *peer_id);

@@ -1,0 +1,208 @@
+#include "replica.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "log.h"
+#include "node.h"
+#include "nodeid.h"
+#include "wire.h"
+
+static const char *replica_tier_name(Vigil__Tier t)
+{
+        return tier_name((enum tier)t);
+}
+
+/* A child may only tell us about nodes strictly below itself: a station
+ * cannot speak for another station (DESIGN.md "Sockets"). */
+static int replica_check_subject(struct link *l, const char *id, char *err, size_t errlen)
+{
+        if (l->dir != LINK_TO_CHILD) {
+                snprintf(err, errlen, "node state only travels up, not from the parent");
+                return -EBADMSG;
+        }
+        if (!id || !nodeid_is_wellformed(id) || strcmp(id, l->peer_id) == 0 ||
+            !nodeid_under(id, l->peer_id)) {
+                snprintf(err, errlen, "node %s is not below %s", id ? id : "(none)", l->peer_id);
+                return -EBADMSG;
+        }
+        return 0;
+}
+
+static int replica_add_node_state(struct db_tx *tx, struct link *l, const Vigil__NodeState *s,
+                                  const uint8_t *change, size_t len, bool snapshot,
+                                  char *err, size_t errlen)
+{
+        char online[2], last_seen[32], version[24];
+        const char *p[11];
+        int lens[11] = { 0 }, fmts[11] = { 0 };
+        int r = replica_check_subject(l, s->node_id, err, errlen);
+
+        if (r < 0)
+                return r;
+        if (!s->has_tier || s->tier == VIGIL__TIER__TIER_UNKNOWN || s->tier > VIGIL__TIER__TIER_STATION ||
+            !s->parent_id || !nodeid_is_wellformed(s->parent_id) || !s->name) {
+                snprintf(err, errlen, "node state of %s lacks tier, parent or name", s->node_id);
+                return -EBADMSG;
+        }
+        snprintf(online, sizeof(online), "%s", s->online ? "t" : "f");
+        snprintf(last_seen, sizeof(last_seen), "%.6f", (double)s->last_seen_us / 1e6);
+        snprintf(version, sizeof(version), "%" PRId64, s->version);
+        p[0] = l->peer_id;
+        p[1] = s->node_id;
+        p[2] = s->parent_id;
+        p[3] = replica_tier_name(s->tier);
+        p[4] = s->name;
+        p[5] = online;
+        p[6] = s->last_seen_us > 0 ? last_seen : NULL;
+        p[7] = version;
+        p[8] = (const char *)change;
+        lens[8] = (int)len;
+        fmts[8] = 1;
+        p[9] = node_uplink_peer(l->node);
+        p[10] = snapshot ? "t" : "f";
+        db_tx_add(tx, "SELECT node_state_apply($1, $2, $3, $4, $5, $6, to_timestamp($7::double precision), "
+                      "$8, $9, $10, $11)", 11, p, lens, fmts);
+        return 0;
+}
+
+static int replica_add_node_removed(struct db_tx *tx, struct link *l, const Vigil__NodeRemoved *rm,
+                                    const uint8_t *change, size_t len, char *err, size_t errlen)
+{
+        const char *p[4];
+        int lens[4] = { 0, 0, (int)len, 0 }, fmts[4] = { 0, 0, 1, 0 };
+        int r = replica_check_subject(l, rm->node_id, err, errlen);
+
+        if (r < 0)
+                return r;
+        p[0] = l->peer_id;
+        p[1] = rm->node_id;
+        p[2] = (const char *)change;
+        p[3] = node_uplink_peer(l->node);
+        db_tx_add(tx, "SELECT node_remove_apply($1, $2, $3, $4)", 4, p, lens, fmts);
+        return 0;
+}
+
+int replica_add_apply(struct db_tx *tx, struct link *l, const uint8_t *change, size_t len,
+                      bool snapshot, char *err, size_t errlen)
+{
+        Vigil__Change *c = NULL;
+        int r = wire_decode_change(change, len, &c, err, errlen);
+
+        if (r < 0)
+                return r;
+        switch (c->kind_case) {
+        case VIGIL__CHANGE__KIND_NODE_STATE:
+                r = replica_add_node_state(tx, l, c->node_state, change, len, snapshot, err, errlen);
+                break;
+        case VIGIL__CHANGE__KIND_NODE_REMOVED:
+                r = replica_add_node_removed(tx, l, c->node_removed, change, len, err, errlen);
+                break;
+        default:
+                snprintf(err, errlen, "unknown kind of change");
+                r = -EBADMSG;
+        }
+        wire_change_free(c);
+        return r;
+}
+
+void replica_add_snapshot_read(struct db_tx *tx, struct link *l)
+{
+        const char *p[1] = { l->peer_id };
+
+        db_tx_add(tx, "SELECT coalesce((SELECT last_seq FROM outbox_seq WHERE peer_id = $1), 0)",
+                  1, p, NULL, NULL);
+        if (l->dir == LINK_TO_PARENT) {
+                char prefix[12];
+                const char *q[2] = { l->node->cfg.node_id, prefix };
+                nodeid_prefix(l->node->cfg.node_id, prefix);
+                /* Everything this node knows below itself. */
+                db_tx_add(tx, "SELECT id, parent_id, tier, name, online, "
+                              "coalesce((extract(epoch FROM last_seen) * 1000000)::bigint, 0), version "
+                              "FROM nodes WHERE id <> $1 AND id LIKE $2 || '%' ORDER BY id",
+                          2, q, NULL, NULL);
+        }
+        /* Nothing travels down yet: a child's snapshot from its parent is
+         * empty until grants and orders exist. */
+}
+
+int replica_snapshot_collect(struct db_tx *tx, int first, struct link *l, uint64_t *ret_seq,
+                             uint8_t ***ret_changes, size_t **ret_lens, size_t *ret_n)
+{
+        PGresult *seq = db_tx_result(tx, first);
+        PGresult *rows = l->dir == LINK_TO_PARENT ? db_tx_result(tx, first + 1) : NULL;
+        int n = rows ? PQntuples(rows) : 0, i;
+        uint8_t **changes;
+        size_t *lens;
+
+        if (!seq || PQntuples(seq) != 1)
+                return -EIO;
+        changes = calloc(n ? n : 1, sizeof(*changes));
+        lens = calloc(n ? n : 1, sizeof(*lens));
+        if (!changes || !lens)
+                goto oom;
+        for (i = 0; i < n; i++) {
+                enum tier t = TIER_NONE;
+                tier_parse(PQgetvalue(rows, i, 2), &t);
+                if (replica_encode_node_state(PQgetvalue(rows, i, 0),
+                                              PQgetisnull(rows, i, 1) ? NULL : PQgetvalue(rows, i, 1),
+                                              t, PQgetvalue(rows, i, 3),
+                                              PQgetvalue(rows, i, 4)[0] == 't',
+                                              strtoll(PQgetvalue(rows, i, 5), NULL, 10),
+                                              strtoll(PQgetvalue(rows, i, 6), NULL, 10),
+                                              &changes[i], &lens[i]) < 0)
+                        goto oom;
+        }
+        *ret_seq = strtoull(PQgetvalue(seq, 0, 0), NULL, 10);
+        *ret_changes = changes;
+        *ret_lens = lens;
+        *ret_n = (size_t)n;
+        return 0;
+oom:
+        if (changes)
+                for (i = 0; i < n; i++)
+                        free(changes[i]);
+        free(changes);
+        free(lens);
+        return -ENOMEM;
+}
+
+int replica_encode_node_state(const char *id, const char *parent_id, int tier, const char *name,
+                              bool online, int64_t last_seen_us, int64_t version,
+                              uint8_t **ret, size_t *ret_len)
+{
+        Vigil__Change c = VIGIL__CHANGE__INIT;
+        Vigil__NodeState s = VIGIL__NODE_STATE__INIT;
+
+        s.node_id = (char *)id;
+        s.parent_id = (char *)parent_id;
+        s.has_tier = 1;
+        s.tier = (Vigil__Tier)tier;
+        s.name = (char *)name;
+        s.has_online = 1;
+        s.online = online;
+        s.has_last_seen_us = last_seen_us > 0;
+        s.last_seen_us = last_seen_us;
+        s.has_version = 1;
+        s.version = version;
+        c.kind_case = VIGIL__CHANGE__KIND_NODE_STATE;
+        c.node_state = &s;
+        return wire_encode_change(&c, ret, ret_len);
+}
+
+int replica_encode_node_removed(const char *id, int64_t version, uint8_t **ret, size_t *ret_len)
+{
+        Vigil__Change c = VIGIL__CHANGE__INIT;
+        Vigil__NodeRemoved rm = VIGIL__NODE_REMOVED__INIT;
+
+        rm.node_id = (char *)id;
+        rm.has_version = 1;
+        rm.version = version;
+        c.kind_case = VIGIL__CHANGE__KIND_NODE_REMOVED;
+        c.node_removed = &rm;
+        return wire_encode_change(&c, ret, ret_len);
+}

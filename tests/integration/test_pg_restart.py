@@ -1,0 +1,78 @@
+#!/usr/bin/python3
+"""test_pg_restart: the daemons survive a restart of their PostgreSQL server.
+
+A three-level federation (city, yuelu, yuelu-1) on a private cluster (a
+restart of the shared test cluster would disturb tests running beside this
+one). After `deploy/pg restart`, every daemon still runs, answers, and can
+write again: a new station is enrolled at yuelu (a database write),
+started, and the city sees it online.
+"""
+
+import os
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import (PG_SCRIPT, SEVEN, FederationError, TestFederation,  # noqa: E402
+                     step, wait_until)
+
+NODES = [n for n in SEVEN if n[0] in ("city", "yuelu", "yuelu-1", "yuelu-2")]
+ID = {n: i for n, _, i, _ in NODES}
+
+
+def online_at_city(fed, names):
+    rc, doc = fed.ctl("city", "tree", timeout=10)
+    if rc != 0 or not isinstance(doc, list):
+        return None
+    on = {e.get("id") for e in doc if e.get("online") is True and not e.get("stale")}
+    return all(ID[n] in on for n in names)
+
+
+def main():
+    with TestFederation("pgrestart", NODES, private_pg=True, heartbeat_ms=500) as fed:
+        late = fed.node("yuelu-2")
+        step("starting city, yuelu, yuelu-1 (yuelu-2 waits)")
+        fed.setup()
+        for n in fed.nodes:
+            if n is late:
+                continue
+            if n.parent:
+                fed.enroll(n)
+            n.start()
+        wait_until(lambda: online_at_city(fed, ["city", "yuelu", "yuelu-1"]), 30,
+                   what="city, yuelu, yuelu-1 online at the city")
+
+        step("restarting PostgreSQL")
+        t0 = time.monotonic()
+        subprocess.run([PG_SCRIPT, "restart", fed.pg_dir], check=True)
+        step("PostgreSQL back after %.1f s" % (time.monotonic() - t0))
+
+        time.sleep(1)
+        for n in fed.nodes:
+            if n is not late:
+                assert n.alive(), "%s died when PostgreSQL restarted:\n%s" % (n.name, n.log_tail())
+
+        # A write must go through again: enrolling is an INSERT at yuelu.
+        last_error = []
+
+        def enrolled():
+            try:
+                fed.enroll(late)
+                return True
+            except FederationError as e:    # retried until the deadline
+                last_error[:] = [str(e)]
+                return None
+        try:
+            wait_until(enrolled, 15, interval=0.5, what="enrolling yuelu-2 after the restart")
+        except AssertionError as e:
+            raise AssertionError("%s: %s" % (e, last_error)) from None
+        late.start()
+        wait_until(lambda: online_at_city(fed, ["city", "yuelu", "yuelu-1", "yuelu-2"]), 15,
+                   what="all four online at the city after the restart")
+        step("all four online")
+    step("ok")
+
+
+if __name__ == "__main__":
+    main()
