@@ -92,6 +92,26 @@ static int write_new_file(const char *path, const char *text)
         return 0;
 }
 
+/* mkdir -p: `vigild keygen var/local/city/keys` on a fresh checkout. */
+static int mkdir_parents(const char *dir)
+{
+        char buf[4096];
+        if (strlen(dir) >= sizeof(buf))
+                return -ENAMETOOLONG;
+        strcpy(buf, dir);
+        for (char *p = buf + 1; ; p++) {
+                if (*p != '/' && *p != '\0')
+                        continue;
+                char c = *p;
+                *p = '\0';
+                if (mkdir(buf, 0700) < 0 && errno != EEXIST)
+                        return -errno;
+                *p = c;
+                if (c == '\0')
+                        return 0;
+        }
+}
+
 int keys_generate(const char *dir, char *ret_public)
 {
         char pub[KEYS_Z85_LEN + 1], sec[KEYS_Z85_LEN + 1];
@@ -104,8 +124,8 @@ int keys_generate(const char *dir, char *ret_public)
                 return -EINVAL;
         if ((r = crypto_ready()) < 0)
                 return r;
-        if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-                return -errno;
+        if ((r = mkdir_parents(dir)) < 0)
+                return r;
         for (int i = 0; i < 4; i++) {
                 if ((r = join(paths[i], sizeof(paths[i]), dir, key_files[i])) < 0)
                         return r;

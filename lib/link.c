@@ -24,6 +24,7 @@ struct link_item {
 struct link_ctx {
         struct link *l;
         uint64_t session_id;
+        uint64_t apply_gen;
         uint64_t first, last;
         int n_items;
         link_loaded_cb loaded;
@@ -47,12 +48,19 @@ static struct link_ctx *link_ctx_new(struct link *l)
         vigil_require(c != NULL);
         c->l = l;
         c->session_id = l->session_id;
+        c->apply_gen = l->apply_gen;
         return c;
 }
 
 static bool link_ctx_stale(struct link_ctx *c)
 {
         return c->session_id != c->l->session_id || !c->l->session;
+}
+
+/* Receiving side: also stale when a new snapshot restarted the inbox. */
+static bool link_apply_ctx_stale(struct link_ctx *c)
+{
+        return link_ctx_stale(c) || c->apply_gen != c->l->apply_gen;
 }
 
 static void link_inbox_clear(struct link *l)
@@ -425,7 +433,7 @@ static void link_on_applied(void *arg, struct db_tx *tx, int err, const char *ms
         struct link *l = c->l;
 
         (void)tx;
-        if (link_ctx_stale(c)) {
+        if (link_apply_ctx_stale(c)) {
                 free(c);
                 return;
         }
@@ -487,7 +495,7 @@ static void link_on_snapshot_step(void *arg, struct db_tx *tx, int err, const ch
         Vigil__Envelope *env;
 
         (void)tx;
-        if (link_ctx_stale(c)) {
+        if (link_apply_ctx_stale(c)) {
                 free(c);
                 return;
         }
@@ -526,7 +534,7 @@ static void link_on_snapshot_unmarked(void *arg, struct db_tx *rtx, int err, con
         char seq[24];
         int i, n;
 
-        if (link_ctx_stale(c)) {
+        if (link_apply_ctx_stale(c)) {
                 free(c);
                 return;
         }
@@ -557,7 +565,6 @@ static void link_on_snapshot_unmarked(void *arg, struct db_tx *rtx, int err, con
                         free(buf);
                 }
         }
-        c->session_id = l->session_id;
         db_submit(l->node->db, tx, link_on_snapshot_step, c);
 }
 
@@ -684,7 +691,7 @@ void link_receive(struct link *l, Vigil__Envelope *env)
         case VIGIL__ENVELOPE__BODY_SNAPSHOT_BEGIN:
                 link_inbox_clear(l);
                 l->applying = false;
-                l->session_id++;   /* drop callbacks of what we just cleared */
+                l->apply_gen++;    /* drop callbacks of what we just cleared */
                 l->in_snapshot = true;
                 l->snap_seq = env->snapshot_begin->seq;
                 l->inbox_last = env->snapshot_begin->seq;

@@ -48,6 +48,7 @@ struct link {
         bool session;          /* handshake done, streaming */
         uint64_t session_id;   /* bumped on every reset: late DB callbacks of
                                   an old session are ignored */
+        uint64_t apply_gen;    /* bumped when a snapshot restarts the inbox */
         /* sending */
         uint64_t next_send;    /* next sequence to send */
         uint64_t acked;        /* peer has applied up to here */

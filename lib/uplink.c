@@ -11,8 +11,19 @@
 #include "node.h"
 #include "wire.h"
 
+/* While the connection is not yet up, Hello is retried this often. */
+#define UPLINK_HELLO_RETRY_MS 50
+
 static void uplink_open(struct uplink *u);
 static void uplink_send_hello(struct uplink *u);
+
+static void uplink_on_hello_retry(uv_timer_t *t)
+{
+        struct uplink *u = t->data;
+
+        if (u->state == UPLINK_HELLO && u->zs)
+                uplink_send_hello(u);
+}
 
 static uint64_t uplink_now(struct uplink *u)
 {
@@ -85,7 +96,10 @@ static void uplink_send_hello(struct uplink *u)
         env.body_case = VIGIL__ENVELOPE__BODY_HELLO;
         env.hello = &h;
         u->hello_at_ms = uplink_now(u);
-        uplink_send(u, &env);  /* -EAGAIN until connected: retried on tick */
+        /* -EAGAIN until the connection (and CURVE handshake) is complete:
+         * try again soon, so a returning parent is found within moments. */
+        if (uplink_send(u, &env) == -EAGAIN)
+                uv_timer_start(&u->hello_retry, uplink_on_hello_retry, UPLINK_HELLO_RETRY_MS, 0);
 }
 
 static void uplink_on_closed(struct zsock *zs)
@@ -297,7 +311,8 @@ int uplink_init(struct uplink *u, struct node *node)
         u->backoff_ms = node->cfg.reconnect_min_ms;
         uv_timer_init(node->loop, &u->tick);
         uv_timer_init(node->loop, &u->reconnect);
-        u->tick.data = u->reconnect.data = u;
+        uv_timer_init(node->loop, &u->hello_retry);
+        u->tick.data = u->reconnect.data = u->hello_retry.data = u;
         return 0;
 }
 
@@ -314,6 +329,7 @@ void uplink_close(struct uplink *u)
         uplink_drop_socket(u);
         uv_close((uv_handle_t *)&u->tick, NULL);
         uv_close((uv_handle_t *)&u->reconnect, NULL);
+        uv_close((uv_handle_t *)&u->hello_retry, NULL);
 }
 
 void uplink_resync(struct uplink *u)

@@ -24,6 +24,7 @@ struct uplink {
         enum uplink_state state;
         uv_timer_t tick;          /* heartbeats, Hello retries, liveness */
         uv_timer_t reconnect;
+        uv_timer_t hello_retry;   /* Hello again while not yet connected */
         int backoff_ms;
         uint64_t last_rx_ms;      /* loop time of the parent's last message */
         uint64_t hello_at_ms;

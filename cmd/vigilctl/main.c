@@ -22,7 +22,7 @@ int main(int argc, char **argv)
                         return CMD_EXIT_OK;
                 }
                 if (strcmp(argv[i], "--version") == 0) {
-                        printf("vigilctl %s\n", VIGIL_VERSION);
+                        printf("vigilctl %s\n", VIGILCTL_VERSION);
                         return CMD_EXIT_OK;
                 }
                 r = cmd_global_option(&ctx, argc, argv, &i);

@@ -36,7 +36,7 @@ static void test_generate_and_load(void)
         struct node_keys k;
         struct stat st;
 
-        snprintf(kd, sizeof(kd), "%s/node", dir);
+        snprintf(kd, sizeof(kd), "%s/node/keys", dir);
         CHECK(keys_generate(kd, pub) == 0);
         CHECK(keys_z85_valid(pub));
         CHECK(stat(kd, &st) == 0 && (st.st_mode & 0777) == 0700);
