@@ -219,6 +219,13 @@ class Node:
             lines.append("")
         lines += ["[control]", "admin_keys = " + self.admin_public_key, "",
                   "[log]", "level = " + f.log_level, ""]
+        # vigild's INI reader takes lines of at most 197 characters: say so
+        # here rather than let a long base path fail inside the daemon.
+        for line in lines:
+            if len(line) > 197:
+                raise FederationError("%s: line too long for vigild.conf (%d > 197 "
+                                      "characters; use a shorter base or PostgreSQL "
+                                      "directory): %s" % (self.name, len(line), line))
         _write_if_changed(self.conf, "\n".join(lines))
         _write_if_changed(self.ctl_conf, "\n".join([
             "; vigilctl profile for node %s (%s)" % (self.name, self.id),

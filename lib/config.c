@@ -256,7 +256,7 @@ void config_init(struct config *cfg)
         cfg->tier = TIER_NONE;
         cfg->heartbeat_ms = 1000;
         cfg->heartbeat_misses = 3;
-        cfg->window = 1000;
+        cfg->window = 10000;
         cfg->reconnect_min_ms = 100;
         cfg->reconnect_max_ms = 2000;
         snprintf(cfg->log_level, sizeof(cfg->log_level), "info");

@@ -376,6 +376,192 @@ out:
         free(q);
 }
 
+/* --- link probe --- */
+
+/* How long `link probe` waits for the parent's acks before giving up. */
+#define CONTROL_PROBE_TIMEOUT_MS 300000
+#define CONTROL_PROBE_MAX 10000000
+#define CONTROL_PROBE_CHUNK 1000   /* probes per statement */
+#define CONTROL_PROBE_TX 5000      /* probes per transaction */
+
+struct control_probe {
+        struct control_req *q;
+        uv_timer_t timer;
+        uint64_t last_seq;
+        uint64_t started_ms, committed_ms;
+        int64_t started_us;
+        long count;
+        long size;
+        int pending_txs;
+        bool failed;
+};
+
+static void control_probe_closed(uv_handle_t *h)
+{
+        struct control_probe *p = h->data;
+
+        free(p->q);
+        free(p);
+}
+
+static void control_probe_poll(uv_timer_t *t)
+{
+        struct control_probe *p = t->data;
+        struct node *n = p->q->c->node;
+        uint64_t now = uv_now(n->loop);
+        json_t *doc;
+        double secs;
+
+        if (n->uplink.link.acked < p->last_seq) {
+                if (now - p->started_ms < CONTROL_PROBE_TIMEOUT_MS && !n->stopping)
+                        return;
+                control_reply(p->q, CONTROL_REFUSED, NULL, "the parent did not acknowledge the probes in time",
+                              NULL);
+                uv_close((uv_handle_t *)&p->timer, control_probe_closed);
+                return;
+        }
+        secs = (double)(node_now_us() - p->started_us) / 1e6;
+        doc = json_object();
+        json_object_set_new(doc, "parent", json_string(n->cfg.parent_id));
+        json_object_set_new(doc, "count", json_integer(p->count));
+        json_object_set_new(doc, "size", json_integer(p->size));
+        json_object_set_new(doc, "seconds", json_real(secs));
+        json_object_set_new(doc, "per_second", json_real(secs > 0 ? (double)p->count / secs : 0));
+        json_object_set_new(doc, "outbox_seconds",
+                            json_real((double)(p->committed_ms - p->started_ms) / 1e3));
+        json_object_set_new(doc, "last_seq", json_integer((json_int_t)p->last_seq));
+        control_reply(p->q, CONTROL_OK, doc, NULL, NULL);
+        uv_close((uv_handle_t *)&p->timer, control_probe_closed);
+}
+
+static void control_on_probe_written(void *arg, struct db_tx *tx, int err, const char *msg)
+{
+        struct control_probe *p = arg;
+        struct node *n = p->q->c->node;
+        PGresult *last = db_tx_result(tx, db_tx_count(tx) - 1);
+
+        p->pending_txs--;
+        if (err && !p->failed) {
+                char e[600];
+                snprintf(e, sizeof(e), "cannot write the probes: %s", msg);
+                control_reply(p->q, CONTROL_REFUSED, NULL, e, NULL);
+                p->failed = true;
+        }
+        if (!err) {
+                uint64_t seq = strtoull(PQgetvalue(last, 0, 0), NULL, 10);
+                if (seq > p->last_seq)
+                        p->last_seq = seq;
+                /* Stream what is committed while the rest is still written. */
+                node_kick_uplink(n);
+        }
+        if (p->pending_txs > 0)
+                return;
+        if (p->failed) {
+                free(p->q);
+                free(p);
+                return;
+        }
+        p->committed_ms = uv_now(n->loop);
+        uv_timer_init(n->loop, &p->timer);
+        p->timer.data = p;
+        uv_timer_start(&p->timer, control_probe_poll, 1, 1);
+}
+
+/* Append one chunk of probes as a text-format bytea[] literal. */
+static void control_probe_chunk(struct db_tx *tx, struct node *n, uint64_t probe_id, long from, long to,
+                                long size, int64_t now_us)
+{
+        static const char hex[] = "0123456789abcdef";
+        size_t cap = 64, len = 0;
+        char *arr = malloc(cap);
+        long i;
+
+        vigil_require(arr != NULL);
+        arr[len++] = '{';
+        for (i = from; i <= to; i++) {
+                uint8_t *buf;
+                size_t blen, k;
+                vigil_require(replica_encode_link_probe(n->cfg.node_id, probe_id, (uint64_t)i, now_us,
+                                                        (size_t)size, &buf, &blen) == 0);
+                while (len + 2 * blen + 16 > cap) {
+                        cap *= 2;
+                        arr = realloc(arr, cap);
+                        vigil_require(arr != NULL);
+                }
+                if (i > from)
+                        arr[len++] = ',';
+                memcpy(arr + len, "\"\\\\x", 4);  /* "\\x: a quoted bytea in hex */
+                len += 4;
+                for (k = 0; k < blen; k++) {
+                        arr[len++] = hex[buf[k] >> 4];
+                        arr[len++] = hex[buf[k] & 15];
+                }
+                arr[len++] = '"';
+                free(buf);
+        }
+        arr[len++] = '}';
+        arr[len] = '\0';
+        {
+                const char *p[2] = { n->cfg.parent_id, arr };
+                db_tx_add(tx, "SELECT outbox_append($1, $2::bytea[])", 2, p, NULL, NULL);
+        }
+        free(arr);
+}
+
+static void control_link_probe(struct control_req *q)
+{
+        struct node *n = q->c->node;
+        const char *count = control_arg(q->msg, "count"), *size = control_arg(q->msg, "size");
+        struct control_probe *p;
+        struct db_tx *tx = NULL;
+        uint64_t probe_id;
+        long from;
+        char *end;
+
+        if (strncmp(q->user, "admin:", 6) != 0) {
+                control_reply(q, CONTROL_REFUSED, NULL, "refused: only an admin of this node probes its link", NULL);
+                free(q);
+                return;
+        }
+        if (!n->has_parent) {
+                control_reply(q, CONTROL_REFUSED, NULL, "the city has no parent link to probe", NULL);
+                free(q);
+                return;
+        }
+        p = calloc(1, sizeof(*p));
+        vigil_require(p != NULL);
+        p->q = q;
+        p->count = count ? strtol(count, &end, 10) : 1000;
+        if (count && (*end || p->count < 1 || p->count > CONTROL_PROBE_MAX)) {
+                control_reply(q, CONTROL_USAGE, NULL, "--count must be a number from 1 to 10000000", NULL);
+                goto fail;
+        }
+        p->size = size ? strtol(size, &end, 10) : 0;
+        if (size && (*end || p->size < 0 || p->size > 65536)) {
+                control_reply(q, CONTROL_USAGE, NULL, "--size must be a number of bytes from 0 to 65536", NULL);
+                goto fail;
+        }
+        p->started_ms = uv_now(n->loop);
+        p->started_us = node_now_us();
+        probe_id = (uint64_t)p->started_us;
+        /* Several transactions, pipelined: like changes made over time, the
+         * first are streamed while later ones are still being written. */
+        for (from = 1; from <= p->count; from += CONTROL_PROBE_CHUNK) {
+                long to = from + CONTROL_PROBE_CHUNK - 1 < p->count ? from + CONTROL_PROBE_CHUNK - 1 : p->count;
+                if ((from - 1) % CONTROL_PROBE_TX == 0)
+                        tx = db_tx_new();
+                control_probe_chunk(tx, n, probe_id, from, to, p->size, p->started_us);
+                if (to == p->count || to % CONTROL_PROBE_TX == 0) {
+                        p->pending_txs++;
+                        db_submit(n->db, tx, control_on_probe_written, p);
+                }
+        }
+        return;
+fail:
+        free(p);
+        free(q);
+}
+
 /* --- dispatch --- */
 
 struct control_command {
@@ -387,6 +573,7 @@ static const struct control_command control_commands[] = {
         { "status", control_status },
         { "tree", control_tree },
         { "node.enroll", control_enroll },
+        { "link.probe", control_link_probe },
 };
 
 static void control_on_recv(struct zsock *zs, zmq_msg_t *frames, int nframes)

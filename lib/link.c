@@ -14,6 +14,10 @@
 
 /* Snapshot changes per SnapshotChunk message. */
 #define LINK_SNAPSHOT_CHUNK 500
+/* Deltas per applying transaction, and outbox rows per read. */
+#define LINK_BATCH 1000
+/* Applying transactions in flight at once. */
+#define LINK_APPLY_DEPTH 4
 
 struct link_item {
         struct link_item *next;
@@ -74,6 +78,9 @@ static void link_inbox_clear(struct link *l)
         }
         l->inbox_tail = NULL;
         l->inbox_len = 0;
+        l->cursor = NULL;
+        l->applying = 0;
+        l->snapshot_inflight = false;
 }
 
 void link_init(struct link *l, struct node *node, enum link_dir dir, const char *peer_id)
@@ -157,7 +164,7 @@ void link_session_start(struct link *l, const char *peer_epoch, bool peer_has_ou
         link_inbox_clear(l);
         l->session = true;
         l->session_id++;
-        l->reading = l->deleting = l->snapshotting = l->applying = false;
+        l->reading = l->deleting = l->snapshotting = false;
         l->in_snapshot = false;
         /* Receiving: our stored state counts only in the peer's current epoch. */
         if (!l->have_state || strcmp(l->peer_epoch, peer_epoch) != 0) {
@@ -190,7 +197,7 @@ void link_session_end(struct link *l)
                 return;
         l->session = false;
         l->session_id++;
-        l->reading = l->deleting = l->snapshotting = l->applying = false;
+        l->reading = l->deleting = l->snapshotting = false;
         l->in_snapshot = false;
         link_inbox_clear(l);
 }
@@ -216,6 +223,11 @@ static void link_send_delta(struct link *l, uint64_t seq, const uint8_t *change,
         env.body_case = VIGIL__ENVELOPE__BODY_DELTA;
         env.delta = &d;
         link_send(l, &env);
+}
+
+static int link_read_size(const struct link *l)
+{
+        return l->node->cfg.window < LINK_BATCH ? l->node->cfg.window : LINK_BATCH;
 }
 
 static uint64_t be64(const char *p)
@@ -260,7 +272,7 @@ static void link_on_outbox_read(void *arg, struct db_tx *tx, int err, const char
                                 (size_t)PQgetlength(res, i, 1));
                 l->next_send++;
         }
-        if (n < l->node->cfg.window)
+        if (n < link_read_size(l))
                 l->more = false;
         link_pump_send(l);
 }
@@ -371,12 +383,16 @@ static void link_pump_send(struct link *l)
         if (l->acked > l->deleted && !l->deleting) {
                 struct db_tx *tx = db_tx_new();
                 struct link_ctx *c = link_ctx_new(l);
-                char upto[24];
-                const char *p[2] = { l->peer_id, upto };
+                char after[24], upto[24];
+                const char *p[3] = { l->peer_id, after, upto };
+                snprintf(after, sizeof(after), "%" PRIu64, l->deleted);
                 snprintf(upto, sizeof(upto), "%" PRIu64, l->acked);
                 c->last = l->acked;
                 l->deleting = true;
-                db_tx_add(tx, "DELETE FROM outbox WHERE peer_id = $1 AND seq <= $2", 2, p, NULL, NULL);
+                /* A bounded range: the index scan starts after what earlier
+                 * deletes left behind as dead tuples, instead of walking them. */
+                db_tx_add(tx, "DELETE FROM outbox WHERE peer_id = $1 AND seq > $2 AND seq <= $3",
+                          3, p, NULL, NULL);
                 db_submit(db, tx, link_on_outbox_deleted, c);
         }
         if (!l->reading && l->more && l->next_send - 1 - l->acked < (uint64_t)l->node->cfg.window) {
@@ -384,7 +400,7 @@ static void link_pump_send(struct link *l)
                 char from[24], limit[24];
                 const char *p[3] = { l->peer_id, from, limit };
                 snprintf(from, sizeof(from), "%" PRIu64, l->next_send);
-                snprintf(limit, sizeof(limit), "%d", l->node->cfg.window);
+                snprintf(limit, sizeof(limit), "%d", link_read_size(l));
                 l->reading = true;
                 db_tx_add(tx, "SELECT seq, change FROM outbox WHERE peer_id = $1 AND seq >= $2 "
                               "ORDER BY seq LIMIT $3", 3, p, NULL, NULL);
@@ -437,7 +453,7 @@ static void link_on_applied(void *arg, struct db_tx *tx, int err, const char *ms
                 free(c);
                 return;
         }
-        l->applying = false;
+        l->applying--;
         if (err) {
                 free(c);
                 if (err == -EPROTO)
@@ -462,11 +478,12 @@ static void link_apply_deltas(struct link *l)
         struct link_item *it;
         char first[24], last[24], err[256];
         const char *p[4] = { l->peer_id, l->peer_epoch, first, last };
+        struct replica_batch *b;
         int n = 0;
 
-        c->first = l->inbox->env->seq;
-        for (it = l->inbox; it && it->env->body_case == VIGIL__ENVELOPE__BODY_DELTA &&
-                            n < l->node->cfg.window; it = it->next) {
+        c->first = l->cursor->env->seq;
+        for (it = l->cursor; it && it->env->body_case == VIGIL__ENVELOPE__BODY_DELTA &&
+                            n < LINK_BATCH; it = it->next) {
                 c->last = it->env->seq;
                 n++;
         }
@@ -474,9 +491,10 @@ static void link_apply_deltas(struct link *l)
         snprintf(first, sizeof(first), "%" PRIu64, c->first);
         snprintf(last, sizeof(last), "%" PRIu64, c->last);
         db_tx_add(tx, "SELECT link_accept($1, $2, $3, $4)", 4, p, NULL, NULL);
-        for (it = l->inbox; n-- > 0; it = it->next) {
+        b = replica_batch_new(l, tx, false);
+        for (it = l->cursor; n-- > 0; it = it->next) {
                 Vigil__Delta *d = it->env->delta;
-                if (replica_add_apply(tx, l, d->change.data, d->change.len, false, err, sizeof(err)) < 0) {
+                if (replica_batch_add(b, d->change.data, d->change.len, err, sizeof(err)) < 0) {
                         /* A change the peer may not send: counted, logged, skipped;
                          * its sequence number is still consumed. */
                         l->bad_changes++;
@@ -484,7 +502,9 @@ static void link_apply_deltas(struct link *l)
                                  l->peer_id, it->env->seq, err);
                 }
         }
-        l->applying = true;
+        replica_batch_finish(b);
+        l->cursor = it;
+        l->applying++;
         db_submit(l->node->db, tx, link_on_applied, c);
 }
 
@@ -500,7 +520,8 @@ static void link_on_snapshot_step(void *arg, struct db_tx *tx, int err, const ch
                 return;
         }
         free(c);
-        l->applying = false;
+        l->applying--;
+        l->snapshot_inflight = false;
         if (err) {
                 if (err == -EPROTO)
                         link_resync(l, msg);
@@ -539,7 +560,8 @@ static void link_on_snapshot_unmarked(void *arg, struct db_tx *rtx, int err, con
                 return;
         }
         if (err) {
-                l->applying = false;
+                l->applying--;
+                l->snapshot_inflight = false;
                 free(c);
                 if (err == -EPROTO)
                         link_resync(l, msg);
@@ -570,26 +592,32 @@ static void link_on_snapshot_unmarked(void *arg, struct db_tx *rtx, int err, con
 
 static void link_apply_snapshot_item(struct link *l)
 {
-        Vigil__Envelope *env = l->inbox->env;
+        Vigil__Envelope *env = l->cursor->env;
         struct db_tx *tx = db_tx_new();
         const char *p[1] = { l->peer_id };
+        struct replica_batch *batch;
         char err[256];
         size_t i;
 
-        l->applying = true;
+        /* Snapshot steps run alone: the inbox head is this item until done. */
+        l->applying++;
+        l->snapshot_inflight = true;
+        l->cursor = l->cursor->next;
         switch (env->body_case) {
         case VIGIL__ENVELOPE__BODY_SNAPSHOT_BEGIN:
                 db_tx_add(tx, "SELECT snapshot_begin($1)", 1, p, NULL, NULL);
                 break;
         case VIGIL__ENVELOPE__BODY_SNAPSHOT_CHUNK:
+                batch = replica_batch_new(l, tx, true);
                 for (i = 0; i < env->snapshot_chunk->n_changes; i++) {
                         ProtobufCBinaryData *b = &env->snapshot_chunk->changes[i];
-                        if (replica_add_apply(tx, l, b->data, b->len, true, err, sizeof(err)) < 0) {
+                        if (replica_batch_add(batch, b->data, b->len, err, sizeof(err)) < 0) {
                                 l->bad_changes++;
                                 log_warn("link", "peer=%s msg=\"snapshot item refused\" reason=\"%s\"",
                                          l->peer_id, err);
                         }
                 }
+                replica_batch_finish(batch);
                 if (db_tx_count(tx) == 0)
                         db_tx_add(tx, "SELECT 1", 0, NULL, NULL, NULL);
                 break;
@@ -601,14 +629,22 @@ static void link_apply_snapshot_item(struct link *l)
         db_submit(l->node->db, tx, link_on_snapshot_step, link_ctx_new(l));
 }
 
+/* Batches of deltas are pipelined: up to LINK_APPLY_DEPTH transactions in
+ * flight on the one connection, committed in order. Each begins with
+ * link_accept(), so if one fails, every later one fails too and nothing is
+ * applied out of order. Snapshot steps run one at a time. */
 static void link_pump_apply(struct link *l)
 {
-        if (!l->session || l->applying || !l->inbox || !db_is_up(l->node->db))
-                return;
-        if (l->inbox->env->body_case == VIGIL__ENVELOPE__BODY_DELTA)
-                link_apply_deltas(l);
-        else
-                link_apply_snapshot_item(l);
+        while (l->session && l->cursor && db_is_up(l->node->db) && !l->snapshot_inflight &&
+               l->applying < LINK_APPLY_DEPTH) {
+                if (l->cursor->env->body_case == VIGIL__ENVELOPE__BODY_DELTA) {
+                        link_apply_deltas(l);
+                } else {
+                        if (l->applying == 0)
+                                link_apply_snapshot_item(l);
+                        return;
+                }
+        }
 }
 
 static void link_enqueue(struct link *l, Vigil__Envelope *env)
@@ -624,6 +660,8 @@ static void link_enqueue(struct link *l, Vigil__Envelope *env)
                 l->inbox = it;
         l->inbox_tail = it;
         l->inbox_len++;
+        if (!l->cursor)
+                l->cursor = it;
 }
 
 static void link_receive_delta(struct link *l, Vigil__Envelope *env)
@@ -690,7 +728,6 @@ void link_receive(struct link *l, Vigil__Envelope *env)
                 break;
         case VIGIL__ENVELOPE__BODY_SNAPSHOT_BEGIN:
                 link_inbox_clear(l);
-                l->applying = false;
                 l->apply_gen++;    /* drop callbacks of what we just cleared */
                 l->in_snapshot = true;
                 l->snap_seq = env->snapshot_begin->seq;

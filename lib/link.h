@@ -58,8 +58,10 @@ struct link {
         char peer_epoch[64];
         bool have_state;       /* we hold the peer's state in peer_epoch */
         uint64_t applied;      /* last sequence applied from the peer */
-        bool applying;
+        int applying;          /* applying transactions in flight */
+        bool snapshot_inflight;
         struct link_item *inbox, *inbox_tail;
+        struct link_item *cursor;  /* first inbox item not yet submitted */
         int inbox_len;
         uint64_t inbox_last;   /* highest seq queued */
         uint64_t resend_asked; /* a ResendRequest for this seq is out */

@@ -87,26 +87,145 @@ static int replica_add_node_removed(struct db_tx *tx, struct link *l, const Vigi
         return 0;
 }
 
-int replica_add_apply(struct db_tx *tx, struct link *l, const uint8_t *change, size_t len,
-                      bool snapshot, char *err, size_t errlen)
+/* A growing "{a,b,c}" array literal for a text-format array parameter. */
+struct replica_array {
+        char *buf;
+        size_t len, cap;
+};
+
+static void replica_array_add(struct replica_array *a, const char *v)
+{
+        size_t n = strlen(v) + 2;
+
+        if (a->len + n + 2 > a->cap) {
+                size_t cap = a->cap ? a->cap * 2 : 256;
+                while (cap < a->len + n + 2)
+                        cap *= 2;
+                a->buf = realloc(a->buf, cap);
+                vigil_require(a->buf != NULL);
+                a->cap = cap;
+        }
+        a->buf[a->len] = a->len == 0 ? '{' : ',';
+        a->len++;
+        memcpy(a->buf + a->len, v, n - 2);
+        a->len += n - 2;
+        a->buf[a->len] = '}';
+        a->buf[a->len + 1] = '\0';
+}
+
+struct replica_batch {
+        struct link *l;
+        struct db_tx *tx;
+        bool snapshot;
+        size_t n_probes;
+        struct replica_array probe_ids, numbers, sent;
+};
+
+struct replica_batch *replica_batch_new(struct link *l, struct db_tx *tx, bool snapshot)
+{
+        struct replica_batch *b = calloc(1, sizeof(*b));
+
+        vigil_require(b != NULL);
+        b->l = l;
+        b->tx = tx;
+        b->snapshot = snapshot;
+        return b;
+}
+
+static void replica_flush_probes(struct replica_batch *b)
+{
+        const char *p[4] = { b->l->peer_id, b->probe_ids.buf, b->numbers.buf, b->sent.buf };
+
+        if (b->n_probes == 0)
+                return;
+        db_tx_add(b->tx, "SELECT link_probe_apply($1, $2, $3, $4)", 4, p, NULL, NULL);
+        b->n_probes = 0;
+        b->probe_ids.len = b->numbers.len = b->sent.len = 0;
+}
+
+static int replica_add_probe(struct replica_batch *b, const Vigil__LinkProbe *pr, char *err, size_t errlen)
+{
+        char v[24];
+
+        /* A probe measures one link: it must come from the child itself. */
+        if (b->l->dir != LINK_TO_CHILD || !pr->origin || strcmp(pr->origin, b->l->peer_id) != 0) {
+                snprintf(err, errlen, "a link probe must come from the child that sends it");
+                return -EBADMSG;
+        }
+        snprintf(v, sizeof(v), "%" PRIu64, pr->probe_id);
+        replica_array_add(&b->probe_ids, v);
+        snprintf(v, sizeof(v), "%" PRIu64, pr->number);
+        replica_array_add(&b->numbers, v);
+        snprintf(v, sizeof(v), "%" PRId64, pr->sent_at_us);
+        replica_array_add(&b->sent, v);
+        b->n_probes++;
+        return 0;
+}
+
+int replica_batch_add(struct replica_batch *b, const uint8_t *change, size_t len,
+                      char *err, size_t errlen)
 {
         Vigil__Change *c = NULL;
         int r = wire_decode_change(change, len, &c, err, errlen);
 
         if (r < 0)
                 return r;
+        if (c->kind_case != VIGIL__CHANGE__KIND_LINK_PROBE)
+                replica_flush_probes(b);  /* keep the order between kinds */
         switch (c->kind_case) {
         case VIGIL__CHANGE__KIND_NODE_STATE:
-                r = replica_add_node_state(tx, l, c->node_state, change, len, snapshot, err, errlen);
+                r = replica_add_node_state(b->tx, b->l, c->node_state, change, len, b->snapshot, err, errlen);
                 break;
         case VIGIL__CHANGE__KIND_NODE_REMOVED:
-                r = replica_add_node_removed(tx, l, c->node_removed, change, len, err, errlen);
+                r = replica_add_node_removed(b->tx, b->l, c->node_removed, change, len, err, errlen);
+                break;
+        case VIGIL__CHANGE__KIND_LINK_PROBE:
+                r = replica_add_probe(b, c->link_probe, err, errlen);
                 break;
         default:
                 snprintf(err, errlen, "unknown kind of change");
                 r = -EBADMSG;
         }
         wire_change_free(c);
+        return r;
+}
+
+void replica_batch_finish(struct replica_batch *b)
+{
+        if (!b)
+                return;
+        replica_flush_probes(b);
+        free(b->probe_ids.buf);
+        free(b->numbers.buf);
+        free(b->sent.buf);
+        free(b);
+}
+
+int replica_encode_link_probe(const char *origin, uint64_t probe_id, uint64_t number, int64_t sent_at_us,
+                              size_t padding, uint8_t **ret, size_t *ret_len)
+{
+        Vigil__Change c = VIGIL__CHANGE__INIT;
+        Vigil__LinkProbe pr = VIGIL__LINK_PROBE__INIT;
+        uint8_t *pad = NULL;
+        int r;
+
+        pr.origin = (char *)origin;
+        pr.has_probe_id = pr.has_number = pr.has_sent_at_us = 1;
+        pr.probe_id = probe_id;
+        pr.number = number;
+        pr.sent_at_us = sent_at_us;
+        if (padding > 0) {
+                pad = calloc(1, padding);
+                if (!pad)
+                        return -ENOMEM;
+                pr.has_padding = 1;
+                pr.padding.data = pad;
+                pr.padding.len = padding;
+        }
+        c.kind_case = VIGIL__CHANGE__KIND_LINK_PROBE;
+        c.link_probe = &pr;
+        r = wire_encode_change(&c, ret, ret_len);
+        free(pad);
         return r;
 }
 

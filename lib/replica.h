@@ -14,12 +14,25 @@
 struct db_tx;
 struct node;
 
-/** Add to TX the statements applying CHANGE (LEN bytes) received on L. A
- *  change the peer may not send (another subtree, wrong direction) or that
- *  does not decode is refused with -EBADMSG and a reason in ERR; nothing is
- *  added then. */
-int replica_add_apply(struct db_tx *tx, struct link *l, const uint8_t *change, size_t len,
-                      bool snapshot, char *err, size_t errlen);
+/* Applying a batch of changes in one transaction. Consecutive changes of a
+ * kind that has a set-based apply (link probes; later catalog rows) become
+ * one statement with array parameters; order between kinds is kept. */
+struct replica_batch;
+
+/** Start a batch adding statements to TX for changes received on L. Caller
+ *  owns the result; replica_batch_finish() frees it. */
+struct replica_batch *replica_batch_new(struct link *l, struct db_tx *tx, bool snapshot);
+/** Add CHANGE (LEN bytes). A change the peer may not send (another subtree,
+ *  wrong direction) or that does not decode is refused with -EBADMSG and a
+ *  reason in ERR; nothing is added for it then. */
+int replica_batch_add(struct replica_batch *b, const uint8_t *change, size_t len,
+                      char *err, size_t errlen);
+/** Emit what is still accumulated and free B. */
+void replica_batch_finish(struct replica_batch *b);
+
+/** Encode a LinkProbe change; caller owns *RET. */
+int replica_encode_link_probe(const char *origin, uint64_t probe_id, uint64_t number, int64_t sent_at_us,
+                              size_t padding, uint8_t **ret, size_t *ret_len);
 
 /** Add to TX the statements reading what node N sends PEER as a snapshot:
  *  first the peer's outbox sequence, then the state. */

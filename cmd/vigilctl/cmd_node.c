@@ -26,6 +26,20 @@ static int cmd_node_render_enroll(FILE *out, const json_t *doc, const struct cmd
         return 0;
 }
 
+static int cmd_node_render_probe(FILE *out, const json_t *doc, const struct cmd_args *args)
+{
+        json_t *count = json_object_get(doc, "count"), *secs = json_object_get(doc, "seconds"),
+               *rate = json_object_get(doc, "per_second");
+
+        if (!json_is_integer(count) || !json_is_number(secs) || !json_is_number(rate))
+                return -EBADMSG;
+        fprintf(out, "%lld probes delivered to %s and acknowledged in %.3f s: %.0f per second.\n",
+                (long long)json_integer_value(count),
+                json_string_value(json_object_get(doc, "parent")) ? json_string_value(json_object_get(doc, "parent")) : "the parent",
+                json_number_value(secs), json_number_value(rate));
+        return 0;
+}
+
 const struct cmd_command cmd_node_commands[] = {
         {
                 .words = "status", .wire = "status",
@@ -50,6 +64,16 @@ const struct cmd_command cmd_node_commands[] = {
                 .usage = "ID --public-key KEY --name NAME",
                 .summary = "admit a child node's CURVE key",
                 .render = cmd_node_render_enroll,
+        },
+        {
+                .words = "link probe", .wire = "link.probe",
+                .options = {
+                        { "--count", "count", 0 },
+                        { "--size", "size", 0 },
+                },
+                .usage = "[--count N] [--size BYTES]",
+                .summary = "measure the reliable link to the parent (persisted, applied, acked)",
+                .render = cmd_node_render_probe,
         },
         { 0 },
 };

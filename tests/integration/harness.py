@@ -47,9 +47,21 @@ __all__ = ["TestFederation", "SEVEN", "Federation", "FederationError",
 PG_SCRIPT = os.path.join(SOURCE, "deploy", "pg")
 BUILD = os.path.abspath(os.environ.get("VIGIL_BUILD") or os.path.join(SOURCE, "build"))
 
-# Tests take ports from here up; run-local uses 17100-17199 and the shared
-# test cluster 55433, both outside.
-PORT_LO, PORT_HI = 20000, 40000
+# Tests take ports from this range: above run-local's 17100-17199 and below
+# the kernel's ephemeral range, which outgoing connections (vigilctl, the
+# uplinks) draw from. A port in that range, freed by a killed node, can be
+# taken as the source port of some connection, and the node's restart then
+# fails with "Address already in use".
+def _ephemeral_low():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+PORT_LO = 20000
+PORT_HI = max(PORT_LO + 1000, min(32000, _ephemeral_low()))
 
 SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
                    "runtime error:", "WARNING: ThreadSanitizer")
