@@ -248,6 +248,12 @@ static int db_send_queue(struct db *db)
         return 0;
 }
 
+static void db_on_notice(void *arg, const char *message)
+{
+        (void)arg;
+        log_debug("db", "msg=\"PostgreSQL notice\" notice=\"%.*s\"", (int)strcspn(message, "\n"), message);
+}
+
 static void db_on_retry(uv_timer_t *t)
 {
         db_connect_start(t->data);
@@ -257,10 +263,12 @@ static void db_lost(struct db *db, const char *why)
 {
         struct db_tx *tx;
         bool was_up = db->state == DB_UP;
+        char esc[256];
 
         if (db->state == DB_CLOSING)
                 return;
-        log_warn("db", "msg=\"connection lost\" reason=\"%s\"", why);
+        if (why)
+                log_warn("db", "msg=\"connection lost\" reason=\"%s\"", log_escape(esc, sizeof(esc), why));
         while ((tx = tx_pop(&db->inflight, &db->inflight_tail)))
                 db_fail_later(db, tx, -ECONNRESET, "connection to PostgreSQL lost");
         db_unwatch_socket(db);
@@ -449,11 +457,13 @@ static void db_connect_step(struct db *db)
                 goto fail;
         }
 fail:
-        log_warn("db", "msg=\"cannot connect to PostgreSQL\" reason=\"%.*s\" retry_ms=%d",
-                 (int)strcspn(PQerrorMessage(db->conn), "\n"), PQerrorMessage(db->conn),
-                 db->backoff_ms);
+        {
+                char esc[256];
+                log_warn("db", "msg=\"cannot connect to PostgreSQL\" reason=\"%s\" retry_ms=%d",
+                         log_escape(esc, sizeof(esc), PQerrorMessage(db->conn)), db->backoff_ms);
+        }
         db->state = DB_CONNECTING;  /* db_lost only reports `down` from UP */
-        db_lost(db, "connect failed");
+        db_lost(db, NULL);
 }
 
 static void db_on_connect_io(uv_poll_t *h, int status, int events)
@@ -472,6 +482,7 @@ static void db_connect_start(struct db *db)
                 db_lost(db, db->conn ? PQerrorMessage(db->conn) : "out of memory");
                 return;
         }
+        PQsetNoticeProcessor(db->conn, db_on_notice, NULL);
         db->state = DB_CONNECTING;
         db_connect_step(db);
 }

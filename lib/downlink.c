@@ -443,8 +443,7 @@ void downlink_close(struct downlink *d)
         if (d->open)
                 zsock_close(&d->zs, NULL);
         d->open = false;
-        if (d->node)
-                uv_close((uv_handle_t *)&d->tick, NULL);
+        uv_close((uv_handle_t *)&d->tick, NULL);
         for (i = 0; i < d->n_children; i++) {
                 link_deinit(&d->children[i]->link);
                 free(d->children[i]);

@@ -82,6 +82,13 @@ static int node_zap_lookup(void *arg, const char *domain, const char *key, char 
         return -EACCES;
 }
 
+/* PostgreSQL notices ("relation exists, skipping") go to our log, in logfmt. */
+static void node_pg_notice(void *arg, const char *message)
+{
+        (void)arg;
+        log_debug("db", "msg=\"PostgreSQL notice\" notice=\"%.*s\"", (int)strcspn(message, "\n"), message);
+}
+
 static PGconn *node_connect_blocking(const char *conninfo, char *err, size_t errlen)
 {
         PGconn *c = NULL;
@@ -89,8 +96,10 @@ static PGconn *node_connect_blocking(const char *conninfo, char *err, size_t err
 
         for (i = 0; i < NODE_DB_WAIT_S * 2; i++) {
                 c = PQconnectdb(conninfo);
-                if (PQstatus(c) == CONNECTION_OK)
+                if (PQstatus(c) == CONNECTION_OK) {
+                        PQsetNoticeProcessor(c, node_pg_notice, NULL);
                         return c;
+                }
                 if (i == 0)
                         log_warn("db", "msg=\"waiting for PostgreSQL\" reason=\"%.*s\"",
                                  (int)strcspn(PQerrorMessage(c), "\n"), PQerrorMessage(c));
@@ -260,6 +269,11 @@ int node_start(struct node *n, char *err, size_t errlen)
         int r;
 
         n->started_ms = uv_now(n->loop);
+        uv_signal_init(n->loop, &n->sigterm);
+        uv_signal_init(n->loop, &n->sigint);
+        uv_signal_init(n->loop, &n->sighup);
+        n->sigterm.data = n->sigint.data = n->sighup.data = n;
+        n->signals_init = true;
         n->zctx = zmq_ctx_new();
         if (!n->zctx) {
                 snprintf(err, errlen, "cannot create a ZeroMQ context");
@@ -272,6 +286,7 @@ int node_start(struct node *n, char *err, size_t errlen)
                 snprintf(err, errlen, "cannot start the ZAP handler: %s", zmq_strerror(-r));
                 return r;
         }
+        n->zap_init = true;
         n->db = db_new(n->loop, n->cfg.conninfo, &ev);
         if (!n->db) {
                 snprintf(err, errlen, "out of memory");
@@ -279,6 +294,7 @@ int node_start(struct node *n, char *err, size_t errlen)
         }
         db_start(n->db);
         if (n->has_children) {
+                n->downlink_init = true;
                 r = downlink_init(&n->downlink, n);
                 if (r < 0) {
                         snprintf(err, errlen, "cannot bind the downlink on %s: %s", n->cfg.downlink_endpoint,
@@ -286,20 +302,18 @@ int node_start(struct node *n, char *err, size_t errlen)
                         return r;
                 }
         }
+        if (n->has_parent) {
+                uplink_init(&n->uplink, n);
+                n->uplink_init = true;
+        }
         r = control_init(&n->control, n);
         if (r < 0) {
                 snprintf(err, errlen, "cannot bind the control socket on %s: %s", n->cfg.control_endpoint,
                          zmq_strerror(-r));
                 return r;
         }
-        if (n->has_parent) {
-                uplink_init(&n->uplink, n);
+        if (n->has_parent)
                 uplink_start(&n->uplink);
-        }
-        uv_signal_init(n->loop, &n->sigterm);
-        uv_signal_init(n->loop, &n->sigint);
-        uv_signal_init(n->loop, &n->sighup);
-        n->sigterm.data = n->sigint.data = n->sighup.data = n;
         uv_signal_start(&n->sigterm, node_on_signal, SIGTERM);
         uv_signal_start(&n->sigint, node_on_signal, SIGINT);
         uv_signal_start(&n->sighup, node_on_signal, SIGHUP);
@@ -315,17 +329,21 @@ void node_stop(struct node *n)
         if (n->stopping)
                 return;
         n->stopping = true;
-        if (n->has_parent)
+        /* Close only what node_start got to: a failed bind stops half-way. */
+        if (n->uplink_init)
                 uplink_close(&n->uplink);
-        if (n->has_children)
+        if (n->downlink_init)
                 downlink_close(&n->downlink);
         control_close(&n->control);
-        zap_close(&n->zap);
+        if (n->zap_init)
+                zap_close(&n->zap);
         db_free(n->db);
         n->db = NULL;
-        uv_close((uv_handle_t *)&n->sigterm, NULL);
-        uv_close((uv_handle_t *)&n->sigint, NULL);
-        uv_close((uv_handle_t *)&n->sighup, NULL);
+        if (n->signals_init) {
+                uv_close((uv_handle_t *)&n->sigterm, NULL);
+                uv_close((uv_handle_t *)&n->sigint, NULL);
+                uv_close((uv_handle_t *)&n->sighup, NULL);
+        }
 }
 
 void node_deinit(struct node *n)

@@ -33,6 +33,7 @@ struct node {
         int64_t last_version;       /* keeps observation versions monotonic */
         uint64_t started_ms;
         bool stopping;
+        bool signals_init, zap_init, downlink_init, uplink_init;
 };
 
 /** `vigild --check`: keys load and PostgreSQL answers (changes nothing).
