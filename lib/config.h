@@ -8,7 +8,7 @@
  *   [parent]   id, endpoint, public_key          (required unless tier=city)
  *   [listen]   control, downlink                 (downlink: not at stations)
  *   [database] conninfo
- *   [link]     heartbeat_ms (1000), heartbeat_misses (3), window (1000),
+ *   [link]     heartbeat_ms (1000), heartbeat_misses (3), window (10000),
  *              reconnect_min_ms (100), reconnect_max_ms (2000)
  *   [control]  admin_keys (space-separated Z85 public keys admitted as admin)
  *   [log]      level (info), file (stderr if unset)

@@ -62,7 +62,7 @@ static void test_defaults_and_station(void)
         CHECK_STREQ(cfg.conninfo, "host=/tmp port=5433 dbname=vigil_yuelu_1 user=postgres");
         CHECK(cfg.heartbeat_ms == 1000);
         CHECK(cfg.heartbeat_misses == 3);
-        CHECK(cfg.window == 1000);
+        CHECK(cfg.window == 10000);
         CHECK(cfg.reconnect_min_ms == 100);
         CHECK(cfg.reconnect_max_ms == 2000);
         CHECK(cfg.n_admin_keys == 0);
