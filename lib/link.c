@@ -551,9 +551,7 @@ static void link_on_snapshot_unmarked(void *arg, struct db_tx *rtx, int err, con
         struct link *l = c->l;
         struct db_tx *tx;
         Vigil__SnapshotEnd *e;
-        const char *up;
         char seq[24];
-        int i, n;
 
         if (link_apply_ctx_stale(c)) {
                 free(c);
@@ -574,19 +572,7 @@ static void link_on_snapshot_unmarked(void *arg, struct db_tx *rtx, int err, con
                 const char *p[3] = { l->peer_id, l->peer_epoch, seq };
                 db_tx_add(tx, "SELECT snapshot_end($1, $2, $3)", 3, p, NULL, NULL);
         }
-        up = node_uplink_peer(l->node);
-        n = PQntuples(db_tx_result(rtx, 0));
-        for (i = 0; up && i < n; i++) {
-                uint8_t *buf;
-                size_t len;
-                const char *id = PQgetvalue(db_tx_result(rtx, 0), i, 0);
-                if (replica_encode_node_removed(id, node_next_version(l->node), &buf, &len) == 0) {
-                        const char *p[2] = { up, (const char *)buf };
-                        int lens[2] = { 0, (int)len }, fmts[2] = { 0, 1 };
-                        db_tx_add(tx, "SELECT outbox_append($1, ARRAY[$2::bytea])", 2, p, lens, fmts);
-                        free(buf);
-                }
-        }
+        replica_add_sweep(tx, rtx, l);
         db_submit(l->node->db, tx, link_on_snapshot_step, c);
 }
 
@@ -622,7 +608,7 @@ static void link_apply_snapshot_item(struct link *l)
                         db_tx_add(tx, "SELECT 1", 0, NULL, NULL, NULL);
                 break;
         default: /* SNAPSHOT_END */
-                db_tx_add(tx, "SELECT id FROM nodes WHERE via = $1 AND snapshot_mark", 1, p, NULL, NULL);
+                replica_add_sweep_read(tx, l);
                 db_submit(l->node->db, tx, link_on_snapshot_unmarked, link_ctx_new(l));
                 return;
         }

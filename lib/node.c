@@ -163,6 +163,26 @@ static int node_load(struct node *n, char *err, size_t errlen)
                         goto out;
                 }
         }
+        /* A database belongs to one node: refuse to run another on it. */
+        {
+                const char *p[1] = { n->cfg.node_id };
+                ret = node_exec(c, &r, e, sizeof(e),
+                                "INSERT INTO node_settings (key, value) VALUES ('node_id', $1) "
+                                "ON CONFLICT (key) DO UPDATE SET value = node_settings.value RETURNING value",
+                                1, p);
+                if (ret < 0) {
+                        snprintf(err, errlen, "cannot record this node's ID: %s", e);
+                        goto out;
+                }
+                if (strcmp(PQgetvalue(r, 0, 0), n->cfg.node_id) != 0) {
+                        snprintf(err, errlen, "[database] conninfo: this database belongs to node %s, not %s",
+                                 PQgetvalue(r, 0, 0), n->cfg.node_id);
+                        PQclear(r);
+                        ret = -EINVAL;
+                        goto out;
+                }
+                PQclear(r);
+        }
         ret = node_exec(c, &r, e, sizeof(e), "SELECT value FROM node_settings WHERE key = 'epoch'", 0, NULL);
         if (ret < 0 || PQntuples(r) != 1) {
                 snprintf(err, errlen, "cannot read the outbox epoch: %s", ret < 0 ? e : "missing");

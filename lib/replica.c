@@ -6,11 +6,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "catalog.h"
 #include "db.h"
 #include "log.h"
 #include "node.h"
 #include "nodeid.h"
 #include "wire.h"
+
+/* Rows per set-based statement. */
+#define REPLICA_GROUP_MAX 1000
 
 static const char *replica_tier_name(Vigil__Tier t)
 {
@@ -87,38 +91,17 @@ static int replica_add_node_removed(struct db_tx *tx, struct link *l, const Vigi
         return 0;
 }
 
-/* A growing "{a,b,c}" array literal for a text-format array parameter. */
-struct replica_array {
-        char *buf;
-        size_t len, cap;
-};
-
-static void replica_array_add(struct replica_array *a, const char *v)
-{
-        size_t n = strlen(v) + 2;
-
-        if (a->len + n + 2 > a->cap) {
-                size_t cap = a->cap ? a->cap * 2 : 256;
-                while (cap < a->len + n + 2)
-                        cap *= 2;
-                a->buf = realloc(a->buf, cap);
-                vigil_require(a->buf != NULL);
-                a->cap = cap;
-        }
-        a->buf[a->len] = a->len == 0 ? '{' : ',';
-        a->len++;
-        memcpy(a->buf + a->len, v, n - 2);
-        a->len += n - 2;
-        a->buf[a->len] = '}';
-        a->buf[a->len + 1] = '\0';
-}
+/* A batch collects consecutive changes of one set-based kind into column
+ * arrays; a change of another kind flushes them first, so the order between
+ * kinds is kept. */
+enum { REPLICA_GROUP_NONE = 0, REPLICA_GROUP_PROBE = 100 };
 
 struct replica_batch {
         struct link *l;
         struct db_tx *tx;
         bool snapshot;
-        size_t n_probes;
-        struct replica_array probe_ids, numbers, sent;
+        int group;                                /* catalog kind or PROBE */
+        struct sqlarray cols[CATALOG_MAX_COLUMNS];
 };
 
 struct replica_batch *replica_batch_new(struct link *l, struct db_tx *tx, bool snapshot)
@@ -132,33 +115,41 @@ struct replica_batch *replica_batch_new(struct link *l, struct db_tx *tx, bool s
         return b;
 }
 
-static void replica_flush_probes(struct replica_batch *b)
+static void replica_flush(struct replica_batch *b)
 {
-        const char *p[4] = { b->l->peer_id, b->probe_ids.buf, b->numbers.buf, b->sent.buf };
+        if (b->group == REPLICA_GROUP_PROBE && b->cols[0].n > 0) {
+                const char *p[4] = { b->l->peer_id, sqlarray_get(&b->cols[0]), sqlarray_get(&b->cols[1]),
+                                     sqlarray_get(&b->cols[2]) };
+                db_tx_add(b->tx, "SELECT link_probe_apply($1, $2, $3, $4)", 4, p, NULL, NULL);
+                sqlarray_reset(&b->cols[0]);
+                sqlarray_reset(&b->cols[1]);
+                sqlarray_reset(&b->cols[2]);
+        } else if (b->group != REPLICA_GROUP_NONE) {
+                catalog_replica_flush(b->tx, (enum catalog_kind)b->group, b->cols, b->l->peer_id,
+                                      node_uplink_peer(b->l->node), b->snapshot);
+        }
+        b->group = REPLICA_GROUP_NONE;
+}
 
-        if (b->n_probes == 0)
-                return;
-        db_tx_add(b->tx, "SELECT link_probe_apply($1, $2, $3, $4)", 4, p, NULL, NULL);
-        b->n_probes = 0;
-        b->probe_ids.len = b->numbers.len = b->sent.len = 0;
+/* Switch the batch to GROUP, flushing what another group collected. */
+static void replica_group(struct replica_batch *b, int group)
+{
+        if (b->group != group)
+                replica_flush(b);
+        b->group = group;
 }
 
 static int replica_add_probe(struct replica_batch *b, const Vigil__LinkProbe *pr, char *err, size_t errlen)
 {
-        char v[24];
-
         /* A probe measures one link: it must come from the child itself. */
         if (b->l->dir != LINK_TO_CHILD || !pr->origin || strcmp(pr->origin, b->l->peer_id) != 0) {
                 snprintf(err, errlen, "a link probe must come from the child that sends it");
                 return -EBADMSG;
         }
-        snprintf(v, sizeof(v), "%" PRIu64, pr->probe_id);
-        replica_array_add(&b->probe_ids, v);
-        snprintf(v, sizeof(v), "%" PRIu64, pr->number);
-        replica_array_add(&b->numbers, v);
-        snprintf(v, sizeof(v), "%" PRId64, pr->sent_at_us);
-        replica_array_add(&b->sent, v);
-        b->n_probes++;
+        replica_group(b, REPLICA_GROUP_PROBE);
+        sqlarray_add_int64(&b->cols[0], (int64_t)pr->probe_id);
+        sqlarray_add_int64(&b->cols[1], (int64_t)pr->number);
+        sqlarray_add_int64(&b->cols[2], pr->sent_at_us);
         return 0;
 }
 
@@ -166,25 +157,41 @@ int replica_batch_add(struct replica_batch *b, const uint8_t *change, size_t len
                       char *err, size_t errlen)
 {
         Vigil__Change *c = NULL;
+        enum catalog_kind kind;
         int r = wire_decode_change(change, len, &c, err, errlen);
 
         if (r < 0)
                 return r;
-        if (c->kind_case != VIGIL__CHANGE__KIND_LINK_PROBE)
-                replica_flush_probes(b);  /* keep the order between kinds */
+        kind = catalog_kind_of(c);
         switch (c->kind_case) {
         case VIGIL__CHANGE__KIND_NODE_STATE:
+                replica_group(b, REPLICA_GROUP_NONE);
                 r = replica_add_node_state(b->tx, b->l, c->node_state, change, len, b->snapshot, err, errlen);
                 break;
         case VIGIL__CHANGE__KIND_NODE_REMOVED:
+                replica_group(b, REPLICA_GROUP_NONE);
                 r = replica_add_node_removed(b->tx, b->l, c->node_removed, change, len, err, errlen);
                 break;
         case VIGIL__CHANGE__KIND_LINK_PROBE:
                 r = replica_add_probe(b, c->link_probe, err, errlen);
                 break;
         default:
-                snprintf(err, errlen, "unknown kind of change");
-                r = -EBADMSG;
+                if (kind == CATALOG_NONE) {
+                        snprintf(err, errlen, "unknown kind of change");
+                        r = -EBADMSG;
+                        break;
+                }
+                /* The catalog travels up only. */
+                if (b->l->dir != LINK_TO_CHILD) {
+                        snprintf(err, errlen, "the catalog only travels up, not from the parent");
+                        r = -EBADMSG;
+                        break;
+                }
+                replica_group(b, (int)kind);
+                r = catalog_replica_row(b->cols, c, b->l->peer_id, change, len, err, errlen);
+                /* Flush big groups early: bounded statement size. */
+                if (r == 0 && b->cols[0].n >= REPLICA_GROUP_MAX)
+                        replica_flush(b);
         }
         wire_change_free(c);
         return r;
@@ -192,12 +199,13 @@ int replica_batch_add(struct replica_batch *b, const uint8_t *change, size_t len
 
 void replica_batch_finish(struct replica_batch *b)
 {
+        int i;
+
         if (!b)
                 return;
-        replica_flush_probes(b);
-        free(b->probe_ids.buf);
-        free(b->numbers.buf);
-        free(b->sent.buf);
+        replica_flush(b);
+        for (i = 0; i < CATALOG_MAX_COLUMNS; i++)
+                sqlarray_deinit(&b->cols[i]);
         free(b);
 }
 
@@ -244,6 +252,7 @@ void replica_add_snapshot_read(struct db_tx *tx, struct link *l)
                               "coalesce((extract(epoch FROM last_seen) * 1000000)::bigint, 0), version "
                               "FROM nodes WHERE id <> $1 AND id LIKE $2 || '%' ORDER BY id",
                           2, q, NULL, NULL);
+                catalog_add_snapshot_read(tx, prefix);
         }
         /* Nothing travels down yet: a child's snapshot from its parent is
          * empty until grants and orders exist. */
@@ -254,17 +263,18 @@ int replica_snapshot_collect(struct db_tx *tx, int first, struct link *l, uint64
 {
         PGresult *seq = db_tx_result(tx, first);
         PGresult *rows = l->dir == LINK_TO_PARENT ? db_tx_result(tx, first + 1) : NULL;
-        int n = rows ? PQntuples(rows) : 0, i;
-        uint8_t **changes;
-        size_t *lens;
+        int nr = rows ? PQntuples(rows) : 0, i;
+        uint8_t **changes = NULL;
+        size_t *lens = NULL, n = 0, cap = 0, k;
 
         if (!seq || PQntuples(seq) != 1)
                 return -EIO;
-        changes = calloc(n ? n : 1, sizeof(*changes));
-        lens = calloc(n ? n : 1, sizeof(*lens));
+        changes = calloc(nr ? nr : 1, sizeof(*changes));
+        lens = calloc(nr ? nr : 1, sizeof(*lens));
         if (!changes || !lens)
                 goto oom;
-        for (i = 0; i < n; i++) {
+        cap = nr ? (size_t)nr : 1;
+        for (i = 0; i < nr; i++) {
                 enum tier t = TIER_NONE;
                 tier_parse(PQgetvalue(rows, i, 2), &t);
                 if (replica_encode_node_state(PQgetvalue(rows, i, 0),
@@ -273,21 +283,80 @@ int replica_snapshot_collect(struct db_tx *tx, int first, struct link *l, uint64
                                               PQgetvalue(rows, i, 4)[0] == 't',
                                               strtoll(PQgetvalue(rows, i, 5), NULL, 10),
                                               strtoll(PQgetvalue(rows, i, 6), NULL, 10),
-                                              &changes[i], &lens[i]) < 0)
+                                              &changes[n], &lens[n]) < 0)
                         goto oom;
+                n++;
         }
+        /* Nodes first, then the catalog (sites, systems, cameras). */
+        if (rows && catalog_snapshot_encode(tx, first + 2, &changes, &lens, &n, &cap) < 0)
+                goto oom;
         *ret_seq = strtoull(PQgetvalue(seq, 0, 0), NULL, 10);
         *ret_changes = changes;
         *ret_lens = lens;
-        *ret_n = (size_t)n;
+        *ret_n = n;
         return 0;
 oom:
-        if (changes)
-                for (i = 0; i < n; i++)
-                        free(changes[i]);
+        for (k = 0; changes && k < n; k++)
+                free(changes[k]);
         free(changes);
         free(lens);
         return -ENOMEM;
+}
+
+void replica_add_sweep_read(struct db_tx *tx, struct link *l)
+{
+        const char *p[1] = { l->peer_id };
+        char sql[512];
+
+        db_tx_add(tx, "SELECT id FROM nodes WHERE via = $1 AND snapshot_mark", 1, p, NULL, NULL);
+        snprintf(sql, sizeof(sql), "SELECT %s FROM sites WHERE via = $1 AND snapshot_mark", catalog_site_columns);
+        db_tx_add(tx, sql, 1, p, NULL, NULL);
+        snprintf(sql, sizeof(sql), "SELECT %s FROM systems WHERE via = $1 AND snapshot_mark",
+                 catalog_system_columns);
+        db_tx_add(tx, sql, 1, p, NULL, NULL);
+        snprintf(sql, sizeof(sql), "SELECT %s FROM cameras WHERE via = $1 AND snapshot_mark",
+                 catalog_camera_columns);
+        db_tx_add(tx, sql, 1, p, NULL, NULL);
+}
+
+/* Forward one removal into the uplink outbox within TX. */
+static void replica_forward(struct db_tx *tx, const char *up, uint8_t *buf, size_t len)
+{
+        const char *p[2] = { up, (const char *)buf };
+        int lens[2] = { 0, (int)len }, fmts[2] = { 0, 1 };
+
+        db_tx_add(tx, "SELECT outbox_append($1, ARRAY[$2::bytea])", 2, p, lens, fmts);
+        free(buf);
+}
+
+void replica_add_sweep(struct db_tx *tx, struct db_tx *read, struct link *l)
+{
+        const char *up = node_uplink_peer(l->node);
+        PGresult *res;
+        uint8_t *buf;
+        size_t len;
+        int i, t;
+
+        if (!up)
+                return;
+        res = db_tx_result(read, 0);
+        for (i = 0; res && i < PQntuples(res); i++)
+                if (replica_encode_node_removed(PQgetvalue(res, i, 0), node_next_version(l->node), &buf, &len) == 0)
+                        replica_forward(tx, up, buf, len);
+        /* Catalog tombstones carry the removed row's version + 1: newer than
+         * what any replica above holds of it. */
+        for (t = 1; t <= 3; t++) {
+                int vcol = t == 1 ? 10 : t == 2 ? 13 : 14;
+                res = db_tx_result(read, t);
+                for (i = 0; res && i < PQntuples(res); i++) {
+                        int64_t v = strtoll(PQgetvalue(res, i, vcol), NULL, 10) + 1;
+                        int r = t == 1 ? catalog_encode_site_row(res, i, v, true, &buf, &len)
+                              : t == 2 ? catalog_encode_system_row(res, i, v, true, &buf, &len)
+                                       : catalog_encode_camera_row(res, i, v, true, &buf, &len);
+                        if (r == 0)
+                                replica_forward(tx, up, buf, len);
+                }
+        }
 }
 
 int replica_encode_node_state(const char *id, const char *parent_id, int tier, const char *name,

@@ -43,6 +43,12 @@ void replica_add_snapshot_read(struct db_tx *tx, struct link *l);
 int replica_snapshot_collect(struct db_tx *tx, int first, struct link *l, uint64_t *ret_seq,
                              uint8_t ***ret_changes, size_t **ret_lens, size_t *ret_n);
 
+/** A snapshot from L's peer ends: add to TX the statements reading what it
+ *  did not contain (still marked); then, in the ending transaction, add the
+ *  forwarding of their removals (from the results of READ). */
+void replica_add_sweep_read(struct db_tx *tx, struct link *l);
+void replica_add_sweep(struct db_tx *tx, struct db_tx *read, struct link *l);
+
 /** Encode a NodeState change; caller owns *RET. */
 int replica_encode_node_state(const char *id, const char *parent_id, int tier, const char *name,
                               bool online, int64_t last_seen_us, int64_t version,

@@ -13,12 +13,12 @@ with open(out, "w") as f:
     for i, path in enumerate(files):
         with open(path, "rb") as src:
             body = src.read() + b"\0"
-        f.write("static const char migration_%d[] = {\n" % i)
+        f.write("static const unsigned char migration_%d[] = {\n" % i)
         for k in range(0, len(body), 16):
             f.write("\t" + ", ".join("0x%02x" % b for b in body[k:k + 16]) + ",\n")
         f.write("};\n\n")
     f.write("const struct migration migrate_files[] = {\n")
     for i, path in enumerate(files):
-        f.write('\t{ "%s", migration_%d },\n' % (os.path.basename(path), i))
+        f.write('\t{ "%s", (const char *)migration_%d },\n' % (os.path.basename(path), i))
     f.write("};\n")
     f.write("const int migrate_n_files = %d;\n" % len(files))

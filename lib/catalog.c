@@ -1,0 +1,394 @@
+#include "catalog.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <libpq-fe.h>
+
+#include "db.h"
+#include "log.h"
+#include "nodeid.h"
+#include "wire.h"
+
+const char catalog_site_columns[] =
+        "station_id, code, name, address, latitude, longitude, category, location_type, signage, "
+        "owner, version";
+const char catalog_system_columns[] =
+        "station_id, code, name, builder_class, responsible_entity, maintainer, maintenance_agreement, "
+        "installer, installer_licence, commissioned_on, accepted_on, reserved_interface, "
+        "retention_days, version";
+const char catalog_camera_columns[] =
+        "id, station_id, name, system_code, site_code, stream_url, codec, resolution, latitude, "
+        "longitude, bearing, field_of_view, ptz, status, version";
+
+enum catalog_kind catalog_kind_of(const Vigil__Change *c)
+{
+        switch (c->kind_case) {
+        case VIGIL__CHANGE__KIND_SITE: return CATALOG_SITE;
+        case VIGIL__CHANGE__KIND_SYSTEM: return CATALOG_SYSTEM;
+        case VIGIL__CHANGE__KIND_CAMERA: return CATALOG_CAMERA;
+        case VIGIL__CHANGE__KIND_CAMERA_STATUS: return CATALOG_CAMERA_STATUS;
+        default: return CATALOG_NONE;
+        }
+}
+
+/* A child speaks only for stations in its own subtree (or itself, if it is
+ * a station): nothing it sends may name a station elsewhere. */
+static int catalog_check_station(const char *station, const char *via, char *err, size_t errlen)
+{
+        if (!station || !nodeid_is_wellformed(station) || nodeid_tier(station) != TIER_STATION ||
+            !nodeid_under(station, via)) {
+                snprintf(err, errlen, "station %s is not in the subtree of %s", station ? station : "(none)", via);
+                return -EBADMSG;
+        }
+        return 0;
+}
+
+static int catalog_check_camera_id(const char *id, const char *station, char *err, size_t errlen)
+{
+        if (!id || !nodeid_is_wellformed(id) || strncmp(id, station, 8) != 0) {
+                snprintf(err, errlen, "camera %s does not belong to station %s", id ? id : "(none)", station);
+                return -EBADMSG;
+        }
+        return 0;
+}
+
+int catalog_replica_row(struct sqlarray *cols, const Vigil__Change *c, const char *via,
+                        const uint8_t *change, size_t len, char *err, size_t errlen)
+{
+        int k = 0;
+
+        switch (c->kind_case) {
+        case VIGIL__CHANGE__KIND_SITE: {
+                const Vigil__Site *s = c->site;
+                if (catalog_check_station(s->station_id, via, err, errlen) < 0)
+                        return -EBADMSG;
+                if (!s->code || !s->has_version || (!s->removed && (!s->name || !s->location_type))) {
+                        snprintf(err, errlen, "site without code, version, name or location type");
+                        return -EBADMSG;
+                }
+                sqlarray_add_text(&cols[k++], s->station_id);
+                sqlarray_add_text(&cols[k++], s->code);
+                sqlarray_add_int64(&cols[k++], s->version);
+                sqlarray_add_bool(&cols[k++], true, s->removed);
+                sqlarray_add_text(&cols[k++], s->name);
+                sqlarray_add_text(&cols[k++], s->address);
+                sqlarray_add_double(&cols[k++], s->has_latitude, s->latitude);
+                sqlarray_add_double(&cols[k++], s->has_longitude, s->longitude);
+                sqlarray_add_text(&cols[k++], s->category);
+                sqlarray_add_text(&cols[k++], s->location_type);
+                sqlarray_add_bool(&cols[k++], s->has_signage, s->signage);
+                sqlarray_add_text(&cols[k++], s->owner);
+                break;
+        }
+        case VIGIL__CHANGE__KIND_SYSTEM: {
+                const Vigil__System *s = c->system;
+                if (catalog_check_station(s->station_id, via, err, errlen) < 0)
+                        return -EBADMSG;
+                if (!s->code || !s->has_version ||
+                    (!s->removed && (!s->name || !s->builder_class || !s->responsible_entity ||
+                                     !s->has_retention_days))) {
+                        snprintf(err, errlen, "system without code, version, name, builder class, "
+                                 "responsible entity or retention");
+                        return -EBADMSG;
+                }
+                sqlarray_add_text(&cols[k++], s->station_id);
+                sqlarray_add_text(&cols[k++], s->code);
+                sqlarray_add_int64(&cols[k++], s->version);
+                sqlarray_add_bool(&cols[k++], true, s->removed);
+                sqlarray_add_text(&cols[k++], s->name);
+                sqlarray_add_text(&cols[k++], s->builder_class);
+                sqlarray_add_text(&cols[k++], s->responsible_entity);
+                sqlarray_add_text(&cols[k++], s->maintainer);
+                sqlarray_add_text(&cols[k++], s->maintenance_agreement);
+                sqlarray_add_text(&cols[k++], s->installer);
+                sqlarray_add_text(&cols[k++], s->installer_licence);
+                sqlarray_add_text(&cols[k++], s->commissioned_on);
+                sqlarray_add_text(&cols[k++], s->accepted_on);
+                sqlarray_add_text(&cols[k++], s->reserved_interface);
+                if (s->has_retention_days)
+                        sqlarray_add_int64(&cols[k++], s->retention_days);
+                else
+                        sqlarray_add_null(&cols[k++]);
+                break;
+        }
+        case VIGIL__CHANGE__KIND_CAMERA: {
+                const Vigil__Camera *m = c->camera;
+                if (catalog_check_station(m->station_id, via, err, errlen) < 0 ||
+                    catalog_check_camera_id(m->id, m->station_id, err, errlen) < 0)
+                        return -EBADMSG;
+                if (!m->has_version || (!m->removed && (!m->name || !m->system_code || !m->site_code))) {
+                        snprintf(err, errlen, "camera %s without version, name, system or site", m->id);
+                        return -EBADMSG;
+                }
+                sqlarray_add_text(&cols[k++], m->id);
+                sqlarray_add_text(&cols[k++], m->station_id);
+                sqlarray_add_int64(&cols[k++], m->version);
+                sqlarray_add_bool(&cols[k++], true, m->removed);
+                sqlarray_add_text(&cols[k++], m->name);
+                sqlarray_add_text(&cols[k++], m->system_code);
+                sqlarray_add_text(&cols[k++], m->site_code);
+                sqlarray_add_text(&cols[k++], m->stream_url);
+                sqlarray_add_text(&cols[k++], m->codec);
+                sqlarray_add_text(&cols[k++], m->resolution);
+                sqlarray_add_double(&cols[k++], m->has_latitude, m->latitude);
+                sqlarray_add_double(&cols[k++], m->has_longitude, m->longitude);
+                sqlarray_add_double(&cols[k++], m->has_bearing, m->bearing);
+                sqlarray_add_double(&cols[k++], m->has_field_of_view, m->field_of_view);
+                sqlarray_add_bool(&cols[k++], m->has_ptz, m->ptz);
+                sqlarray_add_text(&cols[k++], m->status);
+                break;
+        }
+        case VIGIL__CHANGE__KIND_CAMERA_STATUS: {
+                const Vigil__CameraStatus *st = c->camera_status;
+                if (!st->id || !nodeid_is_wellformed(st->id) || !nodeid_under(st->id, via) ||
+                    !st->status || !st->has_version) {
+                        snprintf(err, errlen, "camera status of %s is not from %s's subtree or incomplete",
+                                 st->id ? st->id : "(none)", via);
+                        return -EBADMSG;
+                }
+                sqlarray_add_text(&cols[k++], st->id);
+                sqlarray_add_text(&cols[k++], st->status);
+                sqlarray_add_int64(&cols[k++], st->version);
+                break;
+        }
+        default:
+                snprintf(err, errlen, "not a catalog change");
+                return -EBADMSG;
+        }
+        sqlarray_add_bytea(&cols[k], change, len);
+        return 0;
+}
+
+void catalog_replica_flush(struct db_tx *tx, enum catalog_kind kind, struct sqlarray *cols,
+                           const char *via, const char *uplink, bool snapshot)
+{
+        const char *p[3 + CATALOG_MAX_COLUMNS];
+        const char *sql;
+        int ncols, np = 0, i;
+
+        if (cols[0].n == 0)
+                return;
+        switch (kind) {
+        case CATALOG_SITE:
+                ncols = 13;
+                sql = "SELECT site_apply($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, "
+                      "$15, $16)";
+                break;
+        case CATALOG_SYSTEM:
+                ncols = 16;
+                sql = "SELECT system_apply($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, "
+                      "$15, $16, $17, $18, $19)";
+                break;
+        case CATALOG_CAMERA:
+                ncols = 17;
+                sql = "SELECT camera_apply($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, "
+                      "$15, $16, $17, $18, $19, $20)";
+                break;
+        case CATALOG_CAMERA_STATUS:
+                ncols = 4;
+                sql = "SELECT camera_status_apply($1, $2, $3, $4, $5)";
+                break;
+        default:
+                return;
+        }
+        if (kind != CATALOG_CAMERA_STATUS) {
+                p[np++] = via;
+                p[np++] = uplink;
+                p[np++] = snapshot ? "t" : "f";
+        } else {
+                p[np++] = uplink;
+        }
+        for (i = 0; i < ncols; i++)
+                p[np++] = sqlarray_get(&cols[i]);
+        db_tx_add(tx, sql, np, p, NULL, NULL);
+        for (i = 0; i < ncols; i++)
+                sqlarray_reset(&cols[i]);
+}
+
+/* --- encoding rows --- */
+
+static char *col(const PGresult *res, int i, int c)
+{
+        return PQgetisnull(res, i, c) ? NULL : PQgetvalue(res, i, c);
+}
+
+static int has(const PGresult *res, int i, int c)
+{
+        return !PQgetisnull(res, i, c);
+}
+
+static double dbl(const PGresult *res, int i, int c)
+{
+        return has(res, i, c) ? strtod(PQgetvalue(res, i, c), NULL) : 0;
+}
+
+static int encode(Vigil__Change *c, uint8_t **ret, size_t *ret_len)
+{
+        return wire_encode_change(c, ret, ret_len);
+}
+
+int catalog_encode_site_row(const PGresult *res, int i, int64_t version, bool removed,
+                            uint8_t **ret, size_t *ret_len)
+{
+        Vigil__Change c = VIGIL__CHANGE__INIT;
+        Vigil__Site s = VIGIL__SITE__INIT;
+
+        s.station_id = col(res, i, 0);
+        s.code = col(res, i, 1);
+        s.has_version = 1;
+        s.version = version >= 0 ? version : strtoll(PQgetvalue(res, i, 10), NULL, 10);
+        s.has_removed = removed;
+        s.removed = removed;
+        if (!removed) {
+                s.name = col(res, i, 2);
+                s.address = col(res, i, 3);
+                s.has_latitude = has(res, i, 4);
+                s.latitude = dbl(res, i, 4);
+                s.has_longitude = has(res, i, 5);
+                s.longitude = dbl(res, i, 5);
+                s.category = col(res, i, 6);
+                s.location_type = col(res, i, 7);
+                s.has_signage = 1;
+                s.signage = PQgetvalue(res, i, 8)[0] == 't';
+                s.owner = col(res, i, 9);
+        }
+        c.kind_case = VIGIL__CHANGE__KIND_SITE;
+        c.site = &s;
+        return encode(&c, ret, ret_len);
+}
+
+int catalog_encode_system_row(const PGresult *res, int i, int64_t version, bool removed,
+                              uint8_t **ret, size_t *ret_len)
+{
+        Vigil__Change c = VIGIL__CHANGE__INIT;
+        Vigil__System s = VIGIL__SYSTEM__INIT;
+
+        s.station_id = col(res, i, 0);
+        s.code = col(res, i, 1);
+        s.has_version = 1;
+        s.version = version >= 0 ? version : strtoll(PQgetvalue(res, i, 13), NULL, 10);
+        s.has_removed = removed;
+        s.removed = removed;
+        if (!removed) {
+                s.name = col(res, i, 2);
+                s.builder_class = col(res, i, 3);
+                s.responsible_entity = col(res, i, 4);
+                s.maintainer = col(res, i, 5);
+                s.maintenance_agreement = col(res, i, 6);
+                s.installer = col(res, i, 7);
+                s.installer_licence = col(res, i, 8);
+                s.commissioned_on = col(res, i, 9);
+                s.accepted_on = col(res, i, 10);
+                s.reserved_interface = col(res, i, 11);
+                s.has_retention_days = has(res, i, 12);
+                s.retention_days = (int32_t)strtol(PQgetvalue(res, i, 12), NULL, 10);
+        }
+        c.kind_case = VIGIL__CHANGE__KIND_SYSTEM;
+        c.system = &s;
+        return encode(&c, ret, ret_len);
+}
+
+int catalog_encode_camera_row(const PGresult *res, int i, int64_t version, bool removed,
+                              uint8_t **ret, size_t *ret_len)
+{
+        Vigil__Change c = VIGIL__CHANGE__INIT;
+        Vigil__Camera m = VIGIL__CAMERA__INIT;
+
+        m.id = col(res, i, 0);
+        m.station_id = col(res, i, 1);
+        m.has_version = 1;
+        m.version = version >= 0 ? version : strtoll(PQgetvalue(res, i, 14), NULL, 10);
+        m.has_removed = removed;
+        m.removed = removed;
+        if (!removed) {
+                m.name = col(res, i, 2);
+                m.system_code = col(res, i, 3);
+                m.site_code = col(res, i, 4);
+                m.stream_url = col(res, i, 5);
+                m.codec = col(res, i, 6);
+                m.resolution = col(res, i, 7);
+                m.has_latitude = has(res, i, 8);
+                m.latitude = dbl(res, i, 8);
+                m.has_longitude = has(res, i, 9);
+                m.longitude = dbl(res, i, 9);
+                m.has_bearing = has(res, i, 10);
+                m.bearing = dbl(res, i, 10);
+                m.has_field_of_view = has(res, i, 11);
+                m.field_of_view = dbl(res, i, 11);
+                m.has_ptz = 1;
+                m.ptz = PQgetvalue(res, i, 12)[0] == 't';
+                m.status = col(res, i, 13);
+        }
+        c.kind_case = VIGIL__CHANGE__KIND_CAMERA;
+        c.camera = &m;
+        return encode(&c, ret, ret_len);
+}
+
+/* --- snapshots --- */
+
+void catalog_add_snapshot_read(struct db_tx *tx, const char *prefix)
+{
+        const char *p[1] = { prefix };
+        char sql[512];
+
+        /* Sites and systems before cameras: a replica then never holds a
+         * camera whose site it has not seen. */
+        snprintf(sql, sizeof(sql), "SELECT %s FROM sites WHERE station_id LIKE $1 || '%%' ORDER BY 1, 2",
+                 catalog_site_columns);
+        db_tx_add(tx, sql, 1, p, NULL, NULL);
+        snprintf(sql, sizeof(sql), "SELECT %s FROM systems WHERE station_id LIKE $1 || '%%' ORDER BY 1, 2",
+                 catalog_system_columns);
+        db_tx_add(tx, sql, 1, p, NULL, NULL);
+        snprintf(sql, sizeof(sql), "SELECT %s FROM cameras WHERE id LIKE $1 || '%%' ORDER BY id",
+                 catalog_camera_columns);
+        db_tx_add(tx, sql, 1, p, NULL, NULL);
+}
+
+static int catalog_push(uint8_t ***changes, size_t **lens, size_t *n, size_t *cap, uint8_t *buf, size_t len)
+{
+        if (*n == *cap) {
+                size_t nc = *cap ? *cap * 2 : 64;
+                uint8_t **c2 = realloc(*changes, nc * sizeof(**changes));
+                size_t *l2;
+                if (!c2)
+                        return -ENOMEM;
+                *changes = c2;
+                l2 = realloc(*lens, nc * sizeof(**lens));
+                if (!l2)
+                        return -ENOMEM;
+                *lens = l2;
+                *cap = nc;
+        }
+        (*changes)[*n] = buf;
+        (*lens)[*n] = len;
+        (*n)++;
+        return 0;
+}
+
+int catalog_snapshot_encode(struct db_tx *tx, int first, uint8_t ***changes, size_t **lens,
+                            size_t *n, size_t *cap)
+{
+        int (*enc[3])(const PGresult *, int, int64_t, bool, uint8_t **, size_t *) = {
+                catalog_encode_site_row, catalog_encode_system_row, catalog_encode_camera_row,
+        };
+        int t, i;
+
+        for (t = 0; t < 3; t++) {
+                PGresult *res = db_tx_result(tx, first + t);
+                if (!res)
+                        return -EIO;
+                for (i = 0; i < PQntuples(res); i++) {
+                        uint8_t *buf;
+                        size_t len;
+                        if (enc[t](res, i, -1, false, &buf, &len) < 0)
+                                return -ENOMEM;
+                        if (catalog_push(changes, lens, n, cap, buf, len) < 0) {
+                                free(buf);
+                                return -ENOMEM;
+                        }
+                }
+        }
+        return 0;
+}

@@ -1,0 +1,63 @@
+/* catalog: the registry of sites, systems and cameras (Art 2) as it
+ * replicates: encoding rows into Change messages, applying batches of them
+ * at the district and the city (set-based: one statement per kind and
+ * batch), and the catalog's part of a snapshot.
+ *
+ * The station side (registering, with the rules) is catalogctl.c; the rules
+ * themselves are in schema/003_catalog.sql, where the data lives. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sqlarray.h"
+#include "vigil.pb-c.h"
+
+struct db_tx;
+
+enum catalog_kind {
+        CATALOG_NONE = 0,
+        CATALOG_SITE,
+        CATALOG_SYSTEM,
+        CATALOG_CAMERA,
+        CATALOG_CAMERA_STATUS,
+};
+
+#define CATALOG_MAX_COLUMNS 20
+
+/** The catalog kind of change C, or CATALOG_NONE. */
+enum catalog_kind catalog_kind_of(const Vigil__Change *c);
+
+/** Append change C (its raw bytes CHANGE, LEN) received from child VIA as one
+ *  row to COLS (CATALOG_MAX_COLUMNS arrays). A row the child may not send
+ *  (a station outside its subtree, a camera ID outside its station) is
+ *  refused with -EBADMSG and a reason in ERR, and nothing is appended. */
+int catalog_replica_row(struct sqlarray *cols, const Vigil__Change *c, const char *via,
+                        const uint8_t *change, size_t len, char *err, size_t errlen);
+/** Add to TX the statement applying the rows in COLS (of KIND), then empty
+ *  COLS. UPLINK (NULL at the city) receives what changed. */
+void catalog_replica_flush(struct db_tx *tx, enum catalog_kind kind, struct sqlarray *cols,
+                           const char *via, const char *uplink, bool snapshot);
+
+/** Add to TX the statements reading the catalog below PREFIX for a
+ *  snapshot (three statements: sites, systems, cameras). */
+void catalog_add_snapshot_read(struct db_tx *tx, const char *prefix);
+/** Encode the rows of those three results as Change messages, appending to
+ *  the growing arrays *CHANGES / *LENS (N elements, CAP allocated). */
+int catalog_snapshot_encode(struct db_tx *tx, int first, uint8_t ***changes, size_t **lens,
+                            size_t *n, size_t *cap);
+
+/** The SELECT list that catalog_encode_*_row() expects, per table. */
+extern const char catalog_site_columns[];
+extern const char catalog_system_columns[];
+extern const char catalog_camera_columns[];
+struct pg_result;
+/** Encode row I of a result selected with the matching column list;
+ *  REMOVED makes a tombstone. Caller owns *RET. */
+int catalog_encode_site_row(const struct pg_result *res, int i, int64_t version, bool removed,
+                            uint8_t **ret, size_t *ret_len);
+int catalog_encode_system_row(const struct pg_result *res, int i, int64_t version, bool removed,
+                              uint8_t **ret, size_t *ret_len);
+int catalog_encode_camera_row(const struct pg_result *res, int i, int64_t version, bool removed,
+                              uint8_t **ret, size_t *ret_len);
