@@ -209,121 +209,173 @@ void catalog_replica_flush(struct db_tx *tx, enum catalog_kind kind, struct sqla
 
 /* --- encoding rows --- */
 
-static char *col(const PGresult *res, int i, int c)
+/* A row is an array of strings in the order of the entity's column list
+ * (catalog_*_columns); NULL is SQL NULL. */
+
+static bool has(const char *const *v, int c)
 {
-        return PQgetisnull(res, i, c) ? NULL : PQgetvalue(res, i, c);
+        return v[c] != NULL;
 }
 
-static int has(const PGresult *res, int i, int c)
+static double dbl(const char *const *v, int c)
 {
-        return !PQgetisnull(res, i, c);
+        return v[c] ? strtod(v[c], NULL) : 0;
 }
 
-static double dbl(const PGresult *res, int i, int c)
+static bool truth(const char *s)
 {
-        return has(res, i, c) ? strtod(PQgetvalue(res, i, c), NULL) : 0;
+        return s && (s[0] == 't' || s[0] == 'T' || s[0] == '1' || s[0] == 'y' || s[0] == 'Y');
 }
 
-static int encode(Vigil__Change *c, uint8_t **ret, size_t *ret_len)
+static int64_t version_of(const char *const *v, int c, int64_t version)
 {
-        return wire_encode_change(c, ret, ret_len);
+        return version >= 0 ? version : (v[c] ? strtoll(v[c], NULL, 10) : 0);
+}
+
+int catalog_encode_site(const char *const *v, int64_t version, bool removed, uint8_t **ret, size_t *ret_len)
+{
+        Vigil__Change c = VIGIL__CHANGE__INIT;
+        Vigil__Site s = VIGIL__SITE__INIT;
+
+        s.station_id = (char *)v[0];
+        s.code = (char *)v[1];
+        s.has_version = 1;
+        s.version = version_of(v, 10, version);
+        s.has_removed = removed;
+        s.removed = removed;
+        if (!removed) {
+                s.name = (char *)v[2];
+                s.address = (char *)v[3];
+                s.has_latitude = has(v, 4);
+                s.latitude = dbl(v, 4);
+                s.has_longitude = has(v, 5);
+                s.longitude = dbl(v, 5);
+                s.category = (char *)v[6];
+                s.location_type = (char *)v[7];
+                s.has_signage = 1;
+                s.signage = truth(v[8]);
+                s.owner = (char *)v[9];
+        }
+        c.kind_case = VIGIL__CHANGE__KIND_SITE;
+        c.site = &s;
+        return wire_encode_change(&c, ret, ret_len);
+}
+
+int catalog_encode_system(const char *const *v, int64_t version, bool removed, uint8_t **ret, size_t *ret_len)
+{
+        Vigil__Change c = VIGIL__CHANGE__INIT;
+        Vigil__System s = VIGIL__SYSTEM__INIT;
+
+        s.station_id = (char *)v[0];
+        s.code = (char *)v[1];
+        s.has_version = 1;
+        s.version = version_of(v, 13, version);
+        s.has_removed = removed;
+        s.removed = removed;
+        if (!removed) {
+                s.name = (char *)v[2];
+                s.builder_class = (char *)v[3];
+                s.responsible_entity = (char *)v[4];
+                s.maintainer = (char *)v[5];
+                s.maintenance_agreement = (char *)v[6];
+                s.installer = (char *)v[7];
+                s.installer_licence = (char *)v[8];
+                s.commissioned_on = (char *)v[9];
+                s.accepted_on = (char *)v[10];
+                s.reserved_interface = (char *)v[11];
+                s.has_retention_days = has(v, 12);
+                s.retention_days = v[12] ? (int32_t)strtol(v[12], NULL, 10) : 0;
+        }
+        c.kind_case = VIGIL__CHANGE__KIND_SYSTEM;
+        c.system = &s;
+        return wire_encode_change(&c, ret, ret_len);
+}
+
+int catalog_encode_camera(const char *const *v, int64_t version, bool removed, uint8_t **ret, size_t *ret_len)
+{
+        Vigil__Change c = VIGIL__CHANGE__INIT;
+        Vigil__Camera m = VIGIL__CAMERA__INIT;
+
+        m.id = (char *)v[0];
+        m.station_id = (char *)v[1];
+        m.has_version = 1;
+        m.version = version_of(v, 14, version);
+        m.has_removed = removed;
+        m.removed = removed;
+        if (!removed) {
+                m.name = (char *)v[2];
+                m.system_code = (char *)v[3];
+                m.site_code = (char *)v[4];
+                m.stream_url = (char *)v[5];
+                m.codec = (char *)v[6];
+                m.resolution = (char *)v[7];
+                m.has_latitude = has(v, 8);
+                m.latitude = dbl(v, 8);
+                m.has_longitude = has(v, 9);
+                m.longitude = dbl(v, 9);
+                m.has_bearing = has(v, 10);
+                m.bearing = dbl(v, 10);
+                m.has_field_of_view = has(v, 11);
+                m.field_of_view = dbl(v, 11);
+                m.has_ptz = 1;
+                m.ptz = truth(v[12]);
+                m.status = (char *)v[13];
+        }
+        c.kind_case = VIGIL__CHANGE__KIND_CAMERA;
+        c.camera = &m;
+        return wire_encode_change(&c, ret, ret_len);
+}
+
+/* Row I of RES as a vals array (pointers into RES). */
+static void catalog_row_vals(const PGresult *res, int i, const char **v, int n)
+{
+        int c;
+
+        for (c = 0; c < n && c < PQnfields(res); c++)
+                v[c] = PQgetisnull(res, i, c) ? NULL : PQgetvalue(res, i, c);
 }
 
 int catalog_encode_site_row(const PGresult *res, int i, int64_t version, bool removed,
                             uint8_t **ret, size_t *ret_len)
 {
-        Vigil__Change c = VIGIL__CHANGE__INIT;
-        Vigil__Site s = VIGIL__SITE__INIT;
+        const char *v[CATALOG_MAX_COLUMNS] = { 0 };
 
-        s.station_id = col(res, i, 0);
-        s.code = col(res, i, 1);
-        s.has_version = 1;
-        s.version = version >= 0 ? version : strtoll(PQgetvalue(res, i, 10), NULL, 10);
-        s.has_removed = removed;
-        s.removed = removed;
-        if (!removed) {
-                s.name = col(res, i, 2);
-                s.address = col(res, i, 3);
-                s.has_latitude = has(res, i, 4);
-                s.latitude = dbl(res, i, 4);
-                s.has_longitude = has(res, i, 5);
-                s.longitude = dbl(res, i, 5);
-                s.category = col(res, i, 6);
-                s.location_type = col(res, i, 7);
-                s.has_signage = 1;
-                s.signage = PQgetvalue(res, i, 8)[0] == 't';
-                s.owner = col(res, i, 9);
-        }
-        c.kind_case = VIGIL__CHANGE__KIND_SITE;
-        c.site = &s;
-        return encode(&c, ret, ret_len);
+        catalog_row_vals(res, i, v, CATALOG_MAX_COLUMNS);
+        return catalog_encode_site(v, version, removed, ret, ret_len);
 }
 
 int catalog_encode_system_row(const PGresult *res, int i, int64_t version, bool removed,
                               uint8_t **ret, size_t *ret_len)
 {
-        Vigil__Change c = VIGIL__CHANGE__INIT;
-        Vigil__System s = VIGIL__SYSTEM__INIT;
+        const char *v[CATALOG_MAX_COLUMNS] = { 0 };
 
-        s.station_id = col(res, i, 0);
-        s.code = col(res, i, 1);
-        s.has_version = 1;
-        s.version = version >= 0 ? version : strtoll(PQgetvalue(res, i, 13), NULL, 10);
-        s.has_removed = removed;
-        s.removed = removed;
-        if (!removed) {
-                s.name = col(res, i, 2);
-                s.builder_class = col(res, i, 3);
-                s.responsible_entity = col(res, i, 4);
-                s.maintainer = col(res, i, 5);
-                s.maintenance_agreement = col(res, i, 6);
-                s.installer = col(res, i, 7);
-                s.installer_licence = col(res, i, 8);
-                s.commissioned_on = col(res, i, 9);
-                s.accepted_on = col(res, i, 10);
-                s.reserved_interface = col(res, i, 11);
-                s.has_retention_days = has(res, i, 12);
-                s.retention_days = (int32_t)strtol(PQgetvalue(res, i, 12), NULL, 10);
-        }
-        c.kind_case = VIGIL__CHANGE__KIND_SYSTEM;
-        c.system = &s;
-        return encode(&c, ret, ret_len);
+        catalog_row_vals(res, i, v, CATALOG_MAX_COLUMNS);
+        return catalog_encode_system(v, version, removed, ret, ret_len);
 }
 
 int catalog_encode_camera_row(const PGresult *res, int i, int64_t version, bool removed,
                               uint8_t **ret, size_t *ret_len)
 {
-        Vigil__Change c = VIGIL__CHANGE__INIT;
-        Vigil__Camera m = VIGIL__CAMERA__INIT;
+        const char *v[CATALOG_MAX_COLUMNS] = { 0 };
 
-        m.id = col(res, i, 0);
-        m.station_id = col(res, i, 1);
-        m.has_version = 1;
-        m.version = version >= 0 ? version : strtoll(PQgetvalue(res, i, 14), NULL, 10);
-        m.has_removed = removed;
-        m.removed = removed;
-        if (!removed) {
-                m.name = col(res, i, 2);
-                m.system_code = col(res, i, 3);
-                m.site_code = col(res, i, 4);
-                m.stream_url = col(res, i, 5);
-                m.codec = col(res, i, 6);
-                m.resolution = col(res, i, 7);
-                m.has_latitude = has(res, i, 8);
-                m.latitude = dbl(res, i, 8);
-                m.has_longitude = has(res, i, 9);
-                m.longitude = dbl(res, i, 9);
-                m.has_bearing = has(res, i, 10);
-                m.bearing = dbl(res, i, 10);
-                m.has_field_of_view = has(res, i, 11);
-                m.field_of_view = dbl(res, i, 11);
-                m.has_ptz = 1;
-                m.ptz = PQgetvalue(res, i, 12)[0] == 't';
-                m.status = col(res, i, 13);
-        }
-        c.kind_case = VIGIL__CHANGE__KIND_CAMERA;
-        c.camera = &m;
-        return encode(&c, ret, ret_len);
+        catalog_row_vals(res, i, v, CATALOG_MAX_COLUMNS);
+        return catalog_encode_camera(v, version, removed, ret, ret_len);
+}
+
+void catalog_cols_add(struct sqlarray *cols, const char *const *v, int ncols, int64_t version, bool removed,
+                      const uint8_t *change, size_t len)
+{
+        int k = 0, c;
+
+        /* The *_apply() functions take: two key columns, version, removed,
+         * then the rest of the select list without its final version. */
+        sqlarray_add_text(&cols[k++], v[0]);
+        sqlarray_add_text(&cols[k++], v[1]);
+        sqlarray_add_int64(&cols[k++], version);
+        sqlarray_add_bool(&cols[k++], true, removed);
+        for (c = 2; c < ncols - 1; c++)
+                sqlarray_add_text(&cols[k++], removed ? NULL : v[c]);
+        sqlarray_add_bytea(&cols[k], change, len);
 }
 
 /* --- snapshots --- */

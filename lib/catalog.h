@@ -48,6 +48,20 @@ void catalog_add_snapshot_read(struct db_tx *tx, const char *prefix);
 int catalog_snapshot_encode(struct db_tx *tx, int first, uint8_t ***changes, size_t **lens,
                             size_t *n, size_t *cap);
 
+/** Encode a row given as strings in the order of the entity's column list
+ *  (NULL is SQL NULL); VERSION < 0 takes the row's own; REMOVED makes a
+ *  tombstone. Caller owns *RET. */
+int catalog_encode_site(const char *const *vals, int64_t version, bool removed, uint8_t **ret, size_t *ret_len);
+int catalog_encode_system(const char *const *vals, int64_t version, bool removed, uint8_t **ret,
+                          size_t *ret_len);
+int catalog_encode_camera(const char *const *vals, int64_t version, bool removed, uint8_t **ret,
+                          size_t *ret_len);
+/** Append a row (NCOLS strings in column-list order, the last being the
+ *  version) and its encoded CHANGE to the argument arrays of the kind's
+ *  *_apply() function. */
+void catalog_cols_add(struct sqlarray *cols, const char *const *vals, int ncols, int64_t version,
+                      bool removed, const uint8_t *change, size_t len);
+
 /** The SELECT list that catalog_encode_*_row() expects, per table. */
 extern const char catalog_site_columns[];
 extern const char catalog_system_columns[];

@@ -9,27 +9,17 @@
 #include <time.h>
 #include <zmq.h>
 
+#include "catalogctl.h"
 #include "db.h"
 #include "log.h"
 #include "node.h"
 #include "replica.h"
 #include "wire.h"
 
-/* One request being answered: where the reply goes. */
-struct control_req {
-        struct control *c;
-        uint8_t routing[256];
-        size_t routing_len;
-        uint64_t request_id;
-        char user[128];
-        const Vigil__ControlRequest *msg;  /* valid only inside the handler */
-        char arg_id[32], arg_name[64], arg_key[64];
-};
 
-enum { CONTROL_OK = 0, CONTROL_REFUSED = 1, CONTROL_USAGE = 2 };
 
-static void control_reply(struct control_req *q, uint32_t status, json_t *doc,
-                          const char *error, const char *article)
+void control_reply(struct control_req *q, uint32_t status, json_t *doc,
+                   const char *error, const char *article)
 {
         struct control *c = q->c;
         Vigil__Envelope env = VIGIL__ENVELOPE__INIT;
@@ -58,8 +48,9 @@ static void control_reply(struct control_req *q, uint32_t status, json_t *doc,
         json_decref(doc);
 }
 
-static const char *control_arg(const Vigil__ControlRequest *m, const char *name)
+const char *control_arg(const struct control_req *q, const char *name)
 {
+        const Vigil__ControlRequest *m = q->msg;
         size_t i;
 
         for (i = 0; i < m->n_args; i++)
@@ -253,7 +244,7 @@ static void control_on_tree(void *arg, struct db_tx *tx, int err, const char *ms
 
 static void control_tree(struct control_req *q)
 {
-        const char *under = control_arg(q->msg, "under");
+        const char *under = control_arg(q, "under");
         struct db_tx *tx;
 
         if (under && *under) {
@@ -307,9 +298,9 @@ static void control_on_enrolled(void *arg, struct db_tx *tx, int err, const char
 static void control_enroll(struct control_req *q)
 {
         struct node *n = q->c->node;
-        const char *id = control_arg(q->msg, "id");
-        const char *key = control_arg(q->msg, "public_key");
-        const char *name = control_arg(q->msg, "name");
+        const char *id = control_arg(q, "id");
+        const char *key = control_arg(q, "public_key");
+        const char *name = control_arg(q, "name");
         char err[512], e[600], version[24];
         enum tier child_tier = n->cfg.tier + 1;
         struct child *existing;
@@ -511,7 +502,7 @@ static void control_probe_chunk(struct db_tx *tx, struct node *n, uint64_t probe
 static void control_link_probe(struct control_req *q)
 {
         struct node *n = q->c->node;
-        const char *count = control_arg(q->msg, "count"), *size = control_arg(q->msg, "size");
+        const char *count = control_arg(q, "count"), *size = control_arg(q, "size");
         struct control_probe *p;
         struct db_tx *tx = NULL;
         uint64_t probe_id;
@@ -564,16 +555,18 @@ fail:
 
 /* --- dispatch --- */
 
-struct control_command {
-        const char *name;
-        void (*run)(struct control_req *q);
-};
-
 static const struct control_command control_commands[] = {
         { "status", control_status },
         { "tree", control_tree },
         { "node.enroll", control_enroll },
         { "link.probe", control_link_probe },
+        { NULL, NULL },
+};
+
+/* Every command group; each table ends with a NULL name. */
+static const struct control_command *const control_tables[] = {
+        control_commands,
+        catalogctl_commands,
 };
 
 static void control_on_recv(struct zsock *zs, zmq_msg_t *frames, int nframes)
@@ -630,11 +623,14 @@ static void control_on_recv(struct zsock *zs, zmq_msg_t *frames, int nframes)
         q->request_id = env->control_request->request_id;
         q->msg = env->control_request;
         c->requests++;
-        for (i = 0; i < sizeof(control_commands) / sizeof(control_commands[0]); i++) {
-                if (strcmp(control_commands[i].name, env->control_request->command) == 0) {
-                        control_commands[i].run(q);
-                        wire_envelope_free(env);
-                        return;
+        for (i = 0; i < sizeof(control_tables) / sizeof(control_tables[0]); i++) {
+                const struct control_command *t;
+                for (t = control_tables[i]; t->name; t++) {
+                        if (strcmp(t->name, env->control_request->command) == 0) {
+                                t->run(q);
+                                wire_envelope_free(env);
+                                return;
+                        }
                 }
         }
         {

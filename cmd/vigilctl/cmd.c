@@ -17,6 +17,7 @@
 
 static const struct cmd_command *const cmd_groups[] = {
         cmd_node_commands,
+        cmd_catalog_commands,
         cmd_keygen_commands,
         NULL,
 };
@@ -50,10 +51,9 @@ int cmd_fail(const struct cmd_ctx *ctx, int status, const char *article, const c
                         fputc('\n', ctx->out);
                         json_decref(doc);
                 }
-        } else if (article) {
+        } else if (article && !strstr(msg, article)) {
                 /* CONTRACT.md: "refused: Art 20(1): at least two officers". */
-                fprintf(ctx->err, "vigilctl: %s%s: %s\n",
-                        strncmp(msg, "refused", 7) == 0 ? "" : "refused: ", article, msg);
+                fprintf(ctx->err, "vigilctl: refused: %s: %s\n", article, msg);
         } else {
                 fprintf(ctx->err, "vigilctl: %s\n", msg);
         }
@@ -359,6 +359,23 @@ static int cmd_print_reply(const struct cmd_ctx *ctx, const struct cmd_command *
         if (r < 0)
                 return cmd_fail(ctx, CMD_EXIT_FAILED, NULL, "printing the reply: %s", strerror(-r));
         return CMD_EXIT_OK;
+}
+
+int cmd_open_client(const struct cmd_ctx *ctx, struct ctlclient **ret_client, char *endpoint, size_t n)
+{
+        struct profile profile;
+        struct identity id;
+        char err[1024];
+        int r;
+
+        r = cmd_load_profile(ctx, &profile, &id);
+        if (r != 0)
+                return r;
+        *ret_client = ctlclient_new(profile.endpoint, profile.server_key, &id, err, sizeof(err));
+        if (!*ret_client)
+                return cmd_fail(ctx, CMD_EXIT_FAILED, NULL, "%s", err);
+        snprintf(endpoint, n, "%s", profile.endpoint);
+        return 0;
 }
 
 static int cmd_remote(const struct cmd_ctx *ctx, const struct cmd_command *c, const struct cmd_args *args)

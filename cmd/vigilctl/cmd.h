@@ -12,7 +12,7 @@
 #include <stdio.h>
 
 #define CMD_MAX_ARGS 64
-#define CMD_MAX_OPTIONS 16
+#define CMD_MAX_OPTIONS 20
 #define CMD_MAX_POSITIONAL 4
 
 /* Exit statuses (CONTRACT.md). */
@@ -64,6 +64,13 @@ struct cmd_command {
 /* Command groups; each table ends with an all-zero row. */
 extern const struct cmd_command cmd_node_commands[];
 extern const struct cmd_command cmd_keygen_commands[];
+extern const struct cmd_command cmd_catalog_commands[];
+
+struct ctlclient;
+/** For a local command that talks to the node several times: load the
+ *  profile and identity and connect. 0, or the exit status after reporting.
+ *  ENDPOINT (size N) gets the node's endpoint, for messages. */
+int cmd_open_client(const struct cmd_ctx *ctx, struct ctlclient **ret_client, char *endpoint, size_t n);
 
 /** Try ARGV[*I] as a global option (-c, --as, --json, --timeout, also in the
  *  form --opt=VALUE); advances *I past it. 1 if it was one, 0 if not, or

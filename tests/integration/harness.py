@@ -220,6 +220,30 @@ class TestFederation(Federation):
 
     # -- helpers for the tests ---------------------------------------------
 
+    def start_except(self, *names):
+        """Like start(), but the nodes NAMES are only enrolled at their
+        parents, not started: a test can then play one of them with its
+        key (tests/integration/wire.py)."""
+        self.setup()
+        for n in self.nodes:
+            if n.parent:
+                self.enroll(n)
+            if n.name not in names and not n.alive():
+                n.start()
+
+    def log_mark(self, name):
+        """Where node NAME's log ends now; pass it to log_since()."""
+        try:
+            return os.path.getsize(self.node(name).log)
+        except FileNotFoundError:
+            return 0
+
+    def log_since(self, name, mark):
+        """What node NAME logged after MARK (from log_mark())."""
+        with open(self.node(name).log, errors="replace") as f:
+            f.seek(mark)
+            return f.read()
+
     def tree(self, name, *args):
         """The `tree` answer of node NAME as {id: entry}; raises unless it
         answers."""
