@@ -172,16 +172,23 @@ static void reject(struct rejections *rj, struct row *r, const char *field, cons
         json_array_append_new(rj->list, o);
 }
 
+/* The patterns are compiled once: an import checks millions of values. */
 static bool match(const char *re, const char *s)
 {
-        regex_t rx;
-        bool ok;
+        static struct {
+                const char *re;
+                regex_t rx;
+        } cache[16];
+        static int n;
+        int i;
 
-        if (regcomp(&rx, re, REG_EXTENDED | REG_NOSUB) != 0)
-                return false;
-        ok = regexec(&rx, s, 0, NULL, 0) == 0;
-        regfree(&rx);
-        return ok;
+        for (i = 0; i < n; i++)
+                if (cache[i].re == re)
+                        return regexec(&cache[i].rx, s, 0, NULL, 0) == 0;
+        vigil_require(n < (int)(sizeof(cache) / sizeof(cache[0])));
+        vigil_require(regcomp(&cache[n].rx, re, REG_EXTENDED | REG_NOSUB) == 0);
+        cache[n].re = re;
+        return regexec(&cache[n++].rx, s, 0, NULL, 0) == 0;
 }
 
 /* Normalise and check one value; false (with a rejection) if refused. */

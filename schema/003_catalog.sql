@@ -63,7 +63,7 @@ INSERT INTO location_types (code, description, forbidden) VALUES
     ('private-place', 'other place of personal privacy', 'Art 8(7)');
 
 CREATE TABLE sites (
-    station_id    text NOT NULL CHECK (station_id ~ '^[0-9]{20}$'),
+    station_id    text COLLATE "C" NOT NULL CHECK (station_id ~ '^[0-9]{20}$'),
     code          text NOT NULL CHECK (code ~ '^[A-Za-z0-9._-]{1,64}$'),
     name          text NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
     address       text,
@@ -82,7 +82,7 @@ CREATE TABLE sites (
 );
 
 CREATE TABLE systems (
-    station_id           text NOT NULL CHECK (station_id ~ '^[0-9]{20}$'),
+    station_id           text COLLATE "C" NOT NULL CHECK (station_id ~ '^[0-9]{20}$'),
     code                 text NOT NULL CHECK (code ~ '^[A-Za-z0-9._-]{1,64}$'),
     name                 text NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
     builder_class        text NOT NULL CHECK (builder_class IN ('government', 'private')),  -- Art 9
@@ -94,7 +94,10 @@ CREATE TABLE systems (
     commissioned_on      date,                     -- Art 11
     accepted_on          date,                     -- Art 16
     reserved_interface   text,                     -- Art 13 (e.g. rtsp://...)
-    retention_days       integer NOT NULL,         -- Art 23(6)
+    -- Art 23(6): footage is kept at least 15 days (also checked, with a
+    -- clearer message, by the station before it writes).
+    retention_days       integer NOT NULL
+        CONSTRAINT "Art 23(6): retention at least 15 days" CHECK (retention_days >= 15),
     version              bigint NOT NULL,
     updated_at           timestamptz NOT NULL DEFAULT now(),
     via                  text,
@@ -103,8 +106,10 @@ CREATE TABLE systems (
 );
 
 CREATE TABLE cameras (
-    id            text PRIMARY KEY CHECK (id ~ '^[0-9]{20}$'),
-    station_id    text NOT NULL CHECK (station_id ~ '^[0-9]{20}$'),
+    -- COLLATE "C": the primary key's index then serves `id LIKE '430104%'`
+    -- (the centre code is the tree) as a range scan.
+    id            text COLLATE "C" PRIMARY KEY CHECK (id ~ '^[0-9]{20}$'),
+    station_id    text COLLATE "C" NOT NULL CHECK (station_id ~ '^[0-9]{20}$'),
     name          text NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
     system_code   text NOT NULL,
     site_code     text NOT NULL,
@@ -123,80 +128,106 @@ CREATE TABLE cameras (
     via           text,
     snapshot_mark boolean NOT NULL DEFAULT false
 );
--- `--under ID` is a prefix of the camera ID (the centre code is the tree):
--- text_pattern_ops makes `id LIKE '430104%'` an index range scan.
-CREATE INDEX cameras_id_prefix ON cameras (id text_pattern_ops);
-CREATE INDEX cameras_station ON cameras (station_id);
+CREATE INDEX cameras_station_site ON cameras (station_id, site_code);
 CREATE INDEX cameras_via ON cameras (via) WHERE via IS NOT NULL;
 CREATE INDEX sites_category ON sites (category);
-CREATE INDEX cameras_status ON cameras (status, id text_pattern_ops);
+CREATE INDEX cameras_status ON cameras (status, id);
 CREATE INDEX sites_via ON sites (via) WHERE via IS NOT NULL;
 CREATE INDEX systems_via ON systems (via) WHERE via IS NOT NULL;
 
 -- Rules at registration, for this station's own rows only (replicas carry
 -- what the owning station already accepted).
 
+-- Checked per statement over the rows it wrote (transition tables), so that
+-- an import of a million cameras is checked in a few set-based queries,
+-- not a million trigger calls. Rows with via IS NULL are this station's own.
+
 CREATE FUNCTION systems_check() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    bad record;
 BEGIN
-    IF NEW.station_id IS DISTINCT FROM vigil_self() THEN
-        RETURN NEW;
+    SELECT * INTO bad FROM new_rows
+        WHERE via IS NULL AND reserved_interface IS NOT NULL
+          AND reserved_interface !~ '^(rtsp|rtsps|http|https)://[^[:space:]]+$'
+        LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'Art 13: reserved interface of system "%" must be an rtsp:// (or http://) URL, not "%"',
+            bad.code, bad.reserved_interface USING ERRCODE = 'VG013', DETAIL = 'reserved_interface';
     END IF;
-    IF NEW.retention_days < 15 THEN
-        RAISE EXCEPTION 'Art 23(6): footage must be kept at least 15 days, not %', NEW.retention_days
-            USING ERRCODE = 'VG023', DETAIL = 'retention_days';
-    END IF;
-    IF NEW.reserved_interface IS NOT NULL
-       AND NEW.reserved_interface !~ '^(rtsp|rtsps|http|https)://[^[:space:]]+$' THEN
-        RAISE EXCEPTION 'Art 13: reserved interface must be an rtsp:// (or http://) URL, not "%"',
-            NEW.reserved_interface USING ERRCODE = 'VG013', DETAIL = 'reserved_interface';
-    END IF;
-    RETURN NEW;
+    RETURN NULL;
 END $$;
-CREATE TRIGGER systems_check BEFORE INSERT OR UPDATE ON systems
-    FOR EACH ROW EXECUTE FUNCTION systems_check();
+CREATE TRIGGER systems_check_insert AFTER INSERT ON systems
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION systems_check();
+CREATE TRIGGER systems_check_update AFTER UPDATE ON systems
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION systems_check();
 
 CREATE FUNCTION cameras_check() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     self text := vigil_self();
-    lt record;
+    bad record;
 BEGIN
-    IF NEW.station_id IS DISTINCT FROM self THEN
-        RETURN NEW;
+    -- GB/T 28181 (Art 15): a camera is type 131/132, under this station.
+    SELECT * INTO bad FROM new_rows
+        WHERE via IS NULL AND (substr(id, 11, 3) NOT IN ('131', '132') OR substr(id, 1, 8) <> substr(self, 1, 8)
+                               OR station_id <> self)
+        LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'Art 15: camera ID % is not a camera (type 131/132) of this station (centre code %)',
+            bad.id, substr(self, 1, 8) USING ERRCODE = 'VG015', DETAIL = 'id';
     END IF;
-    -- GB/T 28181: a camera (type 131/132) whose centre code is this station's.
-    IF substr(NEW.id, 11, 3) NOT IN ('131', '132') THEN
-        RAISE EXCEPTION 'camera ID % is not a camera: its type (digits 11-13) must be 131 or 132, not %',
-            NEW.id, substr(NEW.id, 11, 3) USING ERRCODE = 'VG015', DETAIL = 'id';
-    END IF;
-    IF substr(NEW.id, 1, 8) <> substr(self, 1, 8) THEN
-        RAISE EXCEPTION 'camera ID % is outside this station: its centre code must be %, not %',
-            NEW.id, substr(self, 1, 8), substr(NEW.id, 1, 8) USING ERRCODE = 'VG016', DETAIL = 'id';
-    END IF;
-    SELECT t.forbidden, t.code INTO lt
-        FROM sites s JOIN location_types t ON t.code = s.location_type
-        WHERE s.station_id = NEW.station_id AND s.code = NEW.site_code;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'site "%" is not registered at this station', NEW.site_code
+    SELECT n.id, n.site_code, s.code AS site, t.forbidden, t.code AS location_type INTO bad
+        FROM new_rows n
+        LEFT JOIN sites s ON s.station_id = n.station_id AND s.code = n.site_code
+        LEFT JOIN location_types t ON t.code = s.location_type
+        WHERE n.via IS NULL AND (s.code IS NULL OR t.forbidden IS NOT NULL)
+        LIMIT 1;
+    IF FOUND AND bad.site IS NULL THEN
+        RAISE EXCEPTION 'site "%" of camera % is not registered at this station', bad.site_code, bad.id
             USING ERRCODE = 'VG017', DETAIL = 'site';
+    ELSIF FOUND THEN
+        -- Art 8: no capture device at these places.
+        RAISE EXCEPTION '%: no camera may be installed at a % (site "%", camera %)',
+            bad.forbidden, bad.location_type, bad.site_code, bad.id USING ERRCODE = 'VG008', DETAIL = 'site';
     END IF;
-    -- Art 8: no capture device at these places.
-    IF lt.forbidden IS NOT NULL THEN
-        RAISE EXCEPTION '%: no camera may be installed at a % (site "%")',
-            lt.forbidden, lt.code, NEW.site_code USING ERRCODE = 'VG008', DETAIL = 'site';
-    END IF;
-    IF NOT EXISTS (SELECT 1 FROM systems WHERE station_id = NEW.station_id AND code = NEW.system_code) THEN
-        RAISE EXCEPTION 'system "%" is not registered at this station', NEW.system_code
+    SELECT n.id, n.system_code INTO bad
+        FROM new_rows n LEFT JOIN systems y ON y.station_id = n.station_id AND y.code = n.system_code
+        WHERE n.via IS NULL AND y.code IS NULL
+        LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'system "%" of camera % is not registered at this station', bad.system_code, bad.id
             USING ERRCODE = 'VG017', DETAIL = 'system';
     END IF;
-    RETURN NEW;
+    RETURN NULL;
 END $$;
-CREATE TRIGGER cameras_check BEFORE INSERT OR UPDATE ON cameras
-    FOR EACH ROW EXECUTE FUNCTION cameras_check();
+CREATE TRIGGER cameras_check_insert AFTER INSERT ON cameras
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION cameras_check();
+CREATE TRIGGER cameras_check_update AFTER UPDATE ON cameras
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION cameras_check();
+
+-- A site whose location type Art 8 forbids cameras at cannot change into
+-- one while it has cameras.
+CREATE FUNCTION sites_check() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    bad record;
+BEGIN
+    SELECT n.code, t.forbidden, t.code AS location_type INTO bad
+        FROM new_rows n JOIN location_types t ON t.code = n.location_type
+        WHERE n.via IS NULL AND t.forbidden IS NOT NULL
+          AND EXISTS (SELECT 1 FROM cameras c WHERE c.station_id = n.station_id AND c.site_code = n.code)
+        LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION '%: site "%" has cameras and cannot become a %', bad.forbidden, bad.code,
+            bad.location_type USING ERRCODE = 'VG008', DETAIL = 'location_type';
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER sites_check_update AFTER UPDATE ON sites
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sites_check();
 
 -- A site or system still in use cannot go (this station's rows).
 CREATE FUNCTION catalog_in_use() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF OLD.station_id IS DISTINCT FROM vigil_self() THEN
+    IF OLD.via IS NOT NULL THEN
         RETURN OLD;
     END IF;
     IF TG_TABLE_NAME = 'sites' AND EXISTS (SELECT 1 FROM cameras
