@@ -123,6 +123,7 @@ static void control_status(struct control_req *q)
         json_object_set_new(counters, "downlink_refused_hello", json_integer((json_int_t)n->downlink.refused_hello));
         json_object_set_new(counters, "control_malformed", json_integer((json_int_t)q->c->malformed));
         json_object_set_new(counters, "control_oversize", json_integer((json_int_t)q->c->oversize));
+        json_object_set_new(counters, "control_unknown_body", json_integer((json_int_t)q->c->unknown_body));
         json_object_set_new(counters, "control_wrong_origin", json_integer((json_int_t)q->c->wrong_origin));
         json_object_set_new(counters, "control_requests", json_integer((json_int_t)q->c->requests));
         json_object_set_new(counters, "uplink_malformed", json_integer((json_int_t)n->uplink.malformed));
@@ -147,6 +148,18 @@ static struct tree_row *tree_find(struct tree_row *rows, int n, const char *id)
                 if (strcmp(rows[i].id, id) == 0)
                         return &rows[i];
         return NULL;
+}
+
+/* Cameras in NODE's subtree, from per-station counts (station_id, count). */
+static json_int_t control_subtree_cameras(const PGresult *cams, const char *node)
+{
+        json_int_t sum = 0;
+        int i;
+
+        for (i = 0; cams && i < PQntuples(cams); i++)
+                if (nodeid_under(PQgetvalue(cams, i, 0), node))
+                        sum += strtoll(PQgetvalue(cams, i, 1), NULL, 10);
+        return sum;
 }
 
 static void control_on_tree(void *arg, struct db_tx *tx, int err, const char *msg)
@@ -233,8 +246,7 @@ static void control_on_tree(void *arg, struct db_tx *tx, int err, const char *ms
                 json_object_set_new(o, "online", json_boolean(online));
                 json_object_set_new(o, "stale", json_boolean(stale));
                 json_object_set_new(o, "last_seen", last_seen ? json_string(last_seen) : json_null());
-                json_object_set_new(o, "cameras", json_integer(cams && PQntuples(cams) > i ?
-                                                               strtoll(PQgetvalue(cams, i, 0), NULL, 10) : 0));
+                json_object_set_new(o, "cameras", json_integer(control_subtree_cameras(cams, r->id)));
                 json_array_append_new(doc, o);
         }
         free(rows);
@@ -262,6 +274,7 @@ static void control_tree(struct control_req *q)
         db_tx_add(tx, "SELECT id, parent_id, tier, name, online, "
                       "to_char(last_seen AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') "
                       "FROM nodes ORDER BY id", 0, NULL, NULL, NULL);
+        db_tx_add(tx, "SELECT station_id, count(*) FROM cameras GROUP BY station_id", 0, NULL, NULL, NULL);
         db_submit(q->c->node->db, tx, control_on_tree, q);
 }
 
@@ -286,7 +299,7 @@ static void control_on_enrolled(void *arg, struct db_tx *tx, int err, const char
         }
         downlink_add_child(&n->downlink, q->arg_id, q->arg_name, q->arg_key);
         node_kick_uplink(n);
-        log_info("control", "user=%s child=%s name=%s msg=\"child enrolled\"", q->user, q->arg_id, q->arg_name);
+        log_info("control", "user=\"%s\" child=%s name=\"%s\" msg=\"child enrolled\"", q->user, q->arg_id, q->arg_name);
         doc = json_object();
         json_object_set_new(doc, "id", json_string(q->arg_id));
         json_object_set_new(doc, "name", json_string(q->arg_name));
@@ -596,9 +609,11 @@ static void control_on_recv(struct zsock *zs, zmq_msg_t *frames, int nframes)
         if (r < 0) {
                 if (r == -EMSGSIZE)
                         c->oversize++;
+                else if (r == -ENOTSUP)
+                        c->unknown_body++;
                 else
                         c->malformed++;
-                log_warn("control", "user=%s peer=%s msg=\"malformed request dropped\" reason=\"%s\"",
+                log_warn("control", "user=\"%s\" peer=%s msg=\"malformed request dropped\" reason=\"%s\"",
                          q->user, peer ? peer : "?", err);
                 control_reply(q, CONTROL_USAGE, NULL, err, NULL);
                 free(q);
@@ -606,7 +621,7 @@ static void control_on_recv(struct zsock *zs, zmq_msg_t *frames, int nframes)
         }
         if (env->body_case != VIGIL__ENVELOPE__BODY_CONTROL_REQUEST || !env->control_request->command) {
                 c->malformed++;
-                log_warn("control", "user=%s peer=%s body=%s msg=\"not a control request\"", q->user,
+                log_warn("control", "user=\"%s\" peer=%s body=%s msg=\"not a control request\"", q->user,
                          peer ? peer : "?", wire_body_name(env));
                 control_reply(q, CONTROL_USAGE, NULL, "expected a control request", NULL);
                 goto out;
@@ -615,7 +630,7 @@ static void control_on_recv(struct zsock *zs, zmq_msg_t *frames, int nframes)
          * platform node as its origin is from the wrong origin. */
         if (env->origin && nodeid_is_wellformed(env->origin)) {
                 c->wrong_origin++;
-                log_warn("control", "user=%s peer=%s origin=%s msg=\"request from the wrong origin dropped\"",
+                log_warn("control", "user=\"%s\" peer=%s origin=%s msg=\"request from the wrong origin dropped\"",
                          q->user, peer ? peer : "?", env->origin);
                 control_reply(q, CONTROL_REFUSED, NULL, "refused: a control request cannot come from a node", NULL);
                 goto out;

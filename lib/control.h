@@ -19,7 +19,7 @@ struct control {
         struct node *node;
         struct zsock zs;
         bool open;
-        unsigned long requests, malformed, oversize, wrong_origin;
+        unsigned long requests, malformed, oversize, unknown_body, wrong_origin;
 };
 
 int control_init(struct control *c, struct node *node);

@@ -307,6 +307,8 @@ static void downlink_on_recv(struct zsock *zs, zmq_msg_t *frames, int nframes)
         if (r < 0) {
                 if (r == -EMSGSIZE)
                         d->oversize++;
+                else if (r == -ENOTSUP)
+                        d->unknown_body++;
                 else
                         d->malformed++;
                 log_warn("downlink", "child=%s peer=%s size=%zu msg=\"malformed message dropped\" reason=\"%s\"",

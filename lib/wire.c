@@ -216,6 +216,13 @@ static int check_body(const Vigil__Envelope *e, char *err, size_t errlen)
                         return fail(err, errlen, "control_request.command: missing");
                 return 0;
         case VIGIL__ENVELOPE__BODY__NOT_SET:
+                /* A body this version does not know (a newer peer's?) is not
+                 * garbage: say so, so that it is counted apart. */
+                if (e->base.n_unknown_fields > 0) {
+                        fail(err, errlen, "unknown body (field %u), not known to this version",
+                             e->base.unknown_fields[0].tag);
+                        return -ENOTSUP;
+                }
                 return fail(err, errlen, "no body");
         default:
                 return 0;

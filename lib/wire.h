@@ -18,8 +18,9 @@
 
 /** Decode LEN bytes into a newly allocated Envelope and check it. On success
  *  *RET owns the result: free it with wire_envelope_free(). On failure returns
- *  -EMSGSIZE (too big), -EBADMSG (does not unpack or fails a check; ERR says
- *  which), and leaves *RET untouched. */
+ *  -EMSGSIZE (too big), -ENOTSUP (a body this version does not know),
+ *  -EBADMSG (does not unpack or fails a check; ERR says which), and leaves
+ *  *RET untouched. */
 int wire_decode_envelope(const void *buf, size_t len, Vigil__Envelope **ret,
                          char *err, size_t errlen);
 void wire_envelope_free(Vigil__Envelope *env);

@@ -59,13 +59,13 @@ static void zap_handle(struct zap *z, zmq_msg_t *f, int n)
                         z->refused_downlink++;
                 else if (strcmp(domain, "control") == 0)
                         z->refused_control++;
-                log_warn("zap", "domain=%s peer=%s key=%s msg=\"refused: key not enrolled\"",
+                log_warn("zap", "domain=%s peer=%s key=\"%s\" msg=\"refused: key not enrolled\"",
                          log_escape(esc, sizeof(esc), domain), address, key);
                 zap_reply(z, &f[0], &f[1], "400", "not enrolled", "");
                 return;
         }
         z->admitted++;
-        log_debug("zap", "domain=%s peer=%s user=%s msg=\"admitted\"", domain, address, user);
+        log_debug("zap", "domain=%s peer=%s user=\"%s\" msg=\"admitted\"", domain, address, user);
         zap_reply(z, &f[0], &f[1], "200", "OK", user);
 }
 

@@ -112,7 +112,7 @@ def check_unenrolled_downlink(fed):
                              % (wire.Envelope(got),))
     now = counter_rose(fed, "yuelu", "zap_refused_downlink", before)
     line = wait_log(fed, "yuelu", mark,
-                    r"sub=zap .*domain=downlink .*peer=127\.0\.0\.1 .*key=%s .*refused"
+                    r"sub=zap .*domain=downlink .*peer=127\.0\.0\.1 .*key=\"?%s\"? .*refused"
                     % re.escape(pub), "the ZAP refusal of the unenrolled key")
     step("  zap_refused_downlink %d -> %d; log: %s" % (before, now, line.strip()))
     st = fed.ctl_ok("yuelu", "status")
@@ -137,7 +137,7 @@ def check_unenrolled_control(fed):
                              % (wire.Envelope(got),))
     now = counter_rose(fed, "yuelu", "zap_refused_control", before)
     line = wait_log(fed, "yuelu", mark,
-                    r"sub=zap .*domain=control .*peer=127\.0\.0\.1 .*key=%s .*refused"
+                    r"sub=zap .*domain=control .*peer=127\.0\.0\.1 .*key=\"?%s\"? .*refused"
                     % re.escape(pub), "the ZAP refusal of the unenrolled identity")
     step("  zap_refused_control %d -> %d; log: %s" % (before, now, line.strip()))
 
