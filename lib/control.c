@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -387,6 +388,7 @@ out:
 #define CONTROL_PROBE_MAX 10000000
 #define CONTROL_PROBE_CHUNK 1000   /* probes per statement */
 #define CONTROL_PROBE_TX 5000      /* probes per transaction */
+#define CONTROL_PROBE_INFLIGHT 4   /* transactions written at once */
 
 struct control_probe {
         struct control_req *q;
@@ -397,8 +399,12 @@ struct control_probe {
         long count;
         long size;
         int pending_txs;
+        long next_from;             /* first probe not yet written */
+        uint64_t probe_id;
         bool failed;
 };
+
+static void control_probe_submit(struct control_probe *p);
 
 static void control_probe_closed(uv_handle_t *h)
 {
@@ -445,6 +451,8 @@ static void control_on_probe_written(void *arg, struct db_tx *tx, int err, const
         PGresult *last = db_tx_result(tx, db_tx_count(tx) - 1);
 
         p->pending_txs--;
+        if (!err && !p->failed)
+                control_probe_submit(p);  /* keep CONTROL_PROBE_INFLIGHT going */
         if (err && !p->failed) {
                 char e[600];
                 snprintf(e, sizeof(e), "cannot write the probes: %s", msg);
@@ -466,6 +474,8 @@ static void control_on_probe_written(void *arg, struct db_tx *tx, int err, const
                 return;
         }
         p->committed_ms = uv_now(n->loop);
+        /* The statements of a big probe were large: give the memory back. */
+        malloc_trim(0);
         uv_timer_init(n->loop, &p->timer);
         p->timer.data = p;
         uv_timer_start(&p->timer, control_probe_poll, 1, 1);
@@ -512,15 +522,32 @@ static void control_probe_chunk(struct db_tx *tx, struct node *n, uint64_t probe
         free(arr);
 }
 
+static void control_probe_submit(struct control_probe *p)
+{
+        struct node *n = p->q->c->node;
+        struct db_tx *tx;
+        long from, end;
+
+        if (p->next_from > p->count)
+                return;
+        end = p->next_from + CONTROL_PROBE_TX - 1 < p->count ? p->next_from + CONTROL_PROBE_TX - 1 : p->count;
+        tx = db_tx_new();
+        for (from = p->next_from; from <= end; from += CONTROL_PROBE_CHUNK) {
+                long to = from + CONTROL_PROBE_CHUNK - 1 < end ? from + CONTROL_PROBE_CHUNK - 1 : end;
+                control_probe_chunk(tx, n, p->probe_id, from, to, p->size, p->started_us);
+        }
+        p->next_from = end + 1;
+        p->pending_txs++;
+        db_submit(n->db, tx, control_on_probe_written, p);
+}
+
 static void control_link_probe(struct control_req *q)
 {
         struct node *n = q->c->node;
         const char *count = control_arg(q, "count"), *size = control_arg(q, "size");
         struct control_probe *p;
-        struct db_tx *tx = NULL;
-        uint64_t probe_id;
-        long from;
         char *end;
+        int i;
 
         if (strncmp(q->user, "admin:", 6) != 0) {
                 control_reply(q, CONTROL_REFUSED, NULL, "refused: only an admin of this node probes its link", NULL);
@@ -547,19 +574,13 @@ static void control_link_probe(struct control_req *q)
         }
         p->started_ms = uv_now(n->loop);
         p->started_us = node_now_us();
-        probe_id = (uint64_t)p->started_us;
-        /* Several transactions, pipelined: like changes made over time, the
-         * first are streamed while later ones are still being written. */
-        for (from = 1; from <= p->count; from += CONTROL_PROBE_CHUNK) {
-                long to = from + CONTROL_PROBE_CHUNK - 1 < p->count ? from + CONTROL_PROBE_CHUNK - 1 : p->count;
-                if ((from - 1) % CONTROL_PROBE_TX == 0)
-                        tx = db_tx_new();
-                control_probe_chunk(tx, n, probe_id, from, to, p->size, p->started_us);
-                if (to == p->count || to % CONTROL_PROBE_TX == 0) {
-                        p->pending_txs++;
-                        db_submit(n->db, tx, control_on_probe_written, p);
-                }
-        }
+        p->probe_id = (uint64_t)p->started_us;
+        p->next_from = 1;
+        /* Several transactions, a few in flight: like changes made over
+         * time, the first are streamed while later ones are being written,
+         * and memory stays bounded whatever the count. */
+        for (i = 0; i < CONTROL_PROBE_INFLIGHT; i++)
+                control_probe_submit(p);
         return;
 fail:
         free(p);
