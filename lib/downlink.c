@@ -172,7 +172,7 @@ static void child_persist(struct child *c)
         snprintf(version, sizeof(version), "%" PRId64, c->version);
         p[0] = c->id;
         p[1] = online ? "t" : "f";
-        p[2] = last_seen;
+        p[2] = c->last_seen_us > 0 ? last_seen : NULL;  /* never seen: keep what is stored */
         p[3] = version;
         p[4] = (const char *)change;
         lens[4] = (int)len;

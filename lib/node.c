@@ -196,7 +196,8 @@ static int node_load(struct node *n, char *err, size_t errlen)
         {
                 const char *p[1] = { n->cfg.node_id };
                 ret = node_exec(c, &r, e, sizeof(e),
-                                "SELECT id, name, public_key, online FROM nodes "
+                                "SELECT id, name, public_key, online, "
+                                "coalesce((extract(epoch FROM last_seen) * 1000000)::bigint, 0) FROM nodes "
                                 "WHERE parent_id = $1 AND public_key IS NOT NULL ORDER BY id", 1, p);
         }
         if (ret < 0) {
@@ -206,8 +207,11 @@ static int node_load(struct node *n, char *err, size_t errlen)
         for (i = 0; i < PQntuples(r); i++) {
                 struct child *ch = downlink_add_child(&n->downlink, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
                                                       PQgetvalue(r, i, 2));
-                if (ch)
+                if (ch) {
                         ch->online_persisted = PQgetvalue(r, i, 3)[0] == 't';
+                        /* Last seen before this start: kept if it does not return. */
+                        ch->last_seen_us = strtoll(PQgetvalue(r, i, 4), NULL, 10);
+                }
         }
         log_info("node", "msg=\"loaded\" children=%d epoch=%s", PQntuples(r), n->epoch);
         PQclear(r);

@@ -150,7 +150,7 @@ CREATE FUNCTION node_observe(p_id text, p_online boolean, p_last_seen timestampt
         p_version bigint, p_change bytea, p_uplink text)
 RETURNS boolean LANGUAGE plpgsql AS $$
 BEGIN
-    UPDATE nodes SET online = p_online, last_seen = p_last_seen, version = p_version
+    UPDATE nodes SET online = p_online, last_seen = coalesce(p_last_seen, last_seen), version = p_version
         WHERE id = p_id AND version < p_version
           AND (online IS DISTINCT FROM p_online OR last_seen IS DISTINCT FROM p_last_seen);
     IF FOUND AND p_uplink IS NOT NULL THEN
