@@ -380,22 +380,25 @@ void catalog_cols_add(struct sqlarray *cols, const char *const *v, int ncols, in
 
 /* --- snapshots --- */
 
-void catalog_add_snapshot_read(struct db_tx *tx, const char *prefix)
+void catalog_add_reads(struct db_tx *tx, const char *where, const char *camera_where, const char *param)
 {
-        const char *p[1] = { prefix };
+        const char *p[1] = { param };
         char sql[512];
 
         /* Sites and systems before cameras: a replica then never holds a
          * camera whose site it has not seen. */
-        snprintf(sql, sizeof(sql), "SELECT %s FROM sites WHERE station_id LIKE $1 || '%%' ORDER BY 1, 2",
-                 catalog_site_columns);
+        snprintf(sql, sizeof(sql), "SELECT %s FROM sites WHERE %s ORDER BY 1, 2", catalog_site_columns, where);
         db_tx_add(tx, sql, 1, p, NULL, NULL);
-        snprintf(sql, sizeof(sql), "SELECT %s FROM systems WHERE station_id LIKE $1 || '%%' ORDER BY 1, 2",
-                 catalog_system_columns);
+        snprintf(sql, sizeof(sql), "SELECT %s FROM systems WHERE %s ORDER BY 1, 2", catalog_system_columns, where);
         db_tx_add(tx, sql, 1, p, NULL, NULL);
-        snprintf(sql, sizeof(sql), "SELECT %s FROM cameras WHERE id LIKE $1 || '%%' ORDER BY id",
-                 catalog_camera_columns);
+        snprintf(sql, sizeof(sql), "SELECT %s FROM cameras WHERE %s ORDER BY id", catalog_camera_columns,
+                 camera_where);
         db_tx_add(tx, sql, 1, p, NULL, NULL);
+}
+
+void catalog_add_snapshot_read(struct db_tx *tx, const char *prefix)
+{
+        catalog_add_reads(tx, "station_id LIKE $1 || '%'", "id LIKE $1 || '%'", prefix);
 }
 
 static int catalog_push(uint8_t ***changes, size_t **lens, size_t *n, size_t *cap, uint8_t *buf, size_t len)

@@ -40,6 +40,10 @@ int catalog_replica_row(struct sqlarray *cols, const Vigil__Change *c, const cha
 void catalog_replica_flush(struct db_tx *tx, enum catalog_kind kind, struct sqlarray *cols,
                            const char *via, const char *uplink, bool snapshot);
 
+/** Add to TX three SELECTs (sites, systems, cameras, in that order, each
+ *  with the entity's column list) of the rows matching WHERE (CAMERA_WHERE
+ *  for cameras), whose $1 is PARAM. */
+void catalog_add_reads(struct db_tx *tx, const char *where, const char *camera_where, const char *param);
 /** Add to TX the statements reading the catalog below PREFIX for a
  *  snapshot (three statements: sites, systems, cameras). */
 void catalog_add_snapshot_read(struct db_tx *tx, const char *prefix);

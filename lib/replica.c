@@ -306,17 +306,9 @@ oom:
 void replica_add_sweep_read(struct db_tx *tx, struct link *l)
 {
         const char *p[1] = { l->peer_id };
-        char sql[512];
 
         db_tx_add(tx, "SELECT id FROM nodes WHERE via = $1 AND snapshot_mark", 1, p, NULL, NULL);
-        snprintf(sql, sizeof(sql), "SELECT %s FROM sites WHERE via = $1 AND snapshot_mark", catalog_site_columns);
-        db_tx_add(tx, sql, 1, p, NULL, NULL);
-        snprintf(sql, sizeof(sql), "SELECT %s FROM systems WHERE via = $1 AND snapshot_mark",
-                 catalog_system_columns);
-        db_tx_add(tx, sql, 1, p, NULL, NULL);
-        snprintf(sql, sizeof(sql), "SELECT %s FROM cameras WHERE via = $1 AND snapshot_mark",
-                 catalog_camera_columns);
-        db_tx_add(tx, sql, 1, p, NULL, NULL);
+        catalog_add_reads(tx, "via = $1 AND snapshot_mark", "via = $1 AND snapshot_mark", l->peer_id);
 }
 
 /* Forward one removal into the uplink outbox within TX. */
