@@ -314,7 +314,11 @@ static void db_read_results(struct db *db)
                         continue;
                 }
                 if ((st == PGRES_FATAL_ERROR || st == PGRES_PIPELINE_ABORTED) && !tx->err) {
-                        const char *m = PQresultErrorMessage(res);
+                        /* The primary message alone: "ERROR:  " and the
+                         * context lines are not for the user. */
+                        const char *m = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+                        if (!m)
+                                m = PQresultErrorMessage(res);
                         tx->err = -EPROTO;
                         snprintf(tx->errmsg, sizeof(tx->errmsg), "%s", m && *m ? m : "aborted");
                         tx->errmsg[strcspn(tx->errmsg, "\n")] = '\0';

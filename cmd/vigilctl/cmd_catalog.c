@@ -23,7 +23,7 @@ static void cell(char *buf, size_t n, const json_t *v)
         else if (json_is_integer(v))
                 snprintf(buf, n, "%lld", (long long)json_integer_value(v));
         else if (json_is_real(v))
-                snprintf(buf, n, "%g", json_real_value(v));
+                snprintf(buf, n, "%.10g", json_real_value(v));
         else if (json_is_boolean(v))
                 snprintf(buf, n, "%s", json_is_true(v) ? "yes" : "no");
         else
@@ -283,7 +283,8 @@ static int import_pass(struct import *im, bool apply)
                                 im->path);
         }
         rec[strcspn(rec, "\r\n")] = '\0';
-        header = strdup(rec);
+        /* "CSV UTF-8" from spreadsheets starts with a byte-order mark. */
+        header = strdup(strncmp(rec, "\xef\xbb\xbf", 3) == 0 ? rec + 3 : rec);
         done += len;
         im->records = 0;
         while ((len = import_record(f, &rec, &cap, &lines)) > 0) {
