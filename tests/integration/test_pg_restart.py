@@ -3,9 +3,12 @@
 
 A three-level federation (city, yuelu, yuelu-1) on a private cluster (a
 restart of the shared test cluster would disturb tests running beside this
-one). After `deploy/pg restart`, every daemon still runs, answers, and can
-write again: a new station is enrolled at yuelu (a database write),
-started, and the city sees it online.
+one). A link probe streams from yuelu-1 to yuelu while PostgreSQL
+restarts: afterwards every probe whose transaction committed at yuelu-1 has
+arrived at yuelu exactly once (nothing committed is lost, nothing applied
+twice). Every daemon still runs, answers, and can write again: a new station
+is enrolled at yuelu (a database write), started, and the city sees it
+online.
 """
 
 import os
@@ -16,6 +19,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (PG_SCRIPT, SEVEN, FederationError, TestFederation,  # noqa: E402
                      step, wait_until)
+from test_delivery import (applied_seq, drained, outbox_seq, probe_ids,  # noqa: E402
+                           probe_stats, reap_probe, start_probe)
 
 NODES = [n for n in SEVEN if n[0] in ("city", "yuelu", "yuelu-1", "yuelu-2")]
 ID = {n: i for n, _, i, _ in NODES}
@@ -43,10 +48,28 @@ def main():
         wait_until(lambda: online_at_city(fed, ["city", "yuelu", "yuelu-1"]), 30,
                    what="city, yuelu, yuelu-1 online at the city")
 
-        step("restarting PostgreSQL")
+        seq_before = outbox_seq(fed, "yuelu-1", "yuelu")
+        ids_before = probe_ids(fed, "yuelu", "yuelu-1")
+        probe = start_probe(fed, "yuelu-1", 150000)
+        time.sleep(0.4)
+        step("restarting PostgreSQL while a probe streams")
         t0 = time.monotonic()
         subprocess.run([PG_SCRIPT, "restart", fed.pg_dir], check=True)
         step("PostgreSQL back after %.1f s" % (time.monotonic() - t0))
+        reap_probe(probe, "probe across the restart")
+        wait_until(lambda: drained(fed, "yuelu-1", "yuelu"), 60, interval=0.3,
+                   what="yuelu-1's outbox to yuelu drained after the restart")
+        committed = outbox_seq(fed, "yuelu-1", "yuelu") - seq_before
+        _, applied = applied_seq(fed, "yuelu", "yuelu-1")
+        new = probe_ids(fed, "yuelu", "yuelu-1") - ids_before
+        assert committed > 0, "no probe committed at yuelu-1 before or after the restart"
+        assert len(new) == 1, "expected one new probe at yuelu, found %r" % sorted(new)
+        count, distinct, _, _ = probe_stats(fed, "yuelu", "yuelu-1", new.pop())
+        assert count == distinct == committed, (
+            "committed at yuelu-1: %d probes; arrived at yuelu: %d rows, %d distinct"
+            % (committed, count, distinct))
+        assert applied == outbox_seq(fed, "yuelu-1", "yuelu"), "applied_seq does not match the outbox"
+        step("%d committed probes arrived exactly once" % committed)
 
         time.sleep(1)
         for n in fed.nodes:
