@@ -14,8 +14,12 @@
 
 /* Snapshot changes per SnapshotChunk message. */
 #define LINK_SNAPSHOT_CHUNK 500
-/* Deltas per applying transaction, and outbox rows per read. */
-#define LINK_BATCH 1000
+/* Deltas per applying transaction, and outbox rows per read. Large: the
+ * sender's reads share the node's one database connection with whatever
+ * else it does (a station importing a million cameras), so each turn it
+ * gets must move many rows, or the link falls behind the import. The
+ * applying side still writes them 1000 rows per statement. */
+#define LINK_BATCH 5000
 /* Applying transactions in flight at once. */
 #define LINK_APPLY_DEPTH 4
 
@@ -79,6 +83,7 @@ static void link_inbox_clear(struct link *l)
         l->inbox_tail = NULL;
         l->inbox_len = 0;
         l->cursor = NULL;
+        l->unsubmitted = l->unsubmitted_other = 0;
         l->applying = 0;
         l->snapshot_inflight = false;
 }
@@ -402,8 +407,16 @@ static void link_pump_send(struct link *l)
                 snprintf(from, sizeof(from), "%" PRIu64, l->next_send);
                 snprintf(limit, sizeof(limit), "%d", link_read_size(l));
                 l->reading = true;
-                db_tx_add(tx, "SELECT seq, change FROM outbox WHERE peer_id = $1 AND seq >= $2 "
-                              "ORDER BY seq LIMIT $3", 3, p, NULL, NULL);
+                /* A bounded range from the first row at or after next_send:
+                 * with `seq >= $2 ORDER BY seq LIMIT $3` alone, a backlog the
+                 * planner has no statistics for yet (an import racing ahead of
+                 * the link) is read whole by a bitmap scan and sorted at every
+                 * read, which made a large import quadratic. A missing row
+                 * still shows as a sequence other than next_send. */
+                db_tx_add(tx, "WITH f AS (SELECT min(seq) AS first FROM outbox "
+                              "WHERE peer_id = $1 AND seq >= $2) "
+                              "SELECT seq, change FROM outbox, f WHERE peer_id = $1 AND seq >= f.first "
+                              "AND seq < f.first + $3 ORDER BY seq", 3, p, NULL, NULL);
                 db_tx_set_binary_results(tx);
                 db_submit(db, tx, link_on_outbox_read, link_ctx_new(l));
         }
@@ -504,6 +517,7 @@ static void link_apply_deltas(struct link *l)
         }
         replica_batch_finish(b);
         l->cursor = it;
+        l->unsubmitted -= c->n_items;
         l->applying++;
         db_submit(l->node->db, tx, link_on_applied, c);
 }
@@ -589,6 +603,8 @@ static void link_apply_snapshot_item(struct link *l)
         l->applying++;
         l->snapshot_inflight = true;
         l->cursor = l->cursor->next;
+        l->unsubmitted--;
+        l->unsubmitted_other--;
         switch (env->body_case) {
         case VIGIL__ENVELOPE__BODY_SNAPSHOT_BEGIN:
                 db_tx_add(tx, "SELECT snapshot_begin($1)", 1, p, NULL, NULL);
@@ -615,6 +631,13 @@ static void link_apply_snapshot_item(struct link *l)
         db_submit(l->node->db, tx, link_on_snapshot_step, link_ctx_new(l));
 }
 
+/* Queued and submitted items are counted, so that checking the queue on
+ * every received delta does not walk it. */
+static bool link_full_batch_waiting(const struct link *l)
+{
+        return l->unsubmitted >= LINK_BATCH || l->unsubmitted_other > 0;
+}
+
 /* Batches of deltas are pipelined: up to LINK_APPLY_DEPTH transactions in
  * flight on the one connection, committed in order. Each begins with
  * link_accept(), so if one fails, every later one fails too and nothing is
@@ -624,6 +647,12 @@ static void link_pump_apply(struct link *l)
         while (l->session && l->cursor && db_is_up(l->node->db) && !l->snapshot_inflight &&
                l->applying < LINK_APPLY_DEPTH) {
                 if (l->cursor->env->body_case == VIGIL__ENVELOPE__BODY_DELTA) {
+                        /* While a transaction is in flight, a short batch waits
+                         * for more deltas: fewer, fuller transactions (each
+                         * costs a commit and a statement per kind) when
+                         * deltas stream in; an idle link applies at once. */
+                        if (l->applying > 0 && !link_full_batch_waiting(l))
+                                return;
                         link_apply_deltas(l);
                 } else {
                         if (l->applying == 0)
@@ -646,6 +675,9 @@ static void link_enqueue(struct link *l, Vigil__Envelope *env)
                 l->inbox = it;
         l->inbox_tail = it;
         l->inbox_len++;
+        l->unsubmitted++;
+        if (env->body_case != VIGIL__ENVELOPE__BODY_DELTA)
+                l->unsubmitted_other++;
         if (!l->cursor)
                 l->cursor = it;
 }

@@ -62,6 +62,8 @@ struct link {
         bool snapshot_inflight;
         struct link_item *inbox, *inbox_tail;
         struct link_item *cursor;  /* first inbox item not yet submitted */
+        int unsubmitted;           /* items from cursor on */
+        int unsubmitted_other;     /* of which not deltas (snapshot steps) */
         int inbox_len;
         uint64_t inbox_last;   /* highest seq queued */
         uint64_t resend_asked; /* a ResendRequest for this seq is out */

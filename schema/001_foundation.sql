@@ -70,7 +70,7 @@ BEGIN
         ON CONFLICT (peer_id) DO UPDATE SET last_seq = s.last_seq + n
         RETURNING s.last_seq - n + 1 INTO first;
     INSERT INTO outbox (peer_id, seq, change)
-        SELECT p_peer, first + i - 1, p_changes[i] FROM generate_subscripts(p_changes, 1) AS i;
+        SELECT p_peer, first + u.i - 1, u.change FROM unnest(p_changes) WITH ORDINALITY AS u(change, i);
     RETURN first + n - 1;
 END $$;
 

@@ -129,7 +129,10 @@ CREATE TABLE cameras (
     snapshot_mark boolean NOT NULL DEFAULT false
 );
 CREATE INDEX cameras_station_site ON cameras (station_id, site_code);
-CREATE INDEX cameras_via ON cameras (via) WHERE via IS NOT NULL;
+-- No index on cameras (via): a node has few children, so it would select
+-- large fractions of the table and only for snapshots (rare, and reading
+-- everything below a child anyway), while every replicated camera would pay
+-- for it. The small sites and systems tables keep theirs.
 CREATE INDEX sites_category ON sites (category);
 CREATE INDEX cameras_status ON cameras (status, id);
 CREATE INDEX sites_via ON sites (via) WHERE via IS NOT NULL;
