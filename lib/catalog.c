@@ -326,6 +326,21 @@ int catalog_encode_camera(const char *const *v, int64_t version, bool removed, u
         return wire_encode_change(&c, ret, ret_len);
 }
 
+int catalog_encode_camera_status(const char *id, const char *status, int64_t version, uint8_t **ret,
+                                 size_t *ret_len)
+{
+        Vigil__Change c = VIGIL__CHANGE__INIT;
+        Vigil__CameraStatus st = VIGIL__CAMERA_STATUS__INIT;
+
+        st.id = (char *)id;
+        st.status = (char *)status;
+        st.has_version = 1;
+        st.version = version;
+        c.kind_case = VIGIL__CHANGE__KIND_CAMERA_STATUS;
+        c.camera_status = &st;
+        return wire_encode_change(&c, ret, ret_len);
+}
+
 /* Row I of RES as a vals array (pointers into RES). */
 static void catalog_row_vals(const PGresult *res, int i, const char **v, int n)
 {

@@ -60,6 +60,9 @@ int catalog_encode_system(const char *const *vals, int64_t version, bool removed
                           size_t *ret_len);
 int catalog_encode_camera(const char *const *vals, int64_t version, bool removed, uint8_t **ret,
                           size_t *ret_len);
+/** Encode a CameraStatus change (a status alone, not the row). */
+int catalog_encode_camera_status(const char *id, const char *status, int64_t version, uint8_t **ret,
+                                 size_t *ret_len);
 /** Append a row (NCOLS strings in column-list order, the last being the
  *  version) and its encoded CHANGE to the argument arrays of the kind's
  *  *_apply() function. */
