@@ -262,6 +262,15 @@ def part_rename_remove(fed, total):
                detail=lambda: fed.ctl("city", "camera", "show", cam))
     t_rename = time.monotonic() - t0
 
+    # A status change alone travels as a CameraStatus delta (its size is
+    # checked in tests/unit/test_replica.c); the city shows the new status
+    # with the rename kept.
+    ok(fed, "yuelu-1", "camera", "update", cam, "--status", "fault")
+    wait_until(lambda: fed.ctl("city", "camera", "show", cam)[1].get("status") == "fault",
+               PROPAGATION_S, interval=0.1, what="the status of %s at the city" % cam)
+    rc, doc = fed.ctl("city", "camera", "show", cam)
+    assert doc.get("name") == "麓山南路口 北向", "status delta lost the rename: %s" % doc
+
     ok(fed, "yuelu-1", "camera", "remove", cam)
     rc, doc = fed.ctl("yuelu-1", "camera", "show", cam)
     assert rc == 1, "removed camera still shown at yuelu-1: %s" % doc
