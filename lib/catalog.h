@@ -44,14 +44,6 @@ void catalog_replica_flush(struct db_tx *tx, enum catalog_kind kind, struct sqla
  *  with the entity's column list) of the rows matching WHERE (CAMERA_WHERE
  *  for cameras), whose $1 is PARAM. */
 void catalog_add_reads(struct db_tx *tx, const char *where, const char *camera_where, const char *param);
-/** Add to TX the statements reading the catalog below PREFIX for a
- *  snapshot (three statements: sites, systems, cameras). */
-void catalog_add_snapshot_read(struct db_tx *tx, const char *prefix);
-/** Encode the rows of those three results as Change messages, appending to
- *  the growing arrays *CHANGES / *LENS (N elements, CAP allocated). */
-int catalog_snapshot_encode(struct db_tx *tx, int first, uint8_t ***changes, size_t **lens,
-                            size_t *n, size_t *cap);
-
 /** Encode a row given as strings in the order of the entity's column list
  *  (NULL is SQL NULL); VERSION < 0 takes the row's own; REMOVED makes a
  *  tombstone. Caller owns *RET. */

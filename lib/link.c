@@ -12,8 +12,12 @@
 #include "replica.h"
 #include "wire.h"
 
-/* Snapshot changes per SnapshotChunk message. */
+/* Snapshot changes per SnapshotChunk message, rows per page read, and
+ * chunks on the wire not yet applied by the peer: a snapshot of a million
+ * cameras never sits in memory whole, at either end. */
 #define LINK_SNAPSHOT_CHUNK 500
+#define LINK_SNAPSHOT_PAGE 2000
+#define LINK_SNAPSHOT_WINDOW 8
 /* Deltas per applying transaction, and outbox rows per read. Large: the
  * sender's reads share the node's one database connection with whatever
  * else it does (a station importing a million cameras), so each turn it
@@ -99,6 +103,8 @@ void link_init(struct link *l, struct node *node, enum link_dir dir, const char 
 void link_deinit(struct link *l)
 {
         link_inbox_clear(l);
+        free(l->snap);
+        l->snap = NULL;
         l->session = false;
         l->session_id++;
 }
@@ -169,7 +175,9 @@ void link_session_start(struct link *l, const char *peer_epoch, bool peer_has_ou
         link_inbox_clear(l);
         l->session = true;
         l->session_id++;
-        l->reading = l->deleting = l->snapshotting = false;
+        l->reading = l->deleting = l->snapshotting = l->snap_reading = false;
+        free(l->snap);
+        l->snap = NULL;
         l->in_snapshot = false;
         /* Receiving: our stored state counts only in the peer's current epoch. */
         if (!l->have_state || strcmp(l->peer_epoch, peer_epoch) != 0) {
@@ -202,7 +210,9 @@ void link_session_end(struct link *l)
                 return;
         l->session = false;
         l->session_id++;
-        l->reading = l->deleting = l->snapshotting = false;
+        l->reading = l->deleting = l->snapshotting = l->snap_reading = false;
+        free(l->snap);
+        l->snap = NULL;
         l->in_snapshot = false;
         link_inbox_clear(l);
 }
@@ -297,26 +307,13 @@ static void link_on_outbox_deleted(void *arg, struct db_tx *tx, int err, const c
         free(c);
 }
 
-static void link_send_snapshot(struct link *l, uint64_t seq, uint8_t **changes, size_t *lens, size_t n)
+static void link_send_chunks(struct link *l, uint8_t **changes, size_t *lens, size_t n)
 {
         Vigil__Envelope env = VIGIL__ENVELOPE__INIT;
-        Vigil__SnapshotBegin b = VIGIL__SNAPSHOT_BEGIN__INIT;
         Vigil__SnapshotChunk ch = VIGIL__SNAPSHOT_CHUNK__INIT;
-        Vigil__SnapshotEnd e = VIGIL__SNAPSHOT_END__INIT;
-        ProtobufCBinaryData *items;
+        ProtobufCBinaryData items[LINK_SNAPSHOT_CHUNK];
         size_t i, k;
 
-        b.has_seq = 1;
-        b.seq = seq;
-        b.epoch = l->node->epoch;
-        b.has_items = 1;
-        b.items = n;
-        env.body_case = VIGIL__ENVELOPE__BODY_SNAPSHOT_BEGIN;
-        env.snapshot_begin = &b;
-        link_send(l, &env);
-
-        items = calloc(LINK_SNAPSHOT_CHUNK, sizeof(*items));
-        vigil_require(items != NULL);
         for (i = 0; i < n; i += LINK_SNAPSHOT_CHUNK) {
                 size_t m = n - i < LINK_SNAPSHOT_CHUNK ? n - i : LINK_SNAPSHOT_CHUNK;
                 for (k = 0; k < m; k++) {
@@ -328,61 +325,135 @@ static void link_send_snapshot(struct link *l, uint64_t seq, uint8_t **changes, 
                 env.body_case = VIGIL__ENVELOPE__BODY_SNAPSHOT_CHUNK;
                 env.snapshot_chunk = &ch;
                 link_send(l, &env);
+                l->snap_unacked++;
         }
-        free(items);
+}
+
+static void link_snapshot_done(struct link *l)
+{
+        Vigil__Envelope env = VIGIL__ENVELOPE__INIT;
+        Vigil__SnapshotEnd e = VIGIL__SNAPSHOT_END__INIT;
 
         e.has_seq = 1;
-        e.seq = seq;
+        e.seq = l->snap_out_seq;
         e.has_items = 1;
-        e.items = n;
+        e.items = l->snap_items;
         env.body_case = VIGIL__ENVELOPE__BODY_SNAPSHOT_END;
         env.snapshot_end = &e;
         link_send(l, &env);
+        log_info("link", "peer=%s dir=%s msg=\"snapshot sent\" seq=%" PRIu64 " items=%" PRIu64,
+                 l->peer_id, link_dir_name(l), l->snap_out_seq, l->snap_items);
+        free(l->snap);
+        l->snap = NULL;
+        l->snapshotting = false;
+        l->next_send = l->snap_out_seq + 1;
+        l->more = true;
 }
 
-static void link_on_snapshot_read(void *arg, struct db_tx *tx, int err, const char *msg)
+static void link_on_snapshot_page(void *arg, struct db_tx *tx, int err, const char *msg)
 {
         struct link_ctx *c = arg;
         struct link *l = c->l;
         uint8_t **changes = NULL;
         size_t *lens = NULL, n = 0, i;
-        uint64_t seq = 0;
+
+        if (link_ctx_stale(c) || !l->snap) {
+                free(c);
+                return;
+        }
+        free(c);
+        l->snap_reading = false;
+        if (err || replica_snapshot_page_encode(tx, l, l->snap, LINK_SNAPSHOT_PAGE, &changes, &lens, &n) < 0) {
+                /* Start over: the peer still has no state of ours. */
+                log_warn("link", "peer=%s msg=\"cannot read snapshot\" reason=\"%s\"", l->peer_id,
+                         err ? msg : "encoding failed");
+                link_resync(l, "snapshot read failed");
+                return;
+        }
+        link_send_chunks(l, changes, lens, n);
+        l->snap_items += n;
+        for (i = 0; i < n; i++)
+                free(changes[i]);
+        free(changes);
+        free(lens);
+        link_pump_send(l);
+}
+
+static void link_on_snapshot_seq(void *arg, struct db_tx *tx, int err, const char *msg)
+{
+        struct link_ctx *c = arg;
+        struct link *l = c->l;
+        Vigil__Envelope env = VIGIL__ENVELOPE__INIT;
+        Vigil__SnapshotBegin b = VIGIL__SNAPSHOT_BEGIN__INIT;
+        PGresult *res = db_tx_result(tx, 0);
 
         if (link_ctx_stale(c)) {
                 free(c);
                 return;
         }
         free(c);
-        l->snapshotting = false;
-        if (err || replica_snapshot_collect(tx, 0, l, &seq, &changes, &lens, &n) < 0) {
-                log_warn("link", "peer=%s msg=\"cannot read snapshot\" reason=\"%s\"", l->peer_id,
-                         err ? msg : "encoding failed");
+        l->snap_reading = false;
+        if (err || !res || PQntuples(res) != 1) {
+                log_warn("link", "peer=%s msg=\"cannot begin snapshot\" reason=\"%s\"", l->peer_id, err ? msg : "");
+                l->snapshotting = false;
+                return;  /* snapshot_needed still set: retried on the next kick */
+        }
+        /* The sequence first, then the pages: whatever changes while the
+         * pages are read is also in the deltas after it. */
+        l->snap_out_seq = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+        l->snap_items = 0;
+        l->snap_unacked = 0;
+        l->snap = calloc(1, sizeof(*l->snap));
+        vigil_require(l->snap != NULL);
+        replica_snapshot_start(l->snap, l);
+        l->snapshot_needed = false;
+        b.has_seq = 1;
+        b.seq = l->snap_out_seq;
+        b.epoch = l->node->epoch;
+        env.body_case = VIGIL__ENVELOPE__BODY_SNAPSHOT_BEGIN;
+        env.snapshot_begin = &b;
+        link_send(l, &env);
+        link_pump_send(l);
+}
+
+/* Sending a snapshot: the next page once few chunks are unapplied. */
+static void link_pump_snapshot(struct link *l)
+{
+        struct db_tx *tx;
+
+        if (l->snap_reading || l->snap_unacked >= LINK_SNAPSHOT_WINDOW)
+                return;
+        if (l->snap->section == REPLICA_SNAP_DONE) {
+                if (l->snap_unacked == 0)
+                        link_snapshot_done(l);
                 return;
         }
-        link_send_snapshot(l, seq, changes, lens, n);
-        log_info("link", "peer=%s dir=%s msg=\"snapshot sent\" seq=%" PRIu64 " items=%zu",
-                 l->peer_id, link_dir_name(l), seq, n);
-        for (i = 0; i < n; i++)
-                free(changes[i]);
-        free(changes);
-        free(lens);
-        l->snapshot_needed = false;
-        l->next_send = seq + 1;
-        l->more = true;
-        link_pump_send(l);
+        tx = db_tx_new();
+        replica_add_snapshot_page(tx, l, l->snap, LINK_SNAPSHOT_PAGE);
+        l->snap_reading = true;
+        db_submit(l->node->db, tx, link_on_snapshot_page, link_ctx_new(l));
 }
 
 static void link_pump_send(struct link *l)
 {
         struct db *db = l->node->db;
 
-        if (!l->session || l->snapshotting || !db_is_up(db))
+        if (!l->session || !db_is_up(db))
                 return;
+        if (l->snapshotting) {
+                if (l->snap)
+                        link_pump_snapshot(l);
+                if (l->snapshotting)
+                        return;
+        }
         if (l->snapshot_needed) {
                 struct db_tx *tx = db_tx_new();
+                const char *p[1] = { l->peer_id };
                 l->snapshotting = true;
-                replica_add_snapshot_read(tx, l);
-                db_submit(db, tx, link_on_snapshot_read, link_ctx_new(l));
+                l->snap_reading = true;
+                db_tx_add(tx, "SELECT coalesce((SELECT last_seq FROM outbox_seq WHERE peer_id = $1), 0)",
+                          1, p, NULL, NULL);
+                db_submit(db, tx, link_on_snapshot_seq, link_ctx_new(l));
                 return;
         }
         if (l->acked > l->deleted && !l->deleting) {
@@ -431,6 +502,19 @@ static void link_ack(struct link *l, uint64_t seq)
 
         a.has_seq = 1;
         a.seq = seq;
+        env.body_case = VIGIL__ENVELOPE__BODY_ACK;
+        env.ack = &a;
+        link_send(l, &env);
+}
+
+/* A snapshot chunk was applied: the sender may send another. */
+static void link_ack_chunk(struct link *l)
+{
+        Vigil__Envelope env = VIGIL__ENVELOPE__INIT;
+        Vigil__Ack a = VIGIL__ACK__INIT;
+
+        a.has_snapshot_chunks = 1;
+        a.snapshot_chunks = 1;
         env.body_case = VIGIL__ENVELOPE__BODY_ACK;
         env.ack = &a;
         link_send(l, &env);
@@ -544,6 +628,8 @@ static void link_on_snapshot_step(void *arg, struct db_tx *tx, int err, const ch
         env = l->inbox->env;
         if (env->body_case == VIGIL__ENVELOPE__BODY_SNAPSHOT_BEGIN) {
                 l->have_state = false;
+        } else if (env->body_case == VIGIL__ENVELOPE__BODY_SNAPSHOT_CHUNK) {
+                link_ack_chunk(l);
         } else if (env->body_case == VIGIL__ENVELOPE__BODY_SNAPSHOT_END) {
                 l->have_state = true;
                 l->in_snapshot = false;
@@ -726,6 +812,12 @@ void link_receive(struct link *l, Vigil__Envelope *env)
         }
         switch (env->body_case) {
         case VIGIL__ENVELOPE__BODY_ACK:
+                if (env->ack->has_snapshot_chunks && l->snap) {
+                        l->snap_unacked -= (int)env->ack->snapshot_chunks;
+                        if (l->snap_unacked < 0)
+                                l->snap_unacked = 0;
+                        link_pump_send(l);
+                }
                 if (env->ack->seq > l->acked && env->ack->seq < l->next_send) {
                         l->acked = env->ack->seq;
                         link_pump_send(l);

@@ -24,6 +24,7 @@
 
 struct node;
 struct db_tx;
+struct replica_cursor;
 
 enum link_dir {
         LINK_TO_PARENT = 1,  /* the peer is our parent: we send up */
@@ -54,6 +55,12 @@ struct link {
         uint64_t acked;        /* peer has applied up to here */
         uint64_t deleted;      /* outbox rows up to here are gone */
         bool reading, deleting, more, snapshot_needed, snapshotting;
+        /* sending a snapshot, a page at a time */
+        struct replica_cursor *snap;   /* NULL when not sending one */
+        uint64_t snap_out_seq;
+        uint64_t snap_items;
+        int snap_unacked;              /* chunks sent, not yet applied */
+        bool snap_reading;
         /* receiving */
         char peer_epoch[64];
         bool have_state;       /* we hold the peer's state in peer_epoch */

@@ -237,65 +237,101 @@ int replica_encode_link_probe(const char *origin, uint64_t probe_id, uint64_t nu
         return r;
 }
 
-void replica_add_snapshot_read(struct db_tx *tx, struct link *l)
+void replica_snapshot_start(struct replica_cursor *c, const struct link *l)
 {
-        const char *p[1] = { l->peer_id };
-
-        db_tx_add(tx, "SELECT coalesce((SELECT last_seq FROM outbox_seq WHERE peer_id = $1), 0)",
-                  1, p, NULL, NULL);
-        if (l->dir == LINK_TO_PARENT) {
-                char prefix[12];
-                const char *q[2] = { l->node->cfg.node_id, prefix };
-                nodeid_prefix(l->node->cfg.node_id, prefix);
-                /* Everything this node knows below itself. */
-                db_tx_add(tx, "SELECT id, parent_id, tier, name, online, "
-                              "coalesce((extract(epoch FROM last_seen) * 1000000)::bigint, 0), version "
-                              "FROM nodes WHERE id <> $1 AND id LIKE $2 || '%' ORDER BY id",
-                          2, q, NULL, NULL);
-                catalog_add_snapshot_read(tx, prefix);
-        }
+        memset(c, 0, sizeof(*c));
         /* Nothing travels down yet: a child's snapshot from its parent is
          * empty until grants and orders exist. */
+        c->section = l->dir == LINK_TO_PARENT ? REPLICA_SNAP_NODES : REPLICA_SNAP_DONE;
 }
 
-int replica_snapshot_collect(struct db_tx *tx, int first, struct link *l, uint64_t *ret_seq,
-                             uint8_t ***ret_changes, size_t **ret_lens, size_t *ret_n)
+void replica_add_snapshot_page(struct db_tx *tx, struct link *l, const struct replica_cursor *c, int limit)
 {
-        PGresult *seq = db_tx_result(tx, first);
-        PGresult *rows = l->dir == LINK_TO_PARENT ? db_tx_result(tx, first + 1) : NULL;
-        int nr = rows ? PQntuples(rows) : 0, i;
-        uint8_t **changes = NULL;
-        size_t *lens = NULL, n = 0, cap = 0, k;
+        char prefix[12], lim[16], sql[700];
+        const char *p[4];
 
-        if (!seq || PQntuples(seq) != 1)
-                return -EIO;
-        changes = calloc(nr ? nr : 1, sizeof(*changes));
-        lens = calloc(nr ? nr : 1, sizeof(*lens));
-        if (!changes || !lens)
-                goto oom;
-        cap = nr ? (size_t)nr : 1;
+        nodeid_prefix(l->node->cfg.node_id, prefix);
+        snprintf(lim, sizeof(lim), "%d", limit);
+        p[0] = prefix;
+        p[1] = c->key1;
+        p[2] = c->key2;
+        p[3] = lim;
+        switch (c->section) {
+        case REPLICA_SNAP_NODES:
+                /* Everything this node knows below itself: few rows, one page. */
+                p[1] = l->node->cfg.node_id;
+                db_tx_add(tx, "SELECT id, parent_id, tier, name, online, "
+                              "coalesce((extract(epoch FROM last_seen) * 1000000)::bigint, 0), version "
+                              "FROM nodes WHERE id <> $2 AND id LIKE $1 || '%' ORDER BY id",
+                          2, p, NULL, NULL);
+                return;
+        case REPLICA_SNAP_SITES:
+        case REPLICA_SNAP_SYSTEMS:
+                /* Keyset pagination: each page starts after the last key. */
+                snprintf(sql, sizeof(sql), "SELECT %s FROM %s WHERE station_id LIKE $1 || '%%' "
+                         "AND (station_id, code) > ($2, $3) ORDER BY station_id, code LIMIT $4",
+                         c->section == REPLICA_SNAP_SITES ? catalog_site_columns : catalog_system_columns,
+                         c->section == REPLICA_SNAP_SITES ? "sites" : "systems");
+                db_tx_add(tx, sql, 4, p, NULL, NULL);
+                return;
+        case REPLICA_SNAP_CAMERAS:
+                snprintf(sql, sizeof(sql), "SELECT %s FROM cameras WHERE id LIKE $1 || '%%' AND id > $2 "
+                         "ORDER BY id LIMIT $3", catalog_camera_columns);
+                p[2] = lim;
+                db_tx_add(tx, sql, 3, p, NULL, NULL);
+                return;
+        default:
+                db_tx_add(tx, "SELECT 1 WHERE false", 0, NULL, NULL, NULL);
+        }
+}
+
+int replica_snapshot_page_encode(struct db_tx *tx, struct link *l, struct replica_cursor *c, int limit,
+                                 uint8_t ***ret_changes, size_t **ret_lens, size_t *ret_n)
+{
+        PGresult *rows = db_tx_result(tx, 0);
+        int nr = rows ? PQntuples(rows) : 0, i, r = 0;
+        uint8_t **changes = calloc(nr ? nr : 1, sizeof(*changes));
+        size_t *lens = calloc(nr ? nr : 1, sizeof(*lens)), n = 0, k;
+
+        (void)l;
+        if (!rows || !changes || !lens)
+                goto fail;
         for (i = 0; i < nr; i++) {
-                enum tier t = TIER_NONE;
-                tier_parse(PQgetvalue(rows, i, 2), &t);
-                if (replica_encode_node_state(PQgetvalue(rows, i, 0),
-                                              PQgetisnull(rows, i, 1) ? NULL : PQgetvalue(rows, i, 1),
-                                              t, PQgetvalue(rows, i, 3),
-                                              PQgetvalue(rows, i, 4)[0] == 't',
-                                              strtoll(PQgetvalue(rows, i, 5), NULL, 10),
-                                              strtoll(PQgetvalue(rows, i, 6), NULL, 10),
-                                              &changes[n], &lens[n]) < 0)
-                        goto oom;
+                if (c->section == REPLICA_SNAP_NODES) {
+                        enum tier t = TIER_NONE;
+                        tier_parse(PQgetvalue(rows, i, 2), &t);
+                        r = replica_encode_node_state(PQgetvalue(rows, i, 0),
+                                                      PQgetisnull(rows, i, 1) ? NULL : PQgetvalue(rows, i, 1),
+                                                      t, PQgetvalue(rows, i, 3),
+                                                      PQgetvalue(rows, i, 4)[0] == 't',
+                                                      strtoll(PQgetvalue(rows, i, 5), NULL, 10),
+                                                      strtoll(PQgetvalue(rows, i, 6), NULL, 10),
+                                                      &changes[n], &lens[n]);
+                } else if (c->section == REPLICA_SNAP_SITES) {
+                        r = catalog_encode_site_row(rows, i, -1, false, &changes[n], &lens[n]);
+                } else if (c->section == REPLICA_SNAP_SYSTEMS) {
+                        r = catalog_encode_system_row(rows, i, -1, false, &changes[n], &lens[n]);
+                } else {
+                        r = catalog_encode_camera_row(rows, i, -1, false, &changes[n], &lens[n]);
+                }
+                if (r < 0)
+                        goto fail;
                 n++;
         }
-        /* Nodes first, then the catalog (sites, systems, cameras). */
-        if (rows && catalog_snapshot_encode(tx, first + 2, &changes, &lens, &n, &cap) < 0)
-                goto oom;
-        *ret_seq = strtoull(PQgetvalue(seq, 0, 0), NULL, 10);
+        /* Remember where the next page starts; a short page ends the section. */
+        if (nr > 0 && c->section != REPLICA_SNAP_NODES) {
+                snprintf(c->key1, sizeof(c->key1), "%s", PQgetvalue(rows, nr - 1, 0));
+                snprintf(c->key2, sizeof(c->key2), "%s", PQgetvalue(rows, nr - 1, 1));
+        }
+        if (c->section == REPLICA_SNAP_NODES || nr < limit) {
+                c->section++;
+                c->key1[0] = c->key2[0] = '\0';
+        }
         *ret_changes = changes;
         *ret_lens = lens;
         *ret_n = n;
         return 0;
-oom:
+fail:
         for (k = 0; changes && k < n; k++)
                 free(changes[k]);
         free(changes);

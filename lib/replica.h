@@ -34,14 +34,31 @@ void replica_batch_finish(struct replica_batch *b);
 int replica_encode_link_probe(const char *origin, uint64_t probe_id, uint64_t number, int64_t sent_at_us,
                               size_t padding, uint8_t **ret, size_t *ret_len);
 
-/** Add to TX the statements reading what node N sends PEER as a snapshot:
- *  first the peer's outbox sequence, then the state. */
-void replica_add_snapshot_read(struct db_tx *tx, struct link *l);
-/** Encode the snapshot read by the statements replica_add_snapshot_read()
- *  added (starting at statement FIRST) into Change messages. Caller owns
- *  *RET_CHANGES (each element malloc'd, and the array) and *RET_LENS. */
-int replica_snapshot_collect(struct db_tx *tx, int first, struct link *l, uint64_t *ret_seq,
-                             uint8_t ***ret_changes, size_t **ret_lens, size_t *ret_n);
+/* A snapshot is read a page at a time (keyset pagination), section by
+ * section: nodes, sites, systems, cameras. Pages read after the snapshot's
+ * sequence may already hold later changes; the deltas after the sequence
+ * carry them too, and versions make applying them twice harmless. */
+enum replica_snap_section {
+        REPLICA_SNAP_NODES = 0,
+        REPLICA_SNAP_SITES,
+        REPLICA_SNAP_SYSTEMS,
+        REPLICA_SNAP_CAMERAS,
+        REPLICA_SNAP_DONE,
+};
+
+struct replica_cursor {
+        int section;            /* enum replica_snap_section */
+        char key1[80], key2[80];  /* last key read in this section */
+};
+
+/** Begin a snapshot for L's peer (empty towards a child, for now). */
+void replica_snapshot_start(struct replica_cursor *c, const struct link *l);
+/** Add to TX the statement reading the next page (at most LIMIT rows). */
+void replica_add_snapshot_page(struct db_tx *tx, struct link *l, const struct replica_cursor *c, int limit);
+/** Encode that page (statement 0 of TX) and move C on. Caller owns the
+ *  arrays and their elements. */
+int replica_snapshot_page_encode(struct db_tx *tx, struct link *l, struct replica_cursor *c, int limit,
+                                 uint8_t ***ret_changes, size_t **ret_lens, size_t *ret_n);
 
 /** A snapshot from L's peer ends: add to TX the statements reading what it
  *  did not contain (still marked); then, in the ending transaction, add the
