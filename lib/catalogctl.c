@@ -364,6 +364,24 @@ static void batch_on_applied(void *arg, struct db_tx *tx, int err, const char *m
         b->done(b, err, msg);
 }
 
+/* Add the entity's *_apply() statement for the rows collected in COLS (if
+ * any), and empty them. */
+static void entity_apply_add(struct db_tx *tx, const struct entity *e, const char *uplink,
+                             struct sqlarray *cols)
+{
+        const char *p[1 + CATALOG_MAX_COLUMNS];
+        int k, ncols = e->ncols + 2;
+
+        if (cols[0].n == 0)
+                return;
+        p[0] = uplink;
+        for (k = 0; k < ncols; k++)
+                p[1 + k] = sqlarray_get(&cols[k]);
+        db_tx_add(tx, e->apply_sql, 1 + ncols, p, NULL, NULL);
+        for (k = 0; k < ncols; k++)
+                sqlarray_reset(&cols[k]);
+}
+
 static void batch_apply(struct batch *b)
 {
         struct node *n = b->q->c->node;
@@ -371,7 +389,7 @@ static void batch_apply(struct batch *b)
         struct sqlarray cols[CATALOG_MAX_COLUMNS];
         struct db_tx *tx = db_tx_new();
         const char *up = node_uplink_peer(n);
-        int i, k, ncols = e->ncols + 2, used = 0;
+        int i, k;
 
         memset(cols, 0, sizeof(cols));
         for (i = 0; i < b->n; i++) {
@@ -385,23 +403,10 @@ static void batch_apply(struct batch *b)
                 vigil_require(e->encode((const char *const *)r->v, v, false, &buf, &len) == 0);
                 catalog_cols_add(cols, (const char *const *)r->v, e->ncols, v, false, buf, len);
                 free(buf);
-                if (++used % CATALOGCTL_BATCH == 0 || i + 1 == b->n) {
-                        const char *p[1 + CATALOG_MAX_COLUMNS];
-                        p[0] = up;
-                        for (k = 0; k < ncols; k++)
-                                p[1 + k] = sqlarray_get(&cols[k]);
-                        db_tx_add(tx, e->apply_sql, 1 + ncols, p, NULL, NULL);
-                        for (k = 0; k < ncols; k++)
-                                sqlarray_reset(&cols[k]);
-                }
+                if (cols[0].n == CATALOGCTL_BATCH)
+                        entity_apply_add(tx, e, up, cols);
         }
-        if (cols[0].n > 0) {
-                const char *p[1 + CATALOG_MAX_COLUMNS];
-                p[0] = up;
-                for (k = 0; k < ncols; k++)
-                        p[1 + k] = sqlarray_get(&cols[k]);
-                db_tx_add(tx, e->apply_sql, 1 + ncols, p, NULL, NULL);
-        }
+        entity_apply_add(tx, e, up, cols);
         for (k = 0; k < CATALOG_MAX_COLUMNS; k++)
                 sqlarray_deinit(&cols[k]);
         if (db_tx_count(tx) == 0)
@@ -731,7 +736,6 @@ static void catalogctl_on_current(void *arg, struct db_tx *tx, int err, const ch
         if (p->remove) {
                 struct sqlarray cols[CATALOG_MAX_COLUMNS];
                 const char *v[CATALOG_MAX_COLUMNS] = { 0 };
-                const char *params[1 + CATALOG_MAX_COLUMNS];
                 struct db_tx *w = db_tx_new();
                 uint8_t *buf;
                 size_t len;
@@ -742,10 +746,7 @@ static void catalogctl_on_current(void *arg, struct db_tx *tx, int err, const ch
                 vigil_require(e->encode(v, ver, true, &buf, &len) == 0);
                 catalog_cols_add(cols, v, e->ncols, ver, true, buf, len);
                 free(buf);
-                params[0] = node_uplink_peer(n);
-                for (c = 0; c < e->ncols + 2; c++)
-                        params[1 + c] = sqlarray_get(&cols[c]);
-                db_tx_add(w, e->apply_sql, 1 + e->ncols + 2, params, NULL, NULL);
+                entity_apply_add(w, e, node_uplink_peer(n), cols);
                 for (c = 0; c < CATALOG_MAX_COLUMNS; c++)
                         sqlarray_deinit(&cols[c]);
                 db_submit(n->db, w, catalogctl_on_removed, p);
