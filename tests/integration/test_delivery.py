@@ -70,6 +70,19 @@ def sql_int(fed, name, query):
     return int(rows[0][0]) if rows and rows[0][0] != "" else 0
 
 
+def backends_gone(fed, name):
+    """Wait until no session but ours is left on node NAME's database.
+
+    A kill -9 stops the daemon, not the PostgreSQL backend serving it: a
+    transaction whose statements and sync were already sent still commits
+    after the kill.  Counting what was committed "at the kill" is only
+    true once those backends have finished."""
+    wait_until(lambda: sql_int(fed, name, "SELECT count(*) FROM pg_stat_activity "
+                               "WHERE datname = current_database() "
+                               "AND pid <> pg_backend_pid()") == 0,
+               15, interval=0.05, what="%s's database sessions to end after its kill" % name)
+
+
 def outbox_seq(fed, name, peer):
     return sql_int(fed, name, "SELECT coalesce(max(last_seq), 0) FROM outbox_seq "
                    "WHERE peer_id = '%s'" % ID[peer])
@@ -277,6 +290,7 @@ def check_sender_crash(fed):
     station.kill()
     # Its answer can never come: the request died with the daemon.
     proc.kill()
+    backends_gone(fed, "yuelu-1")
     committed = outbox_seq(fed, "yuelu-1", "yuelu") - out_before
     pending = outbox_rows(fed, "yuelu-1", "yuelu")
     step("2: killed yuelu-1 at %.2f s: %d probes committed, %d of them not acked"
