@@ -59,6 +59,8 @@ int catalog_replica_row(struct sqlarray *cols, const Vigil__Change *c, const cha
 {
         int k = 0;
 
+        if (cols[0].n == 0)
+                catalog_cols_init(cols, catalog_kind_of(c));
         switch (c->kind_case) {
         case VIGIL__CHANGE__KIND_SITE: {
                 const Vigil__Site *s = c->site;
@@ -165,6 +167,7 @@ void catalog_replica_flush(struct db_tx *tx, enum catalog_kind kind, struct sqla
                            const char *via, const char *uplink, bool snapshot)
 {
         const char *p[3 + CATALOG_MAX_COLUMNS];
+        int lens[3 + CATALOG_MAX_COLUMNS], fmts[3 + CATALOG_MAX_COLUMNS];
         const char *sql;
         int ncols, np = 0, i;
 
@@ -200,9 +203,11 @@ void catalog_replica_flush(struct db_tx *tx, enum catalog_kind kind, struct sqla
         } else {
                 p[np++] = uplink;
         }
-        for (i = 0; i < ncols; i++)
-                p[np++] = sqlarray_get(&cols[i]);
-        db_tx_add(tx, sql, np, p, NULL, NULL);
+        for (i = 0; i < np; i++)
+                lens[i] = fmts[i] = 0;
+        for (i = 0; i < ncols; i++, np++)
+                sqlarray_param(&cols[i], &p[np], &lens[np], &fmts[np]);
+        db_tx_add(tx, sql, np, p, lens, fmts);
         for (i = 0; i < ncols; i++)
                 sqlarray_reset(&cols[i]);
 }
@@ -377,11 +382,63 @@ int catalog_encode_camera_row(const PGresult *res, int i, int64_t version, bool 
         return catalog_encode_camera(v, version, removed, ret, ret_len);
 }
 
-void catalog_cols_add(struct sqlarray *cols, const char *const *v, int ncols, int64_t version, bool removed,
-                      const uint8_t *change, size_t len)
+/* Cameras, their status deltas and the probes are what a link carries by
+ * the hundred thousand: their arguments travel in PostgreSQL's binary
+ * array form. Sites and systems (few, with dates) keep array literals. */
+static const enum sqlarray_type camera_types[] = {
+        SQLARRAY_TEXT, SQLARRAY_TEXT, SQLARRAY_INT8, SQLARRAY_BOOL,        /* id, station, version, removed */
+        SQLARRAY_TEXT, SQLARRAY_TEXT, SQLARRAY_TEXT, SQLARRAY_TEXT,        /* name, system, site, stream */
+        SQLARRAY_TEXT, SQLARRAY_TEXT,                                      /* codec, resolution */
+        SQLARRAY_FLOAT8, SQLARRAY_FLOAT8, SQLARRAY_FLOAT8, SQLARRAY_FLOAT8, /* lat, lon, bearing, fov */
+        SQLARRAY_BOOL, SQLARRAY_TEXT, SQLARRAY_BYTEA,                      /* ptz, status, change */
+};
+static const enum sqlarray_type camera_status_types[] = {
+        SQLARRAY_TEXT, SQLARRAY_TEXT, SQLARRAY_INT8, SQLARRAY_BYTEA,
+};
+
+void catalog_cols_init(struct sqlarray *cols, enum catalog_kind kind)
+{
+        const enum sqlarray_type *t = NULL;
+        int i, n = 0;
+
+        if (kind == CATALOG_CAMERA) {
+                t = camera_types;
+                n = (int)(sizeof(camera_types) / sizeof(camera_types[0]));
+        } else if (kind == CATALOG_CAMERA_STATUS) {
+                t = camera_status_types;
+                n = (int)(sizeof(camera_status_types) / sizeof(camera_status_types[0]));
+        }
+        for (i = 0; i < CATALOG_MAX_COLUMNS; i++) {
+                sqlarray_reset(&cols[i]);
+                sqlarray_set_type(&cols[i], i < n ? t[i] : SQLARRAY_LITERAL);
+        }
+}
+
+/* Would sqlarray_add_parsed() take S for an array of type T? */
+static bool catalog_parses(enum sqlarray_type t, const char *s)
+{
+        struct sqlarray probe = { 0 };
+        int r;
+
+        if (!s || t == SQLARRAY_LITERAL || t == SQLARRAY_TEXT || t == SQLARRAY_BYTEA)
+                return true;
+        sqlarray_set_type(&probe, t);
+        r = sqlarray_add_parsed(&probe, s);
+        sqlarray_deinit(&probe);
+        return r == 0;
+}
+
+int catalog_cols_add(struct sqlarray *cols, enum catalog_kind kind, const char *const *v, int ncols,
+                     int64_t version, bool removed, const uint8_t *change, size_t len)
 {
         int k = 0, c;
 
+        if (cols[0].n == 0)
+                catalog_cols_init(cols, kind);
+        /* Check every value first, so that a refusal leaves COLS whole. */
+        for (c = 2; c < ncols - 1 && !removed; c++)
+                if (!catalog_parses(cols[c + 2].type, v[c]))
+                        return -EINVAL;
         /* The *_apply() functions take: two key columns, version, removed,
          * then the rest of the select list without its final version. */
         sqlarray_add_text(&cols[k++], v[0]);
@@ -389,8 +446,9 @@ void catalog_cols_add(struct sqlarray *cols, const char *const *v, int ncols, in
         sqlarray_add_int64(&cols[k++], version);
         sqlarray_add_bool(&cols[k++], true, removed);
         for (c = 2; c < ncols - 1; c++)
-                sqlarray_add_text(&cols[k++], removed ? NULL : v[c]);
+                vigil_require(sqlarray_add_parsed(&cols[k++], removed ? NULL : v[c]) == 0);
         sqlarray_add_bytea(&cols[k], change, len);
+        return 0;
 }
 
 /* --- snapshots --- */

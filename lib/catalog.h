@@ -55,11 +55,16 @@ int catalog_encode_camera(const char *const *vals, int64_t version, bool removed
 /** Encode a CameraStatus change (a status alone, not the row). */
 int catalog_encode_camera_status(const char *id, const char *status, int64_t version, uint8_t **ret,
                                  size_t *ret_len);
-/** Append a row (NCOLS strings in column-list order, the last being the
- *  version) and its encoded CHANGE to the argument arrays of the kind's
- *  *_apply() function. */
-void catalog_cols_add(struct sqlarray *cols, const char *const *vals, int ncols, int64_t version,
-                      bool removed, const uint8_t *change, size_t len);
+/** Empty COLS and give each argument array of KIND's *_apply() function
+ *  its form (sqlarray_set_type). catalog_cols_add and catalog_replica_row
+ *  do this themselves when COLS is empty. */
+void catalog_cols_init(struct sqlarray *cols, enum catalog_kind kind);
+/** Append a row of KIND (NCOLS strings in column-list order, the last being
+ *  the version) and its encoded CHANGE to the argument arrays of the
+ *  kind's *_apply() function. -EINVAL, appending nothing, if a value is not
+ *  of its column's type (the rows come checked: a bug, not user input). */
+int catalog_cols_add(struct sqlarray *cols, enum catalog_kind kind, const char *const *vals, int ncols,
+                     int64_t version, bool removed, const uint8_t *change, size_t len);
 
 /** The SELECT list that catalog_encode_*_row() expects, per table. */
 extern const char catalog_site_columns[];

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <math.h>
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -244,7 +245,7 @@ static bool field_check(const struct node *n, const struct field *f, struct row 
         }
         case F_DOUBLE:
                 d = strtod(v, &end);
-                if (*end || end == v || d < f->min || d > f->max) {
+                if (*end || end == v || !isfinite(d) || d < f->min || d > f->max) {
                         reject(rj, r, f->name, NULL, "%s \"%s\" is not a number from %g to %g", f->name, v,
                                f->min, f->max);
                         return false;
@@ -370,14 +371,16 @@ static void entity_apply_add(struct db_tx *tx, const struct entity *e, const cha
                              struct sqlarray *cols)
 {
         const char *p[1 + CATALOG_MAX_COLUMNS];
+        int lens[1 + CATALOG_MAX_COLUMNS], fmts[1 + CATALOG_MAX_COLUMNS];
         int k, ncols = e->ncols + 2;
 
         if (cols[0].n == 0)
                 return;
         p[0] = uplink;
+        lens[0] = fmts[0] = 0;
         for (k = 0; k < ncols; k++)
-                p[1 + k] = sqlarray_get(&cols[k]);
-        db_tx_add(tx, e->apply_sql, 1 + ncols, p, NULL, NULL);
+                sqlarray_param(&cols[k], &p[1 + k], &lens[1 + k], &fmts[1 + k]);
+        db_tx_add(tx, e->apply_sql, 1 + ncols, p, lens, fmts);
         for (k = 0; k < ncols; k++)
                 sqlarray_reset(&cols[k]);
 }
@@ -401,7 +404,8 @@ static void batch_apply(struct batch *b)
                         continue;
                 v = node_next_version(n);
                 vigil_require(e->encode((const char *const *)r->v, v, false, &buf, &len) == 0);
-                catalog_cols_add(cols, (const char *const *)r->v, e->ncols, v, false, buf, len);
+                vigil_require(catalog_cols_add(cols, e->kind, (const char *const *)r->v, e->ncols, v, false,
+                                               buf, len) == 0);
                 free(buf);
                 if (cols[0].n == CATALOGCTL_BATCH)
                         entity_apply_add(tx, e, up, cols);
@@ -445,9 +449,9 @@ static void batch_on_checked(void *arg, struct db_tx *tx, int err, const char *m
 static void batch_check(struct batch *b)
 {
         struct node *n = b->q->c->node;
-        struct sqlarray a1 = { 0 }, a2 = { 0 };
+        struct sqlarray a1 = { .type = SQLARRAY_TEXT }, a2 = { .type = SQLARRAY_TEXT };
         struct db_tx *tx = db_tx_new();
-        int i;
+        int i, lens[3] = { 0 }, fmts[3] = { 0 };
 
         for (i = 0; i < b->n; i++) {
                 struct row *r = &b->rows[i];
@@ -459,14 +463,17 @@ static void batch_check(struct batch *b)
                 }
         }
         if (b->e->kind == CATALOG_SITE) {
-                const char *p[1] = { sqlarray_get(&a1) };
+                const char *p[1];
+                sqlarray_param(&a1, &p[0], &lens[0], &fmts[0]);
                 db_tx_add(tx, "SELECT u.ord, 'location_type', NULL, "
                               "format('unknown location type \"%s\" (vigilctl location-types lists them)', u.lt) "
                               "FROM unnest($1::text[]) WITH ORDINALITY AS u(lt, ord) "
                               "LEFT JOIN location_types t ON t.code = u.lt "
-                              "WHERE u.lt IS NOT NULL AND t.code IS NULL", 1, p, NULL, NULL);
+                              "WHERE u.lt IS NOT NULL AND t.code IS NULL", 1, p, lens, fmts);
         } else if (b->e->kind == CATALOG_CAMERA) {
-                const char *p[3] = { n->cfg.node_id, sqlarray_get(&a1), sqlarray_get(&a2) };
+                const char *p[3] = { n->cfg.node_id, NULL, NULL };
+                sqlarray_param(&a1, &p[1], &lens[1], &fmts[1]);
+                sqlarray_param(&a2, &p[2], &lens[2], &fmts[2]);
                 db_tx_add(tx, "SELECT u.ord, 'site', t.forbidden, CASE WHEN s.code IS NULL "
                               "THEN format('site \"%s\" is not registered at this station', u.site) "
                               "ELSE format('%s: no camera may be installed at a %s (site \"%s\")', "
@@ -480,7 +487,7 @@ static void batch_check(struct batch *b)
                               "format('system \"%s\" is not registered at this station', u.sys) "
                               "FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS u(site, sys, ord) "
                               "LEFT JOIN systems y ON y.station_id = $1 AND y.code = u.sys "
-                              "WHERE u.sys IS NOT NULL AND y.code IS NULL ORDER BY 1", 3, p, NULL, NULL);
+                              "WHERE u.sys IS NOT NULL AND y.code IS NULL ORDER BY 1", 3, p, lens, fmts);
         } else {
                 db_tx_add(tx, "SELECT 1, '', NULL, '' WHERE false", 0, NULL, NULL, NULL);
         }
@@ -744,7 +751,7 @@ static void catalogctl_on_current(void *arg, struct db_tx *tx, int err, const ch
                 for (c = 0; c < e->ncols; c++)
                         v[c] = PQgetisnull(res, 0, c) ? NULL : PQgetvalue(res, 0, c);
                 vigil_require(e->encode(v, ver, true, &buf, &len) == 0);
-                catalog_cols_add(cols, v, e->ncols, ver, true, buf, len);
+                vigil_require(catalog_cols_add(cols, e->kind, v, e->ncols, ver, true, buf, len) == 0);
                 free(buf);
                 entity_apply_add(w, e, node_uplink_peer(n), cols);
                 for (c = 0; c < CATALOG_MAX_COLUMNS; c++)
@@ -855,28 +862,27 @@ static bool catalogctl_status_only(struct control_req *q)
         vigil_require(catalog_encode_camera_status(id, status, v, &buf, &len) == 0);
         snprintf(version, sizeof(version), "%" PRId64, v);
         {
-                struct sqlarray ids = { 0 }, sts = { 0 }, vers = { 0 }, chg = { 0 };
+                struct sqlarray cols[CATALOG_MAX_COLUMNS];
                 const char *p[6];
-                sqlarray_add_text(&ids, id);
-                sqlarray_add_text(&sts, status);
-                sqlarray_add_int64(&vers, v);
-                sqlarray_add_bytea(&chg, buf, len);
+                int lens[6] = { 0 }, fmts[6] = { 0 }, k;
+                memset(cols, 0, sizeof(cols));
+                catalog_cols_init(cols, CATALOG_CAMERA_STATUS);
+                sqlarray_add_text(&cols[0], id);
+                sqlarray_add_text(&cols[1], status);
+                sqlarray_add_int64(&cols[2], v);
+                sqlarray_add_bytea(&cols[3], buf, len);
                 p[0] = node_uplink_peer(n);
-                p[1] = sqlarray_get(&ids);
-                p[2] = sqlarray_get(&sts);
-                p[3] = sqlarray_get(&vers);
-                p[4] = sqlarray_get(&chg);
+                for (k = 0; k < 4; k++)
+                        sqlarray_param(&cols[k], &p[1 + k], &lens[1 + k], &fmts[1 + k]);
                 p[5] = n->cfg.node_id;
                 tx = db_tx_new();
                 /* Only this station's own camera (and so the whole row never
                  * travels for a status change). */
                 db_tx_add(tx, "SELECT CASE WHEN EXISTS (SELECT 1 FROM cameras WHERE id = ($2::text[])[1] "
                               "AND station_id = $6) THEN camera_status_apply($1, $2, $3, $4, $5) ELSE 0 END",
-                          6, p, NULL, NULL);
-                sqlarray_deinit(&ids);
-                sqlarray_deinit(&sts);
-                sqlarray_deinit(&vers);
-                sqlarray_deinit(&chg);
+                          6, p, lens, fmts);
+                for (k = 0; k < 4; k++)
+                        sqlarray_deinit(&cols[k]);
         }
         free(buf);
         db_submit(n->db, tx, catalogctl_on_status, q);

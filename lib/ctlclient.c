@@ -20,6 +20,8 @@
 
 /* Upper bound on named arguments of one request; commands have a handful. */
 #define CTLCLIENT_MAX_ARGS 256
+/* Replies that arrived while the caller waited for an earlier request. */
+#define CTLCLIENT_STASH 8
 
 struct ctlclient {
         void *ctx;
@@ -27,6 +29,11 @@ struct ctlclient {
         void *monitor;  /* PAIR fed by zmq_socket_monitor(); NULL if unavailable */
         char origin[sizeof(((struct identity *)0)->name)];
         uint64_t next_request_id;
+        uint64_t first_request_id;  /* the first one this client sent */
+        struct {
+                uint64_t id;
+                Vigil__ControlReply *reply;
+        } stash[CTLCLIENT_STASH];
 };
 
 static int64_t ctlclient_now_ms(void)
@@ -96,6 +103,9 @@ void ctlclient_free(struct ctlclient *c)
 {
         if (!c)
                 return;
+        for (int i = 0; i < CTLCLIENT_STASH; i++)
+                if (c->stash[i].reply)
+                        vigil__control_reply__free_unpacked(c->stash[i].reply, NULL);
         if (c->monitor)
                 zmq_close(c->monitor);
         if (c->sock)
@@ -131,6 +141,7 @@ struct ctlclient *ctlclient_new(const char *endpoint, const char *server_key,
          * replies might still be in flight; time and pid make that so. */
         clock_gettime(CLOCK_REALTIME, &ts);
         c->next_request_id = ((uint64_t)ts.tv_sec << 32) ^ ((uint64_t)ts.tv_nsec << 8) ^ (uint64_t)getpid();
+        c->first_request_id = c->next_request_id;
 
         c->ctx = zmq_ctx_new();
         if (!c->ctx)
@@ -217,11 +228,40 @@ static int ctlclient_recv_message(struct ctlclient *c, zmq_msg_t *ret_last)
         return 0;
 }
 
+/* Keep REPLY (owned) if it answers a request of ours still awaited (a
+ * pipelining caller waits for the oldest first); drop it otherwise. */
+static void ctlclient_stash(struct ctlclient *c, Vigil__ControlReply *reply)
+{
+        if (reply->request_id >= c->first_request_id && reply->request_id < c->next_request_id)
+                for (int i = 0; i < CTLCLIENT_STASH; i++)
+                        if (!c->stash[i].reply) {
+                                c->stash[i].id = reply->request_id;
+                                c->stash[i].reply = reply;
+                                return;
+                        }
+        vigil__control_reply__free_unpacked(reply, NULL);
+}
+
+static Vigil__ControlReply *ctlclient_unstash(struct ctlclient *c, uint64_t request_id)
+{
+        for (int i = 0; i < CTLCLIENT_STASH; i++)
+                if (c->stash[i].reply && c->stash[i].id == request_id) {
+                        Vigil__ControlReply *r = c->stash[i].reply;
+                        c->stash[i].reply = NULL;
+                        return r;
+                }
+        return NULL;
+}
+
 /* Wait for the reply to REQUEST_ID; replies to other requests (late answers
- * to a request that timed out earlier) and undecodable messages are dropped. */
+ * to a request that timed out earlier) and undecodable messages are dropped,
+ * answers to requests still awaited are kept for their turn. */
 static int ctlclient_recv_reply(struct ctlclient *c, uint64_t request_id, int64_t deadline,
                                 Vigil__ControlReply **ret_reply)
 {
+        *ret_reply = ctlclient_unstash(c, request_id);
+        if (*ret_reply)
+                return 0;
         for (;;) {
                 zmq_pollitem_t items[2] = {
                         { .socket = c->sock, .events = ZMQ_POLLIN },
@@ -257,8 +297,7 @@ static int ctlclient_recv_reply(struct ctlclient *c, uint64_t request_id, int64_
                 if (r < 0)
                         continue;
                 if (env->body_case != VIGIL__ENVELOPE__BODY_CONTROL_REPLY ||
-                    !env->control_reply->has_request_id ||
-                    env->control_reply->request_id != request_id) {
+                    !env->control_reply->has_request_id) {
                         wire_envelope_free(env);
                         continue;
                 }
@@ -281,14 +320,18 @@ static int ctlclient_recv_reply(struct ctlclient *c, uint64_t request_id, int64_
                         if (!reply)
                                 return -ENOMEM;
                 }
+                if (reply->request_id != request_id) {
+                        ctlclient_stash(c, reply);
+                        continue;
+                }
                 *ret_reply = reply;
                 return 0;
         }
 }
 
-int ctlclient_call(struct ctlclient *c, const char *command,
-                   const char *const *names, const char *const *values, int nargs,
-                   int timeout_ms, Vigil__ControlReply **ret_reply)
+int ctlclient_send_request(struct ctlclient *c, const char *command,
+                           const char *const *names, const char *const *values, int nargs,
+                           int timeout_ms, uint64_t *ret_request_id)
 {
         Vigil__Envelope env = VIGIL__ENVELOPE__INIT;
         Vigil__ControlRequest req = VIGIL__CONTROL_REQUEST__INIT;
@@ -299,7 +342,7 @@ int ctlclient_call(struct ctlclient *c, const char *command,
         uint64_t request_id;
         int r;
 
-        if (!c || !command || nargs < 0 || nargs > CTLCLIENT_MAX_ARGS || !ret_reply)
+        if (!c || !command || nargs < 0 || nargs > CTLCLIENT_MAX_ARGS || !ret_request_id)
                 return -EINVAL;
         if (nargs > 0) {
                 args = calloc((size_t)nargs, sizeof(*args));
@@ -331,12 +374,36 @@ int ctlclient_call(struct ctlclient *c, const char *command,
         if (r < 0)
                 goto out;
         r = ctlclient_send(c, buf, len, deadline);
-        if (r < 0)
-                goto out;
-        r = ctlclient_recv_reply(c, request_id, deadline, ret_reply);
+        if (r == 0)
+                *ret_request_id = request_id;
 out:
         free(buf);
         free(argp);
         free(args);
         return r;
+}
+
+int ctlclient_wait_reply(struct ctlclient *c, uint64_t request_id, int timeout_ms,
+                         Vigil__ControlReply **ret_reply)
+{
+        if (!c || !ret_reply)
+                return -EINVAL;
+        return ctlclient_recv_reply(c, request_id, ctlclient_now_ms() + (timeout_ms > 0 ? timeout_ms : 0),
+                                    ret_reply);
+}
+
+int ctlclient_call(struct ctlclient *c, const char *command,
+                   const char *const *names, const char *const *values, int nargs,
+                   int timeout_ms, Vigil__ControlReply **ret_reply)
+{
+        int64_t deadline = ctlclient_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+        uint64_t id;
+        int r;
+
+        if (!ret_reply)
+                return -EINVAL;
+        r = ctlclient_send_request(c, command, names, values, nargs, timeout_ms, &id);
+        if (r < 0)
+                return r;
+        return ctlclient_recv_reply(c, id, deadline, ret_reply);
 }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "keys.h"
 #include "vigil.pb-c.h"
@@ -26,3 +27,16 @@ void ctlclient_free(struct ctlclient *c);
 int ctlclient_call(struct ctlclient *c, const char *command,
                    const char *const *names, const char *const *values, int nargs,
                    int timeout_ms, Vigil__ControlReply **ret_reply);
+
+/** The two halves of ctlclient_call, for a caller that keeps several
+ *  requests in flight (an import sends its next chunk while the node works
+ *  on the last). Send COMMAND (waiting up to TIMEOUT_MS for the connection)
+ *  and store its ID in *RET_REQUEST_ID; 0 or a negative errno as above. */
+int ctlclient_send_request(struct ctlclient *c, const char *command,
+                           const char *const *names, const char *const *values, int nargs,
+                           int timeout_ms, uint64_t *ret_request_id);
+/** Wait up to TIMEOUT_MS for the reply to REQUEST_ID. Replies to other
+ *  requests still awaited are kept until asked for (up to eight). Returns
+ *  and owns as ctlclient_call. */
+int ctlclient_wait_reply(struct ctlclient *c, uint64_t request_id, int timeout_ms,
+                         Vigil__ControlReply **ret_reply);

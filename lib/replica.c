@@ -118,9 +118,11 @@ struct replica_batch *replica_batch_new(struct link *l, struct db_tx *tx, bool s
 static void replica_flush(struct replica_batch *b)
 {
         if (b->group == REPLICA_GROUP_PROBE && b->cols[0].n > 0) {
-                const char *p[4] = { b->l->peer_id, sqlarray_get(&b->cols[0]), sqlarray_get(&b->cols[1]),
-                                     sqlarray_get(&b->cols[2]) };
-                db_tx_add(b->tx, "SELECT link_probe_apply($1, $2, $3, $4)", 4, p, NULL, NULL);
+                const char *p[4] = { b->l->peer_id };
+                int lens[4] = { 0 }, fmts[4] = { 0 }, i;
+                for (i = 0; i < 3; i++)
+                        sqlarray_param(&b->cols[i], &p[1 + i], &lens[1 + i], &fmts[1 + i]);
+                db_tx_add(b->tx, "SELECT link_probe_apply($1, $2, $3, $4)", 4, p, lens, fmts);
                 sqlarray_reset(&b->cols[0]);
                 sqlarray_reset(&b->cols[1]);
                 sqlarray_reset(&b->cols[2]);
@@ -147,6 +149,11 @@ static int replica_add_probe(struct replica_batch *b, const Vigil__LinkProbe *pr
                 return -EBADMSG;
         }
         replica_group(b, REPLICA_GROUP_PROBE);
+        if (b->cols[0].n == 0)
+                for (int i = 0; i < 3; i++) {
+                        sqlarray_reset(&b->cols[i]);
+                        sqlarray_set_type(&b->cols[i], SQLARRAY_INT8);
+                }
         sqlarray_add_int64(&b->cols[0], (int64_t)pr->probe_id);
         sqlarray_add_int64(&b->cols[1], (int64_t)pr->number);
         sqlarray_add_int64(&b->cols[2], pr->sent_at_us);

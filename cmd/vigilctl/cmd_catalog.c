@@ -215,15 +215,18 @@ static void import_progress(struct import *im, long done_bytes, const char *phas
         fflush(stderr);
 }
 
-static int import_send(struct import *im, const char *header, const char *rows, long first_line, bool apply)
+static int import_timeout(const struct import *im)
+{
+        return im->ctx->timeout_ms < 60000 ? 60000 : im->ctx->timeout_ms;
+}
+
+/* Send one chunk; its reply is collected later (import_collect). */
+static int import_send(struct import *im, const char *header, const char *rows, long first_line, bool apply,
+                       uint64_t *ret_id)
 {
         const char *names[5] = { "header", "rows", "first_line", "mode", "skip_bad" };
         const char *values[5];
         char first[24];
-        Vigil__ControlReply *reply = NULL;
-        json_error_t jerr;
-        json_t *doc, *v;
-        size_t i;
         int r;
 
         snprintf(first, sizeof(first), "%ld", first_line);
@@ -232,8 +235,23 @@ static int import_send(struct import *im, const char *header, const char *rows, 
         values[2] = first;
         values[3] = apply ? "apply" : "check";
         values[4] = im->skip_bad ? "true" : "false";
-        r = ctlclient_call(im->client, im->wire, names, values, 5, im->ctx->timeout_ms < 60000 ? 60000
-                                                                 : im->ctx->timeout_ms, &reply);
+        r = ctlclient_send_request(im->client, im->wire, names, values, 5, import_timeout(im), ret_id);
+        if (r < 0)
+                return cmd_fail(im->ctx, CMD_EXIT_FAILED, NULL, "%s: could not send to %s while importing (%s)",
+                                im->path, im->endpoint, strerror(-r));
+        return 0;
+}
+
+/* Wait for the reply to chunk ID and add it to the totals. */
+static int import_collect(struct import *im, uint64_t id, bool apply)
+{
+        Vigil__ControlReply *reply = NULL;
+        json_error_t jerr;
+        json_t *doc, *v;
+        size_t i;
+        int r;
+
+        r = ctlclient_wait_reply(im->client, id, import_timeout(im), &reply);
         if (r < 0)
                 return cmd_fail(im->ctx, CMD_EXIT_FAILED, NULL, "%s: no answer from %s while importing (%s)",
                                 im->path, im->endpoint, strerror(-r));
@@ -263,6 +281,71 @@ static int import_send(struct import *im, const char *header, const char *rows, 
         return 0;
 }
 
+/* Chunks in flight: the node parses and checks the next chunk while its
+ * database writes the last one. The node answers them in order (one
+ * database connection, first in, first out). */
+#define IMPORT_IN_FLIGHT 2
+
+struct import_window {
+        uint64_t id[IMPORT_IN_FLIGHT];
+        int head, n;
+};
+
+/* Collect the oldest reply in flight. */
+static int import_window_pop(struct import *im, struct import_window *w, bool apply)
+{
+        uint64_t id = w->id[w->head];
+
+        w->head = (w->head + 1) % IMPORT_IN_FLIGHT;
+        w->n--;
+        return import_collect(im, id, apply);
+}
+
+/* Send a chunk, first making room in the window. */
+static int import_window_send(struct import *im, struct import_window *w, const char *header,
+                              const char *rows, long first_line, bool apply)
+{
+        uint64_t id;
+        int r;
+
+        if (w->n == IMPORT_IN_FLIGHT && (r = import_window_pop(im, w, apply)) != 0)
+                return r;
+        r = import_send(im, header, rows, first_line, apply, &id);
+        if (r)
+                return r;
+        w->id[(w->head + w->n) % IMPORT_IN_FLIGHT] = id;
+        w->n++;
+        return 0;
+}
+
+/* Collect every reply still in flight. After failure R, only to count
+ * truly what was imported: their errors are not reported again, and a
+ * node that stopped answering is not waited for long. */
+static int import_window_drain(struct import *im, struct import_window *w, bool apply, int r)
+{
+        while (w->n > 0) {
+                Vigil__ControlReply *reply = NULL;
+                uint64_t id;
+
+                if (!r) {
+                        r = import_window_pop(im, w, apply);
+                        continue;
+                }
+                id = w->id[w->head];
+                w->head = (w->head + 1) % IMPORT_IN_FLIGHT;
+                w->n--;
+                if (ctlclient_wait_reply(im->client, id, 5000, &reply) < 0)
+                        continue;
+                if (apply && reply->status == 0 && reply->json) {
+                        json_t *doc = json_loads(reply->json, 0, NULL);
+                        im->imported += (long)json_integer_value(json_object_get(doc, "imported"));
+                        json_decref(doc);
+                }
+                vigil__control_reply__free_unpacked(reply, NULL);
+        }
+        return r;
+}
+
 /* One pass over the file: check (apply false) or apply. */
 static int import_pass(struct import *im, bool apply)
 {
@@ -270,6 +353,7 @@ static int import_pass(struct import *im, bool apply)
         char *rec = NULL, *header = NULL, *chunk = NULL;
         size_t cap = 0, chunk_len = 0, chunk_cap = 0;
         long lines = 0, first_line = 2, done = 0, n = 0;
+        struct import_window w = { 0 };
         ssize_t len;
         int r = 0;
 
@@ -302,7 +386,7 @@ static int import_pass(struct import *im, bool apply)
                 n++;
                 im->records++;
                 if (n == IMPORT_CHUNK) {
-                        r = import_send(im, header, chunk, first_line, apply);
+                        r = import_window_send(im, &w, header, chunk, first_line, apply);
                         if (r)
                                 goto out;
                         first_line = lines + 1;
@@ -311,10 +395,12 @@ static int import_pass(struct import *im, bool apply)
                         import_progress(im, done, apply ? "importing" : "checking", false);
                 }
         }
-        if (n > 0 && (r = import_send(im, header, chunk, first_line, apply)) != 0)
-                goto out;
-        import_progress(im, done, apply ? "importing" : "checking", true);
+        if (n > 0)
+                r = import_window_send(im, &w, header, chunk, first_line, apply);
 out:
+        r = import_window_drain(im, &w, apply, r);
+        if (!r)
+                import_progress(im, done, apply ? "importing" : "checking", true);
         fclose(f);
         free(rec);
         free(header);
