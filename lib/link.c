@@ -10,6 +10,7 @@
 #include "log.h"
 #include "node.h"
 #include "replica.h"
+#include "sqlarray.h"
 #include "wire.h"
 
 /* Snapshot changes per SnapshotChunk message, rows per page read, and
@@ -255,12 +256,25 @@ static uint64_t be64(const char *p)
         return v;
 }
 
+/* How many outbox rows hold about a read's worth of changes, from the
+ * sizes of the rows just read: a station's rows carry a thousand cameras
+ * each, a quiet node's a single state change. */
+static void link_adapt_read_rows(struct link *l, int rows, long changes)
+{
+        long per_row = rows > 0 ? (changes + rows - 1) / rows : 1;
+        long want = link_read_size(l) / (per_row > 0 ? per_row : 1) + 1;
+
+        l->read_rows = want < 1 ? 1 : want > link_read_size(l) ? link_read_size(l) : (int)want;
+}
+
 static void link_on_outbox_read(void *arg, struct db_tx *tx, int err, const char *msg)
 {
         struct link_ctx *c = arg;
         struct link *l = c->l;
         PGresult *res;
-        int i, n;
+        int i, n, sent = 0;
+        long changes = 0;
+        bool capped = false;
 
         if (link_ctx_stale(c)) {
                 free(c);
@@ -274,21 +288,44 @@ static void link_on_outbox_read(void *arg, struct db_tx *tx, int err, const char
         }
         res = db_tx_result(tx, 0);
         n = PQntuples(res);
-        for (i = 0; i < n; i++) {
+        for (i = 0; i < n && !capped && !l->snapshot_needed; i++) {
                 uint64_t seq = be64(PQgetvalue(res, i, 0));
-                if (seq != l->next_send) {
-                        /* The rows the peer needs are gone: only a snapshot helps. */
-                        log_error("link", "peer=%s msg=\"outbox hole, sending a snapshot\" expected=%" PRIu64
-                                  " found=%" PRIu64, l->peer_id, l->next_send, seq);
-                        l->snapshot_needed = true;
-                        break;
+                struct sqlarray_reader rd;
+                const uint8_t *change;
+                size_t len;
+                int k = sqlarray_reader_init(&rd, PQgetvalue(res, i, 1), (size_t)PQgetlength(res, i, 1));
+
+                changes += k > 0 ? k : 0;
+                while (k >= 0 && (k = sqlarray_reader_next(&rd, &change, &len)) == 1) {
+                        if (seq < l->next_send) {
+                                seq++;  /* acknowledged or sent before: the row began earlier */
+                                continue;
+                        }
+                        if (seq != l->next_send || !change) {
+                                /* The rows the peer needs are gone: only a snapshot helps. */
+                                log_error("link", "peer=%s msg=\"outbox hole, sending a snapshot\" expected=%"
+                                          PRIu64 " found=%" PRIu64, l->peer_id, l->next_send, seq);
+                                l->snapshot_needed = true;
+                                break;
+                        }
+                        if (sent == link_read_size(l)) {
+                                capped = true;
+                                break;
+                        }
+                        link_send_delta(l, seq, change, len);
+                        l->next_send++;
+                        seq++;
+                        sent++;
                 }
-                link_send_delta(l, seq, (const uint8_t *)PQgetvalue(res, i, 1),
-                                (size_t)PQgetlength(res, i, 1));
-                l->next_send++;
+                if (k < 0) {
+                        log_error("link", "peer=%s msg=\"unreadable outbox row, sending a snapshot\" seq=%" PRIu64,
+                                  l->peer_id, seq);
+                        l->snapshot_needed = true;
+                }
         }
-        if (n < link_read_size(l))
+        if (n < l->read_rows && !capped)
                 l->more = false;
+        link_adapt_read_rows(l, n, changes);
         link_pump_send(l);
 }
 
@@ -467,7 +504,8 @@ static void link_pump_send(struct link *l)
                 l->deleting = true;
                 /* A bounded range: the index scan starts after what earlier
                  * deletes left behind as dead tuples, instead of walking them. */
-                db_tx_add(tx, "DELETE FROM outbox WHERE peer_id = $1 AND seq > $2 AND seq <= $3",
+                /* A row goes once its last change is acknowledged. */
+                db_tx_add(tx, "DELETE FROM outbox WHERE peer_id = $1 AND last_seq > $2 AND last_seq <= $3",
                           3, p, NULL, NULL);
                 db_submit(db, tx, link_on_outbox_deleted, c);
         }
@@ -476,18 +514,19 @@ static void link_pump_send(struct link *l)
                 char from[24], limit[24];
                 const char *p[3] = { l->peer_id, from, limit };
                 snprintf(from, sizeof(from), "%" PRIu64, l->next_send);
-                snprintf(limit, sizeof(limit), "%d", link_read_size(l));
+                if (l->read_rows <= 0)
+                        l->read_rows = 8;
+                snprintf(limit, sizeof(limit), "%d", l->read_rows);
                 l->reading = true;
-                /* A bounded range from the first row at or after next_send:
-                 * with `seq >= $2 ORDER BY seq LIMIT $3` alone, a backlog the
-                 * planner has no statistics for yet (an import racing ahead of
-                 * the link) is read whole by a bitmap scan and sorted at every
-                 * read, which made a large import quadratic. A missing row
-                 * still shows as a sequence other than next_send. */
-                db_tx_add(tx, "WITH f AS (SELECT min(seq) AS first FROM outbox "
-                              "WHERE peer_id = $1 AND seq >= $2) "
-                              "SELECT seq, change FROM outbox, f WHERE peer_id = $1 AND seq >= f.first "
-                              "AND seq < f.first + $3 ORDER BY seq", 3, p, NULL, NULL);
+                /* The rows from the one holding next_send on, in order: a
+                 * range of the primary key's index. (Without an index
+                 * condition a backlog the planner has no statistics for
+                 * yet, an import racing ahead of the link, was once read
+                 * whole by a bitmap scan and sorted at every read.) A
+                 * missing change still shows as a sequence other than
+                 * next_send. */
+                db_tx_add(tx, "SELECT seq, changes FROM outbox WHERE peer_id = $1 AND last_seq >= $2 "
+                              "ORDER BY last_seq LIMIT $3", 3, p, NULL, NULL);
                 db_tx_set_binary_results(tx);
                 db_submit(db, tx, link_on_outbox_read, link_ctx_new(l));
         }

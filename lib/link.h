@@ -52,6 +52,7 @@ struct link {
         uint64_t apply_gen;    /* bumped when a snapshot restarts the inbox */
         /* sending */
         uint64_t next_send;    /* next sequence to send */
+        int read_rows;         /* outbox rows per read (each a batch of changes) */
         uint64_t acked;        /* peer has applied up to here */
         uint64_t deleted;      /* outbox rows up to here are gone */
         bool reading, deleting, more, snapshot_needed, snapshotting;

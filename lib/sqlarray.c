@@ -284,3 +284,60 @@ int sqlarray_add_parsed(struct sqlarray *a, const char *s)
         }
         return -EINVAL;
 }
+
+static uint32_t get32(const uint8_t *p)
+{
+        uint32_t v;
+
+        memcpy(&v, p, 4);
+        return be32toh(v);
+}
+
+int sqlarray_reader_init(struct sqlarray_reader *r, const void *buf, size_t len)
+{
+        const uint8_t *p = buf;
+        uint32_t ndim, n;
+
+        r->p = r->end = p;
+        r->left = 0;
+        if (len < 12)
+                return -EBADMSG;
+        ndim = get32(p);
+        if (ndim == 0) {
+                r->p = r->end = p + len;
+                return 0;
+        }
+        if (ndim != 1 || len < SQLARRAY_HEADER)
+                return -EBADMSG;
+        n = get32(p + 12);
+        if (n > INT32_MAX)
+                return -EBADMSG;
+        r->p = p + SQLARRAY_HEADER;
+        r->end = p + len;
+        r->left = n;
+        return (int)n;
+}
+
+int sqlarray_reader_next(struct sqlarray_reader *r, const uint8_t **ret, size_t *ret_len)
+{
+        uint32_t n;
+
+        if (r->left == 0)
+                return 0;
+        if (r->end - r->p < 4)
+                return -EBADMSG;
+        n = get32(r->p);
+        r->p += 4;
+        r->left--;
+        if (n == UINT32_MAX) {  /* -1: NULL */
+                *ret = NULL;
+                *ret_len = 0;
+                return 1;
+        }
+        if ((size_t)(r->end - r->p) < n)
+                return -EBADMSG;
+        *ret = r->p;
+        *ret_len = n;
+        r->p += n;
+        return 1;
+}

@@ -59,3 +59,17 @@ void sqlarray_add_bool(struct sqlarray *a, bool present, bool v);
  *  converted to A's type; NULL adds SQL NULL. -EINVAL, adding nothing, if
  *  S is not a value of that type. */
 int sqlarray_add_parsed(struct sqlarray *a, const char *s);
+
+/* Reading a one-dimensional array from a binary result (PostgreSQL's
+ * array_send format), element by element, without copying. */
+struct sqlarray_reader {
+        const uint8_t *p, *end;
+        uint32_t left;  /* elements not yet read */
+};
+
+/** Start reading BUF (LEN bytes). Returns the number of elements, or
+ *  -EBADMSG if BUF is not a one-dimensional binary array. */
+int sqlarray_reader_init(struct sqlarray_reader *r, const void *buf, size_t len);
+/** The next element: 1 with *RET (borrowed from BUF; NULL for SQL NULL)
+ *  and *RET_LEN, 0 at the end, -EBADMSG if BUF is cut short. */
+int sqlarray_reader_next(struct sqlarray_reader *r, const uint8_t **ret, size_t *ret_len);

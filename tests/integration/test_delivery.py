@@ -95,7 +95,9 @@ def applied_seq(fed, name, peer):
 
 
 def outbox_rows(fed, name, peer):
-    return sql_int(fed, name, "SELECT count(*) FROM outbox WHERE peer_id = '%s'" % ID[peer])
+    """Changes NAME's outbox holds for PEER (a row holds a batch of them)."""
+    return sql_int(fed, name, "SELECT coalesce(sum(cardinality(changes)), 0) FROM outbox "
+                   "WHERE peer_id = '%s'" % ID[peer])
 
 
 def link_state(fed, child, parent):

@@ -169,6 +169,47 @@ static void test_binary_roundtrip(void)
         unit_pg_teardown(&pg);
 }
 
+/* A binary array as PostgreSQL sends it reads back element by element; a
+ * cut-short one is refused, never read past its end. */
+static void test_reader(void)
+{
+        static struct unit_pg pg;
+        struct sqlarray_reader rd;
+        const uint8_t *e;
+        size_t len;
+        PGconn *c;
+        PGresult *r;
+        const char *buf;
+        int n;
+
+        unit_pg_setup(&pg, "test_sqlarray_reader");
+        c = unit_pg_connect(&pg, pg.dbname);
+        r = PQexecParams(c, "SELECT ARRAY['\\x00'::bytea, NULL, '\\x0aff', '\\x'], '{}'::bytea[]",
+                         0, NULL, NULL, NULL, NULL, 1);
+        CHECK(PQresultStatus(r) == PGRES_TUPLES_OK);
+        buf = PQgetvalue(r, 0, 0);
+        n = sqlarray_reader_init(&rd, buf, (size_t)PQgetlength(r, 0, 0));
+        CHECK(n == 4);
+        CHECK(sqlarray_reader_next(&rd, &e, &len) == 1 && len == 1 && e[0] == 0);
+        CHECK(sqlarray_reader_next(&rd, &e, &len) == 1 && e == NULL);
+        CHECK(sqlarray_reader_next(&rd, &e, &len) == 1 && len == 2 && e[0] == 0x0a && e[1] == 0xff);
+        CHECK(sqlarray_reader_next(&rd, &e, &len) == 1 && len == 0);
+        CHECK(sqlarray_reader_next(&rd, &e, &len) == 0);
+        /* Cut short: the last element's bytes are missing. */
+        n = sqlarray_reader_init(&rd, buf, (size_t)PQgetlength(r, 0, 0) - 5);
+        CHECK(n == 4);
+        CHECK(sqlarray_reader_next(&rd, &e, &len) == 1);
+        CHECK(sqlarray_reader_next(&rd, &e, &len) == 1);
+        CHECK(sqlarray_reader_next(&rd, &e, &len) == -EBADMSG);
+        CHECK(sqlarray_reader_init(&rd, buf, 8) == -EBADMSG);
+        /* The empty array. */
+        CHECK(sqlarray_reader_init(&rd, PQgetvalue(r, 0, 1), (size_t)PQgetlength(r, 0, 1)) == 0);
+        CHECK(sqlarray_reader_next(&rd, &e, &len) == 0);
+        PQclear(r);
+        PQfinish(c);
+        unit_pg_teardown(&pg);
+}
+
 int main(void)
 {
         test_empty_and_numbers();
@@ -177,5 +218,6 @@ int main(void)
         test_growth();
         test_parsed_refusals();
         test_binary_roundtrip();
+        test_reader();
         return 0;
 }
