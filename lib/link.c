@@ -31,6 +31,8 @@
 struct link_item {
         struct link_item *next;
         Vigil__Envelope *env;
+        uint32_t skip;   /* a Delta's leading changes already applied (a resend overlapping) */
+        uint32_t n;      /* changes to apply from it (1 for the other bodies) */
 };
 
 /* A database callback's view of the link: ignored if the session changed. */
@@ -226,19 +228,47 @@ void link_kick(struct link *l)
 
 /* --- sending --- */
 
-static void link_send_delta(struct link *l, uint64_t seq, const uint8_t *change, size_t len)
+/* Consecutive changes read from the outbox, sent as few Delta messages: at
+ * most LINK_DELTA_CHANGES changes or about LINK_DELTA_BYTES each. */
+#define LINK_DELTA_CHANGES 256
+#define LINK_DELTA_BYTES (256 * 1024)
+
+struct link_delta_out {
+        uint64_t first;
+        size_t n, bytes;
+        ProtobufCBinaryData items[LINK_DELTA_CHANGES];
+};
+
+static void link_delta_flush(struct link *l, struct link_delta_out *o)
 {
         Vigil__Envelope env = VIGIL__ENVELOPE__INIT;
         Vigil__Delta d = VIGIL__DELTA__INIT;
 
-        d.has_change = 1;
-        d.change.data = (uint8_t *)change;
-        d.change.len = len;
+        if (o->n == 0)
+                return;
+        d.n_changes = o->n;
+        d.changes = o->items;
         env.has_seq = 1;
-        env.seq = seq;
+        env.seq = o->first;
         env.body_case = VIGIL__ENVELOPE__BODY_DELTA;
         env.delta = &d;
         link_send(l, &env);
+        o->n = 0;
+        o->bytes = 0;
+}
+
+/* Queue change SEQ (borrowed until the next flush). */
+static void link_delta_add(struct link *l, struct link_delta_out *o, uint64_t seq, const uint8_t *change,
+                           size_t len)
+{
+        if (o->n > 0 && (o->n == LINK_DELTA_CHANGES || o->bytes + len > LINK_DELTA_BYTES))
+                link_delta_flush(l, o);
+        if (o->n == 0)
+                o->first = seq;
+        o->items[o->n].data = (uint8_t *)change;
+        o->items[o->n].len = len;
+        o->n++;
+        o->bytes += len;
 }
 
 static int link_read_size(const struct link *l)
@@ -272,6 +302,7 @@ static void link_on_outbox_read(void *arg, struct db_tx *tx, int err, const char
         struct link_ctx *c = arg;
         struct link *l = c->l;
         PGresult *res;
+        struct link_delta_out *out;
         int i, n, sent = 0;
         long changes = 0;
         bool capped = false;
@@ -288,6 +319,9 @@ static void link_on_outbox_read(void *arg, struct db_tx *tx, int err, const char
         }
         res = db_tx_result(tx, 0);
         n = PQntuples(res);
+        out = malloc(sizeof(*out));
+        vigil_require(out != NULL);
+        out->n = out->bytes = 0;
         for (i = 0; i < n && !capped && !l->snapshot_needed; i++) {
                 uint64_t seq = be64(PQgetvalue(res, i, 0));
                 struct sqlarray_reader rd;
@@ -312,7 +346,7 @@ static void link_on_outbox_read(void *arg, struct db_tx *tx, int err, const char
                                 capped = true;
                                 break;
                         }
-                        link_send_delta(l, seq, change, len);
+                        link_delta_add(l, out, seq, change, len);
                         l->next_send++;
                         seq++;
                         sent++;
@@ -323,6 +357,8 @@ static void link_on_outbox_read(void *arg, struct db_tx *tx, int err, const char
                         l->snapshot_needed = true;
                 }
         }
+        link_delta_flush(l, out);
+        free(out);
         if (n < l->read_rows && !capped)
                 l->more = false;
         link_adapt_read_rows(l, n, changes);
@@ -615,12 +651,13 @@ static void link_apply_deltas(struct link *l)
         char first[24], last[24], err[256];
         const char *p[4] = { l->peer_id, l->peer_epoch, first, last };
         struct replica_batch *b;
-        int n = 0;
+        int n = 0, changes = 0;
 
-        c->first = l->cursor->env->seq;
+        c->first = l->cursor->env->seq + l->cursor->skip;
         for (it = l->cursor; it && it->env->body_case == VIGIL__ENVELOPE__BODY_DELTA &&
-                            n < LINK_BATCH; it = it->next) {
-                c->last = it->env->seq;
+                            changes < LINK_BATCH; it = it->next) {
+                c->last = it->env->seq + it->skip + it->n - 1;
+                changes += (int)it->n;
                 n++;
         }
         c->n_items = n;
@@ -629,18 +666,20 @@ static void link_apply_deltas(struct link *l)
         db_tx_add(tx, "SELECT link_accept($1, $2, $3, $4)", 4, p, NULL, NULL);
         b = replica_batch_new(l, tx, false);
         for (it = l->cursor; n-- > 0; it = it->next) {
-                Vigil__Delta *d = it->env->delta;
-                if (replica_batch_add(b, d->change.data, d->change.len, err, sizeof(err)) < 0) {
-                        /* A change the peer may not send: counted, logged, skipped;
-                         * its sequence number is still consumed. */
-                        l->bad_changes++;
-                        log_warn("link", "peer=%s seq=%" PRIu64 " msg=\"change refused\" reason=\"%s\"",
-                                 l->peer_id, it->env->seq, err);
+                for (uint32_t k = it->skip; k < it->skip + it->n; k++) {
+                        const ProtobufCBinaryData *d = wire_delta_change(it->env->delta, k);
+                        if (replica_batch_add(b, d->data, d->len, err, sizeof(err)) < 0) {
+                                /* A change the peer may not send: counted, logged,
+                                 * skipped; its sequence number is still consumed. */
+                                l->bad_changes++;
+                                log_warn("link", "peer=%s seq=%" PRIu64 " msg=\"change refused\" reason=\"%s\"",
+                                         l->peer_id, it->env->seq + k, err);
+                        }
                 }
         }
         replica_batch_finish(b);
         l->cursor = it;
-        l->unsubmitted -= c->n_items;
+        l->unsubmitted -= changes;
         l->applying++;
         db_submit(l->node->db, tx, link_on_applied, c);
 }
@@ -787,20 +826,23 @@ static void link_pump_apply(struct link *l)
         }
 }
 
-static void link_enqueue(struct link *l, Vigil__Envelope *env)
+/* Queue ENV; for a Delta, its changes from SKIP on (N of them). */
+static void link_enqueue(struct link *l, Vigil__Envelope *env, uint32_t skip, uint32_t n)
 {
         struct link_item *it = malloc(sizeof(*it));
 
         vigil_require(it != NULL);
         it->next = NULL;
         it->env = env;
+        it->skip = skip;
+        it->n = n;
         if (l->inbox_tail)
                 l->inbox_tail->next = it;
         else
                 l->inbox = it;
         l->inbox_tail = it;
         l->inbox_len++;
-        l->unsubmitted++;
+        l->unsubmitted += n;
         if (env->body_case != VIGIL__ENVELOPE__BODY_DELTA)
                 l->unsubmitted_other++;
         if (!l->cursor)
@@ -809,14 +851,15 @@ static void link_enqueue(struct link *l, Vigil__Envelope *env)
 
 static void link_receive_delta(struct link *l, Vigil__Envelope *env)
 {
-        uint64_t expected = l->inbox_last + 1;
+        uint64_t expected = l->inbox_last + 1, count;
 
         if (!l->have_state && !l->in_snapshot) {
                 /* No state of the peer yet: a snapshot is on its way. */
                 wire_envelope_free(env);
                 return;
         }
-        if (!env->has_seq || env->seq < expected) {
+        count = wire_delta_count(env->delta);
+        if (!env->has_seq || env->seq + count - 1 < expected) {
                 l->duplicates++;
                 wire_envelope_free(env);
                 return;
@@ -838,8 +881,9 @@ static void link_receive_delta(struct link *l, Vigil__Envelope *env)
                 link_send(l, &r);
                 return;
         }
-        l->inbox_last = env->seq;
-        link_enqueue(l, env);
+        /* A resend may overlap what is queued: take the changes after it. */
+        l->inbox_last = env->seq + count - 1;
+        link_enqueue(l, env, (uint32_t)(expected - env->seq), (uint32_t)(env->seq + count - expected));
 }
 
 void link_receive(struct link *l, Vigil__Envelope *env)
@@ -883,7 +927,7 @@ void link_receive(struct link *l, Vigil__Envelope *env)
                 l->inbox_last = env->snapshot_begin->seq;
                 if (env->snapshot_begin->epoch && *env->snapshot_begin->epoch)
                         snprintf(l->peer_epoch, sizeof(l->peer_epoch), "%s", env->snapshot_begin->epoch);
-                link_enqueue(l, env);
+                link_enqueue(l, env, 0, 1);
                 break;
         case VIGIL__ENVELOPE__BODY_SNAPSHOT_CHUNK:
         case VIGIL__ENVELOPE__BODY_SNAPSHOT_END:
@@ -891,7 +935,7 @@ void link_receive(struct link *l, Vigil__Envelope *env)
                         wire_envelope_free(env);
                         return;
                 }
-                link_enqueue(l, env);
+                link_enqueue(l, env, 0, 1);
                 break;
         default:
                 wire_envelope_free(env);

@@ -206,8 +206,12 @@ static int check_body(const Vigil__Envelope *e, char *err, size_t errlen)
                         break;
                 if (!e->has_seq)
                         return fail(err, errlen, "delta: envelope has no seq");
-                if (!e->delta->has_change)
+                if (!e->delta->has_change && e->delta->n_changes == 0)
                         return fail(err, errlen, "delta.change: missing");
+                if (e->delta->n_changes > WIRE_MAX_DELTA_CHANGES)
+                        return fail(err, errlen, "delta.changes: more than %d", WIRE_MAX_DELTA_CHANGES);
+                if (e->seq > UINT64_MAX - wire_delta_count(e->delta))
+                        return fail(err, errlen, "delta: sequences past the end of the range");
                 return 0;
         case VIGIL__ENVELOPE__BODY_CONTROL_REQUEST:
                 if (!e->control_request)
@@ -363,4 +367,19 @@ const char *wire_body_name(const Vigil__Envelope *env)
         const ProtobufCFieldDescriptor *f =
                 protobuf_c_message_descriptor_get_field(&vigil__envelope__descriptor, env->body_case);
         return f ? f->name : "unknown";
+}
+
+size_t wire_delta_count(const Vigil__Delta *d)
+{
+        return (d->has_change ? 1 : 0) + d->n_changes;
+}
+
+const ProtobufCBinaryData *wire_delta_change(const Vigil__Delta *d, size_t i)
+{
+        if (d->has_change) {
+                if (i == 0)
+                        return &d->change;
+                i--;
+        }
+        return i < d->n_changes ? &d->changes[i] : NULL;
 }

@@ -15,6 +15,8 @@
 #define WIRE_MAX_MESSAGE (4 * 1024 * 1024)
 /* Memory budget for unpacking one message. */
 #define WIRE_DECODE_BUDGET (16 * 1024 * 1024)
+/* Most changes one Delta may carry. */
+#define WIRE_MAX_DELTA_CHANGES 4096
 
 /** Decode LEN bytes into a newly allocated Envelope and check it. On success
  *  *RET owns the result: free it with wire_envelope_free(). On failure returns
@@ -35,6 +37,11 @@ void wire_change_free(Vigil__Change *c);
 int wire_encode_envelope(Vigil__Envelope *env, uint8_t **ret_buf, size_t *ret_len);
 /** Pack a Change into a malloc'd buffer; caller owns *RET_BUF. */
 int wire_encode_change(const Vigil__Change *c, uint8_t **ret_buf, size_t *ret_len);
+
+/** How many changes Delta D carries (at sequences seq, seq + 1, ...). */
+size_t wire_delta_count(const Vigil__Delta *d);
+/** The I-th of them (borrowed from D), NULL past the end. */
+const ProtobufCBinaryData *wire_delta_change(const Vigil__Delta *d, size_t i);
 
 /** Name of the envelope's body ("hello", "delta", ...), "none" if unset. */
 const char *wire_body_name(const Vigil__Envelope *env);

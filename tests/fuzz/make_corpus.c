@@ -143,6 +143,18 @@ int main(int argc, char **argv)
         delta.change = pack_change(&c_removed);
         e_delta.seq = 19;
         emit("delta_node_removed", &e_delta);
+        /* a batch: change, then changes */
+        {
+                ProtobufCBinaryData more[2] = { pack_change(&c_state), pack_change(&c_removed) };
+                delta.n_changes = 2;
+                delta.changes = more;
+                e_delta.seq = 20;
+                emit("delta_batch", &e_delta);
+                delta.n_changes = 0;
+                delta.changes = NULL;
+                free(more[0].data);
+                free(more[1].data);
+        }
         free(delta.change.data);
 
         /* a Delta whose Change is broken (no kind): the envelope is fine */

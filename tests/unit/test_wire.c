@@ -250,6 +250,45 @@ static void test_refusals(void)
         delta.has_change = 0;
         CHECK(decode_raw(&d) == -EBADMSG);
         CHECK_CONTAINS(err, "delta.change: missing");
+
+        /* A batch: change, then changes, at seq, seq + 1, ... */
+        {
+                static uint8_t bytes[WIRE_MAX_DELTA_CHANGES + 1];
+                ProtobufCBinaryData many[WIRE_MAX_DELTA_CHANGES + 1];
+                Vigil__Envelope *got = NULL;
+                uint8_t *buf;
+                size_t len, i;
+
+                for (i = 0; i <= WIRE_MAX_DELTA_CHANGES; i++) {
+                        bytes[i] = (uint8_t)i;
+                        many[i].data = &bytes[i];
+                        many[i].len = 1;
+                }
+                delta.has_change = 1;
+                delta.change = many[0];
+                delta.n_changes = 2;
+                delta.changes = &many[1];
+                CHECK(wire_encode_envelope(&d, &buf, &len) == 0);
+                CHECK(wire_decode_envelope(buf, len, &got, err, sizeof(err)) == 0);
+                free(buf);
+                CHECK(wire_delta_count(got->delta) == 3);
+                for (i = 0; i < 3; i++)
+                        CHECK(wire_delta_change(got->delta, i)->len == 1 &&
+                              wire_delta_change(got->delta, i)->data[0] == i);
+                CHECK(wire_delta_change(got->delta, 3) == NULL);
+                wire_envelope_free(got);
+                delta.has_change = 0;
+                delta.n_changes = WIRE_MAX_DELTA_CHANGES + 1;
+                delta.changes = many;
+                CHECK(decode_raw(&d) == -EBADMSG);
+                CHECK_CONTAINS(err, "delta.changes: more than");
+                /* Sequences that would run past 2^64. */
+                delta.n_changes = 2;
+                d.seq = UINT64_MAX;
+                CHECK(decode_raw(&d) == -EBADMSG);
+                CHECK_CONTAINS(err, "past the end");
+                delta.n_changes = 0;
+        }
 }
 
 static void test_budget(void)
