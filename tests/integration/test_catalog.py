@@ -369,6 +369,61 @@ def part_rules(fed, tmp, total):
     step("Art 23(6), foreign IDs and district registration refused; Art 13 flagged")
 
 
+def part_bad_values(fed, tmp, total):
+    """Every kind of bad value in a file is named with its line and field;
+    the good values of each kind pass (a check that refused everything, or
+    nothing, fails here)."""
+    hdr = ["id", "name", "system", "site", "stream_url", "latitude", "bearing", "ptz", "status"]
+    good = lambda n: [camera_id("yuelu-1", 600000 + n), "cam %d" % n, "sys-gov", "s-junction",
+                      "rtsp://10.1.1.1/a", "28.2", "359.5", "yes", "online"]
+    bad = [  # (column, value, field named)
+        ("id", "4301040100131000000x", "id"),
+        ("id", camera_id("yuelu-1", 1, kind=118), "id"),
+        ("system", "sys gov", "system"),
+        ("site", "s" * 65, "site"),
+        ("stream_url", "ftp://10.1.1.1/a", "stream_url"),
+        ("stream_url", "rtsp://10.1.1.1/a b", "stream_url"),
+        ("stream_url", "rtsp://", "stream_url"),
+        ("latitude", "91", "latitude"),
+        ("latitude", "nan", "latitude"),
+        ("latitude", "28.2x", "latitude"),
+        ("bearing", "360", "bearing"),
+        ("ptz", "maybe", "ptz"),
+        ("status", "broken", "status"),
+        ("name", "", "name"),
+    ]
+    rows, want = [], []
+    for n, (col, value, field) in enumerate(bad):
+        rows.append(good(2 * n))
+        r = good(2 * n + 1)
+        r[hdr.index(col)] = value
+        rows.append(r)
+        want.append((len(rows) + 1, field))
+    # The accepted spellings: every yes/no word, https, the 7.x bounds below.
+    for n, word in enumerate(["1", "t", "true", "y", "yes", "0", "f", "false", "n", "no"]):
+        r = good(100 + n)
+        r[hdr.index("ptz")] = word
+        r[hdr.index("stream_url")] = "https://cam.example/%d" % n
+        rows.append(r)
+    path = write_csv(os.path.join(tmp, "bad-values.csv"), hdr, rows)
+    rc, doc = fed.ctl("yuelu-1", "camera", "import", path)
+    got = [(r.get("line"), r.get("field")) for r in doc.get("rejected", [])]
+    assert rc == 1 and got == want, "bad values: exit %d, rejected %s, want %s" % (rc, got, want)
+    rc, doc = fed.ctl("yuelu-1", "camera", "import", path, "--skip-bad")
+    assert rc == 0 and doc.get("imported") == len(rows) - len(bad), "--skip-bad: %d %s" % (rc, doc)
+    total += len(rows) - len(bad)
+    # Art 7 categories of sites: 7.1 .. 7.12, nothing else.
+    path = write_csv(os.path.join(tmp, "categories.csv"), ["code", "name", "category", "location_type"], [
+        ["c1", "c1", "7.1", "street"], ["c12", "c12", "7.12", "street"], ["c13", "c13", "7.13", "street"],
+        ["c0", "c0", "7.0", "street"], ["c8x", "c8x", "8.1", "street"], ["cbad", "bad code!", "7.2", "street"]])
+    rc, doc = fed.ctl("yuelu-1", "site", "import", path)
+    got = [(r.get("line"), r.get("field"), r.get("article")) for r in doc.get("rejected", [])]
+    assert rc == 1 and got == [(4, "category", "Art 7"), (5, "category", "Art 7"), (6, "category", "Art 7")], \
+        "Art 7 categories: %d %s" % (rc, got)
+    step("%d kinds of bad value named by line and field; Art 7 categories checked" % len(bad))
+    return total
+
+
 def part_kill_district(fed, tmp, total):
     seed = int(os.environ.get("VIGIL_CATALOG_SEED") or random.randrange(1 << 30))
     rnd = random.Random(seed)
@@ -488,6 +543,7 @@ def main():
         total = part_rename_remove(fed, total)
         total = part_hotel_room(fed, tmp, total)
         part_rules(fed, tmp, total)
+        total = part_bad_values(fed, tmp, total)
         total = part_kill_district(fed, tmp, total)
         part_wipe_city(fed, tmp)
     step("ok")
