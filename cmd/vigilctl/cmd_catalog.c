@@ -8,7 +8,9 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "csv.h"
 #include "ctlclient.h"
+#include "keyset.h"
 #include "render.h"
 
 /* Records per import request. */
@@ -162,6 +164,13 @@ struct import {
         json_t *warnings;
         long imported, checked, rejected_count;
         char endpoint[256];
+        /* A key repeated across chunks (the node sees one chunk at a time):
+         * found in the check pass, its lines left out of both passes. */
+        const char *key_name;          /* "id" or "code" */
+        int key_col;                   /* in the header, -1 if absent */
+        struct keyset *keys;
+        long *dups;                    /* lines of repeated keys, ascending */
+        size_t ndups, dups_cap, next_dup;
 };
 
 /* Read one CSV record (quotes may span lines) from F into *BUF. Returns the
@@ -346,6 +355,73 @@ static int import_window_drain(struct import *im, struct import_window *w, bool 
         return r;
 }
 
+/* The key column of HEADER (-1 if none: the node then refuses the file). */
+static int import_key_col(const char *header, const char *name)
+{
+        char *fields[64];
+        int n = csv_split_line(header, fields, 64), i, col = -1;
+
+        for (i = 0; i < n; i++)
+                if (col < 0 && strcmp(fields[i], name) == 0)
+                        col = i;
+        if (n > 0)
+                csv_free_fields(fields, n);
+        return col;
+}
+
+static void import_reject(struct import *im, long line, const char *field, const char *error)
+{
+        json_t *o = json_object();
+
+        json_object_set_new(o, "line", json_integer(line));
+        json_object_set_new(o, "field", json_string(field));
+        json_object_set_new(o, "error", json_string(error));
+        json_object_set_new(o, "article", json_null());
+        if (json_array_size(im->rejected) < 1000)
+                json_array_append(im->rejected, o);
+        json_decref(o);
+        im->rejected_count++;
+}
+
+/* Is the record REC (starting on LINE) to be left out? In the check pass:
+ * if its key was on an earlier line (a rejection naming both lines). In
+ * the apply pass: if the check pass said so. */
+static bool import_drop(struct import *im, const char *rec, size_t len, long line, bool apply)
+{
+        struct csv_reader rd;
+        char *fields[64], msg[160];
+        long first = 0;
+        int nf;
+
+        if (apply) {
+                while (im->next_dup < im->ndups && im->dups[im->next_dup] < line)
+                        im->next_dup++;
+                return im->next_dup < im->ndups && im->dups[im->next_dup] == line;
+        }
+        if (im->key_col < 0 || !im->keys)
+                return false;
+        csv_reader_init(&rd, rec, len);
+        nf = csv_next(&rd, fields, 64);
+        if (nf > im->key_col && fields[im->key_col][0])
+                first = keyset_add(im->keys, fields[im->key_col], line);
+        if (first > 0)
+                snprintf(msg, sizeof(msg), "%s %s appears twice: already on line %ld", im->key_name,
+                         fields[im->key_col], first);
+        if (nf > 0)
+                csv_free_fields(fields, nf);
+        if (first <= 0)
+                return false;
+        import_reject(im, line, im->key_name, msg);
+        if (im->ndups == im->dups_cap) {
+                im->dups_cap = im->dups_cap ? im->dups_cap * 2 : 64;
+                im->dups = realloc(im->dups, im->dups_cap * sizeof(*im->dups));
+                if (!im->dups)
+                        abort();
+        }
+        im->dups[im->ndups++] = line;
+        return true;
+}
+
 /* One pass over the file: check (apply false) or apply. */
 static int import_pass(struct import *im, bool apply)
 {
@@ -371,7 +447,27 @@ static int import_pass(struct import *im, bool apply)
         header = strdup(strncmp(rec, "\xef\xbb\xbf", 3) == 0 ? rec + 3 : rec);
         done += len;
         im->records = 0;
-        while ((len = import_record(f, &rec, &cap, &lines)) > 0) {
+        im->key_col = import_key_col(header, im->key_name);
+        im->next_dup = 0;
+        for (;;) {
+                long at = lines + 1;  /* where this record starts */
+                if ((len = import_record(f, &rec, &cap, &lines)) <= 0)
+                        break;
+                if (import_drop(im, rec, (size_t)len, at, apply)) {
+                        /* Left out: what was gathered goes now, so that the
+                         * node numbers the lines after it right. */
+                        done += len;
+                        im->records++;
+                        if (n > 0) {
+                                r = import_window_send(im, &w, header, chunk, first_line, apply);
+                                if (r)
+                                        goto out;
+                        }
+                        first_line = lines + 1;
+                        chunk_len = 0;
+                        n = 0;
+                        continue;
+                }
                 if (chunk_len + (size_t)len + 1 > chunk_cap) {
                         chunk_cap = (chunk_len + (size_t)len + 1) * 2;
                         chunk = realloc(chunk, chunk_cap);
@@ -408,6 +504,32 @@ out:
         return r;
 }
 
+static int import_line_cmp(const void *a, const void *b)
+{
+        json_int_t x = json_integer_value(json_object_get(*(json_t *const *)a, "line"));
+        json_int_t y = json_integer_value(json_object_get(*(json_t *const *)b, "line"));
+
+        return x < y ? -1 : x > y;
+}
+
+/* Rejections in line order (the node's come per chunk, repeated keys as
+ * they are read). */
+static void import_sort_rejected(json_t *list)
+{
+        size_t n = json_array_size(list), i;
+        json_t **v = malloc((n ? n : 1) * sizeof(*v));
+
+        if (!v)
+                return;
+        for (i = 0; i < n; i++)
+                v[i] = json_incref(json_array_get(list, i));
+        qsort(v, n, sizeof(*v), import_line_cmp);
+        json_array_clear(list);
+        for (i = 0; i < n; i++)
+                json_array_append_new(list, v[i]);
+        free(v);
+}
+
 static int import_run(const struct cmd_ctx *ctx, const struct cmd_args *args, const char *wire)
 {
         struct import im;
@@ -420,6 +542,7 @@ static int import_run(const struct cmd_ctx *ctx, const struct cmd_args *args, co
         im.wire = wire;
         im.path = cmd_arg(args, "file");
         im.skip_bad = cmd_arg(args, "skip_bad") != NULL;
+        im.key_name = strcmp(wire, "camera.import") == 0 ? "id" : "code";
         f = fopen(im.path, "r");
         if (!f)
                 return cmd_fail(ctx, CMD_EXIT_FAILED, NULL, "%s: %s", im.path, strerror(errno));
@@ -431,6 +554,7 @@ static int import_run(const struct cmd_ctx *ctx, const struct cmd_args *args, co
                 return r;
         im.rejected = json_array();
         im.warnings = json_array();
+        im.keys = keyset_new();
         /* Pass 1 checks every row (nothing is written); pass 2 writes. A
          * file with a bad row imports nothing unless --skip-bad. */
         r = import_pass(&im, false);
@@ -439,6 +563,7 @@ static int import_run(const struct cmd_ctx *ctx, const struct cmd_args *args, co
         ctlclient_free(im.client);
         if (r)
                 goto out;
+        import_sort_rejected(im.rejected);
         doc = json_object();
         json_object_set_new(doc, "imported", json_integer(im.imported));
         json_object_set_new(doc, "rejected", json_incref(im.rejected));
@@ -474,6 +599,8 @@ static int import_run(const struct cmd_ctx *ctx, const struct cmd_args *args, co
 out:
         json_decref(im.rejected);
         json_decref(im.warnings);
+        keyset_free(im.keys);
+        free(im.dups);
         return r;
 }
 

@@ -412,6 +412,19 @@ def part_bad_values(fed, tmp, total):
     rc, doc = fed.ctl("yuelu-1", "camera", "import", path, "--skip-bad")
     assert rc == 0 and doc.get("imported") == len(rows) - len(bad), "--skip-bad: %d %s" % (rc, doc)
     total += len(rows) - len(bad)
+    # An ID repeated thousands of lines (and several requests) later.
+    rows = [good(1000 + i) for i in range(12000)]
+    rows[11000][0] = rows[100][0]
+    path = write_csv(os.path.join(tmp, "repeated.csv"), hdr, rows)
+    rc, doc = fed.ctl("yuelu-1", "camera", "import", path, timeout=120)
+    rej = doc.get("rejected", [])
+    assert rc == 1 and doc.get("imported") == 0 and len(rej) == 1 and rej[0].get("line") == 11002 \
+        and rej[0].get("field") == "id" and "already on line 102" in rej[0].get("error", ""), \
+        "repeated ID: %d %s" % (rc, doc)
+    rc, doc = fed.ctl("yuelu-1", "camera", "import", path, "--skip-bad", timeout=120)
+    assert rc == 0 and doc.get("imported") == 11999, "repeated ID, --skip-bad: %d %s" % (rc, doc)
+    total += 11999
+    assert count(fed, "yuelu-1") == total, "count after --skip-bad with a repeated ID"
     # Art 7 categories of sites: 7.1 .. 7.12, nothing else.
     path = write_csv(os.path.join(tmp, "categories.csv"), ["code", "name", "category", "location_type"], [
         ["c1", "c1", "7.1", "street"], ["c12", "c12", "7.12", "street"], ["c13", "c13", "7.13", "street"],
