@@ -412,12 +412,16 @@ def check_city_rebuilds(fed):
                what="all seven online at the rebuilt city, right parents and tiers, within 10 s",
                detail=last_tree)
     step("4: city whole again %.1f s after re-enrolment" % (time.monotonic() - t0))
-    log = fed.log_since("city", mark)
-    applied = [line for line in log.splitlines() if "snapshot applied" in line]
-    assert applied, "the city's log has no 'snapshot applied' line since its restart:\n%s" % log[-3000:]
-    for name in ("yuelu", "furong"):
-        assert any(ID[name] in line for line in applied), (
-            "no 'snapshot applied' from %s in the city's log; found: %r" % (name, applied))
+    # A snapshot's pages commit one by one: the tree can be whole before
+    # its SnapshotEnd is applied (and logged), so wait for both lines.
+    def applied_lines():
+        log = fed.log_since("city", mark)
+        lines = [line for line in log.splitlines() if "snapshot applied" in line]
+        return lines if all(any(ID[n] in line for line in lines) for n in ("yuelu", "furong")) else None
+    applied = wait_until(applied_lines, 10, interval=0.2,
+                         what="'snapshot applied' from yuelu and furong in the city's log",
+                         detail=lambda: [line for line in fed.log_since("city", mark).splitlines()
+                                         if "snapshot" in line])
     step("4: ok: %d snapshots applied" % len(applied))
 
 
