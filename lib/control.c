@@ -10,6 +10,7 @@
 #include <time.h>
 #include <zmq.h>
 
+#include "accessctl.h"
 #include "catalogctl.h"
 #include "db.h"
 #include "log.h"
@@ -601,6 +602,7 @@ static const struct control_command control_commands[] = {
 static const struct control_command *const control_tables[] = {
         control_commands,
         catalogctl_commands,
+        accessctl_commands,
 };
 
 static void control_on_recv(struct zsock *zs, zmq_msg_t *frames, int nframes)

@@ -72,11 +72,17 @@ static int node_zap_lookup(void *arg, const char *domain, const char *key, char 
                 return 0;
         }
         if (strcmp(domain, "control") == 0) {
+                char badge[40];
                 for (i = 0; i < node->cfg.n_admin_keys; i++) {
                         if (strcmp(node->cfg.admin_keys[i], key) == 0) {
                                 snprintf(ret_user, n, "admin:%.8s", key);
                                 return 0;
                         }
+                }
+                /* Officers registered here or below (they replicate up). */
+                if (accessctl_lookup(&node->access, key, badge, sizeof(badge)) == 0) {
+                        snprintf(ret_user, n, "officer:%s", badge);
+                        return 0;
                 }
         }
         return -EACCES;
@@ -330,6 +336,11 @@ int node_start(struct node *n, char *err, size_t errlen)
                 uplink_init(&n->uplink, n);
                 n->uplink_init = true;
         }
+        r = accessctl_init(&n->access, n);
+        if (r < 0) {
+                snprintf(err, errlen, "cannot start the officer keys' timer: %s", uv_strerror(r));
+                return r;
+        }
         r = control_init(&n->control, n);
         if (r < 0) {
                 snprintf(err, errlen, "cannot bind the control socket on %s: %s", n->cfg.control_endpoint,
@@ -359,6 +370,7 @@ void node_stop(struct node *n)
         if (n->downlink_init)
                 downlink_close(&n->downlink);
         control_close(&n->control);
+        accessctl_close(&n->access);
         if (n->zap_init)
                 zap_close(&n->zap);
         db_free(n->db);

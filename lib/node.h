@@ -8,6 +8,7 @@
 #include <uv.h>
 
 #include "config.h"
+#include "accessctl.h"
 #include "control.h"
 #include "downlink.h"
 #include "keys.h"
@@ -29,6 +30,7 @@ struct node {
         struct uplink uplink;
         struct downlink downlink;
         struct control control;
+        struct accessctl access;
         uv_signal_t sigterm, sigint, sighup;
         int64_t last_version;       /* keeps observation versions monotonic */
         uint64_t started_ms;

@@ -11,6 +11,7 @@
 #include "log.h"
 #include "node.h"
 #include "nodeid.h"
+#include "officer.h"
 #include "wire.h"
 
 /* Rows per set-based statement. */
@@ -182,6 +183,19 @@ int replica_batch_add(struct replica_batch *b, const uint8_t *change, size_t len
         case VIGIL__CHANGE__KIND_LINK_PROBE:
                 r = replica_add_probe(b, c->link_probe, err, errlen);
                 break;
+        case VIGIL__CHANGE__KIND_OFFICER:
+        case VIGIL__CHANGE__KIND_DELEGATION:
+                /* Officers travel up only: each tier knows those beneath it. */
+                if (b->l->dir != LINK_TO_CHILD) {
+                        snprintf(err, errlen, "officers only travel up, not from the parent");
+                        r = -EBADMSG;
+                        break;
+                }
+                replica_group(b, REPLICA_GROUP_NONE);
+                accessctl_changed(&b->l->node->access);
+                r = officer_replica_add(b->tx, c, b->l->peer_id, node_uplink_peer(b->l->node), b->snapshot,
+                                        change, len, err, errlen);
+                break;
         default:
                 if (kind == CATALOG_NONE) {
                         snprintf(err, errlen, "unknown kind of change");
@@ -287,6 +301,17 @@ void replica_add_snapshot_page(struct db_tx *tx, struct link *l, const struct re
                 p[2] = lim;
                 db_tx_add(tx, sql, 3, p, NULL, NULL);
                 return;
+        case REPLICA_SNAP_OFFICERS:
+                /* Officers of this unit and below: few, one page. */
+                snprintf(sql, sizeof(sql), "SELECT %s FROM officers WHERE unit LIKE $1 || '%%' ORDER BY badge",
+                         officer_columns);
+                db_tx_add(tx, sql, 1, p, NULL, NULL);
+                return;
+        case REPLICA_SNAP_DELEGATIONS:
+                snprintf(sql, sizeof(sql), "SELECT %s FROM delegations WHERE unit LIKE $1 || '%%' ORDER BY id",
+                         delegation_columns);
+                db_tx_add(tx, sql, 1, p, NULL, NULL);
+                return;
         default:
                 db_tx_add(tx, "SELECT 1 WHERE false", 0, NULL, NULL, NULL);
         }
@@ -318,6 +343,10 @@ int replica_snapshot_page_encode(struct db_tx *tx, struct link *l, struct replic
                         r = catalog_encode_site_row(rows, i, -1, false, &changes[n], &lens[n]);
                 } else if (c->section == REPLICA_SNAP_SYSTEMS) {
                         r = catalog_encode_system_row(rows, i, -1, false, &changes[n], &lens[n]);
+                } else if (c->section == REPLICA_SNAP_OFFICERS) {
+                        r = officer_encode_row(rows, i, -1, false, &changes[n], &lens[n]);
+                } else if (c->section == REPLICA_SNAP_DELEGATIONS) {
+                        r = delegation_encode_row(rows, i, &changes[n], &lens[n]);
                 } else {
                         r = catalog_encode_camera_row(rows, i, -1, false, &changes[n], &lens[n]);
                 }
@@ -326,11 +355,13 @@ int replica_snapshot_page_encode(struct db_tx *tx, struct link *l, struct replic
                 n++;
         }
         /* Remember where the next page starts; a short page ends the section. */
-        if (nr > 0 && c->section != REPLICA_SNAP_NODES) {
+        bool one_page = c->section == REPLICA_SNAP_NODES || c->section == REPLICA_SNAP_OFFICERS ||
+                        c->section == REPLICA_SNAP_DELEGATIONS;
+        if (nr > 0 && !one_page) {
                 snprintf(c->key1, sizeof(c->key1), "%s", PQgetvalue(rows, nr - 1, 0));
                 snprintf(c->key2, sizeof(c->key2), "%s", PQgetvalue(rows, nr - 1, 1));
         }
-        if (c->section == REPLICA_SNAP_NODES || nr < limit) {
+        if (one_page || nr < limit) {
                 c->section++;
                 c->key1[0] = c->key2[0] = '\0';
         }

@@ -43,6 +43,8 @@ enum replica_snap_section {
         REPLICA_SNAP_SITES,
         REPLICA_SNAP_SYSTEMS,
         REPLICA_SNAP_CAMERAS,
+        REPLICA_SNAP_OFFICERS,
+        REPLICA_SNAP_DELEGATIONS,
         REPLICA_SNAP_DONE,
 };
 

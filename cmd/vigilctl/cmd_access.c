@@ -1,0 +1,86 @@
+/* cmd_access: officers, delegations, access requests and the access log
+ * (Art 19, 20, 23(5)). Officers act as themselves: `--as FILE` names their
+ * identity. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd.h"
+
+/* {"id","state"}: "req-…: countersigned". */
+static int render_state(FILE *out, const json_t *doc, const struct cmd_args *args)
+{
+        const char *id = json_string_value(json_object_get(doc, "id"));
+        const char *state = json_string_value(json_object_get(doc, "state"));
+
+        (void)args;
+        if (!id || !state)
+                return -EBADMSG;
+        fprintf(out, "%s: %s\n", id, state);
+        return 0;
+}
+
+/* {"ok","records","first_bad_seq"} */
+static int render_verify(FILE *out, const json_t *doc, const struct cmd_args *args)
+{
+        const json_t *bad = json_object_get(doc, "first_bad_seq");
+
+        (void)args;
+        if (!json_is_boolean(json_object_get(doc, "ok")))
+                return -EBADMSG;
+        if (json_is_true(json_object_get(doc, "ok")))
+                fprintf(out, "The access log of %s verifies: %lld records, chain intact.\n",
+                        json_string_value(json_object_get(doc, "node")),
+                        (long long)json_integer_value(json_object_get(doc, "records")));
+        else
+                fprintf(out, "The access log of %s does NOT verify: record %lld was changed or removed "
+                        "(%lld records).\n", json_string_value(json_object_get(doc, "node")),
+                        (long long)json_integer_value(bad),
+                        (long long)json_integer_value(json_object_get(doc, "records")));
+        return 0;
+}
+
+const struct cmd_command cmd_access_commands[] = {
+        { .words = "officer add", .wire = "officer.add",
+          .options = { { "--badge", "badge", CMD_OPT_REQUIRED }, { "--name", "name", CMD_OPT_REQUIRED },
+                       { "--credential", "credential", CMD_OPT_REQUIRED }, { "--roles", "roles", CMD_OPT_REQUIRED },
+                       { "--public-key", "public_key", CMD_OPT_REQUIRED } },
+          .usage = "--badge B --name N --credential NO --roles investigator,operator --public-key KEY",
+          .summary = "register an officer of this unit (admin; Art 20(2))", .render = render_state },
+        { .words = "officer list", .wire = "officer.list", .usage = "",
+          .summary = "officers of this unit and below" },
+        { .words = "delegation add", .wire = "delegation.add",
+          .options = { { "--deputy", "deputy", CMD_OPT_REQUIRED }, { "--until", "until", CMD_OPT_REQUIRED },
+                       { "--from", "from", 0 } },
+          .usage = "--deputy BADGE --until T|8h|7d [--from T]",
+          .summary = "a principal authorises a deputy to approve (Art 19)", .render = render_state },
+        { .words = "delegation list", .wire = "delegation.list", .usage = "", .summary = "delegations known here" },
+        { .words = "access request", .wire = "access.request",
+          .options = { { "--camera", "camera", CMD_OPT_REQUIRED | CMD_OPT_REPEAT },
+                       { "--officer", "officer", CMD_OPT_REPEAT }, { "--case", "case", 0 },
+                       { "--purpose", "purpose", 0 }, { "--actions", "actions", 0 },
+                       { "--approval-doc", "approval_doc", 0 }, { "--from", "from", 0 }, { "--to", "to", 0 },
+                       { "--destination", "destination", 0 } },
+          .usage = "--camera ID [--camera ID…] --officer BADGE --officer BADGE --case NO --purpose TEXT "
+                   "--actions view-live[,view-recorded,copy,retrieve] --approval-doc REF [--from T --to T] "
+                   "[--destination TEXT]",
+          .summary = "file an access request (Art 20)", .render = render_state },
+        { .words = "access countersign", .wire = "access.countersign", .positional = { "id" }, .usage = "ID",
+          .summary = "the second officer confirms a request (Art 20(1))", .render = render_state },
+        { .words = "access approve", .wire = "access.approve", .positional = { "id" },
+          .options = { { "--valid-for", "valid_for", 0 } }, .usage = "ID [--valid-for '8 hours']",
+          .summary = "approve a request (principal or authorised deputy, Art 19)", .render = render_state },
+        { .words = "access deny", .wire = "access.deny", .positional = { "id" },
+          .options = { { "--reason", "reason", CMD_OPT_REQUIRED } }, .usage = "ID --reason TEXT",
+          .summary = "deny a request, saying why", .render = render_state },
+        { .words = "access revoke", .wire = "access.revoke", .positional = { "id" },
+          .options = { { "--reason", "reason", 0 } }, .usage = "ID [--reason TEXT]",
+          .summary = "revoke an approved request", .render = render_state },
+        { .words = "access list", .wire = "access.list", .usage = "", .summary = "requests filed here" },
+        { .words = "audit list", .wire = "audit.list", .options = { { "--limit", "limit", 0 } },
+          .usage = "[--limit N]", .summary = "the latest records of this node's access log (Art 23(5))" },
+        { .words = "audit verify", .wire = "audit.verify", .options = { { "--node", "node", 0 } },
+          .usage = "[--node ID]", .summary = "recompute this node's access-log hash chain",
+          .render = render_verify },
+        { 0 },
+};

@@ -1,0 +1,575 @@
+#include "accessctl.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "db.h"
+#include "keys.h"
+#include "log.h"
+#include "node.h"
+#include "officer.h"
+#include "sqlarray.h"
+
+/* Officers also arrive from children; their keys are reloaded this often. */
+#define ACCESSCTL_RELOAD_MS 2000
+
+/* --- the officers the control socket admits --- */
+
+static void accessctl_on_loaded(void *arg, struct db_tx *tx, int err, const char *msg)
+{
+        struct accessctl *a = arg;
+        PGresult *res = db_tx_result(tx, 0);
+        struct accessctl_officer *o;
+        int i, n;
+
+        a->loading = false;
+        if (err || !res) {
+                log_warn("access", "msg=\"cannot load officer keys\" reason=\"%s\"", msg ? msg : "");
+                return;
+        }
+        n = PQntuples(res);
+        o = calloc(n ? (size_t)n : 1, sizeof(*o));
+        vigil_require(o != NULL);
+        for (i = 0; i < n; i++) {
+                snprintf(o[i].badge, sizeof(o[i].badge), "%s", PQgetvalue(res, i, 0));
+                snprintf(o[i].key, sizeof(o[i].key), "%s", PQgetvalue(res, i, 1));
+        }
+        free(a->officers);
+        a->officers = o;
+        a->n = (size_t)n;
+        /* Loaded: from now on a slower refresh is enough. */
+        if (a->timer_init)
+                uv_timer_set_repeat(&a->reload, ACCESSCTL_RELOAD_MS);
+}
+
+static void accessctl_load(struct accessctl *a)
+{
+        struct db_tx *tx;
+
+        if (a->loading || !db_is_up(a->node->db))
+                return;
+        a->loading = true;
+        tx = db_tx_new();
+        db_tx_add(tx, "SELECT badge, public_key FROM officers WHERE active", 0, NULL, NULL, NULL);
+        db_submit(a->node->db, tx, accessctl_on_loaded, a);
+}
+
+static void accessctl_on_timer(uv_timer_t *t)
+{
+        accessctl_load(t->data);
+}
+
+int accessctl_init(struct accessctl *a, struct node *n)
+{
+        int r;
+
+        a->node = n;
+        r = uv_timer_init(n->loop, &a->reload);
+        if (r < 0)
+                return r;
+        a->reload.data = a;
+        a->timer_init = true;
+        /* Every 100 ms until the database has answered once. */
+        return uv_timer_start(&a->reload, accessctl_on_timer, 0, 100);
+}
+
+void accessctl_changed(struct accessctl *a)
+{
+        /* On the next turn of the loop: after the caller has submitted the
+         * transaction that changes them, so the reload (queued behind it on
+         * the one connection) sees the change. */
+        if (a->timer_init)
+                uv_timer_start(&a->reload, accessctl_on_timer, 0, ACCESSCTL_RELOAD_MS);
+}
+
+void accessctl_close(struct accessctl *a)
+{
+        if (a->timer_init) {
+                uv_timer_stop(&a->reload);
+                uv_close((uv_handle_t *)&a->reload, NULL);
+                a->timer_init = false;
+        }
+        free(a->officers);
+        a->officers = NULL;
+        a->n = 0;
+}
+
+int accessctl_lookup(const struct accessctl *a, const char *key_z85, char *ret, size_t n)
+{
+        size_t i;
+
+        for (i = 0; i < a->n; i++)
+                if (strcmp(a->officers[i].key, key_z85) == 0) {
+                        snprintf(ret, n, "%s", a->officers[i].badge);
+                        return 0;
+                }
+        return -EACCES;
+}
+
+/* --- helpers --- */
+
+/* The caller's badge, or NULL for an admin (or anyone else). */
+static const char *accessctl_badge(const struct control_req *q)
+{
+        return strncmp(q->user, "officer:", 8) == 0 ? q->user + 8 : NULL;
+}
+
+/* The actor written to the access log: the badge, or the admin key. */
+static const char *accessctl_actor(const struct control_req *q)
+{
+        const char *b = accessctl_badge(q);
+
+        return b ? b : q->user;
+}
+
+/* Collect every value of the repeated argument NAME (also "a,b" lists). */
+static void accessctl_args(const struct control_req *q, const char *name, struct sqlarray *ret)
+{
+        size_t i;
+
+        sqlarray_set_type(ret, SQLARRAY_TEXT);
+        for (i = 0; i < q->msg->n_args; i++) {
+                const Vigil__Arg *a = q->msg->args[i];
+                char *copy, *save = NULL, *tok;
+                if (!a->name || !a->value || strcmp(a->name, name) != 0)
+                        continue;
+                copy = strdup(a->value);
+                vigil_require(copy != NULL);
+                for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+                        if (*tok)
+                                sqlarray_add_text(ret, tok);
+                free(copy);
+        }
+}
+
+static void accessctl_fail(struct control_req *q, const char *error, const char *article)
+{
+        control_reply(q, CONTROL_REFUSED, NULL, error, article);
+        free(q);
+}
+
+/* Reply with the (ok, article, message, state) answer of statement I of TX;
+ * ID names the request (or NULL). */
+static void accessctl_answer(struct control_req *q, struct db_tx *tx, int i, int err, const char *msg)
+{
+        PGresult *res = db_tx_result(tx, i);
+        json_t *doc;
+
+        if (err || !res || PQntuples(res) != 1) {
+                accessctl_fail(q, err ? msg : "no answer", NULL);
+                return;
+        }
+        if (PQgetvalue(res, 0, 0)[0] != 't') {
+                accessctl_fail(q, PQgetvalue(res, 0, 2), PQgetisnull(res, 0, 1) ? NULL : PQgetvalue(res, 0, 1));
+                return;
+        }
+        doc = json_object();
+        json_object_set_new(doc, "id", json_string(q->arg_id));
+        json_object_set_new(doc, "state", json_string(PQgetvalue(res, 0, 3)));
+        control_reply(q, CONTROL_OK, doc, NULL, NULL);
+        free(q);
+}
+
+static void accessctl_on_answer(void *arg, struct db_tx *tx, int err, const char *msg)
+{
+        accessctl_answer(arg, tx, 0, err, msg);
+}
+
+/* Reply with the JSON text in row 0, column 0 of statement 0. */
+static void accessctl_on_json(void *arg, struct db_tx *tx, int err, const char *msg)
+{
+        struct control_req *q = arg;
+        PGresult *res = db_tx_result(tx, 0);
+        json_t *doc;
+
+        if (err || !res || PQntuples(res) != 1) {
+                accessctl_fail(q, err ? msg : "no answer", NULL);
+                return;
+        }
+        doc = json_loads(PQgetisnull(res, 0, 0) ? "[]" : PQgetvalue(res, 0, 0), 0, NULL);
+        if (!doc) {
+                accessctl_fail(q, "unreadable answer", NULL);
+                return;
+        }
+        control_reply(q, CONTROL_OK, doc, NULL, NULL);
+        free(q);
+}
+
+/* An ISO-8601 UTC time ("2026-11-28T10:00:00Z", seconds optional) or a
+ * duration from now ("30m", "8h", "7d") as Unix microseconds. */
+static int accessctl_time(const char *s, int64_t now_us, int64_t *ret)
+{
+        struct tm tm;
+        char *end;
+        long v;
+
+        if (!s || !*s)
+                return -EINVAL;
+        v = strtol(s, &end, 10);
+        if (end != s && end[0] && !end[1] && v > 0) {
+                int64_t unit = end[0] == 'm' ? 60 : end[0] == 'h' ? 3600 : end[0] == 'd' ? 86400 : 0;
+                if (!unit)
+                        return -EINVAL;
+                *ret = now_us + (int64_t)v * unit * 1000000;
+                return 0;
+        }
+        memset(&tm, 0, sizeof(tm));
+        end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+        if (!end) {
+                memset(&tm, 0, sizeof(tm));
+                end = strptime(s, "%Y-%m-%dT%H:%M", &tm);
+        }
+        if (!end || (*end && strcmp(end, "Z") != 0))
+                return -EINVAL;
+        *ret = (int64_t)timegm(&tm) * 1000000;
+        return 0;
+}
+
+static void accessctl_new_id(const char *prefix, char *buf, size_t n)
+{
+        uint8_t r[5];
+        char hex[11];
+
+        randombytes_buf(r, sizeof(r));
+        sodium_bin2hex(hex, sizeof(hex), r, sizeof(r));
+        snprintf(buf, n, "%s-%s", prefix, hex);
+}
+
+/* --- officers and delegations --- */
+
+static void accessctl_on_registered(void *arg, struct db_tx *tx, int err, const char *msg)
+{
+        struct control_req *q = arg;
+        struct accessctl *a = &q->c->node->access;
+
+        if (!err)
+                node_kick_uplink(q->c->node);
+        accessctl_load(a);  /* the new officer may log in at once */
+        accessctl_answer(q, tx, 0, err, msg);
+}
+
+static void accessctl_officer_add(struct control_req *q)
+{
+        struct node *n = q->c->node;
+        const char *badge = control_arg(q, "badge"), *name = control_arg(q, "name");
+        const char *cred = control_arg(q, "credential"), *roles = control_arg(q, "roles");
+        const char *key = control_arg(q, "public_key");
+        struct sqlarray ra = { 0 };
+        const char *p[9];
+        int lens[9] = { 0 }, fmts[9] = { 0 };
+        char version[24];
+        uint8_t *buf;
+        size_t len;
+        int64_t v;
+        struct db_tx *tx;
+
+        if (strncmp(q->user, "admin:", 6) != 0) {
+                accessctl_fail(q, "refused: only an admin of this node registers its officers", NULL);
+                return;
+        }
+        if (!badge || !name || !roles || !key) {
+                control_reply(q, CONTROL_USAGE, NULL, "officer add needs --badge, --name, --credential, --roles and "
+                              "--public-key (or --identity FILE)", NULL);
+                free(q);
+                return;
+        }
+        if (!keys_z85_valid(key)) {
+                accessctl_fail(q, "the public key is not a 40-character Z85 CURVE key", NULL);
+                return;
+        }
+        snprintf(q->arg_id, sizeof(q->arg_id), "%s", badge);
+        v = node_next_version(n);
+        snprintf(version, sizeof(version), "%" PRId64, v);
+        vigil_require(officer_encode(badge, name, n->cfg.node_id, cred ? cred : "", roles, key, true, v, false,
+                                     &buf, &len) == 0);
+        accessctl_args(q, "roles", &ra);
+        p[0] = accessctl_actor(q);
+        p[1] = badge;
+        p[2] = name;
+        p[3] = cred;
+        sqlarray_param(&ra, &p[4], &lens[4], &fmts[4]);
+        p[5] = key;
+        p[6] = version;
+        p[7] = (const char *)buf;
+        lens[7] = (int)len;
+        fmts[7] = 1;
+        p[8] = node_uplink_peer(n);
+        tx = db_tx_new();
+        db_tx_add(tx, "SELECT * FROM officer_register($1, $2, $3, $4, $5::text[], $6, $7, $8, $9)", 9, p, lens,
+                  fmts);
+        sqlarray_deinit(&ra);
+        free(buf);
+        db_submit(n->db, tx, accessctl_on_registered, q);
+}
+
+static void accessctl_officer_list(struct control_req *q)
+{
+        struct db_tx *tx = db_tx_new();
+
+        db_tx_add(tx, "SELECT json_agg(json_build_object('badge', badge, 'name', name, 'unit', unit, "
+                      "'credential', credential, 'roles', roles, 'active', active, 'public_key', public_key) "
+                      "ORDER BY unit, badge)::text FROM officers", 0, NULL, NULL, NULL);
+        db_submit(q->c->node->db, tx, accessctl_on_json, q);
+}
+
+static void accessctl_delegation_add(struct control_req *q)
+{
+        struct node *n = q->c->node;
+        const char *badge = accessctl_badge(q), *deputy = control_arg(q, "deputy");
+        int64_t now = node_now_us(), from = now, until;
+        char id[32], version[24], fs[32], us[32];
+        const char *p[8];
+        int lens[8] = { 0 }, fmts[8] = { 0 };
+        uint8_t *buf;
+        size_t len;
+        int64_t v;
+        struct db_tx *tx;
+
+        if (!badge) {
+                accessctl_fail(q, "Art 19: a principal delegates, as themselves (--as)", "Art 19");
+                return;
+        }
+        if (!deputy || accessctl_time(control_arg(q, "until"), now, &until) < 0 ||
+            (control_arg(q, "from") && accessctl_time(control_arg(q, "from"), now, &from) < 0)) {
+                control_reply(q, CONTROL_USAGE, NULL, "delegation add needs --deputy BADGE and --until "
+                              "(YYYY-MM-DDTHH:MM:SSZ, or 8h, 7d), optionally --from", NULL);
+                free(q);
+                return;
+        }
+        accessctl_new_id("dlg", id, sizeof(id));
+        snprintf(q->arg_id, sizeof(q->arg_id), "%s", id);
+        v = node_next_version(n);
+        snprintf(version, sizeof(version), "%" PRId64, v);
+        snprintf(fs, sizeof(fs), "%.6f", (double)from / 1e6);
+        snprintf(us, sizeof(us), "%.6f", (double)until / 1e6);
+        vigil_require(delegation_encode(id, n->cfg.node_id, badge, deputy, from, until, false, v, &buf, &len) == 0);
+        p[0] = id;
+        p[1] = badge;
+        p[2] = deputy;
+        p[3] = fs;
+        p[4] = us;
+        p[5] = version;
+        p[6] = (const char *)buf;
+        lens[6] = (int)len;
+        fmts[6] = 1;
+        p[7] = node_uplink_peer(n);
+        tx = db_tx_new();
+        db_tx_add(tx, "SELECT * FROM delegation_grant($1, $2, $3, to_timestamp($4::double precision), "
+                      "to_timestamp($5::double precision), $6, $7, $8)", 8, p, lens, fmts);
+        free(buf);
+        db_submit(n->db, tx, accessctl_on_registered, q);
+}
+
+static void accessctl_delegation_list(struct control_req *q)
+{
+        struct db_tx *tx = db_tx_new();
+
+        db_tx_add(tx, "SELECT json_agg(json_build_object('id', id, 'unit', unit, 'principal', principal, "
+                      "'deputy', deputy, 'valid_from', valid_from, 'valid_until', valid_until, "
+                      "'revoked', revoked, 'live', NOT revoked AND now() >= valid_from AND now() < valid_until) "
+                      "ORDER BY valid_from)::text FROM delegations", 0, NULL, NULL, NULL);
+        db_submit(q->c->node->db, tx, accessctl_on_json, q);
+}
+
+/* --- requests (Art 20) and decisions (Art 19) --- */
+
+/* Only officers act on requests: every step is theirs, by name. */
+static const char *accessctl_officer_only(struct control_req *q, const char *what)
+{
+        const char *b = accessctl_badge(q);
+        char m[160];
+
+        if (!b) {
+                snprintf(m, sizeof(m), "refused: Art 20(1): officers %s, each with their own identity (--as)", what);
+                accessctl_fail(q, m, "Art 20(1)");
+        }
+        return b;
+}
+
+static void accessctl_request(struct control_req *q)
+{
+        struct node *n = q->c->node;
+        const char *badge;
+        struct sqlarray officers = { 0 }, cameras = { 0 }, actions = { 0 };
+        int64_t now = node_now_us(), from = 0, to = 0;
+        char id[32], fs[32] = "", ts[32] = "";
+        const char *p[11];
+        int lens[11] = { 0 }, fmts[11] = { 0 };
+        struct db_tx *tx;
+
+        badge = accessctl_officer_only(q, "file requests");
+        if (!badge)
+                return;
+        if ((control_arg(q, "from") && accessctl_time(control_arg(q, "from"), now, &from) < 0) ||
+            (control_arg(q, "to") && accessctl_time(control_arg(q, "to"), now, &to) < 0)) {
+                control_reply(q, CONTROL_USAGE, NULL, "--from and --to are times: YYYY-MM-DDTHH:MM:SSZ", NULL);
+                free(q);
+                return;
+        }
+        if (control_arg(q, "from"))
+                snprintf(fs, sizeof(fs), "%.6f", (double)from / 1e6);
+        if (control_arg(q, "to"))
+                snprintf(ts, sizeof(ts), "%.6f", (double)to / 1e6);
+        accessctl_new_id("req", id, sizeof(id));
+        snprintf(q->arg_id, sizeof(q->arg_id), "%s", id);
+        accessctl_args(q, "officer", &officers);
+        accessctl_args(q, "camera", &cameras);
+        accessctl_args(q, "actions", &actions);
+        p[0] = id;
+        p[1] = badge;
+        sqlarray_param(&officers, &p[2], &lens[2], &fmts[2]);
+        p[3] = control_arg(q, "case");
+        p[4] = control_arg(q, "purpose");
+        sqlarray_param(&cameras, &p[5], &lens[5], &fmts[5]);
+        sqlarray_param(&actions, &p[6], &lens[6], &fmts[6]);
+        p[7] = fs[0] ? fs : NULL;
+        p[8] = ts[0] ? ts : NULL;
+        p[9] = control_arg(q, "destination");
+        p[10] = control_arg(q, "approval_doc");
+        tx = db_tx_new();
+        db_tx_add(tx, "SELECT * FROM access_request_file($1, $2, $3::text[], $4, $5, $6::text[], $7::text[], "
+                      "to_timestamp($8::double precision), to_timestamp($9::double precision), $10, $11)",
+                  11, p, lens, fmts);
+        sqlarray_deinit(&officers);
+        sqlarray_deinit(&cameras);
+        sqlarray_deinit(&actions);
+        db_submit(n->db, tx, accessctl_on_answer, q);
+}
+
+/* countersign / approve / deny / revoke: one SQL function each. */
+static void accessctl_step(struct control_req *q, const char *what, const char *sql, int nparams)
+{
+        const char *badge = accessctl_officer_only(q, what);
+        const char *id, *p[4];
+        struct db_tx *tx;
+
+        if (!badge)
+                return;
+        id = control_arg(q, "id");
+        if (!id) {
+                control_reply(q, CONTROL_USAGE, NULL, "which request? (its ID)", NULL);
+                free(q);
+                return;
+        }
+        snprintf(q->arg_id, sizeof(q->arg_id), "%s", id);
+        p[0] = id;
+        p[1] = badge;
+        p[2] = control_arg(q, "reason");
+        p[3] = control_arg(q, "valid_for");
+        tx = db_tx_new();
+        db_tx_add(tx, sql, nparams, p, NULL, NULL);
+        db_submit(q->c->node->db, tx, accessctl_on_answer, q);
+}
+
+static void accessctl_countersign(struct control_req *q)
+{
+        accessctl_step(q, "countersign", "SELECT * FROM access_countersign($1, $2)", 2);
+}
+
+static void accessctl_approve(struct control_req *q)
+{
+        accessctl_step(q, "approve", "SELECT * FROM access_decide($1, $2, true, $3, $4::interval)", 4);
+}
+
+static void accessctl_deny(struct control_req *q)
+{
+        if (!control_arg(q, "reason")) {
+                control_reply(q, CONTROL_USAGE, NULL, "a denial needs --reason", NULL);
+                free(q);
+                return;
+        }
+        accessctl_step(q, "deny", "SELECT * FROM access_decide($1, $2, false, $3, NULL)", 3);
+}
+
+static void accessctl_revoke(struct control_req *q)
+{
+        accessctl_step(q, "revoke", "SELECT * FROM access_revoke($1, $2, $3)", 3);
+}
+
+static void accessctl_list(struct control_req *q)
+{
+        struct db_tx *tx = db_tx_new();
+
+        db_tx_add(tx, "SELECT json_agg(json_build_object('id', id, 'state', state, 'filed_by', filed_by, "
+                      "'filed_at', filed_at, 'officers', officers, 'credentials', credentials, 'case', case_no, "
+                      "'purpose', purpose, 'cameras', cameras, 'actions', actions, 'from', rec_from, "
+                      "'to', rec_to, 'destination', destination, 'approval_doc', approval_doc, "
+                      "'countersigned_by', countersigned_by, 'decided_by', decided_by, 'decided_at', decided_at, "
+                      "'reason', reason, 'expires_at', expires_at) ORDER BY filed_at)::text FROM access_requests",
+                  0, NULL, NULL, NULL);
+        db_submit(q->c->node->db, tx, accessctl_on_json, q);
+}
+
+/* --- the access log --- */
+
+static void accessctl_audit_list(struct control_req *q)
+{
+        const char *limit = control_arg(q, "limit");
+        const char *p[1] = { limit ? limit : "100" };
+        struct db_tx *tx = db_tx_new();
+
+        db_tx_add(tx, "SELECT json_agg(x ORDER BY x.seq)::text FROM (SELECT seq, at, node_id, actor, action, "
+                      "outcome, article, camera, purpose, destination, request_id, emergency_id, detail, "
+                      "encode(hash, 'hex') AS hash FROM audit_log ORDER BY seq DESC LIMIT $1::int) x",
+                  1, p, NULL, NULL);
+        db_submit(q->c->node->db, tx, accessctl_on_json, q);
+}
+
+static void accessctl_on_verified(void *arg, struct db_tx *tx, int err, const char *msg)
+{
+        struct control_req *q = arg;
+        PGresult *res = db_tx_result(tx, 0);
+        json_t *doc;
+
+        if (err || !res || PQntuples(res) != 1) {
+                accessctl_fail(q, err ? msg : "no answer", NULL);
+                return;
+        }
+        doc = json_object();
+        json_object_set_new(doc, "node", json_string(q->c->node->cfg.node_id));
+        json_object_set_new(doc, "records", json_integer(strtoll(PQgetvalue(res, 0, 0), NULL, 10)));
+        json_object_set_new(doc, "ok", json_boolean(PQgetisnull(res, 0, 1)));
+        json_object_set_new(doc, "first_bad_seq", PQgetisnull(res, 0, 1) ? json_null()
+                                                  : json_integer(strtoll(PQgetvalue(res, 0, 1), NULL, 10)));
+        if (!PQgetisnull(res, 0, 1))
+                log_error("access", "seq=%s msg=\"access log does not verify: a record was changed\"",
+                          PQgetvalue(res, 0, 1));
+        control_reply(q, CONTROL_OK, doc, NULL, NULL);
+        free(q);
+}
+
+static void accessctl_audit_verify(struct control_req *q)
+{
+        const char *node = control_arg(q, "node");
+        struct db_tx *tx;
+
+        if (node && strcmp(node, q->c->node->cfg.node_id) != 0) {
+                accessctl_fail(q, "this node verifies its own log; ask the node itself", NULL);
+                return;
+        }
+        tx = db_tx_new();
+        db_tx_add(tx, "SELECT records, first_bad_seq FROM audit_verify()", 0, NULL, NULL, NULL);
+        db_submit(q->c->node->db, tx, accessctl_on_verified, q);
+}
+
+const struct control_command accessctl_commands[] = {
+        { "officer.add", accessctl_officer_add },
+        { "officer.list", accessctl_officer_list },
+        { "delegation.add", accessctl_delegation_add },
+        { "delegation.list", accessctl_delegation_list },
+        { "access.request", accessctl_request },
+        { "access.countersign", accessctl_countersign },
+        { "access.approve", accessctl_approve },
+        { "access.deny", accessctl_deny },
+        { "access.revoke", accessctl_revoke },
+        { "access.list", accessctl_list },
+        { "audit.list", accessctl_audit_list },
+        { "audit.verify", accessctl_audit_verify },
+        { NULL, NULL },
+};

@@ -1,0 +1,171 @@
+"""Lawful access (issue "Lawful access"), the part at the filing node:
+
+* officers registered by an admin of their unit's node replicate up: the
+  city knows yuelu's principal and deputy, and admits them by their keys;
+  an officer nobody registered cannot get in;
+* a single-officer request is refused with Art 20(1); a request without an
+  approval document with Art 20(3); an officer without a credential on file
+  cannot be named (Art 20(2));
+* two city investigators file and countersign a request for a yuelu-1
+  camera; the furong principal may not approve it (Art 19), nor a yuelu
+  deputy whose delegation has expired (Art 19); the yuelu principal
+  approves; then revokes;
+* every step, refusals included, is in the city's access log, whose chain
+  verifies; changing one record directly in the database (as superuser) is
+  found by `audit verify` at exactly that record; the log refuses UPDATE
+  and DELETE even from the database owner.
+"""
+
+import os
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import PG_SCRIPT, SEVEN, FederationError, TestFederation, step, wait_until  # noqa: E402
+
+NODES = [n for n in SEVEN if n[0] in ("city", "yuelu", "furong", "yuelu-1")]
+ID = {n: i for n, _, i, _ in NODES}
+CAMERA = "43010401001310000001"
+PSQL = "/usr/lib/postgresql/15/bin/psql"
+
+OFFICERS = [  # badge, unit, roles
+    ("city-inv-1", "city", "investigator,operator"),
+    ("city-inv-2", "city", "investigator,operator"),
+    ("city-principal", "city", "principal"),
+    ("yuelu-principal", "yuelu", "principal"),
+    ("yuelu-deputy", "yuelu", "deputy"),
+    ("furong-principal", "furong", "principal"),
+]
+
+
+def sql(fed, name, query):
+    out = subprocess.run([PG_SCRIPT, "conninfo", fed.pg_dir, str(fed.pg_port), fed.node(name).dbname],
+                         check=True, stdout=subprocess.PIPE, text=True).stdout.strip()
+    r = subprocess.run([PSQL, "-X", "-q", "-tA", "-v", "ON_ERROR_STOP=1", out, "-c", query],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return r.returncode, r.stdout.strip(), r.stderr.strip()
+
+
+def main():
+    with TestFederation("access", NODES, heartbeat_ms=500) as fed:
+        fed.start()
+        ids = os.path.join(fed.tmp, "officers")
+        os.makedirs(ids)
+        key = {}
+        for badge, unit, roles in OFFICERS + [("intruder", None, None)]:
+            path = os.path.join(ids, badge + ".key")
+            r = subprocess.run([fed.vigilctl, "keygen", path, "--name", badge], stdout=subprocess.PIPE,
+                               text=True, check=True)
+            key[badge] = (path, r.stdout.strip().splitlines()[0])
+            if unit:
+                fed.ctl_ok(unit, "officer", "add", "--badge", badge, "--name", badge.replace("-", " "),
+                           "--credential", "CRED-" + badge.upper(), "--roles", roles,
+                           "--public-key", key[badge][1])
+        step("6 officers registered at their units")
+
+        def as_(badge, node, *args):
+            return fed.ctl(node, *args, as_identity=key[badge][0])
+
+        # Officers replicate up: the city knows yuelu's and furong's.
+        def city_knows():
+            rc, doc = fed.ctl("city", "officer", "list")
+            return rc == 0 and {o["badge"] for o in doc} >= {b for b, _, _ in OFFICERS}
+        wait_until(city_knows, 15, what="every officer known at the city")
+        rc, doc = as_("yuelu-principal", "yuelu", "delegation", "add", "--deputy", "yuelu-deputy",
+                      "--from", "2020-01-01T00:00:00Z", "--until", "2020-01-02T00:00:00Z")
+        assert rc == 0, "delegation: %s" % doc
+        wait_until(lambda: fed.ctl("city", "delegation", "list")[1] not in ([], None), 15,
+                   what="the (expired) delegation known at the city")
+        step("officers and the delegation replicated to the city")
+
+        # An identity nobody registered cannot exchange a single message.
+        rc, doc = as_("intruder", "city", "access", "list")
+        assert rc != 0, "an unregistered identity was answered: %s" % doc
+        # An officer acts as themselves on a request; an admin cannot file one.
+        rc, doc = fed.ctl("city", "access", "request", "--camera", CAMERA, "--officer", "city-inv-1",
+                          "--officer", "city-inv-2", "--case", "C1", "--purpose", "p", "--actions", "view-live",
+                          "--approval-doc", "D1")
+        assert rc == 1 and doc.get("article") == "Art 20(1)", "admin filing: %s" % doc
+
+        # A camera for the request.
+        fed.ctl_ok("yuelu-1", "site", "add", "--code", "s1", "--name", "junction", "--location-type", "junction")
+        fed.ctl_ok("yuelu-1", "system", "add", "--code", "gov", "--name", "gov", "--builder-class", "government",
+                   "--responsible-entity", "Yuelu police", "--retention-days", "30")
+        fed.ctl_ok("yuelu-1", "camera", "add", "--id", CAMERA, "--name", "north", "--system", "gov",
+                   "--site", "s1", "--stream-url", "rtsp://10.0.0.1/live")
+        wait_until(lambda: fed.ctl("city", "camera", "show", CAMERA)[0] == 0, 15, what="the camera at the city")
+
+        base = ["access", "request", "--camera", CAMERA, "--case", "2026-YL-0042", "--purpose",
+                "theft investigation", "--actions", "view-live"]
+        rc, doc = as_("city-inv-1", "city", *(base + ["--officer", "city-inv-1", "--approval-doc", "D1"]))
+        assert rc == 1 and doc.get("article") == "Art 20(1)", "single officer: %s" % doc
+        rc, doc = as_("city-inv-1", "city", *(base + ["--officer", "city-inv-1", "--officer", "city-inv-2"]))
+        assert rc == 1 and doc.get("article") == "Art 20(3)", "no approval document: %s" % doc
+        rc, doc = as_("city-inv-1", "city", *(base + ["--officer", "city-inv-1", "--officer", "nobody",
+                                                      "--approval-doc", "D1"]))
+        assert rc == 1 and doc.get("article") == "Art 20(2)", "unregistered officer: %s" % doc
+        rc, doc = as_("city-inv-1", "city", "access", "request", "--camera", CAMERA, "--officer", "city-inv-1",
+                      "--officer", "city-inv-2", "--case", "C", "--purpose", "p", "--actions", "copy",
+                      "--approval-doc", "D1")
+        assert rc == 1 and doc.get("article") == "Art 20(4)", "copy without range and destination: %s" % doc
+        step("Art 20(1), 20(2), 20(3), 20(4) refusals")
+
+        rc, doc = as_("city-inv-1", "city", *(base + ["--officer", "city-inv-1", "--officer", "city-inv-2",
+                                                      "--approval-doc", "岳麓分局 批 2026-118"]))
+        assert rc == 0 and doc.get("state") == "filed", "request: %s" % doc
+        req = doc["id"]
+        rc, doc = as_("yuelu-principal", "city", "access", "approve", req)
+        assert rc == 1 and doc.get("article") == "Art 20(1)", "approved before countersigning: %s" % doc
+        rc, doc = as_("city-inv-1", "city", "access", "countersign", req)
+        assert rc == 1 and doc.get("article") == "Art 20(1)", "filer countersigning: %s" % doc
+        rc, doc = as_("city-inv-2", "city", "access", "countersign", req)
+        assert rc == 0 and doc.get("state") == "countersigned", "countersign: %s" % doc
+        rc, doc = as_("furong-principal", "city", "access", "approve", req)
+        assert rc == 1 and doc.get("article") == "Art 19", "furong principal: %s" % doc
+        rc, doc = as_("yuelu-deputy", "city", "access", "approve", req)
+        assert rc == 1 and doc.get("article") == "Art 19" and "delegation" in doc.get("error", ""), \
+            "deputy with an expired delegation: %s" % doc
+        rc, doc = as_("city-inv-2", "city", "access", "approve", req)
+        assert rc == 1 and doc.get("article") == "Art 19", "investigator approving: %s" % doc
+        rc, doc = as_("yuelu-principal", "city", "access", "approve", req)
+        assert rc == 0 and doc.get("state") == "approved", "yuelu principal: %s" % doc
+        rc, doc = as_("yuelu-principal", "city", "access", "revoke", req, "--reason", "case closed")
+        assert rc == 0 and doc.get("state") == "revoked", "revoke: %s" % doc
+        step("countersigned, refused to furong's principal and an expired deputy (Art 19), approved, revoked")
+
+        # The access log: every step, refusals included, chained.
+        rc, log = fed.ctl("city", "audit", "list", "--limit", "100")
+        assert rc == 0, log
+        steps = [(r["actor"], r["action"], r["outcome"], r["article"]) for r in log if r["request_id"] == req]
+        want = [("city-inv-1", "request", "ok", None), ("yuelu-principal", "approve", "refused", "Art 20(1)"),
+                ("city-inv-1", "countersign", "refused", "Art 20(1)"), ("city-inv-2", "countersign", "ok", None),
+                ("furong-principal", "approve", "refused", "Art 19"), ("yuelu-deputy", "approve", "refused", "Art 19"),
+                ("city-inv-2", "approve", "refused", "Art 19"), ("yuelu-principal", "approve", "ok", None),
+                ("yuelu-principal", "revoke", "ok", None)]
+        assert steps == want, "the log of %s:\n%s" % (req, "\n".join(map(str, steps)))
+        refusals = [r for r in log if r["action"] == "request" and r["outcome"] == "refused"]
+        assert len(refusals) >= 4, "refused requests not logged: %s" % refusals
+        rc, doc = fed.ctl("city", "audit", "verify")
+        assert rc == 0 and doc.get("ok") is True and doc.get("records") == len(log), "verify: %s" % doc
+
+        # Append-only, even for the database owner; a superuser who goes
+        # round the triggers is found at exactly that record.
+        rc, _, err = sql(fed, "city", "UPDATE audit_log SET actor = 'x' WHERE seq = 3")
+        assert rc != 0 and "append-only" in err, "UPDATE of the log: %s" % err
+        rc, _, err = sql(fed, "city", "DELETE FROM audit_log WHERE seq = 3")
+        assert rc != 0 and "append-only" in err, "DELETE from the log: %s" % err
+        rc, _, err = sql(fed, "city", "SET session_replication_role = replica; "
+                                      "UPDATE audit_log SET purpose = 'nothing to see' WHERE seq = 5")
+        assert rc == 0, err
+        rc, doc = fed.ctl("city", "audit", "verify")
+        assert rc == 0 and doc.get("ok") is False and doc.get("first_bad_seq") == 5, "tampered: %s" % doc
+        step("access log: %d records, chain verified; tampering found at record 5" % len(log))
+    step("ok")
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except FederationError as e:
+        raise SystemExit("test_access: %s" % e)
