@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "db.h"
+#include "grant.h"
 #include "keys.h"
 #include "log.h"
 #include "node.h"
@@ -62,7 +63,10 @@ static void accessctl_load(struct accessctl *a)
 
 static void accessctl_on_timer(uv_timer_t *t)
 {
-        accessctl_load(t->data);
+        struct accessctl *a = t->data;
+
+        accessctl_load(a);
+        grant_dispatch(a->node);  /* decisions a crash left unsent */
 }
 
 int accessctl_init(struct accessctl *a, struct node *n)
@@ -110,6 +114,16 @@ int accessctl_lookup(const struct accessctl *a, const char *key_z85, char *ret, 
                         return 0;
                 }
         return -EACCES;
+}
+
+const char *accessctl_key_of(const struct accessctl *a, const char *badge)
+{
+        size_t i;
+
+        for (i = 0; i < a->n; i++)
+                if (strcmp(a->officers[i].badge, badge) == 0)
+                        return a->officers[i].key;
+        return NULL;
 }
 
 /* --- helpers --- */
@@ -178,7 +192,12 @@ static void accessctl_answer(struct control_req *q, struct db_tx *tx, int i, int
 
 static void accessctl_on_answer(void *arg, struct db_tx *tx, int err, const char *msg)
 {
-        accessctl_answer(arg, tx, 0, err, msg);
+        struct control_req *q = arg;
+        struct node *n = q->c->node;
+
+        accessctl_answer(q, tx, 0, err, msg);
+        /* An approval or a revocation goes down to the cameras' stations. */
+        grant_dispatch(n);
 }
 
 /* Reply with the JSON text in row 0, column 0 of statement 0. */
@@ -203,7 +222,7 @@ static void accessctl_on_json(void *arg, struct db_tx *tx, int err, const char *
 
 /* An ISO-8601 UTC time ("2026-11-28T10:00:00Z", seconds optional) or a
  * duration from now ("30m", "8h", "7d") as Unix microseconds. */
-static int accessctl_time(const char *s, int64_t now_us, int64_t *ret)
+int accessctl_parse_time(const char *s, int64_t now_us, int64_t *ret)
 {
         struct tm tm;
         char *end;
@@ -335,8 +354,8 @@ static void accessctl_delegation_add(struct control_req *q)
                 accessctl_fail(q, "Art 19: a principal delegates, as themselves (--as)", "Art 19");
                 return;
         }
-        if (!deputy || accessctl_time(control_arg(q, "until"), now, &until) < 0 ||
-            (control_arg(q, "from") && accessctl_time(control_arg(q, "from"), now, &from) < 0)) {
+        if (!deputy || accessctl_parse_time(control_arg(q, "until"), now, &until) < 0 ||
+            (control_arg(q, "from") && accessctl_parse_time(control_arg(q, "from"), now, &from) < 0)) {
                 control_reply(q, CONTROL_USAGE, NULL, "delegation add needs --deputy BADGE and --until "
                               "(YYYY-MM-DDTHH:MM:SSZ, or 8h, 7d), optionally --from", NULL);
                 free(q);
@@ -406,8 +425,8 @@ static void accessctl_request(struct control_req *q)
         badge = accessctl_officer_only(q, "file requests");
         if (!badge)
                 return;
-        if ((control_arg(q, "from") && accessctl_time(control_arg(q, "from"), now, &from) < 0) ||
-            (control_arg(q, "to") && accessctl_time(control_arg(q, "to"), now, &to) < 0)) {
+        if ((control_arg(q, "from") && accessctl_parse_time(control_arg(q, "from"), now, &from) < 0) ||
+            (control_arg(q, "to") && accessctl_parse_time(control_arg(q, "to"), now, &to) < 0)) {
                 control_reply(q, CONTROL_USAGE, NULL, "--from and --to are times: YYYY-MM-DDTHH:MM:SSZ", NULL);
                 free(q);
                 return;

@@ -41,4 +41,10 @@ void accessctl_changed(struct accessctl *a);
  *  or -EACCES. */
 int accessctl_lookup(const struct accessctl *a, const char *key_z85, char *ret, size_t n);
 
+/** The CURVE key of officer BADGE (borrowed), or NULL. */
+const char *accessctl_key_of(const struct accessctl *a, const char *badge);
+/** An ISO-8601 UTC time (2026-11-28T10:00:00Z) or a duration from NOW_US
+ *  (30m, 8h, 7d) as Unix microseconds in *RET; -EINVAL if neither. */
+int accessctl_parse_time(const char *s, int64_t now_us, int64_t *ret);
+
 extern const struct control_command accessctl_commands[];

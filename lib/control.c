@@ -12,6 +12,7 @@
 
 #include "accessctl.h"
 #include "catalogctl.h"
+#include "view.h"
 #include "db.h"
 #include "log.h"
 #include "node.h"
@@ -603,6 +604,7 @@ static const struct control_command *const control_tables[] = {
         control_commands,
         catalogctl_commands,
         accessctl_commands,
+        view_commands,
 };
 
 static void control_on_recv(struct zsock *zs, zmq_msg_t *frames, int nframes)

@@ -11,6 +11,7 @@
 #include "log.h"
 #include "node.h"
 #include "replica.h"
+#include "view.h"
 #include "wire.h"
 
 struct child_hello {
@@ -84,6 +85,14 @@ struct child *downlink_find(struct downlink *d, const char *id)
                 if (strcmp(d->children[i]->id, id) == 0)
                         return d->children[i];
         return NULL;
+}
+
+void downlink_kick_all(struct downlink *d)
+{
+        int i;
+
+        for (i = 0; i < d->n_children; i++)
+                link_kick(&d->children[i]->link);
 }
 
 struct child *downlink_find_key(struct downlink *d, const char *public_key)
@@ -353,6 +362,10 @@ static void downlink_on_recv(struct zsock *zs, zmq_msg_t *frames, int nframes)
                 }
                 if (!c->hello_pending)
                         downlink_send_error(d, &frames[0], LINK_ERROR_RESYNC, "say Hello first");
+                break;
+        case VIGIL__ENVELOPE__BODY_VIEW_REPLY:
+                if (c->connected)
+                        view_on_reply(&d->node->view, c->id, env->view_reply);
                 break;
         case VIGIL__ENVELOPE__BODY_ERROR:
                 log_warn("downlink", "child=%s code=%u msg=\"child reports an error\" reason=\"%s\"", c->id,

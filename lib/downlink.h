@@ -51,5 +51,7 @@ struct child *downlink_add_child(struct downlink *d, const char *id, const char 
                                  const char *public_key);
 struct child *downlink_find(struct downlink *d, const char *id);
 struct child *downlink_find_key(struct downlink *d, const char *public_key);
+/** Kick every child link's sender (something was appended for them). */
+void downlink_kick_all(struct downlink *d);
 /** Database connection came back: children re-handshake. */
 void downlink_resync(struct downlink *d);

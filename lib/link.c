@@ -121,6 +121,13 @@ static int link_send(struct link *l, Vigil__Envelope *env)
         return r;
 }
 
+int link_send_envelope(struct link *l, Vigil__Envelope *env)
+{
+        if (!l->session)
+                return -ENOTCONN;
+        return link_send(l, env);
+}
+
 /* Ask the transport to restart the handshake: both sides then re-read what
  * the databases hold. Used when a transaction failed. */
 static void link_resync(struct link *l, const char *why)
@@ -610,9 +617,12 @@ static void link_inbox_pop(struct link *l, int n)
 
 static void link_after_apply(struct link *l)
 {
-        /* What we applied may have been forwarded into our own uplink outbox. */
+        /* What we applied may have been forwarded: a child's changes into
+         * our uplink outbox, a parent's grants into our children's. */
         if (l->dir == LINK_TO_CHILD)
                 node_kick_uplink(l->node);
+        else
+                node_kick_children(l->node);
 }
 
 static void link_on_applied(void *arg, struct db_tx *tx, int err, const char *msg)

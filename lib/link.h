@@ -100,6 +100,9 @@ void link_load(struct link *l, link_loaded_cb cb, void *arg);
 
 /** The outbox for this peer has new rows (after a commit that appended). */
 void link_kick(struct link *l);
+/** Send ENV (a request that is not replicated state: a view) over L's
+ *  transport. -ENOTCONN if the link has no session. */
+int link_send_envelope(struct link *l, Vigil__Envelope *env);
 
 /** Handle a Delta, Ack, ResendRequest or Snapshot* envelope from the peer.
  *  Takes ownership of ENV. */

@@ -47,6 +47,12 @@ void node_kick_uplink(struct node *n)
                 link_kick(&n->uplink.link);
 }
 
+void node_kick_children(struct node *n)
+{
+        if (n->has_children)
+                downlink_kick_all(&n->downlink);
+}
+
 struct link *node_link(struct node *n, const char *peer_id)
 {
         struct child *c;
@@ -341,6 +347,11 @@ int node_start(struct node *n, char *err, size_t errlen)
                 snprintf(err, errlen, "cannot start the officer keys' timer: %s", uv_strerror(r));
                 return r;
         }
+        r = view_init(&n->view, n);
+        if (r < 0) {
+                snprintf(err, errlen, "cannot start the view timer: %s", uv_strerror(r));
+                return r;
+        }
         r = control_init(&n->control, n);
         if (r < 0) {
                 snprintf(err, errlen, "cannot bind the control socket on %s: %s", n->cfg.control_endpoint,
@@ -371,6 +382,7 @@ void node_stop(struct node *n)
                 downlink_close(&n->downlink);
         control_close(&n->control);
         accessctl_close(&n->access);
+        view_close(&n->view);
         if (n->zap_init)
                 zap_close(&n->zap);
         db_free(n->db);

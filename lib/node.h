@@ -10,6 +10,7 @@
 #include "config.h"
 #include "accessctl.h"
 #include "control.h"
+#include "view.h"
 #include "downlink.h"
 #include "keys.h"
 #include "uplink.h"
@@ -31,10 +32,12 @@ struct node {
         struct downlink downlink;
         struct control control;
         struct accessctl access;
+        struct view view;
         uv_signal_t sigterm, sigint, sighup;
         int64_t last_version;       /* keeps observation versions monotonic */
         uint64_t started_ms;
         bool stopping;
+        bool grant_dispatching;     /* grant.c: a sweep is in flight */
         bool signals_init, zap_init, downlink_init, uplink_init;
 };
 
@@ -59,5 +62,7 @@ int64_t node_now_us(void);
 const char *node_uplink_peer(const struct node *n);
 /** Kick the uplink's sender (after a commit that appended to its outbox). */
 void node_kick_uplink(struct node *n);
+/** Kick every child link's sender (after a commit that appended for them). */
+void node_kick_children(struct node *n);
 /** The link to PEER (parent or child), or NULL. */
 struct link *node_link(struct node *n, const char *peer_id);

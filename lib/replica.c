@@ -11,6 +11,7 @@
 #include "log.h"
 #include "node.h"
 #include "nodeid.h"
+#include "grant.h"
 #include "officer.h"
 #include "wire.h"
 
@@ -182,6 +183,16 @@ int replica_batch_add(struct replica_batch *b, const uint8_t *change, size_t len
                 break;
         case VIGIL__CHANGE__KIND_LINK_PROBE:
                 r = replica_add_probe(b, c->link_probe, err, errlen);
+                break;
+        case VIGIL__CHANGE__KIND_GRANT:
+                /* Grants travel down only, from the parent. */
+                if (b->l->dir != LINK_TO_PARENT) {
+                        snprintf(err, errlen, "a grant only comes from the parent");
+                        r = -EBADMSG;
+                        break;
+                }
+                replica_group(b, REPLICA_GROUP_NONE);
+                r = grant_replica_add(b->tx, c, b->l->peer_id, change, len, err, errlen);
                 break;
         case VIGIL__CHANGE__KIND_OFFICER:
         case VIGIL__CHANGE__KIND_DELEGATION:

@@ -9,6 +9,7 @@
 
 #include "log.h"
 #include "node.h"
+#include "view.h"
 #include "wire.h"
 
 /* While the connection is not yet up, Hello is retried this often. */
@@ -204,6 +205,10 @@ static void uplink_on_recv(struct zsock *zs, zmq_msg_t *frames, int nframes)
                 break;
         case VIGIL__ENVELOPE__BODY_ERROR:
                 uplink_on_error(u, env->error);
+                break;
+        case VIGIL__ENVELOPE__BODY_VIEW_REQUEST:
+                if (u->state == UPLINK_UP)
+                        view_on_request(&u->node->view, env->view_request);
                 break;
         case VIGIL__ENVELOPE__BODY_ACK:
         case VIGIL__ENVELOPE__BODY_DELTA:

@@ -219,6 +219,18 @@ static int check_body(const Vigil__Envelope *e, char *err, size_t errlen)
                 if (!e->control_request->command || !*e->control_request->command)
                         return fail(err, errlen, "control_request.command: missing");
                 return 0;
+        case VIGIL__ENVELOPE__BODY_VIEW_REQUEST:
+                if (!e->view_request)
+                        break;
+                if (!e->view_request->has_request_id || !e->view_request->officer || !e->view_request->action)
+                        return fail(err, errlen, "view_request: request_id, officer and action are required");
+                return require_nodeid(e->view_request->camera, "view_request.camera", true, err, errlen);
+        case VIGIL__ENVELOPE__BODY_VIEW_REPLY:
+                if (!e->view_reply)
+                        break;
+                if (!e->view_reply->has_request_id)
+                        return fail(err, errlen, "view_reply.request_id: missing");
+                return 0;
         case VIGIL__ENVELOPE__BODY__NOT_SET:
                 /* A body this version does not know (a newer peer's?) is not
                  * garbage: say so, so that it is counted apart. */

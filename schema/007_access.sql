@@ -379,7 +379,8 @@ BEGIN
     END IF;
     UPDATE access_requests SET state = CASE WHEN p_approve THEN 'approved' ELSE 'denied' END,
         decided_by = p_badge, decided_at = now(), reason = p_reason,
-        expires_at = CASE WHEN p_approve THEN now() + coalesce(p_valid_for, interval '8 hours') END
+        expires_at = CASE WHEN p_approve THEN now() + coalesce(p_valid_for, interval '8 hours') END,
+        grant_version = CASE WHEN p_approve THEN (extract(epoch FROM clock_timestamp()) * 1000000)::bigint END
         WHERE id = p_id;
     PERFORM audit_append(p_badge, act, 'ok', NULL, NULL, r.purpose, r.destination, p_id, NULL, p_reason);
     RETURN ROW(true, NULL, NULL, CASE WHEN p_approve THEN 'approved' ELSE 'denied' END)::access_answer;
@@ -402,7 +403,8 @@ BEGIN
     IF r.state <> 'approved' THEN
         RETURN access_refuse(p_badge, 'revoke', NULL, format('request %s is %s, not approved', p_id, r.state), p_id);
     END IF;
-    UPDATE access_requests SET state = 'revoked', reason = coalesce(p_reason, reason) WHERE id = p_id;
+    UPDATE access_requests SET state = 'revoked', reason = coalesce(p_reason, reason),
+        grant_version = (extract(epoch FROM clock_timestamp()) * 1000000)::bigint WHERE id = p_id;
     PERFORM audit_append(p_badge, 'revoke', 'ok', NULL, NULL, r.purpose, r.destination, p_id, NULL, p_reason);
     RETURN ROW(true, NULL, NULL, 'revoked')::access_answer;
 END $$;
@@ -545,4 +547,116 @@ BEGIN
     PERFORM audit_append(p_principal, 'delegate', 'ok', NULL, NULL, NULL, NULL, NULL, NULL,
                          format('to %s from %s until %s', p_deputy, p_from, p_until));
     RETURN ROW(true, NULL, NULL, 'delegated')::access_answer;
+END $$;
+
+-- --- Grants down, views at the owning station --------------------------
+
+-- Approved requests as they reach the nodes below the one that decided.
+CREATE TABLE grants (
+    request_id     text PRIMARY KEY,
+    version        bigint NOT NULL,
+    cameras        text[] NOT NULL,
+    actions        text[] NOT NULL,
+    officers       text[] NOT NULL,
+    rec_from       timestamptz,
+    rec_to         timestamptz,
+    valid_until    timestamptz NOT NULL,
+    revoked        boolean NOT NULL DEFAULT false,
+    purpose        text,
+    destination    text,
+    case_no        text,
+    approved_by    text,
+    filed_at       text,
+    received_at    timestamptz NOT NULL DEFAULT now(),
+    via            text                     -- the parent it came from (NULL: decided here)
+);
+CREATE INDEX grants_cameras ON grants USING gin (cameras);
+
+-- The filing node's record of what it has sent down, per decision.
+ALTER TABLE access_requests ADD COLUMN grant_version bigint;       -- of the decision to send
+ALTER TABLE access_requests ADD COLUMN dispatched_version bigint;  -- last one sent
+CREATE INDEX access_requests_undispatched ON access_requests (id)
+    WHERE grant_version IS DISTINCT FROM dispatched_version;
+
+-- Store a grant (newer versions replace) and pass it to each child whose
+-- subtree holds one of its cameras. P_VIA is the parent, or NULL when the
+-- grant was decided here. Returns the children it went to.
+CREATE FUNCTION grant_apply(p_via text, p_request_id text, p_version bigint, p_cameras text[],
+        p_actions text[], p_officers text[], p_from timestamptz, p_to timestamptz, p_until timestamptz,
+        p_revoked boolean, p_purpose text, p_destination text, p_case text, p_approved_by text,
+        p_filed_at text, p_change bytea) RETURNS SETOF text
+LANGUAGE plpgsql AS $$
+DECLARE
+    changed boolean;
+    child text;
+BEGIN
+    INSERT INTO grants AS g (request_id, version, cameras, actions, officers, rec_from, rec_to, valid_until,
+                             revoked, purpose, destination, case_no, approved_by, filed_at, via)
+        VALUES (p_request_id, p_version, p_cameras, p_actions, p_officers, p_from, p_to, p_until, p_revoked,
+                p_purpose, p_destination, p_case, p_approved_by, p_filed_at, p_via)
+        ON CONFLICT (request_id) DO UPDATE SET version = EXCLUDED.version, cameras = EXCLUDED.cameras,
+            actions = EXCLUDED.actions, officers = EXCLUDED.officers, rec_from = EXCLUDED.rec_from,
+            rec_to = EXCLUDED.rec_to, valid_until = EXCLUDED.valid_until, revoked = EXCLUDED.revoked,
+            received_at = now()
+        WHERE g.version < EXCLUDED.version
+        RETURNING true INTO changed;
+    IF NOT coalesce(changed, false) THEN
+        RETURN;
+    END IF;
+    IF p_revoked THEN
+        PERFORM audit_append(coalesce(p_approved_by, '?'), 'grant.revoked', 'ok', NULL, NULL, p_purpose,
+                             p_destination, p_request_id, NULL, format('from %s', coalesce(p_via, 'here')));
+    ELSE
+        PERFORM audit_append(coalesce(p_approved_by, '?'), 'grant.received', 'ok', NULL, NULL, p_purpose,
+                             p_destination, p_request_id, NULL,
+                             format('cameras %s; officers %s; actions %s; until %s', array_to_string(p_cameras, ','),
+                                    array_to_string(p_officers, ','), array_to_string(p_actions, ','), p_until));
+    END IF;
+    FOR child IN SELECT n.id FROM nodes n
+                 WHERE n.parent_id = vigil_self() AND n.public_key IS NOT NULL
+                   AND EXISTS (SELECT 1 FROM unnest(p_cameras) c WHERE left(c, length(vigil_prefix(n.id))) =
+                                                                      vigil_prefix(n.id)) LOOP
+        PERFORM outbox_append(child, ARRAY[p_change]);
+        RETURN NEXT child;
+    END LOOP;
+END $$;
+
+-- Art 19, 29(2): does a live grant let OFFICER do ACTION on CAMERA (for
+-- recorded material, within FROM..TO)? Decided here, at the owning
+-- station, and logged either way. Returns the grant and the stream URL.
+CREATE FUNCTION view_decide(p_officer text, p_camera text, p_action text, p_from timestamptz,
+        p_to timestamptz, p_entry text, OUT granted boolean, OUT article text, OUT message text,
+        OUT url text, OUT request_id text, OUT valid_until timestamptz)
+LANGUAGE plpgsql AS $$
+DECLARE
+    g grants;
+    c cameras;
+BEGIN
+    granted := false;
+    SELECT * INTO c FROM cameras WHERE id = p_camera AND station_id = vigil_self();
+    IF NOT FOUND THEN
+        message := format('camera %s is not registered at this station', p_camera);
+    ELSIF NOT p_action = ANY (ARRAY['view-live', 'view-recorded', 'copy', 'retrieve']) THEN
+        message := format('unknown action %s', p_action);
+    ELSE
+        SELECT * INTO g FROM grants
+            WHERE cameras @> ARRAY[p_camera] AND actions @> ARRAY[p_action] AND officers @> ARRAY[p_officer]
+              AND NOT revoked AND now() < grants.valid_until
+              AND (p_action = 'view-live' OR (p_from IS NOT NULL AND p_to IS NOT NULL
+                                              AND p_from >= rec_from AND p_to <= rec_to))
+            ORDER BY grants.valid_until DESC LIMIT 1;
+        IF FOUND THEN
+            granted := true;
+            url := c.stream_url;
+            request_id := g.request_id;
+            valid_until := g.valid_until;
+        ELSE
+            article := 'Art 29(2)';
+            message := format('Art 29(2): no live approval lets %s %s camera %s%s', p_officer, p_action, p_camera,
+                              CASE WHEN p_action <> 'view-live' THEN ' for that time range' ELSE '' END);
+        END IF;
+    END IF;
+    PERFORM audit_append(p_officer, p_action, CASE WHEN granted THEN 'ok' ELSE 'refused' END, article,
+                         p_camera, g.purpose, g.destination, g.request_id, NULL,
+                         coalesce(message, format('from %s', p_entry)));
 END $$;

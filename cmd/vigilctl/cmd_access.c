@@ -40,7 +40,30 @@ static int render_verify(FILE *out, const json_t *doc, const struct cmd_args *ar
         return 0;
 }
 
+/* {"camera","url","ticket","expires_at"} */
+static int render_view(FILE *out, const json_t *doc, const struct cmd_args *args)
+{
+        const char *url = json_string_value(json_object_get(doc, "url"));
+        const char *ticket = json_string_value(json_object_get(doc, "ticket"));
+
+        (void)args;
+        if (!json_is_string(json_object_get(doc, "camera")))
+                return -EBADMSG;
+        fprintf(out, "camera   %s\nstation  %s\nurl      %s\nexpires  %s\n",
+                json_string_value(json_object_get(doc, "camera")),
+                json_string_value(json_object_get(doc, "station")) ? json_string_value(json_object_get(doc, "station"))
+                                                                     : "-",
+                url ? url : "-", json_string_value(json_object_get(doc, "expires_at")));
+        if (ticket)
+                fprintf(out, "ticket   %s\n", ticket);
+        return 0;
+}
+
 const struct cmd_command cmd_access_commands[] = {
+        { .words = "view", .wire = "view", .positional = { "camera" },
+          .options = { { "--action", "action", 0 }, { "--from", "from", 0 }, { "--to", "to", 0 } },
+          .usage = "CAMERA [--action view-live|view-recorded|copy|retrieve] [--from T --to T]",
+          .summary = "open a view: the owning station decides (Art 19, 29(2)) and logs it", .render = render_view },
         { .words = "officer add", .wire = "officer.add",
           .options = { { "--badge", "badge", CMD_OPT_REQUIRED }, { "--name", "name", CMD_OPT_REQUIRED },
                        { "--credential", "credential", CMD_OPT_REQUIRED }, { "--roles", "roles", CMD_OPT_REQUIRED },

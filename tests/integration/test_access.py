@@ -130,9 +130,42 @@ def main():
         assert rc == 1 and doc.get("article") == "Art 19", "investigator approving: %s" % doc
         rc, doc = as_("yuelu-principal", "city", "access", "approve", req)
         assert rc == 0 and doc.get("state") == "approved", "yuelu principal: %s" % doc
+        step("countersigned, refused to furong's principal and an expired deputy (Art 19), approved")
+
+        # Views: routed from the city down to yuelu-1, which alone decides.
+        rc, doc = as_("city-inv-1", "city", "view", CAMERA)
+        t0 = time.monotonic()
+        while rc != 0 and time.monotonic() - t0 < 15:   # the grant is on its way down
+            time.sleep(0.2)
+            rc, doc = as_("city-inv-1", "city", "view", CAMERA)
+        assert rc == 0 and doc.get("url") == "rtsp://10.0.0.1/live" and doc.get("station") == ID["yuelu-1"], \
+            "view by a named officer: %s" % doc
+        rc, doc = as_("city-inv-2", "city", "view", CAMERA)
+        assert rc == 0, "view by the second officer: %s" % doc
+        rc, doc = as_("city-principal", "city", "view", CAMERA)
+        assert rc == 1 and doc.get("article") == "Art 29(2)", "view by an officer not on the grant: %s" % doc
+        rc, doc = as_("city-inv-1", "city", "view", CAMERA, "--action", "copy")
+        assert rc == 1 and doc.get("article") == "Art 29(2)", "an action not granted: %s" % doc
+        rc, doc = fed.ctl("city", "view", CAMERA)
+        assert rc == 1 and doc.get("article") == "Art 29(2)", "an admin's view: %s" % doc
+        step("views: granted to the two officers at the city, refused to others (Art 29(2))")
+
         rc, doc = as_("yuelu-principal", "city", "access", "revoke", req, "--reason", "case closed")
         assert rc == 0 and doc.get("state") == "revoked", "revoke: %s" % doc
-        step("countersigned, refused to furong's principal and an expired deputy (Art 19), approved, revoked")
+        wait_until(lambda: as_("city-inv-1", "city", "view", CAMERA)[0] == 1, 15,
+                   what="views refused at yuelu-1 after the revocation")
+        rc, doc = as_("city-inv-1", "city", "view", CAMERA)
+        assert doc.get("article") == "Art 29(2)", "after revoke: %s" % doc
+        # All of it is in yuelu-1's own log.
+        rc, ylog = fed.ctl("yuelu-1", "audit", "list", "--limit", "100")
+        views = [(r["actor"], r["action"], r["outcome"]) for r in ylog if r["camera"] == CAMERA]
+        assert ("city-inv-1", "view-live", "ok") in views and ("city-principal", "view-live", "refused") in views \
+            and ("city-inv-1", "copy", "refused") in views, "yuelu-1's log: %s" % views
+        assert [r["action"] for r in ylog if r["request_id"] == req and r["action"].startswith("grant.")] == \
+            ["grant.received", "grant.revoked"], "yuelu-1's grant records: %s" % ylog
+        rc, doc = fed.ctl("yuelu-1", "audit", "verify")
+        assert rc == 0 and doc.get("ok") is True, "yuelu-1 verify: %s" % doc
+        step("revoked: views refused; yuelu-1's log holds every view and refusal, chain intact")
 
         # The access log: every step, refusals included, chained.
         rc, log = fed.ctl("city", "audit", "list", "--limit", "100")
@@ -143,6 +176,7 @@ def main():
                 ("furong-principal", "approve", "refused", "Art 19"), ("yuelu-deputy", "approve", "refused", "Art 19"),
                 ("city-inv-2", "approve", "refused", "Art 19"), ("yuelu-principal", "approve", "ok", None),
                 ("yuelu-principal", "revoke", "ok", None)]
+        steps = [x for x in steps if not x[1].startswith("grant.")]
         assert steps == want, "the log of %s:\n%s" % (req, "\n".join(map(str, steps)))
         refusals = [r for r in log if r["action"] == "request" and r["outcome"] == "refused"]
         assert len(refusals) >= 4, "refused requests not logged: %s" % refusals
