@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "audit.h"
 #include "db.h"
 #include "grant.h"
 #include "keys.h"
@@ -67,6 +68,8 @@ static void accessctl_on_timer(uv_timer_t *t)
 
         accessctl_load(a);
         grant_dispatch(a->node);  /* decisions a crash left unsent */
+        audit_forward(a->node);
+        audit_check_alarms(a->node);
 }
 
 int accessctl_init(struct accessctl *a, struct node *n)
@@ -196,8 +199,10 @@ static void accessctl_on_answer(void *arg, struct db_tx *tx, int err, const char
         struct node *n = q->c->node;
 
         accessctl_answer(q, tx, 0, err, msg);
-        /* An approval or a revocation goes down to the cameras' stations. */
+        /* An approval or a revocation goes down to the cameras' stations;
+         * the log of it, up. */
         grant_dispatch(n);
+        audit_forward(n);
 }
 
 /* Reply with the JSON text in row 0, column 0 of statement 0. */
@@ -529,14 +534,21 @@ static void accessctl_list(struct control_req *q)
 
 static void accessctl_audit_list(struct control_req *q)
 {
-        const char *limit = control_arg(q, "limit");
-        const char *p[1] = { limit ? limit : "100" };
+        const char *limit = control_arg(q, "limit"), *node = control_arg(q, "node");
+        const char *p[2] = { limit ? limit : "100", node };
         struct db_tx *tx = db_tx_new();
 
-        db_tx_add(tx, "SELECT json_agg(x ORDER BY x.seq)::text FROM (SELECT seq, at, node_id, actor, action, "
-                      "outcome, article, camera, purpose, destination, request_id, emergency_id, detail, "
-                      "encode(hash, 'hex') AS hash FROM audit_log ORDER BY seq DESC LIMIT $1::int) x",
-                  1, p, NULL, NULL);
+        if (node && strcmp(node, q->c->node->cfg.node_id) != 0)
+                /* The copy held here of a node below. */
+                db_tx_add(tx, "SELECT json_agg(x ORDER BY x.seq)::text FROM (SELECT seq, at, node_id, actor, action, "
+                              "outcome, article, camera, purpose, destination, request_id, emergency_id, detail, "
+                              "encode(hash, 'hex') AS hash FROM audit_copies WHERE node_id = $2 "
+                              "ORDER BY seq DESC LIMIT $1::int) x", 2, p, NULL, NULL);
+        else
+                db_tx_add(tx, "SELECT json_agg(x ORDER BY x.seq)::text FROM (SELECT seq, at, node_id, actor, action, "
+                              "outcome, article, camera, purpose, destination, request_id, emergency_id, detail, "
+                              "encode(hash, 'hex') AS hash FROM audit_log ORDER BY seq DESC LIMIT $1::int) x",
+                          1, p, NULL, NULL);
         db_submit(q->c->node->db, tx, accessctl_on_json, q);
 }
 
@@ -551,9 +563,10 @@ static void accessctl_on_verified(void *arg, struct db_tx *tx, int err, const ch
                 return;
         }
         doc = json_object();
-        json_object_set_new(doc, "node", json_string(q->c->node->cfg.node_id));
+        json_object_set_new(doc, "node", json_string(q->arg_id));
         json_object_set_new(doc, "records", json_integer(strtoll(PQgetvalue(res, 0, 0), NULL, 10)));
-        json_object_set_new(doc, "ok", json_boolean(PQgetisnull(res, 0, 1)));
+        json_object_set_new(doc, "alarms", json_integer(strtoll(PQgetvalue(res, 0, 2), NULL, 10)));
+        json_object_set_new(doc, "ok", json_boolean(PQgetisnull(res, 0, 1) && PQgetvalue(res, 0, 2)[0] == '0'));
         json_object_set_new(doc, "first_bad_seq", PQgetisnull(res, 0, 1) ? json_null()
                                                   : json_integer(strtoll(PQgetvalue(res, 0, 1), NULL, 10)));
         if (!PQgetisnull(res, 0, 1))
@@ -568,12 +581,17 @@ static void accessctl_audit_verify(struct control_req *q)
         const char *node = control_arg(q, "node");
         struct db_tx *tx;
 
-        if (node && strcmp(node, q->c->node->cfg.node_id) != 0) {
-                accessctl_fail(q, "this node verifies its own log; ask the node itself", NULL);
-                return;
-        }
         tx = db_tx_new();
-        db_tx_add(tx, "SELECT records, first_bad_seq FROM audit_verify()", 0, NULL, NULL, NULL);
+        if (node && strcmp(node, q->c->node->cfg.node_id) != 0) {
+                /* The copies held here of a node below. */
+                const char *p[1] = { node };
+                snprintf(q->arg_id, sizeof(q->arg_id), "%s", node);
+                db_tx_add(tx, "SELECT records, first_bad_seq, (SELECT count(*) FROM audit_alarms WHERE node_id = $1) "
+                              "FROM audit_verify_copy($1)", 1, p, NULL, NULL);
+        } else {
+                snprintf(q->arg_id, sizeof(q->arg_id), "%s", q->c->node->cfg.node_id);
+                db_tx_add(tx, "SELECT records, first_bad_seq, 0 FROM audit_verify()", 0, NULL, NULL, NULL);
+        }
         db_submit(q->c->node->db, tx, accessctl_on_verified, q);
 }
 

@@ -38,6 +38,7 @@ struct node {
         uint64_t started_ms;
         bool stopping;
         bool grant_dispatching;     /* grant.c: a sweep is in flight */
+        bool audit_forwarding, audit_alarm_check;  /* audit.c */
         bool signals_init, zap_init, downlink_init, uplink_init;
 };
 

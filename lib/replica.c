@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
 #include "catalog.h"
 #include "db.h"
 #include "log.h"
@@ -193,6 +194,16 @@ int replica_batch_add(struct replica_batch *b, const uint8_t *change, size_t len
                 }
                 replica_group(b, REPLICA_GROUP_NONE);
                 r = grant_replica_add(b->tx, c, b->l->peer_id, change, len, err, errlen);
+                break;
+        case VIGIL__CHANGE__KIND_AUDIT_RECORD:
+                if (b->l->dir != LINK_TO_CHILD) {
+                        snprintf(err, errlen, "access logs only travel up, not from the parent");
+                        r = -EBADMSG;
+                        break;
+                }
+                replica_group(b, REPLICA_GROUP_NONE);
+                r = audit_replica_add(b->tx, c, b->l->peer_id, node_uplink_peer(b->l->node), change, len, err,
+                                      errlen);
                 break;
         case VIGIL__CHANGE__KIND_OFFICER:
         case VIGIL__CHANGE__KIND_DELEGATION:

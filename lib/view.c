@@ -10,6 +10,7 @@
 
 #include "db.h"
 #include "accessctl.h"
+#include "audit.h"
 #include "downlink.h"
 #include "log.h"
 #include "node.h"
@@ -130,6 +131,7 @@ static void view_on_decided(void *arg, struct db_tx *tx, int err, const char *ms
         else
                 view_reply_parent(v, d->parent_id, &a);
         free(d);
+        audit_forward(v->node);
 }
 
 static void view_decide(struct view *v, struct view_decision *d, const Vigil__ViewRequest *r,

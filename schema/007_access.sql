@@ -660,3 +660,116 @@ BEGIN
                          p_camera, g.purpose, g.destination, g.request_id, NULL,
                          coalesce(message, format('from %s', p_entry)));
 END $$;
+
+-- --- The access log travels up (DESIGN.md "Audit") ---------------------
+
+-- How far this node's own log has been sent to the parent.
+CREATE TABLE audit_sent (
+    one  boolean PRIMARY KEY DEFAULT true CHECK (one),
+    seq  bigint NOT NULL
+);
+INSERT INTO audit_sent (seq) VALUES (0);
+
+-- Copies of the logs of the nodes below, as they arrived; append-only too.
+CREATE TABLE audit_copies (
+    node_id      text NOT NULL,
+    seq          bigint NOT NULL,
+    at           timestamptz NOT NULL,
+    actor        text NOT NULL,
+    action       text NOT NULL,
+    outcome      text NOT NULL,
+    article      text,
+    camera       text,
+    purpose      text,
+    destination  text,
+    request_id   text,
+    emergency_id text,
+    detail       text,
+    prev_hash    bytea NOT NULL,
+    hash         bytea NOT NULL,
+    via          text NOT NULL,
+    PRIMARY KEY (node_id, seq)
+);
+CREATE TRIGGER audit_copies_no_update BEFORE UPDATE OR DELETE ON audit_copies
+    FOR EACH ROW EXECUTE FUNCTION audit_refuse();
+CREATE TRIGGER audit_copies_no_truncate BEFORE TRUNCATE ON audit_copies
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse();
+
+-- A copy that does not extend the chain held: the node rewrote its history
+-- (a fork), or something is missing (a gap). Raised once, kept.
+CREATE TABLE audit_alarms (
+    id        bigserial PRIMARY KEY,
+    node_id   text NOT NULL,
+    seq       bigint NOT NULL,
+    kind      text NOT NULL CHECK (kind IN ('fork', 'gap')),
+    detail    text NOT NULL,
+    raised_at timestamptz NOT NULL DEFAULT now(),
+    logged    boolean NOT NULL DEFAULT false
+);
+
+CREATE FUNCTION audit_canonical_copy(r audit_copies) RETURNS bytea
+LANGUAGE sql STABLE
+RETURN convert_to(concat_ws(E'\x1f', r.seq::text,
+                            (extract(epoch FROM r.at) * 1000000)::bigint::text, r.node_id, r.actor,
+                            r.action, r.outcome, coalesce(r.article, ''), coalesce(r.camera, ''),
+                            coalesce(r.purpose, ''), coalesce(r.destination, ''), coalesce(r.request_id, ''),
+                            coalesce(r.emergency_id, ''), coalesce(r.detail, '')), 'UTF8');
+
+-- Keep a child's record if it extends the chain held for its node; raise an
+-- alarm if not. Stored copies go on up (store and forward).
+CREATE FUNCTION audit_copy_apply(p_via text, p_uplink text, p_node text, p_seq bigint, p_at timestamptz,
+        p_actor text, p_action text, p_outcome text, p_article text, p_camera text, p_purpose text,
+        p_destination text, p_request_id text, p_emergency_id text, p_detail text, p_prev bytea,
+        p_hash bytea, p_change bytea) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    last audit_copies;
+    same audit_copies;
+BEGIN
+    SELECT * INTO same FROM audit_copies WHERE node_id = p_node AND seq = p_seq;
+    IF FOUND THEN
+        IF same.hash = p_hash THEN
+            RETURN 'duplicate';
+        END IF;
+        INSERT INTO audit_alarms (node_id, seq, kind, detail)
+            VALUES (p_node, p_seq, 'fork', format('record %s of %s arrived again with another hash: the log was rewritten',
+                                                  p_seq, p_node));
+        RETURN 'fork';
+    END IF;
+    SELECT * INTO last FROM audit_copies WHERE node_id = p_node ORDER BY seq DESC LIMIT 1;
+    IF FOUND AND (last.seq + 1 <> p_seq) THEN
+        INSERT INTO audit_alarms (node_id, seq, kind, detail)
+            VALUES (p_node, p_seq, 'gap', format('record %s of %s follows %s', p_seq, p_node, last.seq));
+    ELSIF FOUND AND last.hash <> p_prev THEN
+        INSERT INTO audit_alarms (node_id, seq, kind, detail)
+            VALUES (p_node, p_seq, 'fork', format('record %s of %s does not extend record %s held here: '
+                                                  'the log was rewritten', p_seq, p_node, last.seq));
+        RETURN 'fork';
+    END IF;
+    INSERT INTO audit_copies (node_id, seq, at, actor, action, outcome, article, camera, purpose, destination,
+                              request_id, emergency_id, detail, prev_hash, hash, via)
+        VALUES (p_node, p_seq, p_at, p_actor, p_action, p_outcome, p_article, p_camera, p_purpose, p_destination,
+                p_request_id, p_emergency_id, p_detail, p_prev, p_hash, p_via);
+    IF p_uplink IS NOT NULL THEN
+        PERFORM outbox_append(p_uplink, ARRAY[p_change]);
+    END IF;
+    RETURN 'stored';
+END $$;
+
+-- Verify the copies held of NODE's log: each record's hash, and the links.
+CREATE FUNCTION audit_verify_copy(p_node text, OUT records bigint, OUT first_bad_seq bigint)
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    r audit_copies;
+    prev bytea;
+BEGIN
+    records := 0;
+    FOR r IN SELECT * FROM audit_copies WHERE node_id = p_node ORDER BY seq LOOP
+        records := records + 1;
+        IF first_bad_seq IS NULL AND ((prev IS NOT NULL AND r.prev_hash <> prev)
+                                      OR r.hash <> sha256(r.prev_hash || audit_canonical_copy(r))) THEN
+            first_bad_seq := r.seq;
+        END IF;
+        prev := r.hash;
+    END LOOP;
+END $$;

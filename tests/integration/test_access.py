@@ -167,6 +167,42 @@ def main():
         assert rc == 0 and doc.get("ok") is True, "yuelu-1 verify: %s" % doc
         step("revoked: views refused; yuelu-1's log holds every view and refusal, chain intact")
 
+        # The log travels up: the city holds yuelu-1's records, chain intact.
+        last = ylog[-1]["seq"]
+        wait_until(lambda: (fed.ctl("city", "audit", "verify", "--node", ID["yuelu-1"])[1] or {}).get("records", 0)
+                   >= last, 15, what="yuelu-1's log copied to the city")
+        rc, doc = fed.ctl("city", "audit", "verify", "--node", ID["yuelu-1"])
+        assert rc == 0 and doc.get("ok") is True, "the city's copy of yuelu-1's log: %s" % doc
+        rc, copy = fed.ctl("city", "audit", "list", "--node", ID["yuelu-1"], "--limit", "1000")
+        assert [(r["seq"], r["hash"]) for r in copy] == [(r["seq"], r["hash"]) for r in ylog], \
+            "the city's copy differs from yuelu-1's log"
+        step("the city's copy of yuelu-1's log equals it (%d records) and verifies" % len(copy))
+
+        # yuelu-1 rewrites its history consistently (its own verify passes);
+        # its parent finds the fork when the next record arrives.
+        rc, _, err = sql(fed, "yuelu-1", """
+            SET session_replication_role = replica;
+            UPDATE audit_log SET detail = 'nothing happened' WHERE seq = 2;
+            DO $$ DECLARE r audit_log; prev bytea; BEGIN
+                SELECT hash INTO prev FROM audit_log WHERE seq = 1;
+                FOR r IN SELECT * FROM audit_log WHERE seq >= 2 ORDER BY seq LOOP
+                    UPDATE audit_log SET prev_hash = prev, hash = sha256(prev || audit_canonical(r))
+                        WHERE seq = r.seq RETURNING hash INTO prev;
+                END LOOP;
+                UPDATE audit_head SET hash = prev;
+            END $$;""")
+        assert rc == 0, err
+        rc, doc = fed.ctl("yuelu-1", "audit", "verify")
+        assert rc == 0 and doc.get("ok") is True, "a consistent rewrite verifies locally: %s" % doc
+        as_("city-inv-1", "city", "view", CAMERA)           # a new record at yuelu-1
+        wait_until(lambda: (fed.ctl("yuelu", "audit", "verify", "--node", ID["yuelu-1"])[1] or {}).get("alarms", 0)
+                   >= 1, 15, what="yuelu flags yuelu-1's rewritten log as a fork")
+        rc, doc = fed.ctl("yuelu", "audit", "verify", "--node", ID["yuelu-1"])
+        assert doc.get("ok") is False, "fork: %s" % doc
+        wait_until(lambda: "access log alarm" in fed.log_since("yuelu", 0) and "kind=fork" in fed.log_since("yuelu", 0),
+                   10, what="the fork alarm in yuelu's log")
+        step("a rewritten history is flagged as a fork by yuelu")
+
         # The access log: every step, refusals included, chained.
         rc, log = fed.ctl("city", "audit", "list", "--limit", "100")
         assert rc == 0, log
