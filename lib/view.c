@@ -15,6 +15,7 @@
 #include "log.h"
 #include "node.h"
 #include "nodeid.h"
+#include "ticket.h"
 
 /* Where a request came from, while it is answered below. */
 struct view_pending {
@@ -98,8 +99,36 @@ struct view_decision {
         struct view *v;
         struct control_req *q;         /* or */
         uint64_t parent_id;
-        char camera[21], officer[40], key[41], action[16];
+        char camera[21], officer[33], key[41], action[16];
+        int64_t from_us, to_us;
 };
+
+/* A ticket lives this long at most (and never past its grant). */
+#define VIEW_TICKET_LIFE_US (5LL * 60 * 1000000)
+
+/* Sign the ticket for decision D, granted by REQUEST until UNTIL_US. */
+static int view_ticket(struct view *v, const struct view_decision *d, const char *request, const char *url,
+                       int64_t until_us, char **ret_token, int64_t *ret_expires)
+{
+        struct node *n = v->node;
+        struct ticket t;
+
+        memset(&t, 0, sizeof(t));
+        ticket_new_id(&t);
+        snprintf(t.station, sizeof(t.station), "%s", n->cfg.node_id);
+        snprintf(t.officer, sizeof(t.officer), "%s", d->officer);
+        snprintf(t.officer_key, sizeof(t.officer_key), "%s", d->key);
+        snprintf(t.camera, sizeof(t.camera), "%s", d->camera);
+        snprintf(t.action, sizeof(t.action), "%s", d->action);
+        snprintf(t.grant, sizeof(t.grant), "%s", request);
+        snprintf(t.url, sizeof(t.url), "%s", url ? url : "");
+        t.from_us = d->from_us;
+        t.to_us = d->to_us;
+        t.issued_us = node_now_us();
+        t.expires_us = t.issued_us + VIEW_TICKET_LIFE_US < until_us ? t.issued_us + VIEW_TICKET_LIFE_US : until_us;
+        *ret_expires = t.expires_us;
+        return ticket_sign(&t, n->keys.sign_secret, ret_token);
+}
 
 static void view_on_decided(void *arg, struct db_tx *tx, int err, const char *msg)
 {
@@ -107,7 +136,7 @@ static void view_on_decided(void *arg, struct db_tx *tx, int err, const char *ms
         struct view *v = d->v;
         PGresult *res = db_tx_result(tx, 0);
         struct view_answer a = { .station = v->node->cfg.node_id };
-        char m[300];
+        char m[300], *token = NULL;
 
         if (err || !res || PQntuples(res) != 1) {
                 snprintf(m, sizeof(m), "the station could not decide: %s", err ? msg : "no answer");
@@ -117,8 +146,16 @@ static void view_on_decided(void *arg, struct db_tx *tx, int err, const char *ms
                 a.article = PQgetisnull(res, 0, 1) ? NULL : PQgetvalue(res, 0, 1);
                 a.error = PQgetisnull(res, 0, 2) ? NULL : PQgetvalue(res, 0, 2);
                 a.url = PQgetisnull(res, 0, 3) ? NULL : PQgetvalue(res, 0, 3);
-                if (a.granted)
-                        a.expires_at_us = strtoll(PQgetvalue(res, 0, 5), NULL, 10);
+                if (a.granted) {
+                        int64_t until = strtoll(PQgetvalue(res, 0, 5), NULL, 10);
+                        a.expires_at_us = until;
+                        if (view_ticket(v, d, PQgetvalue(res, 0, 4), a.url, until, &token, &a.expires_at_us) < 0) {
+                                a.granted = false;
+                                a.url = NULL;
+                                a.error = "the station could not sign a ticket";
+                        }
+                        a.ticket = token;
+                }
         }
         if (a.granted)
                 v->granted++;
@@ -131,6 +168,7 @@ static void view_on_decided(void *arg, struct db_tx *tx, int err, const char *ms
         else
                 view_reply_parent(v, d->parent_id, &a);
         free(d);
+        free(token);
         audit_forward(v->node);
 }
 
@@ -197,6 +235,8 @@ static void view_route(struct view *v, const Vigil__ViewRequest *r, struct contr
                 snprintf(d->officer, sizeof(d->officer), "%s", r->officer);
                 snprintf(d->key, sizeof(d->key), "%s", r->officer_key ? r->officer_key : "");
                 snprintf(d->action, sizeof(d->action), "%s", r->action);
+                d->from_us = r->has_from_us ? r->from_us : 0;
+                d->to_us = r->has_to_us ? r->to_us : 0;
                 view_decide(v, d, r, r->entry_node ? r->entry_node : n->cfg.node_id);
                 return;
         }

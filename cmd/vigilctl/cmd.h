@@ -66,6 +66,7 @@ extern const struct cmd_command cmd_node_commands[];
 extern const struct cmd_command cmd_keygen_commands[];
 extern const struct cmd_command cmd_catalog_commands[];
 extern const struct cmd_command cmd_access_commands[];
+extern const struct cmd_command cmd_ticket_commands[];
 
 struct ctlclient;
 /** For a local command that talks to the node several times: load the

@@ -140,6 +140,18 @@ def main():
             rc, doc = as_("city-inv-1", "city", "view", CAMERA)
         assert rc == 0 and doc.get("url") == "rtsp://10.0.0.1/live" and doc.get("station") == ID["yuelu-1"], \
             "view by a named officer: %s" % doc
+        # The ticket: signed by yuelu-1, checked offline with its sign.pub.
+        ticket = doc.get("ticket")
+        pub = os.path.join(fed.node("yuelu-1").key_dir, "sign.pub")
+        rc, tdoc = fed.node("city").ctl("ticket", "verify", ticket, "--key-file", pub)
+        assert rc == 0 and tdoc.get("valid") is True and tdoc.get("officer") == "city-inv-1" \
+            and tdoc.get("camera") == CAMERA and tdoc.get("action") == "view-live" and tdoc.get("grant") == req \
+            and tdoc.get("officer_key") == key["city-inv-1"][1], "ticket: %s" % tdoc
+        other = os.path.join(fed.node("yuelu").key_dir, "sign.pub")
+        rc, tdoc = fed.node("city").ctl("ticket", "verify", ticket, "--key-file", other)
+        assert rc == 1 and tdoc.get("valid") is False, "another station's key accepted the ticket: %s" % tdoc
+        rc, tdoc = fed.node("city").ctl("ticket", "verify", ticket, "--key-file", pub, "--now", "2h")
+        assert rc == 1 and "expired" in tdoc.get("reason", ""), "a ticket in two hours: %s" % tdoc
         rc, doc = as_("city-inv-2", "city", "view", CAMERA)
         assert rc == 0, "view by the second officer: %s" % doc
         rc, doc = as_("city-principal", "city", "view", CAMERA)
