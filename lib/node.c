@@ -323,7 +323,17 @@ int node_start(struct node *n, char *err, size_t errlen)
                 return r;
         }
         n->zap_init = true;
-        n->db = db_new(n->loop, n->cfg.conninfo, &ev);
+        /* The loop's connection works as vigil_writer (schema/008): it
+         * cannot change or remove the access log (Art 23(5)). A conninfo
+         * that sets options itself keeps them, and its own role. */
+        if (!strstr(n->cfg.conninfo, "options")) {
+                char ci[sizeof(n->cfg.conninfo) + 64];
+                snprintf(ci, sizeof(ci), "%s options='-c role=vigil_writer'", n->cfg.conninfo);
+                n->db = db_new(n->loop, ci, &ev);
+        } else {
+                log_warn("node", "msg=\"the conninfo sets options: not switching to the vigil_writer role\"");
+                n->db = db_new(n->loop, n->cfg.conninfo, &ev);
+        }
         if (!n->db) {
                 snprintf(err, errlen, "out of memory");
                 return -ENOMEM;

@@ -46,5 +46,15 @@ const struct cmd_command cmd_keygen_commands[] = {
                 .summary = "write a new identity file and print its public key",
                 .local = cmd_keygen_run,
         },
+        {
+                /* The same, in the words of issue "Lawful access": an
+                 * officer's own CURVE identity, named by their badge. */
+                .words = "officer keygen",
+                .positional = { "file" },
+                .options = { { "--name", "name", CMD_OPT_REQUIRED } },
+                .usage = "FILE --name BADGE",
+                .summary = "write an officer's identity file and print its public key (for officer add)",
+                .local = cmd_keygen_run,
+        },
         { 0 },
 };

@@ -168,6 +168,20 @@ def main():
                    what="views refused at yuelu-1 after the revocation")
         rc, doc = as_("city-inv-1", "city", "view", CAMERA)
         assert doc.get("article") == "Art 29(2)", "after revoke: %s" % doc
+        # A grant that expires: refused after its time, at the station.
+        rc, doc = as_("city-inv-1", "city", *(base + ["--officer", "city-inv-1", "--officer", "city-inv-2",
+                                                      "--approval-doc", "D2"]))
+        req2 = doc["id"]
+        assert as_("city-inv-2", "city", "access", "countersign", req2)[0] == 0
+        rc, doc = as_("yuelu-principal", "city", "access", "approve", req2, "--valid-for", "3 seconds")
+        assert rc == 0, "short approval: %s" % doc
+        wait_until(lambda: as_("city-inv-1", "city", "view", CAMERA)[0] == 0, 10,
+                   what="a view under the short grant")
+        time.sleep(3.2)
+        rc, doc = as_("city-inv-1", "city", "view", CAMERA)
+        assert rc == 1 and doc.get("article") == "Art 29(2)", "after the grant expired: %s" % doc
+        step("an expired grant lets nobody view")
+
         # All of it is in yuelu-1's own log.
         rc, ylog = fed.ctl("yuelu-1", "audit", "list", "--limit", "100")
         views = [(r["actor"], r["action"], r["outcome"]) for r in ylog if r["camera"] == CAMERA]
@@ -243,6 +257,19 @@ def main():
         rc, doc = fed.ctl("city", "audit", "verify")
         assert rc == 0 and doc.get("ok") is False and doc.get("first_bad_seq") == 5, "tampered: %s" % doc
         step("access log: %d records, chain verified; tampering found at record 5" % len(log))
+
+        # The daemon works as vigil_writer, which may not change the log...
+        rc, _, err = sql(fed, "city", "SET ROLE vigil_writer; UPDATE audit_log SET purpose = 'x' WHERE seq = 1")
+        assert rc != 0 and "permission denied" in err, "vigil_writer updating the log: %s" % err
+        rc, _, err = sql(fed, "city", "SET ROLE vigil_writer; TRUNCATE audit_log")
+        assert rc != 0 and "permission denied" in err, "vigil_writer truncating the log: %s" % err
+        # ... and it is that role the daemon works as: without its right to
+        # append, the city can log nothing, so it decides nothing.
+        sql(fed, "city", "REVOKE INSERT ON audit_log FROM vigil_writer")
+        rc, doc = as_("city-inv-1", "city", "access", "countersign", req)
+        sql(fed, "city", "GRANT INSERT ON audit_log TO vigil_writer")
+        assert rc == 1 and "permission denied" in doc.get("error", ""), "the daemon's role: %s" % doc
+        step("the daemon's role (vigil_writer) cannot update or truncate the log")
     step("ok")
 
 
