@@ -423,8 +423,8 @@ static void accessctl_request(struct control_req *q)
         struct sqlarray officers = { 0 }, cameras = { 0 }, actions = { 0 };
         int64_t now = node_now_us(), from = 0, to = 0;
         char id[32], fs[32] = "", ts[32] = "";
-        const char *p[11];
-        int lens[11] = { 0 }, fmts[11] = { 0 };
+        const char *p[12];
+        int lens[12] = { 0 }, fmts[12] = { 0 };
         struct db_tx *tx;
 
         badge = accessctl_officer_only(q, "file requests");
@@ -457,9 +457,13 @@ static void accessctl_request(struct control_req *q)
         p[9] = control_arg(q, "destination");
         p[10] = control_arg(q, "approval_doc");
         tx = db_tx_new();
-        db_tx_add(tx, "SELECT * FROM access_request_file($1, $2, $3::text[], $4, $5, $6::text[], $7::text[], "
+        /* --under ID: the cameras below a node, resolved to IDs now. */
+        p[11] = control_arg(q, "under");
+        db_tx_add(tx, "SELECT * FROM access_request_file($1, $2, $3::text[], $4, $5, "
+                      "$6::text[] || coalesce((SELECT array_agg(id ORDER BY id) FROM cameras "
+                      "WHERE $12::text IS NOT NULL AND id LIKE vigil_prefix($12::text) || '%'), '{}'), $7::text[], "
                       "to_timestamp($8::double precision), to_timestamp($9::double precision), $10, $11)",
-                  11, p, lens, fmts);
+                  12, p, lens, fmts);
         sqlarray_deinit(&officers);
         sqlarray_deinit(&cameras);
         sqlarray_deinit(&actions);

@@ -137,6 +137,7 @@ static void audit_on_alarms(void *arg, struct db_tx *tx, int err, const char *ms
         n->audit_alarm_check = false;
         if (err || !res)
                 return;
+        n->audit_alarms += (unsigned long)PQntuples(res);
         for (i = 0; i < PQntuples(res); i++)
                 log_error("audit", "node=%s seq=%s kind=%s msg=\"access log alarm\" detail=\"%s\"",
                           PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), PQgetvalue(res, i, 2),

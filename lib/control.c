@@ -108,6 +108,14 @@ static void control_status(struct control_req *q)
                 json_array_append_new(children, o);
         }
         json_object_set_new(doc, "children", children);
+        {
+                /* Art 23(5): forks in children's access logs are alarms. */
+                json_t *a = json_object();
+                json_object_set_new(a, "alarms", json_integer((json_int_t)n->audit_alarms));
+                json_object_set_new(a, "views_granted", json_integer((json_int_t)n->view.granted));
+                json_object_set_new(a, "views_refused", json_integer((json_int_t)n->view.refused));
+                json_object_set_new(doc, "access_log", a);
+        }
         db_stats(n->db, &reconnects, &committed, &failed);
         {
                 json_t *d = json_object();

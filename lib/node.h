@@ -39,6 +39,7 @@ struct node {
         bool stopping;
         bool grant_dispatching;     /* grant.c: a sweep is in flight */
         bool audit_forwarding, audit_alarm_check;  /* audit.c */
+        unsigned long audit_alarms;  /* fork/gap alarms in children's logs seen since start */
         bool signals_init, zap_init, downlink_init, uplink_init;
 };
 

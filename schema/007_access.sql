@@ -257,6 +257,11 @@ BEGIN
                              'Art 20(4): the registration form needs the case, the purpose, the cameras and the actions',
                              p_id);
     END IF;
+    IF cardinality(p_cameras) > 256 THEN
+        RETURN access_refuse(p_filed_by, 'request', 'Art 20(4)',
+                             format('Art 20(4): one request names at most 256 cameras (this one %s); file several',
+                                    cardinality(p_cameras)), p_id);
+    END IF;
     IF NOT p_actions <@ ARRAY['view-live', 'view-recorded', 'copy', 'retrieve'] THEN
         RETURN access_refuse(p_filed_by, 'request', 'Art 20(4)',
                              'Art 20(4): actions are view-live, view-recorded, copy and retrieve', p_id);

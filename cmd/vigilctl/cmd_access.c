@@ -79,12 +79,12 @@ const struct cmd_command cmd_access_commands[] = {
           .summary = "a principal authorises a deputy to approve (Art 19)", .render = render_state },
         { .words = "delegation list", .wire = "delegation.list", .usage = "", .summary = "delegations known here" },
         { .words = "access request", .wire = "access.request",
-          .options = { { "--camera", "camera", CMD_OPT_REQUIRED | CMD_OPT_REPEAT },
+          .options = { { "--camera", "camera", CMD_OPT_REPEAT }, { "--under", "under", 0 },
                        { "--officer", "officer", CMD_OPT_REPEAT }, { "--case", "case", 0 },
                        { "--purpose", "purpose", 0 }, { "--actions", "actions", 0 },
                        { "--approval-doc", "approval_doc", 0 }, { "--from", "from", 0 }, { "--to", "to", 0 },
                        { "--destination", "destination", 0 } },
-          .usage = "--camera ID [--camera ID…] --officer BADGE --officer BADGE --case NO --purpose TEXT "
+          .usage = "--camera ID [--camera ID…] | --under NODE --officer BADGE --officer BADGE --case NO --purpose TEXT "
                    "--actions view-live[,view-recorded,copy,retrieve] --approval-doc REF [--from T --to T] "
                    "[--destination TEXT]",
           .summary = "file an access request (Art 20)", .render = render_state },

@@ -110,6 +110,13 @@ def main():
                       "--approval-doc", "D1")
         assert rc == 1 and doc.get("article") == "Art 20(4)", "copy without range and destination: %s" % doc
         step("Art 20(1), 20(2), 20(3), 20(4) refusals")
+        # Cameras named by a query, resolved to IDs when filed.
+        rc, doc = as_("city-inv-1", "city", "access", "request", "--under", ID["yuelu-1"], "--officer", "city-inv-1",
+                      "--officer", "city-inv-2", "--case", "C9", "--purpose", "p", "--actions", "view-live",
+                      "--approval-doc", "D9")
+        assert rc == 0, "request --under: %s" % doc
+        rc, reqs = fed.ctl("city", "access", "list")
+        assert [r["cameras"] for r in reqs if r["id"] == doc["id"]] == [[CAMERA]], "resolved cameras: %s" % reqs
 
         rc, doc = as_("city-inv-1", "city", *(base + ["--officer", "city-inv-1", "--officer", "city-inv-2",
                                                       "--approval-doc", "岳麓分局 批 2026-118"]))
