@@ -550,7 +550,7 @@ static void link_pump_send(struct link *l)
                 /* A row goes once its last change is acknowledged. */
                 db_tx_add(tx, "DELETE FROM outbox WHERE peer_id = $1 AND last_seq > $2 AND last_seq <= $3",
                           3, p, NULL, NULL);
-                db_submit(db, tx, link_on_outbox_deleted, c);
+                db_submit(node_read_db(l->node), tx, link_on_outbox_deleted, c);
         }
         if (!l->reading && l->more && l->next_send - 1 - l->acked < (uint64_t)l->node->cfg.window) {
                 struct db_tx *tx = db_tx_new();
@@ -571,7 +571,7 @@ static void link_pump_send(struct link *l)
                 db_tx_add(tx, "SELECT seq, changes FROM outbox WHERE peer_id = $1 AND last_seq >= $2 "
                               "ORDER BY last_seq LIMIT $3", 3, p, NULL, NULL);
                 db_tx_set_binary_results(tx);
-                db_submit(db, tx, link_on_outbox_read, link_ctx_new(l));
+                db_submit(node_read_db(l->node), tx, link_on_outbox_read, link_ctx_new(l));
         }
 }
 

@@ -47,6 +47,11 @@ void node_kick_uplink(struct node *n)
                 link_kick(&n->uplink.link);
 }
 
+struct db *node_read_db(struct node *n)
+{
+        return n->db_read && db_is_up(n->db_read) ? n->db_read : n->db;
+}
+
 void node_kick_children(struct node *n)
 {
         if (n->has_children)
@@ -326,19 +331,29 @@ int node_start(struct node *n, char *err, size_t errlen)
         /* The loop's connection works as vigil_writer (schema/008): it
          * cannot change or remove the access log (Art 23(5)). A conninfo
          * that sets options itself keeps them, and its own role. */
-        if (!strstr(n->cfg.conninfo, "options")) {
+        {
+                struct db_events quiet = { 0 };
                 char ci[sizeof(n->cfg.conninfo) + 64];
-                snprintf(ci, sizeof(ci), "%s options='-c role=vigil_writer'", n->cfg.conninfo);
+                if (!strstr(n->cfg.conninfo, "options")) {
+                        snprintf(ci, sizeof(ci), "%s options='-c role=vigil_writer'", n->cfg.conninfo);
+                } else {
+                        log_warn("node", "msg=\"the conninfo sets options: not switching to the vigil_writer role\"");
+                        snprintf(ci, sizeof(ci), "%s", n->cfg.conninfo);
+                }
                 n->db = db_new(n->loop, ci, &ev);
-        } else {
-                log_warn("node", "msg=\"the conninfo sets options: not switching to the vigil_writer role\"");
-                n->db = db_new(n->loop, n->cfg.conninfo, &ev);
+                /* A second connection reads and trims the outboxes, so that
+                 * sending runs beside applying instead of queueing behind it
+                 * (a district forwarding a million cameras while applying
+                 * them). It only sees committed rows, as the links need. */
+                n->db_read = db_new(n->loop, ci, &quiet);
         }
         if (!n->db) {
                 snprintf(err, errlen, "out of memory");
                 return -ENOMEM;
         }
         db_start(n->db);
+        if (n->db_read)
+                db_start(n->db_read);
         if (n->has_children) {
                 n->downlink_init = true;
                 r = downlink_init(&n->downlink, n);
@@ -397,6 +412,8 @@ void node_stop(struct node *n)
                 zap_close(&n->zap);
         db_free(n->db);
         n->db = NULL;
+        db_free(n->db_read);
+        n->db_read = NULL;
         if (n->signals_init) {
                 uv_close((uv_handle_t *)&n->sigterm, NULL);
                 uv_close((uv_handle_t *)&n->sigint, NULL);

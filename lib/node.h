@@ -25,6 +25,7 @@ struct node {
         void *zctx;
         struct zap zap;
         struct db *db;
+        struct db *db_read;         /* outbox reads and trims (node_read_db) */
         char epoch[64];             /* this database's outbox epoch */
         bool has_parent;
         bool has_children;
@@ -64,6 +65,9 @@ int64_t node_now_us(void);
 const char *node_uplink_peer(const struct node *n);
 /** Kick the uplink's sender (after a commit that appended to its outbox). */
 void node_kick_uplink(struct node *n);
+/** The connection for reading and trimming outboxes: the second one while
+ *  it is up, else the main one. */
+struct db *node_read_db(struct node *n);
 /** Kick every child link's sender (after a commit that appended for them). */
 void node_kick_children(struct node *n);
 /** The link to PEER (parent or child), or NULL. */
