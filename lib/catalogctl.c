@@ -521,20 +521,27 @@ static void batch_check(struct batch *b)
                 const char *p[3] = { n->cfg.node_id, NULL, NULL };
                 sqlarray_param(&a1, &p[1], &lens[1], &fmts[1]);
                 sqlarray_param(&a2, &p[2], &lens[2], &fmts[2]);
-                db_tx_add(tx, "SELECT u.ord, 'site', t.forbidden, CASE WHEN s.code IS NULL "
+                /* Each distinct site and system is looked up once (a chunk
+                 * of thousands of cameras names a handful); only the rows
+                 * naming a bad one are joined back. */
+                db_tx_add(tx, "WITH u AS MATERIALIZED (SELECT site, sys, ord "
+                              "FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS u(site, sys, ord)), "
+                              "bad_site AS (SELECT d.site, t.forbidden, t.code AS lt, s.code IS NULL AS missing "
+                              "FROM (SELECT DISTINCT site FROM u WHERE site IS NOT NULL) d "
+                              "LEFT JOIN sites s ON s.station_id = $1 AND s.code = d.site "
+                              "LEFT JOIN location_types t ON t.code = s.location_type "
+                              "WHERE s.code IS NULL OR t.forbidden IS NOT NULL), "
+                              "bad_sys AS (SELECT d.sys FROM (SELECT DISTINCT sys FROM u WHERE sys IS NOT NULL) d "
+                              "LEFT JOIN systems y ON y.station_id = $1 AND y.code = d.sys WHERE y.code IS NULL) "
+                              "SELECT u.ord, 'site', b.forbidden, CASE WHEN b.missing "
                               "THEN format('site \"%s\" is not registered at this station', u.site) "
                               "ELSE format('%s: no camera may be installed at a %s (site \"%s\")', "
-                              "t.forbidden, t.code, u.site) END "
-                              "FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS u(site, sys, ord) "
-                              "LEFT JOIN sites s ON s.station_id = $1 AND s.code = u.site "
-                              "LEFT JOIN location_types t ON t.code = s.location_type "
-                              "WHERE u.site IS NOT NULL AND (s.code IS NULL OR t.forbidden IS NOT NULL) "
+                              "b.forbidden, b.lt, u.site) END "
+                              "FROM u JOIN bad_site b ON b.site = u.site "
                               "UNION ALL "
                               "SELECT u.ord, 'system', NULL, "
                               "format('system \"%s\" is not registered at this station', u.sys) "
-                              "FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS u(site, sys, ord) "
-                              "LEFT JOIN systems y ON y.station_id = $1 AND y.code = u.sys "
-                              "WHERE u.sys IS NOT NULL AND y.code IS NULL ORDER BY 1", 3, p, lens, fmts);
+                              "FROM u JOIN bad_sys b ON b.sys = u.sys ORDER BY 1", 3, p, lens, fmts);
         } else {
                 db_tx_add(tx, "SELECT 1, '', NULL, '' WHERE false", 0, NULL, NULL, NULL);
         }
