@@ -36,6 +36,7 @@ OFFICERS = [  # badge, unit, roles
     ("yuelu-principal", "yuelu", "principal"),
     ("yuelu-deputy", "yuelu", "deputy"),
     ("furong-principal", "furong", "principal"),
+    ("city-op", "city", "operator"),
 ]
 
 
@@ -163,6 +164,8 @@ def main():
         assert rc == 0, "view by the second officer: %s" % doc
         rc, doc = as_("city-principal", "city", "view", CAMERA)
         assert rc == 1 and doc.get("article") == "Art 29(2)", "view by an officer not on the grant: %s" % doc
+        rc, doc = as_("city-op", "city", "view", CAMERA)
+        assert rc == 1 and doc.get("article") == "Art 29(2)", "view by an operator not on the grant: %s" % doc
         rc, doc = as_("city-inv-1", "city", "view", CAMERA, "--action", "copy")
         assert rc == 1 and doc.get("article") == "Art 29(2)", "an action not granted: %s" % doc
         rc, doc = fed.ctl("city", "view", CAMERA)
@@ -176,15 +179,25 @@ def main():
         rc, doc = as_("city-inv-1", "city", "view", CAMERA)
         assert doc.get("article") == "Art 29(2)", "after revoke: %s" % doc
         # A grant that expires: refused after its time, at the station.
-        rc, doc = as_("city-inv-1", "city", *(base + ["--officer", "city-inv-1", "--officer", "city-inv-2",
-                                                      "--approval-doc", "D2"]))
+        # It also grants recorded material of one afternoon, and only that.
+        rc, doc = as_("city-inv-1", "city", "access", "request", "--camera", CAMERA, "--officer", "city-inv-1",
+                      "--officer", "city-inv-2", "--case", "C2", "--purpose", "p", "--approval-doc", "D2",
+                      "--actions", "view-live,view-recorded", "--from", "2026-11-20T14:00:00Z",
+                      "--to", "2026-11-20T18:00:00Z")
         req2 = doc["id"]
+        assert rc == 0, "request with recorded material: %s" % doc
         assert as_("city-inv-2", "city", "access", "countersign", req2)[0] == 0
-        rc, doc = as_("yuelu-principal", "city", "access", "approve", req2, "--valid-for", "3 seconds")
+        rc, doc = as_("yuelu-principal", "city", "access", "approve", req2, "--valid-for", "4 seconds")
         assert rc == 0, "short approval: %s" % doc
         wait_until(lambda: as_("city-inv-1", "city", "view", CAMERA)[0] == 0, 10,
                    what="a view under the short grant")
-        time.sleep(3.2)
+        rc, doc = as_("city-inv-1", "city", "view", CAMERA, "--action", "view-recorded",
+                      "--from", "2026-11-20T15:00:00Z", "--to", "2026-11-20T15:30:00Z")
+        assert rc == 0 and doc.get("ticket"), "recorded material within the range: %s" % doc
+        rc, doc = as_("city-inv-1", "city", "view", CAMERA, "--action", "view-recorded",
+                      "--from", "2026-11-20T17:30:00Z", "--to", "2026-11-20T19:00:00Z")
+        assert rc == 1 and doc.get("article") == "Art 29(2)", "recorded material past the range: %s" % doc
+        time.sleep(4.2)
         rc, doc = as_("city-inv-1", "city", "view", CAMERA)
         assert rc == 1 and doc.get("article") == "Art 29(2)", "after the grant expired: %s" % doc
         step("an expired grant lets nobody view")
@@ -235,6 +248,12 @@ def main():
         wait_until(lambda: "access log alarm" in fed.log_since("yuelu", 0) and "kind=fork" in fed.log_since("yuelu", 0),
                    10, what="the fork alarm in yuelu's log")
         step("a rewritten history is flagged as a fork by yuelu")
+        rc, _, err = sql(fed, "yuelu-1", "SET session_replication_role = replica; "
+                                         "UPDATE audit_log SET actor = 'someone-else' WHERE seq = 3")
+        assert rc == 0, err
+        rc, doc = fed.ctl("yuelu-1", "audit", "verify")
+        assert rc == 0 and doc.get("ok") is False and doc.get("first_bad_seq") == 3, "station tampered: %s" % doc
+        step("one record changed at yuelu-1 as superuser: its verify names record 3")
 
         # The access log: every step, refusals included, chained.
         rc, log = fed.ctl("city", "audit", "list", "--limit", "100")
