@@ -400,6 +400,12 @@ void node_stop(struct node *n)
         if (n->stopping)
                 return;
         n->stopping = true;
+        /* The databases first: their transactions in flight end now (with
+         * -ECANCELED), while the links, requests and sockets their
+         * callbacks point at still exist. Both pointers stay until both
+         * are closed, so a callback of one may still look at the other. */
+        db_free(n->db);
+        db_free(n->db_read);
         /* Close only what node_start got to: a failed bind stops half-way. */
         if (n->uplink_init)
                 uplink_close(&n->uplink);
@@ -410,9 +416,7 @@ void node_stop(struct node *n)
         view_close(&n->view);
         if (n->zap_init)
                 zap_close(&n->zap);
-        db_free(n->db);
         n->db = NULL;
-        db_free(n->db_read);
         n->db_read = NULL;
         if (n->signals_init) {
                 uv_close((uv_handle_t *)&n->sigterm, NULL);
