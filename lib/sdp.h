@@ -1,0 +1,30 @@
+/* sdp: what a reserved interface's DESCRIBE says it streams (RFC 4566,
+ * RFC 6184 for H.264): per media, its type, codec, clock rate, frame rate,
+ * H.264 profile-level-id and control URL. Untrusted bytes: bounded, fuzzed
+ * (tests/fuzz/fuzz_rtsp.c). */
+#pragma once
+
+#include <stddef.h>
+
+#define SDP_MAX_MEDIA 8
+
+struct sdp_media {
+        char type[16];              /* video, audio, ... */
+        int payload;                /* the first RTP payload type of m= */
+        char codec[32];             /* from a=rtpmap (H264, PCMA, ...) */
+        int clock_rate;
+        double framerate;           /* a=framerate, 0 if absent */
+        char profile_level_id[16];  /* a=fmtp profile-level-id, "" if absent */
+        char control[512];          /* a=control, resolved against the base */
+};
+
+struct sdp_session {
+        int n_media;
+        struct sdp_media media[SDP_MAX_MEDIA];
+};
+
+/** Parse BUF (LEN bytes). BASE (Content-Base, or the request URL) resolves
+ *  relative control URLs. 0, or -EBADMSG if it is not an SDP (no v=0 line,
+ *  a line without '=', a malformed m= line). Media past SDP_MAX_MEDIA are
+ *  ignored. */
+int sdp_parse(const char *buf, size_t len, const char *base, struct sdp_session *ret);
