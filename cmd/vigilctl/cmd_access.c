@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "render.h"
 
 /* {"id","state"}: "req-…: countersigned". */
 static int render_state(FILE *out, const json_t *doc, const struct cmd_args *args)
@@ -59,6 +60,46 @@ static int render_view(FILE *out, const json_t *doc, const struct cmd_args *args
         return 0;
 }
 
+static int render_officers(FILE *out, const json_t *doc, const struct cmd_args *args)
+{
+        static const char *const keys[] = { "badge", "name", "unit", "roles", "credential", "active" };
+        static const char *const heads[] = { "BADGE", "NAME", "UNIT", "ROLES", "CREDENTIAL", "ACTIVE" };
+
+        (void)args;
+        return render_json_rows(out, doc, keys, heads, 6);
+}
+
+static int render_delegations(FILE *out, const json_t *doc, const struct cmd_args *args)
+{
+        static const char *const keys[] = { "id", "unit", "principal", "deputy", "valid_from", "valid_until", "live" };
+        static const char *const heads[] = { "ID", "UNIT", "PRINCIPAL", "DEPUTY", "FROM", "UNTIL", "LIVE" };
+
+        (void)args;
+        return render_json_rows(out, doc, keys, heads, 7);
+}
+
+static int render_requests(FILE *out, const json_t *doc, const struct cmd_args *args)
+{
+        static const char *const keys[] = { "id", "state", "officers", "case", "actions", "cameras",
+                                            "decided_by", "expires_at" };
+        static const char *const heads[] = { "ID", "STATE", "OFFICERS", "CASE", "ACTIONS", "CAMERAS",
+                                             "DECIDED BY", "EXPIRES" };
+
+        (void)args;
+        return render_json_rows(out, doc, keys, heads, 8);
+}
+
+static int render_audit(FILE *out, const json_t *doc, const struct cmd_args *args)
+{
+        static const char *const keys[] = { "seq", "at", "actor", "action", "outcome", "article", "camera",
+                                            "request_id" };
+        static const char *const heads[] = { "SEQ", "AT", "ACTOR", "ACTION", "OUTCOME", "ARTICLE", "CAMERA",
+                                             "REQUEST" };
+
+        (void)args;
+        return render_json_rows(out, doc, keys, heads, 8);
+}
+
 const struct cmd_command cmd_access_commands[] = {
         { .words = "view", .wire = "view", .positional = { "camera" },
           .options = { { "--action", "action", 0 }, { "--from", "from", 0 }, { "--to", "to", 0 } },
@@ -71,13 +112,14 @@ const struct cmd_command cmd_access_commands[] = {
           .usage = "--badge B --name N --credential NO --roles investigator,operator --public-key KEY",
           .summary = "register an officer of this unit (admin; Art 20(2))", .render = render_state },
         { .words = "officer list", .wire = "officer.list", .usage = "",
-          .summary = "officers of this unit and below" },
+          .summary = "officers of this unit and below", .render = render_officers },
         { .words = "delegation add", .wire = "delegation.add",
           .options = { { "--deputy", "deputy", CMD_OPT_REQUIRED }, { "--until", "until", CMD_OPT_REQUIRED },
                        { "--from", "from", 0 } },
           .usage = "--deputy BADGE --until T|8h|7d [--from T]",
           .summary = "a principal authorises a deputy to approve (Art 19)", .render = render_state },
-        { .words = "delegation list", .wire = "delegation.list", .usage = "", .summary = "delegations known here" },
+        { .words = "delegation list", .wire = "delegation.list", .usage = "", .summary = "delegations known here",
+          .render = render_delegations },
         { .words = "access request", .wire = "access.request",
           .options = { { "--camera", "camera", CMD_OPT_REPEAT }, { "--under", "under", 0 },
                        { "--officer", "officer", CMD_OPT_REPEAT }, { "--case", "case", 0 },
@@ -99,10 +141,12 @@ const struct cmd_command cmd_access_commands[] = {
         { .words = "access revoke", .wire = "access.revoke", .positional = { "id" },
           .options = { { "--reason", "reason", 0 } }, .usage = "ID [--reason TEXT]",
           .summary = "revoke an approved request", .render = render_state },
-        { .words = "access list", .wire = "access.list", .usage = "", .summary = "requests filed here" },
+        { .words = "access list", .wire = "access.list", .usage = "", .summary = "requests filed here",
+          .render = render_requests },
         { .words = "audit list", .wire = "audit.list",
           .options = { { "--limit", "limit", 0 }, { "--node", "node", 0 } }, .usage = "[--node ID] [--limit N]",
-          .summary = "the latest records of this node's access log, or of the copy held of a node below" },
+          .summary = "the latest records of this node's access log, or of the copy held of a node below",
+          .render = render_audit },
         { .words = "audit verify", .wire = "audit.verify", .options = { { "--node", "node", 0 } },
           .usage = "[--node ID]", .summary = "recompute this node's access-log chain, or the copy of a node below",
           .render = render_verify },

@@ -18,48 +18,6 @@
 
 /* --- rendering --- */
 
-static void cell(char *buf, size_t n, const json_t *v)
-{
-        if (json_is_string(v))
-                snprintf(buf, n, "%s", json_string_value(v));
-        else if (json_is_integer(v))
-                snprintf(buf, n, "%lld", (long long)json_integer_value(v));
-        else if (json_is_real(v))
-                snprintf(buf, n, "%.10g", json_real_value(v));
-        else if (json_is_boolean(v))
-                snprintf(buf, n, "%s", json_is_true(v) ? "yes" : "no");
-        else
-                snprintf(buf, n, "-");
-}
-
-/* An array of objects as a table of the named columns. */
-static int render_rows(FILE *out, const json_t *doc, const char *const *keys, const char *const *heads, size_t n)
-{
-        struct render_table *t;
-        char cells[8][256];
-        const char *row[8];
-        size_t i, k;
-        json_t *o;
-
-        if (!json_is_array(doc) || n > 8)
-                return -EBADMSG;
-        if (json_array_size(doc) == 0) {
-                fprintf(out, "(none)\n");
-                return 0;
-        }
-        t = render_table_new(n, heads);
-        json_array_foreach(doc, i, o) {
-                for (k = 0; k < n; k++) {
-                        cell(cells[k], sizeof(cells[k]), json_object_get(o, keys[k]));
-                        row[k] = cells[k];
-                }
-                render_table_add(t, 0, row);
-        }
-        render_table_print(t, out);
-        render_table_free(t);
-        return 0;
-}
-
 /* One object as "key: value" lines. */
 static int render_object(FILE *out, const json_t *doc, const struct cmd_args *args)
 {
@@ -74,7 +32,7 @@ static int render_object(FILE *out, const json_t *doc, const struct cmd_args *ar
                 if (strlen(key) > w)
                         w = strlen(key);
         json_object_foreach((json_t *)doc, key, v) {
-                cell(buf, sizeof(buf), v);
+                render_cell(buf, sizeof(buf), v);
                 fprintf(out, "%s:%*s %s\n", key, (int)(w - strlen(key)), "", buf);
         }
         return 0;
@@ -85,7 +43,7 @@ static int render_cameras(FILE *out, const json_t *doc, const struct cmd_args *a
         static const char *const keys[] = { "id", "name", "station", "category", "status", "stream_url" };
         static const char *const heads[] = { "ID", "NAME", "STATION", "CATEGORY", "STATUS", "STREAM" };
 
-        return render_rows(out, doc, keys, heads, 6);
+        return render_json_rows(out, doc, keys, heads, 6);
 }
 
 static int render_sites(FILE *out, const json_t *doc, const struct cmd_args *args)
@@ -93,7 +51,7 @@ static int render_sites(FILE *out, const json_t *doc, const struct cmd_args *arg
         static const char *const keys[] = { "station_id", "code", "name", "category", "location_type", "signage" };
         static const char *const heads[] = { "STATION", "CODE", "NAME", "CATEGORY", "LOCATION", "SIGN" };
 
-        return render_rows(out, doc, keys, heads, 6);
+        return render_json_rows(out, doc, keys, heads, 6);
 }
 
 static int render_systems(FILE *out, const json_t *doc, const struct cmd_args *args)
@@ -103,7 +61,7 @@ static int render_systems(FILE *out, const json_t *doc, const struct cmd_args *a
         static const char *const heads[] = { "STATION", "CODE", "NAME", "BUILDER", "RESPONSIBLE", "RETENTION",
                                              "RESERVED INTERFACE" };
 
-        return render_rows(out, doc, keys, heads, 7);
+        return render_json_rows(out, doc, keys, heads, 7);
 }
 
 static int render_location_types(FILE *out, const json_t *doc, const struct cmd_args *args)
@@ -111,7 +69,7 @@ static int render_location_types(FILE *out, const json_t *doc, const struct cmd_
         static const char *const keys[] = { "code", "article", "description" };
         static const char *const heads[] = { "LOCATION TYPE", "FORBIDDEN BY", "DESCRIPTION" };
 
-        return render_rows(out, doc, keys, heads, 3);
+        return render_json_rows(out, doc, keys, heads, 3);
 }
 
 static int render_count(FILE *out, const json_t *doc, const struct cmd_args *args)

@@ -451,3 +451,59 @@ out:
         free(nodes);
         return r;
 }
+
+void render_cell(char *buf, size_t n, const json_t *v)
+{
+        size_t i, len = 0;
+        json_t *e;
+
+        if (json_is_string(v)) {
+                snprintf(buf, n, "%s", json_string_value(v));
+        } else if (json_is_integer(v)) {
+                snprintf(buf, n, "%lld", (long long)json_integer_value(v));
+        } else if (json_is_real(v)) {
+                snprintf(buf, n, "%.10g", json_real_value(v));
+        } else if (json_is_boolean(v)) {
+                snprintf(buf, n, "%s", json_is_true(v) ? "yes" : "no");
+        } else if (json_is_array(v) && json_array_size(v) > 0) {
+                buf[0] = '\0';
+                json_array_foreach(v, i, e) {
+                        int w = snprintf(buf + len, n - len, "%s%s", i ? "," : "",
+                                         json_is_string(e) ? json_string_value(e) : "?");
+                        if (w < 0 || (size_t)w >= n - len)
+                                break;
+                        len += (size_t)w;
+                }
+        } else {
+                snprintf(buf, n, "-");
+        }
+}
+
+int render_json_rows(FILE *out, const json_t *doc, const char *const *keys, const char *const *heads, size_t n)
+{
+        struct render_table *t;
+        char cells[8][256];
+        const char *row[8];
+        size_t i, k;
+        json_t *o;
+
+        if (!json_is_array(doc) || n > 8)
+                return -EBADMSG;
+        if (json_array_size(doc) == 0) {
+                fprintf(out, "(none)\n");
+                return 0;
+        }
+        t = render_table_new(n, heads);
+        if (!t)
+                return -ENOMEM;
+        json_array_foreach(doc, i, o) {
+                for (k = 0; k < n; k++) {
+                        render_cell(cells[k], sizeof(cells[k]), json_object_get(o, keys[k]));
+                        row[k] = cells[k];
+                }
+                render_table_add(t, 0, row);
+        }
+        render_table_print(t, out);
+        render_table_free(t);
+        return 0;
+}

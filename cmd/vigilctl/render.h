@@ -25,6 +25,13 @@ void render_table_print(const struct render_table *t, FILE *out);
 /** Terminal columns S takes (UTF-8; wide characters count two). */
 size_t render_width(const char *s);
 
+/** One JSON value as a table cell into BUF (size N): strings as they are,
+ *  numbers, yes/no, arrays of strings joined by ',', "-" for null. */
+void render_cell(char *buf, size_t n, const json_t *v);
+/** An array of objects as a table of the columns KEYS, headed HEADS (at
+ *  most 8); "(none)" if empty. 0 or -EBADMSG. */
+int render_json_rows(FILE *out, const json_t *doc, const char *const *keys, const char *const *heads, size_t n);
+
 /** `status`: key: value lines and a table of children. 0 or -EBADMSG. */
 int render_status(FILE *out, const json_t *doc);
 /** `tree`: ID, TIER, NAME, PARENT, STATE, LAST SEEN, CAMERAS; parents

@@ -1,4 +1,5 @@
 /* Unit tests of cmd/vigilctl/render.c: vigilctl's human tables. */
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -220,8 +221,36 @@ static void test_time(void)
         CHECK(strcmp(render_time(b, sizeof(b), NULL), "-") == 0);
 }
 
+static int rows_of(FILE *f, const json_t *doc)
+{
+        static const char *const keys[] = { "id", "officers", "n", "ok", "none" };
+        static const char *const heads[] = { "ID", "OFFICERS", "N", "OK", "NONE" };
+
+        return render_json_rows(f, doc, keys, heads, 5);
+}
+
+static void test_json_rows(void)
+{
+        int rc;
+        char *out = render_to_string(rows_of, "[{\"id\":\"req-1\",\"officers\":[\"inv-1\",\"inv-2\"],"
+                                     "\"n\":3,\"ok\":true,\"none\":null}]", &rc);
+
+        CHECK(rc == 0);
+        CHECK_STREQ(line_of(out, 0), "ID     OFFICERS     N  OK   NONE");
+        CHECK_STREQ(line_of(out, 1), "req-1  inv-1,inv-2  3  yes  -");
+        free(out);
+        out = render_to_string(rows_of, "[]", &rc);
+        CHECK(rc == 0);
+        CHECK_STREQ(out, "(none)\n");
+        free(out);
+        out = render_to_string(rows_of, "{}", &rc);
+        CHECK(rc == -EBADMSG);
+        free(out);
+}
+
 int main(void)
 {
+        RUN(test_json_rows);
         RUN(test_tree_order_and_states);
         RUN(test_tree_exact);
         RUN(test_tree_cycle_and_bad_shape);
