@@ -56,11 +56,16 @@ int cmd_fail(const struct cmd_ctx *ctx, int status, const char *article, const c
         } else if (article && !strstr(msg, article)) {
                 /* CONTRACT.md: "refused: Art 20(1): at least two officers". */
                 fprintf(ctx->err, "vigilctl: refused: %s: %s\n", article, msg);
+        } else if (article && strncmp(msg, article, strlen(article)) == 0) {
+                fprintf(ctx->err, "vigilctl: refused: %s\n", msg);
         } else {
                 fprintf(ctx->err, "vigilctl: %s\n", msg);
         }
         return status;
 }
+
+/* Usages longer than this get their summary on the next line. */
+#define CMD_USAGE_COLUMN 52
 
 void cmd_usage(FILE *out)
 {
@@ -70,15 +75,18 @@ void cmd_usage(FILE *out)
         for (size_t g = 0; cmd_groups[g]; g++)
                 for (const struct cmd_command *c = cmd_groups[g]; c->words; c++) {
                         size_t l = strlen(c->words) + 1 + strlen(c->usage);
-                        if (l > w)
+                        if (l > w && l <= CMD_USAGE_COLUMN)
                                 w = l;
                 }
         for (size_t g = 0; cmd_groups[g]; g++)
                 for (const struct cmd_command *c = cmd_groups[g]; c->words; c++) {
                         size_t l = strlen(c->words) + 1 + strlen(c->usage);
 
-                        fprintf(out, "  %s %s%*s  %s\n", c->words, c->usage,
-                                (int)(w - l), "", c->summary);
+                        if (l > w)
+                                fprintf(out, "  %s %s\n  %*s  %s\n", c->words, c->usage, (int)w, "", c->summary);
+                        else
+                                fprintf(out, "  %s %s%*s  %s\n", c->words, c->usage, (int)(w - l), "",
+                                        c->summary);
                 }
         fprintf(out, "\nThe profile is -c PROFILE, else $VIGIL_CONF, else ./" CMD_DEFAULT_PROFILE ".\n"
                      "Exit status: 0 done, 1 refused or failed, 2 usage error.\n");
