@@ -11,6 +11,7 @@
 
 #include "audit.h"
 #include "db.h"
+#include "emergency.h"
 #include "grant.h"
 #include "keys.h"
 #include "log.h"
@@ -70,6 +71,8 @@ static void accessctl_on_timer(uv_timer_t *t)
         grant_dispatch(a->node);  /* decisions a crash left unsent */
         audit_forward(a->node);
         audit_check_alarms(a->node);
+        emergency_dispatch(a->node);
+        emergency_act(a->node);
 }
 
 int accessctl_init(struct accessctl *a, struct node *n)

@@ -12,6 +12,7 @@
 
 #include "accessctl.h"
 #include "catalogctl.h"
+#include "emergency.h"
 #include "view.h"
 #include "db.h"
 #include "log.h"
@@ -613,6 +614,7 @@ static const struct control_command *const control_tables[] = {
         catalogctl_commands,
         accessctl_commands,
         view_commands,
+        emergency_commands,
 };
 
 static void control_on_recv(struct zsock *zs, zmq_msg_t *frames, int nframes)

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "db.h"
+#include "emergency.h"
 #include "log.h"
 #include "node.h"
 #include "replica.h"
@@ -619,10 +620,12 @@ static void link_after_apply(struct link *l)
 {
         /* What we applied may have been forwarded: a child's changes into
          * our uplink outbox, a parent's grants into our children's. */
-        if (l->dir == LINK_TO_CHILD)
+        if (l->dir == LINK_TO_CHILD) {
                 node_kick_uplink(l->node);
-        else
+        } else {
                 node_kick_children(l->node);
+                emergency_act(l->node);   /* an order may have arrived */
+        }
 }
 
 static void link_on_applied(void *arg, struct db_tx *tx, int err, const char *msg)

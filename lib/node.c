@@ -12,6 +12,7 @@
 #include <zmq.h>
 
 #include "db.h"
+#include "emergency.h"
 #include "log.h"
 #include "migrate.h"
 
@@ -400,6 +401,8 @@ void node_stop(struct node *n)
         if (n->stopping)
                 return;
         n->stopping = true;
+        /* Probes in flight end first (cancelled): they report nothing. */
+        emergency_close(n);
         /* The databases first: their transactions in flight end now (with
          * -ECANCELED), while the links, requests and sockets their
          * callbacks point at still exist. Both pointers stay until both

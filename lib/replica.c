@@ -9,6 +9,7 @@
 #include "audit.h"
 #include "catalog.h"
 #include "db.h"
+#include "emergency.h"
 #include "log.h"
 #include "node.h"
 #include "nodeid.h"
@@ -194,6 +195,18 @@ int replica_batch_add(struct replica_batch *b, const uint8_t *change, size_t len
                 }
                 replica_group(b, REPLICA_GROUP_NONE);
                 r = grant_replica_add(b->tx, c, b->l->peer_id, change, len, err, errlen);
+                break;
+        case VIGIL__CHANGE__KIND_EMERGENCY_ORDER:
+        case VIGIL__CHANGE__KIND_EMERGENCY_REPORT:
+                /* Orders come down from the parent, reports up from children. */
+                if ((c->kind_case == VIGIL__CHANGE__KIND_EMERGENCY_ORDER) != (b->l->dir == LINK_TO_PARENT)) {
+                        snprintf(err, errlen, "emergency orders travel down and reports up, not the other way");
+                        r = -EBADMSG;
+                        break;
+                }
+                replica_group(b, REPLICA_GROUP_NONE);
+                r = emergency_replica_add(b->tx, c, b->l->peer_id, node_uplink_peer(b->l->node), change, len, err,
+                                          errlen);
                 break;
         case VIGIL__CHANGE__KIND_AUDIT_RECORD:
                 if (b->l->dir != LINK_TO_CHILD) {

@@ -1,0 +1,635 @@
+#include "emergency.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "accessctl.h"
+#include "db.h"
+#include "log.h"
+#include "node.h"
+#include "nodeid.h"
+#include "rtsp.h"
+#include "wire.h"
+
+/* Reserved interfaces probed at once by a station, and each one's deadline. */
+#define EMERGENCY_PROBES 16
+#define EMERGENCY_PROBE_MS 5000
+
+/* --- orders: encode, send down, apply --- */
+
+static const char emergency_select[] =
+        "SELECT id, dispatch_version, scope, near_lat, near_lon, radius_m, "
+        "(extract(epoch FROM starts_at) * 1000000)::bigint, (extract(epoch FROM ends_at) * 1000000)::bigint, "
+        "incident, authority, declared_by, declared_at, ended_at IS NOT NULL FROM emergencies "
+        "WHERE dispatch_version IS DISTINCT FROM dispatched_version ORDER BY dispatch_version LIMIT 20";
+
+static int emergency_encode_row(const PGresult *res, int i, uint8_t **ret, size_t *ret_len)
+{
+        Vigil__Change c = VIGIL__CHANGE__INIT;
+        Vigil__EmergencyOrder o = VIGIL__EMERGENCY_ORDER__INIT;
+
+        o.id = PQgetvalue(res, i, 0);
+        o.has_version = 1;
+        o.version = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+        o.scope = PQgetvalue(res, i, 2);
+        if (!PQgetisnull(res, i, 3)) {
+                o.has_near_lat = o.has_near_lon = o.has_radius_m = 1;
+                o.near_lat = strtod(PQgetvalue(res, i, 3), NULL);
+                o.near_lon = strtod(PQgetvalue(res, i, 4), NULL);
+                o.radius_m = strtod(PQgetvalue(res, i, 5), NULL);
+        }
+        o.has_starts_us = o.has_ends_us = o.has_ended = 1;
+        o.starts_us = strtoll(PQgetvalue(res, i, 6), NULL, 10);
+        o.ends_us = strtoll(PQgetvalue(res, i, 7), NULL, 10);
+        o.incident = PQgetvalue(res, i, 8);
+        o.authority = PQgetvalue(res, i, 9);
+        o.declared_by = PQgetvalue(res, i, 10);
+        o.declared_at = PQgetvalue(res, i, 11);
+        o.ended = PQgetvalue(res, i, 12)[0] == 't';
+        c.kind_case = VIGIL__CHANGE__KIND_EMERGENCY_ORDER;
+        c.emergency_order = &o;
+        return wire_encode_change(&c, ret, ret_len);
+}
+
+static void emergency_add_apply(struct db_tx *tx, const char *via, const Vigil__EmergencyOrder *o,
+                                const uint8_t *change, size_t len)
+{
+        char version[24], lat[32], lon[32], rad[32], starts[32], ends[32];
+        const char *p[15];
+        int lens[15] = { 0 }, fmts[15] = { 0 };
+
+        snprintf(version, sizeof(version), "%" PRId64, o->version);
+        snprintf(lat, sizeof(lat), "%.9f", o->near_lat);
+        snprintf(lon, sizeof(lon), "%.9f", o->near_lon);
+        snprintf(rad, sizeof(rad), "%.3f", o->radius_m);
+        snprintf(starts, sizeof(starts), "%" PRId64, o->starts_us);
+        snprintf(ends, sizeof(ends), "%" PRId64, o->ends_us);
+        p[0] = via;
+        p[1] = o->id;
+        p[2] = version;
+        p[3] = o->scope;
+        p[4] = o->has_radius_m ? lat : NULL;
+        p[5] = o->has_radius_m ? lon : NULL;
+        p[6] = o->has_radius_m ? rad : NULL;
+        p[7] = starts;
+        p[8] = ends;
+        p[9] = o->incident;
+        p[10] = o->authority;
+        p[11] = o->declared_by;
+        p[12] = o->declared_at;
+        p[13] = o->ended ? "t" : "f";
+        p[14] = (const char *)change;
+        lens[14] = (int)len;
+        fmts[14] = 1;
+        db_tx_add(tx, "SELECT emergency_apply($1, $2, $3, $4, $5, $6, $7, "
+                      "timestamptz 'epoch' + $8::bigint * interval '1 microsecond', "
+                      "timestamptz 'epoch' + $9::bigint * interval '1 microsecond', $10, $11, $12, $13, $14, $15)",
+                  15, p, lens, fmts);
+}
+
+static void emergency_on_dispatched(void *arg, struct db_tx *tx, int err, const char *msg)
+{
+        struct node *n = arg;
+
+        (void)tx;
+        n->emergency_dispatching = false;
+        if (err) {
+                log_warn("emergency", "msg=\"cannot send orders down\" reason=\"%s\"", msg);
+                return;
+        }
+        node_kick_children(n);
+}
+
+static void emergency_on_pending(void *arg, struct db_tx *rtx, int err, const char *msg)
+{
+        struct node *n = arg;
+        PGresult *res = db_tx_result(rtx, 0);
+        struct db_tx *tx;
+        int i, nr;
+
+        if (err || !res || (nr = PQntuples(res)) == 0) {
+                if (err)
+                        log_warn("emergency", "msg=\"cannot read orders to send\" reason=\"%s\"", msg);
+                n->emergency_dispatching = false;
+                return;
+        }
+        tx = db_tx_new();
+        for (i = 0; i < nr; i++) {
+                Vigil__Change *c = NULL;
+                const char *p[2] = { PQgetvalue(res, i, 0), PQgetvalue(res, i, 1) };
+                uint8_t *buf;
+                size_t len;
+                char e[200];
+                if (emergency_encode_row(res, i, &buf, &len) < 0)
+                        continue;
+                if (wire_decode_change(buf, len, &c, e, sizeof(e)) == 0) {
+                        emergency_add_apply(tx, NULL, c->emergency_order, buf, len);
+                        wire_change_free(c);
+                }
+                free(buf);
+                db_tx_add(tx, "UPDATE emergencies SET dispatched_version = $2::bigint WHERE id = $1", 2, p, NULL,
+                          NULL);
+                log_info("emergency", "id=%s msg=\"order sent down\"", PQgetvalue(res, i, 0));
+        }
+        db_submit(n->db, tx, emergency_on_dispatched, n);
+}
+
+void emergency_dispatch(struct node *n)
+{
+        struct db_tx *tx;
+
+        if (n->emergency_dispatching || !n->db || !db_is_up(n->db) || n->cfg.tier == TIER_STATION)
+                return;
+        n->emergency_dispatching = true;
+        tx = db_tx_new();
+        db_tx_add(tx, emergency_select, 0, NULL, NULL, NULL);
+        db_submit(n->db, tx, emergency_on_pending, n);
+}
+
+/* --- reports --- */
+
+/* The statement keeping (and sending up) this station's report. */
+static void emergency_add_report(struct node *n, struct db_tx *tx, const char *id, int64_t acked_us, int linked,
+                                 int failed, bool done, const char *details)
+{
+        Vigil__Change c = VIGIL__CHANGE__INIT;
+        Vigil__EmergencyReport r = VIGIL__EMERGENCY_REPORT__INIT;
+        char version[24], acked[24], nl[16], nf[16];
+        const char *p[11];
+        int lens[11] = { 0 }, fmts[11] = { 0 };
+        uint8_t *buf;
+        size_t len;
+
+        r.emergency_id = (char *)id;
+        r.station = n->cfg.node_id;
+        r.has_version = r.has_acked_us = r.has_linked = r.has_failed = r.has_done = 1;
+        r.version = node_next_version(n);
+        r.acked_us = acked_us;
+        r.linked = linked;
+        r.failed = failed;
+        r.done = done;
+        r.details = (char *)details;
+        c.kind_case = VIGIL__CHANGE__KIND_EMERGENCY_REPORT;
+        c.emergency_report = &r;
+        vigil_require(wire_encode_change(&c, &buf, &len) == 0);
+        snprintf(version, sizeof(version), "%" PRId64, r.version);
+        snprintf(acked, sizeof(acked), "%" PRId64, acked_us);
+        snprintf(nl, sizeof(nl), "%d", linked);
+        snprintf(nf, sizeof(nf), "%d", failed);
+        p[0] = NULL;
+        p[1] = node_uplink_peer(n);
+        p[2] = id;
+        p[3] = n->cfg.node_id;
+        p[4] = version;
+        p[5] = acked;
+        p[6] = nl;
+        p[7] = nf;
+        p[8] = done ? "t" : "f";
+        p[9] = details;
+        p[10] = (const char *)buf;
+        lens[10] = (int)len;
+        fmts[10] = 1;
+        db_tx_add(tx, "SELECT emergency_report_apply($1, $2, $3, $4, $5, "
+                      "timestamptz 'epoch' + $6::bigint * interval '1 microsecond', $7, $8, $9, $10::jsonb, $11)",
+                  11, p, lens, fmts);
+        free(buf);
+}
+
+int emergency_replica_add(struct db_tx *tx, const Vigil__Change *c, const char *via, const char *uplink,
+                          const uint8_t *change, size_t len, char *err, size_t errlen)
+{
+        if (c->kind_case == VIGIL__CHANGE__KIND_EMERGENCY_ORDER) {
+                const Vigil__EmergencyOrder *o = c->emergency_order;
+                if (!o->id || !o->has_version || !o->scope || !nodeid_is_wellformed(o->scope) || !o->has_starts_us ||
+                    !o->has_ends_us || o->ends_us <= o->starts_us || !o->incident || !o->authority ||
+                    !o->declared_by || !o->declared_at ||
+                    o->has_radius_m != o->has_near_lat || o->has_near_lat != o->has_near_lon) {
+                        snprintf(err, errlen, "emergency order: a field is missing or inconsistent");
+                        return -EBADMSG;
+                }
+                emergency_add_apply(tx, via, o, change, len);
+                return 0;
+        }
+        if (c->kind_case == VIGIL__CHANGE__KIND_EMERGENCY_REPORT) {
+                const Vigil__EmergencyReport *r = c->emergency_report;
+                char version[24], acked[24], nl[16], nf[16];
+                const char *p[11];
+                int lens[11] = { 0 }, fmts[11] = { 0 };
+                json_t *d = NULL;
+                if (!r->emergency_id || !r->station || !nodeid_is_wellformed(r->station) ||
+                    !nodeid_under(r->station, via) || !r->has_version || !r->has_acked_us ||
+                    (r->details && !(d = json_loads(r->details, 0, NULL)))) {
+                        snprintf(err, errlen, "emergency report: incomplete, or of a station not under %s", via);
+                        return -EBADMSG;
+                }
+                json_decref(d);
+                snprintf(version, sizeof(version), "%" PRId64, r->version);
+                snprintf(acked, sizeof(acked), "%" PRId64, r->acked_us);
+                snprintf(nl, sizeof(nl), "%d", r->linked);
+                snprintf(nf, sizeof(nf), "%d", r->failed);
+                p[0] = via;
+                p[1] = uplink;
+                p[2] = r->emergency_id;
+                p[3] = r->station;
+                p[4] = version;
+                p[5] = acked;
+                p[6] = nl;
+                p[7] = nf;
+                p[8] = r->done ? "t" : "f";
+                p[9] = r->details;
+                p[10] = (const char *)change;
+                lens[10] = (int)len;
+                fmts[10] = 1;
+                db_tx_add(tx, "SELECT emergency_report_apply($1, $2, $3, $4, $5, "
+                              "timestamptz 'epoch' + $6::bigint * interval '1 microsecond', $7, $8, $9, $10::jsonb, "
+                              "$11)", 11, p, lens, fmts);
+                return 0;
+        }
+        snprintf(err, errlen, "not an emergency change");
+        return -EBADMSG;
+}
+
+/* --- acting, at a station --- */
+
+struct emergency_job {
+        struct node *n;
+        char id[65];
+        int64_t acked_us;
+        int pending, linked, failed;
+        json_t *details;
+};
+
+struct emergency_probe {
+        struct emergency_job *job;
+        char system[65], url[1024];
+};
+
+static void emergency_on_report(void *arg, struct db_tx *tx, int err, const char *msg)
+{
+        struct node *n = arg;
+
+        (void)tx;
+        if (err) {
+                log_warn("emergency", "msg=\"cannot record a linkage report\" reason=\"%s\"", msg);
+                return;
+        }
+        node_kick_uplink(n);
+}
+
+static void emergency_job_done(struct emergency_job *j)
+{
+        struct node *n = j->n;
+        char *details = json_dumps(j->details, JSON_COMPACT);
+        struct db_tx *tx = db_tx_new();
+
+        log_info("emergency", "id=%s linked=%d failed=%d msg=\"linkage done\"", j->id, j->linked, j->failed);
+        emergency_add_report(n, tx, j->id, j->acked_us, j->linked, j->failed, true, details);
+        db_submit(n->db, tx, emergency_on_report, n);
+        free(details);
+        json_decref(j->details);
+        free(j);
+}
+
+static void emergency_on_probed(void *arg, const struct rtsp_result *r)
+{
+        struct emergency_probe *pr = arg;
+        struct emergency_job *j = pr->job;
+        struct node *n = j->n;
+        json_t *o = json_object(), *streams = json_array();
+        const char *outcome = r->outcome == RTSP_OK ? "linked" : rtsp_outcome_name(r->outcome);
+        const char *p[6];
+        char *s;
+        struct db_tx *tx;
+        int i;
+
+        for (i = 0; r->sdp && i < r->sdp->n_media; i++) {
+                const struct sdp_media *m = &r->sdp->media[i];
+                json_t *x = json_object();
+                json_object_set_new(x, "media", json_string(m->type));
+                json_object_set_new(x, "codec", json_string(m->codec));
+                json_object_set_new(x, "clock_rate", json_integer(m->clock_rate));
+                json_object_set_new(x, "framerate", json_real(m->framerate));
+                json_object_set_new(x, "profile_level_id", json_string(m->profile_level_id));
+                json_object_set_new(x, "control", json_string(m->control));
+                json_array_append_new(streams, x);
+        }
+        if (r->outcome == RTSP_CANCELLED) {
+                json_decref(streams);
+                json_decref(o);
+                free(pr);
+                if (--j->pending == 0) {
+                        json_decref(j->details);
+                        free(j);
+                }
+                return;
+        }
+        if (r->outcome == RTSP_OK)
+                j->linked++;
+        else
+                j->failed++;
+        s = json_dumps(streams, JSON_COMPACT);
+        p[0] = j->id;
+        p[1] = pr->system;
+        p[2] = pr->url;
+        p[3] = outcome;
+        p[4] = r->reason;
+        p[5] = s;
+        tx = db_tx_new();
+        /* Art 13: each linkage (or why not) on record at the station. */
+        db_tx_add(tx, "INSERT INTO linkages (emergency_id, system_code, url, outcome, reason, streams) "
+                      "VALUES ($1, $2, $3, $4, $5, $6::jsonb) ON CONFLICT (emergency_id, system_code) DO UPDATE "
+                      "SET outcome = EXCLUDED.outcome, reason = EXCLUDED.reason, streams = EXCLUDED.streams, "
+                      "linked_at = now(), unlinked_at = NULL", 6, p, NULL, NULL);
+        db_submit(n->db, tx, emergency_on_report, n);
+        json_object_set_new(o, "system", json_string(pr->system));
+        json_object_set_new(o, "url", json_string(pr->url));
+        json_object_set_new(o, "outcome", json_string(outcome));
+        json_object_set_new(o, "reason", json_string(r->reason ? r->reason : ""));
+        json_object_set_new(o, "streams", streams);
+        json_array_append_new(j->details, o);
+        free(s);
+        free(pr);
+        if (--j->pending == 0)
+                emergency_job_done(j);
+}
+
+static void emergency_on_systems(void *arg, struct db_tx *tx, int err, const char *msg)
+{
+        struct emergency_job *j = arg;
+        struct node *n = j->n;
+        PGresult *res = db_tx_result(tx, 1);
+        int i, nr;
+
+        if (err || !res) {
+                log_warn("emergency", "id=%s msg=\"cannot act on the order\" reason=\"%s\"", j->id, msg);
+                json_decref(j->details);
+                free(j);
+                return;
+        }
+        node_kick_uplink(n);              /* the ack */
+        nr = PQntuples(res);
+        log_info("emergency", "id=%s systems=%d msg=\"order acked, linking\"", j->id, nr);
+        if (nr == 0) {
+                emergency_job_done(j);
+                return;
+        }
+        if (!n->rtsp)
+                n->rtsp = rtsp_pool_new(n->loop, EMERGENCY_PROBES);
+        j->pending = nr;
+        for (i = 0; i < nr; i++) {
+                struct emergency_probe *pr = calloc(1, sizeof(*pr));
+                vigil_require(pr != NULL);
+                pr->job = j;
+                snprintf(pr->system, sizeof(pr->system), "%s", PQgetvalue(res, i, 0));
+                snprintf(pr->url, sizeof(pr->url), "%s", PQgetvalue(res, i, 1));
+                if (!n->rtsp || rtsp_probe(n->rtsp, pr->url, PQgetisnull(res, i, 2) ? NULL : PQgetvalue(res, i, 2),
+                                           PQgetisnull(res, i, 3) ? NULL : PQgetvalue(res, i, 3), EMERGENCY_PROBE_MS,
+                                           emergency_on_probed, pr) < 0) {
+                        struct rtsp_result bad = { RTSP_BAD_RESPONSE, "not an rtsp:// URL we can probe", 0, NULL };
+                        emergency_on_probed(pr, &bad);
+                }
+        }
+}
+
+static void emergency_on_todo(void *arg, struct db_tx *rtx, int err, const char *msg)
+{
+        struct node *n = arg;
+        PGresult *res = db_tx_result(rtx, 0);
+        int i;
+
+        n->emergency_acting = false;
+        if (err || !res)
+                return;
+        for (i = 0; i < PQntuples(res); i++) {
+                struct emergency_job *j = calloc(1, sizeof(*j));
+                const char *p[2] = { PQgetvalue(res, i, 0), PQgetvalue(res, i, 1) };
+                struct db_tx *tx = db_tx_new();
+                vigil_require(j != NULL);
+                j->n = n;
+                snprintf(j->id, sizeof(j->id), "%s", PQgetvalue(res, i, 0));
+                j->acked_us = node_now_us();
+                j->details = json_array();
+                /* Acted on once per version; the ack travels up with it. */
+                db_tx_add(tx, "UPDATE emergencies SET acted_version = $2::bigint WHERE id = $1", 2, p, NULL, NULL);
+                db_tx_add(tx, "SELECT * FROM emergency_systems($1)", 1, p, NULL, NULL);
+                emergency_add_report(n, tx, j->id, j->acked_us, 0, 0, false, "[]");
+                db_submit(n->db, tx, emergency_on_systems, j);
+        }
+        (void)msg;
+}
+
+void emergency_act(struct node *n)
+{
+        struct db_tx *tx;
+
+        if (n->cfg.tier != TIER_STATION || n->emergency_acting || !n->db || !db_is_up(n->db))
+                return;
+        n->emergency_acting = true;
+        tx = db_tx_new();
+        db_tx_add(tx, "SELECT id, version FROM emergencies WHERE acted_version IS DISTINCT FROM version "
+                      "AND ended_at IS NULL AND now() < ends_at AND now() >= starts_at "
+                      "AND left(vigil_self(), length(vigil_prefix(scope))) = vigil_prefix(scope) LIMIT 10",
+                  0, NULL, NULL, NULL);
+        db_submit(n->db, tx, emergency_on_todo, n);
+}
+
+void emergency_close(struct node *n)
+{
+        rtsp_pool_free(n->rtsp);
+        n->rtsp = NULL;
+}
+
+/* --- commands --- */
+
+static void emergency_fail(struct control_req *q, const char *error, const char *article)
+{
+        control_reply(q, CONTROL_REFUSED, NULL, error, article);
+        free(q);
+}
+
+static void emergency_on_declared(void *arg, struct db_tx *tx, int err, const char *msg)
+{
+        struct control_req *q = arg;
+        struct node *n = q->c->node;
+        PGresult *res = db_tx_result(tx, 0);
+        json_t *doc;
+
+        if (err || !res || PQntuples(res) != 1) {
+                emergency_fail(q, err ? msg : "no answer", NULL);
+                return;
+        }
+        if (PQgetvalue(res, 0, 0)[0] != 't') {
+                emergency_fail(q, PQgetvalue(res, 0, 2), PQgetisnull(res, 0, 1) ? NULL : PQgetvalue(res, 0, 1));
+                return;
+        }
+        doc = json_object();
+        json_object_set_new(doc, "id", json_string(q->arg_id));
+        json_object_set_new(doc, "state", json_string("declared"));
+        control_reply(q, CONTROL_OK, doc, NULL, NULL);
+        free(q);
+        emergency_dispatch(n);
+}
+
+static void emergency_declare(struct control_req *q)
+{
+        struct node *n = q->c->node;
+        const char *badge = strncmp(q->user, "officer:", 8) == 0 ? q->user + 8 : NULL;
+        const char *near = control_arg(q, "near"), *radius = control_arg(q, "radius");
+        const char *duration = control_arg(q, "duration");
+        char id[32], lat[32] = "", lon[32] = "", interval[32];
+        const char *p[9];
+        uint8_t rnd[4];
+        char hex[9];
+        struct db_tx *tx;
+        double la, lo;
+        long d;
+        char *end;
+
+        if (!badge) {
+                emergency_fail(q, "refused: Art 19: a commander declares, as themselves (--as)", "Art 19");
+                return;
+        }
+        if ((near == NULL) != (radius == NULL) ||
+            (near && (sscanf(near, "%lf,%lf", &la, &lo) != 2 || strtod(radius, NULL) <= 0))) {
+                control_reply(q, CONTROL_USAGE, NULL, "--near LAT,LON and --radius METRES go together", NULL);
+                free(q);
+                return;
+        }
+        d = duration ? strtol(duration, &end, 10) : 0;
+        if (!duration || d <= 0 || !(end[0] == 'm' || end[0] == 'h' || end[0] == 'd') || end[1]) {
+                control_reply(q, CONTROL_USAGE, NULL, "--duration is 30m, 2h or 1d", NULL);
+                free(q);
+                return;
+        }
+        snprintf(interval, sizeof(interval), "%ld %s", d, end[0] == 'm' ? "minutes" : end[0] == 'h' ? "hours" : "days");
+        if (near) {
+                snprintf(lat, sizeof(lat), "%.9f", la);
+                snprintf(lon, sizeof(lon), "%.9f", lo);
+        }
+        randombytes_buf(rnd, sizeof(rnd));
+        sodium_bin2hex(hex, sizeof(hex), rnd, sizeof(rnd));
+        snprintf(id, sizeof(id), "em-%s", hex);
+        snprintf(q->arg_id, sizeof(q->arg_id), "%s", id);
+        p[0] = id;
+        p[1] = badge;
+        p[2] = control_arg(q, "scope");
+        p[3] = near ? lat : NULL;
+        p[4] = near ? lon : NULL;
+        p[5] = radius;
+        p[6] = interval;
+        p[7] = control_arg(q, "incident");
+        p[8] = control_arg(q, "authority");
+        if (!p[2] || !nodeid_is_wellformed(p[2])) {
+                control_reply(q, CONTROL_USAGE, NULL, "--scope is a node ID (its subtree)", NULL);
+                free(q);
+                return;
+        }
+        tx = db_tx_new();
+        db_tx_add(tx, "SELECT * FROM emergency_declare($1, $2, $3, $4::float8, $5::float8, $6::float8, $7::interval, "
+                      "$8, $9)", 9, p, NULL, NULL);
+        db_submit(n->db, tx, emergency_on_declared, q);
+}
+
+static void emergency_on_status(void *arg, struct db_tx *tx, int err, const char *msg)
+{
+        struct control_req *q = arg;
+        PGresult *res = db_tx_result(tx, 0);
+        json_t *doc;
+
+        if (err || !res || PQntuples(res) != 1 || PQgetisnull(res, 0, 0)) {
+                emergency_fail(q, err ? msg : "no such emergency known here", NULL);
+                return;
+        }
+        doc = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+        if (!doc) {
+                emergency_fail(q, "unreadable answer", NULL);
+                return;
+        }
+        control_reply(q, CONTROL_OK, doc, NULL, NULL);
+        free(q);
+}
+
+static void emergency_status(struct control_req *q)
+{
+        const char *p[1] = { control_arg(q, "id") };
+        struct db_tx *tx;
+
+        if (!p[0]) {
+                control_reply(q, CONTROL_USAGE, NULL, "which emergency? (its ID)", NULL);
+                free(q);
+                return;
+        }
+        tx = db_tx_new();
+        /* Every station in scope, answered or not. */
+        db_tx_add(tx, "SELECT json_build_object('id', e.id, 'state', CASE WHEN e.ended_at IS NOT NULL THEN 'ended' "
+                      "WHEN now() >= e.ends_at THEN 'expired' ELSE 'active' END, 'scope', e.scope, "
+                      "'incident', e.incident, 'authority', e.authority, 'ends_at', e.ends_at, "
+                      "'stations', coalesce((SELECT json_agg(json_build_object('id', s.id, 'name', s.name, "
+                      "'acked', r.acked_at IS NOT NULL, 'linked', coalesce(r.linked, 0), 'failed', "
+                      "coalesce(r.failed, 0), 'done', coalesce(r.done, false), 'details', r.details) ORDER BY s.id) "
+                      "FROM nodes s LEFT JOIN emergency_reports r ON r.emergency_id = e.id AND r.station = s.id "
+                      "WHERE s.tier = 'station' AND left(s.id, length(vigil_prefix(e.scope))) = vigil_prefix(e.scope)), "
+                      "'[]'), 'totals', (SELECT json_build_object('acked', count(*) FILTER (WHERE r.acked_at IS NOT NULL), "
+                      "'linked', coalesce(sum(r.linked), 0), 'failed', coalesce(sum(r.failed), 0)) "
+                      "FROM emergency_reports r WHERE r.emergency_id = e.id), "
+                      "'not_answered', coalesce((SELECT json_agg(s.id ORDER BY s.id) FROM nodes s "
+                      "WHERE s.tier = 'station' AND left(s.id, length(vigil_prefix(e.scope))) = vigil_prefix(e.scope) "
+                      "AND NOT EXISTS (SELECT 1 FROM emergency_reports r WHERE r.emergency_id = e.id "
+                      "AND r.station = s.id)), '[]'))::text FROM emergencies e WHERE e.id = $1", 1, p, NULL, NULL);
+        db_submit(q->c->node->db, tx, emergency_on_status, q);
+}
+
+static void emergency_on_credentials(void *arg, struct db_tx *tx, int err, const char *msg)
+{
+        struct control_req *q = arg;
+        json_t *doc;
+
+        (void)tx;
+        if (err) {
+                emergency_fail(q, msg, NULL);
+                return;
+        }
+        doc = json_object();
+        json_object_set_new(doc, "id", json_string(q->arg_id));
+        json_object_set_new(doc, "state", json_string("credentials held"));
+        control_reply(q, CONTROL_OK, doc, NULL, NULL);
+        free(q);
+}
+
+/* An admin of the station records the credentials of a reserved interface:
+ * kept here only, never replicated (the URL that travels up has none). */
+static void emergency_credentials(struct control_req *q)
+{
+        const char *p[3] = { control_arg(q, "system"), control_arg(q, "user"), control_arg(q, "password") };
+        struct db_tx *tx;
+
+        if (strncmp(q->user, "admin:", 6) != 0 || q->c->node->cfg.tier != TIER_STATION) {
+                emergency_fail(q, "refused: an admin of the station holds the credentials of its reserved interfaces",
+                               NULL);
+                return;
+        }
+        if (!p[0] || !p[1] || !p[2]) {
+                control_reply(q, CONTROL_USAGE, NULL, "system credentials CODE --user U --password P", NULL);
+                free(q);
+                return;
+        }
+        snprintf(q->arg_id, sizeof(q->arg_id), "%s", p[0]);
+        tx = db_tx_new();
+        db_tx_add(tx, "INSERT INTO interface_credentials (system_code, username, password) "
+                      "SELECT code, $2, $3 FROM systems WHERE code = $1 AND via IS NULL "
+                      "ON CONFLICT (system_code) DO UPDATE SET username = EXCLUDED.username, "
+                      "password = EXCLUDED.password", 3, p, NULL, NULL);
+        db_submit(q->c->node->db, tx, emergency_on_credentials, q);
+}
+
+const struct control_command emergency_commands[] = {
+        { "system.credentials", emergency_credentials },
+        { "emergency.declare", emergency_declare },
+        { "emergency.status", emergency_status },
+        { NULL, NULL },
+};

@@ -1,0 +1,37 @@
+/* emergency: forced linkage of private systems (Art 13, 19).
+ *
+ * A commander at the city or a district declares an emergency over a
+ * subtree (optionally a point and a radius) for a bounded time
+ * (`emergency declare`). The order travels down like a grant: the command
+ * sends what it stamped (a crash-safe sweep), districts keep it and forward
+ * it to the children in scope (schema: emergency_apply), so a station that
+ * is offline gets it when it returns. Each station in scope acks at once,
+ * then probes the reserved interface of every private system in scope
+ * (lib/rtsp, a bounded pool), records each linkage or failure, and reports
+ * up; `emergency status` at the command shows, per station, acked, linked,
+ * failed, and who has not answered. */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "control.h"
+#include "vigil.pb-c.h"
+
+struct node;
+struct db_tx;
+struct rtsp_pool;
+
+/** Send down the orders declared here and not yet sent. */
+void emergency_dispatch(struct node *n);
+/** At a station: act on the orders received and not yet acted on. */
+void emergency_act(struct node *n);
+/** Add to TX the statement applying an EmergencyOrder (from the parent) or
+ *  EmergencyReport (from a child) change C, bytes CHANGE, via VIA. -EBADMSG
+ *  with a reason in ERR if malformed. */
+int emergency_replica_add(struct db_tx *tx, const Vigil__Change *c, const char *via, const char *uplink,
+                          const uint8_t *change, size_t len, char *err, size_t errlen);
+/** Free what the module holds (the probe pool). */
+void emergency_close(struct node *n);
+
+extern const struct control_command emergency_commands[];

@@ -1,0 +1,138 @@
+"""Emergency (issue "Emergency"), the part built so far: declare, the order
+down, forced linkage at the stations, reports up, status at the command.
+
+Real RTSP servers (deploy/rtsp-server) stand in for private systems'
+reserved interfaces: at yuelu-1 an open one and one with digest
+authentication (credentials held at the station) near the incident, and an
+open one 5 km away; at yuelu-2 one nobody listens on and one that answers
+garbage, near the incident; at furong-1 an open one (outside the scope).
+The city's commander declares over yuelu with a 1 km radius while yuelu-2
+is down:
+
+* yuelu-1 acks and links exactly its two systems in the radius, each with
+  H264 from the SDP; the far one is untouched;
+* yuelu-2 is listed as not answered until it returns, then acks and reports
+  both failures with their reasons (refused, bad response);
+* furong-1 is not in scope; only a commander may declare (Art 19).
+"""
+
+import os
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import SEVEN, SOURCE, TestFederation, free_port_block, step, wait_until  # noqa: E402
+
+NODES = [n for n in SEVEN if n[0] in ("city", "yuelu", "furong", "yuelu-1", "yuelu-2", "furong-1")]
+ID = {n: i for n, _, i, _ in NODES}
+SERVER = os.path.join(SOURCE, "deploy", "rtsp-server")
+NEAR = (28.2000, 112.9400)
+
+
+def start_server(args):
+    p = subprocess.Popen(["/usr/bin/python3", SERVER] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+    line = p.stdout.readline()
+    assert line.startswith("ready"), "rtsp-server %s: %s %s" % (args, line, p.stderr.read())
+    return p
+
+
+def register(fed, station, code, url, lat, lon, serial):
+    fed.ctl_ok(station, "site", "add", "--code", "site-" + code, "--name", code, "--location-type", "street",
+               "--latitude", lat, "--longitude", lon)
+    fed.ctl_ok(station, "system", "add", "--code", code, "--name", code, "--builder-class", "private",
+               "--responsible-entity", "owner of " + code, "--retention-days", "30", "--reserved-interface", url)
+    cam = "%s00131%07d" % (ID[station][:8], serial)
+    fed.ctl_ok(station, "camera", "add", "--id", cam, "--name", code, "--system", code, "--site", "site-" + code)
+
+
+def main():
+    base = free_port_block("test_emergency", 5)
+    plain, digest, junk, dead = base, base + 1, base + 2, base + 3
+    servers = []
+    with TestFederation("emergency", NODES, heartbeat_ms=500) as fed:
+        try:
+            servers.append(start_server(["--port", str(plain), "--mounts", "4"]))
+            servers.append(start_server(["--port", str(digest), "--mounts", "1", "--user", "linkage",
+                                         "--password", "s3cret"]))
+            servers.append(start_server(["--port", str(junk), "--garbage"]))
+            fed.start()
+            u = "rtsp://127.0.0.1:%d/cam%d"
+            register(fed, "yuelu-1", "mall-a", u % (plain, 0), NEAR[0] + 0.001, NEAR[1], 1)
+            register(fed, "yuelu-1", "hotel-b", u % (digest, 0), NEAR[0], NEAR[1] + 0.002, 2)
+            register(fed, "yuelu-1", "far-c", u % (plain, 1), NEAR[0] + 0.05, NEAR[1], 3)     # ~5.5 km
+            fed.ctl_ok("yuelu-1", "system", "credentials", "hotel-b", "--user", "linkage", "--password", "s3cret")
+            register(fed, "yuelu-2", "dead-d", u % (dead, 0), NEAR[0] - 0.002, NEAR[1], 1)
+            register(fed, "yuelu-2", "junk-e", u % (junk, 0), NEAR[0], NEAR[1] - 0.003, 2)
+            register(fed, "furong-1", "other-f", u % (plain, 2), NEAR[0], NEAR[1], 1)
+            key = os.path.join(fed.tmp, "commander.key")
+            pub = subprocess.run([fed.vigilctl, "officer", "keygen", key, "--name", "city-commander"],
+                                 check=True, stdout=subprocess.PIPE, text=True).stdout.split()[0]
+            fed.ctl_ok("city", "officer", "add", "--badge", "city-commander", "--name", "commander",
+                       "--credential", "C-1", "--roles", "commander", "--public-key", pub)
+            inv = os.path.join(fed.tmp, "inv.key")
+            ipub = subprocess.run([fed.vigilctl, "officer", "keygen", inv, "--name", "city-inv-1"],
+                                  check=True, stdout=subprocess.PIPE, text=True).stdout.split()[0]
+            fed.ctl_ok("city", "officer", "add", "--badge", "city-inv-1", "--name", "inv", "--credential", "C-2",
+                       "--roles", "investigator", "--public-key", ipub)
+            wait_until(lambda: fed.ctl("city", "camera", "count")[1].get("count") == 6, 15,
+                       what="the cameras at the city")
+            step("six private systems behind real RTSP servers at three stations")
+
+            args = ["emergency", "declare", "--scope", ID["yuelu"], "--near", "%f,%f" % NEAR, "--radius", "1000",
+                    "--duration", "30m", "--incident", "fire at the Lushan road market",
+                    "--authority", "Changsha Municipal Public Security Bureau"]
+            rc, doc = fed.ctl("city", *args, as_identity=inv)
+            assert rc == 1 and doc.get("article") == "Art 19", "an investigator declaring: %s" % doc
+            fed.node("yuelu-2").kill()
+            rc, doc = fed.ctl("city", *args, as_identity=key)
+            assert rc == 0 and doc.get("state") == "declared", "declare: %s" % doc
+            em = doc["id"]
+            t0 = time.monotonic()
+
+            def station(doc, name):
+                return next(s for s in doc["stations"] if s["id"] == ID[name])
+
+            def y1_done():
+                rc, d = fed.ctl("city", "emergency", "status", em)
+                return d if rc == 0 and station(d, "yuelu-1")["done"] else None
+            doc = wait_until(y1_done, 20, what="yuelu-1 linked and reported at the city")
+            step("yuelu-1 reported to the city %.2f s after the declaration" % (time.monotonic() - t0))
+            ids = [s["id"] for s in doc["stations"]]
+            assert ids == [ID["yuelu-1"], ID["yuelu-2"]], "stations in scope: %s" % ids
+            y1 = station(doc, "yuelu-1")
+            assert y1["acked"] and y1["linked"] == 2 and y1["failed"] == 0, "yuelu-1: %s" % y1
+            linked = {d["system"]: d for d in y1["details"]}
+            assert set(linked) == {"mall-a", "hotel-b"}, "linked at yuelu-1: %s" % sorted(linked)
+            for d in linked.values():
+                assert d["outcome"] == "linked" and d["streams"][0]["codec"] == "H264" \
+                    and d["streams"][0]["clock_rate"] == 90000, d
+            assert doc["not_answered"] == [ID["yuelu-2"]], "not answered: %s" % doc["not_answered"]
+            step("yuelu-1 linked exactly its two systems in the radius (H264); yuelu-2 has not answered")
+
+            fed.node("yuelu-2").start()
+
+            def y2_done():
+                rc, d = fed.ctl("city", "emergency", "status", em)
+                return d if rc == 0 and station(d, "yuelu-2")["done"] else None
+            doc = wait_until(y2_done, 30, what="yuelu-2 acting on the order once back")
+            y2 = station(doc, "yuelu-2")
+            outcomes = {d["system"]: d["outcome"] for d in y2["details"]}
+            assert y2["acked"] and y2["linked"] == 0 and y2["failed"] == 2 and \
+                outcomes == {"dead-d": "refused", "junk-e": "bad_response"}, "yuelu-2: %s" % y2
+            assert doc["not_answered"] == [] and doc["totals"] == {"acked": 2, "linked": 2, "failed": 2}, doc
+            step("yuelu-2, back, acked and reported its failures: refused, bad response")
+        finally:
+            for p in servers:
+                p.terminate()
+            for p in servers:
+                try:
+                    p.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+    step("ok")
+
+
+if __name__ == "__main__":
+    main()
