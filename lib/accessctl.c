@@ -42,6 +42,7 @@ static void accessctl_on_loaded(void *arg, struct db_tx *tx, int err, const char
         for (i = 0; i < n; i++) {
                 snprintf(o[i].badge, sizeof(o[i].badge), "%s", PQgetvalue(res, i, 0));
                 snprintf(o[i].key, sizeof(o[i].key), "%s", PQgetvalue(res, i, 1));
+                snprintf(o[i].unit, sizeof(o[i].unit), "%s", PQgetvalue(res, i, 2));
         }
         free(a->officers);
         a->officers = o;
@@ -59,7 +60,7 @@ static void accessctl_load(struct accessctl *a)
                 return;
         a->loading = true;
         tx = db_tx_new();
-        db_tx_add(tx, "SELECT badge, public_key FROM officers WHERE active", 0, NULL, NULL, NULL);
+        db_tx_add(tx, "SELECT badge, public_key, unit FROM officers WHERE active", 0, NULL, NULL, NULL);
         db_submit(a->node->db, tx, accessctl_on_loaded, a);
 }
 
@@ -120,6 +121,16 @@ int accessctl_lookup(const struct accessctl *a, const char *key_z85, char *ret, 
                         return 0;
                 }
         return -EACCES;
+}
+
+const char *accessctl_unit_of(const struct accessctl *a, const char *badge)
+{
+        size_t i;
+
+        for (i = 0; i < a->n; i++)
+                if (strcmp(a->officers[i].badge, badge) == 0)
+                        return a->officers[i].unit;
+        return NULL;
 }
 
 const char *accessctl_key_of(const struct accessctl *a, const char *badge)

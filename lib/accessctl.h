@@ -24,6 +24,7 @@ struct accessctl {
         struct accessctl_officer {
                 char key[41];
                 char badge[33];
+                char unit[21];
         } *officers;
         size_t n;
         uv_timer_t reload;
@@ -41,6 +42,8 @@ void accessctl_changed(struct accessctl *a);
  *  or -EACCES. */
 int accessctl_lookup(const struct accessctl *a, const char *key_z85, char *ret, size_t n);
 
+/** The unit (node ID) of officer BADGE (borrowed), or NULL. */
+const char *accessctl_unit_of(const struct accessctl *a, const char *badge);
 /** The CURVE key of officer BADGE (borrowed), or NULL. */
 const char *accessctl_key_of(const struct accessctl *a, const char *badge);
 /** An ISO-8601 UTC time (2026-11-28T10:00:00Z) or a duration from NOW_US

@@ -155,17 +155,19 @@ void emergency_dispatch(struct node *n)
 
 /* The statement keeping (and sending up) this station's report. */
 static void emergency_add_report(struct node *n, struct db_tx *tx, const char *id, int64_t acked_us, int linked,
-                                 int failed, bool done, const char *details)
+                                 int failed, bool done, const char *details, int unlinked)
 {
         Vigil__Change c = VIGIL__CHANGE__INIT;
         Vigil__EmergencyReport r = VIGIL__EMERGENCY_REPORT__INIT;
-        char version[24], acked[24], nl[16], nf[16];
-        const char *p[11];
-        int lens[11] = { 0 }, fmts[11] = { 0 };
+        char version[24], acked[24], nl[16], nf[16], nu[16];
+        const char *p[12];
+        int lens[12] = { 0 }, fmts[12] = { 0 };
         uint8_t *buf;
         size_t len;
 
         r.emergency_id = (char *)id;
+        r.has_unlinked = 1;
+        r.unlinked = unlinked;
         r.station = n->cfg.node_id;
         r.has_version = r.has_acked_us = r.has_linked = r.has_failed = r.has_done = 1;
         r.version = node_next_version(n);
@@ -181,6 +183,7 @@ static void emergency_add_report(struct node *n, struct db_tx *tx, const char *i
         snprintf(acked, sizeof(acked), "%" PRId64, acked_us);
         snprintf(nl, sizeof(nl), "%d", linked);
         snprintf(nf, sizeof(nf), "%d", failed);
+        snprintf(nu, sizeof(nu), "%d", unlinked);
         p[0] = NULL;
         p[1] = node_uplink_peer(n);
         p[2] = id;
@@ -194,9 +197,10 @@ static void emergency_add_report(struct node *n, struct db_tx *tx, const char *i
         p[10] = (const char *)buf;
         lens[10] = (int)len;
         fmts[10] = 1;
+        p[11] = nu;
         db_tx_add(tx, "SELECT emergency_report_apply($1, $2, $3, $4, $5, "
-                      "timestamptz 'epoch' + $6::bigint * interval '1 microsecond', $7, $8, $9, $10::jsonb, $11)",
-                  11, p, lens, fmts);
+                      "timestamptz 'epoch' + $6::bigint * interval '1 microsecond', $7, $8, $9, $10::jsonb, $11, "
+                      "$12::integer)", 12, p, lens, fmts);
         free(buf);
 }
 
@@ -217,9 +221,9 @@ int emergency_replica_add(struct db_tx *tx, const Vigil__Change *c, const char *
         }
         if (c->kind_case == VIGIL__CHANGE__KIND_EMERGENCY_REPORT) {
                 const Vigil__EmergencyReport *r = c->emergency_report;
-                char version[24], acked[24], nl[16], nf[16];
-                const char *p[11];
-                int lens[11] = { 0 }, fmts[11] = { 0 };
+                char version[24], acked[24], nl[16], nf[16], nu[16];
+                const char *p[12];
+                int lens[12] = { 0 }, fmts[12] = { 0 };
                 json_t *d = NULL;
                 if (!r->emergency_id || !r->station || !nodeid_is_wellformed(r->station) ||
                     !nodeid_under(r->station, via) || !r->has_version || !r->has_acked_us ||
@@ -232,6 +236,7 @@ int emergency_replica_add(struct db_tx *tx, const Vigil__Change *c, const char *
                 snprintf(acked, sizeof(acked), "%" PRId64, r->acked_us);
                 snprintf(nl, sizeof(nl), "%d", r->linked);
                 snprintf(nf, sizeof(nf), "%d", r->failed);
+                snprintf(nu, sizeof(nu), "%d", r->unlinked);
                 p[0] = via;
                 p[1] = uplink;
                 p[2] = r->emergency_id;
@@ -245,9 +250,10 @@ int emergency_replica_add(struct db_tx *tx, const Vigil__Change *c, const char *
                 p[10] = (const char *)change;
                 lens[10] = (int)len;
                 fmts[10] = 1;
+                p[11] = nu;
                 db_tx_add(tx, "SELECT emergency_report_apply($1, $2, $3, $4, $5, "
                               "timestamptz 'epoch' + $6::bigint * interval '1 microsecond', $7, $8, $9, $10::jsonb, "
-                              "$11)", 11, p, lens, fmts);
+                              "$11, $12::integer)", 12, p, lens, fmts);
                 return 0;
         }
         snprintf(err, errlen, "not an emergency change");
@@ -288,7 +294,7 @@ static void emergency_job_done(struct emergency_job *j)
         struct db_tx *tx = db_tx_new();
 
         log_info("emergency", "id=%s linked=%d failed=%d msg=\"linkage done\"", j->id, j->linked, j->failed);
-        emergency_add_report(n, tx, j->id, j->acked_us, j->linked, j->failed, true, details);
+        emergency_add_report(n, tx, j->id, j->acked_us, j->linked, j->failed, true, details, 0);
         db_submit(n->db, tx, emergency_on_report, n);
         free(details);
         json_decref(j->details);
@@ -417,10 +423,31 @@ static void emergency_on_todo(void *arg, struct db_tx *rtx, int err, const char 
                 /* Acted on once per version; the ack travels up with it. */
                 db_tx_add(tx, "UPDATE emergencies SET acted_version = $2::bigint WHERE id = $1", 2, p, NULL, NULL);
                 db_tx_add(tx, "SELECT * FROM emergency_systems($1)", 1, p, NULL, NULL);
-                emergency_add_report(n, tx, j->id, j->acked_us, 0, 0, false, "[]");
+                emergency_add_report(n, tx, j->id, j->acked_us, 0, 0, false, "[]", 0);
                 db_submit(n->db, tx, emergency_on_systems, j);
         }
         (void)msg;
+}
+
+/* Linkages undone (end or expiry): report them, in their own transaction. */
+static void emergency_on_unlinked(void *arg, struct db_tx *rtx, int err, const char *msg)
+{
+        struct node *n = arg;
+        PGresult *res = db_tx_result(rtx, 0);
+        struct db_tx *tx;
+        int i;
+
+        (void)msg;
+        if (err || !res || PQntuples(res) == 0)
+                return;
+        tx = db_tx_new();
+        for (i = 0; i < PQntuples(res); i++) {
+                log_info("emergency", "id=%s unlinked=%s msg=\"linkages undone\"", PQgetvalue(res, i, 0),
+                         PQgetvalue(res, i, 1));
+                emergency_add_report(n, tx, PQgetvalue(res, i, 0), node_now_us(), atoi(PQgetvalue(res, i, 2)),
+                                     atoi(PQgetvalue(res, i, 3)), true, NULL, atoi(PQgetvalue(res, i, 1)));
+        }
+        db_submit(n->db, tx, emergency_on_report, n);
 }
 
 void emergency_act(struct node *n)
@@ -430,6 +457,13 @@ void emergency_act(struct node *n)
         if (n->cfg.tier != TIER_STATION || n->emergency_acting || !n->db || !db_is_up(n->db))
                 return;
         n->emergency_acting = true;
+        /* The end, or the expiry by this station's own clock, undoes every
+         * linkage (also when cut off from the parent). Undoing is logged in
+         * its transaction; the report to the command follows in another
+         * (a stop between the two leaves the command's count behind). */
+        tx = db_tx_new();
+        db_tx_add(tx, "SELECT * FROM emergency_unlink()", 0, NULL, NULL, NULL);
+        db_submit(n->db, tx, emergency_on_unlinked, n);
         tx = db_tx_new();
         db_tx_add(tx, "SELECT id, version FROM emergencies WHERE acted_version IS DISTINCT FROM version "
                       "AND ended_at IS NULL AND now() < ends_at AND now() >= starts_at "
@@ -469,7 +503,7 @@ static void emergency_on_declared(void *arg, struct db_tx *tx, int err, const ch
         }
         doc = json_object();
         json_object_set_new(doc, "id", json_string(q->arg_id));
-        json_object_set_new(doc, "state", json_string("declared"));
+        json_object_set_new(doc, "state", json_string(PQgetvalue(res, 0, 3)));
         control_reply(q, CONTROL_OK, doc, NULL, NULL);
         free(q);
         emergency_dispatch(n);
@@ -570,8 +604,9 @@ static void emergency_status(struct control_req *q)
                       "WHEN now() >= e.ends_at THEN 'expired' ELSE 'active' END, 'scope', e.scope, "
                       "'incident', e.incident, 'authority', e.authority, 'ends_at', e.ends_at, "
                       "'stations', coalesce((SELECT json_agg(json_build_object('id', s.id, 'name', s.name, "
-                      "'acked', r.acked_at IS NOT NULL, 'linked', coalesce(r.linked, 0), 'failed', "
-                      "coalesce(r.failed, 0), 'done', coalesce(r.done, false), 'details', r.details) ORDER BY s.id) "
+                      "'acked', r.acked_at IS NOT NULL, 'linked', coalesce(r.linked, 0), "
+                      "'unlinked', coalesce(r.unlinked, 0), 'failed', coalesce(r.failed, 0), "
+                      "'done', coalesce(r.done, false), 'details', r.details) ORDER BY s.id) "
                       "FROM nodes s LEFT JOIN emergency_reports r ON r.emergency_id = e.id AND r.station = s.id "
                       "WHERE s.tier = 'station' AND left(s.id, length(vigil_prefix(e.scope))) = vigil_prefix(e.scope)), "
                       "'[]'), 'totals', (SELECT json_build_object('acked', count(*) FILTER (WHERE r.acked_at IS NOT NULL), "
@@ -627,7 +662,29 @@ static void emergency_credentials(struct control_req *q)
         db_submit(q->c->node->db, tx, emergency_on_credentials, q);
 }
 
+static void emergency_end(struct control_req *q)
+{
+        const char *badge = strncmp(q->user, "officer:", 8) == 0 ? q->user + 8 : NULL;
+        const char *p[2] = { control_arg(q, "id"), badge };
+        struct db_tx *tx;
+
+        if (!badge) {
+                emergency_fail(q, "refused: Art 19: a commander ends it, as themselves (--as)", "Art 19");
+                return;
+        }
+        if (!p[0]) {
+                control_reply(q, CONTROL_USAGE, NULL, "which emergency? (its ID)", NULL);
+                free(q);
+                return;
+        }
+        snprintf(q->arg_id, sizeof(q->arg_id), "%s", p[0]);
+        tx = db_tx_new();
+        db_tx_add(tx, "SELECT * FROM emergency_end($1, $2)", 2, p, NULL, NULL);
+        db_submit(q->c->node->db, tx, emergency_on_declared, q);
+}
+
 const struct control_command emergency_commands[] = {
+        { "emergency.end", emergency_end },
         { "system.credentials", emergency_credentials },
         { "emergency.declare", emergency_declare },
         { "emergency.status", emergency_status },

@@ -99,7 +99,7 @@ struct view_decision {
         struct view *v;
         struct control_req *q;         /* or */
         uint64_t parent_id;
-        char camera[21], officer[33], key[41], action[16];
+        char camera[21], officer[33], key[41], action[16], unit[21];
         int64_t from_us, to_us;
 };
 
@@ -107,8 +107,8 @@ struct view_decision {
 #define VIEW_TICKET_LIFE_US (5LL * 60 * 1000000)
 
 /* Sign the ticket for decision D, granted by REQUEST until UNTIL_US. */
-static int view_ticket(struct view *v, const struct view_decision *d, const char *request, const char *url,
-                       int64_t until_us, char **ret_token, int64_t *ret_expires)
+static int view_ticket(struct view *v, const struct view_decision *d, const char *request, const char *emergency,
+                       const char *url, int64_t until_us, char **ret_token, int64_t *ret_expires)
 {
         struct node *n = v->node;
         struct ticket t;
@@ -120,7 +120,9 @@ static int view_ticket(struct view *v, const struct view_decision *d, const char
         snprintf(t.officer_key, sizeof(t.officer_key), "%s", d->key);
         snprintf(t.camera, sizeof(t.camera), "%s", d->camera);
         snprintf(t.action, sizeof(t.action), "%s", d->action);
-        snprintf(t.grant, sizeof(t.grant), "%s", request);
+        /* The basis, exactly one (Art 29(2)): the grant, or the emergency. */
+        snprintf(t.grant, sizeof(t.grant), "%s", request ? request : "");
+        snprintf(t.emergency, sizeof(t.emergency), "%s", request ? "" : emergency ? emergency : "");
         snprintf(t.url, sizeof(t.url), "%s", url ? url : "");
         t.from_us = d->from_us;
         t.to_us = d->to_us;
@@ -149,7 +151,9 @@ static void view_on_decided(void *arg, struct db_tx *tx, int err, const char *ms
                 if (a.granted) {
                         int64_t until = strtoll(PQgetvalue(res, 0, 5), NULL, 10);
                         a.expires_at_us = until;
-                        if (view_ticket(v, d, PQgetvalue(res, 0, 4), a.url, until, &token, &a.expires_at_us) < 0) {
+                        if (view_ticket(v, d, PQgetisnull(res, 0, 4) ? NULL : PQgetvalue(res, 0, 4),
+                                        PQgetisnull(res, 0, 6) ? NULL : PQgetvalue(res, 0, 6), a.url, until, &token,
+                                        &a.expires_at_us) < 0) {
                                 a.granted = false;
                                 a.url = NULL;
                                 a.error = "the station could not sign a ticket";
@@ -176,7 +180,7 @@ static void view_decide(struct view *v, struct view_decision *d, const Vigil__Vi
                         const char *entry)
 {
         char from[32], to[32];
-        const char *p[6];
+        const char *p[7];
         struct db_tx *tx = db_tx_new();
 
         snprintf(from, sizeof(from), "%.6f", (double)r->from_us / 1e6);
@@ -187,10 +191,11 @@ static void view_decide(struct view *v, struct view_decision *d, const Vigil__Vi
         p[3] = r->has_from_us ? from : NULL;
         p[4] = r->has_to_us ? to : NULL;
         p[5] = entry;
+        p[6] = r->officer_unit && *r->officer_unit ? r->officer_unit : NULL;
         db_tx_add(tx, "SELECT granted, article, message, url, request_id, "
-                      "(extract(epoch FROM valid_until) * 1000000)::bigint "
+                      "(extract(epoch FROM valid_until) * 1000000)::bigint, emergency_id "
                       "FROM view_decide($1, $2, $3, to_timestamp($4::double precision), "
-                      "to_timestamp($5::double precision), $6)", 6, p, NULL, NULL);
+                      "to_timestamp($5::double precision), $6, $7)", 7, p, NULL, NULL);
         db_submit(v->node->db, tx, view_on_decided, d);
 }
 
@@ -235,6 +240,7 @@ static void view_route(struct view *v, const Vigil__ViewRequest *r, struct contr
                 snprintf(d->officer, sizeof(d->officer), "%s", r->officer);
                 snprintf(d->key, sizeof(d->key), "%s", r->officer_key ? r->officer_key : "");
                 snprintf(d->action, sizeof(d->action), "%s", r->action);
+                snprintf(d->unit, sizeof(d->unit), "%s", r->officer_unit ? r->officer_unit : "");
                 d->from_us = r->has_from_us ? r->from_us : 0;
                 d->to_us = r->has_to_us ? r->to_us : 0;
                 view_decide(v, d, r, r->entry_node ? r->entry_node : n->cfg.node_id);
@@ -393,6 +399,7 @@ static void view_command(struct control_req *q)
         r.action = (char *)(action ? action : "view-live");
         r.entry_node = q->c->node->cfg.node_id;
         r.officer_key = (char *)accessctl_key_of(&q->c->node->access, badge);
+        r.officer_unit = (char *)accessctl_unit_of(&q->c->node->access, badge);
         if ((control_arg(q, "from") &&
              accessctl_parse_time(control_arg(q, "from"), node_now_us(), &r.from_us) < 0) ||
             (control_arg(q, "to") && accessctl_parse_time(control_arg(q, "to"), node_now_us(), &r.to_us) < 0)) {

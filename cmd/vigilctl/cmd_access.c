@@ -117,6 +117,8 @@ const struct cmd_command cmd_access_commands[] = {
           .usage = "CODE --user U --password P",
           .summary = "hold the credentials of a system's reserved interface at this station (never replicated)",
           .render = render_state },
+        { .words = "emergency end", .wire = "emergency.end", .positional = { "id" }, .usage = "ID",
+          .summary = "the commander ends it: every linkage undone, access under it ends", .render = render_state },
         { .words = "emergency status", .wire = "emergency.status", .positional = { "id" }, .usage = "ID",
           .summary = "per station: acked, linked, failed; who has not answered" },
         { .words = "officer add", .wire = "officer.add",

@@ -123,6 +123,33 @@ def main():
                 outcomes == {"dead-d": "refused", "junk-e": "bad_response"}, "yuelu-2: %s" % y2
             assert doc["not_answered"] == [] and doc["totals"] == {"acked": 2, "linked": 2, "failed": 2}, doc
             step("yuelu-2, back, acked and reported its failures: refused, bad response")
+
+            # Art 19: the command's officers view within scope, radius and
+            # time without an approval; each such view names the emergency.
+            near_cam, far_cam = "%s00131%07d" % (ID["yuelu-1"][:8], 1), "%s00131%07d" % (ID["yuelu-1"][:8], 3)
+            rc, v = fed.ctl("city", "view", near_cam, as_identity=inv)
+            assert rc == 0 and v.get("ticket"), "a view under the emergency: %s" % v
+            pub = os.path.join(fed.node("yuelu-1").key_dir, "sign.pub")
+            rc, t = fed.node("city").ctl("ticket", "verify", v["ticket"], "--key-file", pub)
+            assert rc == 0 and t.get("emergency") == em and t.get("grant") is None, "ticket basis: %s" % t
+            rc, v = fed.ctl("city", "view", far_cam, as_identity=inv)
+            assert rc == 1 and v.get("article") == "Art 29(2)", "outside the radius: %s" % v
+            rc, log = fed.ctl("yuelu-1", "audit", "list", "--limit", "50")
+            assert any(r["camera"] == near_cam and r["outcome"] == "ok" and r["emergency_id"] == em for r in log), \
+                "the view under the emergency in yuelu-1's log: %s" % log
+            step("under the emergency: a view without approval (ticket names it), refused outside the radius")
+
+            rc, doc = fed.ctl("city", "emergency", "end", em, as_identity=key)
+            assert rc == 0 and doc.get("state") == "ended", "end: %s" % doc
+
+            def undone():
+                rc, d = fed.ctl("city", "emergency", "status", em)
+                return d if rc == 0 and station(d, "yuelu-1")["unlinked"] == 2 else None
+            doc = wait_until(undone, 20, what="yuelu-1's linkages undone and reported")
+            assert doc["state"] == "ended", doc
+            rc, v = fed.ctl("city", "view", near_cam, as_identity=inv)
+            assert rc == 1 and v.get("article") == "Art 29(2)", "a view after the end: %s" % v
+            step("ended: yuelu-1 undid both linkages; views under it refused")
         finally:
             for p in servers:
                 p.terminate()
