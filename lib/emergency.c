@@ -287,18 +287,45 @@ static void emergency_on_report(void *arg, struct db_tx *tx, int err, const char
         node_kick_uplink(n);
 }
 
-static void emergency_job_done(struct emergency_job *j)
+/* The final report: what the station recorded (linkages, and the owners'
+ * notifications: Art 13), read back so the command sees the record itself. */
+static void emergency_on_details(void *arg, struct db_tx *rtx, int err, const char *msg)
 {
+        struct emergency_job *j = arg;
         struct node *n = j->n;
-        char *details = json_dumps(j->details, JSON_COMPACT);
+        PGresult *res = db_tx_result(rtx, 0);
+        const char *details = !err && res && PQntuples(res) == 1 && !PQgetisnull(res, 0, 0) ? PQgetvalue(res, 0, 0)
+                                                                                             : NULL;
         struct db_tx *tx = db_tx_new();
+        char *fallback = NULL;
 
+        if (!details) {
+                log_warn("emergency", "id=%s msg=\"reporting without the recorded details\" reason=\"%s\"", j->id,
+                         err ? msg : "none");
+                fallback = json_dumps(j->details, JSON_COMPACT);
+                details = fallback;
+        }
         log_info("emergency", "id=%s linked=%d failed=%d msg=\"linkage done\"", j->id, j->linked, j->failed);
         emergency_add_report(n, tx, j->id, j->acked_us, j->linked, j->failed, true, details, 0);
         db_submit(n->db, tx, emergency_on_report, n);
-        free(details);
+        free(fallback);
         json_decref(j->details);
         free(j);
+}
+
+static void emergency_job_done(struct emergency_job *j)
+{
+        const char *p[1] = { j->id };
+        struct db_tx *tx = db_tx_new();
+
+        /* After the linkages' own transactions (one connection, in order). */
+        db_tx_add(tx, "SELECT json_agg(json_build_object('system', l.system_code, 'url', l.url, 'outcome', l.outcome, "
+                      "'reason', l.reason, 'streams', l.streams, 'linked_at', l.linked_at, "
+                      "'responsible_entity', y.responsible_entity, 'notification', n.text) ORDER BY l.system_code)::text "
+                      "FROM linkages l LEFT JOIN systems y ON y.station_id = vigil_self() AND y.code = l.system_code "
+                      "LEFT JOIN linkage_notifications n ON n.emergency_id = l.emergency_id "
+                      "AND n.system_code = l.system_code WHERE l.emergency_id = $1", 1, p, NULL, NULL);
+        db_submit(j->n->db, tx, emergency_on_details, j);
 }
 
 static void emergency_on_probed(void *arg, const struct rtsp_result *r)
@@ -346,11 +373,9 @@ static void emergency_on_probed(void *arg, const struct rtsp_result *r)
         p[4] = r->reason;
         p[5] = s;
         tx = db_tx_new();
-        /* Art 13: each linkage (or why not) on record at the station. */
-        db_tx_add(tx, "INSERT INTO linkages (emergency_id, system_code, url, outcome, reason, streams) "
-                      "VALUES ($1, $2, $3, $4, $5, $6::jsonb) ON CONFLICT (emergency_id, system_code) DO UPDATE "
-                      "SET outcome = EXCLUDED.outcome, reason = EXCLUDED.reason, streams = EXCLUDED.streams, "
-                      "linked_at = now(), unlinked_at = NULL", 6, p, NULL, NULL);
+        /* Art 13: each linkage (or why not) on record at the station, and
+         * for a system linked, its owner's notification. */
+        db_tx_add(tx, "SELECT linkage_record($1, $2, $3, $4, $5, $6::jsonb)", 6, p, NULL, NULL);
         db_submit(n->db, tx, emergency_on_report, n);
         json_object_set_new(o, "system", json_string(pr->system));
         json_object_set_new(o, "url", json_string(pr->url));
@@ -535,12 +560,13 @@ static void emergency_declare(struct control_req *q)
                 return;
         }
         d = duration ? strtol(duration, &end, 10) : 0;
-        if (!duration || d <= 0 || !(end[0] == 'm' || end[0] == 'h' || end[0] == 'd') || end[1]) {
-                control_reply(q, CONTROL_USAGE, NULL, "--duration is 30m, 2h or 1d", NULL);
+        if (!duration || d <= 0 || !(end[0] == 's' || end[0] == 'm' || end[0] == 'h' || end[0] == 'd') || end[1]) {
+                control_reply(q, CONTROL_USAGE, NULL, "--duration is 90s, 30m, 2h or 1d", NULL);
                 free(q);
                 return;
         }
-        snprintf(interval, sizeof(interval), "%ld %s", d, end[0] == 'm' ? "minutes" : end[0] == 'h' ? "hours" : "days");
+        snprintf(interval, sizeof(interval), "%ld %s", d,
+                 end[0] == 's' ? "seconds" : end[0] == 'm' ? "minutes" : end[0] == 'h' ? "hours" : "days");
         if (near) {
                 snprintf(lat, sizeof(lat), "%.9f", la);
                 snprintf(lon, sizeof(lon), "%.9f", lo);
@@ -683,7 +709,40 @@ static void emergency_end(struct control_req *q)
         db_submit(q->c->node->db, tx, emergency_on_declared, q);
 }
 
+/* After action (Art 13, 23(5)): what was linked and what failed, the
+ * owners' notifications, who accessed what under it (the command's own
+ * log and its copies of the stations'), and when it ended. */
+static void emergency_report(struct control_req *q)
+{
+        const char *p[1] = { control_arg(q, "id") };
+        struct db_tx *tx;
+
+        if (!p[0]) {
+                control_reply(q, CONTROL_USAGE, NULL, "which emergency? (its ID)", NULL);
+                free(q);
+                return;
+        }
+        tx = db_tx_new();
+        db_tx_add(tx, "SELECT json_build_object('id', e.id, 'incident', e.incident, 'authority', e.authority, "
+                      "'scope', e.scope, 'near', CASE WHEN e.radius_m IS NOT NULL THEN json_build_object('lat', "
+                      "e.near_lat, 'lon', e.near_lon, 'radius_m', e.radius_m) END, 'declared_by', e.declared_by, "
+                      "'declared_at', e.declared_at, 'starts_at', e.starts_at, 'ends_at', e.ends_at, "
+                      "'ended_at', e.ended_at, 'state', CASE WHEN e.ended_at IS NOT NULL THEN 'ended' "
+                      "WHEN now() >= e.ends_at THEN 'expired' ELSE 'active' END, "
+                      "'linkages', coalesce((SELECT json_agg(d || jsonb_build_object('station', r.station) "
+                      "ORDER BY r.station, d->>'system') FROM emergency_reports r, jsonb_array_elements(r.details) d "
+                      "WHERE r.emergency_id = e.id), '[]'), "
+                      "'accesses', coalesce((SELECT json_agg(a ORDER BY a.at) FROM ("
+                      "SELECT node_id, seq, at, actor, action, outcome, article, camera FROM audit_log "
+                      "WHERE emergency_id = e.id AND action IN ('view-live', 'view-recorded', 'copy', 'retrieve') "
+                      "UNION ALL SELECT node_id, seq, at, actor, action, outcome, article, camera FROM audit_copies "
+                      "WHERE emergency_id = e.id AND action IN ('view-live', 'view-recorded', 'copy', 'retrieve')) a), "
+                      "'[]'))::text FROM emergencies e WHERE e.id = $1", 1, p, NULL, NULL);
+        db_submit(q->c->node->db, tx, emergency_on_status, q);
+}
+
 const struct control_command emergency_commands[] = {
+        { "emergency.report", emergency_report },
         { "emergency.end", emergency_end },
         { "system.credentials", emergency_credentials },
         { "emergency.declare", emergency_declare },

@@ -119,6 +119,8 @@ const struct cmd_command cmd_access_commands[] = {
           .render = render_state },
         { .words = "emergency end", .wire = "emergency.end", .positional = { "id" }, .usage = "ID",
           .summary = "the commander ends it: every linkage undone, access under it ends", .render = render_state },
+        { .words = "emergency report", .wire = "emergency.report", .positional = { "id" }, .usage = "ID",
+          .summary = "after action: linked, failed, owners' notifications, accesses under it, its end" },
         { .words = "emergency status", .wire = "emergency.status", .positional = { "id" }, .usage = "ID",
           .summary = "per station: acked, linked, failed; who has not answered" },
         { .words = "officer add", .wire = "officer.add",

@@ -48,16 +48,18 @@ def register(fed, station, code, url, lat, lon, serial):
 
 
 def main():
-    base = free_port_block("test_emergency", 5)
-    plain, digest, junk, dead = base, base + 1, base + 2, base + 3
     servers = []
-    with TestFederation("emergency", NODES, heartbeat_ms=500) as fed:
+    # "emerg": a port block far from the other tests' (they start side by side).
+    with TestFederation("emerg", NODES, heartbeat_ms=500) as fed:
         try:
+            fed.start()
+            # Ports for the servers once the federation holds its own.
+            base = free_port_block("test_emergency_rtsp", 5)
+            plain, digest, junk, dead = base, base + 1, base + 2, base + 3
             servers.append(start_server(["--port", str(plain), "--mounts", "4"]))
             servers.append(start_server(["--port", str(digest), "--mounts", "1", "--user", "linkage",
                                          "--password", "s3cret"]))
             servers.append(start_server(["--port", str(junk), "--garbage"]))
-            fed.start()
             u = "rtsp://127.0.0.1:%d/cam%d"
             register(fed, "yuelu-1", "mall-a", u % (plain, 0), NEAR[0] + 0.001, NEAR[1], 1)
             register(fed, "yuelu-1", "hotel-b", u % (digest, 0), NEAR[0], NEAR[1] + 0.002, 2)
@@ -150,6 +152,38 @@ def main():
             rc, v = fed.ctl("city", "view", near_cam, as_identity=inv)
             assert rc == 1 and v.get("article") == "Art 29(2)", "a view after the end: %s" % v
             step("ended: yuelu-1 undid both linkages; views under it refused")
+
+            # The after-action report: linkages, failures, the owners'
+            # notifications, the accesses under it (from yuelu-1's log copy).
+            def report():
+                rc, d = fed.ctl("city", "emergency", "report", em)
+                return d if rc == 0 and d.get("accesses") else None
+            rep = wait_until(report, 20, what="the access under the emergency in the city's report")
+            got = {(x["station"], x["system"]): x for x in rep["linkages"]}
+            assert sorted(got) == sorted([(ID["yuelu-1"], "hotel-b"), (ID["yuelu-1"], "mall-a"),
+                                          (ID["yuelu-2"], "dead-d"), (ID["yuelu-2"], "junk-e")]), sorted(got)
+            mall = got[(ID["yuelu-1"], "mall-a")]
+            assert mall["outcome"] == "linked" and mall["responsible_entity"] == "owner of mall-a" \
+                and "To owner of mall-a" in (mall["notification"] or "") and em in mall["notification"], mall
+            assert got[(ID["yuelu-2"], "dead-d")]["notification"] is None, "a failed linkage notifies nobody"
+            acc = rep["accesses"]
+            assert any(a["actor"] == "city-inv-1" and a["camera"] == near_cam and a["outcome"] == "ok" for a in acc), acc
+            assert rep["state"] == "ended" and rep["ended_at"], rep
+            step("report: 2 linked with their owners' notifications, 2 failed, %d accesses, ended" % len(acc))
+
+            # A station cut off from its parent ends it on its own timer.
+            rc, doc = fed.ctl("city", "emergency", "declare", "--scope", ID["furong"], "--duration", "4s",
+                              "--incident", "drill", "--authority", "Changsha PSB", as_identity=key)
+            assert rc == 0, doc
+            em2 = doc["id"]
+            wait_until(lambda: any(s["done"] and s["linked"] == 1 for s in
+                                   fed.ctl("city", "emergency", "status", em2)[1].get("stations", [])), 20,
+                       what="furong-1 linking under the drill")
+            fed.node("furong").kill()
+            wait_until(lambda: any(r["action"] == "emergency.unlink" and r["emergency_id"] == em2 for r in
+                                   fed.ctl("furong-1", "audit", "list", "--limit", "50")[1]), 15,
+                       what="furong-1 undoing its linkage at expiry, cut off from furong")
+            step("furong-1, cut off from its parent, undid its linkage at expiry on its own clock")
         finally:
             for p in servers:
                 p.terminate()
