@@ -137,6 +137,12 @@ static int ticket_parse(const char *token, uint8_t **ret_msg, size_t *ret_len, u
         dot = strchr(p64, '.');
         if (!dot || dot == p64)
                 return -EBADMSG;
+        /* Only the base64url alphabet: libsodium 1.0.18's decoder reads any
+         * byte above 0x7f as '_', so without this one token would have many
+         * spellings that all verify. */
+        if (strspn(p64, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") != (size_t)(dot - p64) ||
+            strspn(dot + 1, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") != strlen(dot + 1))
+                return -EBADMSG;
         msg = malloc(4 + tlen);
         if (!msg)
                 return -EBADMSG;
