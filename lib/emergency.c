@@ -511,12 +511,13 @@ static void emergency_fail(struct control_req *q, const char *error, const char 
         free(q);
 }
 
+static void emergency_on_status(void *arg, struct db_tx *tx, int err, const char *msg);
+
 static void emergency_on_declared(void *arg, struct db_tx *tx, int err, const char *msg)
 {
         struct control_req *q = arg;
         struct node *n = q->c->node;
         PGresult *res = db_tx_result(tx, 0);
-        json_t *doc;
 
         if (err || !res || PQntuples(res) != 1) {
                 emergency_fail(q, err ? msg : "no answer", NULL);
@@ -526,11 +527,13 @@ static void emergency_on_declared(void *arg, struct db_tx *tx, int err, const ch
                 emergency_fail(q, PQgetvalue(res, 0, 2), PQgetisnull(res, 0, 1) ? NULL : PQgetvalue(res, 0, 1));
                 return;
         }
-        doc = json_object();
-        json_object_set_new(doc, "id", json_string(q->arg_id));
-        json_object_set_new(doc, "state", json_string(PQgetvalue(res, 0, 3)));
-        control_reply(q, CONTROL_OK, doc, NULL, NULL);
-        free(q);
+        /* The answer is the status (CONTRACT.md: id, state, stations). */
+        {
+                const char *p[1] = { q->arg_id };
+                struct db_tx *st = db_tx_new();
+                db_tx_add(st, "SELECT emergency_status_json($1)::text", 1, p, NULL, NULL);
+                db_submit(n->db, st, emergency_on_status, q);
+        }
         emergency_dispatch(n);
 }
 
@@ -625,23 +628,8 @@ static void emergency_status(struct control_req *q)
                 return;
         }
         tx = db_tx_new();
-        /* Every station in scope, answered or not. */
-        db_tx_add(tx, "SELECT json_build_object('id', e.id, 'state', CASE WHEN e.ended_at IS NOT NULL THEN 'ended' "
-                      "WHEN now() >= e.ends_at THEN 'expired' ELSE 'active' END, 'scope', e.scope, "
-                      "'incident', e.incident, 'authority', e.authority, 'ends_at', e.ends_at, "
-                      "'stations', coalesce((SELECT json_agg(json_build_object('id', s.id, 'name', s.name, "
-                      "'acked', r.acked_at IS NOT NULL, 'linked', coalesce(r.linked, 0), "
-                      "'unlinked', coalesce(r.unlinked, 0), 'failed', coalesce(r.failed, 0), "
-                      "'done', coalesce(r.done, false), 'details', r.details) ORDER BY s.id) "
-                      "FROM nodes s LEFT JOIN emergency_reports r ON r.emergency_id = e.id AND r.station = s.id "
-                      "WHERE s.tier = 'station' AND left(s.id, length(vigil_prefix(e.scope))) = vigil_prefix(e.scope)), "
-                      "'[]'), 'totals', (SELECT json_build_object('acked', count(*) FILTER (WHERE r.acked_at IS NOT NULL), "
-                      "'linked', coalesce(sum(r.linked), 0), 'failed', coalesce(sum(r.failed), 0)) "
-                      "FROM emergency_reports r WHERE r.emergency_id = e.id), "
-                      "'not_answered', coalesce((SELECT json_agg(s.id ORDER BY s.id) FROM nodes s "
-                      "WHERE s.tier = 'station' AND left(s.id, length(vigil_prefix(e.scope))) = vigil_prefix(e.scope) "
-                      "AND NOT EXISTS (SELECT 1 FROM emergency_reports r WHERE r.emergency_id = e.id "
-                      "AND r.station = s.id)), '[]'))::text FROM emergencies e WHERE e.id = $1", 1, p, NULL, NULL);
+        /* Every station in scope, answered or not (schema 012). */
+        db_tx_add(tx, "SELECT emergency_status_json($1)::text", 1, p, NULL, NULL);
         db_submit(q->c->node->db, tx, emergency_on_status, q);
 }
 
@@ -723,21 +711,7 @@ static void emergency_report(struct control_req *q)
                 return;
         }
         tx = db_tx_new();
-        db_tx_add(tx, "SELECT json_build_object('id', e.id, 'incident', e.incident, 'authority', e.authority, "
-                      "'scope', e.scope, 'near', CASE WHEN e.radius_m IS NOT NULL THEN json_build_object('lat', "
-                      "e.near_lat, 'lon', e.near_lon, 'radius_m', e.radius_m) END, 'declared_by', e.declared_by, "
-                      "'declared_at', e.declared_at, 'starts_at', e.starts_at, 'ends_at', e.ends_at, "
-                      "'ended_at', e.ended_at, 'state', CASE WHEN e.ended_at IS NOT NULL THEN 'ended' "
-                      "WHEN now() >= e.ends_at THEN 'expired' ELSE 'active' END, "
-                      "'linkages', coalesce((SELECT json_agg(d || jsonb_build_object('station', r.station) "
-                      "ORDER BY r.station, d->>'system') FROM emergency_reports r, jsonb_array_elements(r.details) d "
-                      "WHERE r.emergency_id = e.id), '[]'), "
-                      "'accesses', coalesce((SELECT json_agg(a ORDER BY a.at) FROM ("
-                      "SELECT node_id, seq, at, actor, action, outcome, article, camera FROM audit_log "
-                      "WHERE emergency_id = e.id AND action IN ('view-live', 'view-recorded', 'copy', 'retrieve') "
-                      "UNION ALL SELECT node_id, seq, at, actor, action, outcome, article, camera FROM audit_copies "
-                      "WHERE emergency_id = e.id AND action IN ('view-live', 'view-recorded', 'copy', 'retrieve')) a), "
-                      "'[]'))::text FROM emergencies e WHERE e.id = $1", 1, p, NULL, NULL);
+        db_tx_add(tx, "SELECT emergency_report_json($1)::text", 1, p, NULL, NULL);
         db_submit(q->c->node->db, tx, emergency_on_status, q);
 }
 

@@ -89,7 +89,8 @@ def main():
             assert rc == 1 and doc.get("article") == "Art 19", "an investigator declaring: %s" % doc
             fed.node("yuelu-2").kill()
             rc, doc = fed.ctl("city", *args, as_identity=key)
-            assert rc == 0 and doc.get("state") == "declared", "declare: %s" % doc
+            assert rc == 0 and doc.get("state") == "active" and \
+                [s["id"] for s in doc.get("stations", [])] == [ID["yuelu-1"], ID["yuelu-2"]], "declare: %s" % doc
             em = doc["id"]
             t0 = time.monotonic()
 
