@@ -179,30 +179,32 @@ static void accessctl_args(const struct control_req *q, const char *name, struct
         }
 }
 
-static void accessctl_fail(struct control_req *q, const char *error, const char *article)
+const char *accessctl_answer_state(struct control_req *q, struct db_tx *tx, int err, const char *msg)
 {
-        control_reply(q, CONTROL_REFUSED, NULL, error, article);
-        free(q);
-}
-
-/* Reply with the (ok, article, message, state) answer of statement I of TX;
- * ID names the request (or NULL). */
-static void accessctl_answer(struct control_req *q, struct db_tx *tx, int i, int err, const char *msg)
-{
-        PGresult *res = db_tx_result(tx, i);
-        json_t *doc;
+        PGresult *res = db_tx_result(tx, 0);
 
         if (err || !res || PQntuples(res) != 1) {
-                accessctl_fail(q, err ? msg : "no answer", NULL);
-                return;
+                control_refuse(q, err ? msg : "no answer", NULL);
+                return NULL;
         }
         if (PQgetvalue(res, 0, 0)[0] != 't') {
-                accessctl_fail(q, PQgetvalue(res, 0, 2), PQgetisnull(res, 0, 1) ? NULL : PQgetvalue(res, 0, 1));
-                return;
+                control_refuse(q, PQgetvalue(res, 0, 2), PQgetisnull(res, 0, 1) ? NULL : PQgetvalue(res, 0, 1));
+                return NULL;
         }
+        return PQgetvalue(res, 0, 3);
+}
+
+/* Reply {"id","state"} to an access_answer (statement 0 of TX). */
+static void accessctl_answer(struct control_req *q, struct db_tx *tx, int err, const char *msg)
+{
+        const char *state = accessctl_answer_state(q, tx, err, msg);
+        json_t *doc;
+
+        if (!state)
+                return;
         doc = json_object();
         json_object_set_new(doc, "id", json_string(q->arg_id));
-        json_object_set_new(doc, "state", json_string(PQgetvalue(res, 0, 3)));
+        json_object_set_new(doc, "state", json_string(state));
         control_reply(q, CONTROL_OK, doc, NULL, NULL);
         free(q);
 }
@@ -212,31 +214,11 @@ static void accessctl_on_answer(void *arg, struct db_tx *tx, int err, const char
         struct control_req *q = arg;
         struct node *n = q->c->node;
 
-        accessctl_answer(q, tx, 0, err, msg);
+        accessctl_answer(q, tx, err, msg);
         /* An approval or a revocation goes down to the cameras' stations;
          * the log of it, up. */
         grant_dispatch(n);
         audit_forward(n);
-}
-
-/* Reply with the JSON text in row 0, column 0 of statement 0. */
-static void accessctl_on_json(void *arg, struct db_tx *tx, int err, const char *msg)
-{
-        struct control_req *q = arg;
-        PGresult *res = db_tx_result(tx, 0);
-        json_t *doc;
-
-        if (err || !res || PQntuples(res) != 1) {
-                accessctl_fail(q, err ? msg : "no answer", NULL);
-                return;
-        }
-        doc = json_loads(PQgetisnull(res, 0, 0) ? "[]" : PQgetvalue(res, 0, 0), 0, NULL);
-        if (!doc) {
-                accessctl_fail(q, "unreadable answer", NULL);
-                return;
-        }
-        control_reply(q, CONTROL_OK, doc, NULL, NULL);
-        free(q);
 }
 
 /* An ISO-8601 UTC time ("2026-11-28T10:00:00Z", seconds optional) or a
@@ -269,7 +251,7 @@ int accessctl_parse_time(const char *s, int64_t now_us, int64_t *ret)
         return 0;
 }
 
-static void accessctl_new_id(const char *prefix, char *buf, size_t n)
+void accessctl_new_id(const char *prefix, char *buf, size_t n)
 {
         uint8_t r[5];
         char hex[11];
@@ -289,7 +271,7 @@ static void accessctl_on_registered(void *arg, struct db_tx *tx, int err, const 
         if (!err)
                 node_kick_uplink(q->c->node);
         accessctl_load(a);  /* the new officer may log in at once */
-        accessctl_answer(q, tx, 0, err, msg);
+        accessctl_answer(q, tx, err, msg);
 }
 
 static void accessctl_officer_add(struct control_req *q)
@@ -308,7 +290,7 @@ static void accessctl_officer_add(struct control_req *q)
         struct db_tx *tx;
 
         if (strncmp(q->user, "admin:", 6) != 0) {
-                accessctl_fail(q, "refused: only an admin of this node registers its officers", NULL);
+                control_refuse(q, "refused: only an admin of this node registers its officers", NULL);
                 return;
         }
         if (!badge || !name || !roles || !key) {
@@ -318,7 +300,7 @@ static void accessctl_officer_add(struct control_req *q)
                 return;
         }
         if (!keys_z85_valid(key)) {
-                accessctl_fail(q, "the public key is not a 40-character Z85 CURVE key", NULL);
+                control_refuse(q, "the public key is not a 40-character Z85 CURVE key", NULL);
                 return;
         }
         snprintf(q->arg_id, sizeof(q->arg_id), "%s", badge);
@@ -353,7 +335,7 @@ static void accessctl_officer_list(struct control_req *q)
         db_tx_add(tx, "SELECT json_agg(json_build_object('badge', badge, 'name', name, 'unit', unit, "
                       "'credential', credential, 'roles', roles, 'active', active, 'public_key', public_key) "
                       "ORDER BY unit, badge)::text FROM officers", 0, NULL, NULL, NULL);
-        db_submit(q->c->node->db, tx, accessctl_on_json, q);
+        db_submit(q->c->node->db, tx, control_on_json_row, q);
 }
 
 static void accessctl_delegation_add(struct control_req *q)
@@ -370,7 +352,7 @@ static void accessctl_delegation_add(struct control_req *q)
         struct db_tx *tx;
 
         if (!badge) {
-                accessctl_fail(q, "Art 19: a principal delegates, as themselves (--as)", "Art 19");
+                control_refuse(q, "Art 19: a principal delegates, as themselves (--as)", "Art 19");
                 return;
         }
         if (!deputy || accessctl_parse_time(control_arg(q, "until"), now, &until) < 0 ||
@@ -412,7 +394,7 @@ static void accessctl_delegation_list(struct control_req *q)
                       "'deputy', deputy, 'valid_from', valid_from, 'valid_until', valid_until, "
                       "'revoked', revoked, 'live', NOT revoked AND now() >= valid_from AND now() < valid_until) "
                       "ORDER BY valid_from)::text FROM delegations", 0, NULL, NULL, NULL);
-        db_submit(q->c->node->db, tx, accessctl_on_json, q);
+        db_submit(q->c->node->db, tx, control_on_json_row, q);
 }
 
 /* --- requests (Art 20) and decisions (Art 19) --- */
@@ -425,7 +407,7 @@ static const char *accessctl_officer_only(struct control_req *q, const char *wha
 
         if (!b) {
                 snprintf(m, sizeof(m), "refused: Art 20(1): officers %s, each with their own identity (--as)", what);
-                accessctl_fail(q, m, "Art 20(1)");
+                control_refuse(q, m, "Art 20(1)");
         }
         return b;
 }
@@ -545,7 +527,7 @@ static void accessctl_list(struct control_req *q)
                       "'countersigned_by', countersigned_by, 'decided_by', decided_by, 'decided_at', decided_at, "
                       "'reason', reason, 'expires_at', expires_at) ORDER BY filed_at)::text FROM access_requests",
                   0, NULL, NULL, NULL);
-        db_submit(q->c->node->db, tx, accessctl_on_json, q);
+        db_submit(q->c->node->db, tx, control_on_json_row, q);
 }
 
 /* --- the access log --- */
@@ -567,7 +549,7 @@ static void accessctl_audit_list(struct control_req *q)
                               "outcome, article, camera, purpose, destination, request_id, emergency_id, detail, "
                               "encode(hash, 'hex') AS hash FROM audit_log ORDER BY seq DESC LIMIT $1::int) x",
                           1, p, NULL, NULL);
-        db_submit(q->c->node->db, tx, accessctl_on_json, q);
+        db_submit(q->c->node->db, tx, control_on_json_row, q);
 }
 
 static void accessctl_on_verified(void *arg, struct db_tx *tx, int err, const char *msg)
@@ -577,7 +559,7 @@ static void accessctl_on_verified(void *arg, struct db_tx *tx, int err, const ch
         json_t *doc;
 
         if (err || !res || PQntuples(res) != 1) {
-                accessctl_fail(q, err ? msg : "no answer", NULL);
+                control_refuse(q, err ? msg : "no answer", NULL);
                 return;
         }
         doc = json_object();

@@ -17,6 +17,7 @@
 #include "control.h"
 
 struct node;
+struct db_tx;
 
 /* The officers this node admits: CURVE key -> badge. */
 struct accessctl {
@@ -41,6 +42,13 @@ void accessctl_changed(struct accessctl *a);
 /** ZAP: the badge of the officer whose key is KEY_Z85 (into RET, size N),
  *  or -EACCES. */
 int accessctl_lookup(const struct accessctl *a, const char *key_z85, char *ret, size_t n);
+
+/** Check the (ok, article, message, state) answer of statement 0 of TX
+ *  (the workflow's SQL functions): the state if ok; else refuse Q (with
+ *  the article), free it and return NULL. */
+const char *accessctl_answer_state(struct control_req *q, struct db_tx *tx, int err, const char *msg);
+/** A new ID: PREFIX, '-', 10 random hex digits, into BUF (size N). */
+void accessctl_new_id(const char *prefix, char *buf, size_t n);
 
 /** The unit (node ID) of officer BADGE (borrowed), or NULL. */
 const char *accessctl_unit_of(const struct accessctl *a, const char *badge);

@@ -77,6 +77,35 @@ static void format_time_us(int64_t us, char *buf, size_t n)
 
 /* --- status --- */
 
+void control_refuse(struct control_req *q, const char *error, const char *article)
+{
+        control_reply(q, CONTROL_REFUSED, NULL, error, article);
+        free(q);
+}
+
+void control_on_json_row(void *arg, struct db_tx *tx, int err, const char *msg)
+{
+        struct control_req *q = arg;
+        PGresult *res = db_tx_result(tx, 0);
+        json_t *doc;
+
+        if (err || !res || PQntuples(res) != 1) {
+                control_refuse(q, err ? msg : "no answer", NULL);
+                return;
+        }
+        if (PQgetisnull(res, 0, 0) && q->data) {
+                control_refuse(q, q->data, NULL);
+                return;
+        }
+        doc = json_loads(PQgetisnull(res, 0, 0) ? "[]" : PQgetvalue(res, 0, 0), 0, NULL);
+        if (!doc) {
+                control_refuse(q, "unreadable answer", NULL);
+                return;
+        }
+        control_reply(q, CONTROL_OK, doc, NULL, NULL);
+        free(q);
+}
+
 static void control_status(struct control_req *q)
 {
         struct node *n = q->c->node;

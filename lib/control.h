@@ -14,6 +14,7 @@
 #include "zsock.h"
 
 struct node;
+struct db_tx;
 
 struct control {
         struct node *node;
@@ -46,6 +47,13 @@ struct control_command {
         const char *name;           /* "camera.add" */
         void (*run)(struct control_req *q);
 };
+
+/** Refuse Q with ERROR (and ARTICLE, may be NULL), then free Q. */
+void control_refuse(struct control_req *q, const char *error, const char *article);
+/** A database callback (ARG is the request): reply with the JSON text in
+ *  row 0, column 0 of statement 0, then free the request. A NULL value is
+ *  "[]", unless Q->data names the refusal to give instead ("no such …"). */
+void control_on_json_row(void *arg, struct db_tx *tx, int err, const char *msg);
 
 /** The value of argument NAME (the first, if repeated), or NULL. */
 const char *control_arg(const struct control_req *q, const char *name);

@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -505,35 +504,26 @@ void emergency_close(struct node *n)
 
 /* --- commands --- */
 
-static void emergency_fail(struct control_req *q, const char *error, const char *article)
+/* Declared or ended: the answer is the status (CONTRACT.md: id, state,
+ * stations), built by the database. */
+static void emergency_reply_status(struct control_req *q)
 {
-        control_reply(q, CONTROL_REFUSED, NULL, error, article);
-        free(q);
-}
+        const char *p[1] = { q->arg_id };
+        struct db_tx *tx = db_tx_new();
 
-static void emergency_on_status(void *arg, struct db_tx *tx, int err, const char *msg);
+        q->data = "no such emergency known here";
+        db_tx_add(tx, "SELECT emergency_status_json($1)::text", 1, p, NULL, NULL);
+        db_submit(q->c->node->db, tx, control_on_json_row, q);
+}
 
 static void emergency_on_declared(void *arg, struct db_tx *tx, int err, const char *msg)
 {
         struct control_req *q = arg;
         struct node *n = q->c->node;
-        PGresult *res = db_tx_result(tx, 0);
 
-        if (err || !res || PQntuples(res) != 1) {
-                emergency_fail(q, err ? msg : "no answer", NULL);
+        if (!accessctl_answer_state(q, tx, err, msg))
                 return;
-        }
-        if (PQgetvalue(res, 0, 0)[0] != 't') {
-                emergency_fail(q, PQgetvalue(res, 0, 2), PQgetisnull(res, 0, 1) ? NULL : PQgetvalue(res, 0, 1));
-                return;
-        }
-        /* The answer is the status (CONTRACT.md: id, state, stations). */
-        {
-                const char *p[1] = { q->arg_id };
-                struct db_tx *st = db_tx_new();
-                db_tx_add(st, "SELECT emergency_status_json($1)::text", 1, p, NULL, NULL);
-                db_submit(n->db, st, emergency_on_status, q);
-        }
+        emergency_reply_status(q);
         emergency_dispatch(n);
 }
 
@@ -545,15 +535,13 @@ static void emergency_declare(struct control_req *q)
         const char *duration = control_arg(q, "duration");
         char id[32], lat[32] = "", lon[32] = "", interval[32];
         const char *p[9];
-        uint8_t rnd[4];
-        char hex[9];
         struct db_tx *tx;
         double la, lo;
         long d;
         char *end;
 
         if (!badge) {
-                emergency_fail(q, "refused: Art 19: a commander declares, as themselves (--as)", "Art 19");
+                control_refuse(q, "refused: Art 19: a commander declares, as themselves (--as)", "Art 19");
                 return;
         }
         if ((near == NULL) != (radius == NULL) ||
@@ -574,9 +562,7 @@ static void emergency_declare(struct control_req *q)
                 snprintf(lat, sizeof(lat), "%.9f", la);
                 snprintf(lon, sizeof(lon), "%.9f", lo);
         }
-        randombytes_buf(rnd, sizeof(rnd));
-        sodium_bin2hex(hex, sizeof(hex), rnd, sizeof(rnd));
-        snprintf(id, sizeof(id), "em-%s", hex);
+        accessctl_new_id("em", id, sizeof(id));
         snprintf(q->arg_id, sizeof(q->arg_id), "%s", id);
         p[0] = id;
         p[1] = badge;
@@ -598,39 +584,18 @@ static void emergency_declare(struct control_req *q)
         db_submit(n->db, tx, emergency_on_declared, q);
 }
 
-static void emergency_on_status(void *arg, struct db_tx *tx, int err, const char *msg)
-{
-        struct control_req *q = arg;
-        PGresult *res = db_tx_result(tx, 0);
-        json_t *doc;
-
-        if (err || !res || PQntuples(res) != 1 || PQgetisnull(res, 0, 0)) {
-                emergency_fail(q, err ? msg : "no such emergency known here", NULL);
-                return;
-        }
-        doc = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
-        if (!doc) {
-                emergency_fail(q, "unreadable answer", NULL);
-                return;
-        }
-        control_reply(q, CONTROL_OK, doc, NULL, NULL);
-        free(q);
-}
-
 static void emergency_status(struct control_req *q)
 {
         const char *p[1] = { control_arg(q, "id") };
-        struct db_tx *tx;
 
         if (!p[0]) {
                 control_reply(q, CONTROL_USAGE, NULL, "which emergency? (its ID)", NULL);
                 free(q);
                 return;
         }
-        tx = db_tx_new();
+        snprintf(q->arg_id, sizeof(q->arg_id), "%s", p[0]);
         /* Every station in scope, answered or not (schema 012). */
-        db_tx_add(tx, "SELECT emergency_status_json($1)::text", 1, p, NULL, NULL);
-        db_submit(q->c->node->db, tx, emergency_on_status, q);
+        emergency_reply_status(q);
 }
 
 static void emergency_on_credentials(void *arg, struct db_tx *tx, int err, const char *msg)
@@ -640,7 +605,7 @@ static void emergency_on_credentials(void *arg, struct db_tx *tx, int err, const
 
         (void)tx;
         if (err) {
-                emergency_fail(q, msg, NULL);
+                control_refuse(q, msg, NULL);
                 return;
         }
         doc = json_object();
@@ -658,7 +623,7 @@ static void emergency_credentials(struct control_req *q)
         struct db_tx *tx;
 
         if (strncmp(q->user, "admin:", 6) != 0 || q->c->node->cfg.tier != TIER_STATION) {
-                emergency_fail(q, "refused: an admin of the station holds the credentials of its reserved interfaces",
+                control_refuse(q, "refused: an admin of the station holds the credentials of its reserved interfaces",
                                NULL);
                 return;
         }
@@ -683,7 +648,7 @@ static void emergency_end(struct control_req *q)
         struct db_tx *tx;
 
         if (!badge) {
-                emergency_fail(q, "refused: Art 19: a commander ends it, as themselves (--as)", "Art 19");
+                control_refuse(q, "refused: Art 19: a commander ends it, as themselves (--as)", "Art 19");
                 return;
         }
         if (!p[0]) {
@@ -711,8 +676,9 @@ static void emergency_report(struct control_req *q)
                 return;
         }
         tx = db_tx_new();
+        q->data = "no such emergency known here";
         db_tx_add(tx, "SELECT emergency_report_json($1)::text", 1, p, NULL, NULL);
-        db_submit(q->c->node->db, tx, emergency_on_status, q);
+        db_submit(q->c->node->db, tx, control_on_json_row, q);
 }
 
 const struct control_command emergency_commands[] = {
