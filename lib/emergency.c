@@ -27,34 +27,6 @@ static const char emergency_select[] =
         "incident, authority, declared_by, declared_at, ended_at IS NOT NULL FROM emergencies "
         "WHERE dispatch_version IS DISTINCT FROM dispatched_version ORDER BY dispatch_version LIMIT 20";
 
-static int emergency_encode_row(const PGresult *res, int i, uint8_t **ret, size_t *ret_len)
-{
-        Vigil__Change c = VIGIL__CHANGE__INIT;
-        Vigil__EmergencyOrder o = VIGIL__EMERGENCY_ORDER__INIT;
-
-        o.id = PQgetvalue(res, i, 0);
-        o.has_version = 1;
-        o.version = strtoll(PQgetvalue(res, i, 1), NULL, 10);
-        o.scope = PQgetvalue(res, i, 2);
-        if (!PQgetisnull(res, i, 3)) {
-                o.has_near_lat = o.has_near_lon = o.has_radius_m = 1;
-                o.near_lat = strtod(PQgetvalue(res, i, 3), NULL);
-                o.near_lon = strtod(PQgetvalue(res, i, 4), NULL);
-                o.radius_m = strtod(PQgetvalue(res, i, 5), NULL);
-        }
-        o.has_starts_us = o.has_ends_us = o.has_ended = 1;
-        o.starts_us = strtoll(PQgetvalue(res, i, 6), NULL, 10);
-        o.ends_us = strtoll(PQgetvalue(res, i, 7), NULL, 10);
-        o.incident = PQgetvalue(res, i, 8);
-        o.authority = PQgetvalue(res, i, 9);
-        o.declared_by = PQgetvalue(res, i, 10);
-        o.declared_at = PQgetvalue(res, i, 11);
-        o.ended = PQgetvalue(res, i, 12)[0] == 't';
-        c.kind_case = VIGIL__CHANGE__KIND_EMERGENCY_ORDER;
-        c.emergency_order = &o;
-        return wire_encode_change(&c, ret, ret_len);
-}
-
 static void emergency_add_apply(struct db_tx *tx, const char *via, const Vigil__EmergencyOrder *o,
                                 const uint8_t *change, size_t len)
 {
@@ -91,6 +63,44 @@ static void emergency_add_apply(struct db_tx *tx, const char *via, const Vigil__
                   15, p, lens, fmts);
 }
 
+/* Add to TX the statement keeping (and sending down) the order in row I of
+ * an emergency_select result. */
+static int emergency_add_row(struct db_tx *tx, const PGresult *res, int i)
+{
+        uint8_t *buf;
+        size_t len;
+        int r;
+        Vigil__Change c = VIGIL__CHANGE__INIT;
+        Vigil__EmergencyOrder o = VIGIL__EMERGENCY_ORDER__INIT;
+
+        o.id = PQgetvalue(res, i, 0);
+        o.has_version = 1;
+        o.version = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+        o.scope = PQgetvalue(res, i, 2);
+        if (!PQgetisnull(res, i, 3)) {
+                o.has_near_lat = o.has_near_lon = o.has_radius_m = 1;
+                o.near_lat = strtod(PQgetvalue(res, i, 3), NULL);
+                o.near_lon = strtod(PQgetvalue(res, i, 4), NULL);
+                o.radius_m = strtod(PQgetvalue(res, i, 5), NULL);
+        }
+        o.has_starts_us = o.has_ends_us = o.has_ended = 1;
+        o.starts_us = strtoll(PQgetvalue(res, i, 6), NULL, 10);
+        o.ends_us = strtoll(PQgetvalue(res, i, 7), NULL, 10);
+        o.incident = PQgetvalue(res, i, 8);
+        o.authority = PQgetvalue(res, i, 9);
+        o.declared_by = PQgetvalue(res, i, 10);
+        o.declared_at = PQgetvalue(res, i, 11);
+        o.ended = PQgetvalue(res, i, 12)[0] == 't';
+        c.kind_case = VIGIL__CHANGE__KIND_EMERGENCY_ORDER;
+        c.emergency_order = &o;
+        r = wire_encode_change(&c, &buf, &len);
+        if (r == 0) {
+                emergency_add_apply(tx, NULL, &o, buf, len);
+                free(buf);
+        }
+        return r;
+}
+
 static void emergency_on_dispatched(void *arg, struct db_tx *tx, int err, const char *msg)
 {
         struct node *n = arg;
@@ -119,18 +129,9 @@ static void emergency_on_pending(void *arg, struct db_tx *rtx, int err, const ch
         }
         tx = db_tx_new();
         for (i = 0; i < nr; i++) {
-                Vigil__Change *c = NULL;
                 const char *p[2] = { PQgetvalue(res, i, 0), PQgetvalue(res, i, 1) };
-                uint8_t *buf;
-                size_t len;
-                char e[200];
-                if (emergency_encode_row(res, i, &buf, &len) < 0)
+                if (emergency_add_row(tx, res, i) < 0)
                         continue;
-                if (wire_decode_change(buf, len, &c, e, sizeof(e)) == 0) {
-                        emergency_add_apply(tx, NULL, c->emergency_order, buf, len);
-                        wire_change_free(c);
-                }
-                free(buf);
                 db_tx_add(tx, "UPDATE emergencies SET dispatched_version = $2::bigint WHERE id = $1", 2, p, NULL,
                           NULL);
                 log_info("emergency", "id=%s msg=\"order sent down\"", PQgetvalue(res, i, 0));

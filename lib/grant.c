@@ -46,45 +46,6 @@ static const char *grant_text(const PGresult *res, int i, int c)
         return PQgetisnull(res, i, c) ? NULL : PQgetvalue(res, i, c);
 }
 
-/* Encode row I of a grant_select result. Caller owns *RET. */
-static int grant_encode_row(const PGresult *res, int i, uint8_t **ret, size_t *ret_len)
-{
-        Vigil__Change c = VIGIL__CHANGE__INIT;
-        Vigil__Grant g = VIGIL__GRANT__INIT;
-        char *b1, *b2, *b3, *cams[256], *acts[8], *offs[16];
-        int r;
-
-        g.request_id = PQgetvalue(res, i, 0);
-        g.has_version = 1;
-        g.version = grant_int(res, i, 1);
-        g.n_cameras = grant_split(PQgetvalue(res, i, 2), &b1, cams, 256);
-        g.cameras = cams;
-        g.n_actions = grant_split(PQgetvalue(res, i, 3), &b2, acts, 8);
-        g.actions = acts;
-        g.n_officers = grant_split(PQgetvalue(res, i, 4), &b3, offs, 16);
-        g.officers = offs;
-        g.has_rec_from_us = !PQgetisnull(res, i, 5);
-        g.rec_from_us = grant_int(res, i, 5);
-        g.has_rec_to_us = !PQgetisnull(res, i, 6);
-        g.rec_to_us = grant_int(res, i, 6);
-        g.has_valid_until_us = 1;
-        g.valid_until_us = grant_int(res, i, 7);
-        g.has_revoked = 1;
-        g.revoked = PQgetvalue(res, i, 8)[0] == 't';
-        g.purpose = (char *)grant_text(res, i, 9);
-        g.destination = (char *)grant_text(res, i, 10);
-        g.case_no = (char *)grant_text(res, i, 11);
-        g.approved_by = (char *)grant_text(res, i, 12);
-        g.filed_at = (char *)grant_text(res, i, 13);
-        c.kind_case = VIGIL__CHANGE__KIND_GRANT;
-        c.grant = &g;
-        r = wire_encode_change(&c, ret, ret_len);
-        free(b1);
-        free(b2);
-        free(b3);
-        return r;
-}
-
 /* The statement applying grant G (bytes CHANGE) at this node, from VIA. */
 static void grant_add_apply(struct db_tx *tx, const char *via, const Vigil__Grant *g, const uint8_t *change,
                             size_t len)
@@ -131,6 +92,52 @@ static void grant_add_apply(struct db_tx *tx, const char *via, const Vigil__Gran
         sqlarray_deinit(&cams);
         sqlarray_deinit(&acts);
         sqlarray_deinit(&offs);
+}
+
+/* Add to TX the statement keeping (and sending down) the decision in row I
+ * of a grant_select result. */
+static int grant_add_row(struct db_tx *tx, const PGresult *res, int i)
+{
+        Vigil__Change c = VIGIL__CHANGE__INIT;
+        Vigil__Grant g = VIGIL__GRANT__INIT;
+        char *b1, *b2, *b3, *cams[256], *acts[8], *offs[16];
+        uint8_t *buf;
+        size_t len;
+        int r;
+
+        g.request_id = PQgetvalue(res, i, 0);
+        g.has_version = 1;
+        g.version = grant_int(res, i, 1);
+        g.n_cameras = grant_split(PQgetvalue(res, i, 2), &b1, cams, 256);
+        g.cameras = cams;
+        g.n_actions = grant_split(PQgetvalue(res, i, 3), &b2, acts, 8);
+        g.actions = acts;
+        g.n_officers = grant_split(PQgetvalue(res, i, 4), &b3, offs, 16);
+        g.officers = offs;
+        g.has_rec_from_us = !PQgetisnull(res, i, 5);
+        g.rec_from_us = grant_int(res, i, 5);
+        g.has_rec_to_us = !PQgetisnull(res, i, 6);
+        g.rec_to_us = grant_int(res, i, 6);
+        g.has_valid_until_us = 1;
+        g.valid_until_us = grant_int(res, i, 7);
+        g.has_revoked = 1;
+        g.revoked = PQgetvalue(res, i, 8)[0] == 't';
+        g.purpose = (char *)grant_text(res, i, 9);
+        g.destination = (char *)grant_text(res, i, 10);
+        g.case_no = (char *)grant_text(res, i, 11);
+        g.approved_by = (char *)grant_text(res, i, 12);
+        g.filed_at = (char *)grant_text(res, i, 13);
+        c.kind_case = VIGIL__CHANGE__KIND_GRANT;
+        c.grant = &g;
+        r = wire_encode_change(&c, &buf, &len);
+        if (r == 0) {
+                grant_add_apply(tx, NULL, &g, buf, len);
+                free(buf);
+        }
+        free(b1);
+        free(b2);
+        free(b3);
+        return r;
 }
 
 int grant_replica_add(struct db_tx *tx, const Vigil__Change *c, const char *via, const uint8_t *change,
@@ -190,18 +197,9 @@ static void grant_on_pending(void *arg, struct db_tx *rtx, int err, const char *
         }
         tx = db_tx_new();
         for (i = 0; i < nr; i++) {
-                Vigil__Change *c = NULL;
-                uint8_t *buf;
-                size_t len;
-                char e[200];
                 const char *p[2] = { PQgetvalue(res, i, 0), PQgetvalue(res, i, 1) };
-                if (grant_encode_row(res, i, &buf, &len) < 0)
+                if (grant_add_row(tx, res, i) < 0)
                         continue;
-                if (wire_decode_change(buf, len, &c, e, sizeof(e)) == 0) {
-                        grant_add_apply(tx, NULL, c->grant, buf, len);
-                        wire_change_free(c);
-                }
-                free(buf);
                 db_tx_add(tx, "UPDATE access_requests SET dispatched_version = $2::bigint WHERE id = $1", 2, p,
                           NULL, NULL);
                 log_info("access", "request=%s msg=\"decision sent down\"", PQgetvalue(res, i, 0));
