@@ -115,6 +115,35 @@ def free_port_block(key, count):
     raise RuntimeError("no block of %d free ports between %d and %d" % (count, PORT_LO, PORT_HI))
 
 
+# -- RTSP servers standing in for reserved interfaces ----------------------
+
+RTSP_SERVER = os.path.join(SOURCE, "deploy", "rtsp-server")
+
+
+def start_rtsp_server(args):
+    """Start deploy/rtsp-server with ARGS (Debian's Python: the GStreamer
+    bindings) and wait for its "ready" line; the caller stops it with
+    stop_processes()."""
+    p = subprocess.Popen(["/usr/bin/python3", RTSP_SERVER] + list(args), stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    line = p.stdout.readline()
+    if not line.startswith("ready"):
+        p.kill()
+        raise AssertionError("rtsp-server %s did not start: %s %s" % (args, line, p.stderr.read()))
+    return p
+
+
+def stop_processes(procs):
+    """SIGTERM each of PROCS, then wait; kill what has not stopped in 10 s."""
+    for p in procs:
+        p.terminate()
+    for p in procs:
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
 def _safe(name):
     return "".join(c if c.isalnum() else "_" for c in name.lower())
 

@@ -22,21 +22,12 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import SEVEN, SOURCE, TestFederation, free_port_block, step, wait_until  # noqa: E402
+from harness import (SEVEN, TestFederation, free_port_block, start_rtsp_server, step,  # noqa: E402
+                     stop_processes, wait_until)
 
 NODES = [n for n in SEVEN if n[0] in ("city", "yuelu", "furong", "yuelu-1", "yuelu-2", "furong-1")]
 ID = {n: i for n, _, i, _ in NODES}
-SERVER = os.path.join(SOURCE, "deploy", "rtsp-server")
 NEAR = (28.2000, 112.9400)
-
-
-def start_server(args):
-    p = subprocess.Popen(["/usr/bin/python3", SERVER] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         text=True)
-    line = p.stdout.readline()
-    assert line.startswith("ready"), "rtsp-server %s: %s %s" % (args, line, p.stderr.read())
-    return p
-
 
 def register(fed, station, code, url, lat, lon, serial):
     fed.ctl_ok(station, "site", "add", "--code", "site-" + code, "--name", code, "--location-type", "street",
@@ -56,10 +47,10 @@ def main():
             # Ports for the servers once the federation holds its own.
             base = free_port_block("test_emergency_rtsp", 5)
             plain, digest, junk, dead = base, base + 1, base + 2, base + 3
-            servers.append(start_server(["--port", str(plain), "--mounts", "4"]))
-            servers.append(start_server(["--port", str(digest), "--mounts", "1", "--user", "linkage",
+            servers.append(start_rtsp_server(["--port", str(plain), "--mounts", "4"]))
+            servers.append(start_rtsp_server(["--port", str(digest), "--mounts", "1", "--user", "linkage",
                                          "--password", "s3cret"]))
-            servers.append(start_server(["--port", str(junk), "--garbage"]))
+            servers.append(start_rtsp_server(["--port", str(junk), "--garbage"]))
             u = "rtsp://127.0.0.1:%d/cam%d"
             register(fed, "yuelu-1", "mall-a", u % (plain, 0), NEAR[0] + 0.001, NEAR[1], 1)
             register(fed, "yuelu-1", "hotel-b", u % (digest, 0), NEAR[0], NEAR[1] + 0.002, 2)
@@ -186,13 +177,7 @@ def main():
                        what="furong-1 undoing its linkage at expiry, cut off from furong")
             step("furong-1, cut off from its parent, undid its linkage at expiry on its own clock")
         finally:
-            for p in servers:
-                p.terminate()
-            for p in servers:
-                try:
-                    p.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    p.kill()
+            stop_processes(servers)
     step("ok")
 
 

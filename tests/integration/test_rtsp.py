@@ -18,22 +18,10 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import SOURCE, free_port_block, step  # noqa: E402
+from harness import SOURCE, free_port_block, start_rtsp_server, step, stop_processes  # noqa: E402
 
 PROBE = os.environ.get("VIGIL_RTSP_PROBE") or os.path.join(
     os.environ.get("VIGIL_BUILD", os.path.join(SOURCE, "build")), "tests", "integration", "rtsp_probe")
-SERVER = os.path.join(SOURCE, "deploy", "rtsp-server")
-
-
-def start(args):
-    p = subprocess.Popen(["/usr/bin/python3", SERVER] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         text=True)
-    line = p.stdout.readline()
-    if not line.startswith("ready"):
-        p.kill()
-        raise AssertionError("rtsp-server %s did not start: %s %s" % (args, line, p.stderr.read()))
-    return p
-
 
 def probe(urls, max_in_flight=8, timeout_ms=5000):
     r = subprocess.run([PROBE, "--max", str(max_in_flight), "--timeout", str(timeout_ms)] + urls,
@@ -48,11 +36,11 @@ def main():
     plain, digest, garbage, silent, unreachable = base, base + 1, base + 2, base + 3, base + 4
     servers = []
     try:
-        servers.append(start(["--port", str(plain), "--mounts", "40"]))
-        servers.append(start(["--port", str(digest), "--mounts", "4", "--user", "linkage",
+        servers.append(start_rtsp_server(["--port", str(plain), "--mounts", "40"]))
+        servers.append(start_rtsp_server(["--port", str(digest), "--mounts", "4", "--user", "linkage",
                               "--password", "s3cret"]))
-        servers.append(start(["--port", str(garbage), "--garbage"]))
-        servers.append(start(["--port", str(silent), "--silent"]))
+        servers.append(start_rtsp_server(["--port", str(garbage), "--garbage"]))
+        servers.append(start_rtsp_server(["--port", str(silent), "--silent"]))
         step("servers up on %d..%d" % (plain, silent))
         u = "rtsp://127.0.0.1:%d/cam%d"
         urls = {
@@ -92,13 +80,7 @@ def main():
         assert 1 <= stats["peak"] <= 8, "concurrency: %s" % stats
         step("40 probes, at most %d at once (bound 8), all linked in %.2f s" % (stats["peak"], time.monotonic() - t0))
     finally:
-        for p in servers:
-            p.terminate()
-        for p in servers:
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_processes(servers)
     step("ok")
 
 
