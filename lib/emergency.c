@@ -154,53 +154,62 @@ void emergency_dispatch(struct node *n)
 /* --- reports --- */
 
 /* The statement keeping (and sending up) this station's report. */
-static void emergency_add_report(struct node *n, struct db_tx *tx, const char *id, int64_t acked_us, int linked,
-                                 int failed, bool done, const char *details, int unlinked)
+/* The statement keeping report R (bytes CHANGE) from VIA (NULL: this
+ * station's own) and forwarding it to UPLINK. */
+static void emergency_add_report_apply(struct db_tx *tx, const char *via, const char *uplink,
+                                       const Vigil__EmergencyReport *r, const uint8_t *change, size_t len)
 {
-        Vigil__Change c = VIGIL__CHANGE__INIT;
-        Vigil__EmergencyReport r = VIGIL__EMERGENCY_REPORT__INIT;
         char version[24], acked[24], nl[16], nf[16], nu[16];
         const char *p[12];
         int lens[12] = { 0 }, fmts[12] = { 0 };
-        uint8_t *buf;
-        size_t len;
 
-        r.emergency_id = (char *)id;
-        r.has_unlinked = 1;
-        r.unlinked = unlinked;
-        r.station = n->cfg.node_id;
-        r.has_version = r.has_acked_us = r.has_linked = r.has_failed = r.has_done = 1;
-        r.version = node_next_version(n);
-        r.acked_us = acked_us;
-        r.linked = linked;
-        r.failed = failed;
-        r.done = done;
-        r.details = (char *)details;
-        c.kind_case = VIGIL__CHANGE__KIND_EMERGENCY_REPORT;
-        c.emergency_report = &r;
-        vigil_require(wire_encode_change(&c, &buf, &len) == 0);
-        snprintf(version, sizeof(version), "%" PRId64, r.version);
-        snprintf(acked, sizeof(acked), "%" PRId64, acked_us);
-        snprintf(nl, sizeof(nl), "%d", linked);
-        snprintf(nf, sizeof(nf), "%d", failed);
-        snprintf(nu, sizeof(nu), "%d", unlinked);
-        p[0] = NULL;
-        p[1] = node_uplink_peer(n);
-        p[2] = id;
-        p[3] = n->cfg.node_id;
+        snprintf(version, sizeof(version), "%" PRId64, r->version);
+        snprintf(acked, sizeof(acked), "%" PRId64, r->acked_us);
+        snprintf(nl, sizeof(nl), "%d", r->linked);
+        snprintf(nf, sizeof(nf), "%d", r->failed);
+        snprintf(nu, sizeof(nu), "%d", r->unlinked);
+        p[0] = via;
+        p[1] = uplink;
+        p[2] = r->emergency_id;
+        p[3] = r->station;
         p[4] = version;
         p[5] = acked;
         p[6] = nl;
         p[7] = nf;
-        p[8] = done ? "t" : "f";
-        p[9] = details;
-        p[10] = (const char *)buf;
+        p[8] = r->done ? "t" : "f";
+        p[9] = r->details;
+        p[10] = (const char *)change;
         lens[10] = (int)len;
         fmts[10] = 1;
         p[11] = nu;
         db_tx_add(tx, "SELECT emergency_report_apply($1, $2, $3, $4, $5, "
                       "timestamptz 'epoch' + $6::bigint * interval '1 microsecond', $7, $8, $9, $10::jsonb, $11, "
                       "$12::integer)", 12, p, lens, fmts);
+}
+
+/* The statement keeping (and sending up) this station's report. */
+static void emergency_add_report(struct node *n, struct db_tx *tx, const char *id, int64_t acked_us, int linked,
+                                 int failed, bool done, const char *details, int unlinked)
+{
+        Vigil__Change c = VIGIL__CHANGE__INIT;
+        Vigil__EmergencyReport r = VIGIL__EMERGENCY_REPORT__INIT;
+        uint8_t *buf;
+        size_t len;
+
+        r.emergency_id = (char *)id;
+        r.station = n->cfg.node_id;
+        r.has_version = r.has_acked_us = r.has_linked = r.has_failed = r.has_done = r.has_unlinked = 1;
+        r.version = node_next_version(n);
+        r.acked_us = acked_us;
+        r.linked = linked;
+        r.failed = failed;
+        r.done = done;
+        r.details = (char *)details;
+        r.unlinked = unlinked;
+        c.kind_case = VIGIL__CHANGE__KIND_EMERGENCY_REPORT;
+        c.emergency_report = &r;
+        vigil_require(wire_encode_change(&c, &buf, &len) == 0);
+        emergency_add_report_apply(tx, NULL, node_uplink_peer(n), &r, buf, len);
         free(buf);
 }
 
@@ -221,9 +230,6 @@ int emergency_replica_add(struct db_tx *tx, const Vigil__Change *c, const char *
         }
         if (c->kind_case == VIGIL__CHANGE__KIND_EMERGENCY_REPORT) {
                 const Vigil__EmergencyReport *r = c->emergency_report;
-                char version[24], acked[24], nl[16], nf[16], nu[16];
-                const char *p[12];
-                int lens[12] = { 0 }, fmts[12] = { 0 };
                 json_t *d = NULL;
                 if (!r->emergency_id || !r->station || !nodeid_is_wellformed(r->station) ||
                     !nodeid_under(r->station, via) || !r->has_version || !r->has_acked_us ||
@@ -232,28 +238,7 @@ int emergency_replica_add(struct db_tx *tx, const Vigil__Change *c, const char *
                         return -EBADMSG;
                 }
                 json_decref(d);
-                snprintf(version, sizeof(version), "%" PRId64, r->version);
-                snprintf(acked, sizeof(acked), "%" PRId64, r->acked_us);
-                snprintf(nl, sizeof(nl), "%d", r->linked);
-                snprintf(nf, sizeof(nf), "%d", r->failed);
-                snprintf(nu, sizeof(nu), "%d", r->unlinked);
-                p[0] = via;
-                p[1] = uplink;
-                p[2] = r->emergency_id;
-                p[3] = r->station;
-                p[4] = version;
-                p[5] = acked;
-                p[6] = nl;
-                p[7] = nf;
-                p[8] = r->done ? "t" : "f";
-                p[9] = r->details;
-                p[10] = (const char *)change;
-                lens[10] = (int)len;
-                fmts[10] = 1;
-                p[11] = nu;
-                db_tx_add(tx, "SELECT emergency_report_apply($1, $2, $3, $4, $5, "
-                              "timestamptz 'epoch' + $6::bigint * interval '1 microsecond', $7, $8, $9, $10::jsonb, "
-                              "$11, $12::integer)", 12, p, lens, fmts);
+                emergency_add_report_apply(tx, via, uplink, r, change, len);
                 return 0;
         }
         snprintf(err, errlen, "not an emergency change");
