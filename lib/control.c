@@ -18,6 +18,7 @@
 #include "log.h"
 #include "node.h"
 #include "replica.h"
+#include "sqlarray.h"
 #include "wire.h"
 
 
@@ -525,41 +526,22 @@ static void control_on_probe_written(void *arg, struct db_tx *tx, int err, const
 static void control_probe_chunk(struct db_tx *tx, struct node *n, uint64_t probe_id, long from, long to,
                                 long size, int64_t now_us)
 {
-        static const char hex[] = "0123456789abcdef";
-        size_t cap = 64, len = 0;
-        char *arr = malloc(cap);
+        struct sqlarray arr = { .type = SQLARRAY_BYTEA };
+        const char *p[2] = { n->cfg.parent_id };
+        int lens[2] = { 0 }, fmts[2] = { 0 };
         long i;
 
-        vigil_require(arr != NULL);
-        arr[len++] = '{';
         for (i = from; i <= to; i++) {
                 uint8_t *buf;
-                size_t blen, k;
+                size_t blen;
                 vigil_require(replica_encode_link_probe(n->cfg.node_id, probe_id, (uint64_t)i, now_us,
                                                         (size_t)size, &buf, &blen) == 0);
-                while (len + 2 * blen + 16 > cap) {
-                        cap *= 2;
-                        arr = realloc(arr, cap);
-                        vigil_require(arr != NULL);
-                }
-                if (i > from)
-                        arr[len++] = ',';
-                memcpy(arr + len, "\"\\\\x", 4);  /* "\\x: a quoted bytea in hex */
-                len += 4;
-                for (k = 0; k < blen; k++) {
-                        arr[len++] = hex[buf[k] >> 4];
-                        arr[len++] = hex[buf[k] & 15];
-                }
-                arr[len++] = '"';
+                sqlarray_add_bytea(&arr, buf, blen);
                 free(buf);
         }
-        arr[len++] = '}';
-        arr[len] = '\0';
-        {
-                const char *p[2] = { n->cfg.parent_id, arr };
-                db_tx_add(tx, "SELECT outbox_append($1, $2::bytea[])", 2, p, NULL, NULL);
-        }
-        free(arr);
+        sqlarray_param(&arr, &p[1], &lens[1], &fmts[1]);
+        db_tx_add(tx, "SELECT outbox_append($1, $2::bytea[])", 2, p, lens, fmts);
+        sqlarray_deinit(&arr);
 }
 
 static void control_probe_submit(struct control_probe *p)
