@@ -290,6 +290,13 @@ static void emergency_on_details(void *arg, struct db_tx *rtx, int err, const ch
                 fallback = json_dumps(j->details, JSON_COMPACT);
                 details = fallback;
         }
+        if (strlen(details) > WIRE_MAX_REPORT_DETAILS) {
+                /* A parent refuses longer details (lib/wire.c): the counts
+                 * go up, the record of each system stays here. */
+                log_warn("emergency", "id=%s bytes=%zu msg=\"details too long to report; kept at the station\"",
+                         j->id, strlen(details));
+                details = "[]";
+        }
         log_info("emergency", "id=%s linked=%d failed=%d msg=\"linkage done\"", j->id, j->linked, j->failed);
         emergency_add_report(n, tx, j->id, j->acked_us, j->linked, j->failed, true, details, 0);
         db_submit(n->db, tx, emergency_on_report, n);

@@ -23,7 +23,8 @@
 #define WIRE_MAX_STRING 4096
 
 /* String fields that carry documents rather than names: a control reply's
- * JSON (a tree or camera list) and a control argument (an imported CSV). */
+ * JSON (a tree or camera list), a control argument (an imported CSV), and
+ * a station's emergency report (one object per system it probed). */
 static const struct {
         const ProtobufCMessageDescriptor *msg;
         const char *field;
@@ -31,6 +32,7 @@ static const struct {
 } long_fields[] = {
         { &vigil__control_reply__descriptor, "json", WIRE_MAX_MESSAGE },
         { &vigil__arg__descriptor, "value", WIRE_MAX_MESSAGE },
+        { &vigil__emergency_report__descriptor, "details", WIRE_MAX_REPORT_DETAILS },
 };
 
 struct budget {

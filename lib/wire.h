@@ -17,6 +17,9 @@
 #define WIRE_DECODE_BUDGET (16 * 1024 * 1024)
 /* Most changes one Delta may carry. */
 #define WIRE_MAX_DELTA_CHANGES 4096
+/* An emergency report's details: ~700 bytes per system probed, so some
+ * 1,500 private systems at one station. */
+#define WIRE_MAX_REPORT_DETAILS (1024 * 1024)
 
 /** Decode LEN bytes into a newly allocated Envelope and check it. On success
  *  *RET owns the result: free it with wire_envelope_free(). On failure returns

@@ -373,6 +373,28 @@ static void test_change_refusals(void)
         wire_change_free(out);
         free(buf);
 
+        /* A station's emergency report lists every system it probed: its
+         * details may be long (10 systems were ~7 kB), up to a limit. */
+        static char details[WIRE_MAX_REPORT_DETAILS + 2];
+        Vigil__EmergencyReport er = VIGIL__EMERGENCY_REPORT__INIT;
+        memset(details, 'x', sizeof(details) - 1);
+        details[WIRE_MAX_REPORT_DETAILS] = '\0';
+        er.emergency_id = "em-0123456789";
+        er.station = STATION;
+        er.details = details;
+        ch.kind_case = VIGIL__CHANGE__KIND_EMERGENCY_REPORT;
+        ch.emergency_report = &er;
+        CHECK(wire_encode_change(&ch, &buf, &len) == 0);
+        CHECK(wire_decode_change(buf, len, &out, err, sizeof(err)) == 0);
+        CHECK(strlen(out->emergency_report->details) == WIRE_MAX_REPORT_DETAILS);
+        wire_change_free(out);
+        free(buf);
+        details[WIRE_MAX_REPORT_DETAILS] = 'x';
+        CHECK(wire_encode_change(&ch, &buf, &len) == 0);
+        CHECK(wire_decode_change(buf, len, &out, err, sizeof(err)) == -EBADMSG);
+        CHECK_CONTAINS(err, "change.emergency_report.details: 1048577 bytes, more than 1048576");
+        free(buf);
+
         static uint8_t big[WIRE_MAX_MESSAGE + 1];
         CHECK(wire_decode_change(big, sizeof(big), &out, err, sizeof(err)) == -EMSGSIZE);
 }
