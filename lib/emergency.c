@@ -213,8 +213,45 @@ static void emergency_add_report(struct node *n, struct db_tx *tx, const char *i
         free(buf);
 }
 
-int emergency_replica_add(struct db_tx *tx, const Vigil__Change *c, const char *via, const char *uplink,
-                          const uint8_t *change, size_t len, char *err, size_t errlen)
+/* At a station, in the transaction keeping order O: its ack, a report up
+ * (schema: emergency_ack decides whether the order is live and new). */
+static void emergency_add_ack(struct node *n, struct db_tx *tx, const Vigil__EmergencyOrder *o)
+{
+        Vigil__Change c = VIGIL__CHANGE__INIT;
+        Vigil__EmergencyReport r = VIGIL__EMERGENCY_REPORT__INIT;
+        char version[24], rversion[24], acked[24];
+        const char *p[6];
+        int lens[6] = { 0 }, fmts[6] = { 0 };
+        uint8_t *buf;
+        size_t len;
+
+        r.emergency_id = o->id;
+        r.station = n->cfg.node_id;
+        r.has_version = r.has_acked_us = r.has_linked = r.has_failed = r.has_done = r.has_unlinked = 1;
+        r.version = node_next_version(n);
+        r.acked_us = node_now_us();
+        r.details = "[]";
+        c.kind_case = VIGIL__CHANGE__KIND_EMERGENCY_REPORT;
+        c.emergency_report = &r;
+        vigil_require(wire_encode_change(&c, &buf, &len) == 0);
+        snprintf(version, sizeof(version), "%" PRId64, o->version);
+        snprintf(rversion, sizeof(rversion), "%" PRId64, r.version);
+        snprintf(acked, sizeof(acked), "%" PRId64, r.acked_us);
+        p[0] = o->id;
+        p[1] = version;
+        p[2] = rversion;
+        p[3] = acked;
+        p[4] = node_uplink_peer(n);
+        p[5] = (const char *)buf;
+        lens[5] = (int)len;
+        fmts[5] = 1;
+        db_tx_add(tx, "SELECT emergency_ack($1, $2, $3, timestamptz 'epoch' + $4::bigint * interval '1 microsecond', "
+                      "$5, $6)", 6, p, lens, fmts);
+        free(buf);
+}
+
+int emergency_replica_add(struct node *n, struct db_tx *tx, const Vigil__Change *c, const char *via,
+                          const char *uplink, const uint8_t *change, size_t len, char *err, size_t errlen)
 {
         if (c->kind_case == VIGIL__CHANGE__KIND_EMERGENCY_ORDER) {
                 const Vigil__EmergencyOrder *o = c->emergency_order;
@@ -226,6 +263,8 @@ int emergency_replica_add(struct db_tx *tx, const Vigil__Change *c, const char *
                         return -EBADMSG;
                 }
                 emergency_add_apply(tx, via, o, change, len);
+                if (n->cfg.tier == TIER_STATION)
+                        emergency_add_ack(n, tx, o);
                 return 0;
         }
         if (c->kind_case == VIGIL__CHANGE__KIND_EMERGENCY_REPORT) {
@@ -251,14 +290,26 @@ struct emergency_job {
         struct node *n;
         char id[65];
         int64_t acked_us;
-        int pending, linked, failed;
-        json_t *details;
+        int pending;            /* probes not yet answered */
+        int linked, failed;     /* of those on record */
+        size_t recorded;        /* details[0 .. recorded) are on record */
+        bool flushing, cancelled;
+        bool reading_back;      /* the flush in flight reads all back */
+        json_t *details;        /* one object per system probed */
 };
 
 struct emergency_probe {
         struct emergency_job *job;
         char system[65], url[1024];
 };
+
+static void emergency_flush(struct emergency_job *j);
+
+static void emergency_job_free(struct emergency_job *j)
+{
+        json_decref(j->details);
+        free(j);
+}
 
 static void emergency_on_report(void *arg, struct db_tx *tx, int err, const char *msg)
 {
@@ -273,23 +324,13 @@ static void emergency_on_report(void *arg, struct db_tx *tx, int err, const char
 }
 
 /* The final report: what the station recorded (linkages, and the owners'
- * notifications: Art 13), read back so the command sees the record itself. */
-static void emergency_on_details(void *arg, struct db_tx *rtx, int err, const char *msg)
+ * notifications: Art 13), read back in the last records' transaction so
+ * the command sees the record itself. */
+static void emergency_report_done(struct emergency_job *j, const char *details)
 {
-        struct emergency_job *j = arg;
         struct node *n = j->n;
-        PGresult *res = db_tx_result(rtx, 0);
-        const char *details = !err && res && PQntuples(res) == 1 && !PQgetisnull(res, 0, 0) ? PQgetvalue(res, 0, 0)
-                                                                                             : NULL;
         struct db_tx *tx = db_tx_new();
-        char *fallback = NULL;
 
-        if (!details) {
-                log_warn("emergency", "id=%s msg=\"reporting without the recorded details\" reason=\"%s\"", j->id,
-                         err ? msg : "none");
-                fallback = json_dumps(j->details, JSON_COMPACT);
-                details = fallback;
-        }
         if (strlen(details) > WIRE_MAX_REPORT_DETAILS) {
                 /* A parent refuses longer details (lib/wire.c): the counts
                  * go up, the record of each system stays here. */
@@ -300,38 +341,114 @@ static void emergency_on_details(void *arg, struct db_tx *rtx, int err, const ch
         log_info("emergency", "id=%s linked=%d failed=%d msg=\"linkage done\"", j->id, j->linked, j->failed);
         emergency_add_report(n, tx, j->id, j->acked_us, j->linked, j->failed, true, details, 0);
         db_submit(n->db, tx, emergency_on_report, n);
-        free(fallback);
-        json_decref(j->details);
-        free(j);
 }
 
-static void emergency_job_done(struct emergency_job *j)
+static void emergency_on_flushed(void *arg, struct db_tx *tx, int err, const char *msg)
 {
-        const char *p[1] = { j->id };
-        struct db_tx *tx = db_tx_new();
+        struct emergency_job *j = arg;
+        PGresult *res;
 
-        /* After the linkages' own transactions (one connection, in order). */
-        db_tx_add(tx, "SELECT json_agg(json_build_object('system', l.system_code, 'url', l.url, 'outcome', l.outcome, "
-                      "'reason', l.reason, 'streams', l.streams, 'linked_at', l.linked_at, "
-                      "'responsible_entity', y.responsible_entity, 'notification', n.text) ORDER BY l.system_code)::text "
-                      "FROM linkages l LEFT JOIN systems y ON y.station_id = vigil_self() AND y.code = l.system_code "
-                      "LEFT JOIN linkage_notifications n ON n.emergency_id = l.emergency_id "
-                      "AND n.system_code = l.system_code WHERE l.emergency_id = $1", 1, p, NULL, NULL);
-        db_submit(j->n->db, tx, emergency_on_details, j);
+        j->flushing = false;
+        if (err == -ECANCELED)
+                j->cancelled = true;
+        else if (err)
+                log_warn("emergency", "id=%s msg=\"cannot record linkages\" reason=\"%s\"", j->id, msg);
+        if (j->cancelled) {
+                if (j->pending == 0)
+                        emergency_job_free(j);
+                return;
+        }
+        if (j->reading_back) {
+                /* The last records went with the read-back of them all. */
+                res = err ? NULL : db_tx_result(tx, db_tx_count(tx) - 1);
+                if (res && PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)) {
+                        emergency_report_done(j, PQgetvalue(res, 0, 0));
+                } else {
+                        char *fallback = json_dumps(j->details, JSON_COMPACT);
+                        if (err)
+                                log_warn("emergency", "id=%s msg=\"reporting what was probed, not read back\"", j->id);
+                        emergency_report_done(j, fallback ? fallback : "[]");
+                        free(fallback);
+                }
+                emergency_job_free(j);
+                return;
+        }
+        if (!err)
+                node_kick_uplink(j->n);   /* the progress report */
+        emergency_flush(j);
+}
+
+/* Put on record what was probed since the last flush, in one transaction:
+ * each linkage (or why not) and, for a system linked, its owner's
+ * notification (Art 13); with it a progress report up, or, once every
+ * probe has answered, the read-back for the final report. Probes answering
+ * while a flush commits wait for the next one, so a station linking many
+ * systems at once commits a few times, not once per system. */
+static void emergency_flush(struct emergency_job *j)
+{
+        size_t i, n = json_array_size(j->details);
+        const char *p[6];
+        struct db_tx *tx;
+        bool last;
+
+        if (j->flushing || j->cancelled || (j->recorded == n && j->pending > 0))
+                return;
+        tx = db_tx_new();
+        for (i = j->recorded; i < n; i++) {
+                json_t *o = json_array_get(j->details, i);
+                char *streams = json_dumps(json_object_get(o, "streams"), JSON_COMPACT);
+                p[0] = j->id;
+                p[1] = json_string_value(json_object_get(o, "system"));
+                p[2] = json_string_value(json_object_get(o, "url"));
+                p[3] = json_string_value(json_object_get(o, "outcome"));
+                p[4] = json_string_value(json_object_get(o, "reason"));
+                p[5] = streams;
+                db_tx_add(tx, "SELECT linkage_record($1, $2, $3, $4, $5, $6::jsonb)", 6, p, NULL, NULL);
+                free(streams);
+                if (strcmp(p[3], "linked") == 0)
+                        j->linked++;
+                else
+                        j->failed++;
+        }
+        j->recorded = n;
+        last = j->pending == 0;
+        j->reading_back = last;
+        if (last) {
+                p[0] = j->id;
+                db_tx_add(tx, "SELECT json_agg(json_build_object('system', l.system_code, 'url', l.url, "
+                              "'outcome', l.outcome, 'reason', l.reason, 'streams', l.streams, "
+                              "'linked_at', l.linked_at, 'responsible_entity', y.responsible_entity, "
+                              "'notification', t.text) ORDER BY l.system_code)::text "
+                              "FROM linkages l LEFT JOIN systems y ON y.station_id = vigil_self() "
+                              "AND y.code = l.system_code LEFT JOIN linkage_notifications t "
+                              "ON t.emergency_id = l.emergency_id AND t.system_code = l.system_code "
+                              "WHERE l.emergency_id = $1",
+                          1, p, NULL, NULL);
+        } else {
+                emergency_add_report(j->n, tx, j->id, j->acked_us, j->linked, j->failed, false, NULL, 0);
+        }
+        j->flushing = true;
+        db_submit(j->n->db, tx, emergency_on_flushed, j);
 }
 
 static void emergency_on_probed(void *arg, const struct rtsp_result *r)
 {
         struct emergency_probe *pr = arg;
         struct emergency_job *j = pr->job;
-        struct node *n = j->n;
-        json_t *o = json_object(), *streams = json_array();
-        const char *outcome = r->outcome == RTSP_OK ? "linked" : rtsp_outcome_name(r->outcome);
-        const char *p[6];
-        char *s;
-        struct db_tx *tx;
+        json_t *o, *streams;
         int i;
 
+        j->pending--;
+        if (r->outcome == RTSP_CANCELLED) {
+                /* Stopping: what was probed and not recorded is probed
+                 * again by nobody (the order counts as acted on). */
+                j->cancelled = true;
+                free(pr);
+                if (j->pending == 0 && !j->flushing)
+                        emergency_job_free(j);
+                return;
+        }
+        streams = json_array();
         for (i = 0; r->sdp && i < r->sdp->n_media; i++) {
                 const struct sdp_media *m = &r->sdp->media[i];
                 json_t *x = json_object();
@@ -343,75 +460,46 @@ static void emergency_on_probed(void *arg, const struct rtsp_result *r)
                 json_object_set_new(x, "control", json_string(m->control));
                 json_array_append_new(streams, x);
         }
-        if (r->outcome == RTSP_CANCELLED) {
-                json_decref(streams);
-                json_decref(o);
-                free(pr);
-                if (--j->pending == 0) {
-                        json_decref(j->details);
-                        free(j);
-                }
-                return;
-        }
-        if (r->outcome == RTSP_OK)
-                j->linked++;
-        else
-                j->failed++;
-        s = json_dumps(streams, JSON_COMPACT);
-        p[0] = j->id;
-        p[1] = pr->system;
-        p[2] = pr->url;
-        p[3] = outcome;
-        p[4] = r->reason;
-        p[5] = s;
-        tx = db_tx_new();
-        /* Art 13: each linkage (or why not) on record at the station, and
-         * for a system linked, its owner's notification. */
-        db_tx_add(tx, "SELECT linkage_record($1, $2, $3, $4, $5, $6::jsonb)", 6, p, NULL, NULL);
-        db_submit(n->db, tx, emergency_on_report, n);
+        o = json_object();
         json_object_set_new(o, "system", json_string(pr->system));
         json_object_set_new(o, "url", json_string(pr->url));
-        json_object_set_new(o, "outcome", json_string(outcome));
+        json_object_set_new(o, "outcome", json_string(r->outcome == RTSP_OK ? "linked"
+                                                                              : rtsp_outcome_name(r->outcome)));
         json_object_set_new(o, "reason", json_string(r->reason ? r->reason : ""));
         json_object_set_new(o, "streams", streams);
         json_array_append_new(j->details, o);
-        free(s);
         free(pr);
-        if (--j->pending == 0)
-                emergency_job_done(j);
+        emergency_flush(j);
 }
 
-static void emergency_on_systems(void *arg, struct db_tx *tx, int err, const char *msg)
+/* Start probing the systems of one order: rows [FIRST, END) of RES. */
+static void emergency_start(struct node *n, PGresult *res, int first, int end)
 {
-        struct emergency_job *j = arg;
-        struct node *n = j->n;
-        PGresult *res = db_tx_result(tx, 1);
-        int i, nr;
+        struct emergency_job *j = calloc(1, sizeof(*j));
+        int i;
 
-        if (err || !res) {
-                log_warn("emergency", "id=%s msg=\"cannot act on the order\" reason=\"%s\"", j->id, msg);
-                json_decref(j->details);
-                free(j);
+        vigil_require(j != NULL);
+        j->n = n;
+        snprintf(j->id, sizeof(j->id), "%s", PQgetvalue(res, first, 0));
+        j->acked_us = PQgetisnull(res, first, 1) ? node_now_us() : strtoll(PQgetvalue(res, first, 1), NULL, 10);
+        j->details = json_array();
+        if (PQgetisnull(res, first, 2)) {          /* no system to link */
+                log_info("emergency", "id=%s systems=0 msg=\"acting on the order\"", j->id);
+                emergency_flush(j);
                 return;
         }
-        node_kick_uplink(n);              /* the ack */
-        nr = PQntuples(res);
-        log_info("emergency", "id=%s systems=%d msg=\"order acked, linking\"", j->id, nr);
-        if (nr == 0) {
-                emergency_job_done(j);
-                return;
-        }
+        log_info("emergency", "id=%s systems=%d msg=\"acting on the order, linking\"", j->id, end - first);
         if (!n->rtsp)
                 n->rtsp = rtsp_pool_new(n->loop, EMERGENCY_PROBES);
-        j->pending = nr;
-        for (i = 0; i < nr; i++) {
+        j->pending = end - first;
+        for (i = first; i < end; i++) {
                 struct emergency_probe *pr = calloc(1, sizeof(*pr));
                 vigil_require(pr != NULL);
                 pr->job = j;
-                snprintf(pr->system, sizeof(pr->system), "%s", PQgetvalue(res, i, 0));
-                snprintf(pr->url, sizeof(pr->url), "%s", PQgetvalue(res, i, 1));
-                if (!n->rtsp || rtsp_probe(n->rtsp, pr->url, PQgetisnull(res, i, 2) ? NULL : PQgetvalue(res, i, 2),
-                                           PQgetisnull(res, i, 3) ? NULL : PQgetvalue(res, i, 3), EMERGENCY_PROBE_MS,
+                snprintf(pr->system, sizeof(pr->system), "%s", PQgetvalue(res, i, 2));
+                snprintf(pr->url, sizeof(pr->url), "%s", PQgetvalue(res, i, 3));
+                if (!n->rtsp || rtsp_probe(n->rtsp, pr->url, PQgetisnull(res, i, 4) ? NULL : PQgetvalue(res, i, 4),
+                                           PQgetisnull(res, i, 5) ? NULL : PQgetvalue(res, i, 5), EMERGENCY_PROBE_MS,
                                            emergency_on_probed, pr) < 0) {
                         struct rtsp_result bad = { RTSP_BAD_RESPONSE, "not an rtsp:// URL we can probe", 0, NULL };
                         emergency_on_probed(pr, &bad);
@@ -419,74 +507,66 @@ static void emergency_on_systems(void *arg, struct db_tx *tx, int err, const cha
         }
 }
 
-static void emergency_on_todo(void *arg, struct db_tx *rtx, int err, const char *msg)
+/* Linkages undone (end or expiry), reported in their own transaction; and
+ * the orders to act on, each order's rows together. */
+static void emergency_on_acting(void *arg, struct db_tx *rtx, int err, const char *msg)
 {
         struct node *n = arg;
-        PGresult *res = db_tx_result(rtx, 0);
-        int i;
+        PGresult *undone = db_tx_result(rtx, 0), *take = db_tx_result(rtx, 1);
+        struct db_tx *tx;
+        int i, first, nr;
 
         n->emergency_acting = false;
-        if (err || !res)
+        if (err) {
+                log_warn("emergency", "msg=\"cannot act on orders\" reason=\"%s\"", msg);
                 return;
-        for (i = 0; i < PQntuples(res); i++) {
-                struct emergency_job *j = calloc(1, sizeof(*j));
-                const char *p[2] = { PQgetvalue(res, i, 0), PQgetvalue(res, i, 1) };
-                struct db_tx *tx = db_tx_new();
-                vigil_require(j != NULL);
-                j->n = n;
-                snprintf(j->id, sizeof(j->id), "%s", PQgetvalue(res, i, 0));
-                j->acked_us = node_now_us();
-                j->details = json_array();
-                /* Acted on once per version; the ack travels up with it. */
-                db_tx_add(tx, "UPDATE emergencies SET acted_version = $2::bigint WHERE id = $1", 2, p, NULL, NULL);
-                db_tx_add(tx, "SELECT * FROM emergency_systems($1)", 1, p, NULL, NULL);
-                emergency_add_report(n, tx, j->id, j->acked_us, 0, 0, false, "[]", 0);
-                db_submit(n->db, tx, emergency_on_systems, j);
         }
-        (void)msg;
-}
-
-/* Linkages undone (end or expiry): report them, in their own transaction. */
-static void emergency_on_unlinked(void *arg, struct db_tx *rtx, int err, const char *msg)
-{
-        struct node *n = arg;
-        PGresult *res = db_tx_result(rtx, 0);
-        struct db_tx *tx;
-        int i;
-
-        (void)msg;
-        if (err || !res || PQntuples(res) == 0)
-                return;
-        tx = db_tx_new();
-        for (i = 0; i < PQntuples(res); i++) {
-                log_info("emergency", "id=%s unlinked=%s msg=\"linkages undone\"", PQgetvalue(res, i, 0),
-                         PQgetvalue(res, i, 1));
-                emergency_add_report(n, tx, PQgetvalue(res, i, 0), node_now_us(), atoi(PQgetvalue(res, i, 2)),
-                                     atoi(PQgetvalue(res, i, 3)), true, NULL, atoi(PQgetvalue(res, i, 1)));
+        if (undone && PQntuples(undone) > 0) {
+                tx = db_tx_new();
+                for (i = 0; i < PQntuples(undone); i++) {
+                        log_info("emergency", "id=%s unlinked=%s msg=\"linkages undone\"", PQgetvalue(undone, i, 0),
+                                 PQgetvalue(undone, i, 1));
+                        emergency_add_report(n, tx, PQgetvalue(undone, i, 0), node_now_us(),
+                                             atoi(PQgetvalue(undone, i, 2)), atoi(PQgetvalue(undone, i, 3)), true,
+                                             NULL, atoi(PQgetvalue(undone, i, 1)));
+                }
+                db_submit(n->db, tx, emergency_on_report, n);
         }
-        db_submit(n->db, tx, emergency_on_report, n);
+        nr = take ? PQntuples(take) : 0;
+        for (first = 0; first < nr; first = i) {
+                for (i = first + 1; i < nr && strcmp(PQgetvalue(take, i, 0), PQgetvalue(take, first, 0)) == 0; i++)
+                        ;
+                emergency_start(n, take, first, i);
+        }
+        if (n->emergency_act_again) {
+                n->emergency_act_again = false;
+                emergency_act(n);
+        }
 }
 
 void emergency_act(struct node *n)
 {
         struct db_tx *tx;
 
-        if (n->cfg.tier != TIER_STATION || n->emergency_acting || !n->db || !db_is_up(n->db))
+        if (n->cfg.tier != TIER_STATION || !n->db || !db_is_up(n->db))
                 return;
+        if (n->emergency_acting) {
+                n->emergency_act_again = true;   /* an order arrived meanwhile */
+                return;
+        }
         n->emergency_acting = true;
         /* The end, or the expiry by this station's own clock, undoes every
          * linkage (also when cut off from the parent). Undoing is logged in
          * its transaction; the report to the command follows in another
-         * (a stop between the two leaves the command's count behind). */
+         * (a stop between the two leaves the command's count behind). The
+         * orders acked on arrival (emergency_ack, in the applying
+         * transaction) are taken to act on in the same round trip. */
         tx = db_tx_new();
         db_tx_add(tx, "SELECT * FROM emergency_unlink()", 0, NULL, NULL, NULL);
-        db_submit(n->db, tx, emergency_on_unlinked, n);
-        tx = db_tx_new();
-        db_tx_add(tx, "SELECT id, version FROM emergencies WHERE acted_version IS DISTINCT FROM version "
-                      "AND ended_at IS NULL AND now() < ends_at AND now() >= starts_at "
-                      "AND left(vigil_self(), length(vigil_prefix(scope))) = vigil_prefix(scope) LIMIT 10",
+        db_tx_add(tx, "SELECT emergency_id, (extract(epoch FROM acked_at) * 1000000)::bigint, system_code, url, "
+                      "username, password FROM emergency_take()",
                   0, NULL, NULL, NULL);
-        db_submit(n->db, tx, emergency_on_todo, n);
+        db_submit(n->db, tx, emergency_on_acting, n);
 }
 
 void emergency_close(struct node *n)

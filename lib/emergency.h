@@ -5,10 +5,11 @@
  * (`emergency declare`). The order travels down like a grant: the command
  * sends what it stamped (a crash-safe sweep), districts keep it and forward
  * it to the children in scope (schema: emergency_apply), so a station that
- * is offline gets it when it returns. Each station in scope acks at once,
- * then probes the reserved interface of every private system in scope
- * (lib/rtsp, a bounded pool), records each linkage or failure, and reports
- * up; `emergency status` at the command shows, per station, acked, linked,
+ * is offline gets it when it returns. Each station in scope acks in the
+ * transaction that keeps the order (schema: emergency_ack), then probes
+ * the reserved interface of every private system in scope (lib/rtsp, a
+ * bounded pool), records the linkages and failures a few at a time, each
+ * batch with a progress report up; `emergency status` at the command shows, per station, acked, linked,
  * failed, and who has not answered. */
 #pragma once
 
@@ -27,10 +28,11 @@ void emergency_dispatch(struct node *n);
 /** At a station: act on the orders received and not yet acted on. */
 void emergency_act(struct node *n);
 /** Add to TX the statement applying an EmergencyOrder (from the parent) or
- *  EmergencyReport (from a child) change C, bytes CHANGE, via VIA. -EBADMSG
- *  with a reason in ERR if malformed. */
-int emergency_replica_add(struct db_tx *tx, const Vigil__Change *c, const char *via, const char *uplink,
-                          const uint8_t *change, size_t len, char *err, size_t errlen);
+ *  EmergencyReport (from a child) change C, bytes CHANGE, via VIA, at node
+ *  N (a station acks an order in the same transaction). -EBADMSG with a
+ *  reason in ERR if malformed. */
+int emergency_replica_add(struct node *n, struct db_tx *tx, const Vigil__Change *c, const char *via,
+                          const char *uplink, const uint8_t *change, size_t len, char *err, size_t errlen);
 /** Free what the module holds (the probe pool). */
 void emergency_close(struct node *n);
 

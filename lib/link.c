@@ -619,12 +619,18 @@ static void link_inbox_pop(struct link *l, int n)
 static void link_after_apply(struct link *l)
 {
         /* What we applied may have been forwarded: a child's changes into
-         * our uplink outbox, a parent's grants into our children's. */
+         * our uplink outbox, a parent's grants and orders into our
+         * children's. */
         if (l->dir == LINK_TO_CHILD) {
                 node_kick_uplink(l->node);
         } else {
                 node_kick_children(l->node);
-                emergency_act(l->node);   /* an order may have arrived */
+                if (l->node->cfg.tier == TIER_STATION) {
+                        /* An order may have arrived: its ack is in our
+                         * uplink outbox (emergency_ack); act on it. */
+                        node_kick_uplink(l->node);
+                        emergency_act(l->node);
+                }
         }
 }
 

@@ -41,7 +41,7 @@ struct node {
         bool grant_dispatching;     /* grant.c: a sweep is in flight */
         bool audit_forwarding, audit_alarm_check;  /* audit.c */
         unsigned long audit_alarms;  /* fork/gap alarms in children's logs seen since start */
-        bool emergency_dispatching, emergency_acting;  /* emergency.c */
+        bool emergency_dispatching, emergency_acting, emergency_act_again;  /* emergency.c */
         struct rtsp_pool *rtsp;     /* reserved interfaces being probed (stations) */
         bool signals_init, zap_init, downlink_init, uplink_init;
 };

@@ -205,8 +205,8 @@ int replica_batch_add(struct replica_batch *b, const uint8_t *change, size_t len
                         break;
                 }
                 replica_group(b, REPLICA_GROUP_NONE);
-                r = emergency_replica_add(b->tx, c, b->l->peer_id, node_uplink_peer(b->l->node), change, len, err,
-                                          errlen);
+                r = emergency_replica_add(b->l->node, b->tx, c, b->l->peer_id, node_uplink_peer(b->l->node), change,
+                                          len, err, errlen);
                 break;
         case VIGIL__CHANGE__KIND_AUDIT_RECORD:
                 if (b->l->dir != LINK_TO_CHILD) {

@@ -18,11 +18,12 @@ LANGUAGE sql STABLE AS $$
             SELECT json_agg(json_build_object('id', s.id, 'name', s.name, 'acked', r.acked_at IS NOT NULL,
                                               'linked', coalesce(r.linked, 0), 'unlinked', coalesce(r.unlinked, 0),
                                               'failed', coalesce(r.failed, 0), 'done', coalesce(r.done, false),
-                                              'failures', coalesce((
+                                              -- (details are read only where something failed)
+                                              'failures', CASE WHEN r.failed > 0 THEN coalesce((
                                                   SELECT jsonb_agg(jsonb_build_object('system', d->'system',
                                                       'outcome', d->'outcome', 'reason', d->'reason'))
                                                   FROM jsonb_array_elements(r.details) d
-                                                  WHERE d->>'outcome' <> 'linked'), '[]'))
+                                                  WHERE d->>'outcome' <> 'linked'), '[]') ELSE '[]' END)
                             ORDER BY s.id)
             FROM nodes s LEFT JOIN emergency_reports r ON r.emergency_id = e.id AND r.station = s.id
             WHERE s.tier = 'station' AND left(s.id, length(vigil_prefix(e.scope))) = vigil_prefix(e.scope)), '[]'),
