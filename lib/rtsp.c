@@ -10,6 +10,11 @@
 #include "rtspmsg.h"
 
 #define RTSP_BUF (RTSPMSG_MAX_HEAD + RTSPMSG_MAX_BODY)
+/* 503 Service Unavailable is a busy interface's "try again" (RFC 2326
+ * 11.5.3): asked again this many times, after 50, 100, 150 ms, within the
+ * probe's deadline; then it is a failure with its reason. */
+#define RTSP_BUSY_RETRIES 3
+#define RTSP_BUSY_RETRY_MS 50
 
 enum rtsp_step { STEP_RESOLVE, STEP_CONNECT, STEP_OPTIONS, STEP_DESCRIBE, STEP_DESCRIBE_AUTH, STEP_DONE };
 
@@ -26,7 +31,9 @@ struct rtsp_probe {
         uv_connect_t connect;
         uv_tcp_t tcp;
         uv_timer_t timer;
-        bool tcp_init, timer_init, resolving, connecting, reported;
+        uv_timer_t retry;                 /* asking a busy interface again */
+        int busy_retries;
+        bool tcp_init, timer_init, retry_init, resolving, connecting, reported;
         int closing;                      /* handles still to close */
         char *buf;                        /* what was read */
         size_t len;
@@ -116,6 +123,11 @@ static void rtsp_finish(struct rtsp_probe *pr, enum rtsp_outcome o, const char *
                 uv_timer_stop(&pr->timer);
                 uv_close((uv_handle_t *)&pr->timer, rtsp_probe_on_closed);
         }
+        if (pr->retry_init) {
+                pr->closing++;
+                uv_timer_stop(&pr->retry);
+                uv_close((uv_handle_t *)&pr->retry, rtsp_probe_on_closed);
+        }
         if (pr->tcp_init) {
                 pr->closing++;
                 uv_close((uv_handle_t *)&pr->tcp, rtsp_probe_on_closed);
@@ -170,6 +182,13 @@ static void rtsp_send(struct rtsp_probe *pr, const char *method, bool auth)
         }
 }
 
+static void rtsp_on_retry(uv_timer_t *t)
+{
+        struct rtsp_probe *pr = t->data;
+
+        rtsp_send(pr, "DESCRIBE", pr->step == STEP_DESCRIBE_AUTH);
+}
+
 /* A whole response arrived: the next step. */
 static void rtsp_on_response(struct rtsp_probe *pr, const struct rtspmsg_response *r)
 {
@@ -207,8 +226,20 @@ static void rtsp_on_response(struct rtsp_probe *pr, const struct rtspmsg_respons
                         rtsp_send(pr, "DESCRIBE", true);
                         return;
                 }
+                if (r->status == 503 && pr->busy_retries < RTSP_BUSY_RETRIES) {
+                        if (!pr->retry_init) {
+                                uv_timer_init(pr->pool->loop, &pr->retry);
+                                pr->retry.data = pr;
+                                pr->retry_init = true;
+                        }
+                        pr->busy_retries++;
+                        uv_timer_start(&pr->retry, rtsp_on_retry,
+                                       (uint64_t)(RTSP_BUSY_RETRY_MS * pr->busy_retries), 0);
+                        return;
+                }
                 if (r->status != 200) {
-                        snprintf(reason, sizeof(reason), "DESCRIBE answered %d %s", r->status, r->reason);
+                        snprintf(reason, sizeof(reason), "DESCRIBE answered %d %s%s", r->status, r->reason,
+                                 r->status == 503 ? " (asked again 3 times)" : "");
                         rtsp_finish(pr, RTSP_BAD_RESPONSE, reason);
                         return;
                 }

@@ -32,8 +32,9 @@ def probe(urls, max_in_flight=8, timeout_ms=5000):
 
 
 def main():
-    base = free_port_block("test_rtsp", 6)
+    base = free_port_block("test_rtsp", 8)
     plain, digest, garbage, silent, unreachable = base, base + 1, base + 2, base + 3, base + 4
+    busy, too_busy = base + 5, base + 6
     servers = []
     try:
         servers.append(start_rtsp_server(["--port", str(plain), "--mounts", "40"]))
@@ -41,6 +42,8 @@ def main():
                               "--password", "s3cret"]))
         servers.append(start_rtsp_server(["--port", str(garbage), "--garbage"]))
         servers.append(start_rtsp_server(["--port", str(silent), "--silent"]))
+        servers.append(start_rtsp_server(["--port", str(busy), "--busy", "2"]))
+        servers.append(start_rtsp_server(["--port", str(too_busy), "--busy", "4"]))
         step("servers up on %d..%d" % (plain, silent))
         u = "rtsp://127.0.0.1:%d/cam%d"
         urls = {
@@ -52,6 +55,8 @@ def main():
             "unreachable": u % (unreachable, 0),
             "garbage": u % (garbage, 0),
             "silent": u % (silent, 0),
+            "busy": u % (busy, 0),
+            "too_busy": u % (too_busy, 0),
             "missing": "rtsp://127.0.0.1:%d/nothing-here" % plain,
         }
         t0 = time.monotonic()
@@ -71,7 +76,11 @@ def main():
             and s[0]["control"] == "rtsp://127.0.0.1:%d/cam0/stream=0" % plain, "streams: %s" % s
         assert got["digest"]["streams"][0]["codec"] == "H264", got["digest"]
         assert got["missing"]["status"] == 404, got["missing"]
-        step("ok, digest, wrong and missing credentials, refused, garbage, timeout, 404: as expected")
+        # 503 is a busy interface's "try again": asked again, it links.
+        assert got["busy"]["outcome"] == "ok" and got["busy"]["streams"][0]["codec"] == "H264", got["busy"]
+        assert got["too_busy"]["outcome"] == "bad_response" and got["too_busy"]["status"] == 503 \
+            and "asked again 3 times" in got["too_busy"]["reason"], got["too_busy"]
+        step("ok, digest, wrong and missing credentials, refused, garbage, timeout, 404, busy (503): as expected")
 
         many = [u % (plain, i) for i in range(40)]
         t0 = time.monotonic()
