@@ -231,6 +231,7 @@ void link_session_end(struct link *l)
 void link_kick(struct link *l)
 {
         l->more = true;
+        l->kicks++;
         link_pump_send(l);
 }
 
@@ -367,7 +368,10 @@ static void link_on_outbox_read(void *arg, struct db_tx *tx, int err, const char
         }
         link_delta_flush(l, out);
         free(out);
-        if (n < l->read_rows && !capped)
+        /* All read, unless a change was committed (and kicked) after
+         * this read began: then read again at once (it was left to the
+         * next heartbeat, up to a second late). */
+        if (n < l->read_rows && !capped && l->kicks == l->read_kicks)
                 l->more = false;
         link_adapt_read_rows(l, n, changes);
         link_pump_send(l);
@@ -562,6 +566,7 @@ static void link_pump_send(struct link *l)
                         l->read_rows = 8;
                 snprintf(limit, sizeof(limit), "%d", l->read_rows);
                 l->reading = true;
+                l->read_kicks = l->kicks;
                 /* The rows from the one holding next_send on, in order: a
                  * range of the primary key's index. (Without an index
                  * condition a backlog the planner has no statistics for

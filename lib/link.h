@@ -56,6 +56,10 @@ struct link {
         uint64_t acked;        /* peer has applied up to here */
         uint64_t deleted;      /* outbox rows up to here are gone */
         bool reading, deleting, more, snapshot_needed, snapshotting;
+        /* Kicks so far, and at the start of the outbox read in flight: a
+         * read that started before a kick may not see its change, so it
+         * must not clear `more`. */
+        uint64_t kicks, read_kicks;
         /* sending a snapshot, a page at a time */
         struct replica_cursor *snap;   /* NULL when not sending one */
         uint64_t snap_out_seq;
