@@ -18,6 +18,10 @@
 /* Reserved interfaces probed at once by a station, and each one's deadline. */
 #define EMERGENCY_PROBES 16
 #define EMERGENCY_PROBE_MS 5000
+/* Progress reports go up at most this often per order and station: a
+ * city's worth of stations reporting each batch of linkages would crowd
+ * out the acks still on their way to the command. */
+#define EMERGENCY_PROGRESS_US (250 * 1000)
 
 /* --- orders: encode, send down, apply --- */
 
@@ -292,6 +296,7 @@ struct emergency_job {
         int64_t acked_us;
         int pending;            /* probes not yet answered */
         int linked, failed;     /* of those on record */
+        int64_t reported_us;    /* when the last report went up */
         size_t recorded;        /* details[0 .. recorded) are on record */
         bool flushing, cancelled;
         bool reading_back;      /* the flush in flight reads all back */
@@ -380,7 +385,8 @@ static void emergency_on_flushed(void *arg, struct db_tx *tx, int err, const cha
 
 /* Put on record what was probed since the last flush, in one transaction:
  * each linkage (or why not) and, for a system linked, its owner's
- * notification (Art 13); with it a progress report up, or, once every
+ * notification (Art 13); with it a progress report up (at most every
+ * EMERGENCY_PROGRESS_US), or, once every
  * probe has answered, the read-back for the final report. Probes answering
  * while a flush commits wait for the next one, so a station linking many
  * systems at once commits a few times, not once per system. */
@@ -424,8 +430,9 @@ static void emergency_flush(struct emergency_job *j)
                               "ON t.emergency_id = l.emergency_id AND t.system_code = l.system_code "
                               "WHERE l.emergency_id = $1",
                           1, p, NULL, NULL);
-        } else {
+        } else if (node_now_us() - j->reported_us >= EMERGENCY_PROGRESS_US) {
                 emergency_add_report(j->n, tx, j->id, j->acked_us, j->linked, j->failed, false, NULL, 0);
+                j->reported_us = node_now_us();
         }
         j->flushing = true;
         db_submit(j->n->db, tx, emergency_on_flushed, j);
@@ -483,6 +490,7 @@ static void emergency_start(struct node *n, PGresult *res, int first, int end)
         snprintf(j->id, sizeof(j->id), "%s", PQgetvalue(res, first, 0));
         j->acked_us = PQgetisnull(res, first, 1) ? node_now_us() : strtoll(PQgetvalue(res, first, 1), NULL, 10);
         j->details = json_array();
+        j->reported_us = node_now_us();   /* the ack */
         if (PQgetisnull(res, first, 2)) {          /* no system to link */
                 log_info("emergency", "id=%s systems=0 msg=\"acting on the order\"", j->id);
                 emergency_flush(j);
