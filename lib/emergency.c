@@ -515,12 +515,13 @@ static void emergency_start(struct node *n, PGresult *res, int first, int end)
         }
 }
 
-/* Linkages undone (end or expiry), reported in their own transaction; and
- * the orders to act on, each order's rows together. */
+/* Linkages to undo (end or expiry): each emergency's are undone and
+ * reported in one transaction; and the orders to act on, each order's
+ * rows together. */
 static void emergency_on_acting(void *arg, struct db_tx *rtx, int err, const char *msg)
 {
         struct node *n = arg;
-        PGresult *undone = db_tx_result(rtx, 0), *take = db_tx_result(rtx, 1);
+        PGresult *due = db_tx_result(rtx, 0), *take = db_tx_result(rtx, 1);
         struct db_tx *tx;
         int i, first, nr;
 
@@ -529,15 +530,13 @@ static void emergency_on_acting(void *arg, struct db_tx *rtx, int err, const cha
                 log_warn("emergency", "msg=\"cannot act on orders\" reason=\"%s\"", msg);
                 return;
         }
-        if (undone && PQntuples(undone) > 0) {
+        for (i = 0; due && i < PQntuples(due); i++) {
+                const char *p[2] = { PQgetvalue(due, i, 0), PQgetvalue(due, i, 2) };
+                log_info("emergency", "id=%s linked=%s msg=\"undoing linkages\"", p[0], p[1]);
                 tx = db_tx_new();
-                for (i = 0; i < PQntuples(undone); i++) {
-                        log_info("emergency", "id=%s unlinked=%s msg=\"linkages undone\"", PQgetvalue(undone, i, 0),
-                                 PQgetvalue(undone, i, 1));
-                        emergency_add_report(n, tx, PQgetvalue(undone, i, 0), node_now_us(),
-                                             atoi(PQgetvalue(undone, i, 2)), atoi(PQgetvalue(undone, i, 3)), true,
-                                             NULL, atoi(PQgetvalue(undone, i, 1)));
-                }
+                db_tx_add(tx, "SELECT emergency_unlink_one($1, $2::integer)", 2, p, NULL, NULL);
+                emergency_add_report(n, tx, p[0], node_now_us(), atoi(PQgetvalue(due, i, 2)),
+                                     atoi(PQgetvalue(due, i, 3)), true, NULL, atoi(PQgetvalue(due, i, 1)));
                 db_submit(n->db, tx, emergency_on_report, n);
         }
         nr = take ? PQntuples(take) : 0;
@@ -564,13 +563,12 @@ void emergency_act(struct node *n)
         }
         n->emergency_acting = true;
         /* The end, or the expiry by this station's own clock, undoes every
-         * linkage (also when cut off from the parent). Undoing is logged in
-         * its transaction; the report to the command follows in another
-         * (a stop between the two leaves the command's count behind). The
-         * orders acked on arrival (emergency_ack, in the applying
-         * transaction) are taken to act on in the same round trip. */
+         * linkage (also when cut off from the parent): what is due is read
+         * here, undone and reported in one transaction per emergency
+         * (schema 015). The orders acked on arrival (emergency_ack, in the
+         * applying transaction) are taken to act on in the same round trip. */
         tx = db_tx_new();
-        db_tx_add(tx, "SELECT * FROM emergency_unlink()", 0, NULL, NULL, NULL);
+        db_tx_add(tx, "SELECT * FROM emergency_unlink_due()", 0, NULL, NULL, NULL);
         db_tx_add(tx, "SELECT emergency_id, (extract(epoch FROM acked_at) * 1000000)::bigint, system_code, url, "
                       "username, password FROM emergency_take()",
                   0, NULL, NULL, NULL);
