@@ -238,8 +238,11 @@ static void rtsp_on_response(struct rtsp_probe *pr, const struct rtspmsg_respons
                         return;
                 }
                 if (r->status != 200) {
-                        snprintf(reason, sizeof(reason), "DESCRIBE answered %d %s%s", r->status, r->reason,
-                                 r->status == 503 ? " (asked again 3 times)" : "");
+                        if (r->status == 503)
+                                snprintf(reason, sizeof(reason), "DESCRIBE answered %d %s (asked again %d times)",
+                                         r->status, r->reason, RTSP_BUSY_RETRIES);
+                        else
+                                snprintf(reason, sizeof(reason), "DESCRIBE answered %d %s", r->status, r->reason);
                         rtsp_finish(pr, RTSP_BAD_RESPONSE, reason);
                         return;
                 }
