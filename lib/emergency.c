@@ -157,7 +157,6 @@ void emergency_dispatch(struct node *n)
 
 /* --- reports --- */
 
-/* The statement keeping (and sending up) this station's report. */
 /* The statement keeping report R (bytes CHANGE) from VIA (NULL: this
  * station's own) and forwarding it to UPLINK. */
 static void emergency_add_report_apply(struct db_tx *tx, const char *via, const char *uplink,
@@ -191,28 +190,39 @@ static void emergency_add_report_apply(struct db_tx *tx, const char *via, const 
                       "$12::integer)", 12, p, lens, fmts);
 }
 
+/* This station's report on order ID (a new version), encoded into *BUF
+ * (caller frees); R is filled in and points into the arguments. */
+static void emergency_encode_report(struct node *n, Vigil__EmergencyReport *r, const char *id, int64_t acked_us,
+                                    int linked, int failed, bool done, const char *details, int unlinked,
+                                    uint8_t **buf, size_t *len)
+{
+        Vigil__Change c = VIGIL__CHANGE__INIT;
+
+        vigil__emergency_report__init(r);
+        r->emergency_id = (char *)id;
+        r->station = n->cfg.node_id;
+        r->has_version = r->has_acked_us = r->has_linked = r->has_failed = r->has_done = r->has_unlinked = 1;
+        r->version = node_next_version(n);
+        r->acked_us = acked_us;
+        r->linked = linked;
+        r->failed = failed;
+        r->done = done;
+        r->details = (char *)details;
+        r->unlinked = unlinked;
+        c.kind_case = VIGIL__CHANGE__KIND_EMERGENCY_REPORT;
+        c.emergency_report = r;
+        vigil_require(wire_encode_change(&c, buf, len) == 0);
+}
+
 /* The statement keeping (and sending up) this station's report. */
 static void emergency_add_report(struct node *n, struct db_tx *tx, const char *id, int64_t acked_us, int linked,
                                  int failed, bool done, const char *details, int unlinked)
 {
-        Vigil__Change c = VIGIL__CHANGE__INIT;
-        Vigil__EmergencyReport r = VIGIL__EMERGENCY_REPORT__INIT;
+        Vigil__EmergencyReport r;
         uint8_t *buf;
         size_t len;
 
-        r.emergency_id = (char *)id;
-        r.station = n->cfg.node_id;
-        r.has_version = r.has_acked_us = r.has_linked = r.has_failed = r.has_done = r.has_unlinked = 1;
-        r.version = node_next_version(n);
-        r.acked_us = acked_us;
-        r.linked = linked;
-        r.failed = failed;
-        r.done = done;
-        r.details = (char *)details;
-        r.unlinked = unlinked;
-        c.kind_case = VIGIL__CHANGE__KIND_EMERGENCY_REPORT;
-        c.emergency_report = &r;
-        vigil_require(wire_encode_change(&c, &buf, &len) == 0);
+        emergency_encode_report(n, &r, id, acked_us, linked, failed, done, details, unlinked, &buf, &len);
         emergency_add_report_apply(tx, NULL, node_uplink_peer(n), &r, buf, len);
         free(buf);
 }
@@ -221,23 +231,14 @@ static void emergency_add_report(struct node *n, struct db_tx *tx, const char *i
  * (schema: emergency_ack decides whether the order is live and new). */
 static void emergency_add_ack(struct node *n, struct db_tx *tx, const Vigil__EmergencyOrder *o)
 {
-        Vigil__Change c = VIGIL__CHANGE__INIT;
-        Vigil__EmergencyReport r = VIGIL__EMERGENCY_REPORT__INIT;
+        Vigil__EmergencyReport r;
         char version[24], rversion[24], acked[24];
         const char *p[6];
         int lens[6] = { 0 }, fmts[6] = { 0 };
         uint8_t *buf;
         size_t len;
 
-        r.emergency_id = o->id;
-        r.station = n->cfg.node_id;
-        r.has_version = r.has_acked_us = r.has_linked = r.has_failed = r.has_done = r.has_unlinked = 1;
-        r.version = node_next_version(n);
-        r.acked_us = node_now_us();
-        r.details = "[]";
-        c.kind_case = VIGIL__CHANGE__KIND_EMERGENCY_REPORT;
-        c.emergency_report = &r;
-        vigil_require(wire_encode_change(&c, &buf, &len) == 0);
+        emergency_encode_report(n, &r, o->id, node_now_us(), 0, 0, false, "[]", 0, &buf, &len);
         snprintf(version, sizeof(version), "%" PRId64, o->version);
         snprintf(rversion, sizeof(rversion), "%" PRId64, r.version);
         snprintf(acked, sizeof(acked), "%" PRId64, r.acked_us);
@@ -531,12 +532,14 @@ static void emergency_on_acting(void *arg, struct db_tx *rtx, int err, const cha
                 return;
         }
         for (i = 0; due && i < PQntuples(due); i++) {
-                const char *p[2] = { PQgetvalue(due, i, 0), PQgetvalue(due, i, 2) };
+                const char *p[2] = { PQgetvalue(due, i, 0), PQgetvalue(due, i, 1) };
+                int linked = atoi(p[1]);
                 log_info("emergency", "id=%s linked=%s msg=\"undoing linkages\"", p[0], p[1]);
                 tx = db_tx_new();
                 db_tx_add(tx, "SELECT emergency_unlink_one($1, $2::integer)", 2, p, NULL, NULL);
-                emergency_add_report(n, tx, p[0], node_now_us(), atoi(PQgetvalue(due, i, 2)),
-                                     atoi(PQgetvalue(due, i, 3)), true, NULL, atoi(PQgetvalue(due, i, 1)));
+                /* Once undone, every linked system is unlinked. */
+                emergency_add_report(n, tx, p[0], node_now_us(), linked, atoi(PQgetvalue(due, i, 2)), true, NULL,
+                                     linked);
                 db_submit(n->db, tx, emergency_on_report, n);
         }
         nr = take ? PQntuples(take) : 0;

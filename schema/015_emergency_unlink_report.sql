@@ -9,13 +9,12 @@
 DROP FUNCTION emergency_unlink();
 
 -- Emergencies ended or expired (by this station's clock, also when cut
--- off from its parent) with linkages still in place, and their totals once
--- undone: unlinked = linked.
+-- off from its parent) with linkages still in place, and their totals
+-- (once undone, every linked system is unlinked).
 CREATE FUNCTION emergency_unlink_due()
-RETURNS TABLE (emergency_id text, unlinked integer, linked integer, failed integer)
+RETURNS TABLE (emergency_id text, linked integer, failed integer)
 LANGUAGE sql STABLE AS $$
     SELECT e.id, count(*) FILTER (WHERE k.outcome = 'linked')::integer,
-           count(*) FILTER (WHERE k.outcome = 'linked')::integer,
            count(*) FILTER (WHERE k.outcome <> 'linked')::integer
     FROM emergencies e JOIN linkages k ON k.emergency_id = e.id
     WHERE (e.ended_at IS NOT NULL OR now() >= e.ends_at)
