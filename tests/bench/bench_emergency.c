@@ -17,7 +17,7 @@
  *       the order and one of the ack can cost.
  *
  * Prints one JSON object: fanout {"runs","acked_ms":[…],"linked_ms":[…],
- * "ended_ms":[…],"polls":N}; rtt {"count","p50_ms","p99_ms","max_ms"}.
+ * "ended_ms":[…],"polls":N}; rtt {"what","count","p50_ms","p99_ms","max_ms","mean_ms"}.
  * Times are from sending the declaration to the first status that shows
  * it, so they are late by at most one poll (P ms plus its round trip).
  * Exit 0, 1 on failure, 2 on usage.
@@ -32,31 +32,17 @@
 #include <jansson.h>
 #include <zmq.h>
 
+#include "bench_latency.h"
 #include "ctlclient.h"
 #include "keys.h"
 
 #define BENCH_MAX_RUNS 1000
-
-static double now_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
 
 static void sleep_ms(int ms)
 {
         struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
 
         nanosleep(&ts, NULL);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-        double x = *(const double *)a, y = *(const double *)b;
-
-        return x < y ? -1 : x > y;
 }
 
 /* Call COMMAND; the reply's JSON document, or NULL (and a message). */
@@ -162,7 +148,7 @@ static int fanout(int argc, char **argv)
                 char em[64];
                 double t0, t;
 
-                t0 = now_ms();
+                t0 = bench_now_ms();
                 doc = call(c, "emergency.declare", dn, dv, 4);
                 if (!doc)
                         goto fail;
@@ -171,7 +157,7 @@ static int fanout(int argc, char **argv)
                 sv[0] = em;
                 acked[run] = linked[run] = -1;
                 for (;;) {
-                        t = now_ms();
+                        t = bench_now_ms();
                         if (t - t0 > timeout_ms) {
                                 fprintf(stderr, "bench_emergency: %s: after %d ms, acked %lld of %d, linked %lld "
                                         "of %d, failed %lld\n", em, timeout_ms, (long long)total(status, "acked"),
@@ -185,7 +171,7 @@ static int fanout(int argc, char **argv)
                         polls++;
                         if (!status)
                                 goto fail;
-                        t = now_ms() - t0;
+                        t = bench_now_ms() - t0;
                         if (acked[run] < 0 && total(status, "acked") >= stations)
                                 acked[run] = t;
                         if (linked[run] < 0 && total(status, "linked") >= systems)
@@ -205,7 +191,7 @@ static int fanout(int argc, char **argv)
                 fprintf(stderr, "bench_emergency: run %d: %s all acked %.1f ms, all linked %.1f ms\n", run + 1, em,
                         acked[run], linked[run]);
                 /* End it; the next run starts with nothing linked. */
-                t0 = now_ms();
+                t0 = bench_now_ms();
                 doc = call(c, "emergency.end", sn, sv, 1);
                 if (!doc)
                         goto fail;
@@ -218,7 +204,7 @@ static int fanout(int argc, char **argv)
                                 break;
                         json_decref(status);
                         status = NULL;
-                        if (now_ms() - t0 > timeout_ms) {
+                        if (bench_now_ms() - t0 > timeout_ms) {
                                 fprintf(stderr, "bench_emergency: %s: not every linkage undone after %d ms\n", em,
                                         timeout_ms);
                                 goto fail;
@@ -226,7 +212,7 @@ static int fanout(int argc, char **argv)
                         sleep_ms(10);
                 }
                 json_decref(status);
-                ended[run] = now_ms() - t0;
+                ended[run] = bench_now_ms() - t0;
         }
         printf("{\"runs\":%d,", runs);
         print_array("acked_ms", acked, runs);
@@ -307,23 +293,20 @@ static int rtt(int argc, char **argv)
         zmq_connect(req, buf);
         lat = calloc((size_t)count, sizeof(*lat));
         for (i = -warm; i < count; i++) {
-                double t0 = now_ms();
+                double t0 = bench_now_ms();
                 if (zmq_send(req, "ping", 4, 0) < 0 || zmq_recv(req, buf, sizeof(buf), 0) < 0) {
                         fprintf(stderr, "bench_emergency: rtt: %s\n", zmq_strerror(errno));
                         ok = 0;
                         break;
                 }
                 if (i >= 0)
-                        lat[i] = now_ms() - t0;
+                        lat[i] = bench_now_ms() - t0;
         }
         zmq_close(req);
         pthread_join(th, NULL);
         zmq_ctx_term(s.ctx);
-        if (ok) {
-                qsort(lat, (size_t)count, sizeof(*lat), cmp_double);
-                printf("{\"count\":%d,\"p50_ms\":%.4f,\"p99_ms\":%.4f,\"max_ms\":%.4f}\n", count, lat[count / 2],
-                       lat[(count * 99) / 100 < count ? (count * 99) / 100 : count - 1], lat[count - 1]);
-        }
+        if (ok)
+                bench_print_latencies("rtt", lat, count);
         free(lat);
         return ok ? 0 : 1;
 }

@@ -23,37 +23,11 @@
 
 #include <libpq-fe.h>
 
+#include "bench_latency.h"
 #include "ctlclient.h"
 #include "keys.h"
 
 #define MAX_CAMERAS 64
-
-static double now_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-        double x = *(const double *)a, y = *(const double *)b;
-
-        return x < y ? -1 : x > y;
-}
-
-static void report(const char *what, double *lat, int n)
-{
-        double sum = 0;
-        int i;
-
-        qsort(lat, (size_t)n, sizeof(*lat), cmp_double);
-        for (i = 0; i < n; i++)
-                sum += lat[i];
-        printf("{\"what\":\"%s\",\"count\":%d,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f,\"mean_ms\":%.3f}\n",
-               what, n, lat[n / 2], lat[(int)(n * 0.99) < n ? (int)(n * 0.99) : n - 1], lat[n - 1], sum / n);
-}
 
 static int views(int argc, char **argv)
 {
@@ -93,7 +67,7 @@ static int views(int argc, char **argv)
         for (i = -10; i < count; i++) {   /* ten to warm up (handshake) */
                 const char *names[1] = { "camera" }, *values[1] = { cameras[(i + 10) % ncam] };
                 Vigil__ControlReply *reply = NULL;
-                double t0 = now_ms();
+                double t0 = bench_now_ms();
                 int r = ctlclient_call(c, "view", names, values, 1, 5000, &reply);
                 if (r < 0 || reply->status != 0) {
                         fprintf(stderr, "bench_view: view %s: %s\n", values[0],
@@ -105,10 +79,10 @@ static int views(int argc, char **argv)
                         return 1;
                 }
                 if (i >= 0)
-                        lat[i] = now_ms() - t0;
+                        lat[i] = bench_now_ms() - t0;
                 vigil__control_reply__free_unpacked(reply, NULL);
         }
-        report("view", lat, count);
+        bench_print_latencies("view", lat, count);
         ctlclient_free(c);
         free(lat);
         return 0;
@@ -142,7 +116,7 @@ static int commits(int argc, char **argv)
         PQclear(PQexec(pg, "CREATE TABLE bench_commit (id bigint, at timestamptz)"));
         lat = calloc((size_t)count, sizeof(*lat));
         for (i = 0; i < count; i++) {
-                double t0 = now_ms();
+                double t0 = bench_now_ms();
                 /* One statement, its own transaction: a durable commit. */
                 PGresult *r = PQexec(pg, "INSERT INTO bench_commit VALUES (1, now())");
                 if (PQresultStatus(r) != PGRES_COMMAND_OK) {
@@ -151,9 +125,9 @@ static int commits(int argc, char **argv)
                         return 1;
                 }
                 PQclear(r);
-                lat[i] = now_ms() - t0;
+                lat[i] = bench_now_ms() - t0;
         }
-        report("commit", lat, count);
+        bench_print_latencies("commit", lat, count);
         PQclear(PQexec(pg, "DROP TABLE bench_commit"));
         PQfinish(pg);
         free(lat);
