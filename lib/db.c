@@ -1,6 +1,7 @@
 #include "db.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,6 +16,13 @@ struct db_query {
         char **values;
         int *lengths;
         int *formats;
+        bool binary;         /* result in binary format */
+};
+
+/* A transaction's further callbacks (db_tx_also). */
+struct db_hook {
+        db_done_cb cb;
+        void *arg;
 };
 
 struct db_tx {
@@ -30,6 +38,9 @@ struct db_tx {
         char errmsg[512];
         bool oom;
         bool binary_results;
+        struct db_hook *hooks;
+        int n_hooks, cap_hooks;
+        uint64_t id;
 };
 
 enum db_state { DB_DOWN, DB_CONNECTING, DB_UP, DB_CLOSING };
@@ -82,7 +93,19 @@ static struct db_tx *tx_pop(struct db_tx **head, struct db_tx **tail)
 
 struct db_tx *db_tx_new(void)
 {
-        return calloc(1, sizeof(struct db_tx));
+        /* Unique for the life of the process (an address is not: memory is
+         * reused), so that "the transaction that did X" can be remembered. */
+        static uint64_t ids;
+        struct db_tx *tx = calloc(1, sizeof(struct db_tx));
+
+        if (tx)
+                tx->id = ++ids;
+        return tx;
+}
+
+uint64_t db_tx_id(const struct db_tx *tx)
+{
+        return tx->id;
 }
 
 void db_tx_free(struct db_tx *tx)
@@ -104,12 +127,35 @@ void db_tx_free(struct db_tx *tx)
         }
         free(tx->queries);
         free(tx->results);
+        free(tx->hooks);
         free(tx);
 }
 
 void db_tx_set_binary_results(struct db_tx *tx)
 {
         tx->binary_results = true;
+}
+
+void db_tx_binary_last(struct db_tx *tx)
+{
+        if (tx->n > 0)
+                tx->queries[tx->n - 1].binary = true;
+}
+
+int db_tx_also(struct db_tx *tx, db_done_cb cb, void *arg)
+{
+        if (tx->n_hooks == tx->cap_hooks) {
+                int cap = tx->cap_hooks ? tx->cap_hooks * 2 : 4;
+                struct db_hook *h = realloc(tx->hooks, (size_t)cap * sizeof(*h));
+                if (!h)
+                        return -ENOMEM;
+                tx->hooks = h;
+                tx->cap_hooks = cap;
+        }
+        tx->hooks[tx->n_hooks].cb = cb;
+        tx->hooks[tx->n_hooks].arg = arg;
+        tx->n_hooks++;
+        return 0;
 }
 
 int db_tx_count(const struct db_tx *tx)
@@ -191,6 +237,8 @@ static void db_finish_tx(struct db *db, struct db_tx *tx, int err, const char *m
                 db->committed++;
         else
                 db->failed_count++;
+        for (int i = 0; i < tx->n_hooks; i++)
+                tx->hooks[i].cb(tx->hooks[i].arg, tx, err, msg ? msg : "");
         if (tx->cb)
                 tx->cb(tx->arg, tx, err, msg ? msg : "");
         db_tx_free(tx);
@@ -234,7 +282,7 @@ static int db_send_queue(struct db *db)
                         struct db_query *q = &tx->queries[i];
                         if (!PQsendQueryParams(db->conn, q->sql, q->nparams, NULL,
                                                (const char *const *)q->values, q->lengths,
-                                               q->formats, tx->binary_results ? 1 : 0))
+                                               q->formats, tx->binary_results || q->binary ? 1 : 0))
                                 break;
                 }
                 if (i < tx->n || !PQpipelineSync(db->conn)) {

@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <libpq-fe.h>
 #include <uv.h>
 
@@ -52,6 +53,15 @@ int db_tx_count(const struct db_tx *tx);
 /** Ask for every result of TX in binary format (bytea without hex escaping,
  *  int8 as 8 big-endian bytes). */
 void db_tx_set_binary_results(struct db_tx *tx);
+/** Ask for the result of the statement added last in binary format. */
+void db_tx_binary_last(struct db_tx *tx);
+/** Also call CB(ARG, …) when TX is done, before the callback given to
+ *  db_submit, with the same results and outcome: a module that added its
+ *  own statements to another's transaction learns how they went. 0 or
+ *  -ENOMEM. A tx freed unsubmitted calls none. */
+int db_tx_also(struct db_tx *tx, db_done_cb cb, void *arg);
+/** TX's number, unique in this process. */
+uint64_t db_tx_id(const struct db_tx *tx);
 /** Queue TX; CB runs when it is done (never from inside db_submit). */
 void db_submit(struct db *db, struct db_tx *tx, db_done_cb cb, void *arg);
 /** Statement I's result (NULL if it did not run). Borrowed. */

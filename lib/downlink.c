@@ -402,7 +402,7 @@ static void downlink_on_tick(uv_timer_t *t)
                         env.body_case = VIGIL__ENVELOPE__BODY_HEARTBEAT;
                         env.heartbeat = &hb;
                         child_send(c, &env);
-                        link_kick(&c->link);
+                        link_tick(&c->link);
                 }
                 child_persist(c);  /* retries a write that failed */
         }

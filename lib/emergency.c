@@ -115,7 +115,7 @@ static void emergency_on_dispatched(void *arg, struct db_tx *tx, int err, const 
                 log_warn("emergency", "msg=\"cannot send orders down\" reason=\"%s\"", msg);
                 return;
         }
-        node_kick_children(n);
+        node_kick_children_after(n, tx);
 }
 
 static void emergency_on_pending(void *arg, struct db_tx *rtx, int err, const char *msg)
@@ -140,6 +140,7 @@ static void emergency_on_pending(void *arg, struct db_tx *rtx, int err, const ch
                           NULL);
                 log_info("emergency", "id=%s msg=\"order sent down\"", PQgetvalue(res, i, 0));
         }
+        node_read_children_in(n, tx);   /* sent as it commits */
         db_submit(n->db, tx, emergency_on_dispatched, n);
 }
 
@@ -326,7 +327,7 @@ static void emergency_on_report(void *arg, struct db_tx *tx, int err, const char
                 log_warn("emergency", "msg=\"cannot record a linkage report\" reason=\"%s\"", msg);
                 return;
         }
-        node_kick_uplink(n);
+        node_kick_uplink_after(n, tx);
 }
 
 /* The final report: what the station recorded (linkages, and the owners'
@@ -346,6 +347,7 @@ static void emergency_report_done(struct emergency_job *j, const char *details)
         }
         log_info("emergency", "id=%s linked=%d failed=%d msg=\"linkage done\"", j->id, j->linked, j->failed);
         emergency_add_report(n, tx, j->id, j->acked_us, j->linked, j->failed, true, details, 0);
+        node_read_uplink_in(n, tx);   /* sent as it commits */
         db_submit(n->db, tx, emergency_on_report, n);
 }
 
@@ -380,7 +382,7 @@ static void emergency_on_flushed(void *arg, struct db_tx *tx, int err, const cha
                 return;
         }
         if (!err)
-                node_kick_uplink(j->n);   /* the progress report */
+                node_kick_uplink_after(j->n, tx);   /* the progress report */
         emergency_flush(j);
 }
 
@@ -434,6 +436,7 @@ static void emergency_flush(struct emergency_job *j)
         } else if (node_now_us() - j->reported_us >= EMERGENCY_PROGRESS_US) {
                 emergency_add_report(j->n, tx, j->id, j->acked_us, j->linked, j->failed, false, NULL, 0);
                 j->reported_us = node_now_us();
+                node_read_uplink_in(j->n, tx);
         }
         j->flushing = true;
         db_submit(j->n->db, tx, emergency_on_flushed, j);
@@ -540,6 +543,7 @@ static void emergency_on_acting(void *arg, struct db_tx *rtx, int err, const cha
                 /* Once undone, every linked system is unlinked. */
                 emergency_add_report(n, tx, p[0], node_now_us(), linked, atoi(PQgetvalue(due, i, 2)), true, NULL,
                                      linked);
+                node_read_uplink_in(n, tx);
                 db_submit(n->db, tx, emergency_on_report, n);
         }
         nr = take ? PQntuples(take) : 0;

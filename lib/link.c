@@ -26,6 +26,11 @@
  * gets must move many rows, or the link falls behind the import. The
  * applying side still writes them 1000 rows per statement. */
 #define LINK_BATCH 5000
+/* Acknowledged rows are trimmed from the outbox every LINK_TRIM_TICKS
+ * heartbeats (link_tick), or at once when LINK_TRIM_CHANGES changes
+ * have gathered. */
+#define LINK_TRIM_TICKS 5
+#define LINK_TRIM_CHANGES 4096
 /* Applying transactions in flight at once. */
 #define LINK_APPLY_DEPTH 4
 
@@ -47,6 +52,8 @@ struct link_ctx {
         void *arg;
         char **removed;
         int n_removed;
+        int read_index;   /* an outbox read's statement in its transaction */
+        bool in_tx;       /* ... read in another's transaction (link_read_in) */
 };
 
 static void link_pump_send(struct link *l);
@@ -228,6 +235,13 @@ void link_session_end(struct link *l)
         link_inbox_clear(l);
 }
 
+void link_tick(struct link *l)
+{
+        if (++l->ticks % LINK_TRIM_TICKS == 0)
+                l->trim_due = true;
+        link_kick(l);
+}
+
 void link_kick(struct link *l)
 {
         l->more = true;
@@ -316,6 +330,9 @@ static void link_on_outbox_read(void *arg, struct db_tx *tx, int err, const char
         long changes = 0;
         bool capped = false;
 
+        int index = c->read_index;
+        bool in_tx = c->in_tx;
+
         if (link_ctx_stale(c)) {
                 free(c);
                 return;
@@ -323,10 +340,19 @@ static void link_on_outbox_read(void *arg, struct db_tx *tx, int err, const char
         l->reading = false;
         free(c);
         if (err) {
+                l->more = true;
+                if (in_tx) {
+                        /* The transaction failed (its owner says why): what
+                         * it appended is not there; what others did is. */
+                        link_pump_send(l);
+                        return;
+                }
                 log_warn("link", "peer=%s msg=\"cannot read outbox\" reason=\"%s\"", l->peer_id, msg);
                 return;  /* retried on the next kick or tick */
         }
-        res = db_tx_result(tx, 0);
+        if (in_tx)
+                l->read_tx = db_tx_id(tx);   /* its owner's kick is answered (link_kick_after) */
+        res = db_tx_result(tx, index);
         n = PQntuples(res);
         out = malloc(sizeof(*out));
         vigil_require(out != NULL);
@@ -519,6 +545,36 @@ static void link_pump_snapshot(struct link *l)
         db_submit(l->node->db, tx, link_on_snapshot_page, link_ctx_new(l));
 }
 
+/* Whether the outbox may be read now: streaming deltas, no read in
+ * flight, room in the window. */
+static bool link_can_read(const struct link *l)
+{
+        return l->session && !l->snapshotting && !l->snapshot_needed && !l->reading &&
+               l->next_send - 1 - l->acked < (uint64_t)l->node->cfg.window;
+}
+
+/* Add the read of the rows from the one holding next_send on, in order, to
+ * TX (its result binary): a range of the primary key's index. (Without an
+ * index condition a backlog the planner has no statistics for yet, an
+ * import racing ahead of the link, was once read whole by a bitmap scan
+ * and sorted at every read.) A missing change still shows as a sequence
+ * other than next_send. */
+static void link_add_read(struct link *l, struct db_tx *tx)
+{
+        char from[24], limit[24];
+        const char *p[3] = { l->peer_id, from, limit };
+
+        snprintf(from, sizeof(from), "%" PRIu64, l->next_send);
+        if (l->read_rows <= 0)
+                l->read_rows = 8;
+        snprintf(limit, sizeof(limit), "%d", l->read_rows);
+        l->reading = true;
+        l->read_kicks = l->kicks;
+        db_tx_add(tx, "SELECT seq, changes FROM outbox WHERE peer_id = $1 AND last_seq >= $2 "
+                      "ORDER BY last_seq LIMIT $3", 3, p, NULL, NULL);
+        db_tx_binary_last(tx);
+}
+
 static void link_pump_send(struct link *l)
 {
         struct db *db = l->node->db;
@@ -541,7 +597,12 @@ static void link_pump_send(struct link *l)
                 db_submit(db, tx, link_on_snapshot_seq, link_ctx_new(l));
                 return;
         }
-        if (l->acked > l->deleted && !l->deleting) {
+        /* Acknowledged rows are trimmed every few heartbeats, or once many
+         * have gathered: a delete per ack was a commit (a WAL flush) per
+         * change sent, a third of a busy cluster's commits. Rows not yet
+         * trimmed are never read again (next_send is past them). */
+        if (l->acked > l->deleted && !l->deleting &&
+            (l->trim_due || l->acked - l->deleted >= LINK_TRIM_CHANGES)) {
                 struct db_tx *tx = db_tx_new();
                 struct link_ctx *c = link_ctx_new(l);
                 char after[24], upto[24];
@@ -550,6 +611,7 @@ static void link_pump_send(struct link *l)
                 snprintf(upto, sizeof(upto), "%" PRIu64, l->acked);
                 c->last = l->acked;
                 l->deleting = true;
+                l->trim_due = false;
                 /* A bounded range: the index scan starts after what earlier
                  * deletes left behind as dead tuples, instead of walking them. */
                 /* A row goes once its last change is acknowledged. */
@@ -557,28 +619,34 @@ static void link_pump_send(struct link *l)
                           3, p, NULL, NULL);
                 db_submit(node_read_db(l->node), tx, link_on_outbox_deleted, c);
         }
-        if (!l->reading && l->more && l->next_send - 1 - l->acked < (uint64_t)l->node->cfg.window) {
+        if (l->more && link_can_read(l)) {
                 struct db_tx *tx = db_tx_new();
-                char from[24], limit[24];
-                const char *p[3] = { l->peer_id, from, limit };
-                snprintf(from, sizeof(from), "%" PRIu64, l->next_send);
-                if (l->read_rows <= 0)
-                        l->read_rows = 8;
-                snprintf(limit, sizeof(limit), "%d", l->read_rows);
-                l->reading = true;
-                l->read_kicks = l->kicks;
-                /* The rows from the one holding next_send on, in order: a
-                 * range of the primary key's index. (Without an index
-                 * condition a backlog the planner has no statistics for
-                 * yet, an import racing ahead of the link, was once read
-                 * whole by a bitmap scan and sorted at every read.) A
-                 * missing change still shows as a sequence other than
-                 * next_send. */
-                db_tx_add(tx, "SELECT seq, changes FROM outbox WHERE peer_id = $1 AND last_seq >= $2 "
-                              "ORDER BY last_seq LIMIT $3", 3, p, NULL, NULL);
-                db_tx_set_binary_results(tx);
+                link_add_read(l, tx);
                 db_submit(node_read_db(l->node), tx, link_on_outbox_read, link_ctx_new(l));
         }
+}
+
+bool link_read_in(struct link *l, struct db_tx *tx)
+{
+        struct link_ctx *c;
+
+        if (!link_can_read(l) || !db_is_up(l->node->db))
+                return false;
+        c = link_ctx_new(l);
+        c->in_tx = true;
+        c->read_index = db_tx_count(tx);
+        if (db_tx_also(tx, link_on_outbox_read, c) < 0) {
+                free(c);
+                return false;
+        }
+        link_add_read(l, tx);
+        return true;
+}
+
+void link_kick_after(struct link *l, const struct db_tx *tx)
+{
+        if (l->read_tx != db_tx_id(tx))
+                link_kick(l);
 }
 
 /* --- receiving --- */
@@ -621,20 +689,34 @@ static void link_inbox_pop(struct link *l, int n)
         }
 }
 
-static void link_after_apply(struct link *l)
+/* What we apply from L may be forwarded in the same transaction: a
+ * child's changes into our uplink outbox, a parent's grants and orders
+ * into our children's, and at a station an order's ack back up the link it
+ * came by (emergency_ack). Those outboxes are read in TX too, so that the
+ * changes go on the moment it commits, without a read of their own
+ * (a hop's round trip less on the way of an emergency order and its ack). */
+static void link_read_forwarded_in(struct link *l, struct db_tx *tx)
 {
-        /* What we applied may have been forwarded: a child's changes into
-         * our uplink outbox, a parent's grants and orders into our
-         * children's. */
         if (l->dir == LINK_TO_CHILD) {
-                node_kick_uplink(l->node);
+                node_read_uplink_in(l->node, tx);
         } else {
-                node_kick_children(l->node);
+                node_read_children_in(l->node, tx);
+                if (l->node->cfg.tier == TIER_STATION)
+                        link_read_in(l, tx);
+        }
+}
+
+/* After TX, applying from L, committed: the outboxes it may have appended
+ * to and not read (link_read_forwarded_in) are kicked. */
+static void link_after_apply(struct link *l, const struct db_tx *tx)
+{
+        if (l->dir == LINK_TO_CHILD) {
+                node_kick_uplink_after(l->node, tx);
+        } else {
+                node_kick_children_after(l->node, tx);
                 if (l->node->cfg.tier == TIER_STATION) {
-                        /* An order may have arrived: its ack is in our
-                         * uplink outbox (emergency_ack); act on it. */
-                        node_kick_uplink(l->node);
-                        emergency_act(l->node);
+                        link_kick_after(l, tx);
+                        emergency_act(l->node);   /* an order may have arrived */
                 }
         }
 }
@@ -663,7 +745,7 @@ static void link_on_applied(void *arg, struct db_tx *tx, int err, const char *ms
         link_inbox_pop(l, c->n_items);
         free(c);
         link_ack(l, l->applied);
-        link_after_apply(l);
+        link_after_apply(l, tx);
         link_pump_apply(l);
 }
 
@@ -702,6 +784,7 @@ static void link_apply_deltas(struct link *l)
                 }
         }
         replica_batch_finish(b);
+        link_read_forwarded_in(l, tx);
         l->cursor = it;
         l->unsubmitted -= changes;
         l->applying++;
@@ -714,7 +797,6 @@ static void link_on_snapshot_step(void *arg, struct db_tx *tx, int err, const ch
         struct link *l = c->l;
         Vigil__Envelope *env;
 
-        (void)tx;
         if (link_apply_ctx_stale(c)) {
                 free(c);
                 return;
@@ -741,7 +823,7 @@ static void link_on_snapshot_step(void *arg, struct db_tx *tx, int err, const ch
                 link_ack(l, l->applied);
         }
         link_inbox_pop(l, 1);
-        link_after_apply(l);
+        link_after_apply(l, tx);   /* snapshot steps read nothing within */
         link_pump_apply(l);
 }
 

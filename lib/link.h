@@ -56,10 +56,14 @@ struct link {
         uint64_t acked;        /* peer has applied up to here */
         uint64_t deleted;      /* outbox rows up to here are gone */
         bool reading, deleting, more, snapshot_needed, snapshotting;
+        bool trim_due;         /* the heartbeat asked for a trim (link_tick) */
+        unsigned ticks;        /* heartbeats so far */
         /* Kicks so far, and at the start of the outbox read in flight: a
          * read that started before a kick may not see its change, so it
          * must not clear `more`. */
         uint64_t kicks, read_kicks;
+        uint64_t read_tx;      /* the transaction whose appends the last read
+                                  in one (link_read_in) covered */
         /* sending a snapshot, a page at a time */
         struct replica_cursor *snap;   /* NULL when not sending one */
         uint64_t snap_out_seq;
@@ -104,6 +108,16 @@ void link_load(struct link *l, link_loaded_cb cb, void *arg);
 
 /** The outbox for this peer has new rows (after a commit that appended). */
 void link_kick(struct link *l);
+/** The transport's heartbeat: kick, and every few, trim what the peer
+ *  acknowledged. */
+void link_tick(struct link *l);
+/** Read the outbox within TX, after the statements that append to it, so
+ *  that what TX appended goes out the moment it commits, without a read
+ *  (a round trip) of its own. False if a read cannot start now. */
+bool link_read_in(struct link *l, struct db_tx *tx);
+/** After TX committed appends to the outbox: link_kick(), unless a read
+ *  within TX (link_read_in) already sent them. */
+void link_kick_after(struct link *l, const struct db_tx *tx);
 /** Send ENV (a request that is not replicated state: a view) over L's
  *  transport. -ENOTCONN if the link has no session. */
 int link_send_envelope(struct link *l, Vigil__Envelope *env);

@@ -59,6 +59,32 @@ void node_kick_children(struct node *n)
                 downlink_kick_all(&n->downlink);
 }
 
+void node_read_uplink_in(struct node *n, struct db_tx *tx)
+{
+        if (n->has_parent)
+                link_read_in(&n->uplink.link, tx);
+}
+
+void node_read_children_in(struct node *n, struct db_tx *tx)
+{
+        if (n->has_children)
+                for (int i = 0; i < n->downlink.n_children; i++)
+                        link_read_in(&n->downlink.children[i]->link, tx);
+}
+
+void node_kick_uplink_after(struct node *n, const struct db_tx *tx)
+{
+        if (n->has_parent)
+                link_kick_after(&n->uplink.link, tx);
+}
+
+void node_kick_children_after(struct node *n, const struct db_tx *tx)
+{
+        if (n->has_children)
+                for (int i = 0; i < n->downlink.n_children; i++)
+                        link_kick_after(&n->downlink.children[i]->link, tx);
+}
+
 struct link *node_link(struct node *n, const char *peer_id)
 {
         struct child *c;

@@ -17,6 +17,7 @@
 #include "zap.h"
 
 struct db;
+struct db_tx;
 
 struct node {
         struct config cfg;
@@ -72,5 +73,12 @@ void node_kick_uplink(struct node *n);
 struct db *node_read_db(struct node *n);
 /** Kick every child link's sender (after a commit that appended for them). */
 void node_kick_children(struct node *n);
+/** Read the uplink's (every child link's) outbox within TX (link_read_in). */
+void node_read_uplink_in(struct node *n, struct db_tx *tx);
+void node_read_children_in(struct node *n, struct db_tx *tx);
+/** After TX committed appends for the parent (the children): kick those
+ *  links whose outbox was not read within TX (link_kick_after). */
+void node_kick_uplink_after(struct node *n, const struct db_tx *tx);
+void node_kick_children_after(struct node *n, const struct db_tx *tx);
 /** The link to PEER (parent or child), or NULL. */
 struct link *node_link(struct node *n, const char *peer_id);

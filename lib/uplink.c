@@ -297,7 +297,7 @@ static void uplink_on_tick(uv_timer_t *t)
                 env.body_case = VIGIL__ENVELOPE__BODY_HEARTBEAT;
                 env.heartbeat = &hb;
                 uplink_send(u, &env);
-                link_kick(&u->link);
+                link_tick(&u->link);
         }
         if (u->state != UPLINK_IDLE && now - u->last_rx_ms > dead) {
                 char why[64];
