@@ -525,16 +525,13 @@ static void emergency_start(struct node *n, PGresult *res, int first, int end)
 static void emergency_on_acting(void *arg, struct db_tx *rtx, int err, const char *msg)
 {
         struct node *n = arg;
-        int at = n->emergency_act_index;
-        PGresult *due = db_tx_result(rtx, at), *take = db_tx_result(rtx, at + 1);
+        PGresult *due = db_tx_result(rtx, 0), *take = db_tx_result(rtx, 1);
         struct db_tx *tx;
         int i, first, nr;
 
         n->emergency_acting = false;
         if (err) {
-                /* Within an apply that failed, its link says why. */
-                if (at == 0)
-                        log_warn("emergency", "msg=\"cannot act on orders\" reason=\"%s\"", msg);
+                log_warn("emergency", "msg=\"cannot act on orders\" reason=\"%s\"", msg);
                 return;
         }
         for (i = 0; due && i < PQntuples(due); i++) {
@@ -561,19 +558,6 @@ static void emergency_on_acting(void *arg, struct db_tx *rtx, int err, const cha
         }
 }
 
-/* Add the act's statements to TX: what is due to undo and the orders to
- * take (emergency_on_acting reads their results). */
-static void emergency_add_act(struct node *n, struct db_tx *tx)
-{
-        n->emergency_acting = true;
-        n->emergency_act_index = db_tx_count(tx);
-        n->emergency_act_tx = db_tx_id(tx);
-        db_tx_add(tx, "SELECT * FROM emergency_unlink_due()", 0, NULL, NULL, NULL);
-        db_tx_add(tx, "SELECT emergency_id, (extract(epoch FROM acked_at) * 1000000)::bigint, system_code, url, "
-                      "username, password FROM emergency_take()",
-                  0, NULL, NULL, NULL);
-}
-
 void emergency_act(struct node *n)
 {
         struct db_tx *tx;
@@ -584,29 +568,18 @@ void emergency_act(struct node *n)
                 n->emergency_act_again = true;   /* an order arrived meanwhile */
                 return;
         }
+        n->emergency_acting = true;
         /* The end, or the expiry by this station's own clock, undoes every
          * linkage (also when cut off from the parent): what is due is read
          * here, undone and reported in one transaction per emergency
          * (schema 015). The orders acked on arrival (emergency_ack, in the
          * applying transaction) are taken to act on in the same round trip. */
         tx = db_tx_new();
-        emergency_add_act(n, tx);
+        db_tx_add(tx, "SELECT * FROM emergency_unlink_due()", 0, NULL, NULL, NULL);
+        db_tx_add(tx, "SELECT emergency_id, (extract(epoch FROM acked_at) * 1000000)::bigint, system_code, url, "
+                      "username, password FROM emergency_take()",
+                  0, NULL, NULL, NULL);
         db_submit(n->db, tx, emergency_on_acting, n);
-}
-
-bool emergency_act_in(struct node *n, struct db_tx *tx)
-{
-        if (n->cfg.tier != TIER_STATION || n->emergency_acting || !db_is_up(n->db) ||
-            db_tx_also(tx, emergency_on_acting, n) < 0)
-                return false;
-        emergency_add_act(n, tx);
-        return true;
-}
-
-void emergency_act_after(struct node *n, const struct db_tx *tx)
-{
-        if (n->emergency_act_tx != db_tx_id(tx))
-                emergency_act(n);
 }
 
 void emergency_close(struct node *n)

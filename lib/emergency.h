@@ -17,8 +17,6 @@
 #include <stdint.h>
 
 #include "control.h"
-#include <stdbool.h>
-
 #include "vigil.pb-c.h"
 
 struct node;
@@ -29,12 +27,6 @@ struct rtsp_pool;
 void emergency_dispatch(struct node *n);
 /** At a station: act on the orders received and not yet acted on. */
 void emergency_act(struct node *n);
-/** The same within TX, a station's apply of what its parent sent, after
- *  the order's ack: the order is taken (and what is due undone) as it
- *  commits, without a transaction of its own. False if an act is in
- *  flight; then emergency_act_after() acts after the commit. */
-bool emergency_act_in(struct node *n, struct db_tx *tx);
-void emergency_act_after(struct node *n, const struct db_tx *tx);
 /** Add to TX the statement applying an EmergencyOrder (from the parent) or
  *  EmergencyReport (from a child) change C, bytes CHANGE, via VIA, at node
  *  N (a station acks an order in the same transaction). -EBADMSG with a

@@ -701,10 +701,8 @@ static void link_read_forwarded_in(struct link *l, struct db_tx *tx)
                 node_read_uplink_in(l->node, tx);
         } else {
                 node_read_children_in(l->node, tx);
-                if (l->node->cfg.tier == TIER_STATION) {
+                if (l->node->cfg.tier == TIER_STATION)
                         link_read_in(l, tx);
-                        emergency_act_in(l->node, tx);   /* an order may be in it */
-                }
         }
 }
 
@@ -718,7 +716,7 @@ static void link_after_apply(struct link *l, const struct db_tx *tx)
                 node_kick_children_after(l->node, tx);
                 if (l->node->cfg.tier == TIER_STATION) {
                         link_kick_after(l, tx);
-                        emergency_act_after(l->node, tx);
+                        emergency_act(l->node);   /* an order may have arrived */
                 }
         }
 }

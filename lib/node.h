@@ -43,8 +43,6 @@ struct node {
         bool audit_forwarding, audit_alarm_check;  /* audit.c */
         unsigned long audit_alarms;  /* fork/gap alarms in children's logs seen since start */
         bool emergency_dispatching, emergency_acting, emergency_act_again;  /* emergency.c */
-        int emergency_act_index;    /* its statements in the acting transaction */
-        uint64_t emergency_act_tx;  /* that transaction (db_tx_id) */
         struct rtsp_pool *rtsp;     /* reserved interfaces being probed (stations) */
         bool signals_init, zap_init, downlink_init, uplink_init;
 };
