@@ -38,6 +38,7 @@ struct db_tx {
         char errmsg[512];
         bool oom;
         bool binary_results;
+        bool setup;          /* the session's own (db_session_setup): not counted */
         struct db_hook *hooks;
         int n_hooks, cap_hooks;
         uint64_t id;
@@ -233,9 +234,9 @@ void db_stats(const struct db *db, unsigned long *ret_reconnects,
 
 static void db_finish_tx(struct db *db, struct db_tx *tx, int err, const char *msg)
 {
-        if (err == 0)
+        if (!tx->setup && err == 0)
                 db->committed++;
-        else
+        else if (!tx->setup)
                 db->failed_count++;
         for (int i = 0; i < tx->n_hooks; i++)
                 tx->hooks[i].cb(tx->hooks[i].arg, tx, err, msg ? msg : "");
@@ -474,6 +475,37 @@ static int db_watch_socket(struct db *db)
 
 static void db_on_connect_io(uv_poll_t *h, int status, int events);
 
+/* The session's settings, ahead of anything queued. Generic plans: the
+ * daemon runs the same short statements (and the plpgsql functions' ones)
+ * again and again with other keys; PostgreSQL's default plans each of
+ * them afresh for its first five runs per session and, where it guesses a
+ * generic plan dearer, for ever. That planning was a third of the
+ * cluster's work under an emergency (tests/bench/emergency-fanout). */
+static void db_on_session_setup(void *arg, struct db_tx *tx, int err, const char *msg)
+{
+        (void)arg; (void)tx;
+        if (err)
+                log_warn("db", "msg=\"cannot set the session's plan cache mode\" reason=\"%s\"", msg);
+}
+
+static void db_session_setup(struct db *db)
+{
+        struct db_tx *tx = db_tx_new();
+
+        if (!tx)
+                return;
+        if (db_tx_add(tx, "SET plan_cache_mode = force_generic_plan", 0, NULL, NULL, NULL) < 0) {
+                db_tx_free(tx);
+                return;
+        }
+        tx->cb = db_on_session_setup;
+        tx->setup = true;
+        tx->next = db->queue;
+        db->queue = tx;
+        if (!db->queue_tail)
+                db->queue_tail = tx;
+}
+
 static void db_connect_step(struct db *db)
 {
         PostgresPollingStatusType ps = PQconnectPoll(db->conn);
@@ -501,6 +533,7 @@ static void db_connect_step(struct db *db)
                         log_info("db", "msg=\"reconnected to PostgreSQL\"");
                 }
                 db->connected_once = true;
+                db_session_setup(db);
                 if (db->ev.up)
                         db->ev.up(db->ev.arg);
                 db_flush(db);

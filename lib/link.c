@@ -707,8 +707,10 @@ static void link_read_forwarded_in(struct link *l, struct db_tx *tx)
 }
 
 /* After TX, applying from L, committed: the outboxes it may have appended
- * to and not read (link_read_forwarded_in) are kicked. */
-static void link_after_apply(struct link *l, const struct db_tx *tx)
+ * to and not read (link_read_forwarded_in) are kicked; at a station, an
+ * order that may have come is acted on unless that is queued already
+ * (link_apply_deltas). */
+static void link_after_apply(struct link *l, const struct db_tx *tx, bool acting)
 {
         if (l->dir == LINK_TO_CHILD) {
                 node_kick_uplink_after(l->node, tx);
@@ -716,7 +718,8 @@ static void link_after_apply(struct link *l, const struct db_tx *tx)
                 node_kick_children_after(l->node, tx);
                 if (l->node->cfg.tier == TIER_STATION) {
                         link_kick_after(l, tx);
-                        emergency_act(l->node);   /* an order may have arrived */
+                        if (!acting)
+                                emergency_act(l->node);
                 }
         }
 }
@@ -745,7 +748,7 @@ static void link_on_applied(void *arg, struct db_tx *tx, int err, const char *ms
         link_inbox_pop(l, c->n_items);
         free(c);
         link_ack(l, l->applied);
-        link_after_apply(l, tx);
+        link_after_apply(l, tx, true);
         link_pump_apply(l);
 }
 
@@ -789,6 +792,13 @@ static void link_apply_deltas(struct link *l)
         l->unsubmitted -= changes;
         l->applying++;
         db_submit(l->node->db, tx, link_on_applied, c);
+        /* At a station, what the parent sent may hold an order, acked in
+         * TX: it is taken to act on (emergency_act) by a transaction
+         * queued right behind TX on the connection, so it runs as TX
+         * commits, without a round trip in between, and without holding
+         * up the ack's commit. */
+        if (l->dir == LINK_TO_PARENT && l->node->cfg.tier == TIER_STATION)
+                emergency_act(l->node);
 }
 
 static void link_on_snapshot_step(void *arg, struct db_tx *tx, int err, const char *msg)
@@ -823,7 +833,7 @@ static void link_on_snapshot_step(void *arg, struct db_tx *tx, int err, const ch
                 link_ack(l, l->applied);
         }
         link_inbox_pop(l, 1);
-        link_after_apply(l, tx);   /* snapshot steps read nothing within */
+        link_after_apply(l, tx, false);   /* snapshot steps read nothing within */
         link_pump_apply(l);
 }
 
