@@ -17,6 +17,7 @@ struct db_query {
         int *lengths;
         int *formats;
         bool binary;         /* result in binary format */
+        int prepared;        /* index in db->prepared, or -1 */
 };
 
 /* A transaction's further callbacks (db_tx_also). */
@@ -46,6 +47,15 @@ struct db_tx {
 
 enum db_state { DB_DOWN, DB_CONNECTING, DB_UP, DB_CLOSING };
 
+/* Distinct statements prepared per connection; more go unprepared. */
+#define DB_PREPARED_MAX 256
+
+struct db_prepared {
+        char *sql;
+        uint32_t hash;
+        bool ready;    /* its Prepare succeeded: transactions may use it */
+};
+
 struct db {
         uv_loop_t *loop;
         char *conninfo;
@@ -63,6 +73,11 @@ struct db {
         unsigned long reconnects, committed, failed_count;
         int open_handles;
         bool connected_once;
+        /* Statements prepared on this connection, by their text: parsed
+         * and planned once instead of at every run (db_send_prepared). */
+        struct db_prepared prepared[DB_PREPARED_MAX];
+        int n_prepared;
+        uint64_t prepared_gen;   /* bumped when the connection (and they) go */
 };
 
 static void db_arm(struct db *db, int events);
@@ -263,6 +278,123 @@ static void db_fail_later(struct db *db, struct db_tx *tx, int err, const char *
         uv_idle_start(&db->deliver, db_on_deliver);
 }
 
+static uint32_t db_hash(const char *s)
+{
+        uint32_t h = 2166136261u;
+
+        while (*s)
+                h = (h ^ (uint8_t)*s++) * 16777619u;
+        return h;
+}
+
+static void db_forget_prepared(struct db *db)
+{
+        for (int i = 0; i < db->n_prepared; i++)
+                free(db->prepared[i].sql);
+        db->n_prepared = 0;
+        db->prepared_gen++;
+}
+
+struct db_prepare_ctx {
+        struct db *db;
+        uint64_t gen;
+        int index;
+};
+
+static void db_on_prepared(void *arg, struct db_tx *tx, int err, const char *msg)
+{
+        struct db_prepare_ctx *c = arg;
+
+        (void)tx;
+        /* A statement that cannot be prepared on its own (it names what
+         * its transaction created) is sent unprepared, as before.
+         * -ECANCELED: the db is going; -ECONNRESET: forgotten already. */
+        (void)msg;
+        if (err == 0 && c->gen == c->db->prepared_gen)
+                c->db->prepared[c->index].ready = true;
+        free(c);
+}
+
+/* Q's statement among those on this connection (Q->prepared: its index,
+ * or -1). */
+static void db_find_prepared(struct db *db, struct db_query *q)
+{
+        uint32_t h = db_hash(q->sql);
+
+        q->prepared = -1;
+        for (int k = 0; k < db->n_prepared; k++) {
+                if (db->prepared[k].hash == h && strcmp(db->prepared[k].sql, q->sql) == 0) {
+                        q->prepared = k;
+                        return;
+                }
+        }
+}
+
+/* Prepare Q's statement, which has just gone unprepared, for the next
+ * transactions: Parse in a segment of the pipeline of its own (its own
+ * sync), so no transaction's error can skip it, and used only once it
+ * has succeeded. Full table or out of memory: it stays unprepared.
+ * -ECONNRESET if the connection broke. */
+static int db_prepare(struct db *db, const struct db_query *q)
+{
+        struct db_prepare_ctx *c;
+        struct db_tx *ptx;
+        char name[16];
+        int k = db->n_prepared;
+
+        if (k == DB_PREPARED_MAX)
+                return 0;
+        ptx = db_tx_new();
+        c = malloc(sizeof(*c));
+        db->prepared[k].sql = strdup(q->sql);
+        if (!ptx || !c || !db->prepared[k].sql || db_tx_add(ptx, "PREPARE", 0, NULL, NULL, NULL) < 0 ||
+            !(ptx->results = calloc(1, sizeof(PGresult *)))) {
+                db_tx_free(ptx);
+                free(c);
+                free(db->prepared[k].sql);
+                return 0;
+        }
+        db->prepared[k].hash = db_hash(q->sql);
+        db->prepared[k].ready = false;
+        db->n_prepared++;
+        c->db = db;
+        c->gen = db->prepared_gen;
+        c->index = k;
+        ptx->cb = db_on_prepared;
+        ptx->arg = c;
+        ptx->setup = true;
+        snprintf(name, sizeof(name), "v%d", k);
+        tx_push(&db->inflight, &db->inflight_tail, ptx);
+        if (!PQsendPrepare(db->conn, name, q->sql, q->nparams, NULL) || !PQpipelineSync(db->conn))
+                return -ECONNRESET;
+        return 0;
+}
+
+/* Send TX's statements (prepared, where they are); how many went. */
+static int db_send_statements(struct db *db, struct db_tx *tx)
+{
+        int i;
+
+        for (i = 0; i < tx->n; i++) {
+                struct db_query *q = &tx->queries[i];
+                int fmt = tx->binary_results || q->binary ? 1 : 0;
+                char name[16];
+                int ok;
+                db_find_prepared(db, q);
+                if (q->prepared >= 0 && db->prepared[q->prepared].ready) {
+                        snprintf(name, sizeof(name), "v%d", q->prepared);
+                        ok = PQsendQueryPrepared(db->conn, name, q->nparams, (const char *const *)q->values,
+                                                 q->lengths, q->formats, fmt);
+                } else {
+                        ok = PQsendQueryParams(db->conn, q->sql, q->nparams, NULL, (const char *const *)q->values,
+                                               q->lengths, q->formats, fmt);
+                }
+                if (!ok)
+                        break;
+        }
+        return i;
+}
+
 /* Send every queued transaction into the pipeline. */
 static int db_send_queue(struct db *db)
 {
@@ -279,13 +411,7 @@ static int db_send_queue(struct db *db)
                         db_fail_later(db, tx, -ENOMEM, "out of memory");
                         continue;
                 }
-                for (i = 0; i < tx->n; i++) {
-                        struct db_query *q = &tx->queries[i];
-                        if (!PQsendQueryParams(db->conn, q->sql, q->nparams, NULL,
-                                               (const char *const *)q->values, q->lengths,
-                                               q->formats, tx->binary_results || q->binary ? 1 : 0))
-                                break;
-                }
+                i = db_send_statements(db, tx);
                 if (i < tx->n || !PQpipelineSync(db->conn)) {
                         /* The connection is broken; the tx joins the in-flight
                          * list and fails with it. */
@@ -293,6 +419,15 @@ static int db_send_queue(struct db *db)
                         return -ECONNRESET;
                 }
                 tx_push(&db->inflight, &db->inflight_tail, tx);
+                /* What went unprepared is prepared for the next ones (once:
+                 * a statement may come twice in one transaction). */
+                for (i = 0; i < tx->n; i++) {
+                        if (tx->queries[i].prepared >= 0)
+                                continue;
+                        db_find_prepared(db, &tx->queries[i]);
+                        if (tx->queries[i].prepared < 0 && db_prepare(db, &tx->queries[i]) < 0)
+                                return -ECONNRESET;
+                }
         }
         return 0;
 }
@@ -325,6 +460,7 @@ static void db_lost(struct db *db, const char *why)
                 PQfinish(db->conn);
                 db->conn = NULL;
         }
+        db_forget_prepared(db);
         db->state = DB_DOWN;
         if (was_up && db->ev.down)
                 db->ev.down(db->ev.arg);
@@ -533,6 +669,7 @@ static void db_connect_step(struct db *db)
                         log_info("db", "msg=\"reconnected to PostgreSQL\"");
                 }
                 db->connected_once = true;
+                db_forget_prepared(db);
                 db_session_setup(db);
                 if (db->ev.up)
                         db->ev.up(db->ev.arg);
@@ -615,6 +752,7 @@ static void db_on_closed(uv_handle_t *h)
         struct db *db = h->data;
 
         if (--db->open_handles == 0) {
+                db_forget_prepared(db);
                 free(db->conninfo);
                 free(db);
         }

@@ -383,6 +383,72 @@ static void test_free_cancels(void)
         CHECK(o.err == -ECANCELED);
 }
 
+/* A statement run again goes prepared (parsed and planned once); the
+ * session plans generically; one that names what its own transaction
+ * creates, and a statement that cannot parse, still run as before: the
+ * error is the statement's own. db_tx_also callbacks run, before the
+ * transaction's own. */
+static int also_calls;
+
+static void on_also(void *arg, struct db_tx *tx, int err, const char *msg)
+{
+        (void)tx; (void)msg;
+        CHECK(err == 0);
+        CHECK(!((struct outcome *)arg)->done);   /* before the transaction's callback */
+        also_calls++;
+}
+
+static void test_prepared(void)
+{
+        struct outcome o;
+        const char *again[] = { "SELECT count(*) FROM items WHERE id >= 0" };
+        const char *seen[] = { "SELECT count(*) FROM pg_prepared_statements "
+                               "WHERE statement = 'SELECT count(*) FROM items WHERE id >= 0'" };
+        const char *mode[] = { "SHOW plan_cache_mode" };
+        const char *own[] = { "CREATE TABLE made_here (x int)", "INSERT INTO made_here VALUES (7)",
+                              "SELECT x FROM made_here" };
+        const char *bad[] = { "SELEC 1" };
+        struct db_tx *tx;
+        PGresult *r;
+        char items[24];
+        int i;
+
+        snprintf(items, sizeof(items), "%ld", unit_pg_long(admin, "SELECT count(*) FROM items"));
+        for (i = 0; i < 3; i++) {
+                run_tx(&o, 0, 1, again);
+                CHECK(o.err == 0);
+                CHECK_STREQ(o.value, items);
+        }
+        run_tx(&o, 0, 1, seen);
+        CHECK(o.err == 0);
+        CHECK_STREQ(o.value, "1");
+        run_tx(&o, 0, 1, mode);
+        CHECK_STREQ(o.value, "force_generic_plan");
+        for (i = 0; i < 2; i++) {
+                run_tx(&o, 2, 3, own);
+                CHECK(o.err == 0);
+                CHECK_STREQ(o.value, "7");
+                CHECK(unit_pg_long(admin, "SELECT count(*) FROM made_here") == 1);
+                r = PQexec(admin, "DROP TABLE made_here");
+                CHECK(PQresultStatus(r) == PGRES_COMMAND_OK);
+                PQclear(r);
+        }
+        for (i = 0; i < 2; i++) {
+                run_tx(&o, 0, 1, bad);
+                CHECK(o.err == -EPROTO);
+                CHECK(strstr(o.errmsg, "syntax error") != NULL);
+        }
+        tx = db_tx_new();
+        CHECK(db_tx_add(tx, again[0], 0, NULL, NULL, NULL) == 0);
+        memset(&o, 0, sizeof(o));
+        also_calls = 0;
+        CHECK(db_tx_also(tx, on_also, &o) == 0);
+        CHECK(db_tx_also(tx, on_also, &o) == 0);
+        submit(tx, &o);
+        RUN_LOOP_UNTIL(&loop, o.done, 10000);
+        CHECK(also_calls == 2);
+}
+
 int main(void)
 {
         struct db_events ev = { .up = on_up, .down = on_down, .arg = NULL };
@@ -401,6 +467,7 @@ int main(void)
         RUN(test_all_or_nothing);
         RUN(test_order);
         RUN(test_binary);
+        RUN(test_prepared);
         RUN(test_reconnect);
         RUN(test_free_cancels);
 
