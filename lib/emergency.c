@@ -20,8 +20,9 @@
 #define EMERGENCY_PROBE_MS 5000
 /* Progress reports go up at most this often per order and station: a
  * city's worth of stations reporting each batch of linkages would crowd
- * out the acks still on their way to the command. */
-#define EMERGENCY_PROGRESS_US (250 * 1000)
+ * out the acks still on their way to the command; twice a second is
+ * live enough for the one watching `emergency status`. */
+#define EMERGENCY_PROGRESS_US (500 * 1000)
 
 /* --- orders: encode, send down, apply --- */
 
