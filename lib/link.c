@@ -31,6 +31,12 @@
  * have gathered. */
 #define LINK_TRIM_TICKS 5
 #define LINK_TRIM_CHANGES 4096
+/* A child's batch of at most this many changes is applied together with
+ * the other children's (link_gather_submit); bigger ones alone. */
+#define LINK_GATHER_CHANGES 1000
+/* After a gathered transaction failed, each child applies alone this
+ * long: one child's bad batch must not hold up its siblings. */
+#define LINK_GATHER_OFF_US (10 * 1000 * 1000)
 /* Applying transactions in flight at once. */
 #define LINK_APPLY_DEPTH 4
 
@@ -54,10 +60,21 @@ struct link_ctx {
         int n_removed;
         int read_index;   /* an outbox read's statement in its transaction */
         bool in_tx;       /* ... read in another's transaction (link_read_in) */
+        bool gathered;    /* applied with other children's (link_gather_submit) */
 };
 
 static void link_pump_send(struct link *l);
 static void link_pump_apply(struct link *l);
+static void link_gather_submit(struct node *n);
+static void link_rewind(struct link *l);
+
+/* The open gathered transaction went: a child may submit again (behind it
+ * on the connection, in order). */
+static void link_gather_sent(struct link *l, void *arg)
+{
+        (void)arg;
+        l->gather_open = false;
+}
 
 static const char *link_dir_name(const struct link *l)
 {
@@ -735,6 +752,15 @@ static void link_on_applied(void *arg, struct db_tx *tx, int err, const char *ms
                 return;
         }
         l->applying--;
+        if (err == -EPROTO && c->gathered) {
+                /* Maybe another child's batch failed it: apply ours again,
+                 * alone (a failure then is ours). */
+                free(c);
+                link_rewind(l);
+                l->node->apply_gather_off_us = node_now_us() + LINK_GATHER_OFF_US;
+                link_pump_apply(l);
+                return;
+        }
         if (err) {
                 free(c);
                 if (err == -EPROTO)
@@ -752,10 +778,56 @@ static void link_on_applied(void *arg, struct db_tx *tx, int err, const char *ms
         link_pump_apply(l);
 }
 
+/* Everything from the head of the inbox is to be applied again (the
+ * transaction it went in failed, and nothing else of ours is in flight). */
+static void link_rewind(struct link *l)
+{
+        struct link_item *it;
+
+        l->cursor = l->inbox;
+        l->unsubmitted = l->unsubmitted_other = 0;
+        for (it = l->inbox; it; it = it->next) {
+                l->unsubmitted += (int)it->n;
+                if (it->env->body_case != VIGIL__ENVELOPE__BODY_DELTA)
+                        l->unsubmitted_other++;
+        }
+}
+
+static void link_on_gathered(void *arg, struct db_tx *tx, int err, const char *msg)
+{
+        struct node *n = arg;
+
+        (void)tx; (void)err; (void)msg;   /* each child's part has heard (link_on_applied) */
+        n->apply_gather_busy = false;
+        link_gather_submit(n);
+}
+
+/* Group commit for the children: while one gathered transaction is in
+ * flight, the small batches children send meanwhile gather in the next,
+ * submitted as the first commits. Under an emergency a district's ten
+ * stations ack within milliseconds of each other; each ack in its own
+ * transaction queued ten commits (ten WAL flushes, on a cluster's worth
+ * of them) before the last could go up. The reads of what they forward
+ * go last, after every child's part (link_read_forwarded_in). */
+static void link_gather_submit(struct node *n)
+{
+        struct db_tx *tx = n->apply_gather;
+
+        if (!tx || n->apply_gather_busy)
+                return;
+        n->apply_gather = NULL;
+        n->apply_gather_busy = true;
+        node_read_uplink_in(n, tx);
+        node_for_children(n, link_gather_sent, NULL);
+        db_submit(n->db, tx, link_on_gathered, n);
+}
+
 static void link_apply_deltas(struct link *l)
 {
-        struct db_tx *tx = db_tx_new();
+        struct node *nd = l->node;
         struct link_ctx *c = link_ctx_new(l);
+        bool gather;
+        struct db_tx *tx;
         struct link_item *it;
         char first[24], last[24], err[256];
         const char *p[4] = { l->peer_id, l->peer_epoch, first, last };
@@ -770,6 +842,15 @@ static void link_apply_deltas(struct link *l)
                 n++;
         }
         c->n_items = n;
+        gather = l->dir == LINK_TO_CHILD && l->applying == 0 && changes <= LINK_GATHER_CHANGES &&
+                 node_now_us() >= nd->apply_gather_off_us;
+        if (gather) {
+                if (!nd->apply_gather)
+                        nd->apply_gather = db_tx_new();
+                tx = nd->apply_gather;
+        } else {
+                tx = db_tx_new();
+        }
         snprintf(first, sizeof(first), "%" PRIu64, c->first);
         snprintf(last, sizeof(last), "%" PRIu64, c->last);
         db_tx_add(tx, "SELECT link_accept($1, $2, $3, $4)", 4, p, NULL, NULL);
@@ -787,18 +868,25 @@ static void link_apply_deltas(struct link *l)
                 }
         }
         replica_batch_finish(b);
-        link_read_forwarded_in(l, tx);
         l->cursor = it;
         l->unsubmitted -= changes;
         l->applying++;
-        db_submit(l->node->db, tx, link_on_applied, c);
+        if (gather) {
+                c->gathered = true;
+                l->gather_open = true;   /* nothing more of ours until it goes */
+                db_tx_also(tx, link_on_applied, c);
+                link_gather_submit(nd);
+                return;
+        }
+        link_read_forwarded_in(l, tx);
+        db_submit(nd->db, tx, link_on_applied, c);
         /* At a station, what the parent sent may hold an order, acked in
          * TX: it is taken to act on (emergency_act) by a transaction
          * queued right behind TX on the connection, so it runs as TX
          * commits, without a round trip in between, and without holding
          * up the ack's commit. */
-        if (l->dir == LINK_TO_PARENT && l->node->cfg.tier == TIER_STATION)
-                emergency_act(l->node);
+        if (l->dir == LINK_TO_PARENT && nd->cfg.tier == TIER_STATION)
+                emergency_act(nd);
 }
 
 static void link_on_snapshot_step(void *arg, struct db_tx *tx, int err, const char *msg)
@@ -925,7 +1013,7 @@ static bool link_full_batch_waiting(const struct link *l)
 static void link_pump_apply(struct link *l)
 {
         while (l->session && l->cursor && db_is_up(l->node->db) && !l->snapshot_inflight &&
-               l->applying < LINK_APPLY_DEPTH) {
+               l->applying < LINK_APPLY_DEPTH && !l->gather_open) {
                 if (l->cursor->env->body_case == VIGIL__ENVELOPE__BODY_DELTA) {
                         /* While a transaction is in flight, a short batch waits
                          * for more deltas: fewer, fuller transactions (each

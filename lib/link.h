@@ -75,6 +75,8 @@ struct link {
         bool have_state;       /* we hold the peer's state in peer_epoch */
         uint64_t applied;      /* last sequence applied from the peer */
         int applying;          /* applying transactions in flight */
+        bool gather_open;      /* a batch of ours waits in the node's open
+                                  gathered transaction (link.c) */
         bool snapshot_inflight;
         struct link_item *inbox, *inbox_tail;
         struct link_item *cursor;  /* first inbox item not yet submitted */

@@ -59,6 +59,13 @@ void node_kick_children(struct node *n)
                 downlink_kick_all(&n->downlink);
 }
 
+void node_for_children(struct node *n, void (*fn)(struct link *l, void *arg), void *arg)
+{
+        if (n->has_children)
+                for (int i = 0; i < n->downlink.n_children; i++)
+                        fn(&n->downlink.children[i]->link, arg);
+}
+
 void node_read_uplink_in(struct node *n, struct db_tx *tx)
 {
         if (n->has_parent)

@@ -18,6 +18,7 @@
 
 struct db;
 struct db_tx;
+struct link;
 
 struct node {
         struct config cfg;
@@ -43,6 +44,11 @@ struct node {
         bool audit_forwarding, audit_alarm_check;  /* audit.c */
         unsigned long audit_alarms;  /* fork/gap alarms in children's logs seen since start */
         bool emergency_dispatching, emergency_acting, emergency_act_again;  /* emergency.c */
+        /* link.c: the children's small batches applied together, one
+         * transaction (a commit) for many (link_gather_submit) */
+        struct db_tx *apply_gather;   /* open, not yet submitted */
+        bool apply_gather_busy;       /* one is in flight */
+        int64_t apply_gather_off_us;  /* after a failed one, each alone until then */
         struct rtsp_pool *rtsp;     /* reserved interfaces being probed (stations) */
         bool signals_init, zap_init, downlink_init, uplink_init;
 };
@@ -73,6 +79,8 @@ void node_kick_uplink(struct node *n);
 struct db *node_read_db(struct node *n);
 /** Kick every child link's sender (after a commit that appended for them). */
 void node_kick_children(struct node *n);
+/** Call FN(link, ARG) for every child link. */
+void node_for_children(struct node *n, void (*fn)(struct link *l, void *arg), void *arg);
 /** Read the uplink's (every child link's) outbox within TX (link_read_in). */
 void node_read_uplink_in(struct node *n, struct db_tx *tx);
 void node_read_children_in(struct node *n, struct db_tx *tx);
