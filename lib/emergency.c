@@ -23,6 +23,11 @@
  * out the acks still on their way to the command; twice a second is
  * live enough for the one watching `emergency status`. */
 #define EMERGENCY_PROGRESS_US (500 * 1000)
+/* Linkages probed are put on record at most this long after the first
+ * of them answered (or at once when the last did): a few commits per
+ * station instead of one per answer while a city's stations link at once
+ * (each commit a WAL flush on the stations' cluster). */
+#define EMERGENCY_FLUSH_MS 100
 
 /* --- orders: encode, send down, apply --- */
 
@@ -304,6 +309,7 @@ struct emergency_job {
         bool flushing, cancelled;
         bool reading_back;      /* the flush in flight reads all back */
         json_t *details;        /* one object per system probed */
+        uv_timer_t flush_timer; /* EMERGENCY_FLUSH_MS after an answer */
 };
 
 struct emergency_probe {
@@ -313,10 +319,34 @@ struct emergency_probe {
 
 static void emergency_flush(struct emergency_job *j);
 
-static void emergency_job_free(struct emergency_job *j)
+static void emergency_job_closed(uv_handle_t *h)
 {
+        struct emergency_job *j = h->data;
+
         json_decref(j->details);
         free(j);
+}
+
+static void emergency_job_free(struct emergency_job *j)
+{
+        uv_close((uv_handle_t *)&j->flush_timer, emergency_job_closed);
+}
+
+static void emergency_on_flush_timer(uv_timer_t *t)
+{
+        emergency_flush(t->data);
+}
+
+/* What was probed goes on record soon (EMERGENCY_FLUSH_MS), or now when
+ * every probe has answered (the final report follows). */
+static void emergency_flush_soon(struct emergency_job *j)
+{
+        if (j->pending == 0) {
+                uv_timer_stop(&j->flush_timer);
+                emergency_flush(j);
+        } else if (!uv_is_active((uv_handle_t *)&j->flush_timer)) {
+                uv_timer_start(&j->flush_timer, emergency_on_flush_timer, EMERGENCY_FLUSH_MS, 0);
+        }
 }
 
 static void emergency_on_report(void *arg, struct db_tx *tx, int err, const char *msg)
@@ -384,7 +414,8 @@ static void emergency_on_flushed(void *arg, struct db_tx *tx, int err, const cha
         }
         if (!err)
                 node_kick_uplink_after(j->n, tx);   /* the progress report */
-        emergency_flush(j);
+        if (json_array_size(j->details) > j->recorded || j->pending == 0)
+                emergency_flush_soon(j);
 }
 
 /* Put on record what was probed since the last flush, in one transaction:
@@ -481,7 +512,7 @@ static void emergency_on_probed(void *arg, const struct rtsp_result *r)
         json_object_set_new(o, "streams", streams);
         json_array_append_new(j->details, o);
         free(pr);
-        emergency_flush(j);
+        emergency_flush_soon(j);
 }
 
 /* Start probing the systems of one order: rows [FIRST, END) of RES. */
@@ -492,6 +523,8 @@ static void emergency_start(struct node *n, PGresult *res, int first, int end)
 
         vigil_require(j != NULL);
         j->n = n;
+        uv_timer_init(n->loop, &j->flush_timer);
+        j->flush_timer.data = j;
         snprintf(j->id, sizeof(j->id), "%s", PQgetvalue(res, first, 0));
         j->acked_us = PQgetisnull(res, first, 1) ? node_now_us() : strtoll(PQgetvalue(res, first, 1), NULL, 10);
         j->details = json_array();
