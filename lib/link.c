@@ -254,9 +254,17 @@ void link_session_end(struct link *l)
 
 void link_tick(struct link *l)
 {
+        bool quiet = l->reads == l->reads_at_tick;
+
+        l->reads_at_tick = l->reads;
         if (++l->ticks % LINK_TRIM_TICKS == 0)
                 l->trim_due = true;
-        link_kick(l);
+        /* The heartbeat's read is a safety net for a change committed
+         * without a kick; a link that read since the last beat has no
+         * need of it (and under an emergency, such a read in flight made
+         * the order's read wait behind it: link_read_in). */
+        if (quiet || l->trim_due)
+                link_kick(l);
 }
 
 void link_kick(struct link *l)
@@ -367,6 +375,7 @@ static void link_on_outbox_read(void *arg, struct db_tx *tx, int err, const char
                 log_warn("link", "peer=%s msg=\"cannot read outbox\" reason=\"%s\"", l->peer_id, msg);
                 return;  /* retried on the next kick or tick */
         }
+        l->reads++;
         if (in_tx)
                 l->read_tx = db_tx_id(tx);   /* its owner's kick is answered (link_kick_after) */
         res = db_tx_result(tx, index);

@@ -58,6 +58,7 @@ struct link {
         bool reading, deleting, more, snapshot_needed, snapshotting;
         bool trim_due;         /* the heartbeat asked for a trim (link_tick) */
         unsigned ticks;        /* heartbeats so far */
+        unsigned long reads, reads_at_tick;  /* outbox reads done; at the last beat */
         /* Kicks so far, and at the start of the outbox read in flight: a
          * read that started before a kick may not see its change, so it
          * must not clear `more`. */
