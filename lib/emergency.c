@@ -633,7 +633,9 @@ static void emergency_reply_status(struct control_req *q)
 
         q->data = "no such emergency known here";
         db_tx_add(tx, "SELECT emergency_status_json($1)::text", 1, p, NULL, NULL);
-        db_submit(q->c->node->db, tx, control_on_json_row, q);
+        /* On the second connection: a command watching the status live
+         * must not hold up the applying of the very acks it waits for. */
+        db_submit(node_read_db(q->c->node), tx, control_on_json_row, q);
 }
 
 static void emergency_on_declared(void *arg, struct db_tx *tx, int err, const char *msg)

@@ -27,7 +27,7 @@ struct node {
         void *zctx;
         struct zap zap;
         struct db *db;
-        struct db *db_read;         /* outbox reads and trims (node_read_db) */
+        struct db *db_read;         /* outbox reads and trims, emergency status (node_read_db) */
         char epoch[64];             /* this database's outbox epoch */
         bool has_parent;
         bool has_children;
