@@ -764,6 +764,8 @@ static void link_on_applied(void *arg, struct db_tx *tx, int err, const char *ms
         if (err == -EPROTO && c->gathered) {
                 /* Maybe another child's batch failed it: apply ours again,
                  * alone (a failure then is ours). */
+                log_warn("link", "peer=%s msg=\"applied with other children's, failed; applying alone\" "
+                         "reason=\"%s\"", l->peer_id, msg);
                 free(c);
                 link_rewind(l);
                 l->node->apply_gather_off_us = node_now_us() + LINK_GATHER_OFF_US;
