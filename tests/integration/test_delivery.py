@@ -18,6 +18,14 @@ one after the other, each starting from "all seven online":
    yuelu-2 killed meanwhile, yuelu started: the city shows yuelu-2 offline,
    yuelu-1 online, none stale, and yuelu's outbox to the city drains; and
    (3b) yuelu-2 keeps a true last_seen (when yuelu last saw it), not null.
+ 6 applied together, one child's failure stays its own: the city holds
+   yuelu's applied_seq row (a psql transaction), so the city's apply of
+   a yuelu probe waits; meanwhile furong's epoch at the city is spoilt
+   and furong sends a probe, yuelu another. Released, the first commits
+   and the two wait in one gathered transaction, which fails at furong's
+   link_accept: the city logs "applying alone" for both, yuelu's batch
+   then commits alone (both its probes arrive, it never resynchronises),
+   furong resynchronises, and a later probe of furong arrives.
  5 migrations apply once: schema_migrations is the same after a restart.
  4 a parent without state rebuilds from snapshots: the city's database is
    dropped and recreated; after its restart (and re-enrolment of its
@@ -425,10 +433,63 @@ def check_city_rebuilds(fed):
     step("4: ok: %d snapshots applied" % len(applied))
 
 
+def check_gather_failure(fed):
+    """6: see the module's docstring."""
+    step("6: hold yuelu's applied_seq row at the city")
+    mark = fed.log_mark("city")
+    before_y = probe_ids(fed, "city", "yuelu")
+    n = fed.node("city")
+    holder = subprocess.Popen([PSQL, "-X", "-q", "-h", fed.pg_dir, "-p", str(fed.pg_port), "-U", "postgres",
+                               "-d", n.dbname], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, text=True)
+    probes = []
+    try:
+        holder.stdin.write("BEGIN;\nSELECT 1 FROM applied_seq WHERE peer_id = '%s' FOR UPDATE;\n" % ID["yuelu"])
+        holder.stdin.flush()
+        wait_until(lambda: sql_int(fed, "city", "SELECT count(*) FROM pg_stat_activity WHERE state = "
+                                   "'idle in transaction' AND datname = current_database()") > 0,
+                   10, interval=0.1, what="the psql holding yuelu's row")
+        probes.append(start_probe(fed, "yuelu", 1))
+        wait_until(lambda: sql_int(fed, "city", "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = "
+                                   "'Lock' AND datname = current_database()") > 0,
+                   20, interval=0.1, what="the city's apply of yuelu's probe waiting for the row")
+        sql(fed, "city", "UPDATE applied_seq SET epoch = 'spoilt-by-test' WHERE peer_id = '%s'" % ID["furong"])
+        probes.append(start_probe(fed, "furong", 1))
+        probes.append(start_probe(fed, "yuelu", 1))
+        time.sleep(1.0)   # both sent, waiting behind the held apply
+        step("6: release the row")
+        holder.stdin.write("COMMIT;\n")
+        holder.stdin.flush()
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=10)
+    for p in probes:
+        reap_probe(p, "6: probe")
+    wait_until(lambda: len(probe_ids(fed, "city", "yuelu") - before_y) >= 2, 30, interval=0.2,
+               what="both yuelu probes at the city")
+    wait_until(lambda: any(ID["furong"] in line and "resynchronising" in line
+                           for line in fed.log_since("city", mark).splitlines()), 30, interval=0.2,
+               what="furong resynchronised at the city")
+    log = fed.log_since("city", mark)
+    alone = [line for line in log.splitlines() if "applying alone" in line]
+    assert any(ID["yuelu"] in line for line in alone) and any(ID["furong"] in line for line in alone), (
+        "the city did not log 'applying alone' for both yuelu and furong:\n" + "\n".join(alone))
+    resyncs = [line for line in log.splitlines() if "resynchronising" in line]
+    assert not any(ID["yuelu"] in line for line in resyncs), (
+        "yuelu resynchronised, its sibling's failure was not its own:\n" + "\n".join(resyncs))
+    step("6: furong's links recover: a new probe of furong arrives")
+    before_f = probe_ids(fed, "city", "furong")
+    reap_probe(start_probe(fed, "furong", 1), "6: furong probe after")
+    wait_until(lambda: len(probe_ids(fed, "city", "furong") - before_f) >= 1, 30, interval=0.2,
+               what="furong's probe at the city after its resync")
+    step("6: ok: applied alone after the gathered failure; only furong resynchronised")
+
+
 CHECKS = [
     ("1 receiver kill -9", check_receiver_crash),
     ("2 sender kill -9", check_sender_crash),
     ("3 store and forward", check_store_and_forward),
+    ("6 gathered apply, one child's failure", check_gather_failure),
     ("5 migrations once", check_migrations_once),
     ("4 city rebuilt from snapshots", check_city_rebuilds),
 ]
