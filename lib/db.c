@@ -74,7 +74,7 @@ struct db {
         int open_handles;
         bool connected_once;
         /* Statements prepared on this connection, by their text: parsed
-         * and planned once instead of at every run (db_send_prepared). */
+         * and planned once instead of at every run (db_prepare). */
         struct db_prepared prepared[DB_PREPARED_MAX];
         int n_prepared;
         uint64_t prepared_gen;   /* bumped when the connection (and they) go */

@@ -885,7 +885,7 @@ static void link_apply_deltas(struct link *l)
         if (gather) {
                 c->gathered = true;
                 l->gather_open = true;   /* nothing more of ours until it goes */
-                db_tx_also(tx, link_on_applied, c);
+                vigil_require(db_tx_also(tx, link_on_applied, c) == 0);
                 link_gather_submit(nd);
                 return;
         }
