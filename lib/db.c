@@ -18,6 +18,7 @@ struct db_query {
         int *formats;
         bool binary;         /* result in binary format */
         int prepared;        /* index in db->prepared, or -1 */
+        uint32_t hash;       /* of sql, to find it among the prepared */
 };
 
 /* A transaction's further callbacks (db_tx_also). */
@@ -105,6 +106,16 @@ static struct db_tx *tx_pop(struct db_tx **head, struct db_tx **tail)
                 tx->next = NULL;
         }
         return tx;
+}
+
+/* FNV-1a of a statement's text. */
+static uint32_t db_hash(const char *s)
+{
+        uint32_t h = 2166136261u;
+
+        while (*s)
+                h = (h ^ (uint8_t)*s++) * 16777619u;
+        return h;
 }
 
 struct db_tx *db_tx_new(void)
@@ -196,6 +207,7 @@ int db_tx_add(struct db_tx *tx, const char *sql, int nparams,
         q = &tx->queries[tx->n];
         memset(q, 0, sizeof(*q));
         q->sql = strdup(sql);
+        q->hash = db_hash(sql);
         q->nparams = nparams;
         if (nparams > 0) {
                 q->values = calloc(nparams, sizeof(char *));
@@ -278,15 +290,6 @@ static void db_fail_later(struct db *db, struct db_tx *tx, int err, const char *
         uv_idle_start(&db->deliver, db_on_deliver);
 }
 
-static uint32_t db_hash(const char *s)
-{
-        uint32_t h = 2166136261u;
-
-        while (*s)
-                h = (h ^ (uint8_t)*s++) * 16777619u;
-        return h;
-}
-
 static void db_forget_prepared(struct db *db)
 {
         for (int i = 0; i < db->n_prepared; i++)
@@ -315,15 +318,19 @@ static void db_on_prepared(void *arg, struct db_tx *tx, int err, const char *msg
         free(c);
 }
 
+/* The name of prepared statement K on the connection. */
+static void db_prepared_name(int k, char name[16])
+{
+        snprintf(name, 16, "v%d", k);
+}
+
 /* Q's statement among those on this connection (Q->prepared: its index,
  * or -1). */
 static void db_find_prepared(struct db *db, struct db_query *q)
 {
-        uint32_t h = db_hash(q->sql);
-
         q->prepared = -1;
         for (int k = 0; k < db->n_prepared; k++) {
-                if (db->prepared[k].hash == h && strcmp(db->prepared[k].sql, q->sql) == 0) {
+                if (db->prepared[k].hash == q->hash && strcmp(db->prepared[k].sql, q->sql) == 0) {
                         q->prepared = k;
                         return;
                 }
@@ -354,7 +361,7 @@ static int db_prepare(struct db *db, const struct db_query *q)
                 free(db->prepared[k].sql);
                 return 0;
         }
-        db->prepared[k].hash = db_hash(q->sql);
+        db->prepared[k].hash = q->hash;
         db->prepared[k].ready = false;
         db->n_prepared++;
         c->db = db;
@@ -363,7 +370,7 @@ static int db_prepare(struct db *db, const struct db_query *q)
         ptx->cb = db_on_prepared;
         ptx->arg = c;
         ptx->setup = true;
-        snprintf(name, sizeof(name), "v%d", k);
+        db_prepared_name(k, name);
         tx_push(&db->inflight, &db->inflight_tail, ptx);
         if (!PQsendPrepare(db->conn, name, q->sql, q->nparams, NULL) || !PQpipelineSync(db->conn))
                 return -ECONNRESET;
@@ -382,7 +389,7 @@ static int db_send_statements(struct db *db, struct db_tx *tx)
                 int ok;
                 db_find_prepared(db, q);
                 if (q->prepared >= 0 && db->prepared[q->prepared].ready) {
-                        snprintf(name, sizeof(name), "v%d", q->prepared);
+                        db_prepared_name(q->prepared, name);
                         ok = PQsendQueryPrepared(db->conn, name, q->nparams, (const char *const *)q->values,
                                                  q->lengths, q->formats, fmt);
                 } else {

@@ -341,6 +341,8 @@ static void emergency_on_flush_timer(uv_timer_t *t)
  * every probe has answered (the final report follows). */
 static void emergency_flush_soon(struct emergency_job *j)
 {
+        if (j->pending > 0 && json_array_size(j->details) == j->recorded)
+                return;   /* nothing new to record */
         if (j->pending == 0) {
                 uv_timer_stop(&j->flush_timer);
                 emergency_flush(j);
@@ -414,8 +416,7 @@ static void emergency_on_flushed(void *arg, struct db_tx *tx, int err, const cha
         }
         if (!err)
                 node_kick_uplink_after(j->n, tx);   /* the progress report */
-        if (json_array_size(j->details) > j->recorded || j->pending == 0)
-                emergency_flush_soon(j);
+        emergency_flush_soon(j);
 }
 
 /* Put on record what was probed since the last flush, in one transaction:

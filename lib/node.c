@@ -72,11 +72,14 @@ void node_read_uplink_in(struct node *n, struct db_tx *tx)
                 link_read_in(&n->uplink.link, tx);
 }
 
+static void node_read_in(struct link *l, void *tx)
+{
+        link_read_in(l, tx);
+}
+
 void node_read_children_in(struct node *n, struct db_tx *tx)
 {
-        if (n->has_children)
-                for (int i = 0; i < n->downlink.n_children; i++)
-                        link_read_in(&n->downlink.children[i]->link, tx);
+        node_for_children(n, node_read_in, tx);
 }
 
 void node_kick_uplink_after(struct node *n, const struct db_tx *tx)
@@ -85,11 +88,14 @@ void node_kick_uplink_after(struct node *n, const struct db_tx *tx)
                 link_kick_after(&n->uplink.link, tx);
 }
 
+static void node_kick_after(struct link *l, void *tx)
+{
+        link_kick_after(l, tx);
+}
+
 void node_kick_children_after(struct node *n, const struct db_tx *tx)
 {
-        if (n->has_children)
-                for (int i = 0; i < n->downlink.n_children; i++)
-                        link_kick_after(&n->downlink.children[i]->link, tx);
+        node_for_children(n, node_kick_after, (void *)tx);
 }
 
 struct link *node_link(struct node *n, const char *peer_id)
