@@ -159,13 +159,19 @@ void audit_check_alarms(struct node *n)
 
 /* --- copies from the children --- */
 
-int audit_replica_add(struct db_tx *tx, const Vigil__Change *c, const char *via, const char *uplink,
-                      const uint8_t *change, size_t len, char *err, size_t errlen)
+static const enum sqlarray_type audit_copy_types[AUDIT_COPY_COLUMNS] = {
+        SQLARRAY_TEXT, SQLARRAY_INT8, SQLARRAY_INT8,                    /* node, seq, at (us) */
+        SQLARRAY_TEXT, SQLARRAY_TEXT, SQLARRAY_TEXT, SQLARRAY_TEXT,     /* actor .. article */
+        SQLARRAY_TEXT, SQLARRAY_TEXT, SQLARRAY_TEXT, SQLARRAY_TEXT,     /* camera .. request */
+        SQLARRAY_TEXT, SQLARRAY_TEXT,                                   /* emergency, detail */
+        SQLARRAY_BYTEA, SQLARRAY_BYTEA, SQLARRAY_BYTEA,                 /* prev, hash, change */
+};
+
+int audit_replica_row(struct sqlarray *cols, const Vigil__Change *c, const char *via, const uint8_t *change,
+                      size_t len, char *err, size_t errlen)
 {
         const Vigil__AuditRecord *a = c->audit_record;
-        char seq[24], at[24];
-        const char *p[18];
-        int lens[18] = { 0 }, fmts[18] = { 0 };
+        int i;
 
         if (!a->node_id || !nodeid_is_wellformed(a->node_id) || !nodeid_under(a->node_id, via) || !a->has_seq ||
             a->seq < 1 || !a->has_at_us || !a->actor || !a->action || !a->outcome || a->prev_hash.len != 32 ||
@@ -173,35 +179,43 @@ int audit_replica_add(struct db_tx *tx, const Vigil__Change *c, const char *via,
                 snprintf(err, errlen, "audit record: incomplete, or of a node not under %s", via);
                 return -EBADMSG;
         }
-        snprintf(seq, sizeof(seq), "%" PRId64, a->seq);
-        snprintf(at, sizeof(at), "%" PRId64, a->at_us);
-        p[0] = via;
-        p[1] = uplink;
-        p[2] = a->node_id;
-        p[3] = seq;
-        p[4] = at;
-        p[5] = a->actor;
-        p[6] = a->action;
-        p[7] = a->outcome;
-        p[8] = a->article;
-        p[9] = a->camera;
-        p[10] = a->purpose;
-        p[11] = a->destination;
-        p[12] = a->request_id;
-        p[13] = a->emergency_id;
-        p[14] = a->detail;
-        p[15] = (const char *)a->prev_hash.data;
-        lens[15] = 32;
-        fmts[15] = 1;
-        p[16] = (const char *)a->hash.data;
-        lens[16] = 32;
-        fmts[16] = 1;
-        p[17] = (const char *)change;
-        lens[17] = (int)len;
-        fmts[17] = 1;
+        if (cols[0].n == 0)
+                for (i = 0; i < AUDIT_COPY_COLUMNS; i++) {
+                        sqlarray_reset(&cols[i]);
+                        sqlarray_set_type(&cols[i], audit_copy_types[i]);
+                }
+        sqlarray_add_text(&cols[0], a->node_id);
+        sqlarray_add_int64(&cols[1], a->seq);
         /* The time exactly as recorded: microseconds, no floating point. */
-        db_tx_add(tx, "SELECT audit_copy_apply($1, $2, $3, $4, timestamptz 'epoch' + $5::bigint * interval "
-                      "'1 microsecond', $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
-                  18, p, lens, fmts);
+        sqlarray_add_int64(&cols[2], a->at_us);
+        sqlarray_add_text(&cols[3], a->actor);
+        sqlarray_add_text(&cols[4], a->action);
+        sqlarray_add_text(&cols[5], a->outcome);
+        sqlarray_add_text(&cols[6], a->article);
+        sqlarray_add_text(&cols[7], a->camera);
+        sqlarray_add_text(&cols[8], a->purpose);
+        sqlarray_add_text(&cols[9], a->destination);
+        sqlarray_add_text(&cols[10], a->request_id);
+        sqlarray_add_text(&cols[11], a->emergency_id);
+        sqlarray_add_text(&cols[12], a->detail);
+        sqlarray_add_bytea(&cols[13], a->prev_hash.data, a->prev_hash.len);
+        sqlarray_add_bytea(&cols[14], a->hash.data, a->hash.len);
+        sqlarray_add_bytea(&cols[15], change, len);
         return 0;
+}
+
+void audit_replica_flush(struct db_tx *tx, struct sqlarray *cols, const char *via, const char *uplink)
+{
+        const char *p[2 + AUDIT_COPY_COLUMNS] = { via, uplink };
+        int lens[2 + AUDIT_COPY_COLUMNS] = { 0 }, fmts[2 + AUDIT_COPY_COLUMNS] = { 0 }, i;
+
+        if (cols[0].n == 0)
+                return;
+        for (i = 0; i < AUDIT_COPY_COLUMNS; i++)
+                sqlarray_param(&cols[i], &p[2 + i], &lens[2 + i], &fmts[2 + i]);
+        db_tx_add(tx, "SELECT audit_copies_apply($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, "
+                      "$15, $16, $17, $18)",
+                  2 + AUDIT_COPY_COLUMNS, p, lens, fmts);
+        for (i = 0; i < AUDIT_COPY_COLUMNS; i++)
+                sqlarray_reset(&cols[i]);
 }

@@ -14,13 +14,22 @@
 
 struct node;
 struct db_tx;
+struct sqlarray;
 
 /** Queue this node's records not yet sent for the parent. */
 void audit_forward(struct node *n);
 /** Log alarms raised since the last call (forks, gaps in children's logs). */
 void audit_check_alarms(struct node *n);
-/** Add to TX the statement keeping AuditRecord change C (bytes CHANGE) from
- *  child VIA; UPLINK gets it forwarded. -EBADMSG with a reason in ERR if it
- *  is incomplete or of a node not under VIA. */
-int audit_replica_add(struct db_tx *tx, const Vigil__Change *c, const char *via, const char *uplink,
-                      const uint8_t *change, size_t len, char *err, size_t errlen);
+/* Children's records are applied as a set: one array per field
+ * (AUDIT_COPY_COLUMNS of them), one statement per batch (schema 017). */
+#define AUDIT_COPY_COLUMNS 16
+
+/** Add AuditRecord change C (bytes CHANGE) from child VIA as one row to
+ *  COLS (AUDIT_COPY_COLUMNS arrays; their types are set when empty).
+ *  -EBADMSG with a reason in ERR, adding nothing, if it is incomplete or of
+ *  a node not under VIA. */
+int audit_replica_row(struct sqlarray *cols, const Vigil__Change *c, const char *via, const uint8_t *change,
+                      size_t len, char *err, size_t errlen);
+/** Add to TX the statement keeping the rows in COLS (received from VIA, in
+ *  order; UPLINK gets them forwarded) and empty COLS. */
+void audit_replica_flush(struct db_tx *tx, struct sqlarray *cols, const char *via, const char *uplink);

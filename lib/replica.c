@@ -98,15 +98,17 @@ static int replica_add_node_removed(struct db_tx *tx, struct link *l, const Vigi
 /* A batch collects consecutive changes of one set-based kind into column
  * arrays; a change of another kind flushes them first, so the order between
  * kinds is kept. */
-enum { REPLICA_GROUP_NONE = 0, REPLICA_GROUP_PROBE = 100 };
+enum { REPLICA_GROUP_NONE = 0, REPLICA_GROUP_PROBE = 100, REPLICA_GROUP_AUDIT = 101 };
 
 struct replica_batch {
         struct link *l;
         struct db_tx *tx;
         bool snapshot;
-        int group;                                /* catalog kind or PROBE */
+        int group;                                /* catalog kind, PROBE or AUDIT */
         struct sqlarray cols[CATALOG_MAX_COLUMNS];
 };
+
+_Static_assert(AUDIT_COPY_COLUMNS <= CATALOG_MAX_COLUMNS, "a batch's columns hold an audit record");
 
 struct replica_batch *replica_batch_new(struct link *l, struct db_tx *tx, bool snapshot)
 {
@@ -130,6 +132,8 @@ static void replica_flush(struct replica_batch *b)
                 sqlarray_reset(&b->cols[0]);
                 sqlarray_reset(&b->cols[1]);
                 sqlarray_reset(&b->cols[2]);
+        } else if (b->group == REPLICA_GROUP_AUDIT) {
+                audit_replica_flush(b->tx, b->cols, b->l->peer_id, node_uplink_peer(b->l->node));
         } else if (b->group != REPLICA_GROUP_NONE) {
                 catalog_replica_flush(b->tx, (enum catalog_kind)b->group, b->cols, b->l->peer_id,
                                       node_uplink_peer(b->l->node), b->snapshot);
@@ -214,9 +218,10 @@ int replica_batch_add(struct replica_batch *b, const uint8_t *change, size_t len
                         r = -EBADMSG;
                         break;
                 }
-                replica_group(b, REPLICA_GROUP_NONE);
-                r = audit_replica_add(b->tx, c, b->l->peer_id, node_uplink_peer(b->l->node), change, len, err,
-                                      errlen);
+                replica_group(b, REPLICA_GROUP_AUDIT);
+                r = audit_replica_row(b->cols, c, b->l->peer_id, change, len, err, errlen);
+                if (r == 0 && b->cols[0].n >= REPLICA_GROUP_MAX)
+                        replica_flush(b);
                 break;
         case VIGIL__CHANGE__KIND_OFFICER:
         case VIGIL__CHANGE__KIND_DELEGATION:
