@@ -66,32 +66,41 @@ static int audit_encode_row(const PGresult *res, int i, uint8_t **ret, size_t *r
 
 /* --- this node's log, up --- */
 
+static void audit_forward_done(struct node *n)
+{
+        n->audit_forwarding = false;
+        if (n->audit_forward_again) {
+                n->audit_forward_again = false;
+                audit_forward(n);
+        }
+}
+
 static void audit_on_forwarded(void *arg, struct db_tx *tx, int err, const char *msg)
 {
         struct node *n = arg;
 
         (void)tx;
-        n->audit_forwarding = false;
-        if (err) {
+        if (err)
                 log_warn("audit", "msg=\"cannot queue the access log for the parent\" reason=\"%s\"", msg);
-                return;
-        }
-        node_kick_uplink(n);
+        else
+                node_kick_uplink(n);
+        audit_forward_done(n);
 }
 
 static void audit_on_unsent(void *arg, struct db_tx *rtx, int err, const char *msg)
 {
         struct node *n = arg;
-        PGresult *res = db_tx_result(rtx, 0);
+        PGresult *res = err ? NULL : db_tx_result(rtx, n->audit_read_index);
         struct sqlarray changes = { .type = SQLARRAY_BYTEA };
         struct db_tx *tx;
         const char *p[4];
         int lens[4] = { 0 }, fmts[4] = { 0 }, i, nr;
 
-        if (err || !res || (nr = PQntuples(res)) == 0) {
-                if (err)
+        if (!res || (nr = PQntuples(res)) == 0) {
+                /* Within another's transaction, its owner says why it failed. */
+                if (err && !n->audit_read_in_tx)
                         log_warn("audit", "msg=\"cannot read the access log\" reason=\"%s\"", msg);
-                n->audit_forwarding = false;
+                audit_forward_done(n);
                 return;
         }
         for (i = 0; i < nr; i++) {
@@ -101,6 +110,9 @@ static void audit_on_unsent(void *arg, struct db_tx *rtx, int err, const char *m
                 sqlarray_add_bytea(&changes, buf, len);
                 free(buf);
         }
+        /* A full batch: more may wait. */
+        if (nr == AUDIT_FORWARD_BATCH)
+                n->audit_forward_again = true;
         p[0] = n->cfg.parent_id;
         sqlarray_param(&changes, &p[1], &lens[1], &fmts[1]);
         p[2] = PQgetvalue(res, nr - 1, 0);
@@ -113,16 +125,43 @@ static void audit_on_unsent(void *arg, struct db_tx *rtx, int err, const char *m
         db_submit(n->db, tx, audit_on_forwarded, n);
 }
 
+/* One forward at a time; a call meanwhile is remembered and made after. */
+static bool audit_forward_begin(struct node *n)
+{
+        if (!n->has_parent || !n->db || !db_is_up(n->db))
+                return false;
+        if (n->audit_forwarding) {
+                n->audit_forward_again = true;
+                return false;
+        }
+        n->audit_forwarding = true;
+        return true;
+}
+
 void audit_forward(struct node *n)
 {
         struct db_tx *tx;
 
-        if (!n->has_parent || n->audit_forwarding || !n->db || !db_is_up(n->db))
+        if (!audit_forward_begin(n))
                 return;
-        n->audit_forwarding = true;
         tx = db_tx_new();
+        n->audit_read_in_tx = false;
+        n->audit_read_index = 0;
         db_tx_add(tx, audit_unsent, 0, NULL, NULL, NULL);
         db_submit(n->db, tx, audit_on_unsent, n);
+}
+
+void audit_forward_in(struct node *n, struct db_tx *tx)
+{
+        if (!audit_forward_begin(n))
+                return;
+        n->audit_read_in_tx = true;
+        n->audit_read_index = db_tx_count(tx);
+        if (db_tx_also(tx, audit_on_unsent, n) < 0) {
+                n->audit_forwarding = false;
+                return;
+        }
+        db_tx_add(tx, audit_unsent, 0, NULL, NULL, NULL);
 }
 
 /* --- alarms --- */

@@ -18,6 +18,9 @@ struct sqlarray;
 
 /** Queue this node's records not yet sent for the parent. */
 void audit_forward(struct node *n);
+/** The same, starting with a read at the end of TX (not yet submitted):
+ *  the records TX writes go up as soon as it commits. */
+void audit_forward_in(struct node *n, struct db_tx *tx);
 /** Log alarms raised since the last call (forks, gaps in children's logs). */
 void audit_check_alarms(struct node *n);
 /* Children's records are applied as a set: one array per field

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "accessctl.h"
+#include "audit.h"
 #include "db.h"
 #include "log.h"
 #include "node.h"
@@ -453,6 +454,12 @@ static void emergency_flush(struct emergency_job *j)
                         j->failed++;
         }
         j->recorded = n;
+        /* What the station logged since (the order's receipt) goes up
+         * with the first records of the linkage, not at the next sweep
+         * (Art 23(5): a copy the parent holds is one a lost station cannot
+         * take with it); after the first flush, usually nothing. (Before
+         * the read-back, which emergency_on_flushed expects last.) */
+        audit_forward_in(j->n, tx);
         last = j->pending == 0;
         j->reading_back = last;
         if (last) {
@@ -579,6 +586,7 @@ static void emergency_on_acting(void *arg, struct db_tx *rtx, int err, const cha
                 emergency_add_report(n, tx, p[0], node_now_us(), linked, atoi(PQgetvalue(due, i, 2)), true, NULL,
                                      linked);
                 node_read_uplink_in(n, tx);
+                audit_forward_in(n, tx);   /* the log of the unlinking, up with it */
                 db_submit(n->db, tx, emergency_on_report, n);
         }
         nr = take ? PQntuples(take) : 0;

@@ -107,6 +107,15 @@ def main():
             assert doc["not_answered"] == [ID["yuelu-2"]], "not answered: %s" % doc["not_answered"]
             step("yuelu-1 linked exactly its two systems in the radius (H264); yuelu-2 has not answered")
 
+            # Art 23(5): the station's log of the order goes up with what it
+            # records of the linkage, not at its next sweep (every 2 s).
+            def city_copies(action):
+                rc, copy = fed.ctl("city", "audit", "list", "--node", ID["yuelu-1"], "--limit", "1000")
+                return [r for r in copy if r["action"] == action and r["emergency_id"] == em] if rc == 0 else []
+            wait_until(lambda: city_copies("emergency.received"), 1.0,
+                       what="the city holding yuelu-1's record of the order within 1 s of its report")
+            step("the city holds yuelu-1's log of the order as it reports")
+
             fed.node("yuelu-2").start()
 
             def y2_done():
@@ -143,9 +152,11 @@ def main():
                 return d if rc == 0 and station(d, "yuelu-1")["unlinked"] == 2 else None
             doc = wait_until(undone, 20, what="yuelu-1's linkages undone and reported")
             assert doc["state"] == "ended", doc
+            wait_until(lambda: len(city_copies("emergency.unlink")) == 2, 1.0,
+                       what="the city holding yuelu-1's two unlinking records within 1 s of the report")
             rc, v = fed.ctl("city", "view", near_cam, as_identity=inv)
             assert rc == 1 and v.get("article") == "Art 29(2)", "a view after the end: %s" % v
-            step("ended: yuelu-1 undid both linkages; views under it refused")
+            step("ended: yuelu-1 undid both linkages (its log of it at the city); views under it refused")
 
             # The after-action report: linkages, failures, the owners'
             # notifications, the accesses under it (from yuelu-1's log copy).
