@@ -18,8 +18,9 @@ struct sqlarray;
 
 /** Queue this node's records not yet sent for the parent. */
 void audit_forward(struct node *n);
-/** The same, starting with a read at the end of TX (not yet submitted):
- *  the records TX writes go up as soon as it commits. */
+/** The same, starting with a read at the end of TX (not yet submitted;
+ *  the caller submits it): the records TX writes go up as soon as it
+ *  commits. While a forward runs, the next one follows it instead. */
 void audit_forward_in(struct node *n, struct db_tx *tx);
 /** Log alarms raised since the last call (forks, gaps in children's logs). */
 void audit_check_alarms(struct node *n);
