@@ -157,10 +157,7 @@ void audit_forward_in(struct node *n, struct db_tx *tx)
                 return;
         n->audit_read_in_tx = true;
         n->audit_read_index = db_tx_count(tx);
-        if (db_tx_also(tx, audit_on_unsent, n) < 0) {
-                n->audit_forwarding = false;
-                return;
-        }
+        vigil_require(db_tx_also(tx, audit_on_unsent, n) == 0);
         db_tx_add(tx, audit_unsent, 0, NULL, NULL, NULL);
 }
 

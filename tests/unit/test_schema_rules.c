@@ -5,7 +5,6 @@
  * (unit_pg.h). */
 #include <errno.h>
 
-#include "migrate.h"
 #include "unit.h"
 #include "unit_pg.h"
 
@@ -32,13 +31,8 @@ static const char *try_sql(PGconn *c, const char *sql)
 
 static PGconn *station_db(void)
 {
-        PGconn *c = unit_pg_connect(&pg, pg.dbname);
-        char err[512];
-        int applied = 0;
+        PGconn *c = unit_pg_node_db(&pg, STATION);
 
-        CHECK(migrate_apply(c, &applied, err, sizeof(err)) == 0);
-        PQclear(unit_pg_exec(c, "INSERT INTO node_settings (key, value) VALUES ('node_id', '" STATION "') "
-                                "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value"));
         PQclear(unit_pg_exec(c, "INSERT INTO sites (station_id, code, name, location_type, version) VALUES "
                                 "('" STATION "', 'street1', 'Street', 'street', 1), "
                                 "('" STATION "', 'hotel', 'Hotel room 301', 'hotel-guest-room', 1)"));

@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <libpq-fe.h>
 
+#include "migrate.h"
 #include "unit.h"
 
 struct unit_pg {
@@ -68,6 +69,24 @@ static inline long unit_pg_long(PGconn *c, const char *sql)
         v = strtol(PQgetvalue(r, 0, 0), NULL, 10);
         PQclear(r);
         return v;
+}
+
+/* Connect to the test's database as node NODE_ID's: the migrations
+ * applied, the node's ID recorded (what vigild does at start). */
+static inline PGconn *unit_pg_node_db(const struct unit_pg *pg, const char *node_id)
+{
+        PGconn *c = unit_pg_connect(pg, pg->dbname);
+        const char *p[1] = { node_id };
+        char err[512];
+        int applied = 0;
+        PGresult *r;
+
+        CHECK(migrate_apply(c, &applied, err, sizeof(err)) == 0);
+        r = PQexecParams(c, "INSERT INTO node_settings (key, value) VALUES ('node_id', $1) "
+                            "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value", 1, NULL, p, NULL, NULL, 0);
+        CHECK(PQresultStatus(r) == PGRES_COMMAND_OK);
+        PQclear(r);
+        return c;
 }
 
 /* Drop the test's database, best effort: also runs at exit, so a failed
