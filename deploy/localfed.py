@@ -217,6 +217,10 @@ class Node:
             lines.append("[link]")
             lines += ["%s = %s" % (k, v) for k, v in sorted(f.link.items())]
             lines.append("")
+        if f.emergency:
+            lines.append("[emergency]")
+            lines += ["%s = %s" % (k, v) for k, v in sorted(f.emergency.items())]
+            lines.append("")
         lines += ["[control]", "admin_keys = " + self.admin_public_key, "",
                   "[log]", "level = " + f.log_level, ""]
         # vigild's INI reader takes lines of at most 197 characters: say so
@@ -396,7 +400,7 @@ class Federation:
 
     def __init__(self, base, nodes, pg_dir, pg_port, base_port,
                  build=None, db_prefix="vigil_", heartbeat_ms=None,
-                 link=None, log_level="info", env=None):
+                 link=None, log_level="info", env=None, emergency=None):
         self.base = os.path.abspath(base)
         self.pg_dir = os.path.abspath(pg_dir)
         self.pg_port = int(pg_port)
@@ -407,6 +411,7 @@ class Federation:
         self.vigilctl = os.path.join(self.build, "cmd", "vigilctl", "vigilctl")
         self.db_prefix = db_prefix
         self.link = dict(link or {})
+        self.emergency = dict(emergency or {})   # [emergency] keys
         if heartbeat_ms is not None:
             self.link["heartbeat_ms"] = int(heartbeat_ms)
         self.log_level = log_level
@@ -432,7 +437,7 @@ class Federation:
         return {"base": self.base, "pg_dir": self.pg_dir, "pg_port": self.pg_port,
                 "base_port": self.base_port, "build": self.build,
                 "db_prefix": self.db_prefix, "link": self.link,
-                "log_level": self.log_level,
+                "emergency": self.emergency, "log_level": self.log_level,
                 "nodes": [n.describe() for n in self.nodes]}
 
     def save(self):
@@ -451,7 +456,8 @@ class Federation:
                                   % (path, base)) from None
         return cls(d["base"], d["nodes"], d["pg_dir"], d["pg_port"], d["base_port"],
                    build=build or d["build"], db_prefix=d["db_prefix"],
-                   link=d.get("link"), log_level=d.get("log_level", "info"))
+                   link=d.get("link"), log_level=d.get("log_level", "info"),
+                   emergency=d.get("emergency"))
 
     # -- access ------------------------------------------------------------
 

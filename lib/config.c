@@ -234,6 +234,7 @@ static const struct key_def keys[] = {
         { "link", "window", parse_int, I(window, 1, 100000), false },
         { "link", "reconnect_min_ms", parse_int, I(reconnect_min_ms, 10, 60000), false },
         { "link", "reconnect_max_ms", parse_int, I(reconnect_max_ms, 10, 600000), false },
+        { "emergency", "link_delay_ms", parse_int, I(emergency_link_delay_ms, 0, 5000), false },
         { "control", "admin_keys", parse_admin_keys, F(admin_keys), 0, 0, true },
         { "log", "level", parse_level, F(log_level), 0, 0, false },
         { "log", "file", parse_path, F(log_file), 0, 0, false },
@@ -246,7 +247,7 @@ enum key_index {
         K_NODE_ID, K_NAME, K_TIER, K_KEY_DIR, K_PARENT_ID, K_PARENT_ENDPOINT,
         K_PARENT_KEY, K_CONTROL, K_DOWNLINK, K_CONNINFO, K_HEARTBEAT_MS,
         K_HEARTBEAT_MISSES, K_WINDOW, K_RECONNECT_MIN, K_RECONNECT_MAX,
-        K_ADMIN_KEYS, K_LOG_LEVEL, K_LOG_FILE, K_COUNT
+        K_LINK_DELAY, K_ADMIN_KEYS, K_LOG_LEVEL, K_LOG_FILE, K_COUNT
 };
 _Static_assert(K_COUNT == N_KEYS, "enum key_index out of step with keys[]");
 
@@ -259,6 +260,7 @@ void config_init(struct config *cfg)
         cfg->window = 10000;
         cfg->reconnect_min_ms = 100;
         cfg->reconnect_max_ms = 2000;
+        cfg->emergency_link_delay_ms = 200;
         snprintf(cfg->log_level, sizeof(cfg->log_level), "info");
 }
 
@@ -307,7 +309,7 @@ static int handler(void *user, const char *section, const char *name, const char
                 if (strcmp(section, keys[i].section) == 0)
                         return fail_at(p, p->line, "[%.40s] %.40s: unknown key", section, name);
         return fail_at(p, p->line, "[%.40s]: unknown section (known: node, parent, listen, "
-                       "database, link, control, log)", section);
+                       "database, link, emergency, control, log)", section);
 }
 
 static int require(struct config_parse *p, enum key_index i, const char *why)

@@ -10,6 +10,7 @@
  *   [database] conninfo
  *   [link]     heartbeat_ms (1000), heartbeat_misses (3), window (10000),
  *              reconnect_min_ms (100), reconnect_max_ms (2000)
+ *   [emergency] link_delay_ms (200)
  *   [control]  admin_keys (space-separated Z85 public keys admitted as admin)
  *   [log]      level (info), file (stderr if unset)
  */
@@ -43,6 +44,8 @@ struct config {
         int window;
         int reconnect_min_ms;
         int reconnect_max_ms;
+        /* [emergency] */
+        int emergency_link_delay_ms;
         /* [control] */
         int n_admin_keys;
         char admin_keys[CONFIG_MAX_ADMIN_KEYS][KEYS_Z85_LEN + 1];

@@ -6,7 +6,8 @@
  * sends what it stamped (a crash-safe sweep), districts keep it and forward
  * it to the children in scope (schema: emergency_apply), so a station that
  * is offline gets it when it returns. Each station in scope acks in the
- * transaction that keeps the order (schema: emergency_ack), then probes
+ * transaction that keeps the order (schema: emergency_ack), then, once
+ * [emergency] link_delay_ms have passed (emergency_act_soon), probes
  * the reserved interface of every private system in scope (lib/rtsp, a
  * bounded pool), records the linkages and failures a few at a time, each
  * batch with a progress report up; `emergency status` at the command shows, per station, acked, linked,
@@ -33,7 +34,10 @@ void emergency_act(struct node *n);
  *  reason in ERR if malformed. */
 int emergency_replica_add(struct node *n, struct db_tx *tx, const Vigil__Change *c, const char *via,
                           const char *uplink, const uint8_t *change, size_t len, char *err, size_t errlen);
-/** Free what the module holds (the probe pool). */
+/** At a station, once the transaction that kept and acked an order has
+ *  committed: link its systems [emergency] link_delay_ms later. */
+void emergency_act_soon(struct node *n);
+/** Free what the module holds (the probe pool, the delay's timer). */
 void emergency_close(struct node *n);
 
 extern const struct control_command emergency_commands[];

@@ -61,6 +61,7 @@ struct link_ctx {
         int read_index;   /* an outbox read's statement in its transaction */
         bool in_tx;       /* ... read in another's transaction (link_read_in) */
         bool gathered;    /* applied with other children's (link_gather_submit) */
+        bool order;       /* at a station: acks an emergency order (linked later) */
 };
 
 static void link_pump_send(struct link *l);
@@ -754,6 +755,7 @@ static void link_on_applied(void *arg, struct db_tx *tx, int err, const char *ms
 {
         struct link_ctx *c = arg;
         struct link *l = c->l;
+        bool order;
 
         (void)tx;
         if (link_apply_ctx_stale(c)) {
@@ -780,12 +782,15 @@ static void link_on_applied(void *arg, struct db_tx *tx, int err, const char *ms
                  * database is back. */
                 return;
         }
+        order = c->order;
         l->applied = c->last;
         l->applied_count += (unsigned long)(c->last - c->first + 1);
         link_inbox_pop(l, c->n_items);
         free(c);
         link_ack(l, l->applied);
         link_after_apply(l, tx, true);
+        if (order)
+                emergency_act_soon(l->node);
         link_pump_apply(l);
 }
 
@@ -844,6 +849,7 @@ static void link_apply_deltas(struct link *l)
         const char *p[4] = { l->peer_id, l->peer_epoch, first, last };
         struct replica_batch *b;
         int n = 0, changes = 0;
+        bool order;
 
         c->first = l->cursor->env->seq + l->cursor->skip;
         for (it = l->cursor; it && it->env->body_case == VIGIL__ENVELOPE__BODY_DELTA &&
@@ -865,6 +871,7 @@ static void link_apply_deltas(struct link *l)
         snprintf(first, sizeof(first), "%" PRIu64, c->first);
         snprintf(last, sizeof(last), "%" PRIu64, c->last);
         db_tx_add(tx, "SELECT link_accept($1, $2, $3, $4)", 4, p, NULL, NULL);
+        nd->emergency_order_in_tx = false;
         b = replica_batch_new(l, tx, false);
         for (it = l->cursor; n-- > 0; it = it->next) {
                 for (uint32_t k = it->skip; k < it->skip + it->n; k++) {
@@ -879,6 +886,8 @@ static void link_apply_deltas(struct link *l)
                 }
         }
         replica_batch_finish(b);
+        c->order = nd->emergency_order_in_tx && nd->cfg.emergency_link_delay_ms > 0;
+        nd->emergency_order_in_tx = false;
         l->cursor = it;
         l->unsubmitted -= changes;
         l->applying++;
@@ -889,14 +898,16 @@ static void link_apply_deltas(struct link *l)
                 link_gather_submit(nd);
                 return;
         }
+        order = c->order;   /* C may be gone once submitted */
         link_read_forwarded_in(l, tx);
         db_submit(nd->db, tx, link_on_applied, c);
-        /* At a station, what the parent sent may hold an order, acked in
-         * TX: it is taken to act on (emergency_act) by a transaction
-         * queued right behind TX on the connection, so it runs as TX
-         * commits, without a round trip in between, and without holding
-         * up the ack's commit. */
-        if (l->dir == LINK_TO_PARENT && nd->cfg.tier == TIER_STATION)
+        /* At a station, what the parent sent may end an emergency: what
+         * is due is undone by a transaction queued right behind TX on the
+         * connection, so it runs as TX commits, without a round trip in
+         * between. An order acked in TX is linked a little later
+         * (emergency_act_soon, once TX committed); with no delay
+         * configured it is taken by that same transaction. */
+        if (l->dir == LINK_TO_PARENT && nd->cfg.tier == TIER_STATION && !order)
                 emergency_act(nd);
 }
 

@@ -46,6 +46,9 @@ struct node {
         int audit_read_index;
         unsigned long audit_alarms;  /* fork/gap alarms in children's logs seen since start */
         bool emergency_dispatching, emergency_acting, emergency_act_again;  /* emergency.c */
+        bool emergency_order_in_tx;       /* an order is acked in the batch being built */
+        uv_timer_t emergency_link_timer;  /* [emergency] link_delay_ms after an ack */
+        bool emergency_timer_init;
         /* link.c: the children's small batches applied together, one
          * transaction (a commit) for many (link_gather_submit) */
         struct db_tx *apply_gather;   /* open, not yet submitted */

@@ -5,12 +5,12 @@
  *
  *   bench_emergency fanout --endpoint E --server-key K --identity FILE
  *                          --scope ID --stations N --systems M [--runs R]
- *                          [--poll-ms P] [--timeout-ms T]
+ *                          [--poll-ms P] [--timeout-ms T] [--gap-ms G]
  *       R times: declare an emergency over SCOPE, then ask the command for
  *       its status every P ms until all N stations have acked (time to
  *       "acked") and all M systems are linked (time to "linked"); then end
  *       it and wait until every station has undone its linkages, so the
- *       next run starts from nothing linked.
+ *       next run starts from nothing linked (G ms later; 0).
  *   bench_emergency rtt --count N
  *       N ZeroMQ request-reply round trips (REQ -> REP over CURVE on
  *       loopback TCP, two threads of this process): the least one hop of
@@ -98,7 +98,7 @@ static void print_array(const char *key, const double *v, int n)
 static int fanout(int argc, char **argv)
 {
         const char *endpoint = NULL, *server_key = NULL, *idfile = NULL, *scope = NULL;
-        int stations = 0, systems = 0, runs = 20, poll_ms = 2, timeout_ms = 30000, polls = 0, i, run;
+        int stations = 0, systems = 0, runs = 20, poll_ms = 2, timeout_ms = 30000, gap_ms = 0, polls = 0, i, run;
         double acked[BENCH_MAX_RUNS], linked[BENCH_MAX_RUNS], ended[BENCH_MAX_RUNS];
         struct identity id;
         struct ctlclient *c;
@@ -124,11 +124,13 @@ static int fanout(int argc, char **argv)
                         poll_ms = atoi(v);
                 else if (strcmp(o, "--timeout-ms") == 0)
                         timeout_ms = atoi(v);
+                else if (strcmp(o, "--gap-ms") == 0)
+                        gap_ms = atoi(v);
                 else
                         return 2;
         }
         if (i != argc || !endpoint || !server_key || !idfile || !scope || stations < 1 || systems < 0 || runs < 1 ||
-            runs > BENCH_MAX_RUNS || poll_ms < 0 || timeout_ms < 1)
+            runs > BENCH_MAX_RUNS || poll_ms < 0 || timeout_ms < 1 || gap_ms < 0)
                 return 2;
         if (identity_load(idfile, &id, err, sizeof(err)) < 0) {
                 fprintf(stderr, "bench_emergency: %s\n", err);
@@ -148,6 +150,8 @@ static int fanout(int argc, char **argv)
                 char em[64];
                 double t0, t;
 
+                if (run > 0)
+                        sleep_ms(gap_ms);
                 t0 = bench_now_ms();
                 doc = call(c, "emergency.declare", dn, dv, 4);
                 if (!doc)

@@ -65,6 +65,7 @@ static void test_defaults_and_station(void)
         CHECK(cfg.window == 10000);
         CHECK(cfg.reconnect_min_ms == 100);
         CHECK(cfg.reconnect_max_ms == 2000);
+        CHECK(cfg.emergency_link_delay_ms == 200);
         CHECK(cfg.n_admin_keys == 0);
         CHECK_STREQ(cfg.log_level, "info");
         CHECK_STREQ(cfg.log_file, "");
@@ -91,6 +92,7 @@ static void test_all_optional_keys(void)
         CHECK(load(STATION
                    "[link]\nheartbeat_ms = 250\nheartbeat_misses = 5\nwindow = 64\n"
                    "reconnect_min_ms = 50\nreconnect_max_ms = 5000\n"
+                   "[emergency]\nlink_delay_ms = 0\n"
                    "[control]\nadmin_keys = " KEY1 " " KEY2 "\n"
                    "[log]\nlevel = debug\nfile = logs/vigild.log\n"
                    "; a comment\n# another\n") == 0);
@@ -99,6 +101,7 @@ static void test_all_optional_keys(void)
         CHECK(cfg.window == 64);
         CHECK(cfg.reconnect_min_ms == 50);
         CHECK(cfg.reconnect_max_ms == 5000);
+        CHECK(cfg.emergency_link_delay_ms == 0);
         CHECK(cfg.n_admin_keys == 2);
         CHECK_STREQ(cfg.admin_keys[0], KEY1);
         CHECK_STREQ(cfg.admin_keys[1], KEY2);
@@ -193,6 +196,11 @@ static void test_value_refusals(void)
         REFUSED(STATION "[link]\nwindow = 100001\n", "window");
         REFUSED(STATION "[link]\nreconnect_min_ms = 3000\n", "reconnect_min_ms (3000) is larger than reconnect_max_ms (2000)");
         CHECK(load(STATION "[link]\nheartbeat_ms = 50\nheartbeat_misses = 100\nwindow = 100000\n") == 0);
+        REFUSED(STATION "[emergency]\nlink_delay_ms = 5001\n",
+                ":15: [emergency] link_delay_ms: \"5001\" is not a whole number from 0 to 5000");
+        REFUSED(STATION "[emergency]\nlink_delay_ms = -1\n", "link_delay_ms");
+        REFUSED(STATION "[emergency]\nprobes = 4\n", "[emergency] probes: unknown key");
+        CHECK(load(STATION "[emergency]\nlink_delay_ms = 5000\n") == 0 && cfg.emergency_link_delay_ms == 5000);
         REFUSED(STATION "[control]\nadmin_keys = " KEY1 " nope\n", ":15: [control] admin_keys: \"nope\" is not a 40-character Z85");
         REFUSED(STATION_NODE "[parent]\nid = 43010400002000000001\nendpoint = tcp://127.0.0.1:7101\n"
                 "public_key = 0123456789012345678901234567890123456789x\n" STATION_REST,
