@@ -632,15 +632,15 @@ void emergency_act(struct node *n)
 
 /* The ack first, then the linking. A station acks an order in the
  * transaction that keeps it; the ack is the command's only sign that the
- * order arrived, and every station's must get there (the issue: all acked
- * within 250 ms). Linking opens a connection to every private system in
+ * order arrived, and every station's must get there (issue 5's target:
+ * all acked within 250 ms). Linking opens a connection to every private system in
  * scope and records what each answers: where many station nodes share a
  * server (and their private systems' answers come back to it), a city's
  * worth of them linking at once takes the processor from the acks still
  * on their way up through the districts. So a station starts linking
  * [emergency] link_delay_ms (200) after its ack committed; 0 links at
  * once. Measured with tests/bench/emergency-fanout (111 nodes on 2 cores):
- * acks p50 ~210 -> ~135 ms, linking all 1,000 ~0.95 -> ~1.0 s (the
+ * acks p50 ~205 -> ~135 ms, linking all 1,000 ~0.95 -> ~1.0 s (the
  * linking was bound by the processor, not by when it began); a station
  * alone on its host gains nothing and links 200 ms later. */
 static void emergency_on_link_timer(uv_timer_t *t)
