@@ -213,14 +213,11 @@ class Node:
         if self.downlink_endpoint:
             lines.append("downlink = " + self.downlink_endpoint)
         lines += ["", "[database]", "conninfo = " + conninfo, ""]
-        if f.link:
-            lines.append("[link]")
-            lines += ["%s = %s" % (k, v) for k, v in sorted(f.link.items())]
-            lines.append("")
-        if f.emergency:
-            lines.append("[emergency]")
-            lines += ["%s = %s" % (k, v) for k, v in sorted(f.emergency.items())]
-            lines.append("")
+        for section, keys in (("link", f.link), ("emergency", f.emergency)):
+            if keys:
+                lines.append("[%s]" % section)
+                lines += ["%s = %s" % (k, v) for k, v in sorted(keys.items())]
+                lines.append("")
         lines += ["[control]", "admin_keys = " + self.admin_public_key, "",
                   "[log]", "level = " + f.log_level, ""]
         # vigild's INI reader takes lines of at most 197 characters: say so
