@@ -38,20 +38,17 @@ static const char emergency_select[] =
         "incident, authority, declared_by, declared_at, ended_at IS NOT NULL FROM emergencies "
         "WHERE dispatch_version IS DISTINCT FROM dispatched_version ORDER BY dispatch_version LIMIT 20";
 
-static void emergency_add_apply(struct db_tx *tx, const char *via, const Vigil__EmergencyOrder *o,
-                                const uint8_t *change, size_t len)
+/* The order's fields as parameters $2..$14 of emergency_apply and
+ * emergency_receive (P[1..13]; the buffers hold the numbers). */
+static void emergency_order_params(const Vigil__EmergencyOrder *o, const char **p, char version[24], char lat[32],
+                                   char lon[32], char rad[32], char starts[32], char ends[32])
 {
-        char version[24], lat[32], lon[32], rad[32], starts[32], ends[32];
-        const char *p[15];
-        int lens[15] = { 0 }, fmts[15] = { 0 };
-
-        snprintf(version, sizeof(version), "%" PRId64, o->version);
-        snprintf(lat, sizeof(lat), "%.9f", o->near_lat);
-        snprintf(lon, sizeof(lon), "%.9f", o->near_lon);
-        snprintf(rad, sizeof(rad), "%.3f", o->radius_m);
-        snprintf(starts, sizeof(starts), "%" PRId64, o->starts_us);
-        snprintf(ends, sizeof(ends), "%" PRId64, o->ends_us);
-        p[0] = via;
+        snprintf(version, 24, "%" PRId64, o->version);
+        snprintf(lat, 32, "%.9f", o->near_lat);
+        snprintf(lon, 32, "%.9f", o->near_lon);
+        snprintf(rad, 32, "%.3f", o->radius_m);
+        snprintf(starts, 32, "%" PRId64, o->starts_us);
+        snprintf(ends, 32, "%" PRId64, o->ends_us);
         p[1] = o->id;
         p[2] = version;
         p[3] = o->scope;
@@ -65,6 +62,17 @@ static void emergency_add_apply(struct db_tx *tx, const char *via, const Vigil__
         p[11] = o->declared_by;
         p[12] = o->declared_at;
         p[13] = o->ended ? "t" : "f";
+}
+
+static void emergency_add_apply(struct db_tx *tx, const char *via, const Vigil__EmergencyOrder *o,
+                                const uint8_t *change, size_t len)
+{
+        char version[24], lat[32], lon[32], rad[32], starts[32], ends[32];
+        const char *p[15];
+        int lens[15] = { 0 }, fmts[15] = { 0 };
+
+        emergency_order_params(o, p, version, lat, lon, rad, starts, ends);
+        p[0] = via;
         p[14] = (const char *)change;
         lens[14] = (int)len;
         fmts[14] = 1;
@@ -235,31 +243,34 @@ static void emergency_add_report(struct node *n, struct db_tx *tx, const char *i
         free(buf);
 }
 
-/* At a station, in the transaction keeping order O: its ack, a report up
- * (schema: emergency_ack decides whether the order is live and new). */
-static void emergency_add_ack(struct node *n, struct db_tx *tx, const Vigil__EmergencyOrder *o)
+/* At a station, the statement keeping order O from VIA and acking it, its
+ * report up (schema 018: emergency_receive decides whether the order is
+ * new, live and covers this station). */
+static void emergency_add_receive(struct node *n, struct db_tx *tx, const char *via, const Vigil__EmergencyOrder *o)
 {
         Vigil__EmergencyReport r;
-        char version[24], rversion[24], acked[24];
-        const char *p[6];
-        int lens[6] = { 0 }, fmts[6] = { 0 };
+        char version[24], lat[32], lon[32], rad[32], starts[32], ends[32], rversion[24], acked[24];
+        const char *p[18];
+        int lens[18] = { 0 }, fmts[18] = { 0 };
         uint8_t *buf;
         size_t len;
 
         emergency_encode_report(n, &r, o->id, node_now_us(), 0, 0, false, "[]", 0, &buf, &len);
-        snprintf(version, sizeof(version), "%" PRId64, o->version);
+        emergency_order_params(o, p, version, lat, lon, rad, starts, ends);
+        p[0] = via;
         snprintf(rversion, sizeof(rversion), "%" PRId64, r.version);
         snprintf(acked, sizeof(acked), "%" PRId64, r.acked_us);
-        p[0] = o->id;
-        p[1] = version;
-        p[2] = rversion;
-        p[3] = acked;
-        p[4] = node_uplink_peer(n);
-        p[5] = (const char *)buf;
-        lens[5] = (int)len;
-        fmts[5] = 1;
-        db_tx_add(tx, "SELECT emergency_ack($1, $2, $3, timestamptz 'epoch' + $4::bigint * interval '1 microsecond', "
-                      "$5, $6)", 6, p, lens, fmts);
+        p[14] = rversion;
+        p[15] = acked;
+        p[16] = node_uplink_peer(n);
+        p[17] = (const char *)buf;
+        lens[17] = (int)len;
+        fmts[17] = 1;
+        db_tx_add(tx, "SELECT emergency_receive($1, $2, $3, $4, $5, $6, $7, "
+                      "timestamptz 'epoch' + $8::bigint * interval '1 microsecond', "
+                      "timestamptz 'epoch' + $9::bigint * interval '1 microsecond', $10, $11, $12, $13, $14, $15, "
+                      "timestamptz 'epoch' + $16::bigint * interval '1 microsecond', $17, $18)",
+                  18, p, lens, fmts);
         free(buf);
 }
 
@@ -275,14 +286,15 @@ int emergency_replica_add(struct node *n, struct db_tx *tx, const Vigil__Change 
                         snprintf(err, errlen, "emergency order: a field is missing or inconsistent");
                         return -EBADMSG;
                 }
-                emergency_add_apply(tx, via, o, change, len);
-                if (n->cfg.tier == TIER_STATION) {
-                        emergency_add_ack(n, tx, o);
-                        /* linked after a delay (emergency_act_soon); an
-                         * end is undone at once */
-                        if (!o->ended)
-                                n->emergency_order_in_tx = true;
+                if (n->cfg.tier != TIER_STATION) {
+                        emergency_add_apply(tx, via, o, change, len);
+                        return 0;
                 }
+                emergency_add_receive(n, tx, via, o);
+                /* linked after a delay (emergency_act_soon); an end is
+                 * undone at once */
+                if (!o->ended)
+                        n->emergency_order_in_tx = true;
                 return 0;
         }
         if (c->kind_case == VIGIL__CHANGE__KIND_EMERGENCY_REPORT) {
@@ -620,7 +632,7 @@ void emergency_act(struct node *n)
         /* The end, or the expiry by this station's own clock, undoes every
          * linkage (also when cut off from the parent): what is due is read
          * here, undone and reported in one transaction per emergency
-         * (schema 015). The orders acked on arrival (emergency_ack, in the
+         * (schema 015). The orders acked on arrival (emergency_receive, in the
          * applying transaction) are taken to act on in the same round trip. */
         tx = db_tx_new();
         db_tx_add(tx, "SELECT * FROM emergency_unlink_due()", 0, NULL, NULL, NULL);

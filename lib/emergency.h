@@ -6,7 +6,7 @@
  * sends what it stamped (a crash-safe sweep), districts keep it and forward
  * it to the children in scope (schema: emergency_apply), so a station that
  * is offline gets it when it returns. Each station in scope acks in the
- * transaction that keeps the order (schema: emergency_ack), then, once
+ * transaction that keeps the order (schema: emergency_receive), then, once
  * [emergency] link_delay_ms have passed (emergency_act_soon), probes
  * the reserved interface of every private system in scope (lib/rtsp, a
  * bounded pool), records the linkages and failures a few at a time, each

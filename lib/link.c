@@ -719,7 +719,7 @@ static void link_inbox_pop(struct link *l, int n)
 /* What we apply from L may be forwarded in the same transaction: a
  * child's changes into our uplink outbox, a parent's grants and orders
  * into our children's, and at a station an order's ack back up the link it
- * came by (emergency_ack). Those outboxes are read in TX too, so that the
+ * came by (emergency_receive). Those outboxes are read in TX too, so that the
  * changes go on the moment it commits, without a read of their own
  * (a hop's round trip less on the way of an emergency order and its ack). */
 static void link_read_forwarded_in(struct link *l, struct db_tx *tx)

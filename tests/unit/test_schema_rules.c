@@ -1,9 +1,11 @@
-/* The registration rules of schema/003 and 006, enforced by the database
- * itself: rows written straight into a station's tables (not through
- * vigild's checks) are refused with the article, and a district's replicas
- * are not re-judged. Runs the real migrations on the test cluster
- * (unit_pg.h). */
+/* Rules enforced by the database itself. The registration rules of
+ * schema/003 and 006: rows written straight into a station's tables (not
+ * through vigild's checks) are refused with the article, and a district's
+ * replicas are not re-judged. A station's receipt of an emergency order
+ * (schema/018): which versions it keeps, logs and acks. Runs the real
+ * migrations on the test cluster (unit_pg.h). */
 #include <errno.h>
+#include <stdbool.h>
 
 #include "unit.h"
 #include "unit_pg.h"
@@ -102,11 +104,77 @@ static void test_replicas_are_not_rejudged(void)
         PQfinish(c);
 }
 
+/* Order ID version VERSION over SCOPE, ending ENDS (SQL), ended or not,
+ * as station STATION's parent sends it: whether the station acked it. */
+static bool receive(PGconn *c, const char *id, int version, const char *scope, const char *ends, bool ended)
+{
+        char sql[1024];
+        PGresult *r;
+        bool acked;
+
+        snprintf(sql, sizeof(sql),
+                 "SELECT emergency_receive('43010400002000000001', '%s', %d, '%s', NULL, NULL, NULL, "
+                 "now() - interval '1 minute', %s, 'fire', 'Changsha Municipal Public Security Bureau', 'cmdr', "
+                 "'43010000002000000001', %s, %d, now(), '43010400002000000001', '\\x01'::bytea)",
+                 id, version, scope, ends, ended ? "true" : "false", 1000 + version);
+        r = unit_pg_exec(c, sql);
+        acked = PQgetvalue(r, 0, 0)[0] == 't';
+        PQclear(r);
+        return acked;
+}
+
+static void test_station_acks_new_live_orders_once(void)
+{
+        PGconn *c = unit_pg_node_db(&pg, STATION);
+        const char *soon = "now() + interval '30 minutes'";
+
+        PQclear(unit_pg_exec(c, "DELETE FROM emergencies; DELETE FROM emergency_reports; DELETE FROM outbox"));
+        /* New, live, over the city: acked, the report queued up, the
+         * receipt logged. */
+        CHECK(receive(c, "em-1", 10, "43010000002000000001", soon, false));
+        CHECK(unit_pg_long(c, "SELECT acked_version FROM emergencies WHERE id = 'em-1'") == 10);
+        CHECK(unit_pg_long(c, "SELECT count(*) FROM emergency_reports WHERE emergency_id = 'em-1' "
+                              "AND station = '" STATION "' AND acked_at IS NOT NULL") == 1);
+        CHECK(unit_pg_long(c, "SELECT count(*) FROM outbox WHERE peer_id = '43010400002000000001'") == 1);
+        CHECK(unit_pg_long(c, "SELECT count(*) FROM audit_log WHERE action = 'emergency.received' "
+                              "AND emergency_id = 'em-1'") == 1);
+        /* The same version again (a resend), or an older one: nothing. */
+        CHECK(!receive(c, "em-1", 10, "43010000002000000001", soon, false));
+        CHECK(!receive(c, "em-1", 9, "43010000002000000001", soon, false));
+        CHECK(unit_pg_long(c, "SELECT count(*) FROM outbox") == 1);
+        CHECK(unit_pg_long(c, "SELECT count(*) FROM audit_log WHERE emergency_id = 'em-1'") == 1);
+        /* A newer version (extended): acked again. */
+        CHECK(receive(c, "em-1", 11, "43010000002000000001", "now() + interval '1 hour'", false));
+        CHECK(unit_pg_long(c, "SELECT acked_version FROM emergencies WHERE id = 'em-1'") == 11);
+        CHECK(unit_pg_long(c, "SELECT count(*) FROM outbox") == 2);
+        /* Ended: kept and logged, not acked; no later version revives it. */
+        CHECK(!receive(c, "em-1", 12, "43010000002000000001", soon, true));
+        CHECK(unit_pg_long(c, "SELECT count(*) FROM emergencies WHERE id = 'em-1' AND ended_at IS NOT NULL "
+                              "AND acked_version = 11") == 1);
+        CHECK(!receive(c, "em-1", 13, "43010000002000000001", soon, false));
+        CHECK(unit_pg_long(c, "SELECT count(*) FROM emergencies WHERE id = 'em-1' AND ended_at IS NOT NULL "
+                              "AND acked_version = 11 AND version = 13") == 1);
+        CHECK(unit_pg_long(c, "SELECT count(*) FROM outbox") == 2);
+        /* Over another district, expired, or ended on arrival: kept and
+         * logged, never acked. */
+        CHECK(!receive(c, "em-2", 1, "43010500002000000001", soon, false));
+        CHECK(!receive(c, "em-3", 1, "43010000002000000001", "now() - interval '1 second'", false));
+        CHECK(!receive(c, "em-4", 1, "43010000002000000001", soon, true));
+        CHECK(unit_pg_long(c, "SELECT count(*) FROM emergencies WHERE id IN ('em-2', 'em-3', 'em-4') "
+                              "AND acked_version IS NULL") == 3);
+        CHECK(unit_pg_long(c, "SELECT count(*) FROM audit_log WHERE emergency_id IN ('em-2', 'em-3', 'em-4')") == 3);
+        CHECK(unit_pg_long(c, "SELECT count(*) FROM outbox") == 2);
+        /* Over this station alone: acked. */
+        CHECK(receive(c, "em-5", 1, STATION, soon, false));
+        PQfinish(c);
+}
+
 int main(void)
 {
         unit_pg_setup(&pg, "vigil_unit_schema_rules");
         RUN(test_station_rows_are_judged);
         RUN(test_replicas_are_not_rejudged);
+        RUN(test_station_acks_new_live_orders_once);
         unit_pg_teardown(&pg);
         return 0;
 }
