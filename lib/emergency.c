@@ -633,12 +633,17 @@ void emergency_act(struct node *n)
          * linkage (also when cut off from the parent): what is due is read
          * here, undone and reported in one transaction per emergency
          * (schema 015). The orders acked on arrival (emergency_receive, in the
-         * applying transaction) are taken to act on in the same round trip. */
+         * applying transaction) are taken to act on in the same round trip,
+         * unless one is waiting for its link delay (emergency_act_soon):
+         * then they are taken when it fires, not early by whatever calls
+         * this meanwhile (the sweep every two seconds took a tenth of a
+         * city's stations early, linking among the acks). */
         tx = db_tx_new();
         db_tx_add(tx, "SELECT * FROM emergency_unlink_due()", 0, NULL, NULL, NULL);
-        db_tx_add(tx, "SELECT emergency_id, (extract(epoch FROM acked_at) * 1000000)::bigint, system_code, url, "
-                      "username, password FROM emergency_take()",
-                  0, NULL, NULL, NULL);
+        if (!n->emergency_timer_init || !uv_is_active((uv_handle_t *)&n->emergency_link_timer))
+                db_tx_add(tx, "SELECT emergency_id, (extract(epoch FROM acked_at) * 1000000)::bigint, system_code, "
+                              "url, username, password FROM emergency_take()",
+                          0, NULL, NULL, NULL);
         db_submit(n->db, tx, emergency_on_acting, n);
 }
 
