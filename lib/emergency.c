@@ -38,25 +38,29 @@ static const char emergency_select[] =
         "incident, authority, declared_by, declared_at, ended_at IS NOT NULL FROM emergencies "
         "WHERE dispatch_version IS DISTINCT FROM dispatched_version ORDER BY dispatch_version LIMIT 20";
 
+/* The numbers among an order's fields, as text for its parameters. */
+struct emergency_order_text {
+        char version[24], lat[32], lon[32], rad[32], starts[32], ends[32];
+};
+
 /* The order's fields as parameters $2..$14 of emergency_apply and
- * emergency_receive (P[1..13]; the buffers hold the numbers). */
-static void emergency_order_params(const Vigil__EmergencyOrder *o, const char **p, char version[24], char lat[32],
-                                   char lon[32], char rad[32], char starts[32], char ends[32])
+ * emergency_receive (P[1..13]; T holds the numbers). */
+static void emergency_order_params(const Vigil__EmergencyOrder *o, const char **p, struct emergency_order_text *t)
 {
-        snprintf(version, 24, "%" PRId64, o->version);
-        snprintf(lat, 32, "%.9f", o->near_lat);
-        snprintf(lon, 32, "%.9f", o->near_lon);
-        snprintf(rad, 32, "%.3f", o->radius_m);
-        snprintf(starts, 32, "%" PRId64, o->starts_us);
-        snprintf(ends, 32, "%" PRId64, o->ends_us);
+        snprintf(t->version, sizeof(t->version), "%" PRId64, o->version);
+        snprintf(t->lat, sizeof(t->lat), "%.9f", o->near_lat);
+        snprintf(t->lon, sizeof(t->lon), "%.9f", o->near_lon);
+        snprintf(t->rad, sizeof(t->rad), "%.3f", o->radius_m);
+        snprintf(t->starts, sizeof(t->starts), "%" PRId64, o->starts_us);
+        snprintf(t->ends, sizeof(t->ends), "%" PRId64, o->ends_us);
         p[1] = o->id;
-        p[2] = version;
+        p[2] = t->version;
         p[3] = o->scope;
-        p[4] = o->has_radius_m ? lat : NULL;
-        p[5] = o->has_radius_m ? lon : NULL;
-        p[6] = o->has_radius_m ? rad : NULL;
-        p[7] = starts;
-        p[8] = ends;
+        p[4] = o->has_radius_m ? t->lat : NULL;
+        p[5] = o->has_radius_m ? t->lon : NULL;
+        p[6] = o->has_radius_m ? t->rad : NULL;
+        p[7] = t->starts;
+        p[8] = t->ends;
         p[9] = o->incident;
         p[10] = o->authority;
         p[11] = o->declared_by;
@@ -67,11 +71,11 @@ static void emergency_order_params(const Vigil__EmergencyOrder *o, const char **
 static void emergency_add_apply(struct db_tx *tx, const char *via, const Vigil__EmergencyOrder *o,
                                 const uint8_t *change, size_t len)
 {
-        char version[24], lat[32], lon[32], rad[32], starts[32], ends[32];
+        struct emergency_order_text t;
         const char *p[15];
         int lens[15] = { 0 }, fmts[15] = { 0 };
 
-        emergency_order_params(o, p, version, lat, lon, rad, starts, ends);
+        emergency_order_params(o, p, &t);
         p[0] = via;
         p[14] = (const char *)change;
         lens[14] = (int)len;
@@ -249,14 +253,15 @@ static void emergency_add_report(struct node *n, struct db_tx *tx, const char *i
 static void emergency_add_receive(struct node *n, struct db_tx *tx, const char *via, const Vigil__EmergencyOrder *o)
 {
         Vigil__EmergencyReport r;
-        char version[24], lat[32], lon[32], rad[32], starts[32], ends[32], rversion[24], acked[24];
+        struct emergency_order_text t;
+        char rversion[24], acked[24];
         const char *p[18];
         int lens[18] = { 0 }, fmts[18] = { 0 };
         uint8_t *buf;
         size_t len;
 
         emergency_encode_report(n, &r, o->id, node_now_us(), 0, 0, false, "[]", 0, &buf, &len);
-        emergency_order_params(o, p, version, lat, lon, rad, starts, ends);
+        emergency_order_params(o, p, &t);
         p[0] = via;
         snprintf(rversion, sizeof(rversion), "%" PRId64, r.version);
         snprintf(acked, sizeof(acked), "%" PRId64, r.acked_us);

@@ -13,6 +13,7 @@
 static struct unit_pg pg;
 
 #define STATION "43010401002000000001"
+#define PARENT "43010400002000000001"   /* its district */
 
 /* Run SQL on C; return NULL if it worked, else PostgreSQL's message
  * (static buffer). */
@@ -113,9 +114,9 @@ static bool receive(PGconn *c, const char *id, int version, const char *scope, c
         bool acked;
 
         snprintf(sql, sizeof(sql),
-                 "SELECT emergency_receive('43010400002000000001', '%s', %d, '%s', NULL, NULL, NULL, "
+                 "SELECT emergency_receive('" PARENT "', '%s', %d, '%s', NULL, NULL, NULL, "
                  "now() - interval '1 minute', %s, 'fire', 'Changsha Municipal Public Security Bureau', 'cmdr', "
-                 "'43010000002000000001', %s, %d, now(), '43010400002000000001', '\\x01'::bytea)",
+                 "'43010000002000000001', %s, %d, now(), '" PARENT "', '\\x01'::bytea)",
                  id, version, scope, ends, ended ? "true" : "false", 1000 + version);
         r = unit_pg_exec(c, sql);
         acked = PQgetvalue(r, 0, 0)[0] == 't';
@@ -135,7 +136,7 @@ static void test_station_acks_new_live_orders_once(void)
         CHECK(unit_pg_long(c, "SELECT acked_version FROM emergencies WHERE id = 'em-1'") == 10);
         CHECK(unit_pg_long(c, "SELECT count(*) FROM emergency_reports WHERE emergency_id = 'em-1' "
                               "AND station = '" STATION "' AND acked_at IS NOT NULL") == 1);
-        CHECK(unit_pg_long(c, "SELECT count(*) FROM outbox WHERE peer_id = '43010400002000000001'") == 1);
+        CHECK(unit_pg_long(c, "SELECT count(*) FROM outbox WHERE peer_id = '" PARENT "'") == 1);
         CHECK(unit_pg_long(c, "SELECT count(*) FROM audit_log WHERE action = 'emergency.received' "
                               "AND emergency_id = 'em-1'") == 1);
         /* The same version again (a resend), or an older one: nothing. */
