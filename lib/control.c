@@ -150,7 +150,13 @@ static void control_status(struct control_req *q)
         db_stats(n->db, &reconnects, &committed, &failed);
         {
                 json_t *d = json_object();
+                int64_t down = db_down_since_us(n->db);
                 json_object_set_new(d, "connected", json_boolean(db_is_up(n->db)));
+                if (down > 0) {
+                        char since[40];
+                        format_time_us(down, since, sizeof(since));
+                        json_object_set_new(d, "down_since", json_string(since));
+                }
                 json_object_set_new(d, "reconnects", json_integer((json_int_t)reconnects));
                 json_object_set_new(d, "transactions", json_integer((json_int_t)committed));
                 json_object_set_new(d, "failed", json_integer((json_int_t)failed));
@@ -279,6 +285,12 @@ static void control_on_tree(void *arg, struct db_tx *tx, int err, const char *ms
                                         break;
                                 }
                         }
+                        /* Online behind links that are all up: its
+                         * district would have said within three beats if
+                         * it were gone, so it is seen now (as our own
+                         * children are), not when it came online. */
+                        if (online && !stale)
+                                last_seen = now;
                 }
                 o = json_object();
                 json_object_set_new(o, "id", json_string(r->id));
@@ -611,6 +623,21 @@ fail:
 
 /* --- dispatch --- */
 
+/* Say why, and that nothing was done: the operator may simply try again
+ * (a request is never kept to run after the reconnect). */
+static void control_refuse_db_down(struct control_req *q)
+{
+        char since[40], e[200];
+        int64_t down = db_down_since_us(q->c->node->db);
+
+        if (down > 0)
+                format_time_us(down, since, sizeof(since));
+        snprintf(e, sizeof(e), "this node's database is unreachable%s%s (vigild reconnects by itself; "
+                 "`vigilctl status` shows it): nothing was done, try again", down > 0 ? " since " : "",
+                 down > 0 ? since : "");
+        control_refuse(q, e, NULL);
+}
+
 static const struct control_command control_commands[] = {
         { "status", control_status },
         { "tree", control_tree },
@@ -688,6 +715,15 @@ static void control_on_recv(struct zsock *zs, zmq_msg_t *frames, int nframes)
                 const struct control_command *t;
                 for (t = control_tables[i]; t->name; t++) {
                         if (strcmp(t->name, env->control_request->command) == 0) {
+                                /* `status` answers from memory; every other
+                                 * command needs the database. Queued, it
+                                 * would run after the reconnect, when
+                                 * vigilctl has long said "no answer". */
+                                if (t->run != control_status && !db_is_up(c->node->db)) {
+                                        control_refuse_db_down(q);
+                                        wire_envelope_free(env);
+                                        return;
+                                }
                                 t->run(q);
                                 wire_envelope_free(env);
                                 return;

@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 
@@ -74,6 +75,7 @@ struct db {
         unsigned long reconnects, committed, failed_count;
         int open_handles;
         bool connected_once;
+        int64_t down_since_us;   /* wall clock; 0 while up */
         /* Statements prepared on this connection, by their text: parsed
          * and planned once instead of at every run (db_prepare). */
         struct db_prepared prepared[DB_PREPARED_MAX];
@@ -249,6 +251,19 @@ PGresult *db_tx_result(struct db_tx *tx, int i)
 bool db_is_up(const struct db *db)
 {
         return db->state == DB_UP;
+}
+
+static int64_t db_wall_us(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t db_down_since_us(const struct db *db)
+{
+        return db->state == DB_UP ? 0 : db->down_since_us;
 }
 
 void db_stats(const struct db *db, unsigned long *ret_reconnects,
@@ -458,8 +473,13 @@ static void db_lost(struct db *db, const char *why)
 
         if (db->state == DB_CLOSING)
                 return;
-        if (why)
+        if (why && was_up)
                 log_warn("db", "msg=\"connection lost\" reason=\"%s\"", log_escape(esc, sizeof(esc), why));
+        else if (why)
+                log_warn("db", "msg=\"cannot connect to PostgreSQL\" reason=\"%s\" retry_ms=%d",
+                         log_escape(esc, sizeof(esc), why), db->backoff_ms);
+        if (was_up)
+                db->down_since_us = db_wall_us();
         while ((tx = tx_pop(&db->inflight, &db->inflight_tail)))
                 db_fail_later(db, tx, -ECONNRESET, "connection to PostgreSQL lost");
         db_unwatch_socket(db);
@@ -739,6 +759,7 @@ struct db *db_new(uv_loop_t *loop, const char *conninfo, const struct db_events 
 
 void db_start(struct db *db)
 {
+        db->down_since_us = db_wall_us();
         db_connect_start(db);
 }
 

@@ -38,6 +38,9 @@ void db_start(struct db *db);
  *  -ECANCELED. The memory is freed once the handles are closed. */
 void db_free(struct db *db);
 bool db_is_up(const struct db *db);
+/** While the connection is down: since when (µs since the epoch, wall
+ *  clock); 0 while it is up. */
+int64_t db_down_since_us(const struct db *db);
 /** Counts for status: reconnects, transactions committed and failed. */
 void db_stats(const struct db *db, unsigned long *ret_reconnects,
               unsigned long *ret_committed, unsigned long *ret_failed);

@@ -239,7 +239,7 @@ static void render_kv(FILE *out, size_t keywidth, const char *key, const char *v
 int render_status(FILE *out, const json_t *doc)
 {
         static const char *const known[] = { "id", "name", "tier", "parent", "children" };
-        const json_t *parent, *children, *v;
+        const json_t *parent, *children, *db, *v;
         const char *key;
         char b1[64], b2[64], line[512];
         size_t keywidth = strlen("children"), online = 0;
@@ -264,6 +264,17 @@ int render_status(FILE *out, const json_t *doc)
                 render_kv(out, keywidth, "parent", line);
         } else {
                 render_kv(out, keywidth, "parent", "none (top of the tree)");
+        }
+        /* The node's own PostgreSQL: while it is unreachable the node still
+         * links, but every command other than status is refused. */
+        db = json_object_get(doc, "database");
+        if (json_is_object(db)) {
+                if (json_is_true(json_object_get(db, "connected")))
+                        snprintf(line, sizeof(line), "connected");
+                else
+                        snprintf(line, sizeof(line), "UNREACHABLE since %s (reconnecting)",
+                                 render_or(render_get(b1, sizeof(b1), db, "down_since"), "start"));
+                render_kv(out, keywidth, "database", line);
         }
         /* Keys a later daemon adds (version, uptime, ...) show up too. */
         json_object_foreach((json_t *)doc, key, v) {

@@ -9,6 +9,12 @@ arrived at yuelu exactly once (nothing committed is lost, nothing applied
 twice). Every daemon still runs, answers, and can write again: a new station
 is enrolled at yuelu (a database write), started, and the city sees it
 online.
+
+While PostgreSQL is down (stopped for a few seconds): `status` still
+answers, saying since when the database is unreachable; every other command
+is refused at once with that reason instead of waiting out vigilctl's
+timeout, and what was refused is not done later (an enrolment refused then
+is not there after the reconnect).
 """
 
 import os
@@ -75,6 +81,33 @@ def main():
         for n in fed.nodes:
             if n is not late:
                 assert n.alive(), "%s died when PostgreSQL restarted:\n%s" % (n.name, n.log_tail())
+
+        step("stopping PostgreSQL for a while")
+        subprocess.run([PG_SCRIPT, "stop", fed.pg_dir], check=True, stdout=subprocess.DEVNULL)
+        try:
+            def db_down_at(name):
+                rc, st = fed.ctl(name, "status", timeout=10)
+                d = st.get("database", {}) if rc == 0 and isinstance(st, dict) else {}
+                return st if d.get("connected") is False and d.get("down_since") else None
+            st = wait_until(lambda: db_down_at("yuelu"), 10,
+                            what="yuelu's status saying its database is down")
+            step("yuelu status: database %r" % st["database"])
+            t0 = time.monotonic()
+            rc, doc = fed.ctl("yuelu", "tree", timeout=10)
+            took = time.monotonic() - t0
+            assert rc == 1 and "database is unreachable since" in doc.get("error", ""), (rc, doc)
+            assert took < 3, "tree took %.1f s to be refused (vigilctl's timeout is 5 s)" % took
+            rc, doc = fed.ctl("yuelu", "node", "enroll", late.id, "--public-key",
+                              late.public_key, "--name", late.name, timeout=10)
+            assert rc == 1 and "nothing was done" in doc.get("error", ""), (rc, doc)
+            step("tree and enroll refused in %.2f s: %s" % (took, doc["error"]))
+        finally:
+            subprocess.run([PG_SCRIPT, "start", fed.pg_dir, str(fed.pg_port)], check=True,
+                           stdout=subprocess.DEVNULL)
+        wait_until(lambda: (fed.ctl("yuelu", "status")[1].get("database") or {}).get("connected"),
+                   15, what="yuelu reconnected to PostgreSQL")
+        time.sleep(1)   # what a queued request would have done, it would have done by now
+        assert late.id not in fed.tree("yuelu"), "the enrolment refused while down was done later"
 
         # A write must go through again: enrolling is an INSERT at yuelu.
         last_error = []

@@ -9,6 +9,7 @@ city's `tree` follows nodes going down and coming back.
   (last-known state, with last_seen); restarted: the true state again.
 """
 
+import calendar
 import os
 import sys
 import time
@@ -58,6 +59,11 @@ def all_online_and_fresh(fed):
         if e is None or e.get("online") is not True or e.get("stale"):
             return None
     return t
+
+
+def seen_at(text):
+    """A last_seen value ("2026-11-29T13:00:53.168Z") as seconds since the epoch."""
+    return calendar.timegm(time.strptime(text[:19], "%Y-%m-%dT%H:%M:%S")) + float("0" + text[19:-1])
 
 
 def online_at_city(fed, name, want):
@@ -133,11 +139,18 @@ def main():
             assert e["online"] is True and not e["stale"], "%s affected: %r" % (name, e)
 
         step("restart yuelu")
+        restarted = time.time()
         yuelu.start()
-        wait_until(lambda: all_online_and_fresh(fed), 10,
-                   what="true state (all online, none stale) after yuelu's restart",
-                   detail=last_answer)
+        t = wait_until(lambda: all_online_and_fresh(fed), 10,
+                       what="true state (all online, none stale) after yuelu's restart",
+                       detail=last_answer)
         step("all seven online and fresh again")
+        # Online behind live links is seen now, not when it came online:
+        # furong's stations came online long before yuelu's restart.
+        for name in ("furong-1", "furong-2", "yuelu-1"):
+            seen = seen_at(t[ID[name]]["last_seen"])
+            assert seen >= restarted - 0.5, "%s online but last seen %s, before %s" % (
+                name, t[ID[name]]["last_seen"], restarted)
     step("ok")
 
 

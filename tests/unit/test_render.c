@@ -186,6 +186,21 @@ static void test_status(void)
         CHECK_CONTAINS(out, "parent:   none");
         CHECK_CONTAINS(out, "children: none");
         free(out);
+
+        /* The node's own database, up and down. */
+        out = render_to_string(render_status,
+                "{\"id\":\"43010000002000000001\",\"tier\":\"city\",\"name\":\"city\",\"parent\":null,"
+                "\"children\":[],\"database\":{\"connected\":true,\"reconnects\":0}}", &rc);
+        CHECK(rc == 0);
+        CHECK_CONTAINS(out, "database: connected\n");
+        free(out);
+        out = render_to_string(render_status,
+                "{\"id\":\"43010000002000000001\",\"tier\":\"city\",\"name\":\"city\",\"parent\":null,"
+                "\"children\":[],\"database\":{\"connected\":false,"
+                "\"down_since\":\"2026-11-29T13:01:21.378Z\"}}", &rc);
+        CHECK(rc == 0);
+        CHECK_CONTAINS(out, "database: UNREACHABLE since 2026-11-29T13:01:21.378Z (reconnecting)\n");
+        free(out);
 }
 
 static void test_width_and_sanitize(void)
