@@ -11,6 +11,7 @@
 #include "log.h"
 #include "node.h"
 #include "replica.h"
+#include "sqlarray.h"
 #include "view.h"
 #include "wire.h"
 
@@ -379,6 +380,53 @@ static void downlink_on_recv(struct zsock *zs, zmq_msg_t *frames, int nframes)
         wire_envelope_free(env);
 }
 
+/* The children online now are written as seen now every this many
+ * heartbeats (10 s by default). */
+#define DOWNLINK_SEEN_EVERY_BEATS 10
+
+static void downlink_on_seen_written(void *arg, struct db_tx *tx, int err, const char *msg)
+{
+        struct downlink *d = arg;
+
+        (void)tx;
+        d->seen_writing = false;
+        if (err && err != -ECANCELED)
+                log_warn("downlink", "msg=\"cannot note the children seen\" reason=\"%s\"", msg);
+}
+
+/* A child's row says when it came online; were this node to stop or crash
+ * now, a child that does not come back would be shown offline since then,
+ * hours too early. So the children online are noted as seen every
+ * DOWNLINK_SEEN_EVERY_BEATS heartbeats: after a restart one that stays away
+ * was last seen at most that long before this node went down. Only here: what travels up
+ * is the observation (child_persist), and it carries the exact time. */
+static void downlink_write_seen(struct downlink *d, uint64_t now)
+{
+        struct node *n = d->node;
+        struct sqlarray ids = { 0 };
+        struct db_tx *tx;
+        const char *p[1];
+        int lens[1], fmts[1], i;
+
+        if (d->seen_writing || !db_is_up(n->db) ||
+            now - d->seen_written_ms < (uint64_t)n->cfg.heartbeat_ms * DOWNLINK_SEEN_EVERY_BEATS)
+                return;
+        d->seen_written_ms = now;
+        sqlarray_set_type(&ids, SQLARRAY_TEXT);
+        for (i = 0; i < d->n_children; i++)
+                if (d->children[i]->connected && d->children[i]->online_persisted)
+                        sqlarray_add_text(&ids, d->children[i]->id);
+        if (ids.n > 0) {
+                sqlarray_param(&ids, &p[0], &lens[0], &fmts[0]);
+                tx = db_tx_new();
+                db_tx_add(tx, "UPDATE nodes SET last_seen = now() WHERE id = ANY($1::text[]) AND online",
+                          1, p, lens, fmts);
+                d->seen_writing = true;
+                db_submit(n->db, tx, downlink_on_seen_written, d);
+        }
+        sqlarray_deinit(&ids);
+}
+
 static void downlink_on_tick(uv_timer_t *t)
 {
         struct downlink *d = t->data;
@@ -406,6 +454,7 @@ static void downlink_on_tick(uv_timer_t *t)
                 }
                 child_persist(c);  /* retries a write that failed */
         }
+        downlink_write_seen(d, now);
 }
 
 static int downlink_setopt_int(void *s, int opt, int v)

@@ -39,6 +39,8 @@ struct downlink {
         struct zsock zs;
         bool open;
         uv_timer_t tick;
+        uint64_t seen_written_ms;  /* loop time of the last downlink_write_seen */
+        bool seen_writing;
         struct child **children;
         int n_children;
         unsigned long malformed, wrong_origin, refused_hello, oversize, unknown_body;

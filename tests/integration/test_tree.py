@@ -6,7 +6,10 @@ city's `tree` follows nodes going down and coming back.
 * kill -9 of a station: the city shows it offline within 5 s, and online
   again within 5 s of its restart;
 * a district stopped: the city shows it offline and its stations stale
-  (last-known state, with last_seen); restarted: the true state again.
+  (last-known state, with last_seen); restarted: the true state again, and
+  a node online behind live links is seen now;
+* a district killed with one of its stations: back, it shows the station
+  offline, last seen about when the district went down.
 """
 
 import calendar
@@ -151,6 +154,32 @@ def main():
             seen = seen_at(t[ID[name]]["last_seen"])
             assert seen >= restarted - 0.5, "%s online but last seen %s, before %s" % (
                 name, t[ID[name]]["last_seen"], restarted)
+
+        # A district that crashes, and a station that is gone when it comes
+        # back: the station was last seen about when the district went down
+        # (yuelu notes its children seen every 10 beats, 5 s here), not when
+        # it came online.
+        step("yuelu's stations online for 11 s, then kill -9 yuelu and yuelu-2")
+        time.sleep(11)
+        fed.node("yuelu-2").kill()
+        yuelu.kill()
+        killed = time.time()
+        yuelu.start()
+
+        def yuelu2_gone():
+            t = city_tree(fed)
+            if t is None:
+                return None
+            y, s2 = t.get(ID["yuelu"]), t.get(ID["yuelu-2"])
+            if not (y and s2) or y.get("online") is not True or s2.get("online") is not False:
+                return None
+            return None if s2.get("stale") else t
+        t = wait_until(yuelu2_gone, 10, what="yuelu back, yuelu-2 offline at the city",
+                       detail=last_answer)
+        seen = seen_at(t[ID["yuelu-2"]]["last_seen"])
+        assert killed - 5 - 1.5 <= seen <= killed + 0.5, \
+            "yuelu-2 last seen %s; yuelu and it were killed at %.3f" % (t[ID["yuelu-2"]]["last_seen"], killed)
+        step("yuelu-2 last seen %.1f s before the kill" % (killed - seen))
     step("ok")
 
 
