@@ -24,6 +24,8 @@
 
 /* --- the officers the control socket admits --- */
 
+static void accessctl_load(struct accessctl *a);
+
 static void accessctl_on_loaded(void *arg, struct db_tx *tx, int err, const char *msg)
 {
         struct accessctl *a = arg;
@@ -50,13 +52,23 @@ static void accessctl_on_loaded(void *arg, struct db_tx *tx, int err, const char
         /* Loaded: from now on a slower refresh is enough. */
         if (a->timer_init)
                 uv_timer_set_repeat(&a->reload, ACCESSCTL_RELOAD_MS);
+        /* A change committed after this load was sent (a deactivation must
+         * lock the officer out at once, not at the next refresh). */
+        if (a->load_again) {
+                a->load_again = false;
+                accessctl_load(a);
+        }
 }
 
 static void accessctl_load(struct accessctl *a)
 {
         struct db_tx *tx;
 
-        if (a->loading || !db_is_up(a->node->db))
+        if (a->loading) {
+                a->load_again = true;
+                return;
+        }
+        if (!db_is_up(a->node->db))
                 return;
         a->loading = true;
         tx = db_tx_new();
@@ -386,6 +398,191 @@ static void accessctl_delegation_add(struct control_req *q)
         db_submit(n->db, tx, accessctl_on_registered, q);
 }
 
+/* An officer made inactive or active again, a delegation withdrawn: the
+ * row is read first, to encode the change that travels up; the schema
+ * decides (020_officer_end.sql), against the version read here. Q->data
+ * holds what was asked until then. */
+struct accessctl_end {
+        char key[72];           /* the badge or the delegation's ID, as given */
+        char reason[];
+};
+
+static void accessctl_end_keep(struct control_req *q, const char *key, const char *reason)
+{
+        struct accessctl_end *e;
+
+        reason = reason ? reason : "";
+        e = malloc(sizeof(*e) + strlen(reason) + 1);
+        vigil_require(e != NULL);
+        snprintf(e->key, sizeof(e->key), "%s", key);
+        strcpy(e->reason, reason);
+        snprintf(q->arg_id, sizeof(q->arg_id), "%s", key);
+        q->data = e;
+}
+
+static void accessctl_on_ended(void *arg, struct db_tx *tx, int err, const char *msg)
+{
+        struct control_req *q = arg;
+        struct node *n = q->c->node;
+
+        free(q->data);
+        q->data = NULL;
+        accessctl_on_registered(q, tx, err, msg);
+        audit_forward(n);
+}
+
+/* Statement 0 of TX read the row (or none); false: refused, Q freed. */
+static bool accessctl_row_read(struct control_req *q, struct db_tx *tx, int err, const char *msg)
+{
+        PGresult *res = db_tx_result(tx, 0);
+
+        if (err || !res) {
+                free(q->data);
+                q->data = NULL;
+                control_refuse(q, err ? msg : "no answer", NULL);
+                return false;
+        }
+        return true;
+}
+
+static void accessctl_on_officer_read(void *arg, struct db_tx *rtx, int err, const char *msg)
+{
+        struct control_req *q = arg;
+        struct accessctl_end *e = q->data;
+        struct node *n = q->c->node;
+        PGresult *res;
+        bool active = q->arg_name[0] == 'a';
+        const char *p[8];
+        int lens[8] = { 0 }, fmts[8] = { 0 };
+        char version[24];
+        uint8_t *buf = NULL;
+        size_t len = 0;
+        struct db_tx *tx;
+
+        if (!accessctl_row_read(q, rtx, err, msg))
+                return;
+        res = db_tx_result(rtx, 0);
+        snprintf(version, sizeof(version), "%" PRId64, node_next_version(n));
+        if (PQntuples(res) == 1)
+                vigil_require(officer_encode(PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2),
+                                             PQgetvalue(res, 0, 3), PQgetvalue(res, 0, 4), PQgetvalue(res, 0, 5),
+                                             active, strtoll(version, NULL, 10), false, &buf, &len) == 0);
+        p[0] = accessctl_actor(q);
+        p[1] = e->key;
+        p[2] = active ? "t" : "f";
+        p[3] = e->reason;
+        p[4] = PQntuples(res) == 1 ? PQgetvalue(res, 0, 7) : "0";
+        p[5] = version;
+        p[6] = (const char *)buf;
+        lens[6] = (int)len;
+        fmts[6] = 1;
+        p[7] = node_uplink_peer(n);
+        tx = db_tx_new();
+        db_tx_add(tx, "SELECT * FROM officer_set_active($1, $2, $3, $4, $5, $6, $7, $8)", 8, p, lens, fmts);
+        free(buf);
+        db_submit(n->db, tx, accessctl_on_ended, q);
+}
+
+/* officer deactivate BADGE --reason TEXT, officer reactivate BADGE: an
+ * admin of the node where the officer is registered. */
+static void accessctl_officer_set_active(struct control_req *q, bool active)
+{
+        const char *badge = control_arg(q, "badge"), *reason = control_arg(q, "reason");
+        const char *p[1];
+        struct db_tx *tx;
+        char sql[256];
+
+        if (strncmp(q->user, "admin:", 6) != 0) {
+                control_refuse(q, "refused: only an admin of this node changes its officers", NULL);
+                return;
+        }
+        if (!badge) {
+                control_reply(q, CONTROL_USAGE, NULL, "needs the officer's badge", NULL);
+                free(q);
+                return;
+        }
+        accessctl_end_keep(q, badge, reason);
+        q->arg_name[0] = active ? 'a' : 'd';
+        p[0] = badge;
+        snprintf(sql, sizeof(sql), "SELECT %s FROM officers WHERE badge = $1", officer_columns);
+        tx = db_tx_new();
+        db_tx_add(tx, sql, 1, p, NULL, NULL);
+        db_submit(q->c->node->db, tx, accessctl_on_officer_read, q);
+}
+
+static void accessctl_officer_deactivate(struct control_req *q)
+{
+        accessctl_officer_set_active(q, false);
+}
+
+static void accessctl_officer_reactivate(struct control_req *q)
+{
+        accessctl_officer_set_active(q, true);
+}
+
+static void accessctl_on_delegation_read(void *arg, struct db_tx *rtx, int err, const char *msg)
+{
+        struct control_req *q = arg;
+        struct accessctl_end *e = q->data;
+        struct node *n = q->c->node;
+        PGresult *res;
+        const char *p[7];
+        int lens[7] = { 0 }, fmts[7] = { 0 };
+        char version[24];
+        uint8_t *buf = NULL;
+        size_t len = 0;
+        struct db_tx *tx;
+
+        if (!accessctl_row_read(q, rtx, err, msg))
+                return;
+        res = db_tx_result(rtx, 0);
+        snprintf(version, sizeof(version), "%" PRId64, node_next_version(n));
+        if (PQntuples(res) == 1)
+                vigil_require(delegation_encode(PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2),
+                                                PQgetvalue(res, 0, 3), strtoll(PQgetvalue(res, 0, 4), NULL, 10),
+                                                strtoll(PQgetvalue(res, 0, 5), NULL, 10), true,
+                                                strtoll(version, NULL, 10), &buf, &len) == 0);
+        p[0] = e->key;
+        p[1] = accessctl_badge(q);
+        p[2] = e->reason;
+        p[3] = PQntuples(res) == 1 ? PQgetvalue(res, 0, 7) : "0";
+        p[4] = version;
+        p[5] = (const char *)buf;
+        lens[5] = (int)len;
+        fmts[5] = 1;
+        p[6] = node_uplink_peer(n);
+        tx = db_tx_new();
+        db_tx_add(tx, "SELECT * FROM delegation_revoke($1, $2, $3, $4, $5, $6, $7)", 7, p, lens, fmts);
+        free(buf);
+        db_submit(n->db, tx, accessctl_on_ended, q);
+}
+
+/* delegation revoke ID [--reason TEXT]: the principal, as themselves. */
+static void accessctl_delegation_revoke(struct control_req *q)
+{
+        const char *id = control_arg(q, "id"), *reason = control_arg(q, "reason");
+        const char *p[1];
+        struct db_tx *tx;
+        char sql[256];
+
+        if (!accessctl_badge(q)) {
+                control_refuse(q, "refused: Art 19: a principal withdraws a delegation, as themselves (--as)",
+                               "Art 19");
+                return;
+        }
+        if (!id) {
+                control_reply(q, CONTROL_USAGE, NULL, "needs the delegation's ID", NULL);
+                free(q);
+                return;
+        }
+        accessctl_end_keep(q, id, reason);
+        p[0] = id;
+        snprintf(sql, sizeof(sql), "SELECT %s FROM delegations WHERE id = $1", delegation_columns);
+        tx = db_tx_new();
+        db_tx_add(tx, sql, 1, p, NULL, NULL);
+        db_submit(q->c->node->db, tx, accessctl_on_delegation_read, q);
+}
+
 static void accessctl_delegation_list(struct control_req *q)
 {
         struct db_tx *tx = db_tx_new();
@@ -598,7 +795,10 @@ static void accessctl_audit_verify(struct control_req *q)
 const struct control_command accessctl_commands[] = {
         { "officer.add", accessctl_officer_add },
         { "officer.list", accessctl_officer_list },
+        { "officer.deactivate", accessctl_officer_deactivate },
+        { "officer.reactivate", accessctl_officer_reactivate },
         { "delegation.add", accessctl_delegation_add },
+        { "delegation.revoke", accessctl_delegation_revoke },
         { "delegation.list", accessctl_delegation_list },
         { "access.request", accessctl_request },
         { "access.countersign", accessctl_countersign },

@@ -30,6 +30,7 @@ struct accessctl {
         size_t n;
         uv_timer_t reload;
         bool timer_init, loading;
+        bool load_again;        /* asked while a load was in flight */
 };
 
 /** Start keeping the officer keys (loaded now and every few seconds, since

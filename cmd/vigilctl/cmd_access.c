@@ -71,11 +71,13 @@ static int render_officers(FILE *out, const json_t *doc, const struct cmd_args *
 
 static int render_delegations(FILE *out, const json_t *doc, const struct cmd_args *args)
 {
-        static const char *const keys[] = { "id", "unit", "principal", "deputy", "valid_from", "valid_until", "live" };
-        static const char *const heads[] = { "ID", "UNIT", "PRINCIPAL", "DEPUTY", "FROM", "UNTIL", "LIVE" };
+        static const char *const keys[] = { "id", "unit", "principal", "deputy", "valid_from", "valid_until",
+                                            "revoked", "live" };
+        static const char *const heads[] = { "ID", "UNIT", "PRINCIPAL", "DEPUTY", "FROM", "UNTIL", "REVOKED",
+                                             "LIVE" };
 
         (void)args;
-        return render_json_rows(out, doc, keys, heads, 7);
+        return render_json_rows(out, doc, keys, heads, 8);
 }
 
 static int render_requests(FILE *out, const json_t *doc, const struct cmd_args *args)
@@ -131,6 +133,13 @@ const struct cmd_command cmd_access_commands[] = {
           .summary = "register an officer of this unit (admin; Art 20(2))", .render = render_state },
         { .words = "officer list", .wire = "officer.list", .usage = "",
           .summary = "officers of this unit and below", .render = render_officers },
+        { .words = "officer deactivate", .wire = "officer.deactivate", .positional = { "badge" },
+          .options = { { "--reason", "reason", CMD_OPT_REQUIRED } }, .usage = "BADGE --reason TEXT",
+          .summary = "end an officer's powers at every tier (admin of their node; Art 19, 20)",
+          .render = render_state },
+        { .words = "officer reactivate", .wire = "officer.reactivate", .positional = { "badge" },
+          .options = { { "--reason", "reason", 0 } }, .usage = "BADGE [--reason TEXT]",
+          .summary = "make an inactive officer active again (admin of their node)", .render = render_state },
         { .words = "delegation add", .wire = "delegation.add",
           .options = { { "--deputy", "deputy", CMD_OPT_REQUIRED }, { "--until", "until", CMD_OPT_REQUIRED },
                        { "--from", "from", 0 } },
@@ -138,6 +147,9 @@ const struct cmd_command cmd_access_commands[] = {
           .summary = "a principal authorises a deputy to approve (Art 19)", .render = render_state },
         { .words = "delegation list", .wire = "delegation.list", .usage = "", .summary = "delegations known here",
           .render = render_delegations },
+        { .words = "delegation revoke", .wire = "delegation.revoke", .positional = { "id" },
+          .options = { { "--reason", "reason", 0 } }, .usage = "ID [--reason TEXT]",
+          .summary = "the principal withdraws a delegation before its end (Art 19)", .render = render_state },
         { .words = "access request", .wire = "access.request",
           .options = { { "--camera", "camera", CMD_OPT_REPEAT }, { "--under", "under", 0 },
                        { "--officer", "officer", CMD_OPT_REPEAT }, { "--case", "case", 0 },

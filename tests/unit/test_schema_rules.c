@@ -2,10 +2,12 @@
  * schema/003 and 006: rows written straight into a station's tables (not
  * through vigild's checks) are refused with the article, and a district's
  * replicas are not re-judged. A station's receipt of an emergency order
- * (schema/018): which versions it keeps, logs and acks. Runs the real
+ * (schema/018): which versions it keeps, logs and acks. Officers made
+ * inactive and delegations withdrawn (schema/020). Runs the real
  * migrations on the test cluster (unit_pg.h). */
 #include <errno.h>
 #include <stdbool.h>
+#include <string.h>
 
 #include "unit.h"
 #include "unit_pg.h"
@@ -170,12 +172,86 @@ static void test_station_acks_new_live_orders_once(void)
         PQfinish(c);
 }
 
+/* The message of an access_answer from SQL, or "ok" if it was granted
+ * (static buffer). */
+static const char *answer(PGconn *c, const char *sql)
+{
+        static char msg[512];
+        PGresult *r = unit_pg_exec(c, sql);
+
+        CHECK(PQntuples(r) == 1);
+        snprintf(msg, sizeof(msg), "%s", PQgetvalue(r, 0, 0)[0] == 't' ? "ok" : PQgetvalue(r, 0, 2));
+        PQclear(r);
+        return msg;
+}
+
+#define SET_ACTIVE(badge, active, reason, seen, change) \
+        "SELECT ok, article, message FROM officer_set_active('admin:x', '" badge "', " active ", '" reason \
+        "', " seen ", 6, " change ", '" PARENT "')"
+#define REVOKE(id, badge, seen, change) \
+        "SELECT ok, article, message FROM delegation_revoke('" id "', '" badge "', 'why', " seen ", 6, " change \
+        ", '" PARENT "')"
+
+/* schema/020: an officer is made inactive, a delegation withdrawn, only
+ * where the row lives, with a reason, against the version read; each
+ * refusal is logged, each change queued up once. */
+static void test_officers_and_delegations_end_where_they_live(void)
+{
+        PGconn *c = unit_pg_node_db(&pg, STATION);
+
+        PQclear(unit_pg_exec(c, "DELETE FROM outbox"));
+        PQclear(unit_pg_exec(c, "INSERT INTO officers (badge, name, unit, credential, roles, public_key, version, "
+                                "via) VALUES "
+                                "('p1', 'P', '" STATION "', 'C1', '{principal}', repeat('a', 40), 5, NULL), "
+                                "('d1', 'D', '" STATION "', 'C2', '{deputy}', repeat('b', 40), 5, NULL), "
+                                "('x1', 'X', '43010401002000000002', 'C3', '{investigator}', repeat('c', 40), 5, "
+                                "'43010401002000000002')"));
+        CHECK_CONTAINS(answer(c, SET_ACTIVE("d1", "false", "", "5", "'\\x01'")), "needs a reason");
+        CHECK_CONTAINS(answer(c, SET_ACTIVE("d1", "false", "left", "4", "'\\x01'")), "changed meanwhile");
+        CHECK_CONTAINS(answer(c, SET_ACTIVE("d1", "false", "left", "5", "NULL")), "changed meanwhile");
+        CHECK_CONTAINS(answer(c, SET_ACTIVE("x1", "false", "left", "5", "'\\x01'")), "registered at");
+        CHECK_CONTAINS(answer(c, SET_ACTIVE("d1", "true", "", "5", "'\\x01'")), "already active");
+        CHECK_CONTAINS(answer(c, SET_ACTIVE("nobody", "false", "left", "5", "'\\x01'")), "no officer nobody");
+        CHECK(unit_pg_long(c, "SELECT count(*) FROM officers WHERE active") == 3);
+        CHECK(unit_pg_long(c, "SELECT count(*) FROM outbox") == 0);
+        CHECK(strcmp(answer(c, SET_ACTIVE("d1", "false", "left the unit", "5", "'\\x01'")), "ok") == 0);
+        CHECK(unit_pg_long(c, "SELECT count(*) FROM officers WHERE badge = 'd1' AND NOT active AND version = 6") == 1);
+        CHECK(unit_pg_long(c, "SELECT count(*) FROM outbox WHERE peer_id = '" PARENT "'") == 1);
+        CHECK(unit_pg_long(c, "SELECT count(*) FROM audit_log WHERE action = 'officer.deactivate' "
+                              "AND outcome = 'refused'") == 5);
+        CHECK(unit_pg_long(c, "SELECT count(*) FROM audit_log WHERE action = 'officer.deactivate' AND outcome = 'ok' "
+                              "AND detail = 'd1 (D): left the unit'") == 1);
+
+        PQclear(unit_pg_exec(c, "UPDATE officers SET active = true WHERE badge = 'd1'"));
+        PQclear(unit_pg_exec(c, "INSERT INTO delegations (id, unit, principal, deputy, valid_from, valid_until, "
+                                "version, via) VALUES "
+                                "('dl1', '" STATION "', 'p1', 'd1', now() - interval '1 hour', "
+                                "now() + interval '1 hour', 5, NULL), "
+                                "('dl2', '" STATION "', 'p1', 'd1', now() - interval '2 hours', "
+                                "now() - interval '1 minute', 5, NULL), "
+                                "('dl3', '43010401002000000002', 'q1', 'e1', now() - interval '1 hour', "
+                                "now() + interval '1 hour', 5, '43010401002000000002')"));
+        CHECK_CONTAINS(answer(c, REVOKE("dl1", "d1", "5", "'\\x01'")), "only the principal");
+        CHECK_CONTAINS(answer(c, REVOKE("dl2", "p1", "5", "'\\x01'")), "already ended");
+        CHECK_CONTAINS(answer(c, REVOKE("dl3", "p1", "5", "'\\x01'")), "its principal withdraws it there");
+        CHECK_CONTAINS(answer(c, REVOKE("dl1", "p1", "4", "'\\x01'")), "changed meanwhile");
+        CHECK(unit_pg_long(c, "SELECT count(*) FROM delegations WHERE revoked") == 0);
+        CHECK(strcmp(answer(c, REVOKE("dl1", "p1", "5", "'\\x01'")), "ok") == 0);
+        CHECK(unit_pg_long(c, "SELECT count(*) FROM delegations WHERE revoked AND id = 'dl1' AND version = 6") == 1);
+        CHECK_CONTAINS(answer(c, REVOKE("dl1", "p1", "6", "'\\x01'")), "already revoked");
+        CHECK(unit_pg_long(c, "SELECT count(*) FROM outbox WHERE peer_id = '" PARENT "'") == 2);
+        CHECK(unit_pg_long(c, "SELECT count(*) FROM audit_log WHERE action = 'delegation.revoke' "
+                              "AND outcome = 'refused'") == 5);
+        PQfinish(c);
+}
+
 int main(void)
 {
         unit_pg_setup(&pg, "vigil_unit_schema_rules");
         RUN(test_station_rows_are_judged);
         RUN(test_replicas_are_not_rejudged);
         RUN(test_station_acks_new_live_orders_once);
+        RUN(test_officers_and_delegations_end_where_they_live);
         unit_pg_teardown(&pg);
         return 0;
 }
