@@ -114,7 +114,13 @@ def main():
                 return [r for r in copy if r["action"] == action and r["emergency_id"] == em] if rc == 0 else []
             wait_until(lambda: city_copies("emergency.received"), 1.0,
                        what="the city holding yuelu-1's record of the order within 1 s of its report")
-            step("the city holds yuelu-1's log of the order as it reports")
+            # Each linkage is a use of the owner's system (Art 19), logged
+            # in the commander's name, and goes up with the rest.
+            links = wait_until(lambda: (lambda c: c if len(c) == 2 else None)(city_copies("emergency.link")), 1.0,
+                               what="the city holding yuelu-1's two linkage records")
+            assert sorted((r["actor"], r["outcome"], r["article"], r["detail"].split()[1]) for r in links) == \
+                [("city-commander", "ok", "Art 13", "hotel-b"), ("city-commander", "ok", "Art 13", "mall-a")], links
+            step("the city holds yuelu-1's log of the order and of both linkages as it reports")
 
             fed.node("yuelu-2").start()
 
