@@ -86,34 +86,65 @@ static void emergency_add_apply(struct db_tx *tx, const char *via, const Vigil__
                   15, p, lens, fmts);
 }
 
+/* Row I of an emergency_select (or emergency_snapshot_select) result as
+ * an order; O points into RES. */
+static void emergency_row_read(Vigil__EmergencyOrder *o, const PGresult *res, int i)
+{
+        vigil__emergency_order__init(o);
+        o->id = PQgetvalue(res, i, 0);
+        o->has_version = 1;
+        o->version = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+        o->scope = PQgetvalue(res, i, 2);
+        if (!PQgetisnull(res, i, 3)) {
+                o->has_near_lat = o->has_near_lon = o->has_radius_m = 1;
+                o->near_lat = strtod(PQgetvalue(res, i, 3), NULL);
+                o->near_lon = strtod(PQgetvalue(res, i, 4), NULL);
+                o->radius_m = strtod(PQgetvalue(res, i, 5), NULL);
+        }
+        o->has_starts_us = o->has_ends_us = o->has_ended = 1;
+        o->starts_us = strtoll(PQgetvalue(res, i, 6), NULL, 10);
+        o->ends_us = strtoll(PQgetvalue(res, i, 7), NULL, 10);
+        o->incident = PQgetvalue(res, i, 8);
+        o->authority = PQgetvalue(res, i, 9);
+        o->declared_by = PQgetvalue(res, i, 10);
+        o->declared_at = PQgetvalue(res, i, 11);
+        o->ended = PQgetvalue(res, i, 12)[0] == 't';
+}
+
+int emergency_encode_row(const PGresult *res, int i, uint8_t **ret, size_t *ret_len)
+{
+        Vigil__Change c = VIGIL__CHANGE__INIT;
+        Vigil__EmergencyOrder o;
+
+        emergency_row_read(&o, res, i);
+        c.kind_case = VIGIL__CHANGE__KIND_EMERGENCY_ORDER;
+        c.emergency_order = &o;
+        return wire_encode_change(&c, ret, ret_len);
+}
+
+/* The live orders held here that cover a child ($1: its ID), as
+ * emergency_apply decides whom to send them to: what a child without our
+ * state gets in its snapshot (one that joins or is rebuilt during an
+ * emergency acts on it). Few: one page. */
+const char emergency_snapshot_select[] =
+        "SELECT id, version, scope, near_lat, near_lon, radius_m, "
+        "(extract(epoch FROM starts_at) * 1000000)::bigint, (extract(epoch FROM ends_at) * 1000000)::bigint, "
+        "incident, authority, declared_by, declared_at, ended_at IS NOT NULL FROM emergencies "
+        "WHERE ended_at IS NULL AND ends_at > now() "
+        "AND (left($1, length(vigil_prefix(scope))) = vigil_prefix(scope) "
+        "OR left(scope, length(vigil_prefix($1))) = vigil_prefix($1)) ORDER BY id";
+
 /* Add to TX the statement keeping (and sending down) the order in row I of
  * an emergency_select result. */
 static int emergency_add_row(struct db_tx *tx, const PGresult *res, int i)
 {
+        Vigil__Change c = VIGIL__CHANGE__INIT;
+        Vigil__EmergencyOrder o;
         uint8_t *buf;
         size_t len;
         int r;
-        Vigil__Change c = VIGIL__CHANGE__INIT;
-        Vigil__EmergencyOrder o = VIGIL__EMERGENCY_ORDER__INIT;
 
-        o.id = PQgetvalue(res, i, 0);
-        o.has_version = 1;
-        o.version = strtoll(PQgetvalue(res, i, 1), NULL, 10);
-        o.scope = PQgetvalue(res, i, 2);
-        if (!PQgetisnull(res, i, 3)) {
-                o.has_near_lat = o.has_near_lon = o.has_radius_m = 1;
-                o.near_lat = strtod(PQgetvalue(res, i, 3), NULL);
-                o.near_lon = strtod(PQgetvalue(res, i, 4), NULL);
-                o.radius_m = strtod(PQgetvalue(res, i, 5), NULL);
-        }
-        o.has_starts_us = o.has_ends_us = o.has_ended = 1;
-        o.starts_us = strtoll(PQgetvalue(res, i, 6), NULL, 10);
-        o.ends_us = strtoll(PQgetvalue(res, i, 7), NULL, 10);
-        o.incident = PQgetvalue(res, i, 8);
-        o.authority = PQgetvalue(res, i, 9);
-        o.declared_by = PQgetvalue(res, i, 10);
-        o.declared_at = PQgetvalue(res, i, 11);
-        o.ended = PQgetvalue(res, i, 12)[0] == 't';
+        emergency_row_read(&o, res, i);
         c.kind_case = VIGIL__CHANGE__KIND_EMERGENCY_ORDER;
         c.emergency_order = &o;
         r = wire_encode_change(&c, &buf, &len);

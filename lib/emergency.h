@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <libpq-fe.h>
+
 #include "control.h"
 #include "vigil.pb-c.h"
 
@@ -28,6 +30,11 @@ struct rtsp_pool;
 void emergency_dispatch(struct node *n);
 /** At a station: act on the orders received and not yet acted on. */
 void emergency_act(struct node *n);
+/** The live orders covering a child, for its snapshot ($1: the child's ID). */
+extern const char emergency_snapshot_select[];
+/** Encode row I of an emergency_snapshot_select result as an EmergencyOrder
+ *  change. Caller owns *RET. */
+int emergency_encode_row(const PGresult *res, int i, uint8_t **ret, size_t *ret_len);
 /** Add to TX the statement applying an EmergencyOrder (from the parent) or
  *  EmergencyReport (from a child) change C, bytes CHANGE, via VIA, at node
  *  N (a station acks an order in the same transaction). -EBADMSG with a

@@ -94,50 +94,99 @@ static void grant_add_apply(struct db_tx *tx, const char *via, const Vigil__Gran
         sqlarray_deinit(&offs);
 }
 
+/* Row I of a grant_select (or grant_snapshot_select) result as a Grant;
+ * grant_row_free() releases what it points into. */
+struct grant_row {
+        Vigil__Grant g;
+        char *b1, *b2, *b3, *cams[256], *acts[8], *offs[16];
+};
+
+static void grant_row_read(struct grant_row *r, const PGresult *res, int i)
+{
+        Vigil__Grant *g = &r->g;
+
+        vigil__grant__init(g);
+        g->request_id = PQgetvalue(res, i, 0);
+        g->has_version = 1;
+        g->version = grant_int(res, i, 1);
+        g->n_cameras = grant_split(PQgetvalue(res, i, 2), &r->b1, r->cams, 256);
+        g->cameras = r->cams;
+        g->n_actions = grant_split(PQgetvalue(res, i, 3), &r->b2, r->acts, 8);
+        g->actions = r->acts;
+        g->n_officers = grant_split(PQgetvalue(res, i, 4), &r->b3, r->offs, 16);
+        g->officers = r->offs;
+        g->has_rec_from_us = !PQgetisnull(res, i, 5);
+        g->rec_from_us = grant_int(res, i, 5);
+        g->has_rec_to_us = !PQgetisnull(res, i, 6);
+        g->rec_to_us = grant_int(res, i, 6);
+        g->has_valid_until_us = 1;
+        g->valid_until_us = grant_int(res, i, 7);
+        g->has_revoked = 1;
+        g->revoked = PQgetvalue(res, i, 8)[0] == 't';
+        g->purpose = (char *)grant_text(res, i, 9);
+        g->destination = (char *)grant_text(res, i, 10);
+        g->case_no = (char *)grant_text(res, i, 11);
+        g->approved_by = (char *)grant_text(res, i, 12);
+        g->filed_at = (char *)grant_text(res, i, 13);
+}
+
+static void grant_row_free(struct grant_row *r)
+{
+        free(r->b1);
+        free(r->b2);
+        free(r->b3);
+}
+
+static int grant_row_encode(struct grant_row *r, uint8_t **ret, size_t *ret_len)
+{
+        Vigil__Change c = VIGIL__CHANGE__INIT;
+
+        c.kind_case = VIGIL__CHANGE__KIND_GRANT;
+        c.grant = &r->g;
+        return wire_encode_change(&c, ret, ret_len);
+}
+
 /* Add to TX the statement keeping (and sending down) the decision in row I
  * of a grant_select result. */
 static int grant_add_row(struct db_tx *tx, const PGresult *res, int i)
 {
-        Vigil__Change c = VIGIL__CHANGE__INIT;
-        Vigil__Grant g = VIGIL__GRANT__INIT;
-        char *b1, *b2, *b3, *cams[256], *acts[8], *offs[16];
+        struct grant_row r;
         uint8_t *buf;
         size_t len;
-        int r;
+        int ret;
 
-        g.request_id = PQgetvalue(res, i, 0);
-        g.has_version = 1;
-        g.version = grant_int(res, i, 1);
-        g.n_cameras = grant_split(PQgetvalue(res, i, 2), &b1, cams, 256);
-        g.cameras = cams;
-        g.n_actions = grant_split(PQgetvalue(res, i, 3), &b2, acts, 8);
-        g.actions = acts;
-        g.n_officers = grant_split(PQgetvalue(res, i, 4), &b3, offs, 16);
-        g.officers = offs;
-        g.has_rec_from_us = !PQgetisnull(res, i, 5);
-        g.rec_from_us = grant_int(res, i, 5);
-        g.has_rec_to_us = !PQgetisnull(res, i, 6);
-        g.rec_to_us = grant_int(res, i, 6);
-        g.has_valid_until_us = 1;
-        g.valid_until_us = grant_int(res, i, 7);
-        g.has_revoked = 1;
-        g.revoked = PQgetvalue(res, i, 8)[0] == 't';
-        g.purpose = (char *)grant_text(res, i, 9);
-        g.destination = (char *)grant_text(res, i, 10);
-        g.case_no = (char *)grant_text(res, i, 11);
-        g.approved_by = (char *)grant_text(res, i, 12);
-        g.filed_at = (char *)grant_text(res, i, 13);
-        c.kind_case = VIGIL__CHANGE__KIND_GRANT;
-        c.grant = &g;
-        r = wire_encode_change(&c, &buf, &len);
-        if (r == 0) {
-                grant_add_apply(tx, NULL, &g, buf, len);
+        grant_row_read(&r, res, i);
+        ret = grant_row_encode(&r, &buf, &len);
+        if (ret == 0) {
+                grant_add_apply(tx, NULL, &r.g, buf, len);
                 free(buf);
         }
-        free(b1);
-        free(b2);
-        free(b3);
-        return r;
+        grant_row_free(&r);
+        return ret;
+}
+
+/* The live grants held here for the cameras under a child ($1: its
+ * prefix), a page after request $2 (keyset), at most $3: what a child
+ * without our state gets in its snapshot. A revoked or expired grant it
+ * never had needs no sending. */
+const char grant_snapshot_select[] =
+        "SELECT request_id, version, array_to_string(cameras, ','), array_to_string(actions, ','), "
+        "array_to_string(officers, ','), (extract(epoch FROM rec_from) * 1000000)::bigint, "
+        "(extract(epoch FROM rec_to) * 1000000)::bigint, (extract(epoch FROM valid_until) * 1000000)::bigint, "
+        "revoked, purpose, destination, case_no, approved_by, filed_at "
+        "FROM grants WHERE NOT revoked AND valid_until > now() AND request_id > $2 "
+        "AND EXISTS (SELECT 1 FROM unnest(cameras) AS c WHERE left(c, length($1)) = $1) "
+        "ORDER BY request_id LIMIT $3::int";
+
+int grant_encode_row(const PGresult *res, int i, uint8_t **ret, size_t *ret_len)
+{
+        struct grant_row r;
+        int ret_code;
+
+        grant_row_read(&r, res, i);
+        ret_code = grant_row_encode(&r, ret, ret_len);
+        grant_row_free(&r);
+        return ret_code;
 }
 
 int grant_replica_add(struct db_tx *tx, const Vigil__Change *c, const char *via, const uint8_t *change,

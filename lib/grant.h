@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <libpq-fe.h>
+
 #include "vigil.pb-c.h"
 
 struct node;
@@ -19,6 +21,13 @@ struct db_tx;
 /** Send the decisions not yet sent (a few per call); call after a decision
  *  and now and then. */
 void grant_dispatch(struct node *n);
+/** The live grants for a child's cameras, for its snapshot: parameters
+ *  $1 the child's prefix, $2 the last request ID of the page before ("" at
+ *  first), $3 the page size. */
+extern const char grant_snapshot_select[];
+/** Encode row I of a grant_snapshot_select result as a Grant change.
+ *  Caller owns *RET. */
+int grant_encode_row(const PGresult *res, int i, uint8_t **ret, size_t *ret_len);
 /** Add to TX the statement applying Grant change C (bytes CHANGE) from the
  *  parent VIA. -EBADMSG with a reason in ERR if it is malformed. */
 int grant_replica_add(struct db_tx *tx, const Vigil__Change *c, const char *via, const uint8_t *change,

@@ -301,9 +301,18 @@ int replica_encode_link_probe(const char *origin, uint64_t probe_id, uint64_t nu
 void replica_snapshot_start(struct replica_cursor *c, const struct link *l)
 {
         memset(c, 0, sizeof(*c));
-        /* Nothing travels down yet: a child's snapshot from its parent is
-         * empty until grants and orders exist. */
-        c->section = l->dir == LINK_TO_PARENT ? REPLICA_SNAP_NODES : REPLICA_SNAP_DONE;
+        /* Down, a child without our state (new, or rebuilt with an empty
+         * database) gets what it must act on: the grants its stations
+         * decide views by, the orders it must link under. */
+        c->section = l->dir == LINK_TO_PARENT ? REPLICA_SNAP_NODES : REPLICA_SNAP_GRANTS;
+}
+
+/* The section after S in L's direction. */
+static int replica_next_section(const struct link *l, int s)
+{
+        if (l->dir == LINK_TO_PARENT && s == REPLICA_SNAP_DELEGATIONS)
+                return REPLICA_SNAP_DONE;
+        return s + 1;
 }
 
 void replica_add_snapshot_page(struct db_tx *tx, struct link *l, const struct replica_cursor *c, int limit)
@@ -352,6 +361,16 @@ void replica_add_snapshot_page(struct db_tx *tx, struct link *l, const struct re
                          delegation_columns);
                 db_tx_add(tx, sql, 1, p, NULL, NULL);
                 return;
+        case REPLICA_SNAP_GRANTS:
+                /* Down: keyed by the child, not by this node. */
+                nodeid_prefix(l->peer_id, prefix);
+                p[2] = lim;
+                db_tx_add(tx, grant_snapshot_select, 3, p, NULL, NULL);
+                return;
+        case REPLICA_SNAP_ORDERS:
+                p[0] = l->peer_id;
+                db_tx_add(tx, emergency_snapshot_select, 1, p, NULL, NULL);
+                return;
         default:
                 db_tx_add(tx, "SELECT 1 WHERE false", 0, NULL, NULL, NULL);
         }
@@ -365,7 +384,6 @@ int replica_snapshot_page_encode(struct db_tx *tx, struct link *l, struct replic
         uint8_t **changes = calloc(nr ? nr : 1, sizeof(*changes));
         size_t *lens = calloc(nr ? nr : 1, sizeof(*lens)), n = 0, k;
 
-        (void)l;
         if (!rows || !changes || !lens)
                 goto fail;
         for (i = 0; i < nr; i++) {
@@ -387,6 +405,10 @@ int replica_snapshot_page_encode(struct db_tx *tx, struct link *l, struct replic
                         r = officer_encode_row(rows, i, -1, false, &changes[n], &lens[n]);
                 } else if (c->section == REPLICA_SNAP_DELEGATIONS) {
                         r = delegation_encode_row(rows, i, &changes[n], &lens[n]);
+                } else if (c->section == REPLICA_SNAP_GRANTS) {
+                        r = grant_encode_row(rows, i, &changes[n], &lens[n]);
+                } else if (c->section == REPLICA_SNAP_ORDERS) {
+                        r = emergency_encode_row(rows, i, &changes[n], &lens[n]);
                 } else {
                         r = catalog_encode_camera_row(rows, i, -1, false, &changes[n], &lens[n]);
                 }
@@ -396,13 +418,13 @@ int replica_snapshot_page_encode(struct db_tx *tx, struct link *l, struct replic
         }
         /* Remember where the next page starts; a short page ends the section. */
         bool one_page = c->section == REPLICA_SNAP_NODES || c->section == REPLICA_SNAP_OFFICERS ||
-                        c->section == REPLICA_SNAP_DELEGATIONS;
+                        c->section == REPLICA_SNAP_DELEGATIONS || c->section == REPLICA_SNAP_ORDERS;
         if (nr > 0 && !one_page) {
                 snprintf(c->key1, sizeof(c->key1), "%s", PQgetvalue(rows, nr - 1, 0));
                 snprintf(c->key2, sizeof(c->key2), "%s", PQgetvalue(rows, nr - 1, 1));
         }
         if (one_page || nr < limit) {
-                c->section++;
+                c->section = replica_next_section(l, c->section);
                 c->key1[0] = c->key2[0] = '\0';
         }
         *ret_changes = changes;

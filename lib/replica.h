@@ -35,7 +35,9 @@ int replica_encode_link_probe(const char *origin, uint64_t probe_id, uint64_t nu
                               size_t padding, uint8_t **ret, size_t *ret_len);
 
 /* A snapshot is read a page at a time (keyset pagination), section by
- * section: nodes, sites, systems, cameras. Pages read after the snapshot's
+ * section. Up, to a parent: nodes, sites, systems, cameras, officers,
+ * delegations. Down, to a child: the live grants for its cameras and the
+ * live emergency orders covering it. Pages read after the snapshot's
  * sequence may already hold later changes; the deltas after the sequence
  * carry them too, and versions make applying them twice harmless. */
 enum replica_snap_section {
@@ -45,6 +47,8 @@ enum replica_snap_section {
         REPLICA_SNAP_CAMERAS,
         REPLICA_SNAP_OFFICERS,
         REPLICA_SNAP_DELEGATIONS,
+        REPLICA_SNAP_GRANTS,
+        REPLICA_SNAP_ORDERS,
         REPLICA_SNAP_DONE,
 };
 
@@ -53,7 +57,7 @@ struct replica_cursor {
         char key1[80], key2[80];  /* last key read in this section */
 };
 
-/** Begin a snapshot for L's peer (empty towards a child, for now). */
+/** Begin a snapshot for L's peer. */
 void replica_snapshot_start(struct replica_cursor *c, const struct link *l);
 /** Add to TX the statement reading the next page (at most LIMIT rows). */
 void replica_add_snapshot_page(struct db_tx *tx, struct link *l, const struct replica_cursor *c, int limit);
