@@ -174,6 +174,8 @@ static void control_status(struct control_req *q)
         json_object_set_new(counters, "control_unknown_body", json_integer((json_int_t)q->c->unknown_body));
         json_object_set_new(counters, "control_wrong_origin", json_integer((json_int_t)q->c->wrong_origin));
         json_object_set_new(counters, "control_requests", json_integer((json_int_t)q->c->requests));
+        json_object_set_new(counters, "control_withdrawn", json_integer((json_int_t)q->c->withdrawn));
+        json_object_set_new(counters, "downlink_unenrolled", json_integer((json_int_t)n->downlink.unenrolled));
         json_object_set_new(counters, "uplink_malformed", json_integer((json_int_t)n->uplink.malformed));
         json_object_set_new(doc, "counters", counters);
         json_object_set_new(doc, "uptime_s", json_integer((json_int_t)((uv_now(n->loop) - n->started_ms) / 1000)));
@@ -677,7 +679,17 @@ static void control_on_recv(struct zsock *zs, zmq_msg_t *frames, int nframes)
         q->c = c;
         q->routing_len = zmq_msg_size(&frames[0]);
         memcpy(q->routing, zmq_msg_data(&frames[0]), q->routing_len);
-        snprintf(q->user, sizeof(q->user), "%s", user ? user : "");
+        /* User-Id is the connection's key: who it is now, at this request
+         * (an officer made inactive since the connection opened is not). */
+        if (!user || node_identity(c->node, "control", user, q->user, sizeof(q->user)) < 0) {
+                c->withdrawn++;
+                log_warn("control", "peer=%s key=\"%s\" msg=\"request from an identity no longer admitted "
+                         "refused\"", peer ? peer : "?", user ? user : "");
+                control_reply(q, CONTROL_REFUSED, NULL, "refused: this identity is no longer admitted here "
+                              "(an officer made inactive?)", NULL);
+                free(q);
+                return;
+        }
         r = wire_decode_envelope(zmq_msg_data(&frames[1]), zmq_msg_size(&frames[1]), &env, err, sizeof(err));
         if (r < 0) {
                 if (r == -EMSGSIZE)

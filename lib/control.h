@@ -21,6 +21,7 @@ struct control {
         struct zsock zs;
         bool open;
         unsigned long requests, malformed, oversize, unknown_body, wrong_origin;
+        unsigned long withdrawn;    /* requests from a key no longer admitted */
 };
 
 int control_init(struct control *c, struct node *node);

@@ -306,10 +306,19 @@ static void downlink_on_recv(struct zsock *zs, zmq_msg_t *frames, int nframes)
         user = zmq_msg_gets(&frames[1], "User-Id");
         peer = zmq_msg_gets(&frames[1], "Peer-Address");
         peer = peer ? peer : "?";
-        c = user ? downlink_find(d, user) : NULL;
+        /* User-Id is the connection's key: who it is now (node.c). */
+        c = user ? downlink_find_key(d, user) : NULL;
         if (!c) {
-                d->malformed++;
-                log_warn("downlink", "peer=%s msg=\"message from a node no longer enrolled\"", peer);
+                uint64_t now = downlink_now(d);
+                d->unenrolled++;
+                /* A node cut off keeps beating on its open connection: say
+                 * so once in a while, not at every beat. */
+                if (d->unenrolled_logged_ms == 0 || now - d->unenrolled_logged_ms >= 10000) {
+                        log_warn("downlink", "peer=%s key=\"%s\" dropped=%lu msg=\"message from a key no longer "
+                                 "enrolled (removed, or re-enrolled with another key) dropped\"",
+                                 peer, user ? user : "", d->unenrolled);
+                        d->unenrolled_logged_ms = now;
+                }
                 return;
         }
         size = zmq_msg_size(&frames[1]);

@@ -44,6 +44,8 @@ struct downlink {
         struct child **children;
         int n_children;
         unsigned long malformed, wrong_origin, refused_hello, oversize, unknown_body;
+        unsigned long unenrolled;          /* messages on a connection whose key was withdrawn */
+        uint64_t unenrolled_logged_ms;
 };
 
 int downlink_init(struct downlink *d, struct node *node);

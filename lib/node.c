@@ -108,11 +108,11 @@ struct link *node_link(struct node *n, const char *peer_id)
         return c ? &c->link : NULL;
 }
 
-/* ZAP: who may connect. Children by their enrolled key (User-Id: node ID),
- * admins on the control socket by the keys in the config. */
-static int node_zap_lookup(void *arg, const char *domain, const char *key, char *ret_user, size_t n)
+/* Who KEY is now on DOMAIN's socket: a child's node ID, "admin:…" or
+ * "officer:BADGE". Children by their enrolled key, admins by the keys in
+ * the config, officers registered here or below (they replicate up). */
+int node_identity(struct node *node, const char *domain, const char *key, char *ret_user, size_t n)
 {
-        struct node *node = arg;
         int i;
 
         if (strcmp(domain, "downlink") == 0) {
@@ -130,13 +130,26 @@ static int node_zap_lookup(void *arg, const char *domain, const char *key, char 
                                 return 0;
                         }
                 }
-                /* Officers registered here or below (they replicate up). */
                 if (accessctl_lookup(&node->access, key, badge, sizeof(badge)) == 0) {
                         snprintf(ret_user, n, "officer:%s", badge);
                         return 0;
                 }
         }
         return -EACCES;
+}
+
+/* ZAP: who may connect. The connection's User-Id is the key itself, not
+ * who it belonged to then: each message is attributed by node_identity()
+ * as it arrives, so a key re-enrolled, a node removed or an officer made
+ * inactive is refused on a connection already open, not only on the next. */
+static int node_zap_lookup(void *arg, const char *domain, const char *key, char *ret_user, size_t n)
+{
+        char who[128];
+        int r = node_identity(arg, domain, key, who, sizeof(who));
+
+        if (r == 0)
+                snprintf(ret_user, n, "%s", key);
+        return r;
 }
 
 /* PostgreSQL notices ("relation exists, skipping") go to our log, in logfmt. */

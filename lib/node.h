@@ -77,6 +77,11 @@ int64_t node_next_version(struct node *n);
 int64_t node_now_us(void);
 /** The parent's ID, or NULL at the city. */
 const char *node_uplink_peer(const struct node *n);
+/** Who the CURVE key KEY is now on DOMAIN's socket ("downlink": a child's
+ *  node ID; "control": "admin:…" or "officer:BADGE"), in RET_USER; -EACCES
+ *  if nobody (never enrolled, re-enrolled with another key, removed, made
+ *  inactive). */
+int node_identity(struct node *node, const char *domain, const char *key, char *ret_user, size_t n);
 /** Kick the uplink's sender (after a commit that appended to its outbox). */
 void node_kick_uplink(struct node *n);
 /** The connection for reading and trimming outboxes: the second one while

@@ -16,6 +16,9 @@ never started, so that this test can play it with its real key pair).
    (b) a Hello from an enrolled key claiming furong-1's ID; (c) `vigild
    --check` of a config whose [node] id is not under its [parent] id.
 
+4. yuelu-2 re-enrolled with a new key while a connection with its old key
+   is open: that connection's next message is dropped, counted and logged.
+
 Every check runs even if an earlier one failed; the test fails at the end
 listing each failed check.
 """
@@ -271,6 +274,32 @@ def check_config_outside(fed):
     assert ID["city"] in out, "the message should name the parent ID %s: %s" % (ID["city"], out)
 
 
+# --- 4: a key withdrawn while its connection is open -------------------------
+
+def check_rekeyed_open_connection(fed):
+    """yuelu-2's key is connected and welcomed; yuelu-2 is re-enrolled with
+    a new key (the old one leaked): the open connection is cut off at its
+    next message, counted and logged, not only the next connection."""
+    yuelu = fed.node("yuelu")
+    pub, sec = key_pair(fed.node("yuelu-2"))
+    c0 = counters(fed, "yuelu")
+    with wire.Peer(yuelu.downlink_endpoint, yuelu.public_key, pub, sec) as p:
+        p.send(wire.hello(ID["yuelu-2"], origin=ID["yuelu-2"]))
+        env = p.recv(5, want={"error", "welcome"})
+        assert env is not None and env.body_name == "welcome", "yuelu-2's own key not welcomed: %r" % env
+        new_pub, _ = fresh_key_pair()
+        mark = fed.log_mark("yuelu")
+        fed.ctl_ok("yuelu", "node", "enroll", ID["yuelu-2"], "--public-key", new_pub, "--name", "yuelu-2")
+        p.send(wire.hello(ID["yuelu-2"], origin=ID["yuelu-2"]))
+        env = p.recv(NO_REPLY_S, want={"error", "welcome"})
+        assert env is None, "the old key's open connection was answered after re-enrolment: %r" % env
+        now = counter_rose(fed, "yuelu", "downlink_unenrolled", c0["downlink_unenrolled"])
+        step("  downlink_unenrolled %d -> %d" % (c0["downlink_unenrolled"], now))
+        wait_log(fed, "yuelu", mark, r"key no longer enrolled", "the drop of the withdrawn key's message")
+    # The real key back, for whatever runs after.
+    fed.ctl_ok("yuelu", "node", "enroll", ID["yuelu-2"], "--public-key", pub, "--name", "yuelu-2")
+
+
 CHECKS = [
     ("1a unenrolled key on the downlink", check_unenrolled_downlink),
     ("1b unenrolled identity on the control socket", check_unenrolled_control),
@@ -278,6 +307,7 @@ CHECKS = [
     ("3a node enroll of an ID outside the prefix", check_enroll_outside),
     ("3b Hello claiming an ID outside the prefix", check_hello_outside),
     ("3c vigild --check of a node outside its parent's prefix", check_config_outside),
+    ("4 a key re-enrolled while its connection is open", check_rekeyed_open_connection),
 ]
 
 

@@ -8,7 +8,8 @@
   approves nothing more (Art 19);
 * an admin of the city makes an investigator inactive, saying why: their
   key is refused at once, a countersigned request naming them can no longer
-  be approved (Art 20(2)), and they cannot be named in a new one; made
+  be approved (Art 20(2)), and they cannot be named in a new one; a
+  connection they opened before is refused at its next request; made
   active again, they get in again;
 * an officer is made inactive only at the node where they are registered;
   yuelu's deputy made inactive at yuelu is refused at the city too, once
@@ -21,6 +22,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import wire  # noqa: E402
 from harness import SEVEN, TestFederation, step, wait_until  # noqa: E402
 
 NODES = [n for n in SEVEN if n[0] in ("city", "yuelu", "yuelu-1")]
@@ -117,10 +119,22 @@ def main():
         assert rc == 2, "a deactivation without a reason: %s" % doc
         rc, doc = as_("city-inv-1", "city", "officer", "deactivate", "city-inv-2", "--reason", "x")
         assert rc == 1 and "admin" in doc["error"], "an officer deactivating another: %s" % doc
+        # A connection city-inv-2 holds open across the deactivation.
+        city = fed.node("city")
+        held = wire.Peer(city.control_endpoint, city.public_key, *wire.identity_keys(key["city-inv-2"]))
+        held.send(wire.control_request("status", request_id=1))
+        env = held.recv(5, want={"control_reply"})
+        assert env and env.get(wire.CONTROL_REPLY).get("status") == 0, "held connection: %r" % env
         rc, doc = fed.ctl("city", "officer", "deactivate", "city-inv-2", "--reason", "transferred to Hunan PSB")
         assert rc == 0 and doc == {"id": "city-inv-2", "state": "inactive"}, "deactivate: %s" % doc
         rc, doc = as_("city-inv-2", "city", "status")
         assert rc == 1 and "not enrolled" in doc.get("error", ""), "an inactive officer let in: %s" % doc
+        held.send(wire.control_request("access.list", request_id=2))
+        env = held.recv(5, want={"control_reply"})
+        reply = env.get(wire.CONTROL_REPLY) if env else {}
+        assert reply.get("status") == 1 and "no longer admitted" in reply.get("error", ""), \
+            "a request on a connection opened before the deactivation: %r" % reply
+        held.close()
         rc, doc = as_("yuelu-principal", "city", "access", "approve", req3)
         assert rc == 1 and doc.get("article") == "Art 20(2)" and "city-inv-2" in doc["error"], \
             "approving a request naming an inactive officer: %s" % doc
