@@ -131,7 +131,10 @@ static void control_status(struct control_req *q)
         }
         for (i = 0; i < n->downlink.n_children; i++) {
                 struct child *ch = n->downlink.children[i];
-                json_t *o = json_object();
+                json_t *o;
+                if (ch->removed)
+                        continue;
+                o = json_object();
                 json_object_set_new(o, "id", json_string(ch->id));
                 json_object_set_new(o, "name", json_string(ch->name));
                 json_object_set_new(o, "online", json_boolean(ch->connected));
@@ -436,6 +439,57 @@ out:
         free(q);
 }
 
+/* --- node remove --- */
+
+static void control_on_removed(void *arg, struct db_tx *tx, int err, const char *msg)
+{
+        struct control_req *q = arg;
+        struct node *n = q->c->node;
+        const char *state = accessctl_answer_state(q, tx, err, msg);
+        json_t *doc;
+
+        if (!state)
+                return;         /* refused (and logged), Q freed */
+        downlink_remove_child(&n->downlink, q->arg_id);
+        node_kick_uplink(n);
+        log_info("control", "user=\"%s\" child=%s msg=\"child removed\"", q->user, q->arg_id);
+        doc = json_object();
+        json_object_set_new(doc, "id", json_string(q->arg_id));
+        json_object_set_new(doc, "state", json_string(state));
+        control_reply(q, CONTROL_OK, doc, NULL, NULL);
+        free(q);
+}
+
+/* node remove ID --reason TEXT: an admin of the parent (schema 022). */
+static void control_remove(struct control_req *q)
+{
+        struct node *n = q->c->node;
+        const char *id = control_arg(q, "id"), *reason = control_arg(q, "reason");
+        uint8_t *change;
+        size_t len;
+        struct db_tx *tx;
+
+        if (strncmp(q->user, "admin:", 6) != 0) {
+                control_refuse(q, "refused: only an admin of this node removes its child platforms", NULL);
+                return;
+        }
+        if (!id || !nodeid_is_wellformed(id)) {
+                control_reply(q, CONTROL_USAGE, NULL, "node remove needs the child's 20-digit ID", NULL);
+                free(q);
+                return;
+        }
+        snprintf(q->arg_id, sizeof(q->arg_id), "%s", id);
+        vigil_require(replica_encode_node_removed(id, node_next_version(n), &change, &len) == 0);
+        {
+                const char *p[5] = { q->user, id, reason, (const char *)change, node_uplink_peer(n) };
+                int lens[5] = { 0, 0, 0, (int)len, 0 }, fmts[5] = { 0, 0, 0, 1, 0 };
+                tx = db_tx_new();
+                db_tx_add(tx, "SELECT * FROM node_decommission($1, $2, $3, $4, $5)", 5, p, lens, fmts);
+        }
+        free(change);
+        db_submit(n->db, tx, control_on_removed, q);
+}
+
 /* --- link probe --- */
 
 /* How long `link probe` waits for the parent's acks before giving up. */
@@ -644,6 +698,7 @@ static const struct control_command control_commands[] = {
         { "status", control_status },
         { "tree", control_tree },
         { "node.enroll", control_enroll },
+        { "node.remove", control_remove },
         { "link.probe", control_link_probe },
         { NULL, NULL },
 };

@@ -78,7 +78,8 @@ static void downlink_send_error(struct downlink *d, const zmq_msg_t *routing, ui
         free(buf);
 }
 
-struct child *downlink_find(struct downlink *d, const char *id)
+/* The child ID, also one removed. */
+static struct child *downlink_find_any(struct downlink *d, const char *id)
 {
         int i;
 
@@ -86,6 +87,30 @@ struct child *downlink_find(struct downlink *d, const char *id)
                 if (strcmp(d->children[i]->id, id) == 0)
                         return d->children[i];
         return NULL;
+}
+
+struct child *downlink_find(struct downlink *d, const char *id)
+{
+        struct child *c = downlink_find_any(d, id);
+
+        return c && !c->removed ? c : NULL;
+}
+
+void downlink_remove_child(struct downlink *d, const char *id)
+{
+        struct child *c = downlink_find(d, id);
+
+        if (!c)
+                return;
+        c->removed = true;
+        c->public_key[0] = '\0';
+        if (c->connected) {
+                c->connected = false;
+                link_session_end(&c->link);
+        }
+        c->online_persisted = false;
+        c->persist_unknown = false;
+        log_info("downlink", "child=%s name=%s msg=\"child removed: its key is refused from now on\"", c->id, c->name);
 }
 
 void downlink_kick_all(struct downlink *d)
@@ -101,7 +126,7 @@ struct child *downlink_find_key(struct downlink *d, const char *public_key)
         int i;
 
         for (i = 0; i < d->n_children; i++)
-                if (strcmp(d->children[i]->public_key, public_key) == 0)
+                if (!d->children[i]->removed && strcmp(d->children[i]->public_key, public_key) == 0)
                         return d->children[i];
         return NULL;
 }
@@ -109,8 +134,12 @@ struct child *downlink_find_key(struct downlink *d, const char *public_key)
 struct child *downlink_add_child(struct downlink *d, const char *id, const char *name,
                                  const char *public_key)
 {
-        struct child *c = downlink_find(d, id);
+        struct child *c = downlink_find_any(d, id);
 
+        if (c && c->removed) {
+                c->removed = false;      /* enrolled again */
+                c->connected = false;
+        }
         if (!c) {
                 struct child **nc = realloc(d->children, (d->n_children + 1) * sizeof(*nc));
                 if (!nc)
@@ -446,6 +475,8 @@ static void downlink_on_tick(uv_timer_t *t)
 
         for (i = 0; i < d->n_children; i++) {
                 struct child *c = d->children[i];
+                if (c->removed)
+                        continue;
                 if (c->connected && now - c->last_rx_ms > dead) {
                         char why[64];
                         snprintf(why, sizeof(why), "%d heartbeats missed", n->cfg.heartbeat_misses);

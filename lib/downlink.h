@@ -32,6 +32,7 @@ struct child {
         int64_t last_seen_us;     /* wall clock of the last message */
         int64_t version;
         bool hello_pending;
+        bool removed;             /* `node remove`: kept only for what is in flight */
 };
 
 struct downlink {
@@ -53,7 +54,13 @@ void downlink_close(struct downlink *d);
 /** Add or update an enrolled child (from the database or `node enroll`). */
 struct child *downlink_add_child(struct downlink *d, const char *id, const char *name,
                                  const char *public_key);
+/** The enrolled child ID (not one removed), or NULL. */
 struct child *downlink_find(struct downlink *d, const char *id);
+/** Child ID is removed (`node remove`, committed): its key is refused from
+ *  its next message on, it is offline and no longer listed. Its memory is
+ *  kept (transactions in flight point at its link) until the node stops;
+ *  enrolling the ID again revives it. */
+void downlink_remove_child(struct downlink *d, const char *id);
 struct child *downlink_find_key(struct downlink *d, const char *public_key);
 /** Kick every child link's sender (something was appended for them). */
 void downlink_kick_all(struct downlink *d);

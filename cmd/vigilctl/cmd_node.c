@@ -1,8 +1,20 @@
-/* cmd_node: the federation's shape — status, tree, node enroll. */
+/* cmd_node: the federation's shape — status, tree, node enroll and remove. */
 #include <errno.h>
 
 #include "cmd.h"
 #include "render.h"
+
+/* {"id","state"} */
+static int cmd_node_render_removed(FILE *out, const json_t *doc, const struct cmd_args *args)
+{
+        const char *id = json_string_value(json_object_get(doc, "id"));
+
+        (void)args;
+        if (!id)
+                return -EBADMSG;
+        fprintf(out, "%s: removed; its key is refused from now on\n", id);
+        return 0;
+}
 
 static int cmd_node_render_status(FILE *out, const json_t *doc, const struct cmd_args *args)
 {
@@ -64,6 +76,16 @@ const struct cmd_command cmd_node_commands[] = {
                 .usage = "ID --public-key KEY --name NAME",
                 .summary = "admit a child node's CURVE key",
                 .render = cmd_node_render_enroll,
+        },
+        {
+                .words = "node remove", .wire = "node.remove",
+                .positional = { "id" },
+                .options = {
+                        { "--reason", "reason", CMD_OPT_REQUIRED },
+                },
+                .usage = "ID --reason TEXT",
+                .summary = "remove a child platform: its key is refused at once, the tree forgets it",
+                .render = cmd_node_render_removed,
         },
         {
                 .words = "link probe", .wire = "link.probe",

@@ -25,6 +25,7 @@ its path printed, with the end of each node's log.
 """
 
 import atexit
+import fcntl
 import os
 import shutil
 import signal
@@ -103,14 +104,43 @@ def _port_free(port):
         s.close()
 
 
+# Blocks this process holds: (file, ...) kept open, so their locks last as
+# long as the test runs.
+_PORT_LOCKS = []
+PORT_LOCK_DIR = os.path.join(tempfile.gettempdir(), "vigil-test-ports")
+
+
+def _reserve(base, count):
+    """Lock every 50-port slot of BASE..BASE+COUNT-1 against the other tests
+    (a free port is only free until someone binds it: two tests starting at
+    once used to pick the same block). False, holding nothing, if another
+    test holds one."""
+    os.makedirs(PORT_LOCK_DIR, exist_ok=True)
+    held = []
+    for slot in range(base // 50, (base + count - 1) // 50 + 1):
+        f = open(os.path.join(PORT_LOCK_DIR, "%d.lock" % slot), "a")
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            f.close()
+            for h in held:
+                h.close()
+            return False
+        held.append(f)
+    _PORT_LOCKS.extend(held)
+    return True
+
+
 def free_port_block(key, count):
     """COUNT consecutive free ports, starting from a place derived from KEY so
-    that tests running side by side start far apart."""
+    that tests running side by side start far apart, and reserved for this
+    process (_reserve)."""
     span = PORT_HI - PORT_LO - count
     start = PORT_LO + (zlib.crc32(key.encode()) % (span // 50)) * 50
     for i in range(span // 50):
         base = PORT_LO + (start - PORT_LO + i * 50) % span
-        if all(_port_free(p) for p in range(base, base + count)):
+        base -= base % 50
+        if all(_port_free(p) for p in range(base, base + count)) and _reserve(base, count):
             return base
     raise RuntimeError("no block of %d free ports between %d and %d" % (count, PORT_LO, PORT_HI))
 

@@ -19,6 +19,11 @@ never started, so that this test can play it with its real key pair).
 4. yuelu-2 re-enrolled with a new key while a connection with its old key
    is open: that connection's next message is dropped, counted and logged.
 
+5. `node remove`: refused where it must be (not a child, a district with
+   stations, Art 18 a station with a registered site); yuelu-2 removed
+   while connected is cut off, refused by ZAP, forgotten up to the city,
+   and let in again once enrolled again.
+
 Every check runs even if an earlier one failed; the test fails at the end
 listing each failed check.
 """
@@ -300,6 +305,61 @@ def check_rekeyed_open_connection(fed):
     fed.ctl_ok("yuelu", "node", "enroll", ID["yuelu-2"], "--public-key", pub, "--name", "yuelu-2")
 
 
+# --- 5: a child platform removed ---------------------------------------------
+
+def check_node_remove(fed):
+    """Removing a child at its parent: refused for what is not a child of
+    it, for a district that still has stations, and (Art 18) for a station
+    that still registers a site; yuelu-2, connected, is removed with a
+    reason: its open connection is cut off, its key refused on a new one,
+    the trees of yuelu and the city forget it; the log says who and why;
+    enrolled again, it gets in again."""
+    yuelu = fed.node("yuelu")
+    rc, doc = fed.ctl("yuelu", "node", "remove", ID["yuelu-2"])
+    assert rc == 2, "a removal without a reason: %s" % doc
+    rc, doc = fed.ctl("yuelu", "node", "remove", ID["yuelu"], "--reason", "x")
+    assert rc == 1 and "not a child platform enrolled here" in doc["error"], doc
+    rc, doc = fed.ctl("city", "node", "remove", ID["yuelu"], "--reason", "x")
+    assert rc == 1 and "under it" in doc["error"], "a district with stations: %s" % doc
+    fed.ctl_ok("yuelu-1", "site", "add", "--code", "s1", "--name", "junction", "--location-type", "junction")
+    wait_until(lambda: fed.ctl("yuelu", "site", "show", "s1", "--station", ID["yuelu-1"])[0] == 0, 10,
+               what="yuelu-1's site at yuelu")
+    rc, doc = fed.ctl("yuelu", "node", "remove", ID["yuelu-1"], "--reason", "x")
+    assert rc == 1 and doc.get("article") == "Art 18" and "1 site(s)" in doc["error"], doc
+    assert_yuelu1_online(fed, "after its refused removal")
+
+    pub, sec = key_pair(fed.node("yuelu-2"))
+    c0 = counters(fed, "yuelu")
+    with wire.Peer(yuelu.downlink_endpoint, yuelu.public_key, pub, sec) as p:
+        p.send(wire.hello(ID["yuelu-2"], origin=ID["yuelu-2"]))
+        env = p.recv(5, want={"error", "welcome"})
+        assert env is not None and env.body_name == "welcome", "yuelu-2 not welcomed: %r" % env
+        wait_until(lambda: station_online(fed, "yuelu", "yuelu-2"), 5, what="yuelu-2 online at yuelu")
+        rc, doc = fed.ctl("yuelu", "node", "remove", ID["yuelu-2"], "--reason", "merged into yuelu-1")
+        assert rc == 0 and doc == {"id": ID["yuelu-2"], "state": "removed"}, "remove: %s" % doc
+        p.send(wire.hello(ID["yuelu-2"], origin=ID["yuelu-2"]))
+        env = p.recv(NO_REPLY_S, want={"error", "welcome"})
+        assert env is None, "the removed node's open connection was answered: %r" % env
+        counter_rose(fed, "yuelu", "downlink_unenrolled", c0["downlink_unenrolled"])
+    with wire.Peer(yuelu.downlink_endpoint, yuelu.public_key, pub, sec) as p:
+        p.send(wire.hello(ID["yuelu-2"], origin=ID["yuelu-2"]))
+        assert p.recv_raw(NO_REPLY_S) is None, "the removed node's key got an answer on a new connection"
+    counter_rose(fed, "yuelu", "zap_refused_downlink", c0["zap_refused_downlink"])
+    assert ID["yuelu-2"] not in fed.tree("yuelu"), "yuelu still lists yuelu-2"
+    assert ID["yuelu-2"] not in [c["id"] for c in fed.ctl_ok("yuelu", "status")["children"]]
+    wait_until(lambda: ID["yuelu-2"] not in fed.tree("city"), 5, what="the city forgetting yuelu-2")
+    log = fed.ctl_ok("yuelu", "audit", "list", "--limit", "50")
+    removals = [(r["action"], r["outcome"], r["detail"]) for r in log if r["action"] == "node.remove"]
+    assert removals[-1] == ("node.remove", "ok", "%s (yuelu-2): merged into yuelu-1" % ID["yuelu-2"]) and \
+        [o for _, o, _ in removals] == ["refused", "refused", "ok"], removals
+    # Enrolled again (same key): it gets in again.
+    fed.ctl_ok("yuelu", "node", "enroll", ID["yuelu-2"], "--public-key", pub, "--name", "yuelu-2")
+    with wire.Peer(yuelu.downlink_endpoint, yuelu.public_key, pub, sec) as p:
+        p.send(wire.hello(ID["yuelu-2"], origin=ID["yuelu-2"]))
+        env = p.recv(5, want={"error", "welcome"})
+        assert env is not None and env.body_name == "welcome", "yuelu-2 enrolled again, not welcomed: %r" % env
+
+
 CHECKS = [
     ("1a unenrolled key on the downlink", check_unenrolled_downlink),
     ("1b unenrolled identity on the control socket", check_unenrolled_control),
@@ -308,6 +368,7 @@ CHECKS = [
     ("3b Hello claiming an ID outside the prefix", check_hello_outside),
     ("3c vigild --check of a node outside its parent's prefix", check_config_outside),
     ("4 a key re-enrolled while its connection is open", check_rekeyed_open_connection),
+    ("5 a child platform removed", check_node_remove),
 ]
 
 
