@@ -16,8 +16,11 @@
 #include "rtsp.h"
 #include "wire.h"
 
-/* Reserved interfaces probed at once by a station, and each one's deadline. */
+/* Reserved interfaces probed at once by a station (of them, against one
+ * host and port: a recorder behind several systems, many of which accept
+ * only a few sessions at once), and each one's deadline. */
 #define EMERGENCY_PROBES 16
+#define EMERGENCY_PROBES_PER_HOST 4
 #define EMERGENCY_PROBE_MS 5000
 /* Progress reports go up at most this often per order and station: a
  * city's worth of stations reporting each batch of linkages would crowd
@@ -597,7 +600,7 @@ static void emergency_start(struct node *n, PGresult *res, int first, int end)
         }
         log_info("emergency", "id=%s systems=%d msg=\"acting on the order, linking\"", j->id, end - first);
         if (!n->rtsp)
-                n->rtsp = rtsp_pool_new(n->loop, EMERGENCY_PROBES);
+                n->rtsp = rtsp_pool_new(n->loop, EMERGENCY_PROBES, EMERGENCY_PROBES_PER_HOST);
         j->pending = end - first;
         for (i = first; i < end; i++) {
                 struct emergency_probe *pr = calloc(1, sizeof(*pr));

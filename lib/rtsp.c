@@ -45,6 +45,7 @@ struct rtsp_probe {
 struct rtsp_pool {
         uv_loop_t *loop;
         int max, running, peak;
+        int per_host, peak_host;          /* probes of one host:port at once */
         struct rtsp_probe *queue, *queue_tail, *live;
         bool freeing;
         uv_idle_t kick;                   /* starts queued probes outside the caller's stack */
@@ -368,15 +369,30 @@ static void rtsp_on_timeout(uv_timer_t *t)
         rtsp_finish(pr, RTSP_TIMEOUT, reason);
 }
 
+/* Probes running against PR's host and port. */
+static int rtsp_host_running(const struct rtsp_pool *p, const struct rtsp_probe *pr)
+{
+        const struct rtsp_probe *l;
+        int n = 0;
+
+        for (l = p->live; l; l = l->next)
+                n += strcmp(l->host, pr->host) == 0 && strcmp(l->port, pr->port) == 0;
+        return n;
+}
+
 static void rtsp_start(struct rtsp_pool *p, struct rtsp_probe *pr)
 {
         struct addrinfo hints;
+        int on_host;
 
         p->running++;
         if (p->running > p->peak)
                 p->peak = p->running;
         pr->next = p->live;
         p->live = pr;
+        on_host = rtsp_host_running(p, pr);
+        if (on_host > p->peak_host)
+                p->peak_host = on_host;
         uv_timer_init(p->loop, &pr->timer);
         pr->timer.data = pr;
         pr->timer_init = true;
@@ -401,10 +417,20 @@ static void rtsp_on_kick(uv_idle_t *h)
 
         uv_idle_stop(h);
         while (p->queue && p->running < p->max && !p->freeing) {
-                struct rtsp_probe *pr = p->queue;
-                p->queue = pr->next;
-                if (!p->queue)
-                        p->queue_tail = NULL;
+                /* The first queued probe whose host is not at its limit: a
+                 * private system's recorder (one host behind many systems)
+                 * is not asked more than it can answer at once. */
+                struct rtsp_probe *pr, *prev = NULL;
+                for (pr = p->queue; pr && rtsp_host_running(p, pr) >= p->per_host; pr = pr->next)
+                        prev = pr;
+                if (!pr)
+                        return;         /* each waits for its host; a finish kicks again */
+                if (prev)
+                        prev->next = pr->next;
+                else
+                        p->queue = pr->next;
+                if (p->queue_tail == pr)
+                        p->queue_tail = prev;
                 pr->next = NULL;
                 rtsp_start(p, pr);
         }
@@ -430,7 +456,7 @@ static void rtsp_pool_maybe_free(struct rtsp_pool *p)
                 free(p);
 }
 
-struct rtsp_pool *rtsp_pool_new(uv_loop_t *loop, int max_in_flight)
+struct rtsp_pool *rtsp_pool_new(uv_loop_t *loop, int max_in_flight, int max_per_host)
 {
         struct rtsp_pool *p = calloc(1, sizeof(*p));
 
@@ -438,10 +464,16 @@ struct rtsp_pool *rtsp_pool_new(uv_loop_t *loop, int max_in_flight)
                 return NULL;
         p->loop = loop;
         p->max = max_in_flight > 0 ? max_in_flight : 1;
+        p->per_host = max_per_host > 0 ? max_per_host : p->max;
         uv_idle_init(loop, &p->kick);
         p->kick.data = p;
         p->kick_init = true;
         return p;
+}
+
+int rtsp_pool_peak_per_host(const struct rtsp_pool *p)
+{
+        return p->peak_host;
 }
 
 void rtsp_pool_stats(const struct rtsp_pool *p, int *ret_running, int *ret_queued, int *ret_peak)

@@ -5,9 +5,10 @@
  * reports the streams the SDP describes, or why it could not: refused,
  * timed out, authentication failed, bad response. Nothing blocks: name
  * lookup, connect, reads and writes and the per-probe deadline are libuv
- * requests and handles. A pool runs at most MAX_IN_FLIGHT probes at once and
- * queues the rest, so an emergency over a thousand systems does not open a
- * thousand connections at once. */
+ * requests and handles. A pool runs at most MAX_IN_FLIGHT probes at once,
+ * at most MAX_PER_HOST of them against one host and port (a recorder behind
+ * several systems), and queues the rest, so an emergency over a thousand
+ * systems does not open a thousand connections at once. */
 #pragma once
 
 #include <stddef.h>
@@ -39,8 +40,9 @@ typedef void (*rtsp_done_cb)(void *arg, const struct rtsp_result *r);
 
 struct rtsp_pool;
 
-/** Caller owns the pool (rtsp_pool_free). NULL if out of memory. */
-struct rtsp_pool *rtsp_pool_new(uv_loop_t *loop, int max_in_flight);
+/** Caller owns the pool (rtsp_pool_free). MAX_PER_HOST <= 0: no limit
+ *  beyond MAX_IN_FLIGHT. NULL if out of memory. */
+struct rtsp_pool *rtsp_pool_new(uv_loop_t *loop, int max_in_flight, int max_per_host);
 /** Cancel every probe (their callbacks run, RTSP_CANCELLED) and free the
  *  pool once its handles are closed. */
 void rtsp_pool_free(struct rtsp_pool *p);
@@ -52,5 +54,7 @@ void rtsp_pool_free(struct rtsp_pool *p);
 int rtsp_probe(struct rtsp_pool *p, const char *url, const char *user, const char *password, int timeout_ms,
                rtsp_done_cb cb, void *arg);
 
+/** The most probes that ran at once against one host and port. */
+int rtsp_pool_peak_per_host(const struct rtsp_pool *p);
 /** Probes running and queued, and the most that ran at once. */
 void rtsp_pool_stats(const struct rtsp_pool *p, int *ret_running, int *ret_queued, int *ret_peak);

@@ -1,10 +1,10 @@
 /* rtsp_probe: lib/rtsp.c on a libuv loop, for tests/integration/test_rtsp.py.
  *
- *   rtsp_probe [--max N] [--timeout MS] URL[|USER|PASSWORD] ...
+ *   rtsp_probe [--max N] [--per-host H] [--timeout MS] URL[|USER|PASSWORD] ...
  *
- * Probes every URL through one pool (at most N at once) and prints one JSON
- * object per result, in completion order, then {"peak": P} (the most that
- * ran at once). */
+ * Probes every URL through one pool (at most N at once, H against one host
+ * and port) and prints one JSON object per result, in completion order,
+ * then {"peak": P, "peak_per_host": Q} (the most that ran at once). */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,7 +53,7 @@ int main(int argc, char **argv)
 {
         uv_loop_t *loop = uv_default_loop();
         struct rtsp_pool *pool;
-        int max = 8, timeout = 5000, i, running, queued, peak;
+        int max = 8, per_host = 0, timeout = 5000, i, running, queued, peak;
 
         for (i = 1; i < argc && strncmp(argv[i], "--", 2) == 0; i += 2) {
                 if (i + 1 >= argc)
@@ -62,10 +62,12 @@ int main(int argc, char **argv)
                         max = atoi(argv[i + 1]);
                 else if (strcmp(argv[i], "--timeout") == 0)
                         timeout = atoi(argv[i + 1]);
+                else if (strcmp(argv[i], "--per-host") == 0)
+                        per_host = atoi(argv[i + 1]);
                 else
                         return 2;
         }
-        pool = rtsp_pool_new(loop, max);
+        pool = rtsp_pool_new(loop, max, per_host);
         for (; i < argc; i++) {
                 struct job *j = calloc(1, sizeof(*j));
                 char *user = NULL, *password = NULL, *bar;
@@ -88,7 +90,8 @@ int main(int argc, char **argv)
         while (remaining > 0 && uv_run(loop, UV_RUN_ONCE))
                 ;
         rtsp_pool_stats(pool, &running, &queued, &peak);
-        printf("{\"peak\":%d,\"running\":%d,\"queued\":%d}\n", peak, running, queued);
+        printf("{\"peak\":%d,\"peak_per_host\":%d,\"running\":%d,\"queued\":%d}\n", peak,
+               rtsp_pool_peak_per_host(pool), running, queued);
         rtsp_pool_free(pool);
         uv_run(loop, UV_RUN_DEFAULT);
         return uv_loop_close(loop) == 0 ? 0 : 1;

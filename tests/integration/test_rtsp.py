@@ -8,7 +8,8 @@ servers (deploy/rtsp-server, GStreamer):
 * an unreachable interface is refused; one that answers garbage is a bad
   response; one that accepts and never answers times out; a mount that
   does not exist is a bad response (404);
-* 40 probes through a pool of 8 never run more than 8 at once, and all link.
+* 40 probes through a pool of 8 never run more than 8 at once, and all link;
+  with at most 3 per host, two servers are asked 3 at a time each.
 """
 
 import json
@@ -23,8 +24,9 @@ from harness import SOURCE, free_port_block, start_rtsp_server, step, stop_proce
 PROBE = os.environ.get("VIGIL_RTSP_PROBE") or os.path.join(
     os.environ.get("VIGIL_BUILD", os.path.join(SOURCE, "build")), "tests", "integration", "rtsp_probe")
 
-def probe(urls, max_in_flight=8, timeout_ms=5000):
-    r = subprocess.run([PROBE, "--max", str(max_in_flight), "--timeout", str(timeout_ms)] + urls,
+def probe(urls, max_in_flight=8, timeout_ms=5000, per_host=0):
+    r = subprocess.run([PROBE, "--max", str(max_in_flight), "--per-host", str(per_host),
+                        "--timeout", str(timeout_ms)] + urls,
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=120)
     assert r.returncode == 0, "rtsp_probe exited %d: %s" % (r.returncode, r.stderr)
     lines = [json.loads(x) for x in r.stdout.splitlines() if x.strip()]
@@ -34,7 +36,7 @@ def probe(urls, max_in_flight=8, timeout_ms=5000):
 def main():
     base = free_port_block("test_rtsp", 8)
     plain, digest, garbage, silent, unreachable = base, base + 1, base + 2, base + 3, base + 4
-    busy, too_busy = base + 5, base + 6
+    busy, too_busy, plain2 = base + 5, base + 6, base + 7
     servers = []
     try:
         servers.append(start_rtsp_server(["--port", str(plain), "--mounts", "40"]))
@@ -88,6 +90,15 @@ def main():
         assert all(res[x]["outcome"] == "ok" for x in many), [res[x] for x in many if res[x]["outcome"] != "ok"]
         assert 1 <= stats["peak"] <= 8, "concurrency: %s" % stats
         step("40 probes, at most %d at once (bound 8), all linked in %.2f s" % (stats["peak"], time.monotonic() - t0))
+
+        # A recorder behind many systems is asked at most 3 at once; two
+        # recorders are asked side by side.
+        servers.append(start_rtsp_server(["--port", str(plain2), "--mounts", "24"]))
+        two = [u % (plain, i) for i in range(24)] + [u % (plain2, i) for i in range(24)]
+        res, stats = probe(two, max_in_flight=8, timeout_ms=15000, per_host=3)
+        assert all(res[x]["outcome"] == "ok" for x in two), [res[x] for x in two if res[x]["outcome"] != "ok"]
+        assert stats["peak_per_host"] == 3 and 4 <= stats["peak"] <= 6, "per host: %s" % stats
+        step("2 x 24 probes, at most 3 per host (%d at once in all), all linked" % stats["peak"])
     finally:
         stop_processes(servers)
     step("ok")
