@@ -16,6 +16,7 @@
 #include "keys.h"
 #include "log.h"
 #include "node.h"
+#include "nodeid.h"
 #include "officer.h"
 #include "sqlarray.h"
 
@@ -83,6 +84,7 @@ static void accessctl_on_timer(uv_timer_t *t)
         accessctl_load(a);
         grant_dispatch(a->node);  /* decisions a crash left unsent */
         audit_forward(a->node);
+        audit_checkpoint(a->node);
         audit_check_alarms(a->node);
         emergency_dispatch(a->node);
         emergency_act(a->node);
@@ -792,7 +794,31 @@ static void accessctl_audit_verify(struct control_req *q)
         db_submit(q->c->node->db, tx, accessctl_on_verified, q);
 }
 
+/* audit.checkpoints [--node ID] [--limit N]: the latest signed checkpoints
+ * of this node's log or of a copy held here, each with the hash held here
+ * at that record; vigilctl checks the signatures with the node's key. */
+static void accessctl_audit_checkpoints(struct control_req *q)
+{
+        const char *node = control_arg(q, "node"), *limit = control_arg(q, "limit");
+        const char *p[3];
+        struct db_tx *tx;
+
+        p[0] = node ? node : q->c->node->cfg.node_id;
+        p[1] = limit ? limit : "10";
+        if (!nodeid_is_wellformed(p[0]) || strspn(p[1], "0123456789") != strlen(p[1]) || !*p[1]) {
+                control_reply(q, CONTROL_USAGE, NULL, "audit checkpoints: --node is a node ID, --limit a number",
+                              NULL);
+                free(q);
+                return;
+        }
+        tx = db_tx_new();
+        db_tx_add(tx, "SELECT json_build_object('node', $1::text, 'checkpoints', "
+                      "audit_checkpoints_json($1, $2::int))::text", 2, p, NULL, NULL);
+        db_submit(q->c->node->db, tx, control_on_json_row, q);
+}
+
 const struct control_command accessctl_commands[] = {
+        { "audit.checkpoints", accessctl_audit_checkpoints },
         { "officer.add", accessctl_officer_add },
         { "officer.list", accessctl_officer_list },
         { "officer.deactivate", accessctl_officer_deactivate },

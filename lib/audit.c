@@ -161,6 +161,154 @@ void audit_forward_in(struct node *n, struct db_tx *tx)
         db_tx_add(tx, audit_unsent, 0, NULL, NULL, NULL);
 }
 
+/* --- signed checkpoints --- */
+
+static const char audit_checkpoint_context[] = "vigil audit checkpoint";
+
+static void audit_put_be64(uint8_t *p, int64_t v)
+{
+        uint64_t u = (uint64_t)v;
+        int i;
+
+        for (i = 7; i >= 0; i--, u >>= 8)
+                p[i] = (uint8_t)u;
+}
+
+size_t audit_checkpoint_message(const char *node, int64_t seq, const uint8_t hash[32], int64_t signed_at_us,
+                                uint8_t buf[AUDIT_CHECKPOINT_MAX_MESSAGE])
+{
+        size_t cl = sizeof(audit_checkpoint_context), nl = strlen(node), n = 0;
+
+        if (nl > 32)
+                return 0;
+        memcpy(buf, audit_checkpoint_context, cl);      /* with its NUL */
+        n += cl;
+        memcpy(buf + n, node, nl);
+        n += nl;
+        buf[n++] = 0;
+        audit_put_be64(buf + n, seq);
+        n += 8;
+        memcpy(buf + n, hash, 32);
+        n += 32;
+        audit_put_be64(buf + n, signed_at_us);
+        return n + 8;
+}
+
+int audit_checkpoint_sign(const uint8_t secret_key[64], const char *node, int64_t seq, const uint8_t hash[32],
+                          int64_t signed_at_us, uint8_t sig[64])
+{
+        uint8_t m[AUDIT_CHECKPOINT_MAX_MESSAGE];
+        size_t n = audit_checkpoint_message(node, seq, hash, signed_at_us, m);
+
+        if (n == 0)
+                return -EINVAL;
+        return crypto_sign_detached(sig, NULL, m, n, secret_key) == 0 ? 0 : -EINVAL;
+}
+
+bool audit_checkpoint_verify(const uint8_t public_key[32], const char *node, int64_t seq, const uint8_t hash[32],
+                             int64_t signed_at_us, const uint8_t sig[64])
+{
+        uint8_t m[AUDIT_CHECKPOINT_MAX_MESSAGE];
+        size_t n = audit_checkpoint_message(node, seq, hash, signed_at_us, m);
+
+        return n > 0 && crypto_sign_verify_detached(sig, m, n, public_key) == 0;
+}
+
+static void audit_on_checkpointed(void *arg, struct db_tx *tx, int err, const char *msg)
+{
+        struct node *n = arg;
+
+        (void)tx;
+        n->audit_checkpointing = false;
+        if (err && err != -ECANCELED)
+                log_warn("audit", "msg=\"cannot keep a checkpoint of the access log\" reason=\"%s\"", msg);
+        else if (!err)
+                node_kick_uplink(n);
+}
+
+static void audit_on_head(void *arg, struct db_tx *rtx, int err, const char *msg)
+{
+        struct node *n = arg;
+        PGresult *res = err ? NULL : db_tx_result(rtx, 0);
+        Vigil__Change c = VIGIL__CHANGE__INIT;
+        Vigil__AuditCheckpoint cp = VIGIL__AUDIT_CHECKPOINT__INIT;
+        uint8_t hash[32], sig[64], *buf;
+        char seq[24], at[32];
+        size_t nh = 0, len;
+        int64_t now = node_now_us();
+        struct db_tx *tx;
+
+        if (!res || PQntuples(res) != 1 ||
+            sodium_hex2bin(hash, sizeof(hash), PQgetvalue(res, 0, 1), strlen(PQgetvalue(res, 0, 1)), NULL, &nh,
+                           NULL) < 0 || nh != 32) {
+                if (err && err != -ECANCELED)
+                        log_warn("audit", "msg=\"cannot read the access log's head\" reason=\"%s\"", msg);
+                n->audit_checkpointing = false;
+                return;
+        }
+        cp.node_id = n->cfg.node_id;
+        cp.has_seq = cp.has_hash = cp.has_signed_at_us = cp.has_signature = 1;
+        cp.seq = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        cp.hash.data = hash;
+        cp.hash.len = 32;
+        cp.signed_at_us = now;
+        vigil_require(audit_checkpoint_sign(n->keys.sign_secret, n->cfg.node_id, cp.seq, hash, now, sig) == 0);
+        cp.signature.data = sig;
+        cp.signature.len = 64;
+        c.kind_case = VIGIL__CHANGE__KIND_AUDIT_CHECKPOINT;
+        c.audit_checkpoint = &cp;
+        vigil_require(wire_encode_change(&c, &buf, &len) == 0);
+        snprintf(seq, sizeof(seq), "%" PRId64, cp.seq);
+        snprintf(at, sizeof(at), "%" PRId64, now);
+        {
+                const char *p[8] = { NULL, n->cfg.node_id, seq, (const char *)hash, at, (const char *)sig,
+                                     (const char *)buf, node_uplink_peer(n) };
+                int lens[8] = { 0, 0, 0, 32, 0, 64, (int)len, 0 }, fmts[8] = { 0, 0, 0, 1, 0, 1, 1, 0 };
+                tx = db_tx_new();
+                db_tx_add(tx, "SELECT audit_checkpoint_keep($1, $2, $3, $4, timestamptz 'epoch' + "
+                              "$5::bigint * interval '1 microsecond', $6, $7, $8)", 8, p, lens, fmts);
+        }
+        free(buf);
+        db_submit(n->db, tx, audit_on_checkpointed, n);
+}
+
+void audit_checkpoint(struct node *n)
+{
+        struct db_tx *tx;
+
+        if (n->audit_checkpointing || !n->db || !db_is_up(n->db))
+                return;
+        n->audit_checkpointing = true;
+        tx = db_tx_new();
+        db_tx_add(tx, "SELECT seq, encode(hash, 'hex') FROM audit_log WHERE seq > coalesce((SELECT max(c.seq) "
+                      "FROM audit_checkpoints c WHERE c.via IS NULL AND c.node_id = vigil_self()), 0) "
+                      "ORDER BY seq DESC LIMIT 1", 0, NULL, NULL, NULL);
+        db_submit(n->db, tx, audit_on_head, n);
+}
+
+int audit_checkpoint_replica_add(struct db_tx *tx, const Vigil__Change *c, const char *via, const char *uplink,
+                                 const uint8_t *change, size_t len, char *err, size_t errlen)
+{
+        const Vigil__AuditCheckpoint *cp = c->audit_checkpoint;
+        char seq[24], at[32];
+
+        /* wire.c checked the fields; the subject must be under the child. */
+        if (!nodeid_under(cp->node_id, via)) {
+                snprintf(err, errlen, "audit checkpoint of %s, not under %s", cp->node_id, via);
+                return -EBADMSG;
+        }
+        snprintf(seq, sizeof(seq), "%" PRId64, cp->seq);
+        snprintf(at, sizeof(at), "%" PRId64, cp->signed_at_us);
+        {
+                const char *p[8] = { via, cp->node_id, seq, (const char *)cp->hash.data, at,
+                                     (const char *)cp->signature.data, (const char *)change, uplink };
+                int lens[8] = { 0, 0, 0, 32, 0, 64, (int)len, 0 }, fmts[8] = { 0, 0, 0, 1, 0, 1, 1, 0 };
+                db_tx_add(tx, "SELECT audit_checkpoint_keep($1, $2, $3, $4, timestamptz 'epoch' + "
+                              "$5::bigint * interval '1 microsecond', $6, $7, $8)", 8, p, lens, fmts);
+        }
+        return 0;
+}
+
 /* --- alarms --- */
 
 static void audit_on_alarms(void *arg, struct db_tx *tx, int err, const char *msg)

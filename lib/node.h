@@ -42,7 +42,7 @@ struct node {
         bool stopping;
         bool grant_dispatching;     /* grant.c: a sweep is in flight */
         bool audit_forwarding, audit_alarm_check;  /* audit.c */
-        bool audit_forward_again, audit_read_in_tx;
+        bool audit_forward_again, audit_read_in_tx, audit_checkpointing;
         int audit_read_index;
         unsigned long audit_alarms;  /* fork/gap alarms in children's logs seen since start */
         bool emergency_dispatching, emergency_acting, emergency_act_again;  /* emergency.c */

@@ -223,6 +223,16 @@ int replica_batch_add(struct replica_batch *b, const uint8_t *change, size_t len
                 if (r == 0 && b->cols[0].n >= REPLICA_GROUP_MAX)
                         replica_flush(b);
                 break;
+        case VIGIL__CHANGE__KIND_AUDIT_CHECKPOINT:
+                if (b->l->dir != LINK_TO_CHILD) {
+                        snprintf(err, errlen, "access logs only travel up, not from the parent");
+                        r = -EBADMSG;
+                        break;
+                }
+                replica_group(b, REPLICA_GROUP_NONE);
+                r = audit_checkpoint_replica_add(b->tx, c, b->l->peer_id, node_uplink_peer(b->l->node), change, len,
+                                                 err, errlen);
+                break;
         case VIGIL__CHANGE__KIND_OFFICER:
         case VIGIL__CHANGE__KIND_DELEGATION:
                 /* Officers travel up only: each tier knows those beneath it. */

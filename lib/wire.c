@@ -308,6 +308,19 @@ static int check_change(const Vigil__Change *c, char *err, size_t errlen)
                         break;
                 return require_nodeid(c->node_removed->node_id, "change.node_removed.node_id",
                                       true, err, errlen);
+        case VIGIL__CHANGE__KIND_AUDIT_CHECKPOINT:
+                if (!c->audit_checkpoint)
+                        break;
+                if ((r = require_nodeid(c->audit_checkpoint->node_id, "change.audit_checkpoint.node_id",
+                                        true, err, errlen)) < 0)
+                        return r;
+                if (!c->audit_checkpoint->has_seq || c->audit_checkpoint->seq < 1 ||
+                    !c->audit_checkpoint->has_signed_at_us || !c->audit_checkpoint->has_hash ||
+                    c->audit_checkpoint->hash.len != 32 || !c->audit_checkpoint->has_signature ||
+                    c->audit_checkpoint->signature.len != 64)
+                        return fail(err, errlen, "change.audit_checkpoint: seq, signed_at_us, a 32-byte hash and "
+                                    "a 64-byte signature are required");
+                return 0;
         case VIGIL__CHANGE__KIND__NOT_SET:
                 return fail(err, errlen, "change: no kind set");
         default:

@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #define CMD_MAX_ARGS 64
@@ -67,6 +68,10 @@ extern const struct cmd_command cmd_keygen_commands[];
 extern const struct cmd_command cmd_catalog_commands[];
 extern const struct cmd_command cmd_access_commands[];
 extern const struct cmd_command cmd_ticket_commands[];
+
+/** A node's Ed25519 public key from --key HEX or --key-file (its sign.pub),
+ *  into PK. 0, or the exit status after reporting. */
+int cmd_sign_key(const struct cmd_ctx *ctx, const struct cmd_args *args, uint8_t pk[32]);
 
 struct ctlclient;
 /** For a local command that talks to the node several times: load the

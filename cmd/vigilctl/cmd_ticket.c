@@ -41,8 +41,7 @@ static json_t *ticket_json(const struct ticket *t)
         return o;
 }
 
-/* The station's public key: --key HEX, or --key-file (its sign.pub). */
-static int ticket_key(const struct cmd_ctx *ctx, const struct cmd_args *args, uint8_t pk[32])
+int cmd_sign_key(const struct cmd_ctx *ctx, const struct cmd_args *args, uint8_t pk[32])
 {
         const char *hex = cmd_arg(args, "key"), *file = cmd_arg(args, "key_file");
         char buf[200] = "";
@@ -59,10 +58,9 @@ static int ticket_key(const struct cmd_ctx *ctx, const struct cmd_args *args, ui
                 hex = buf;
         }
         if (!hex)
-                return cmd_fail(ctx, CMD_EXIT_USAGE, NULL, "ticket verify needs the station's key: --key HEX or "
-                                "--key-file sign.pub");
+                return cmd_fail(ctx, CMD_EXIT_USAGE, NULL, "needs the node's key: --key HEX or --key-file sign.pub");
         if (strlen(hex) != 64 || sodium_hex2bin(pk, 32, hex, 64, NULL, &len, NULL) != 0 || len != 32)
-                return cmd_fail(ctx, CMD_EXIT_USAGE, NULL, "the station's key is 64 hex digits (its sign.pub)");
+                return cmd_fail(ctx, CMD_EXIT_USAGE, NULL, "the node's key is 64 hex digits (its sign.pub)");
         return 0;
 }
 
@@ -78,7 +76,7 @@ static int ticket_verify_cmd(const struct cmd_ctx *ctx, const struct cmd_args *a
 
         if (sodium_init() < 0)
                 return cmd_fail(ctx, CMD_EXIT_FAILED, NULL, "libsodium did not start");
-        r = ticket_key(ctx, args, pk);
+        r = cmd_sign_key(ctx, args, pk);
         if (r)
                 return r;
         clock_gettime(CLOCK_REALTIME, &ts);

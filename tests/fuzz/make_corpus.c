@@ -157,6 +157,30 @@ int main(int argc, char **argv)
         }
         free(delta.change.data);
 
+        /* a signed checkpoint of the access log (the bytes need not verify:
+         * the decoder checks shape, vigilctl the signature) */
+        {
+                uint8_t hash[32], sig[64];
+                Vigil__AuditCheckpoint cp = VIGIL__AUDIT_CHECKPOINT__INIT;
+                Vigil__Change c_cp = VIGIL__CHANGE__INIT;
+                memset(hash, 0xab, sizeof(hash));
+                memset(sig, 0xcd, sizeof(sig));
+                cp.node_id = YUELU_1;
+                cp.has_seq = cp.has_hash = cp.has_signed_at_us = cp.has_signature = 1;
+                cp.seq = 3;
+                cp.hash.data = hash;
+                cp.hash.len = sizeof(hash);
+                cp.signed_at_us = 1764331200000000ll;
+                cp.signature.data = sig;
+                cp.signature.len = sizeof(sig);
+                c_cp.kind_case = VIGIL__CHANGE__KIND_AUDIT_CHECKPOINT;
+                c_cp.audit_checkpoint = &cp;
+                delta.change = pack_change(&c_cp);
+                e_delta.seq = 21;
+                emit("delta_audit_checkpoint", &e_delta);
+                free(delta.change.data);
+        }
+
         /* a Delta whose Change is broken (no kind): the envelope is fine */
         Vigil__Change c_empty = VIGIL__CHANGE__INIT;
         delta.change = pack_change(&c_empty);

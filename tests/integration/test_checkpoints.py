@@ -1,0 +1,87 @@
+#!/usr/bin/python3
+"""Signed checkpoints of the access log (DESIGN.md "Audit"; schema 023):
+
+* yuelu-1 signs the head of its log when it grows; the checkpoint goes up
+  with the log: the city holds it, and `audit checkpoints --node yuelu-1
+  --key-file yuelu-1's sign.pub` at the city checks, in vigilctl, that the
+  signature is yuelu-1's and that the city's copy has that hash at that
+  record; yuelu-1's own log checks the same way;
+* with another node's key, the signatures do not verify (exit 1);
+* the city's copy rewritten at the city (as superuser, round the triggers)
+  no longer matches what yuelu-1 signed (exit 1), though nothing else
+  changed;
+* checkpoints are append-only, even for the database owner.
+"""
+
+import os
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import PG_SCRIPT, SEVEN, TestFederation, step, wait_until  # noqa: E402
+
+NODES = [n for n in SEVEN if n[0] in ("city", "yuelu", "yuelu-1")]
+ID = {n: i for n, _, i, _ in NODES}
+PSQL = "/usr/lib/postgresql/15/bin/psql"
+
+
+def sql(fed, name, query):
+    out = subprocess.run([PG_SCRIPT, "conninfo", fed.pg_dir, str(fed.pg_port), fed.node(name).dbname],
+                         check=True, stdout=subprocess.PIPE, text=True).stdout.strip()
+    r = subprocess.run([PSQL, "-X", "-q", "-tA", "-v", "ON_ERROR_STOP=1", out, "-c", query],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return r.returncode, r.stdout.strip(), r.stderr.strip()
+
+
+def main():
+    with TestFederation("checkpoints", NODES, heartbeat_ms=500) as fed:
+        fed.start()
+        for i in range(3):      # three records in yuelu-1's log
+            r = subprocess.run([fed.vigilctl, "keygen", os.path.join(fed.tmp, "o%d.key" % i), "--name", "o%d" % i],
+                               stdout=subprocess.PIPE, text=True, check=True)
+            fed.ctl_ok("yuelu-1", "officer", "add", "--badge", "y1-op-%d" % i, "--name", "operator",
+                       "--credential", "C%d" % i, "--roles", "operator",
+                       "--public-key", r.stdout.strip().splitlines()[0])
+        head = fed.ctl_ok("yuelu-1", "audit", "list", "--limit", "1")[-1]["seq"]
+        own_key = os.path.join(fed.node("yuelu-1").key_dir, "sign.pub")
+        other_key = os.path.join(fed.node("yuelu").key_dir, "sign.pub")
+
+        def checkpoints(at, key, node=ID["yuelu-1"]):
+            return fed.ctl(at, "audit", "checkpoints", "--node", node, "--key-file", key)
+
+        def signed_head(at):
+            rc, doc = checkpoints(at, own_key)
+            cps = doc.get("checkpoints") or []
+            return doc if cps and cps[-1]["seq"] == head else None
+        doc = wait_until(lambda: signed_head("city"), 15, what="yuelu-1's checkpoint of record %d at the city" % head)
+        assert doc["verified"] is True and all(c["signature_valid"] and c["matches_held"]
+                                               for c in doc["checkpoints"]), doc
+        rc, own = checkpoints("yuelu-1", own_key)
+        assert rc == 0 and own["verified"] is True and own["checkpoints"][-1]["seq"] == head, own
+        step("yuelu-1 signed record %d; checked at the city against its copy, and at yuelu-1" % head)
+
+        rc, doc = checkpoints("city", other_key)
+        assert rc == 1 and doc["verified"] is False and not doc["checkpoints"][-1]["signature_valid"], doc
+        rc, out = fed.node("city").ctl("audit", "checkpoints", "--node", ID["yuelu-1"], json_output=False)
+        assert rc == 0 and "NOT checked" in out, "without a key: %s" % out
+        step("another node's key does not verify them; without a key nothing is claimed")
+
+        rc, _, err = sql(fed, "city", "SET session_replication_role = replica; UPDATE audit_copies "
+                                      "SET hash = sha256('rewritten') WHERE node_id = '%s' AND seq = %d"
+                                      % (ID["yuelu-1"], head))
+        assert rc == 0, err
+        rc, doc = checkpoints("city", own_key)
+        assert rc == 1 and doc["verified"] is False and doc["checkpoints"][-1]["matches_held"] is False \
+            and doc["checkpoints"][-1]["signature_valid"] is True, doc
+        step("the city's copy rewritten at the city no longer matches what yuelu-1 signed")
+
+        rc, _, err = sql(fed, "city", "UPDATE audit_checkpoints SET seq = seq + 1")
+        assert rc != 0 and "append-only" in err, "UPDATE of checkpoints: %s" % err
+        rc, _, err = sql(fed, "city", "SET ROLE vigil_writer; DELETE FROM audit_checkpoints")
+        assert rc != 0 and "permission denied" in err, "vigil_writer deleting checkpoints: %s" % err
+        step("checkpoints are append-only")
+    step("ok")
+
+
+if __name__ == "__main__":
+    main()
