@@ -87,6 +87,12 @@ static void audit_on_forwarded(void *arg, struct db_tx *tx, int err, const char 
         audit_forward_done(n);
 }
 
+static int audit_checkpoint_encode(struct node *n, int64_t seq, const uint8_t hash[32], int64_t at_us,
+                                   uint8_t sig[64], uint8_t **ret, size_t *ret_len);
+static void audit_add_checkpoint_keep(struct db_tx *tx, const char *via, const char *node, int64_t seq,
+                                      const uint8_t hash[32], int64_t at_us, const uint8_t sig[64],
+                                      const uint8_t *change, size_t len, const char *uplink);
+
 static void audit_on_unsent(void *arg, struct db_tx *rtx, int err, const char *msg)
 {
         struct node *n = arg;
@@ -110,6 +116,21 @@ static void audit_on_unsent(void *arg, struct db_tx *rtx, int err, const char *m
                 sqlarray_add_bytea(&changes, buf, len);
                 free(buf);
         }
+        /* The batch ends with this node's signed checkpoint of its last
+         * record: kept and sent in this same transaction, no other. */
+        {
+                uint8_t hash[32], sig[64], *buf;
+                size_t nh = 0, len;
+                int64_t seq = strtoll(PQgetvalue(res, nr - 1, 0), NULL, 10), now = node_now_us();
+                const char *hex = PQgetvalue(res, nr - 1, 14);
+
+                vigil_require(sodium_hex2bin(hash, sizeof(hash), hex, strlen(hex), NULL, &nh, NULL) == 0 && nh == 32);
+                vigil_require(audit_checkpoint_encode(n, seq, hash, now, sig, &buf, &len) == 0);
+                sqlarray_add_bytea(&changes, buf, len);
+                free(buf);
+                tx = db_tx_new();
+                audit_add_checkpoint_keep(tx, NULL, n->cfg.node_id, seq, hash, now, sig, NULL, 0, NULL);
+        }
         /* A full batch: more may wait. */
         if (nr == AUDIT_FORWARD_BATCH)
                 n->audit_forward_again = true;
@@ -117,7 +138,6 @@ static void audit_on_unsent(void *arg, struct db_tx *rtx, int err, const char *m
         sqlarray_param(&changes, &p[1], &lens[1], &fmts[1]);
         p[2] = PQgetvalue(res, nr - 1, 0);
         p[3] = PQgetvalue(res, 0, 15);
-        tx = db_tx_new();
         db_tx_add(tx, "SELECT outbox_append($1, $2::bytea[])", 2, p, lens, fmts);
         /* Only if nobody else moved the mark meanwhile: sent once, in order. */
         db_tx_add(tx, "UPDATE audit_sent SET seq = $1::bigint WHERE seq = $2::bigint", 2, p + 2, NULL, NULL);
@@ -226,16 +246,54 @@ static void audit_on_checkpointed(void *arg, struct db_tx *tx, int err, const ch
                 node_kick_uplink(n);
 }
 
+/* This node's checkpoint of record SEQ (HASH) at AT_US: SIG and the change. */
+static int audit_checkpoint_encode(struct node *n, int64_t seq, const uint8_t hash[32], int64_t at_us,
+                                   uint8_t sig[64], uint8_t **ret, size_t *ret_len)
+{
+        Vigil__Change c = VIGIL__CHANGE__INIT;
+        Vigil__AuditCheckpoint cp = VIGIL__AUDIT_CHECKPOINT__INIT;
+        int r = audit_checkpoint_sign(n->keys.sign_secret, n->cfg.node_id, seq, hash, at_us, sig);
+
+        if (r < 0)
+                return r;
+        cp.node_id = n->cfg.node_id;
+        cp.has_seq = cp.has_hash = cp.has_signed_at_us = cp.has_signature = 1;
+        cp.seq = seq;
+        cp.hash.data = (uint8_t *)hash;
+        cp.hash.len = 32;
+        cp.signed_at_us = at_us;
+        cp.signature.data = sig;
+        cp.signature.len = 64;
+        c.kind_case = VIGIL__CHANGE__KIND_AUDIT_CHECKPOINT;
+        c.audit_checkpoint = &cp;
+        return wire_encode_change(&c, ret, ret_len);
+}
+
+/* The statement keeping a checkpoint (VIA NULL: this node's own); CHANGE
+ * goes to UPLINK if both are given. */
+static void audit_add_checkpoint_keep(struct db_tx *tx, const char *via, const char *node, int64_t seq,
+                                      const uint8_t hash[32], int64_t at_us, const uint8_t sig[64],
+                                      const uint8_t *change, size_t len, const char *uplink)
+{
+        char s[24], at[24];
+        const char *p[8] = { via, node, s, (const char *)hash, at, (const char *)sig, (const char *)change,
+                             change ? uplink : NULL };
+        int lens[8] = { 0, 0, 0, 32, 0, 64, (int)len, 0 }, fmts[8] = { 0, 0, 0, 1, 0, 1, 1, 0 };
+
+        snprintf(s, sizeof(s), "%" PRId64, seq);
+        snprintf(at, sizeof(at), "%" PRId64, at_us);
+        db_tx_add(tx, "SELECT audit_checkpoint_keep($1, $2, $3, $4, timestamptz 'epoch' + "
+                      "$5::bigint * interval '1 microsecond', $6, $7, $8)", 8, p, lens, fmts);
+}
+
+/* The city (no parent, so no forwarding to sign with): its head. */
 static void audit_on_head(void *arg, struct db_tx *rtx, int err, const char *msg)
 {
         struct node *n = arg;
         PGresult *res = err ? NULL : db_tx_result(rtx, 0);
-        Vigil__Change c = VIGIL__CHANGE__INIT;
-        Vigil__AuditCheckpoint cp = VIGIL__AUDIT_CHECKPOINT__INIT;
         uint8_t hash[32], sig[64], *buf;
-        char seq[24], at[32];
         size_t nh = 0, len;
-        int64_t now = node_now_us();
+        int64_t now = node_now_us(), seq;
         struct db_tx *tx;
 
         if (!res || PQntuples(res) != 1 ||
@@ -246,28 +304,10 @@ static void audit_on_head(void *arg, struct db_tx *rtx, int err, const char *msg
                 n->audit_checkpointing = false;
                 return;
         }
-        cp.node_id = n->cfg.node_id;
-        cp.has_seq = cp.has_hash = cp.has_signed_at_us = cp.has_signature = 1;
-        cp.seq = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-        cp.hash.data = hash;
-        cp.hash.len = 32;
-        cp.signed_at_us = now;
-        vigil_require(audit_checkpoint_sign(n->keys.sign_secret, n->cfg.node_id, cp.seq, hash, now, sig) == 0);
-        cp.signature.data = sig;
-        cp.signature.len = 64;
-        c.kind_case = VIGIL__CHANGE__KIND_AUDIT_CHECKPOINT;
-        c.audit_checkpoint = &cp;
-        vigil_require(wire_encode_change(&c, &buf, &len) == 0);
-        snprintf(seq, sizeof(seq), "%" PRId64, cp.seq);
-        snprintf(at, sizeof(at), "%" PRId64, now);
-        {
-                const char *p[8] = { NULL, n->cfg.node_id, seq, (const char *)hash, at, (const char *)sig,
-                                     (const char *)buf, node_uplink_peer(n) };
-                int lens[8] = { 0, 0, 0, 32, 0, 64, (int)len, 0 }, fmts[8] = { 0, 0, 0, 1, 0, 1, 1, 0 };
-                tx = db_tx_new();
-                db_tx_add(tx, "SELECT audit_checkpoint_keep($1, $2, $3, $4, timestamptz 'epoch' + "
-                              "$5::bigint * interval '1 microsecond', $6, $7, $8)", 8, p, lens, fmts);
-        }
+        seq = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        vigil_require(audit_checkpoint_encode(n, seq, hash, now, sig, &buf, &len) == 0);
+        tx = db_tx_new();
+        audit_add_checkpoint_keep(tx, NULL, n->cfg.node_id, seq, hash, now, sig, buf, len, node_uplink_peer(n));
         free(buf);
         db_submit(n->db, tx, audit_on_checkpointed, n);
 }
@@ -276,7 +316,8 @@ void audit_checkpoint(struct node *n)
 {
         struct db_tx *tx;
 
-        if (n->audit_checkpointing || !n->db || !db_is_up(n->db))
+        /* Below the city, each forward to the parent carries one. */
+        if (n->has_parent || n->audit_checkpointing || !n->db || !db_is_up(n->db))
                 return;
         n->audit_checkpointing = true;
         tx = db_tx_new();
@@ -290,22 +331,14 @@ int audit_checkpoint_replica_add(struct db_tx *tx, const Vigil__Change *c, const
                                  const uint8_t *change, size_t len, char *err, size_t errlen)
 {
         const Vigil__AuditCheckpoint *cp = c->audit_checkpoint;
-        char seq[24], at[32];
 
         /* wire.c checked the fields; the subject must be under the child. */
         if (!nodeid_under(cp->node_id, via)) {
                 snprintf(err, errlen, "audit checkpoint of %s, not under %s", cp->node_id, via);
                 return -EBADMSG;
         }
-        snprintf(seq, sizeof(seq), "%" PRId64, cp->seq);
-        snprintf(at, sizeof(at), "%" PRId64, cp->signed_at_us);
-        {
-                const char *p[8] = { via, cp->node_id, seq, (const char *)cp->hash.data, at,
-                                     (const char *)cp->signature.data, (const char *)change, uplink };
-                int lens[8] = { 0, 0, 0, 32, 0, 64, (int)len, 0 }, fmts[8] = { 0, 0, 0, 1, 0, 1, 1, 0 };
-                db_tx_add(tx, "SELECT audit_checkpoint_keep($1, $2, $3, $4, timestamptz 'epoch' + "
-                              "$5::bigint * interval '1 microsecond', $6, $7, $8)", 8, p, lens, fmts);
-        }
+        audit_add_checkpoint_keep(tx, via, cp->node_id, cp->seq, cp->hash.data, cp->signed_at_us,
+                                  cp->signature.data, change, len, uplink);
         return 0;
 }
 

@@ -6,6 +6,7 @@
   --key-file yuelu-1's sign.pub` at the city checks, in vigilctl, that the
   signature is yuelu-1's and that the city's copy has that hash at that
   record; yuelu-1's own log checks the same way;
+* the city, with no parent to send its log to, signs its own head too;
 * with another node's key, the signatures do not verify (exit 1);
 * the city's copy rewritten at the city (as superuser, round the triggers)
   no longer matches what yuelu-1 signed (exit 1), though nothing else
@@ -59,6 +60,21 @@ def main():
         rc, own = checkpoints("yuelu-1", own_key)
         assert rc == 0 and own["verified"] is True and own["checkpoints"][-1]["seq"] == head, own
         step("yuelu-1 signed record %d; checked at the city against its copy, and at yuelu-1" % head)
+
+        # The city has no parent to send its log to: it signs its own head.
+        r = subprocess.run([fed.vigilctl, "keygen", os.path.join(fed.tmp, "c.key"), "--name", "c"],
+                           stdout=subprocess.PIPE, text=True, check=True)
+        fed.ctl_ok("city", "officer", "add", "--badge", "city-op", "--name", "operator", "--credential", "C9",
+                   "--roles", "operator", "--public-key", r.stdout.strip().splitlines()[0])
+        city_head = fed.ctl_ok("city", "audit", "list", "--limit", "1")[-1]["seq"]
+        city_key = os.path.join(fed.node("city").key_dir, "sign.pub")
+
+        def city_signed():
+            rc, d = checkpoints("city", city_key, node=ID["city"])
+            cps = d.get("checkpoints") or []
+            return d if rc == 0 and cps and cps[-1]["seq"] == city_head and d["verified"] else None
+        wait_until(city_signed, 10, what="the city's checkpoint of its own record %d" % city_head)
+        step("the city signed its own log's head")
 
         rc, doc = checkpoints("city", other_key)
         assert rc == 1 and doc["verified"] is False and not doc["checkpoints"][-1]["signature_valid"], doc
