@@ -409,9 +409,18 @@ struct accessctl_end {
         char reason[];
 };
 
-static void accessctl_end_keep(struct control_req *q, const char *key, const char *reason)
+static void accessctl_on_end_read(void *arg, struct db_tx *rtx, int err, const char *msg);
+
+/* Keep what was asked (KIND: 'a' officer active, 'd' inactive, 'r'
+ * delegation revoked; KEY, REASON), then read the row: COLUMNS FROM
+ * FROM_WHERE = KEY. */
+static void accessctl_end_start(struct control_req *q, char kind, const char *key, const char *reason,
+                                const char *columns, const char *from_where)
 {
         struct accessctl_end *e;
+        struct db_tx *tx;
+        char sql[320];
+        const char *p[1] = { key };
 
         reason = reason ? reason : "";
         e = malloc(sizeof(*e) + strlen(reason) + 1);
@@ -420,6 +429,11 @@ static void accessctl_end_keep(struct control_req *q, const char *key, const cha
         strcpy(e->reason, reason);
         snprintf(q->arg_id, sizeof(q->arg_id), "%s", key);
         q->data = e;
+        q->arg_name[0] = kind;
+        snprintf(sql, sizeof(sql), "SELECT %s FROM %s = $1", columns, from_where);
+        tx = db_tx_new();
+        db_tx_add(tx, sql, 1, p, NULL, NULL);
+        db_submit(q->c->node->db, tx, accessctl_on_end_read, q);
 }
 
 static void accessctl_on_ended(void *arg, struct db_tx *tx, int err, const char *msg)
@@ -447,16 +461,20 @@ static bool accessctl_row_read(struct control_req *q, struct db_tx *tx, int err,
         return true;
 }
 
-static void accessctl_on_officer_read(void *arg, struct db_tx *rtx, int err, const char *msg)
+/* The row is read: encode its new state and let the schema decide. Q->arg_name[0]
+ * says what was asked: 'a' (officer active), 'd' (officer inactive), 'r'
+ * (delegation revoked). */
+static void accessctl_on_end_read(void *arg, struct db_tx *rtx, int err, const char *msg)
 {
         struct control_req *q = arg;
         struct accessctl_end *e = q->data;
         struct node *n = q->c->node;
+        bool revoke = q->arg_name[0] == 'r', active = q->arg_name[0] == 'a';
         PGresult *res;
-        bool active = q->arg_name[0] == 'a';
         const char *p[8];
-        int lens[8] = { 0 }, fmts[8] = { 0 };
+        int lens[8] = { 0 }, fmts[8] = { 0 }, np;
         char version[24];
+        int64_t v = node_next_version(n);
         uint8_t *buf = NULL;
         size_t len = 0;
         struct db_tx *tx;
@@ -464,23 +482,33 @@ static void accessctl_on_officer_read(void *arg, struct db_tx *rtx, int err, con
         if (!accessctl_row_read(q, rtx, err, msg))
                 return;
         res = db_tx_result(rtx, 0);
-        snprintf(version, sizeof(version), "%" PRId64, node_next_version(n));
-        if (PQntuples(res) == 1)
+        snprintf(version, sizeof(version), "%" PRId64, v);
+        if (PQntuples(res) == 1 && revoke)
+                vigil_require(delegation_encode(PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2),
+                                                PQgetvalue(res, 0, 3), strtoll(PQgetvalue(res, 0, 4), NULL, 10),
+                                                strtoll(PQgetvalue(res, 0, 5), NULL, 10), true, v, &buf,
+                                                &len) == 0);
+        else if (PQntuples(res) == 1)
                 vigil_require(officer_encode(PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2),
                                              PQgetvalue(res, 0, 3), PQgetvalue(res, 0, 4), PQgetvalue(res, 0, 5),
-                                             active, strtoll(version, NULL, 10), false, &buf, &len) == 0);
-        p[0] = accessctl_actor(q);
-        p[1] = e->key;
-        p[2] = active ? "t" : "f";
-        p[3] = e->reason;
-        p[4] = PQntuples(res) == 1 ? PQgetvalue(res, 0, 7) : "0";
-        p[5] = version;
-        p[6] = (const char *)buf;
-        lens[6] = (int)len;
-        fmts[6] = 1;
-        p[7] = node_uplink_peer(n);
+                                             active, v, false, &buf, &len) == 0);
+        /* Who asked, what, why; then the version read and the change. */
+        np = 0;
+        if (!revoke)
+                p[np++] = accessctl_actor(q);
+        p[np++] = e->key;
+        p[np++] = revoke ? accessctl_badge(q) : active ? "t" : "f";
+        p[np++] = e->reason;
+        p[np++] = PQntuples(res) == 1 ? PQgetvalue(res, 0, 7) : "0";
+        p[np++] = version;
+        lens[np] = (int)len;
+        fmts[np] = 1;
+        p[np++] = (const char *)buf;
+        p[np++] = node_uplink_peer(n);
         tx = db_tx_new();
-        db_tx_add(tx, "SELECT * FROM officer_set_active($1, $2, $3, $4, $5, $6, $7, $8)", 8, p, lens, fmts);
+        db_tx_add(tx, revoke ? "SELECT * FROM delegation_revoke($1, $2, $3, $4, $5, $6, $7)"
+                             : "SELECT * FROM officer_set_active($1, $2, $3, $4, $5, $6, $7, $8)",
+                  np, p, lens, fmts);
         free(buf);
         db_submit(n->db, tx, accessctl_on_ended, q);
 }
@@ -490,9 +518,6 @@ static void accessctl_on_officer_read(void *arg, struct db_tx *rtx, int err, con
 static void accessctl_officer_set_active(struct control_req *q, bool active)
 {
         const char *badge = control_arg(q, "badge"), *reason = control_arg(q, "reason");
-        const char *p[1];
-        struct db_tx *tx;
-        char sql[256];
 
         if (strncmp(q->user, "admin:", 6) != 0) {
                 control_refuse(q, "refused: only an admin of this node changes its officers", NULL);
@@ -503,13 +528,7 @@ static void accessctl_officer_set_active(struct control_req *q, bool active)
                 free(q);
                 return;
         }
-        accessctl_end_keep(q, badge, reason);
-        q->arg_name[0] = active ? 'a' : 'd';
-        p[0] = badge;
-        snprintf(sql, sizeof(sql), "SELECT %s FROM officers WHERE badge = $1", officer_columns);
-        tx = db_tx_new();
-        db_tx_add(tx, sql, 1, p, NULL, NULL);
-        db_submit(q->c->node->db, tx, accessctl_on_officer_read, q);
+        accessctl_end_start(q, active ? 'a' : 'd', badge, reason, officer_columns, "officers WHERE badge");
 }
 
 static void accessctl_officer_deactivate(struct control_req *q)
@@ -522,50 +541,10 @@ static void accessctl_officer_reactivate(struct control_req *q)
         accessctl_officer_set_active(q, true);
 }
 
-static void accessctl_on_delegation_read(void *arg, struct db_tx *rtx, int err, const char *msg)
-{
-        struct control_req *q = arg;
-        struct accessctl_end *e = q->data;
-        struct node *n = q->c->node;
-        PGresult *res;
-        const char *p[7];
-        int lens[7] = { 0 }, fmts[7] = { 0 };
-        char version[24];
-        uint8_t *buf = NULL;
-        size_t len = 0;
-        struct db_tx *tx;
-
-        if (!accessctl_row_read(q, rtx, err, msg))
-                return;
-        res = db_tx_result(rtx, 0);
-        snprintf(version, sizeof(version), "%" PRId64, node_next_version(n));
-        if (PQntuples(res) == 1)
-                vigil_require(delegation_encode(PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2),
-                                                PQgetvalue(res, 0, 3), strtoll(PQgetvalue(res, 0, 4), NULL, 10),
-                                                strtoll(PQgetvalue(res, 0, 5), NULL, 10), true,
-                                                strtoll(version, NULL, 10), &buf, &len) == 0);
-        p[0] = e->key;
-        p[1] = accessctl_badge(q);
-        p[2] = e->reason;
-        p[3] = PQntuples(res) == 1 ? PQgetvalue(res, 0, 7) : "0";
-        p[4] = version;
-        p[5] = (const char *)buf;
-        lens[5] = (int)len;
-        fmts[5] = 1;
-        p[6] = node_uplink_peer(n);
-        tx = db_tx_new();
-        db_tx_add(tx, "SELECT * FROM delegation_revoke($1, $2, $3, $4, $5, $6, $7)", 7, p, lens, fmts);
-        free(buf);
-        db_submit(n->db, tx, accessctl_on_ended, q);
-}
-
 /* delegation revoke ID [--reason TEXT]: the principal, as themselves. */
 static void accessctl_delegation_revoke(struct control_req *q)
 {
         const char *id = control_arg(q, "id"), *reason = control_arg(q, "reason");
-        const char *p[1];
-        struct db_tx *tx;
-        char sql[256];
 
         if (!accessctl_badge(q)) {
                 control_refuse(q, "refused: Art 19: a principal withdraws a delegation, as themselves (--as)",
@@ -577,12 +556,7 @@ static void accessctl_delegation_revoke(struct control_req *q)
                 free(q);
                 return;
         }
-        accessctl_end_keep(q, id, reason);
-        p[0] = id;
-        snprintf(sql, sizeof(sql), "SELECT %s FROM delegations WHERE id = $1", delegation_columns);
-        tx = db_tx_new();
-        db_tx_add(tx, sql, 1, p, NULL, NULL);
-        db_submit(q->c->node->db, tx, accessctl_on_delegation_read, q);
+        accessctl_end_start(q, 'r', id, reason, delegation_columns, "delegations WHERE id");
 }
 
 static void accessctl_delegation_list(struct control_req *q)

@@ -310,5 +310,35 @@ class TestFederation(Federation):
         return {e["id"]: e for e in doc}
 
 
+PSQL = "/usr/lib/postgresql/15/bin/psql"
+
+
+def psql(fed, name, query):
+    """QUERY in node NAME's database as its owner (superuser): (exit status,
+    output, errors); for what only a person at the database can do."""
+    out = subprocess.run([PG_SCRIPT, "conninfo", fed.pg_dir, str(fed.pg_port), fed.node(name).dbname],
+                         check=True, stdout=subprocess.PIPE, text=True).stdout.strip()
+    r = subprocess.run([PSQL, "-X", "-q", "-tA", "-v", "ON_ERROR_STOP=1", out, "-c", query],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return r.returncode, r.stdout.strip(), r.stderr.strip()
+
+
+def register_officers(fed, officers):
+    """For each (badge, unit, roles): an identity file, registered by an
+    admin of node UNIT with credential CRED-<BADGE>. Returns {badge: file}."""
+    folder = os.path.join(fed.tmp, "officers")
+    os.makedirs(folder, exist_ok=True)
+    files = {}
+    for badge, unit, roles in officers:
+        path = os.path.join(folder, badge + ".key")
+        r = subprocess.run([fed.vigilctl, "keygen", path, "--name", badge], stdout=subprocess.PIPE,
+                           text=True, check=True)
+        files[badge] = path
+        fed.ctl_ok(unit, "officer", "add", "--badge", badge, "--name", badge.replace("-", " "),
+                   "--credential", "CRED-" + badge.upper(), "--roles", roles,
+                   "--public-key", r.stdout.strip().splitlines()[0])
+    return files
+
+
 def _sigterm(signum, frame):
     raise SystemExit(128 + signum)

@@ -22,12 +22,11 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import PG_SCRIPT, SEVEN, FederationError, TestFederation, step, wait_until  # noqa: E402
+from harness import SEVEN, FederationError, TestFederation, psql, step, wait_until  # noqa: E402
 
 NODES = [n for n in SEVEN if n[0] in ("city", "yuelu", "furong", "yuelu-1")]
 ID = {n: i for n, _, i, _ in NODES}
 CAMERA = "43010401001310000001"
-PSQL = "/usr/lib/postgresql/15/bin/psql"
 
 OFFICERS = [  # badge, unit, roles
     ("city-inv-1", "city", "investigator,operator"),
@@ -38,14 +37,6 @@ OFFICERS = [  # badge, unit, roles
     ("furong-principal", "furong", "principal"),
     ("city-op", "city", "operator"),
 ]
-
-
-def sql(fed, name, query):
-    out = subprocess.run([PG_SCRIPT, "conninfo", fed.pg_dir, str(fed.pg_port), fed.node(name).dbname],
-                         check=True, stdout=subprocess.PIPE, text=True).stdout.strip()
-    r = subprocess.run([PSQL, "-X", "-q", "-tA", "-v", "ON_ERROR_STOP=1", out, "-c", query],
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    return r.returncode, r.stdout.strip(), r.stderr.strip()
 
 
 def main():
@@ -226,7 +217,7 @@ def main():
 
         # yuelu-1 rewrites its history consistently (its own verify passes);
         # its parent finds the fork when the next record arrives.
-        rc, _, err = sql(fed, "yuelu-1", """
+        rc, _, err = psql(fed, "yuelu-1", """
             SET session_replication_role = replica;
             UPDATE audit_log SET detail = 'nothing happened' WHERE seq = 2;
             DO $$ DECLARE r audit_log; prev bytea; BEGIN
@@ -248,7 +239,7 @@ def main():
         wait_until(lambda: "access log alarm" in fed.log_since("yuelu", 0) and "kind=fork" in fed.log_since("yuelu", 0),
                    10, what="the fork alarm in yuelu's log")
         step("a rewritten history is flagged as a fork by yuelu")
-        rc, _, err = sql(fed, "yuelu-1", "SET session_replication_role = replica; "
+        rc, _, err = psql(fed, "yuelu-1", "SET session_replication_role = replica; "
                                          "UPDATE audit_log SET actor = 'someone-else' WHERE seq = 3")
         assert rc == 0, err
         rc, doc = fed.ctl("yuelu-1", "audit", "verify")
@@ -273,11 +264,11 @@ def main():
 
         # Append-only, even for the database owner; a superuser who goes
         # round the triggers is found at exactly that record.
-        rc, _, err = sql(fed, "city", "UPDATE audit_log SET actor = 'x' WHERE seq = 3")
+        rc, _, err = psql(fed, "city", "UPDATE audit_log SET actor = 'x' WHERE seq = 3")
         assert rc != 0 and "append-only" in err, "UPDATE of the log: %s" % err
-        rc, _, err = sql(fed, "city", "DELETE FROM audit_log WHERE seq = 3")
+        rc, _, err = psql(fed, "city", "DELETE FROM audit_log WHERE seq = 3")
         assert rc != 0 and "append-only" in err, "DELETE from the log: %s" % err
-        rc, _, err = sql(fed, "city", "SET session_replication_role = replica; "
+        rc, _, err = psql(fed, "city", "SET session_replication_role = replica; "
                                       "UPDATE audit_log SET purpose = 'nothing to see' WHERE seq = 5")
         assert rc == 0, err
         rc, doc = fed.ctl("city", "audit", "verify")
@@ -285,15 +276,15 @@ def main():
         step("access log: %d records, chain verified; tampering found at record 5" % len(log))
 
         # The daemon works as vigil_writer, which may not change the log...
-        rc, _, err = sql(fed, "city", "SET ROLE vigil_writer; UPDATE audit_log SET purpose = 'x' WHERE seq = 1")
+        rc, _, err = psql(fed, "city", "SET ROLE vigil_writer; UPDATE audit_log SET purpose = 'x' WHERE seq = 1")
         assert rc != 0 and "permission denied" in err, "vigil_writer updating the log: %s" % err
-        rc, _, err = sql(fed, "city", "SET ROLE vigil_writer; TRUNCATE audit_log")
+        rc, _, err = psql(fed, "city", "SET ROLE vigil_writer; TRUNCATE audit_log")
         assert rc != 0 and "permission denied" in err, "vigil_writer truncating the log: %s" % err
         # ... and it is that role the daemon works as: without its right to
         # append, the city can log nothing, so it decides nothing.
-        sql(fed, "city", "REVOKE INSERT ON audit_log FROM vigil_writer")
+        psql(fed, "city", "REVOKE INSERT ON audit_log FROM vigil_writer")
         rc, doc = as_("city-inv-1", "city", "access", "countersign", req)
-        sql(fed, "city", "GRANT INSERT ON audit_log TO vigil_writer")
+        psql(fed, "city", "GRANT INSERT ON audit_log TO vigil_writer")
         assert rc == 1 and "permission denied" in doc.get("error", ""), "the daemon's role: %s" % doc
         step("the daemon's role (vigil_writer) cannot update or truncate the log")
     step("ok")

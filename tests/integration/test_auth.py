@@ -279,6 +279,13 @@ def check_config_outside(fed):
     assert ID["city"] in out, "the message should name the parent ID %s: %s" % (ID["city"], out)
 
 
+def assert_welcomed(p, name, what):
+    """A Hello as NAME on peer P is answered with a Welcome."""
+    p.send(wire.hello(ID[name], origin=ID[name]))
+    env = p.recv(5, want={"error", "welcome"})
+    assert env is not None and env.body_name == "welcome", "%s: %r" % (what, env)
+
+
 # --- 4: a key withdrawn while its connection is open -------------------------
 
 def check_rekeyed_open_connection(fed):
@@ -289,9 +296,7 @@ def check_rekeyed_open_connection(fed):
     pub, sec = key_pair(fed.node("yuelu-2"))
     c0 = counters(fed, "yuelu")
     with wire.Peer(yuelu.downlink_endpoint, yuelu.public_key, pub, sec) as p:
-        p.send(wire.hello(ID["yuelu-2"], origin=ID["yuelu-2"]))
-        env = p.recv(5, want={"error", "welcome"})
-        assert env is not None and env.body_name == "welcome", "yuelu-2's own key not welcomed: %r" % env
+        assert_welcomed(p, "yuelu-2", "yuelu-2's own key not welcomed")
         new_pub, _ = fresh_key_pair()
         mark = fed.log_mark("yuelu")
         fed.ctl_ok("yuelu", "node", "enroll", ID["yuelu-2"], "--public-key", new_pub, "--name", "yuelu-2")
@@ -331,9 +336,7 @@ def check_node_remove(fed):
     pub, sec = key_pair(fed.node("yuelu-2"))
     c0 = counters(fed, "yuelu")
     with wire.Peer(yuelu.downlink_endpoint, yuelu.public_key, pub, sec) as p:
-        p.send(wire.hello(ID["yuelu-2"], origin=ID["yuelu-2"]))
-        env = p.recv(5, want={"error", "welcome"})
-        assert env is not None and env.body_name == "welcome", "yuelu-2 not welcomed: %r" % env
+        assert_welcomed(p, "yuelu-2", "yuelu-2 not welcomed")
         wait_until(lambda: station_online(fed, "yuelu", "yuelu-2"), 5, what="yuelu-2 online at yuelu")
         rc, doc = fed.ctl("yuelu", "node", "remove", ID["yuelu-2"], "--reason", "merged into yuelu-1")
         assert rc == 0 and doc == {"id": ID["yuelu-2"], "state": "removed"}, "remove: %s" % doc
@@ -355,9 +358,7 @@ def check_node_remove(fed):
     # Enrolled again (same key): it gets in again.
     fed.ctl_ok("yuelu", "node", "enroll", ID["yuelu-2"], "--public-key", pub, "--name", "yuelu-2")
     with wire.Peer(yuelu.downlink_endpoint, yuelu.public_key, pub, sec) as p:
-        p.send(wire.hello(ID["yuelu-2"], origin=ID["yuelu-2"]))
-        env = p.recv(5, want={"error", "welcome"})
-        assert env is not None and env.body_name == "welcome", "yuelu-2 enrolled again, not welcomed: %r" % env
+        assert_welcomed(p, "yuelu-2", "yuelu-2 enrolled again, not welcomed")
 
 
 CHECKS = [

@@ -19,19 +19,10 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import PG_SCRIPT, SEVEN, TestFederation, step, wait_until  # noqa: E402
+from harness import SEVEN, TestFederation, psql, step, wait_until  # noqa: E402
 
 NODES = [n for n in SEVEN if n[0] in ("city", "yuelu", "yuelu-1")]
 ID = {n: i for n, _, i, _ in NODES}
-PSQL = "/usr/lib/postgresql/15/bin/psql"
-
-
-def sql(fed, name, query):
-    out = subprocess.run([PG_SCRIPT, "conninfo", fed.pg_dir, str(fed.pg_port), fed.node(name).dbname],
-                         check=True, stdout=subprocess.PIPE, text=True).stdout.strip()
-    r = subprocess.run([PSQL, "-X", "-q", "-tA", "-v", "ON_ERROR_STOP=1", out, "-c", query],
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    return r.returncode, r.stdout.strip(), r.stderr.strip()
 
 
 def main():
@@ -82,7 +73,7 @@ def main():
         assert rc == 0 and "NOT checked" in out, "without a key: %s" % out
         step("another node's key does not verify them; without a key nothing is claimed")
 
-        rc, _, err = sql(fed, "city", "SET session_replication_role = replica; UPDATE audit_copies "
+        rc, _, err = psql(fed, "city", "SET session_replication_role = replica; UPDATE audit_copies "
                                       "SET hash = sha256('rewritten') WHERE node_id = '%s' AND seq = %d"
                                       % (ID["yuelu-1"], head))
         assert rc == 0, err
@@ -91,9 +82,9 @@ def main():
             and doc["checkpoints"][-1]["signature_valid"] is True, doc
         step("the city's copy rewritten at the city no longer matches what yuelu-1 signed")
 
-        rc, _, err = sql(fed, "city", "UPDATE audit_checkpoints SET seq = seq + 1")
+        rc, _, err = psql(fed, "city", "UPDATE audit_checkpoints SET seq = seq + 1")
         assert rc != 0 and "append-only" in err, "UPDATE of checkpoints: %s" % err
-        rc, _, err = sql(fed, "city", "SET ROLE vigil_writer; DELETE FROM audit_checkpoints")
+        rc, _, err = psql(fed, "city", "SET ROLE vigil_writer; DELETE FROM audit_checkpoints")
         assert rc != 0 and "permission denied" in err, "vigil_writer deleting checkpoints: %s" % err
         step("checkpoints are append-only")
     step("ok")

@@ -11,12 +11,11 @@ towards a child):
 """
 
 import os
-import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import SEVEN, TestFederation, step, wait_until  # noqa: E402
+from harness import SEVEN, TestFederation, register_officers, step, wait_until  # noqa: E402
 
 NODES = [n for n in SEVEN if n[0] in ("city", "yuelu", "yuelu-1")]
 ID = {n: i for n, _, i, _ in NODES}
@@ -41,17 +40,7 @@ def register_catalog(fed):
 def main():
     with TestFederation("rebuild", NODES, heartbeat_ms=500) as fed:
         fed.start()
-        ids = os.path.join(fed.tmp, "officers")
-        os.makedirs(ids)
-        key = {}
-        for badge, unit, roles in OFFICERS:
-            path = os.path.join(ids, badge + ".key")
-            r = subprocess.run([fed.vigilctl, "keygen", path, "--name", badge], stdout=subprocess.PIPE,
-                               text=True, check=True)
-            key[badge] = path
-            fed.ctl_ok(unit, "officer", "add", "--badge", badge, "--name", badge.replace("-", " "),
-                       "--credential", "CRED-" + badge.upper(), "--roles", roles,
-                       "--public-key", r.stdout.strip().splitlines()[0])
+        key = register_officers(fed, OFFICERS)
 
         def as_(badge, node, *args):
             return fed.ctl(node, *args, as_identity=key[badge])
