@@ -16,6 +16,16 @@
 
 /* Records sent up per transaction. */
 #define AUDIT_FORWARD_BATCH 500
+/* A node signs its log's head at most this often: once per emergency at a
+ * station, not with every batch (each one is a signature, a row and a
+ * change applied at every tier above). */
+#define AUDIT_CHECKPOINT_EVERY_MS 10000
+
+/* Whether this node may sign a checkpoint now. */
+static bool audit_checkpoint_due(const struct node *n)
+{
+        return n->audit_checkpoint_ms == 0 || uv_now(n->loop) - n->audit_checkpoint_ms >= AUDIT_CHECKPOINT_EVERY_MS;
+}
 
 static const char audit_unsent[] =
         "SELECT seq, node_id, (extract(epoch FROM at) * 1000000)::bigint, actor, action, outcome, article, "
@@ -116,19 +126,21 @@ static void audit_on_unsent(void *arg, struct db_tx *rtx, int err, const char *m
                 sqlarray_add_bytea(&changes, buf, len);
                 free(buf);
         }
+        tx = db_tx_new();
         /* The batch ends with this node's signed checkpoint of its last
-         * record: kept and sent in this same transaction, no other. */
-        {
+         * record, when one is due: kept and sent in this same transaction,
+         * no other. */
+        if (audit_checkpoint_due(n)) {
                 uint8_t hash[32], sig[64], *buf;
                 size_t nh = 0, len;
                 int64_t seq = strtoll(PQgetvalue(res, nr - 1, 0), NULL, 10), now = node_now_us();
                 const char *hex = PQgetvalue(res, nr - 1, 14);
 
+                n->audit_checkpoint_ms = uv_now(n->loop);
                 vigil_require(sodium_hex2bin(hash, sizeof(hash), hex, strlen(hex), NULL, &nh, NULL) == 0 && nh == 32);
                 vigil_require(audit_checkpoint_encode(n, seq, hash, now, sig, &buf, &len) == 0);
                 sqlarray_add_bytea(&changes, buf, len);
                 free(buf);
-                tx = db_tx_new();
                 audit_add_checkpoint_keep(tx, NULL, n->cfg.node_id, seq, hash, now, sig, NULL, 0, NULL);
         }
         /* A full batch: more may wait. */
@@ -286,7 +298,7 @@ static void audit_add_checkpoint_keep(struct db_tx *tx, const char *via, const c
                       "$5::bigint * interval '1 microsecond', $6, $7, $8)", 8, p, lens, fmts);
 }
 
-/* The city (no parent, so no forwarding to sign with): its head. */
+/* The head, when no batch sent up carried it (the city sends none). */
 static void audit_on_head(void *arg, struct db_tx *rtx, int err, const char *msg)
 {
         struct node *n = arg;
@@ -305,6 +317,7 @@ static void audit_on_head(void *arg, struct db_tx *rtx, int err, const char *msg
                 return;
         }
         seq = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        n->audit_checkpoint_ms = uv_now(n->loop);
         vigil_require(audit_checkpoint_encode(n, seq, hash, now, sig, &buf, &len) == 0);
         tx = db_tx_new();
         audit_add_checkpoint_keep(tx, NULL, n->cfg.node_id, seq, hash, now, sig, buf, len, node_uplink_peer(n));
@@ -316,8 +329,7 @@ void audit_checkpoint(struct node *n)
 {
         struct db_tx *tx;
 
-        /* Below the city, each forward to the parent carries one. */
-        if (n->has_parent || n->audit_checkpointing || !n->db || !db_is_up(n->db))
+        if (n->audit_checkpointing || !n->db || !db_is_up(n->db) || !audit_checkpoint_due(n))
                 return;
         n->audit_checkpointing = true;
         tx = db_tx_new();

@@ -14,6 +14,7 @@
 #include "node.h"
 #include "nodeid.h"
 #include "rtsp.h"
+#include "sqlarray.h"
 #include "wire.h"
 
 /* Reserved interfaces probed at once by a station (of them, against one
@@ -486,6 +487,7 @@ static void emergency_on_flushed(void *arg, struct db_tx *tx, int err, const cha
 static void emergency_flush(struct emergency_job *j)
 {
         size_t i, n = json_array_size(j->details);
+        struct sqlarray linked = { 0 };
         const char *p[6];
         struct db_tx *tx;
         bool last;
@@ -493,6 +495,7 @@ static void emergency_flush(struct emergency_job *j)
         if (j->flushing || j->cancelled || (j->recorded == n && j->pending > 0))
                 return;
         tx = db_tx_new();
+        sqlarray_set_type(&linked, SQLARRAY_TEXT);
         for (i = j->recorded; i < n; i++) {
                 json_t *o = json_array_get(j->details, i);
                 char *streams = json_dumps(json_object_get(o, "streams"), JSON_COMPACT);
@@ -504,12 +507,23 @@ static void emergency_flush(struct emergency_job *j)
                 p[5] = streams;
                 db_tx_add(tx, "SELECT linkage_record($1, $2, $3, $4, $5, $6::jsonb)", 6, p, NULL, NULL);
                 free(streams);
-                if (strcmp(p[3], "linked") == 0)
+                if (strcmp(p[3], "linked") == 0) {
                         j->linked++;
-                else
+                        sqlarray_add_text(&linked, p[1]);
+                } else {
                         j->failed++;
+                }
         }
         j->recorded = n;
+        /* Art 19, 23(5): one record in the access log for the systems this
+         * batch linked (schema 021). */
+        if (linked.n > 0) {
+                int lens[2] = { 0 }, fmts[2] = { 0 };
+                p[0] = j->id;
+                sqlarray_param(&linked, &p[1], &lens[1], &fmts[1]);
+                db_tx_add(tx, "SELECT linkage_log($1, $2::text[])", 2, p, lens, fmts);
+        }
+        sqlarray_deinit(&linked);
         /* What the station logged since (the order's receipt) goes up
          * with the first records of the linkage, not at the next sweep
          * (Art 23(5): a copy the parent holds is one a lost station cannot

@@ -44,6 +44,7 @@ struct node {
         bool audit_forwarding, audit_alarm_check;  /* audit.c */
         bool audit_forward_again, audit_read_in_tx, audit_checkpointing;
         int audit_read_index;
+        uint64_t audit_checkpoint_ms;   /* loop time of this node's last checkpoint; 0: none yet */
         unsigned long audit_alarms;  /* fork/gap alarms in children's logs seen since start */
         bool emergency_dispatching, emergency_acting, emergency_act_again;  /* emergency.c */
         bool emergency_order_in_tx;       /* an order is acked in the batch being built */

@@ -1,9 +1,9 @@
 -- 023: signed checkpoints of the access log (DESIGN.md "Audit"; Art 23(5)).
 --
 -- Every node signs the head of its own log (record SEQ has hash HASH) with
--- its Ed25519 sign key as it sends a batch of it up (the city, every 2 s if
--- it grew; lib/audit.c), keeps the checkpoint and sends it with the batch;
--- each parent keeps its children's (and forwards them). Since every record's
+-- its Ed25519 sign key, at most every 10 s (with a batch of the log sent
+-- up, or by itself when the log grew; lib/audit.c), keeps the checkpoint
+-- and sends it up; each parent keeps its children's (and forwards them). Since every record's
 -- hash chains all those before it, one checkpoint vouches for the whole log
 -- up to it: anyone holding a node's sign.pub checks a parent's copy against
 -- what the node itself said (`vigilctl audit checkpoints --key-file`), and

@@ -115,11 +115,19 @@ def main():
             wait_until(lambda: city_copies("emergency.received"), 1.0,
                        what="the city holding yuelu-1's record of the order within 1 s of its report")
             # Each linkage is a use of the owner's system (Art 19), logged
-            # in the commander's name, and goes up with the rest.
-            links = wait_until(lambda: (lambda c: c if len(c) == 2 else None)(city_copies("emergency.link")), 1.0,
-                               what="the city holding yuelu-1's two linkage records")
-            assert sorted((r["actor"], r["outcome"], r["article"], r["detail"].split()[1]) for r in links) == \
-                [("city-commander", "ok", "Art 13", "hotel-b"), ("city-commander", "ok", "Art 13", "mall-a")], links
+            # in the commander's name (a record per batch the station puts
+            # on record), and goes up with the rest.
+            def linked_systems():
+                found = {}
+                for r in city_copies("emergency.link"):
+                    assert (r["actor"], r["outcome"], r["article"]) == ("city-commander", "ok", "Art 13"), r
+                    assert r["detail"].startswith("systems "), r
+                    for item in r["detail"][len("systems "):].split(", "):
+                        code, _, owner = item.partition(" (")
+                        found[code] = owner.rstrip(")")
+                return found if set(found) == {"mall-a", "hotel-b"} else None
+            owners = wait_until(linked_systems, 1.0, what="the city holding yuelu-1's records of both linkages")
+            assert all(owners.values()), "each linked system names its owner: %s" % owners
             step("the city holds yuelu-1's log of the order and of both linkages as it reports")
 
             fed.node("yuelu-2").start()
