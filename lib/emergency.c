@@ -490,7 +490,7 @@ static void emergency_flush(struct emergency_job *j)
         struct sqlarray linked = { 0 };
         const char *p[6];
         struct db_tx *tx;
-        bool last;
+        bool last, first = j->recorded == 0;
 
         if (j->flushing || j->cancelled || (j->recorded == n && j->pending > 0))
                 return;
@@ -524,13 +524,16 @@ static void emergency_flush(struct emergency_job *j)
                 db_tx_add(tx, "SELECT linkage_log($1, $2::text[])", 2, p, lens, fmts);
         }
         sqlarray_deinit(&linked);
-        /* What the station logged since (the order's receipt) goes up
-         * with the first records of the linkage, not at the next sweep
-         * (Art 23(5): a copy the parent holds is one a lost station cannot
-         * take with it); after the first flush, usually nothing. (Before
-         * the read-back, which emergency_on_flushed expects last.) */
-        audit_forward_in(j->n, tx);
+        /* What the station logged (the order's receipt, the linkages) goes
+         * up with the first records of the linkage and with the last, not
+         * at the next sweep (Art 23(5): a copy the parent holds is one a
+         * lost station cannot take with it); those between wait for the
+         * last: each forward is a transaction here and at every tier above,
+         * in the seconds the command waits for the linkages. (Before the
+         * read-back, which emergency_on_flushed expects last.) */
         last = j->pending == 0;
+        if (first || last)
+                audit_forward_in(j->n, tx);
         j->reading_back = last;
         if (last) {
                 p[0] = j->id;
