@@ -447,20 +447,6 @@ static void accessctl_on_ended(void *arg, struct db_tx *tx, int err, const char 
         audit_forward(n);
 }
 
-/* Statement 0 of TX read the row (or none); false: refused, Q freed. */
-static bool accessctl_row_read(struct control_req *q, struct db_tx *tx, int err, const char *msg)
-{
-        PGresult *res = db_tx_result(tx, 0);
-
-        if (err || !res) {
-                free(q->data);
-                q->data = NULL;
-                control_refuse(q, err ? msg : "no answer", NULL);
-                return false;
-        }
-        return true;
-}
-
 /* The row is read: encode its new state and let the schema decide. Q->arg_name[0]
  * says what was asked: 'a' (officer active), 'd' (officer inactive), 'r'
  * (delegation revoked). */
@@ -479,9 +465,13 @@ static void accessctl_on_end_read(void *arg, struct db_tx *rtx, int err, const c
         size_t len = 0;
         struct db_tx *tx;
 
-        if (!accessctl_row_read(q, rtx, err, msg))
-                return;
         res = db_tx_result(rtx, 0);
+        if (err || !res) {
+                free(q->data);
+                q->data = NULL;
+                control_refuse(q, err ? msg : "no answer", NULL);
+                return;
+        }
         snprintf(version, sizeof(version), "%" PRId64, v);
         if (PQntuples(res) == 1 && revoke)
                 vigil_require(delegation_encode(PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2),

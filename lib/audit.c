@@ -97,11 +97,8 @@ static void audit_on_forwarded(void *arg, struct db_tx *tx, int err, const char 
         audit_forward_done(n);
 }
 
-static int audit_checkpoint_encode(struct node *n, int64_t seq, const uint8_t hash[32], int64_t at_us,
-                                   uint8_t sig[64], uint8_t **ret, size_t *ret_len);
-static void audit_add_checkpoint_keep(struct db_tx *tx, const char *via, const char *node, int64_t seq,
-                                      const uint8_t hash[32], int64_t at_us, const uint8_t sig[64],
-                                      const uint8_t *change, size_t len, const char *uplink);
+static uint8_t *audit_checkpoint_add(struct node *n, struct db_tx *tx, const char *seq, const char *hash_hex,
+                                     const char *uplink, size_t *ret_len);
 
 static void audit_on_unsent(void *arg, struct db_tx *rtx, int err, const char *msg)
 {
@@ -131,17 +128,11 @@ static void audit_on_unsent(void *arg, struct db_tx *rtx, int err, const char *m
          * record, when one is due: kept and sent in this same transaction,
          * no other. */
         if (audit_checkpoint_due(n)) {
-                uint8_t hash[32], sig[64], *buf;
-                size_t nh = 0, len;
-                int64_t seq = strtoll(PQgetvalue(res, nr - 1, 0), NULL, 10), now = node_now_us();
-                const char *hex = PQgetvalue(res, nr - 1, 14);
-
-                n->audit_checkpoint_ms = uv_now(n->loop);
-                vigil_require(sodium_hex2bin(hash, sizeof(hash), hex, strlen(hex), NULL, &nh, NULL) == 0 && nh == 32);
-                vigil_require(audit_checkpoint_encode(n, seq, hash, now, sig, &buf, &len) == 0);
+                size_t len;
+                uint8_t *buf = audit_checkpoint_add(n, tx, PQgetvalue(res, nr - 1, 0), PQgetvalue(res, nr - 1, 14),
+                                                    NULL, &len);
                 sqlarray_add_bytea(&changes, buf, len);
                 free(buf);
-                audit_add_checkpoint_keep(tx, NULL, n->cfg.node_id, seq, hash, now, sig, NULL, 0, NULL);
         }
         /* A full batch: more may wait. */
         if (nr == AUDIT_FORWARD_BATCH)
@@ -258,29 +249,6 @@ static void audit_on_checkpointed(void *arg, struct db_tx *tx, int err, const ch
                 node_kick_uplink(n);
 }
 
-/* This node's checkpoint of record SEQ (HASH) at AT_US: SIG and the change. */
-static int audit_checkpoint_encode(struct node *n, int64_t seq, const uint8_t hash[32], int64_t at_us,
-                                   uint8_t sig[64], uint8_t **ret, size_t *ret_len)
-{
-        Vigil__Change c = VIGIL__CHANGE__INIT;
-        Vigil__AuditCheckpoint cp = VIGIL__AUDIT_CHECKPOINT__INIT;
-        int r = audit_checkpoint_sign(n->keys.sign_secret, n->cfg.node_id, seq, hash, at_us, sig);
-
-        if (r < 0)
-                return r;
-        cp.node_id = n->cfg.node_id;
-        cp.has_seq = cp.has_hash = cp.has_signed_at_us = cp.has_signature = 1;
-        cp.seq = seq;
-        cp.hash.data = (uint8_t *)hash;
-        cp.hash.len = 32;
-        cp.signed_at_us = at_us;
-        cp.signature.data = sig;
-        cp.signature.len = 64;
-        c.kind_case = VIGIL__CHANGE__KIND_AUDIT_CHECKPOINT;
-        c.audit_checkpoint = &cp;
-        return wire_encode_change(&c, ret, ret_len);
-}
-
 /* The statement keeping a checkpoint (VIA NULL: this node's own); CHANGE
  * goes to UPLINK if both are given. */
 static void audit_add_checkpoint_keep(struct db_tx *tx, const char *via, const char *node, int64_t seq,
@@ -298,30 +266,54 @@ static void audit_add_checkpoint_keep(struct db_tx *tx, const char *via, const c
                       "$5::bigint * interval '1 microsecond', $6, $7, $8)", 8, p, lens, fmts);
 }
 
+/* Sign record SEQ of this node's log (its hash HASH_HEX, as read) now and
+ * add to TX the statement keeping the checkpoint, sent to UPLINK if given.
+ * Returns the checkpoint's change (caller frees), *RET_LEN its length. */
+static uint8_t *audit_checkpoint_add(struct node *n, struct db_tx *tx, const char *seq, const char *hash_hex,
+                                     const char *uplink, size_t *ret_len)
+{
+        Vigil__Change c = VIGIL__CHANGE__INIT;
+        Vigil__AuditCheckpoint cp = VIGIL__AUDIT_CHECKPOINT__INIT;
+        uint8_t hash[32], sig[64], *buf;
+        size_t nh = 0;
+
+        vigil_require(sodium_hex2bin(hash, sizeof(hash), hash_hex, strlen(hash_hex), NULL, &nh, NULL) == 0 &&
+                      nh == 32);
+        cp.node_id = n->cfg.node_id;
+        cp.has_seq = cp.has_hash = cp.has_signed_at_us = cp.has_signature = 1;
+        cp.seq = strtoll(seq, NULL, 10);
+        cp.hash.data = hash;
+        cp.hash.len = 32;
+        cp.signed_at_us = node_now_us();
+        vigil_require(audit_checkpoint_sign(n->keys.sign_secret, n->cfg.node_id, cp.seq, hash, cp.signed_at_us,
+                                            sig) == 0);
+        cp.signature.data = sig;
+        cp.signature.len = 64;
+        c.kind_case = VIGIL__CHANGE__KIND_AUDIT_CHECKPOINT;
+        c.audit_checkpoint = &cp;
+        vigil_require(wire_encode_change(&c, &buf, ret_len) == 0);
+        audit_add_checkpoint_keep(tx, NULL, n->cfg.node_id, cp.seq, hash, cp.signed_at_us, sig, buf, *ret_len,
+                                  uplink);
+        n->audit_checkpoint_ms = uv_now(n->loop);
+        return buf;
+}
+
 /* The head, when no batch sent up carried it (the city sends none). */
 static void audit_on_head(void *arg, struct db_tx *rtx, int err, const char *msg)
 {
         struct node *n = arg;
         PGresult *res = err ? NULL : db_tx_result(rtx, 0);
-        uint8_t hash[32], sig[64], *buf;
-        size_t nh = 0, len;
-        int64_t now = node_now_us(), seq;
         struct db_tx *tx;
+        size_t len;
 
-        if (!res || PQntuples(res) != 1 ||
-            sodium_hex2bin(hash, sizeof(hash), PQgetvalue(res, 0, 1), strlen(PQgetvalue(res, 0, 1)), NULL, &nh,
-                           NULL) < 0 || nh != 32) {
+        if (!res || PQntuples(res) != 1) {
                 if (err && err != -ECANCELED)
                         log_warn("audit", "msg=\"cannot read the access log's head\" reason=\"%s\"", msg);
                 n->audit_checkpointing = false;
                 return;
         }
-        seq = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-        n->audit_checkpoint_ms = uv_now(n->loop);
-        vigil_require(audit_checkpoint_encode(n, seq, hash, now, sig, &buf, &len) == 0);
         tx = db_tx_new();
-        audit_add_checkpoint_keep(tx, NULL, n->cfg.node_id, seq, hash, now, sig, buf, len, node_uplink_peer(n));
-        free(buf);
+        free(audit_checkpoint_add(n, tx, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), node_uplink_peer(n), &len));
         db_submit(n->db, tx, audit_on_checkpointed, n);
 }
 

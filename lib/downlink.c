@@ -102,8 +102,7 @@ void downlink_remove_child(struct downlink *d, const char *id)
 
         if (!c)
                 return;
-        c->removed = true;
-        c->public_key[0] = '\0';
+        c->removed = true;      /* downlink_find_key() no longer matches its key */
         if (c->connected) {
                 c->connected = false;
                 link_session_end(&c->link);
@@ -436,8 +435,8 @@ static void downlink_on_seen_written(void *arg, struct db_tx *tx, int err, const
  * now, a child that does not come back would be shown offline since then,
  * hours too early. So the children online are noted as seen every
  * DOWNLINK_SEEN_EVERY_BEATS heartbeats: after a restart one that stays away
- * was last seen at most that long before this node went down. Only here: what travels up
- * is the observation (child_persist), and it carries the exact time. */
+ * was last seen at most that long before this node went down. Only here:
+ * what travels up is the observation (child_persist), with the exact time. */
 static void downlink_write_seen(struct downlink *d, uint64_t now)
 {
         struct node *n = d->node;

@@ -115,15 +115,23 @@ static void emergency_row_read(Vigil__EmergencyOrder *o, const PGresult *res, in
         o->ended = PQgetvalue(res, i, 12)[0] == 't';
 }
 
-int emergency_encode_row(const PGresult *res, int i, uint8_t **ret, size_t *ret_len)
+/* Row I read into *O and encoded as an EmergencyOrder change. */
+static int emergency_row_encode(Vigil__EmergencyOrder *o, const PGresult *res, int i, uint8_t **ret,
+                                size_t *ret_len)
 {
         Vigil__Change c = VIGIL__CHANGE__INIT;
+
+        emergency_row_read(o, res, i);
+        c.kind_case = VIGIL__CHANGE__KIND_EMERGENCY_ORDER;
+        c.emergency_order = o;
+        return wire_encode_change(&c, ret, ret_len);
+}
+
+int emergency_encode_row(const PGresult *res, int i, uint8_t **ret, size_t *ret_len)
+{
         Vigil__EmergencyOrder o;
 
-        emergency_row_read(&o, res, i);
-        c.kind_case = VIGIL__CHANGE__KIND_EMERGENCY_ORDER;
-        c.emergency_order = &o;
-        return wire_encode_change(&c, ret, ret_len);
+        return emergency_row_encode(&o, res, i, ret, ret_len);
 }
 
 /* The live orders held here that cover a child ($1: its ID), as
@@ -142,16 +150,11 @@ const char emergency_snapshot_select[] =
  * an emergency_select result. */
 static int emergency_add_row(struct db_tx *tx, const PGresult *res, int i)
 {
-        Vigil__Change c = VIGIL__CHANGE__INIT;
         Vigil__EmergencyOrder o;
         uint8_t *buf;
         size_t len;
-        int r;
+        int r = emergency_row_encode(&o, res, i, &buf, &len);
 
-        emergency_row_read(&o, res, i);
-        c.kind_case = VIGIL__CHANGE__KIND_EMERGENCY_ORDER;
-        c.emergency_order = &o;
-        r = wire_encode_change(&c, &buf, &len);
         if (r == 0) {
                 emergency_add_apply(tx, NULL, &o, buf, len);
                 free(buf);

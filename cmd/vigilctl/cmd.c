@@ -388,7 +388,8 @@ int cmd_open_client(const struct cmd_ctx *ctx, struct ctlclient **ret_client, ch
         return 0;
 }
 
-static int cmd_remote(const struct cmd_ctx *ctx, const struct cmd_command *c, const struct cmd_args *args)
+int cmd_call(const struct cmd_ctx *ctx, const char *wire, const char *words, const char *const *names,
+             const char *const *values, int nargs, char **ret_json)
 {
         struct profile profile;
         struct identity id;
@@ -397,13 +398,14 @@ static int cmd_remote(const struct cmd_ctx *ctx, const struct cmd_command *c, co
         char err[1024];
         int r, status;
 
+        *ret_json = NULL;
         r = cmd_load_profile(ctx, &profile, &id);
         if (r != 0)
                 return r;
         client = ctlclient_new(profile.endpoint, profile.server_key, &id, err, sizeof(err));
         if (!client)
                 return cmd_fail(ctx, CMD_EXIT_FAILED, NULL, "%s", err);
-        r = ctlclient_call(client, c->wire, args->names, args->values, args->n, ctx->timeout_ms, &reply);
+        r = ctlclient_call(client, wire, names, values, nargs, ctx->timeout_ms, &reply);
         ctlclient_free(client);
         if (r == -ETIMEDOUT) {
                 char within[32];
@@ -429,12 +431,23 @@ static int cmd_remote(const struct cmd_ctx *ctx, const struct cmd_command *c, co
                 r = cmd_fail(ctx, status, reply->article,
                              "%s", reply->error && reply->error[0] ? reply->error : "the node gave no reason");
         } else if (!reply->json) {
-                r = cmd_fail(ctx, CMD_EXIT_FAILED, NULL, "the node's reply to '%s' carries no document",
-                             c->words);
+                r = cmd_fail(ctx, CMD_EXIT_FAILED, NULL, "the node's reply to '%s' carries no document", words);
         } else {
-                r = cmd_print_reply(ctx, c, args, reply->json);
+                *ret_json = strdup(reply->json);
+                r = *ret_json ? CMD_EXIT_OK : cmd_fail(ctx, CMD_EXIT_FAILED, NULL, "out of memory");
         }
         vigil__control_reply__free_unpacked(reply, NULL);
+        return r;
+}
+
+static int cmd_remote(const struct cmd_ctx *ctx, const struct cmd_command *c, const struct cmd_args *args)
+{
+        char *json;
+        int r = cmd_call(ctx, c->wire, c->words, args->names, args->values, args->n, &json);
+
+        if (r == CMD_EXIT_OK)
+                r = cmd_print_reply(ctx, c, args, json);
+        free(json);
         return r;
 }
 

@@ -73,6 +73,13 @@ extern const struct cmd_command cmd_ticket_commands[];
  *  into PK. 0, or the exit status after reporting. */
 int cmd_sign_key(const struct cmd_ctx *ctx, const struct cmd_args *args, uint8_t pk[32]);
 
+/** Send WIRE (the command WORDS) with NARGS named arguments to the node of
+ *  the profile and wait for its answer: CMD_EXIT_OK with the reply's JSON
+ *  text in *RET_JSON (caller frees), or the exit status after reporting why
+ *  not (no answer, identity refused, the node refused). */
+int cmd_call(const struct cmd_ctx *ctx, const char *wire, const char *words, const char *const *names,
+             const char *const *values, int nargs, char **ret_json);
+
 struct ctlclient;
 /** For a local command that talks to the node several times: load the
  *  profile and identity and connect. 0, or the exit status after reporting.

@@ -9,7 +9,6 @@
 
 #include "audit.h"
 #include "cmd.h"
-#include "ctlclient.h"
 #include "render.h"
 
 /* {"id","state"}: "req-…: countersigned". */
@@ -113,12 +112,10 @@ static int render_audit(FILE *out, const json_t *doc, const struct cmd_args *arg
 static int audit_checkpoints_cmd(const struct cmd_ctx *ctx, const struct cmd_args *args)
 {
         const char *names[2], *values[2];
-        struct ctlclient *client;
-        Vigil__ControlReply *reply = NULL;
-        char endpoint[256];
         bool have_key = cmd_arg(args, "key") || cmd_arg(args, "key_file"), all_ok = true;
         uint8_t pk[32];
         json_t *doc, *cps, *cp;
+        char *json;
         size_t i, nargs = 0;
         int r;
 
@@ -134,25 +131,15 @@ static int audit_checkpoints_cmd(const struct cmd_ctx *ctx, const struct cmd_arg
                 names[nargs] = "limit";
                 values[nargs++] = cmd_arg(args, "limit");
         }
-        r = cmd_open_client(ctx, &client, endpoint, sizeof(endpoint));
-        if (r)
+        r = cmd_call(ctx, "audit.checkpoints", "audit checkpoints", names, values, (int)nargs, &json);
+        if (r != CMD_EXIT_OK)
                 return r;
-        r = ctlclient_call(client, "audit.checkpoints", names, values, (int)nargs, ctx->timeout_ms, &reply);
-        ctlclient_free(client);
-        if (r < 0)
-                return cmd_fail(ctx, CMD_EXIT_FAILED, NULL, "no answer from %s (%s)", endpoint, strerror(-r));
-        if (reply->has_status && reply->status != 0) {
-                r = cmd_fail(ctx, reply->status == CMD_EXIT_USAGE ? CMD_EXIT_USAGE : CMD_EXIT_FAILED, reply->article,
-                             "%s", reply->error ? reply->error : "refused");
-                vigil__control_reply__free_unpacked(reply, NULL);
-                return r;
-        }
-        doc = reply->json ? json_loads(reply->json, 0, NULL) : NULL;
-        vigil__control_reply__free_unpacked(reply, NULL);
+        doc = json_loads(json, 0, NULL);
+        free(json);
         cps = json_object_get(doc, "checkpoints");
         if (!json_is_array(cps)) {
                 json_decref(doc);
-                return cmd_fail(ctx, CMD_EXIT_FAILED, NULL, "unreadable answer from %s", endpoint);
+                return cmd_fail(ctx, CMD_EXIT_FAILED, NULL, "the node's answer to 'audit checkpoints' is unreadable");
         }
         json_array_foreach(cps, i, cp) {
                 const char *hash = json_string_value(json_object_get(cp, "hash"));
@@ -179,8 +166,8 @@ static int audit_checkpoints_cmd(const struct cmd_ctx *ctx, const struct cmd_arg
                 json_dumpf(doc, ctx->out, JSON_COMPACT);
                 fputc('\n', ctx->out);
         } else {
-                fprintf(ctx->out, "%zu checkpoint(s) of the access log of %s held at %s:\n", json_array_size(cps),
-                        json_string_value(json_object_get(doc, "node")), endpoint);
+                fprintf(ctx->out, "%zu checkpoint(s) of the access log of %s held there:\n", json_array_size(cps),
+                        json_string_value(json_object_get(doc, "node")));
                 json_array_foreach(cps, i, cp)
                         fprintf(ctx->out, "  record %lld  hash %.16s…  %s%s\n",
                                 (long long)json_integer_value(json_object_get(cp, "seq")),
