@@ -19,6 +19,8 @@
 /* Rows per applying statement, and most rows per import chunk. */
 #define CATALOGCTL_BATCH 1000
 #define CATALOGCTL_MAX_CHUNK 20000
+/* Most columns an import's header may have. */
+#define CATALOGCTL_MAX_HEADER 64
 
 enum field_type { F_TEXT, F_CODE, F_CAMERA_ID, F_DOUBLE, F_BOOL, F_INT, F_DATE, F_ENUM, F_URL };
 
@@ -992,8 +994,10 @@ static void catalogctl_import(struct control_req *q)
         const char *header = control_arg(q, "header"), *rows = control_arg(q, "rows");
         const char *first = control_arg(q, "first_line"), *mode = control_arg(q, "mode");
         const char *skip = control_arg(q, "skip_bad");
-        int map[CATALOG_MAX_COLUMNS * 2];
-        char *fields[64];
+        /* One entry per header column: a header has at most
+         * CATALOGCTL_MAX_HEADER columns (csv_split_line refuses more). */
+        int map[CATALOGCTL_MAX_HEADER];
+        char *fields[CATALOGCTL_MAX_HEADER];
         int nf, nh, i, k;
         struct batch *b;
         struct csv_reader rd;
@@ -1008,21 +1012,32 @@ static void catalogctl_import(struct control_req *q)
         }
         /* Map the header's columns to fields; unknown columns are refused so
          * that a typo does not silently drop data. */
-        nh = csv_split_line(header, fields, 64);
+        nh = csv_split_line(header, fields, CATALOGCTL_MAX_HEADER);
         if (nh <= 0) {
-                control_reply(q, CONTROL_REFUSED, NULL, "line 1: the header is not valid CSV", NULL);
+                control_reply(q, CONTROL_REFUSED, NULL, "line 1: the header is not valid CSV (or has more than "
+                              "64 columns)", NULL);
                 free(q);
                 return;
         }
         for (i = 0; i < nh; i++) {
+                char m[300];
+                int dup = -1;
                 map[i] = -1;
                 for (k = 0; k < e->nfields; k++)
                         if (strcmp(fields[i], e->fields[k].name) == 0)
                                 map[i] = e->fields[k].col;
-                if (map[i] < 0) {
-                        char m[300];
+                /* A column named twice would fill one value from two
+                 * places: which one wins is no answer to give a user. */
+                for (k = 0; k < i && map[i] >= 0; k++)
+                        if (map[k] == map[i])
+                                dup = k;
+                if (map[i] < 0)
                         snprintf(m, sizeof(m), "line 1, column %d: unknown column \"%s\" for a %s file", i + 1,
                                  fields[i], e->name);
+                else if (dup >= 0)
+                        snprintf(m, sizeof(m), "line 1, column %d: column \"%s\" appears twice (also column %d)",
+                                 i + 1, fields[i], dup + 1);
+                if (map[i] < 0 || dup >= 0) {
                         csv_free_fields(fields, nh);
                         control_reply(q, CONTROL_REFUSED, NULL, m, NULL);
                         free(q);
@@ -1040,7 +1055,7 @@ static void catalogctl_import(struct control_req *q)
         while (b->n < CATALOGCTL_MAX_CHUNK) {
                 struct row *r = &b->rows[b->n];
                 long at = line + rd.line - 1;
-                nf = csv_next(&rd, fields, 64);
+                nf = csv_next(&rd, fields, CATALOGCTL_MAX_HEADER);
                 if (nf == 0)
                         break;
                 r->line = at;

@@ -360,6 +360,23 @@ def part_rules(fed, tmp, total):
         "foreign ID in a file: %d %s" % (rc, doc)
     assert count(fed, "yuelu-1") == total
 
+    # A header naming a column twice is refused, naming both places: fifty
+    # "name" columns once wrote past the station's column map (more than
+    # the entity has columns); the station must answer the next request.
+    for hdr, col, also in ((["id"] + ["name"] * 50, 3, 2),
+                           (["id", "name", "system", "site", "latitude", "name"], 6, 2)):
+        path = write_csv(os.path.join(tmp, "twice.csv"), hdr, [
+            [camera_id("yuelu-1", 310000)] + ["x"] * (len(hdr) - 1)])
+        rc, doc = fed.ctl("yuelu-1", "camera", "import", path)
+        want = 'line 1, column %d: column "name" appears twice (also column %d)' % (col, also)
+        assert rc == 1 and doc.get("error") == want, "column named twice: %d %s" % (rc, doc)
+    ok(fed, "yuelu-1", "status")
+    path = write_csv(os.path.join(tmp, "wide.csv"), ["id"] + ["c%d" % i for i in range(70)],
+                     [[camera_id("yuelu-1", 310001)] + ["x"] * 70])
+    rc, doc = fed.ctl("yuelu-1", "camera", "import", path)
+    assert rc == 1 and "more than 64 columns" in doc.get("error", ""), "71 columns: %d %s" % (rc, doc)
+    assert count(fed, "yuelu-1") == total
+
     # Only a station registers: a district refuses, and says why.
     rc, doc = fed.ctl("yuelu", "site", "add", "--code", "d1", "--name", "x", "--location-type", "junction")
     assert rc == 1 and "station" in doc.get("error", ""), "site add at a district: %d %s" % (rc, doc)
