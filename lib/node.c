@@ -11,10 +11,10 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#include "db.h"
-#include "emergency.h"
-#include "log.h"
-#include "migrate.h"
+#include "db/db.h"
+#include "features/emergency.h"
+#include "base/log.h"
+#include "db/migrate.h"
 
 /* How long start-up waits for PostgreSQL before giving up. */
 #define NODE_DB_WAIT_S 30

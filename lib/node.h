@@ -7,14 +7,14 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "config.h"
-#include "accessctl.h"
-#include "control.h"
-#include "view.h"
-#include "downlink.h"
-#include "keys.h"
-#include "uplink.h"
-#include "zap.h"
+#include "base/config.h"
+#include "control/accessctl.h"
+#include "control/control.h"
+#include "features/view.h"
+#include "delivery/downlink.h"
+#include "base/keys.h"
+#include "delivery/uplink.h"
+#include "transport/zap.h"
 
 struct db;
 struct db_tx;

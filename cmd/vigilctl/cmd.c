@@ -9,9 +9,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ctlclient.h"
-#include "keys.h"
-#include "profile.h"
+#include "client/ctlclient.h"
+#include "base/keys.h"
+#include "client/profile.h"
 
 #define CMD_DEFAULT_PROFILE "vigilctl.conf"
 

@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "audit.h"
+#include "features/audit.h"
 #include "cmd.h"
 #include "render.h"
 

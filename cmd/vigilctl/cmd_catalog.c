@@ -8,9 +8,9 @@
 #include <unistd.h>
 
 #include "cmd.h"
-#include "csv.h"
-#include "ctlclient.h"
-#include "keyset.h"
+#include "base/csv.h"
+#include "client/ctlclient.h"
+#include "base/keyset.h"
 #include "render.h"
 
 /* Records per import request. */

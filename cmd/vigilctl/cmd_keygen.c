@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "cmd.h"
-#include "keys.h"
+#include "base/keys.h"
 
 static int cmd_keygen_run(const struct cmd_ctx *ctx, const struct cmd_args *args)
 {

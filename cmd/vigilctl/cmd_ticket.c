@@ -7,9 +7,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "accessctl.h"
+#include "control/accessctl.h"
 #include "cmd.h"
-#include "ticket.h"
+#include "wire/ticket.h"
 
 static json_t *ticket_json(const struct ticket *t)
 {

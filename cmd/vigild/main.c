@@ -6,9 +6,9 @@
 #include <string.h>
 #include <uv.h>
 
-#include "config.h"
-#include "keys.h"
-#include "log.h"
+#include "base/config.h"
+#include "base/keys.h"
+#include "base/log.h"
 #include "node.h"
 
 static void usage(FILE *f)

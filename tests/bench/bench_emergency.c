@@ -33,8 +33,8 @@
 #include <zmq.h>
 
 #include "bench_latency.h"
-#include "ctlclient.h"
-#include "keys.h"
+#include "client/ctlclient.h"
+#include "base/keys.h"
 
 #define BENCH_MAX_RUNS 1000
 

@@ -24,8 +24,8 @@
 #include <libpq-fe.h>
 
 #include "bench_latency.h"
-#include "ctlclient.h"
-#include "keys.h"
+#include "client/ctlclient.h"
+#include "base/keys.h"
 
 #define MAX_CAMERAS 64
 

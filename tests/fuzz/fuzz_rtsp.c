@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rtspmsg.h"
-#include "sdp.h"
+#include "transport/rtspmsg.h"
+#include "transport/sdp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wire.h"
+#include "wire/wire.h"
 
 #define CITY    "43010000002000000001"
 #define YUELU   "43010400002000000001"

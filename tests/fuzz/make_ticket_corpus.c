@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "ticket.h"
+#include "wire/ticket.h"
 static void put(const char *dir, const char *name, const char *s)
 {
         char p[512]; FILE *f;

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <uv.h>
 
-#include "rtsp.h"
+#include "transport/rtsp.h"
 
 struct job {
         char url[1024];

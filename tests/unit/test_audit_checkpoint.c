@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "audit.h"
+#include "features/audit.h"
 #include "unit.h"
 
 #define NODE "43010401002000000001"

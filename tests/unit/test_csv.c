@@ -1,5 +1,5 @@
 /* Unit tests for lib/csv.c: RFC 4180 records as imports send them. */
-#include "csv.h"
+#include "base/csv.h"
 #include "unit.h"
 
 static int parse(const char *text, struct csv_reader *rd, char **f)

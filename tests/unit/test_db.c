@@ -12,7 +12,7 @@
 #include "unit.h"
 #include "unit_loop.h"
 #include "unit_pg.h"
-#include "db.h"
+#include "db/db.h"
 
 static struct unit_pg pg;
 static uv_loop_t loop;

@@ -4,7 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "keys.h"
+#include "base/keys.h"
 #include "unit.h"
 
 static char dir[] = "/tmp/vigil-test-keys-XXXXXX";

@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <stdio.h>
 
-#include "keyset.h"
+#include "base/keyset.h"
 #include "unit.h"
 
 static void test_repeats_found(void)

@@ -8,7 +8,7 @@
 
 #include "unit.h"
 #include "unit_pg.h"
-#include "migrate.h"
+#include "db/migrate.h"
 
 static struct unit_pg pg;
 

@@ -1,7 +1,7 @@
 /* Unit tests for lib/nodeid.c: GB/T 28181 IDs and the tier rules. */
 #include <errno.h>
 
-#include "nodeid.h"
+#include "base/nodeid.h"
 #include "unit.h"
 
 #define CITY     "43010000002000000001"

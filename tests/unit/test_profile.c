@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include "unit.h"
-#include "profile.h"
+#include "client/profile.h"
 
 
 /* A valid Z85 CURVE public key (the ZeroMQ RFC 26 test server key). */

@@ -8,10 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "catalog.h"
+#include "features/catalog.h"
 #include "unit.h"
-#include "replica.h"
-#include "wire.h"
+#include "delivery/replica.h"
+#include "wire/wire.h"
 
 #define STATION "43010401002000000001"
 #define DISTRICT "43010400002000000001"

@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "rtspmsg.h"
-#include "sdp.h"
+#include "transport/rtspmsg.h"
+#include "transport/sdp.h"
 #include "unit.h"
 
 static const char describe_200[] =

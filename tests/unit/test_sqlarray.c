@@ -2,7 +2,7 @@
  * PostgreSQL reads back as exactly the values that went in. */
 #include <errno.h>
 
-#include "sqlarray.h"
+#include "base/sqlarray.h"
 #include "unit.h"
 #include "unit_pg.h"
 

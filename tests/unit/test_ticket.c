@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ticket.h"
+#include "wire/ticket.h"
 #include "unit.h"
 
 static uint8_t pk[32], sk[64], pk2[32], sk2[64];

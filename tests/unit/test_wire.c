@@ -2,7 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "wire.h"
+#include "wire/wire.h"
 #include "unit.h"
 
 #define STATION "43010401002000000001"

@@ -10,7 +10,7 @@
 
 #include "unit.h"
 #include "unit_loop.h"
-#include "zap.h"
+#include "transport/zap.h"
 
 static void *ctx;
 static uv_loop_t loop;

@@ -15,7 +15,7 @@
 
 #include "unit.h"
 #include "unit_loop.h"
-#include "zsock.h"
+#include "transport/zsock.h"
 
 static void *ctx;
 static uv_loop_t loop;

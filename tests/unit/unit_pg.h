@@ -14,7 +14,7 @@
 #include <unistd.h>
 #include <libpq-fe.h>
 
-#include "migrate.h"
+#include "db/migrate.h"
 #include "unit.h"
 
 struct unit_pg {

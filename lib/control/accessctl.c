@@ -1,0 +1,802 @@
+#include "control/accessctl.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "features/audit.h"
+#include "db/db.h"
+#include "features/emergency.h"
+#include "features/grant.h"
+#include "base/keys.h"
+#include "base/log.h"
+#include "node.h"
+#include "base/nodeid.h"
+#include "features/officer.h"
+#include "base/sqlarray.h"
+
+/* Officers also arrive from children; their keys are reloaded this often. */
+#define ACCESSCTL_RELOAD_MS 2000
+
+/* --- the officers the control socket admits --- */
+
+static void accessctl_load(struct accessctl *a);
+
+static void accessctl_on_loaded(void *arg, struct db_tx *tx, int err, const char *msg)
+{
+        struct accessctl *a = arg;
+        PGresult *res = db_tx_result(tx, 0);
+        struct accessctl_officer *o;
+        int i, n;
+
+        a->loading = false;
+        if (err || !res) {
+                log_warn("access", "msg=\"cannot load officer keys\" reason=\"%s\"", msg ? msg : "");
+                return;
+        }
+        n = PQntuples(res);
+        o = calloc(n ? (size_t)n : 1, sizeof(*o));
+        vigil_require(o != NULL);
+        for (i = 0; i < n; i++) {
+                snprintf(o[i].badge, sizeof(o[i].badge), "%s", PQgetvalue(res, i, 0));
+                snprintf(o[i].key, sizeof(o[i].key), "%s", PQgetvalue(res, i, 1));
+                snprintf(o[i].unit, sizeof(o[i].unit), "%s", PQgetvalue(res, i, 2));
+        }
+        free(a->officers);
+        a->officers = o;
+        a->n = (size_t)n;
+        /* Loaded: from now on a slower refresh is enough. */
+        if (a->timer_init)
+                uv_timer_set_repeat(&a->reload, ACCESSCTL_RELOAD_MS);
+        /* A change committed after this load was sent (a deactivation must
+         * lock the officer out at once, not at the next refresh). */
+        if (a->load_again) {
+                a->load_again = false;
+                accessctl_load(a);
+        }
+}
+
+static void accessctl_load(struct accessctl *a)
+{
+        struct db_tx *tx;
+
+        if (a->loading) {
+                a->load_again = true;
+                return;
+        }
+        if (!db_is_up(a->node->db))
+                return;
+        a->loading = true;
+        tx = db_tx_new();
+        db_tx_add(tx, "SELECT badge, public_key, unit FROM officers WHERE active", 0, NULL, NULL, NULL);
+        db_submit(a->node->db, tx, accessctl_on_loaded, a);
+}
+
+static void accessctl_on_timer(uv_timer_t *t)
+{
+        struct accessctl *a = t->data;
+
+        accessctl_load(a);
+        grant_dispatch(a->node);  /* decisions a crash left unsent */
+        audit_forward(a->node);
+        audit_checkpoint(a->node);
+        audit_check_alarms(a->node);
+        emergency_dispatch(a->node);
+        emergency_act(a->node);
+}
+
+int accessctl_init(struct accessctl *a, struct node *n)
+{
+        int r;
+
+        a->node = n;
+        r = uv_timer_init(n->loop, &a->reload);
+        if (r < 0)
+                return r;
+        a->reload.data = a;
+        a->timer_init = true;
+        /* Every 100 ms until the database has answered once. */
+        return uv_timer_start(&a->reload, accessctl_on_timer, 0, 100);
+}
+
+void accessctl_changed(struct accessctl *a)
+{
+        /* On the next turn of the loop: after the caller has submitted the
+         * transaction that changes them, so the reload (queued behind it on
+         * the one connection) sees the change. */
+        if (a->timer_init)
+                uv_timer_start(&a->reload, accessctl_on_timer, 0, ACCESSCTL_RELOAD_MS);
+}
+
+void accessctl_close(struct accessctl *a)
+{
+        if (a->timer_init) {
+                uv_timer_stop(&a->reload);
+                uv_close((uv_handle_t *)&a->reload, NULL);
+                a->timer_init = false;
+        }
+        free(a->officers);
+        a->officers = NULL;
+        a->n = 0;
+}
+
+int accessctl_lookup(const struct accessctl *a, const char *key_z85, char *ret, size_t n)
+{
+        size_t i;
+
+        for (i = 0; i < a->n; i++)
+                if (strcmp(a->officers[i].key, key_z85) == 0) {
+                        snprintf(ret, n, "%s", a->officers[i].badge);
+                        return 0;
+                }
+        return -EACCES;
+}
+
+const char *accessctl_unit_of(const struct accessctl *a, const char *badge)
+{
+        size_t i;
+
+        for (i = 0; i < a->n; i++)
+                if (strcmp(a->officers[i].badge, badge) == 0)
+                        return a->officers[i].unit;
+        return NULL;
+}
+
+const char *accessctl_key_of(const struct accessctl *a, const char *badge)
+{
+        size_t i;
+
+        for (i = 0; i < a->n; i++)
+                if (strcmp(a->officers[i].badge, badge) == 0)
+                        return a->officers[i].key;
+        return NULL;
+}
+
+/* --- helpers --- */
+
+/* The caller's badge, or NULL for an admin (or anyone else). */
+static const char *accessctl_badge(const struct control_req *q)
+{
+        return strncmp(q->user, "officer:", 8) == 0 ? q->user + 8 : NULL;
+}
+
+/* The actor written to the access log: the badge, or the admin key. */
+static const char *accessctl_actor(const struct control_req *q)
+{
+        const char *b = accessctl_badge(q);
+
+        return b ? b : q->user;
+}
+
+/* Collect every value of the repeated argument NAME (also "a,b" lists). */
+static void accessctl_args(const struct control_req *q, const char *name, struct sqlarray *ret)
+{
+        size_t i;
+
+        sqlarray_set_type(ret, SQLARRAY_TEXT);
+        for (i = 0; i < q->msg->n_args; i++) {
+                const Vigil__Arg *a = q->msg->args[i];
+                char *copy, *save = NULL, *tok;
+                if (!a->name || !a->value || strcmp(a->name, name) != 0)
+                        continue;
+                copy = strdup(a->value);
+                vigil_require(copy != NULL);
+                for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+                        if (*tok)
+                                sqlarray_add_text(ret, tok);
+                free(copy);
+        }
+}
+
+const char *accessctl_answer_state(struct control_req *q, struct db_tx *tx, int err, const char *msg)
+{
+        PGresult *res = db_tx_result(tx, 0);
+
+        if (err || !res || PQntuples(res) != 1) {
+                control_refuse(q, err ? msg : "no answer", NULL);
+                return NULL;
+        }
+        if (PQgetvalue(res, 0, 0)[0] != 't') {
+                control_refuse(q, PQgetvalue(res, 0, 2), PQgetisnull(res, 0, 1) ? NULL : PQgetvalue(res, 0, 1));
+                return NULL;
+        }
+        return PQgetvalue(res, 0, 3);
+}
+
+/* Reply {"id","state"} to an access_answer (statement 0 of TX). */
+static void accessctl_answer(struct control_req *q, struct db_tx *tx, int err, const char *msg)
+{
+        const char *state = accessctl_answer_state(q, tx, err, msg);
+        json_t *doc;
+
+        if (!state)
+                return;
+        doc = json_object();
+        json_object_set_new(doc, "id", json_string(q->arg_id));
+        json_object_set_new(doc, "state", json_string(state));
+        control_reply(q, CONTROL_OK, doc, NULL, NULL);
+        free(q);
+}
+
+static void accessctl_on_answer(void *arg, struct db_tx *tx, int err, const char *msg)
+{
+        struct control_req *q = arg;
+        struct node *n = q->c->node;
+
+        accessctl_answer(q, tx, err, msg);
+        /* An approval or a revocation goes down to the cameras' stations;
+         * the log of it, up. */
+        grant_dispatch(n);
+        audit_forward(n);
+}
+
+/* An ISO-8601 UTC time ("2026-11-28T10:00:00Z", seconds optional) or a
+ * duration from now ("30m", "8h", "7d") as Unix microseconds. */
+int accessctl_parse_time(const char *s, int64_t now_us, int64_t *ret)
+{
+        struct tm tm;
+        char *end;
+        long v;
+
+        if (!s || !*s)
+                return -EINVAL;
+        v = strtol(s, &end, 10);
+        if (end != s && end[0] && !end[1] && v > 0) {
+                int64_t unit = end[0] == 'm' ? 60 : end[0] == 'h' ? 3600 : end[0] == 'd' ? 86400 : 0;
+                if (!unit)
+                        return -EINVAL;
+                *ret = now_us + (int64_t)v * unit * 1000000;
+                return 0;
+        }
+        memset(&tm, 0, sizeof(tm));
+        end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+        if (!end) {
+                memset(&tm, 0, sizeof(tm));
+                end = strptime(s, "%Y-%m-%dT%H:%M", &tm);
+        }
+        if (!end || (*end && strcmp(end, "Z") != 0))
+                return -EINVAL;
+        *ret = (int64_t)timegm(&tm) * 1000000;
+        return 0;
+}
+
+void accessctl_new_id(const char *prefix, char *buf, size_t n)
+{
+        uint8_t r[5];
+        char hex[11];
+
+        randombytes_buf(r, sizeof(r));
+        sodium_bin2hex(hex, sizeof(hex), r, sizeof(r));
+        snprintf(buf, n, "%s-%s", prefix, hex);
+}
+
+/* --- officers and delegations --- */
+
+static void accessctl_on_registered(void *arg, struct db_tx *tx, int err, const char *msg)
+{
+        struct control_req *q = arg;
+        struct accessctl *a = &q->c->node->access;
+
+        if (!err)
+                node_kick_uplink(q->c->node);
+        accessctl_load(a);  /* the new officer may log in at once */
+        accessctl_answer(q, tx, err, msg);
+}
+
+static void accessctl_officer_add(struct control_req *q)
+{
+        struct node *n = q->c->node;
+        const char *badge = control_arg(q, "badge"), *name = control_arg(q, "name");
+        const char *cred = control_arg(q, "credential"), *roles = control_arg(q, "roles");
+        const char *key = control_arg(q, "public_key");
+        struct sqlarray ra = { 0 };
+        const char *p[9];
+        int lens[9] = { 0 }, fmts[9] = { 0 };
+        char version[24];
+        uint8_t *buf;
+        size_t len;
+        int64_t v;
+        struct db_tx *tx;
+
+        if (strncmp(q->user, "admin:", 6) != 0) {
+                control_refuse(q, "refused: only an admin of this node registers its officers", NULL);
+                return;
+        }
+        if (!badge || !name || !roles || !key) {
+                control_reply(q, CONTROL_USAGE, NULL, "officer add needs --badge, --name, --credential, --roles and "
+                              "--public-key (or --identity FILE)", NULL);
+                free(q);
+                return;
+        }
+        if (!keys_z85_valid(key)) {
+                control_refuse(q, "the public key is not a 40-character Z85 CURVE key", NULL);
+                return;
+        }
+        snprintf(q->arg_id, sizeof(q->arg_id), "%s", badge);
+        v = node_next_version(n);
+        snprintf(version, sizeof(version), "%" PRId64, v);
+        vigil_require(officer_encode(badge, name, n->cfg.node_id, cred ? cred : "", roles, key, true, v, false,
+                                     &buf, &len) == 0);
+        accessctl_args(q, "roles", &ra);
+        p[0] = accessctl_actor(q);
+        p[1] = badge;
+        p[2] = name;
+        p[3] = cred;
+        sqlarray_param(&ra, &p[4], &lens[4], &fmts[4]);
+        p[5] = key;
+        p[6] = version;
+        p[7] = (const char *)buf;
+        lens[7] = (int)len;
+        fmts[7] = 1;
+        p[8] = node_uplink_peer(n);
+        tx = db_tx_new();
+        db_tx_add(tx, "SELECT * FROM officer_register($1, $2, $3, $4, $5::text[], $6, $7, $8, $9)", 9, p, lens,
+                  fmts);
+        sqlarray_deinit(&ra);
+        free(buf);
+        db_submit(n->db, tx, accessctl_on_registered, q);
+}
+
+static void accessctl_officer_list(struct control_req *q)
+{
+        struct db_tx *tx = db_tx_new();
+
+        db_tx_add(tx, "SELECT json_agg(json_build_object('badge', badge, 'name', name, 'unit', unit, "
+                      "'credential', credential, 'roles', roles, 'active', active, 'public_key', public_key) "
+                      "ORDER BY unit, badge)::text FROM officers", 0, NULL, NULL, NULL);
+        db_submit(q->c->node->db, tx, control_on_json_row, q);
+}
+
+static void accessctl_delegation_add(struct control_req *q)
+{
+        struct node *n = q->c->node;
+        const char *badge = accessctl_badge(q), *deputy = control_arg(q, "deputy");
+        int64_t now = node_now_us(), from = now, until;
+        char id[32], version[24], fs[32], us[32];
+        const char *p[8];
+        int lens[8] = { 0 }, fmts[8] = { 0 };
+        uint8_t *buf;
+        size_t len;
+        int64_t v;
+        struct db_tx *tx;
+
+        if (!badge) {
+                control_refuse(q, "Art 19: a principal delegates, as themselves (--as)", "Art 19");
+                return;
+        }
+        if (!deputy || accessctl_parse_time(control_arg(q, "until"), now, &until) < 0 ||
+            (control_arg(q, "from") && accessctl_parse_time(control_arg(q, "from"), now, &from) < 0)) {
+                control_reply(q, CONTROL_USAGE, NULL, "delegation add needs --deputy BADGE and --until "
+                              "(YYYY-MM-DDTHH:MM:SSZ, or 8h, 7d), optionally --from", NULL);
+                free(q);
+                return;
+        }
+        accessctl_new_id("dlg", id, sizeof(id));
+        snprintf(q->arg_id, sizeof(q->arg_id), "%s", id);
+        v = node_next_version(n);
+        snprintf(version, sizeof(version), "%" PRId64, v);
+        snprintf(fs, sizeof(fs), "%.6f", (double)from / 1e6);
+        snprintf(us, sizeof(us), "%.6f", (double)until / 1e6);
+        vigil_require(delegation_encode(id, n->cfg.node_id, badge, deputy, from, until, false, v, &buf, &len) == 0);
+        p[0] = id;
+        p[1] = badge;
+        p[2] = deputy;
+        p[3] = fs;
+        p[4] = us;
+        p[5] = version;
+        p[6] = (const char *)buf;
+        lens[6] = (int)len;
+        fmts[6] = 1;
+        p[7] = node_uplink_peer(n);
+        tx = db_tx_new();
+        db_tx_add(tx, "SELECT * FROM delegation_grant($1, $2, $3, to_timestamp($4::double precision), "
+                      "to_timestamp($5::double precision), $6, $7, $8)", 8, p, lens, fmts);
+        free(buf);
+        db_submit(n->db, tx, accessctl_on_registered, q);
+}
+
+/* An officer made inactive or active again, a delegation withdrawn: the
+ * row is read first, to encode the change that travels up; the schema
+ * decides (020_officer_end.sql), against the version read here. Q->data
+ * holds what was asked until then. */
+struct accessctl_end {
+        char key[72];           /* the badge or the delegation's ID, as given */
+        char reason[];
+};
+
+static void accessctl_on_end_read(void *arg, struct db_tx *rtx, int err, const char *msg);
+
+/* Keep what was asked (KIND: 'a' officer active, 'd' inactive, 'r'
+ * delegation revoked; KEY, REASON), then read the row: COLUMNS FROM
+ * FROM_WHERE = KEY. */
+static void accessctl_end_start(struct control_req *q, char kind, const char *key, const char *reason,
+                                const char *columns, const char *from_where)
+{
+        struct accessctl_end *e;
+        struct db_tx *tx;
+        char sql[320];
+        const char *p[1] = { key };
+
+        reason = reason ? reason : "";
+        e = malloc(sizeof(*e) + strlen(reason) + 1);
+        vigil_require(e != NULL);
+        snprintf(e->key, sizeof(e->key), "%s", key);
+        strcpy(e->reason, reason);
+        snprintf(q->arg_id, sizeof(q->arg_id), "%s", key);
+        q->data = e;
+        q->arg_name[0] = kind;
+        snprintf(sql, sizeof(sql), "SELECT %s FROM %s = $1", columns, from_where);
+        tx = db_tx_new();
+        db_tx_add(tx, sql, 1, p, NULL, NULL);
+        db_submit(q->c->node->db, tx, accessctl_on_end_read, q);
+}
+
+static void accessctl_on_ended(void *arg, struct db_tx *tx, int err, const char *msg)
+{
+        struct control_req *q = arg;
+        struct node *n = q->c->node;
+
+        free(q->data);
+        q->data = NULL;
+        accessctl_on_registered(q, tx, err, msg);
+        audit_forward(n);
+}
+
+/* The row is read: encode its new state and let the schema decide. Q->arg_name[0]
+ * says what was asked: 'a' (officer active), 'd' (officer inactive), 'r'
+ * (delegation revoked). */
+static void accessctl_on_end_read(void *arg, struct db_tx *rtx, int err, const char *msg)
+{
+        struct control_req *q = arg;
+        struct accessctl_end *e = q->data;
+        struct node *n = q->c->node;
+        bool revoke = q->arg_name[0] == 'r', active = q->arg_name[0] == 'a';
+        PGresult *res;
+        const char *p[8];
+        int lens[8] = { 0 }, fmts[8] = { 0 }, np;
+        char version[24];
+        int64_t v = node_next_version(n);
+        uint8_t *buf = NULL;
+        size_t len = 0;
+        struct db_tx *tx;
+
+        res = db_tx_result(rtx, 0);
+        if (err || !res) {
+                free(q->data);
+                q->data = NULL;
+                control_refuse(q, err ? msg : "no answer", NULL);
+                return;
+        }
+        snprintf(version, sizeof(version), "%" PRId64, v);
+        if (PQntuples(res) == 1 && revoke)
+                vigil_require(delegation_encode(PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2),
+                                                PQgetvalue(res, 0, 3), strtoll(PQgetvalue(res, 0, 4), NULL, 10),
+                                                strtoll(PQgetvalue(res, 0, 5), NULL, 10), true, v, &buf,
+                                                &len) == 0);
+        else if (PQntuples(res) == 1)
+                vigil_require(officer_encode(PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2),
+                                             PQgetvalue(res, 0, 3), PQgetvalue(res, 0, 4), PQgetvalue(res, 0, 5),
+                                             active, v, false, &buf, &len) == 0);
+        /* Who asked, what, why; then the version read and the change. */
+        np = 0;
+        if (!revoke)
+                p[np++] = accessctl_actor(q);
+        p[np++] = e->key;
+        p[np++] = revoke ? accessctl_badge(q) : active ? "t" : "f";
+        p[np++] = e->reason;
+        p[np++] = PQntuples(res) == 1 ? PQgetvalue(res, 0, 7) : "0";
+        p[np++] = version;
+        lens[np] = (int)len;
+        fmts[np] = 1;
+        p[np++] = (const char *)buf;
+        p[np++] = node_uplink_peer(n);
+        tx = db_tx_new();
+        db_tx_add(tx, revoke ? "SELECT * FROM delegation_revoke($1, $2, $3, $4, $5, $6, $7)"
+                             : "SELECT * FROM officer_set_active($1, $2, $3, $4, $5, $6, $7, $8)",
+                  np, p, lens, fmts);
+        free(buf);
+        db_submit(n->db, tx, accessctl_on_ended, q);
+}
+
+/* officer deactivate BADGE --reason TEXT, officer reactivate BADGE: an
+ * admin of the node where the officer is registered. */
+static void accessctl_officer_set_active(struct control_req *q, bool active)
+{
+        const char *badge = control_arg(q, "badge"), *reason = control_arg(q, "reason");
+
+        if (strncmp(q->user, "admin:", 6) != 0) {
+                control_refuse(q, "refused: only an admin of this node changes its officers", NULL);
+                return;
+        }
+        if (!badge) {
+                control_reply(q, CONTROL_USAGE, NULL, "needs the officer's badge", NULL);
+                free(q);
+                return;
+        }
+        accessctl_end_start(q, active ? 'a' : 'd', badge, reason, officer_columns, "officers WHERE badge");
+}
+
+static void accessctl_officer_deactivate(struct control_req *q)
+{
+        accessctl_officer_set_active(q, false);
+}
+
+static void accessctl_officer_reactivate(struct control_req *q)
+{
+        accessctl_officer_set_active(q, true);
+}
+
+/* delegation revoke ID [--reason TEXT]: the principal, as themselves. */
+static void accessctl_delegation_revoke(struct control_req *q)
+{
+        const char *id = control_arg(q, "id"), *reason = control_arg(q, "reason");
+
+        if (!accessctl_badge(q)) {
+                control_refuse(q, "refused: Art 19: a principal withdraws a delegation, as themselves (--as)",
+                               "Art 19");
+                return;
+        }
+        if (!id) {
+                control_reply(q, CONTROL_USAGE, NULL, "needs the delegation's ID", NULL);
+                free(q);
+                return;
+        }
+        accessctl_end_start(q, 'r', id, reason, delegation_columns, "delegations WHERE id");
+}
+
+static void accessctl_delegation_list(struct control_req *q)
+{
+        struct db_tx *tx = db_tx_new();
+
+        db_tx_add(tx, "SELECT json_agg(json_build_object('id', id, 'unit', unit, 'principal', principal, "
+                      "'deputy', deputy, 'valid_from', valid_from, 'valid_until', valid_until, "
+                      "'revoked', revoked, 'live', NOT revoked AND now() >= valid_from AND now() < valid_until) "
+                      "ORDER BY valid_from)::text FROM delegations", 0, NULL, NULL, NULL);
+        db_submit(q->c->node->db, tx, control_on_json_row, q);
+}
+
+/* --- requests (Art 20) and decisions (Art 19) --- */
+
+/* Only officers act on requests: every step is theirs, by name. */
+static const char *accessctl_officer_only(struct control_req *q, const char *what)
+{
+        const char *b = accessctl_badge(q);
+        char m[160];
+
+        if (!b) {
+                snprintf(m, sizeof(m), "refused: Art 20(1): officers %s, each with their own identity (--as)", what);
+                control_refuse(q, m, "Art 20(1)");
+        }
+        return b;
+}
+
+static void accessctl_request(struct control_req *q)
+{
+        struct node *n = q->c->node;
+        const char *badge;
+        struct sqlarray officers = { 0 }, cameras = { 0 }, actions = { 0 };
+        int64_t now = node_now_us(), from = 0, to = 0;
+        char id[32], fs[32] = "", ts[32] = "";
+        const char *p[12];
+        int lens[12] = { 0 }, fmts[12] = { 0 };
+        struct db_tx *tx;
+
+        badge = accessctl_officer_only(q, "file requests");
+        if (!badge)
+                return;
+        if ((control_arg(q, "from") && accessctl_parse_time(control_arg(q, "from"), now, &from) < 0) ||
+            (control_arg(q, "to") && accessctl_parse_time(control_arg(q, "to"), now, &to) < 0)) {
+                control_reply(q, CONTROL_USAGE, NULL, "--from and --to are times: YYYY-MM-DDTHH:MM:SSZ", NULL);
+                free(q);
+                return;
+        }
+        if (control_arg(q, "from"))
+                snprintf(fs, sizeof(fs), "%.6f", (double)from / 1e6);
+        if (control_arg(q, "to"))
+                snprintf(ts, sizeof(ts), "%.6f", (double)to / 1e6);
+        accessctl_new_id("req", id, sizeof(id));
+        snprintf(q->arg_id, sizeof(q->arg_id), "%s", id);
+        accessctl_args(q, "officer", &officers);
+        accessctl_args(q, "camera", &cameras);
+        accessctl_args(q, "actions", &actions);
+        p[0] = id;
+        p[1] = badge;
+        sqlarray_param(&officers, &p[2], &lens[2], &fmts[2]);
+        p[3] = control_arg(q, "case");
+        p[4] = control_arg(q, "purpose");
+        sqlarray_param(&cameras, &p[5], &lens[5], &fmts[5]);
+        sqlarray_param(&actions, &p[6], &lens[6], &fmts[6]);
+        p[7] = fs[0] ? fs : NULL;
+        p[8] = ts[0] ? ts : NULL;
+        p[9] = control_arg(q, "destination");
+        p[10] = control_arg(q, "approval_doc");
+        tx = db_tx_new();
+        /* --under ID: the cameras below a node, resolved to IDs now. */
+        p[11] = control_arg(q, "under");
+        db_tx_add(tx, "SELECT * FROM access_request_file($1, $2, $3::text[], $4, $5, "
+                      "$6::text[] || coalesce((SELECT array_agg(id ORDER BY id) FROM cameras "
+                      "WHERE $12::text IS NOT NULL AND id LIKE vigil_prefix($12::text) || '%'), '{}'), $7::text[], "
+                      "to_timestamp($8::double precision), to_timestamp($9::double precision), $10, $11)",
+                  12, p, lens, fmts);
+        sqlarray_deinit(&officers);
+        sqlarray_deinit(&cameras);
+        sqlarray_deinit(&actions);
+        db_submit(n->db, tx, accessctl_on_answer, q);
+}
+
+/* countersign / approve / deny / revoke: one SQL function each. */
+static void accessctl_step(struct control_req *q, const char *what, const char *sql, int nparams)
+{
+        const char *badge = accessctl_officer_only(q, what);
+        const char *id, *p[4];
+        struct db_tx *tx;
+
+        if (!badge)
+                return;
+        id = control_arg(q, "id");
+        if (!id) {
+                control_reply(q, CONTROL_USAGE, NULL, "which request? (its ID)", NULL);
+                free(q);
+                return;
+        }
+        snprintf(q->arg_id, sizeof(q->arg_id), "%s", id);
+        p[0] = id;
+        p[1] = badge;
+        p[2] = control_arg(q, "reason");
+        p[3] = control_arg(q, "valid_for");
+        tx = db_tx_new();
+        db_tx_add(tx, sql, nparams, p, NULL, NULL);
+        db_submit(q->c->node->db, tx, accessctl_on_answer, q);
+}
+
+static void accessctl_countersign(struct control_req *q)
+{
+        accessctl_step(q, "countersign", "SELECT * FROM access_countersign($1, $2)", 2);
+}
+
+static void accessctl_approve(struct control_req *q)
+{
+        accessctl_step(q, "approve", "SELECT * FROM access_decide($1, $2, true, $3, $4::interval)", 4);
+}
+
+static void accessctl_deny(struct control_req *q)
+{
+        if (!control_arg(q, "reason")) {
+                control_reply(q, CONTROL_USAGE, NULL, "a denial needs --reason", NULL);
+                free(q);
+                return;
+        }
+        accessctl_step(q, "deny", "SELECT * FROM access_decide($1, $2, false, $3, NULL)", 3);
+}
+
+static void accessctl_revoke(struct control_req *q)
+{
+        accessctl_step(q, "revoke", "SELECT * FROM access_revoke($1, $2, $3)", 3);
+}
+
+static void accessctl_list(struct control_req *q)
+{
+        struct db_tx *tx = db_tx_new();
+
+        db_tx_add(tx, "SELECT json_agg(json_build_object('id', id, 'state', state, 'filed_by', filed_by, "
+                      "'filed_at', filed_at, 'officers', officers, 'credentials', credentials, 'case', case_no, "
+                      "'purpose', purpose, 'cameras', cameras, 'actions', actions, 'from', rec_from, "
+                      "'to', rec_to, 'destination', destination, 'approval_doc', approval_doc, "
+                      "'countersigned_by', countersigned_by, 'decided_by', decided_by, 'decided_at', decided_at, "
+                      "'reason', reason, 'expires_at', expires_at) ORDER BY filed_at)::text FROM access_requests",
+                  0, NULL, NULL, NULL);
+        db_submit(q->c->node->db, tx, control_on_json_row, q);
+}
+
+/* --- the access log --- */
+
+static void accessctl_audit_list(struct control_req *q)
+{
+        const char *limit = control_arg(q, "limit"), *node = control_arg(q, "node");
+        const char *p[2] = { limit ? limit : "100", node };
+        struct db_tx *tx = db_tx_new();
+
+        if (node && strcmp(node, q->c->node->cfg.node_id) != 0)
+                /* The copy held here of a node below. */
+                db_tx_add(tx, "SELECT json_agg(x ORDER BY x.seq)::text FROM (SELECT seq, at, node_id, actor, action, "
+                              "outcome, article, camera, purpose, destination, request_id, emergency_id, detail, "
+                              "encode(hash, 'hex') AS hash FROM audit_copies WHERE node_id = $2 "
+                              "ORDER BY seq DESC LIMIT $1::int) x", 2, p, NULL, NULL);
+        else
+                db_tx_add(tx, "SELECT json_agg(x ORDER BY x.seq)::text FROM (SELECT seq, at, node_id, actor, action, "
+                              "outcome, article, camera, purpose, destination, request_id, emergency_id, detail, "
+                              "encode(hash, 'hex') AS hash FROM audit_log ORDER BY seq DESC LIMIT $1::int) x",
+                          1, p, NULL, NULL);
+        db_submit(q->c->node->db, tx, control_on_json_row, q);
+}
+
+static void accessctl_on_verified(void *arg, struct db_tx *tx, int err, const char *msg)
+{
+        struct control_req *q = arg;
+        PGresult *res = db_tx_result(tx, 0);
+        json_t *doc;
+
+        if (err || !res || PQntuples(res) != 1) {
+                control_refuse(q, err ? msg : "no answer", NULL);
+                return;
+        }
+        doc = json_object();
+        json_object_set_new(doc, "node", json_string(q->arg_id));
+        json_object_set_new(doc, "records", json_integer(strtoll(PQgetvalue(res, 0, 0), NULL, 10)));
+        json_object_set_new(doc, "alarms", json_integer(strtoll(PQgetvalue(res, 0, 2), NULL, 10)));
+        json_object_set_new(doc, "ok", json_boolean(PQgetisnull(res, 0, 1) && PQgetvalue(res, 0, 2)[0] == '0'));
+        json_object_set_new(doc, "first_bad_seq", PQgetisnull(res, 0, 1) ? json_null()
+                                                  : json_integer(strtoll(PQgetvalue(res, 0, 1), NULL, 10)));
+        if (!PQgetisnull(res, 0, 1))
+                log_error("access", "seq=%s msg=\"access log does not verify: a record was changed\"",
+                          PQgetvalue(res, 0, 1));
+        control_reply(q, CONTROL_OK, doc, NULL, NULL);
+        free(q);
+}
+
+static void accessctl_audit_verify(struct control_req *q)
+{
+        const char *node = control_arg(q, "node");
+        struct db_tx *tx;
+
+        tx = db_tx_new();
+        if (node && strcmp(node, q->c->node->cfg.node_id) != 0) {
+                /* The copies held here of a node below. */
+                const char *p[1] = { node };
+                snprintf(q->arg_id, sizeof(q->arg_id), "%s", node);
+                db_tx_add(tx, "SELECT records, first_bad_seq, (SELECT count(*) FROM audit_alarms WHERE node_id = $1) "
+                              "FROM audit_verify_copy($1)", 1, p, NULL, NULL);
+        } else {
+                snprintf(q->arg_id, sizeof(q->arg_id), "%s", q->c->node->cfg.node_id);
+                db_tx_add(tx, "SELECT records, first_bad_seq, 0 FROM audit_verify()", 0, NULL, NULL, NULL);
+        }
+        db_submit(q->c->node->db, tx, accessctl_on_verified, q);
+}
+
+/* audit.checkpoints [--node ID] [--limit N]: the latest signed checkpoints
+ * of this node's log or of a copy held here, each with the hash held here
+ * at that record; vigilctl checks the signatures with the node's key. */
+static void accessctl_audit_checkpoints(struct control_req *q)
+{
+        const char *node = control_arg(q, "node"), *limit = control_arg(q, "limit");
+        const char *p[3];
+        struct db_tx *tx;
+
+        p[0] = node ? node : q->c->node->cfg.node_id;
+        p[1] = limit ? limit : "10";
+        if (!nodeid_is_wellformed(p[0]) || strspn(p[1], "0123456789") != strlen(p[1]) || !*p[1]) {
+                control_reply(q, CONTROL_USAGE, NULL, "audit checkpoints: --node is a node ID, --limit a number",
+                              NULL);
+                free(q);
+                return;
+        }
+        tx = db_tx_new();
+        db_tx_add(tx, "SELECT json_build_object('node', $1::text, 'checkpoints', "
+                      "audit_checkpoints_json($1, $2::int))::text", 2, p, NULL, NULL);
+        db_submit(q->c->node->db, tx, control_on_json_row, q);
+}
+
+const struct control_command accessctl_commands[] = {
+        { "audit.checkpoints", accessctl_audit_checkpoints },
+        { "officer.add", accessctl_officer_add },
+        { "officer.list", accessctl_officer_list },
+        { "officer.deactivate", accessctl_officer_deactivate },
+        { "officer.reactivate", accessctl_officer_reactivate },
+        { "delegation.add", accessctl_delegation_add },
+        { "delegation.revoke", accessctl_delegation_revoke },
+        { "delegation.list", accessctl_delegation_list },
+        { "access.request", accessctl_request },
+        { "access.countersign", accessctl_countersign },
+        { "access.approve", accessctl_approve },
+        { "access.deny", accessctl_deny },
+        { "access.revoke", accessctl_revoke },
+        { "access.list", accessctl_list },
+        { "audit.list", accessctl_audit_list },
+        { "audit.verify", accessctl_audit_verify },
+        { NULL, NULL },
+};

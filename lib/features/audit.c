@@ -1,0 +1,442 @@
+#include "features/audit.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db/db.h"
+#include "base/log.h"
+#include "node.h"
+#include "base/nodeid.h"
+#include "base/sqlarray.h"
+#include "wire/wire.h"
+
+/* Records sent up per transaction. */
+#define AUDIT_FORWARD_BATCH 500
+/* A node signs its log's head at most this often: once per emergency at a
+ * station, not with every batch (each one is a signature, a row and a
+ * change applied at every tier above). */
+#define AUDIT_CHECKPOINT_EVERY_MS 10000
+
+/* Whether this node may sign a checkpoint now. */
+static bool audit_checkpoint_due(const struct node *n)
+{
+        return n->audit_checkpoint_ms == 0 || uv_now(n->loop) - n->audit_checkpoint_ms >= AUDIT_CHECKPOINT_EVERY_MS;
+}
+
+static const char audit_unsent[] =
+        "SELECT seq, node_id, (extract(epoch FROM at) * 1000000)::bigint, actor, action, outcome, article, "
+        "camera, purpose, destination, request_id, emergency_id, detail, encode(prev_hash, 'hex'), "
+        "encode(hash, 'hex'), (SELECT s.seq FROM audit_sent s) "
+        "FROM audit_log WHERE seq > (SELECT s.seq FROM audit_sent s) ORDER BY 1 LIMIT 500";
+
+static const char *audit_text(const PGresult *res, int i, int c)
+{
+        return PQgetisnull(res, i, c) ? NULL : PQgetvalue(res, i, c);
+}
+
+/* Encode row I of an audit_unsent result. Caller owns *RET. */
+static int audit_encode_row(const PGresult *res, int i, uint8_t **ret, size_t *ret_len)
+{
+        Vigil__Change c = VIGIL__CHANGE__INIT;
+        Vigil__AuditRecord a = VIGIL__AUDIT_RECORD__INIT;
+        uint8_t prev[32], hash[32];
+        size_t np = 0, nh = 0;
+
+        if (sodium_hex2bin(prev, sizeof(prev), PQgetvalue(res, i, 13), strlen(PQgetvalue(res, i, 13)), NULL, &np,
+                           NULL) < 0 ||
+            sodium_hex2bin(hash, sizeof(hash), PQgetvalue(res, i, 14), strlen(PQgetvalue(res, i, 14)), NULL, &nh,
+                           NULL) < 0)
+                return -EINVAL;
+        a.has_seq = a.has_at_us = a.has_prev_hash = a.has_hash = 1;
+        a.seq = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+        a.node_id = PQgetvalue(res, i, 1);
+        a.at_us = strtoll(PQgetvalue(res, i, 2), NULL, 10);
+        a.actor = PQgetvalue(res, i, 3);
+        a.action = PQgetvalue(res, i, 4);
+        a.outcome = PQgetvalue(res, i, 5);
+        a.article = (char *)audit_text(res, i, 6);
+        a.camera = (char *)audit_text(res, i, 7);
+        a.purpose = (char *)audit_text(res, i, 8);
+        a.destination = (char *)audit_text(res, i, 9);
+        a.request_id = (char *)audit_text(res, i, 10);
+        a.emergency_id = (char *)audit_text(res, i, 11);
+        a.detail = (char *)audit_text(res, i, 12);
+        a.prev_hash.data = prev;
+        a.prev_hash.len = np;
+        a.hash.data = hash;
+        a.hash.len = nh;
+        c.kind_case = VIGIL__CHANGE__KIND_AUDIT_RECORD;
+        c.audit_record = &a;
+        return wire_encode_change(&c, ret, ret_len);
+}
+
+/* --- this node's log, up --- */
+
+static void audit_forward_done(struct node *n)
+{
+        n->audit_forwarding = false;
+        if (n->audit_forward_again) {
+                n->audit_forward_again = false;
+                audit_forward(n);
+        }
+}
+
+static void audit_on_forwarded(void *arg, struct db_tx *tx, int err, const char *msg)
+{
+        struct node *n = arg;
+
+        (void)tx;
+        if (err)
+                log_warn("audit", "msg=\"cannot queue the access log for the parent\" reason=\"%s\"", msg);
+        else
+                node_kick_uplink(n);
+        audit_forward_done(n);
+}
+
+static uint8_t *audit_checkpoint_add(struct node *n, struct db_tx *tx, const char *seq, const char *hash_hex,
+                                     const char *uplink, size_t *ret_len);
+
+static void audit_on_unsent(void *arg, struct db_tx *rtx, int err, const char *msg)
+{
+        struct node *n = arg;
+        PGresult *res = err ? NULL : db_tx_result(rtx, n->audit_read_index);
+        struct sqlarray changes = { .type = SQLARRAY_BYTEA };
+        struct db_tx *tx;
+        const char *p[4];
+        int lens[4] = { 0 }, fmts[4] = { 0 }, i, nr;
+
+        if (!res || (nr = PQntuples(res)) == 0) {
+                /* Within another's transaction, its owner says why it failed. */
+                if (err && !n->audit_read_in_tx)
+                        log_warn("audit", "msg=\"cannot read the access log\" reason=\"%s\"", msg);
+                audit_forward_done(n);
+                return;
+        }
+        for (i = 0; i < nr; i++) {
+                uint8_t *buf;
+                size_t len;
+                vigil_require(audit_encode_row(res, i, &buf, &len) == 0);
+                sqlarray_add_bytea(&changes, buf, len);
+                free(buf);
+        }
+        tx = db_tx_new();
+        /* The batch ends with this node's signed checkpoint of its last
+         * record, when one is due: kept and sent in this same transaction,
+         * no other. */
+        if (audit_checkpoint_due(n)) {
+                size_t len;
+                uint8_t *buf = audit_checkpoint_add(n, tx, PQgetvalue(res, nr - 1, 0), PQgetvalue(res, nr - 1, 14),
+                                                    NULL, &len);
+                sqlarray_add_bytea(&changes, buf, len);
+                free(buf);
+        }
+        /* A full batch: more may wait. */
+        if (nr == AUDIT_FORWARD_BATCH)
+                n->audit_forward_again = true;
+        p[0] = n->cfg.parent_id;
+        sqlarray_param(&changes, &p[1], &lens[1], &fmts[1]);
+        p[2] = PQgetvalue(res, nr - 1, 0);
+        p[3] = PQgetvalue(res, 0, 15);
+        db_tx_add(tx, "SELECT outbox_append($1, $2::bytea[])", 2, p, lens, fmts);
+        /* Only if nobody else moved the mark meanwhile: sent once, in order. */
+        db_tx_add(tx, "UPDATE audit_sent SET seq = $1::bigint WHERE seq = $2::bigint", 2, p + 2, NULL, NULL);
+        sqlarray_deinit(&changes);
+        db_submit(n->db, tx, audit_on_forwarded, n);
+}
+
+/* One forward at a time; a call meanwhile is remembered and made after. */
+static bool audit_forward_begin(struct node *n)
+{
+        if (!n->has_parent || !n->db || !db_is_up(n->db))
+                return false;
+        if (n->audit_forwarding) {
+                n->audit_forward_again = true;
+                return false;
+        }
+        n->audit_forwarding = true;
+        return true;
+}
+
+void audit_forward(struct node *n)
+{
+        struct db_tx *tx;
+
+        if (!audit_forward_begin(n))
+                return;
+        tx = db_tx_new();
+        n->audit_read_in_tx = false;
+        n->audit_read_index = 0;
+        db_tx_add(tx, audit_unsent, 0, NULL, NULL, NULL);
+        db_submit(n->db, tx, audit_on_unsent, n);
+}
+
+void audit_forward_in(struct node *n, struct db_tx *tx)
+{
+        if (!audit_forward_begin(n))
+                return;
+        n->audit_read_in_tx = true;
+        n->audit_read_index = db_tx_count(tx);
+        vigil_require(db_tx_also(tx, audit_on_unsent, n) == 0);
+        db_tx_add(tx, audit_unsent, 0, NULL, NULL, NULL);
+}
+
+/* --- signed checkpoints --- */
+
+static const char audit_checkpoint_context[] = "vigil audit checkpoint";
+
+static void audit_put_be64(uint8_t *p, int64_t v)
+{
+        uint64_t u = (uint64_t)v;
+        int i;
+
+        for (i = 7; i >= 0; i--, u >>= 8)
+                p[i] = (uint8_t)u;
+}
+
+size_t audit_checkpoint_message(const char *node, int64_t seq, const uint8_t hash[32], int64_t signed_at_us,
+                                uint8_t buf[AUDIT_CHECKPOINT_MAX_MESSAGE])
+{
+        size_t cl = sizeof(audit_checkpoint_context), nl = strlen(node), n = 0;
+
+        if (nl > 32)
+                return 0;
+        memcpy(buf, audit_checkpoint_context, cl);      /* with its NUL */
+        n += cl;
+        memcpy(buf + n, node, nl);
+        n += nl;
+        buf[n++] = 0;
+        audit_put_be64(buf + n, seq);
+        n += 8;
+        memcpy(buf + n, hash, 32);
+        n += 32;
+        audit_put_be64(buf + n, signed_at_us);
+        return n + 8;
+}
+
+int audit_checkpoint_sign(const uint8_t secret_key[64], const char *node, int64_t seq, const uint8_t hash[32],
+                          int64_t signed_at_us, uint8_t sig[64])
+{
+        uint8_t m[AUDIT_CHECKPOINT_MAX_MESSAGE];
+        size_t n = audit_checkpoint_message(node, seq, hash, signed_at_us, m);
+
+        if (n == 0)
+                return -EINVAL;
+        return crypto_sign_detached(sig, NULL, m, n, secret_key) == 0 ? 0 : -EINVAL;
+}
+
+bool audit_checkpoint_verify(const uint8_t public_key[32], const char *node, int64_t seq, const uint8_t hash[32],
+                             int64_t signed_at_us, const uint8_t sig[64])
+{
+        uint8_t m[AUDIT_CHECKPOINT_MAX_MESSAGE];
+        size_t n = audit_checkpoint_message(node, seq, hash, signed_at_us, m);
+
+        return n > 0 && crypto_sign_verify_detached(sig, m, n, public_key) == 0;
+}
+
+static void audit_on_checkpointed(void *arg, struct db_tx *tx, int err, const char *msg)
+{
+        struct node *n = arg;
+
+        (void)tx;
+        n->audit_checkpointing = false;
+        if (err && err != -ECANCELED)
+                log_warn("audit", "msg=\"cannot keep a checkpoint of the access log\" reason=\"%s\"", msg);
+        else if (!err)
+                node_kick_uplink(n);
+}
+
+/* The statement keeping a checkpoint (VIA NULL: this node's own); CHANGE
+ * goes to UPLINK if both are given. */
+static void audit_add_checkpoint_keep(struct db_tx *tx, const char *via, const char *node, int64_t seq,
+                                      const uint8_t hash[32], int64_t at_us, const uint8_t sig[64],
+                                      const uint8_t *change, size_t len, const char *uplink)
+{
+        char s[24], at[24];
+        const char *p[8] = { via, node, s, (const char *)hash, at, (const char *)sig, (const char *)change,
+                             change ? uplink : NULL };
+        int lens[8] = { 0, 0, 0, 32, 0, 64, (int)len, 0 }, fmts[8] = { 0, 0, 0, 1, 0, 1, 1, 0 };
+
+        snprintf(s, sizeof(s), "%" PRId64, seq);
+        snprintf(at, sizeof(at), "%" PRId64, at_us);
+        db_tx_add(tx, "SELECT audit_checkpoint_keep($1, $2, $3, $4, timestamptz 'epoch' + "
+                      "$5::bigint * interval '1 microsecond', $6, $7, $8)", 8, p, lens, fmts);
+}
+
+/* Sign record SEQ of this node's log (its hash HASH_HEX, as read) now and
+ * add to TX the statement keeping the checkpoint, sent to UPLINK if given.
+ * Returns the checkpoint's change (caller frees), *RET_LEN its length. */
+static uint8_t *audit_checkpoint_add(struct node *n, struct db_tx *tx, const char *seq, const char *hash_hex,
+                                     const char *uplink, size_t *ret_len)
+{
+        Vigil__Change c = VIGIL__CHANGE__INIT;
+        Vigil__AuditCheckpoint cp = VIGIL__AUDIT_CHECKPOINT__INIT;
+        uint8_t hash[32], sig[64], *buf;
+        size_t nh = 0;
+
+        vigil_require(sodium_hex2bin(hash, sizeof(hash), hash_hex, strlen(hash_hex), NULL, &nh, NULL) == 0 &&
+                      nh == 32);
+        cp.node_id = n->cfg.node_id;
+        cp.has_seq = cp.has_hash = cp.has_signed_at_us = cp.has_signature = 1;
+        cp.seq = strtoll(seq, NULL, 10);
+        cp.hash.data = hash;
+        cp.hash.len = 32;
+        cp.signed_at_us = node_now_us();
+        vigil_require(audit_checkpoint_sign(n->keys.sign_secret, n->cfg.node_id, cp.seq, hash, cp.signed_at_us,
+                                            sig) == 0);
+        cp.signature.data = sig;
+        cp.signature.len = 64;
+        c.kind_case = VIGIL__CHANGE__KIND_AUDIT_CHECKPOINT;
+        c.audit_checkpoint = &cp;
+        vigil_require(wire_encode_change(&c, &buf, ret_len) == 0);
+        audit_add_checkpoint_keep(tx, NULL, n->cfg.node_id, cp.seq, hash, cp.signed_at_us, sig, buf, *ret_len,
+                                  uplink);
+        n->audit_checkpoint_ms = uv_now(n->loop);
+        return buf;
+}
+
+/* The head, when no batch sent up carried it (the city sends none). */
+static void audit_on_head(void *arg, struct db_tx *rtx, int err, const char *msg)
+{
+        struct node *n = arg;
+        PGresult *res = err ? NULL : db_tx_result(rtx, 0);
+        struct db_tx *tx;
+        size_t len;
+
+        if (!res || PQntuples(res) != 1) {
+                if (err && err != -ECANCELED)
+                        log_warn("audit", "msg=\"cannot read the access log's head\" reason=\"%s\"", msg);
+                n->audit_checkpointing = false;
+                return;
+        }
+        tx = db_tx_new();
+        free(audit_checkpoint_add(n, tx, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), node_uplink_peer(n), &len));
+        db_submit(n->db, tx, audit_on_checkpointed, n);
+}
+
+void audit_checkpoint(struct node *n)
+{
+        struct db_tx *tx;
+
+        if (n->audit_checkpointing || !n->db || !db_is_up(n->db) || !audit_checkpoint_due(n))
+                return;
+        n->audit_checkpointing = true;
+        tx = db_tx_new();
+        db_tx_add(tx, "SELECT seq, encode(hash, 'hex') FROM audit_log WHERE seq > coalesce((SELECT max(c.seq) "
+                      "FROM audit_checkpoints c WHERE c.via IS NULL AND c.node_id = vigil_self()), 0) "
+                      "ORDER BY seq DESC LIMIT 1", 0, NULL, NULL, NULL);
+        db_submit(n->db, tx, audit_on_head, n);
+}
+
+int audit_checkpoint_replica_add(struct db_tx *tx, const Vigil__Change *c, const char *via, const char *uplink,
+                                 const uint8_t *change, size_t len, char *err, size_t errlen)
+{
+        const Vigil__AuditCheckpoint *cp = c->audit_checkpoint;
+
+        /* wire.c checked the fields; the subject must be under the child. */
+        if (!nodeid_under(cp->node_id, via)) {
+                snprintf(err, errlen, "audit checkpoint of %s, not under %s", cp->node_id, via);
+                return -EBADMSG;
+        }
+        audit_add_checkpoint_keep(tx, via, cp->node_id, cp->seq, cp->hash.data, cp->signed_at_us,
+                                  cp->signature.data, change, len, uplink);
+        return 0;
+}
+
+/* --- alarms --- */
+
+static void audit_on_alarms(void *arg, struct db_tx *tx, int err, const char *msg)
+{
+        struct node *n = arg;
+        PGresult *res = db_tx_result(tx, 0);
+        int i;
+
+        (void)msg;
+        n->audit_alarm_check = false;
+        if (err || !res)
+                return;
+        n->audit_alarms += (unsigned long)PQntuples(res);
+        for (i = 0; i < PQntuples(res); i++)
+                log_error("audit", "node=%s seq=%s kind=%s msg=\"access log alarm\" detail=\"%s\"",
+                          PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), PQgetvalue(res, i, 2),
+                          PQgetvalue(res, i, 3));
+}
+
+void audit_check_alarms(struct node *n)
+{
+        struct db_tx *tx;
+
+        if (!n->has_children || n->audit_alarm_check || !n->db || !db_is_up(n->db))
+                return;
+        n->audit_alarm_check = true;
+        tx = db_tx_new();
+        db_tx_add(tx, "UPDATE audit_alarms SET logged = true WHERE NOT logged "
+                      "RETURNING node_id, seq, kind, detail", 0, NULL, NULL, NULL);
+        db_submit(n->db, tx, audit_on_alarms, n);
+}
+
+/* --- copies from the children --- */
+
+static const enum sqlarray_type audit_copy_types[AUDIT_COPY_COLUMNS] = {
+        SQLARRAY_TEXT, SQLARRAY_INT8, SQLARRAY_INT8,                    /* node, seq, at (us) */
+        SQLARRAY_TEXT, SQLARRAY_TEXT, SQLARRAY_TEXT, SQLARRAY_TEXT,     /* actor .. article */
+        SQLARRAY_TEXT, SQLARRAY_TEXT, SQLARRAY_TEXT, SQLARRAY_TEXT,     /* camera .. request */
+        SQLARRAY_TEXT, SQLARRAY_TEXT,                                   /* emergency, detail */
+        SQLARRAY_BYTEA, SQLARRAY_BYTEA, SQLARRAY_BYTEA,                 /* prev, hash, change */
+};
+
+int audit_replica_row(struct sqlarray *cols, const Vigil__Change *c, const char *via, const uint8_t *change,
+                      size_t len, char *err, size_t errlen)
+{
+        const Vigil__AuditRecord *a = c->audit_record;
+        int i;
+
+        if (!a->node_id || !nodeid_is_wellformed(a->node_id) || !nodeid_under(a->node_id, via) || !a->has_seq ||
+            a->seq < 1 || !a->has_at_us || !a->actor || !a->action || !a->outcome || a->prev_hash.len != 32 ||
+            a->hash.len != 32) {
+                snprintf(err, errlen, "audit record: incomplete, or of a node not under %s", via);
+                return -EBADMSG;
+        }
+        if (cols[0].n == 0)
+                for (i = 0; i < AUDIT_COPY_COLUMNS; i++) {
+                        sqlarray_reset(&cols[i]);
+                        sqlarray_set_type(&cols[i], audit_copy_types[i]);
+                }
+        sqlarray_add_text(&cols[0], a->node_id);
+        sqlarray_add_int64(&cols[1], a->seq);
+        /* The time exactly as recorded: microseconds, no floating point. */
+        sqlarray_add_int64(&cols[2], a->at_us);
+        sqlarray_add_text(&cols[3], a->actor);
+        sqlarray_add_text(&cols[4], a->action);
+        sqlarray_add_text(&cols[5], a->outcome);
+        sqlarray_add_text(&cols[6], a->article);
+        sqlarray_add_text(&cols[7], a->camera);
+        sqlarray_add_text(&cols[8], a->purpose);
+        sqlarray_add_text(&cols[9], a->destination);
+        sqlarray_add_text(&cols[10], a->request_id);
+        sqlarray_add_text(&cols[11], a->emergency_id);
+        sqlarray_add_text(&cols[12], a->detail);
+        sqlarray_add_bytea(&cols[13], a->prev_hash.data, a->prev_hash.len);
+        sqlarray_add_bytea(&cols[14], a->hash.data, a->hash.len);
+        sqlarray_add_bytea(&cols[15], change, len);
+        return 0;
+}
+
+void audit_replica_flush(struct db_tx *tx, struct sqlarray *cols, const char *via, const char *uplink)
+{
+        const char *p[2 + AUDIT_COPY_COLUMNS] = { via, uplink };
+        int lens[2 + AUDIT_COPY_COLUMNS] = { 0 }, fmts[2 + AUDIT_COPY_COLUMNS] = { 0 }, i;
+
+        if (cols[0].n == 0)
+                return;
+        for (i = 0; i < AUDIT_COPY_COLUMNS; i++)
+                sqlarray_param(&cols[i], &p[2 + i], &lens[2 + i], &fmts[2 + i]);
+        db_tx_add(tx, "SELECT audit_copies_apply($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, "
+                      "$15, $16, $17, $18)",
+                  2 + AUDIT_COPY_COLUMNS, p, lens, fmts);
+        for (i = 0; i < AUDIT_COPY_COLUMNS; i++)
+                sqlarray_reset(&cols[i]);
+}

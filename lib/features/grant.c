@@ -1,0 +1,269 @@
+#include "features/grant.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db/db.h"
+#include "base/log.h"
+#include "node.h"
+#include "base/nodeid.h"
+#include "base/sqlarray.h"
+#include "wire/wire.h"
+
+#define GRANT_DISPATCH_BATCH 20
+
+static const char grant_select[] =
+        "SELECT id, grant_version, array_to_string(cameras, ','), array_to_string(actions, ','), "
+        "array_to_string(officers, ','), (extract(epoch FROM rec_from) * 1000000)::bigint, "
+        "(extract(epoch FROM rec_to) * 1000000)::bigint, (extract(epoch FROM expires_at) * 1000000)::bigint, "
+        "state = 'revoked', purpose, destination, case_no, decided_by, node_id "
+        "FROM access_requests WHERE state IN ('approved', 'revoked') "
+        "AND grant_version IS DISTINCT FROM dispatched_version ORDER BY grant_version LIMIT 20";
+
+/* Split "a,b,c" into LIST (pointers into the copy *BUF, caller frees). */
+static size_t grant_split(const char *s, char **buf, char **list, size_t max)
+{
+        char *save = NULL, *tok;
+        size_t n = 0;
+
+        *buf = strdup(s ? s : "");
+        vigil_require(*buf != NULL);
+        for (tok = strtok_r(*buf, ",", &save); tok && n < max; tok = strtok_r(NULL, ",", &save))
+                list[n++] = tok;
+        return n;
+}
+
+static int64_t grant_int(const PGresult *res, int i, int c)
+{
+        return PQgetisnull(res, i, c) ? 0 : strtoll(PQgetvalue(res, i, c), NULL, 10);
+}
+
+static const char *grant_text(const PGresult *res, int i, int c)
+{
+        return PQgetisnull(res, i, c) ? NULL : PQgetvalue(res, i, c);
+}
+
+/* The statement applying grant G (bytes CHANGE) at this node, from VIA. */
+static void grant_add_apply(struct db_tx *tx, const char *via, const Vigil__Grant *g, const uint8_t *change,
+                            size_t len)
+{
+        struct sqlarray cams = { .type = SQLARRAY_TEXT }, acts = { .type = SQLARRAY_TEXT },
+                        offs = { .type = SQLARRAY_TEXT };
+        char version[24], from[32], to[32], until[32];
+        const char *p[16];
+        int lens[16] = { 0 }, fmts[16] = { 0 };
+        size_t k;
+
+        for (k = 0; k < g->n_cameras; k++)
+                sqlarray_add_text(&cams, g->cameras[k]);
+        for (k = 0; k < g->n_actions; k++)
+                sqlarray_add_text(&acts, g->actions[k]);
+        for (k = 0; k < g->n_officers; k++)
+                sqlarray_add_text(&offs, g->officers[k]);
+        snprintf(version, sizeof(version), "%" PRId64, g->version);
+        snprintf(from, sizeof(from), "%.6f", (double)g->rec_from_us / 1e6);
+        snprintf(to, sizeof(to), "%.6f", (double)g->rec_to_us / 1e6);
+        snprintf(until, sizeof(until), "%.6f", (double)g->valid_until_us / 1e6);
+        p[0] = via;
+        p[1] = g->request_id;
+        p[2] = version;
+        sqlarray_param(&cams, &p[3], &lens[3], &fmts[3]);
+        sqlarray_param(&acts, &p[4], &lens[4], &fmts[4]);
+        sqlarray_param(&offs, &p[5], &lens[5], &fmts[5]);
+        p[6] = g->has_rec_from_us ? from : NULL;
+        p[7] = g->has_rec_to_us ? to : NULL;
+        p[8] = until;
+        p[9] = g->revoked ? "t" : "f";
+        p[10] = g->purpose;
+        p[11] = g->destination;
+        p[12] = g->case_no;
+        p[13] = g->approved_by;
+        p[14] = g->filed_at;
+        p[15] = (const char *)change;
+        lens[15] = (int)len;
+        fmts[15] = 1;
+        db_tx_add(tx, "SELECT grant_apply($1, $2, $3, $4::text[], $5::text[], $6::text[], "
+                      "to_timestamp($7::double precision), to_timestamp($8::double precision), "
+                      "to_timestamp($9::double precision), $10, $11, $12, $13, $14, $15, $16)",
+                  16, p, lens, fmts);
+        sqlarray_deinit(&cams);
+        sqlarray_deinit(&acts);
+        sqlarray_deinit(&offs);
+}
+
+/* Row I of a grant_select (or grant_snapshot_select) result as a Grant;
+ * grant_row_free() releases what it points into. */
+struct grant_row {
+        Vigil__Grant g;
+        char *b1, *b2, *b3, *cams[256], *acts[8], *offs[16];
+};
+
+static void grant_row_read(struct grant_row *r, const PGresult *res, int i)
+{
+        Vigil__Grant *g = &r->g;
+
+        vigil__grant__init(g);
+        g->request_id = PQgetvalue(res, i, 0);
+        g->has_version = 1;
+        g->version = grant_int(res, i, 1);
+        g->n_cameras = grant_split(PQgetvalue(res, i, 2), &r->b1, r->cams, 256);
+        g->cameras = r->cams;
+        g->n_actions = grant_split(PQgetvalue(res, i, 3), &r->b2, r->acts, 8);
+        g->actions = r->acts;
+        g->n_officers = grant_split(PQgetvalue(res, i, 4), &r->b3, r->offs, 16);
+        g->officers = r->offs;
+        g->has_rec_from_us = !PQgetisnull(res, i, 5);
+        g->rec_from_us = grant_int(res, i, 5);
+        g->has_rec_to_us = !PQgetisnull(res, i, 6);
+        g->rec_to_us = grant_int(res, i, 6);
+        g->has_valid_until_us = 1;
+        g->valid_until_us = grant_int(res, i, 7);
+        g->has_revoked = 1;
+        g->revoked = PQgetvalue(res, i, 8)[0] == 't';
+        g->purpose = (char *)grant_text(res, i, 9);
+        g->destination = (char *)grant_text(res, i, 10);
+        g->case_no = (char *)grant_text(res, i, 11);
+        g->approved_by = (char *)grant_text(res, i, 12);
+        g->filed_at = (char *)grant_text(res, i, 13);
+}
+
+static void grant_row_free(struct grant_row *r)
+{
+        free(r->b1);
+        free(r->b2);
+        free(r->b3);
+}
+
+static int grant_row_encode(struct grant_row *r, uint8_t **ret, size_t *ret_len)
+{
+        Vigil__Change c = VIGIL__CHANGE__INIT;
+
+        c.kind_case = VIGIL__CHANGE__KIND_GRANT;
+        c.grant = &r->g;
+        return wire_encode_change(&c, ret, ret_len);
+}
+
+/* Add to TX the statement keeping (and sending down) the decision in row I
+ * of a grant_select result. */
+static int grant_add_row(struct db_tx *tx, const PGresult *res, int i)
+{
+        struct grant_row r;
+        uint8_t *buf;
+        size_t len;
+        int ret;
+
+        grant_row_read(&r, res, i);
+        ret = grant_row_encode(&r, &buf, &len);
+        if (ret == 0) {
+                grant_add_apply(tx, NULL, &r.g, buf, len);
+                free(buf);
+        }
+        grant_row_free(&r);
+        return ret;
+}
+
+/* The live grants held here for the cameras under a child ($1: its
+ * prefix), a page after request $2 (keyset), at most $3: what a child
+ * without our state gets in its snapshot. A revoked or expired grant it
+ * never had needs no sending. */
+const char grant_snapshot_select[] =
+        "SELECT request_id, version, array_to_string(cameras, ','), array_to_string(actions, ','), "
+        "array_to_string(officers, ','), (extract(epoch FROM rec_from) * 1000000)::bigint, "
+        "(extract(epoch FROM rec_to) * 1000000)::bigint, (extract(epoch FROM valid_until) * 1000000)::bigint, "
+        "revoked, purpose, destination, case_no, approved_by, filed_at "
+        "FROM grants WHERE NOT revoked AND valid_until > now() AND request_id > $2 "
+        "AND EXISTS (SELECT 1 FROM unnest(cameras) AS c WHERE left(c, length($1)) = $1) "
+        "ORDER BY request_id LIMIT $3::int";
+
+int grant_encode_row(const PGresult *res, int i, uint8_t **ret, size_t *ret_len)
+{
+        struct grant_row r;
+        int ret_code;
+
+        grant_row_read(&r, res, i);
+        ret_code = grant_row_encode(&r, ret, ret_len);
+        grant_row_free(&r);
+        return ret_code;
+}
+
+int grant_replica_add(struct db_tx *tx, const Vigil__Change *c, const char *via, const uint8_t *change,
+                      size_t len, char *err, size_t errlen)
+{
+        const Vigil__Grant *g = c->grant;
+        size_t k;
+
+        if (c->kind_case != VIGIL__CHANGE__KIND_GRANT || !g->request_id || !g->has_version ||
+            !g->has_valid_until_us || g->n_cameras == 0 || g->n_actions == 0 || g->n_officers < 2) {
+                snprintf(err, errlen, "grant: request, version, cameras, actions, two officers and an expiry "
+                         "are required");
+                return -EBADMSG;
+        }
+        for (k = 0; k < g->n_cameras; k++)
+                if (!nodeid_is_wellformed(g->cameras[k])) {
+                        snprintf(err, errlen, "grant %s: camera %s is not a GB/T 28181 ID", g->request_id,
+                                 g->cameras[k]);
+                        return -EBADMSG;
+                }
+        grant_add_apply(tx, via, g, change, len);
+        return 0;
+}
+
+/* --- sending what was decided here --- */
+
+static void grant_on_dispatched(void *arg, struct db_tx *tx, int err, const char *msg)
+{
+        struct node *n = arg;
+
+        (void)tx;
+        n->grant_dispatching = false;
+        if (err) {
+                log_warn("access", "msg=\"cannot send grants down\" reason=\"%s\"", msg);
+                return;
+        }
+        node_kick_children(n);
+}
+
+static void grant_on_pending(void *arg, struct db_tx *rtx, int err, const char *msg)
+{
+        struct node *n = arg;
+        PGresult *res = db_tx_result(rtx, 0);
+        struct db_tx *tx;
+        int i, nr;
+
+        if (err || !res) {
+                n->grant_dispatching = false;
+                if (err)
+                        log_warn("access", "msg=\"cannot read decisions to send\" reason=\"%s\"", msg);
+                return;
+        }
+        nr = PQntuples(res);
+        if (nr == 0) {
+                n->grant_dispatching = false;
+                return;
+        }
+        tx = db_tx_new();
+        for (i = 0; i < nr; i++) {
+                const char *p[2] = { PQgetvalue(res, i, 0), PQgetvalue(res, i, 1) };
+                if (grant_add_row(tx, res, i) < 0)
+                        continue;
+                db_tx_add(tx, "UPDATE access_requests SET dispatched_version = $2::bigint WHERE id = $1", 2, p,
+                          NULL, NULL);
+                log_info("access", "request=%s msg=\"decision sent down\"", PQgetvalue(res, i, 0));
+        }
+        db_submit(n->db, tx, grant_on_dispatched, n);
+}
+
+void grant_dispatch(struct node *n)
+{
+        struct db_tx *tx;
+
+        if (n->grant_dispatching || !n->db || !db_is_up(n->db))
+                return;
+        n->grant_dispatching = true;
+        tx = db_tx_new();
+        db_tx_add(tx, grant_select, 0, NULL, NULL, NULL);
+        db_submit(n->db, tx, grant_on_pending, n);
+}

@@ -1,0 +1,183 @@
+#include "features/officer.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db/db.h"
+#include "base/nodeid.h"
+#include "base/sqlarray.h"
+#include "wire/wire.h"
+
+const char officer_columns[] = "badge, name, unit, credential, array_to_string(roles, ','), public_key, active, version";
+const char delegation_columns[] =
+        "id, unit, principal, deputy, (extract(epoch FROM valid_from) * 1000000)::bigint, "
+        "(extract(epoch FROM valid_until) * 1000000)::bigint, revoked, version";
+
+int officer_encode(const char *badge, const char *name, const char *unit, const char *credential,
+                   const char *roles, const char *public_key, bool active, int64_t version, bool removed,
+                   uint8_t **ret, size_t *ret_len)
+{
+        Vigil__Change c = VIGIL__CHANGE__INIT;
+        Vigil__Officer o = VIGIL__OFFICER__INIT;
+        char *copy = strdup(roles ? roles : ""), *save = NULL, *tok;
+        char *list[16];
+        size_t n = 0;
+        int r;
+
+        if (!copy)
+                return -ENOMEM;
+        for (tok = strtok_r(copy, ",", &save); tok && n < 16; tok = strtok_r(NULL, ",", &save))
+                list[n++] = tok;
+        o.badge = (char *)badge;
+        o.name = (char *)name;
+        o.unit = (char *)unit;
+        o.credential = (char *)credential;
+        o.n_roles = n;
+        o.roles = list;
+        o.public_key = (char *)public_key;
+        o.has_active = 1;
+        o.active = active;
+        o.has_version = 1;
+        o.version = version;
+        o.has_removed = removed;
+        o.removed = removed;
+        c.kind_case = VIGIL__CHANGE__KIND_OFFICER;
+        c.officer = &o;
+        r = wire_encode_change(&c, ret, ret_len);
+        free(copy);
+        return r;
+}
+
+int officer_encode_row(const PGresult *res, int i, int64_t version, bool removed, uint8_t **ret, size_t *ret_len)
+{
+        return officer_encode(PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), PQgetvalue(res, i, 2),
+                              PQgetvalue(res, i, 3), PQgetvalue(res, i, 4), PQgetvalue(res, i, 5),
+                              PQgetvalue(res, i, 6)[0] == 't',
+                              version >= 0 ? version : strtoll(PQgetvalue(res, i, 7), NULL, 10), removed, ret,
+                              ret_len);
+}
+
+int delegation_encode(const char *id, const char *unit, const char *principal, const char *deputy,
+                      int64_t from_us, int64_t until_us, bool revoked, int64_t version, uint8_t **ret,
+                      size_t *ret_len)
+{
+        Vigil__Change c = VIGIL__CHANGE__INIT;
+        Vigil__Delegation d = VIGIL__DELEGATION__INIT;
+
+        d.id = (char *)id;
+        d.unit = (char *)unit;
+        d.principal = (char *)principal;
+        d.deputy = (char *)deputy;
+        d.has_valid_from_us = d.has_valid_until_us = d.has_revoked = d.has_version = 1;
+        d.valid_from_us = from_us;
+        d.valid_until_us = until_us;
+        d.revoked = revoked;
+        d.version = version;
+        c.kind_case = VIGIL__CHANGE__KIND_DELEGATION;
+        c.delegation = &d;
+        return wire_encode_change(&c, ret, ret_len);
+}
+
+int delegation_encode_row(const PGresult *res, int i, uint8_t **ret, size_t *ret_len)
+{
+        return delegation_encode(PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), PQgetvalue(res, i, 2),
+                                 PQgetvalue(res, i, 3), strtoll(PQgetvalue(res, i, 4), NULL, 10),
+                                 strtoll(PQgetvalue(res, i, 5), NULL, 10), PQgetvalue(res, i, 6)[0] == 't',
+                                 strtoll(PQgetvalue(res, i, 7), NULL, 10), ret, ret_len);
+}
+
+/* A unit this child may speak for: itself or a node below it. */
+static bool officer_unit_ok(const char *unit, const char *via)
+{
+        return unit && nodeid_is_wellformed(unit) && nodeid_under(unit, via);
+}
+
+static int officer_add_officer(struct db_tx *tx, const Vigil__Officer *o, const char *via, const char *uplink,
+                               bool snapshot, const uint8_t *change, size_t len, char *err, size_t errlen)
+{
+        struct sqlarray roles = { .type = SQLARRAY_TEXT };
+        char version[24];
+        const char *p[13];
+        int lens[13] = { 0 }, fmts[13] = { 0 };
+        size_t i;
+
+        if (!o->badge || !o->has_version || !officer_unit_ok(o->unit, via) ||
+            (!o->removed && (!o->name || !o->credential || !o->public_key || o->n_roles == 0))) {
+                snprintf(err, errlen, "officer %s: a field is missing or the unit %s is not under %s",
+                         o->badge ? o->badge : "(none)", o->unit ? o->unit : "(none)", via);
+                return -EBADMSG;
+        }
+        for (i = 0; i < o->n_roles; i++)
+                sqlarray_add_text(&roles, o->roles[i]);
+        snprintf(version, sizeof(version), "%" PRId64, o->version);
+        p[0] = via;
+        p[1] = uplink;
+        p[2] = snapshot ? "t" : "f";
+        p[3] = o->badge;
+        p[4] = version;
+        p[5] = o->removed ? "t" : "f";
+        p[6] = o->name;
+        p[7] = o->unit;
+        p[8] = o->credential;
+        sqlarray_param(&roles, &p[9], &lens[9], &fmts[9]);
+        p[10] = o->public_key;
+        p[11] = !o->has_active || o->active ? "t" : "f";
+        p[12] = (const char *)change;
+        lens[12] = (int)len;
+        fmts[12] = 1;
+        db_tx_add(tx, "SELECT officer_apply($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::text[], $11, $12, $13)", 13,
+                  p, lens, fmts);
+        sqlarray_deinit(&roles);
+        return 0;
+}
+
+static int officer_add_delegation(struct db_tx *tx, const Vigil__Delegation *d, const char *via,
+                                  const char *uplink, bool snapshot, const uint8_t *change, size_t len, char *err,
+                                  size_t errlen)
+{
+        char version[24], from[32], until[32];
+        const char *p[12];
+        int lens[12] = { 0 }, fmts[12] = { 0 };
+
+        if (!d->id || !d->has_version || !officer_unit_ok(d->unit, via) || !d->principal || !d->deputy ||
+            !d->has_valid_from_us || !d->has_valid_until_us) {
+                snprintf(err, errlen, "delegation %s: a field is missing or the unit is not under %s",
+                         d->id ? d->id : "(none)", via);
+                return -EBADMSG;
+        }
+        snprintf(version, sizeof(version), "%" PRId64, d->version);
+        snprintf(from, sizeof(from), "%.6f", (double)d->valid_from_us / 1e6);
+        snprintf(until, sizeof(until), "%.6f", (double)d->valid_until_us / 1e6);
+        p[0] = via;
+        p[1] = uplink;
+        p[2] = snapshot ? "t" : "f";
+        p[3] = d->id;
+        p[4] = version;
+        p[5] = d->unit;
+        p[6] = d->principal;
+        p[7] = d->deputy;
+        p[8] = from;
+        p[9] = until;
+        p[10] = d->revoked ? "t" : "f";
+        p[11] = (const char *)change;
+        lens[11] = (int)len;
+        fmts[11] = 1;
+        db_tx_add(tx, "SELECT delegation_apply($1, $2, $3, $4, $5, $6, $7, $8, "
+                      "to_timestamp($9::double precision), to_timestamp($10::double precision), $11, $12)",
+                  12, p, lens, fmts);
+        return 0;
+}
+
+int officer_replica_add(struct db_tx *tx, const Vigil__Change *c, const char *via, const char *uplink,
+                        bool snapshot, const uint8_t *change, size_t len, char *err, size_t errlen)
+{
+        if (c->kind_case == VIGIL__CHANGE__KIND_OFFICER)
+                return officer_add_officer(tx, c->officer, via, uplink, snapshot, change, len, err, errlen);
+        if (c->kind_case == VIGIL__CHANGE__KIND_DELEGATION)
+                return officer_add_delegation(tx, c->delegation, via, uplink, snapshot, change, len, err, errlen);
+        snprintf(err, errlen, "not an officer or delegation");
+        return -EBADMSG;
+}

@@ -1,0 +1,418 @@
+#include "features/view.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "db/db.h"
+#include "control/accessctl.h"
+#include "features/audit.h"
+#include "delivery/downlink.h"
+#include "base/log.h"
+#include "node.h"
+#include "base/nodeid.h"
+#include "wire/ticket.h"
+
+/* Where a request came from, while it is answered below. */
+struct view_pending {
+        struct view_pending *next;
+        uint64_t id;                   /* this hop's request id */
+        uint64_t deadline_ms;
+        struct control_req *q;         /* the officer sits here, or */
+        uint64_t parent_id;            /* the parent's request id to answer */
+        char child[21];                /* the child it went to */
+        char camera[21];
+};
+
+/* The answer to a request, wherever it goes. */
+struct view_answer {
+        bool granted;
+        const char *url, *ticket, *error, *article, *station;
+        int64_t expires_at_us;
+};
+
+static uint64_t view_now_ms(const struct view *v)
+{
+        return uv_now(v->node->loop);
+}
+
+/* --- answering --- */
+
+static void view_reply_officer(struct control_req *q, const char *camera, const struct view_answer *a)
+{
+        json_t *doc;
+
+        if (!a->granted) {
+                char m[400];
+                snprintf(m, sizeof(m), "%s", a->error ? a->error : "refused");
+                control_reply(q, CONTROL_REFUSED, NULL, m, a->article);
+                free(q);
+                return;
+        }
+        doc = json_object();
+        json_object_set_new(doc, "camera", json_string(camera));
+        json_object_set_new(doc, "url", a->url ? json_string(a->url) : json_null());
+        json_object_set_new(doc, "ticket", a->ticket ? json_string(a->ticket) : json_null());
+        json_object_set_new(doc, "expires_at_us", json_integer(a->expires_at_us));
+        {
+                char iso[40];
+                time_t s = (time_t)(a->expires_at_us / 1000000);
+                struct tm tm;
+                gmtime_r(&s, &tm);
+                strftime(iso, sizeof(iso), "%Y-%m-%dT%H:%M:%SZ", &tm);
+                json_object_set_new(doc, "expires_at", json_string(iso));
+        }
+        json_object_set_new(doc, "station", a->station ? json_string(a->station) : json_null());
+        control_reply(q, CONTROL_OK, doc, NULL, NULL);
+        free(q);
+}
+
+static void view_reply_parent(struct view *v, uint64_t parent_id, const struct view_answer *a)
+{
+        Vigil__Envelope env = VIGIL__ENVELOPE__INIT;
+        Vigil__ViewReply r = VIGIL__VIEW_REPLY__INIT;
+
+        r.has_request_id = 1;
+        r.request_id = parent_id;
+        r.has_granted = 1;
+        r.granted = a->granted;
+        r.url = (char *)a->url;
+        r.ticket = (char *)a->ticket;
+        r.has_expires_at_us = a->expires_at_us != 0;
+        r.expires_at_us = a->expires_at_us;
+        r.error = (char *)a->error;
+        r.article = (char *)a->article;
+        r.station = (char *)a->station;
+        env.body_case = VIGIL__ENVELOPE__BODY_VIEW_REPLY;
+        env.view_reply = &r;
+        if (!v->node->has_parent || link_send_envelope(&v->node->uplink.link, &env) < 0)
+                log_warn("view", "msg=\"cannot answer a view: the parent link is down\"");
+}
+
+/* --- deciding, at the owning station --- */
+
+struct view_decision {
+        struct view *v;
+        struct control_req *q;         /* or */
+        uint64_t parent_id;
+        char camera[21], officer[33], key[41], action[16], unit[21];
+        int64_t from_us, to_us;
+};
+
+/* A ticket lives this long at most (and never past its grant). */
+#define VIEW_TICKET_LIFE_US (5LL * 60 * 1000000)
+
+/* Sign the ticket for decision D, granted by REQUEST until UNTIL_US. */
+static int view_ticket(struct view *v, const struct view_decision *d, const char *request, const char *emergency,
+                       const char *url, int64_t until_us, char **ret_token, int64_t *ret_expires)
+{
+        struct node *n = v->node;
+        struct ticket t;
+
+        memset(&t, 0, sizeof(t));
+        ticket_new_id(&t);
+        snprintf(t.station, sizeof(t.station), "%s", n->cfg.node_id);
+        snprintf(t.officer, sizeof(t.officer), "%s", d->officer);
+        snprintf(t.officer_key, sizeof(t.officer_key), "%s", d->key);
+        snprintf(t.camera, sizeof(t.camera), "%s", d->camera);
+        snprintf(t.action, sizeof(t.action), "%s", d->action);
+        /* The basis, exactly one (Art 29(2)): the grant, or the emergency. */
+        snprintf(t.grant, sizeof(t.grant), "%s", request ? request : "");
+        snprintf(t.emergency, sizeof(t.emergency), "%s", request ? "" : emergency ? emergency : "");
+        snprintf(t.url, sizeof(t.url), "%s", url ? url : "");
+        t.from_us = d->from_us;
+        t.to_us = d->to_us;
+        t.issued_us = node_now_us();
+        t.expires_us = t.issued_us + VIEW_TICKET_LIFE_US < until_us ? t.issued_us + VIEW_TICKET_LIFE_US : until_us;
+        *ret_expires = t.expires_us;
+        return ticket_sign(&t, n->keys.sign_secret, ret_token);
+}
+
+static void view_on_decided(void *arg, struct db_tx *tx, int err, const char *msg)
+{
+        struct view_decision *d = arg;
+        struct view *v = d->v;
+        PGresult *res = db_tx_result(tx, 0);
+        struct view_answer a = { .station = v->node->cfg.node_id };
+        char m[300], *token = NULL;
+
+        if (err || !res || PQntuples(res) != 1) {
+                snprintf(m, sizeof(m), "the station could not decide: %s", err ? msg : "no answer");
+                a.error = m;
+        } else {
+                a.granted = PQgetvalue(res, 0, 0)[0] == 't';
+                a.article = PQgetisnull(res, 0, 1) ? NULL : PQgetvalue(res, 0, 1);
+                a.error = PQgetisnull(res, 0, 2) ? NULL : PQgetvalue(res, 0, 2);
+                a.url = PQgetisnull(res, 0, 3) ? NULL : PQgetvalue(res, 0, 3);
+                if (a.granted) {
+                        int64_t until = strtoll(PQgetvalue(res, 0, 5), NULL, 10);
+                        a.expires_at_us = until;
+                        if (view_ticket(v, d, PQgetisnull(res, 0, 4) ? NULL : PQgetvalue(res, 0, 4),
+                                        PQgetisnull(res, 0, 6) ? NULL : PQgetvalue(res, 0, 6), a.url, until, &token,
+                                        &a.expires_at_us) < 0) {
+                                a.granted = false;
+                                a.url = NULL;
+                                a.error = "the station could not sign a ticket";
+                        }
+                        a.ticket = token;
+                }
+        }
+        if (a.granted)
+                v->granted++;
+        else
+                v->refused++;
+        log_info("view", "officer=%s camera=%s action=%s granted=%s msg=\"view decided\"", d->officer, d->camera,
+                 d->action, a.granted ? "yes" : "no");
+        if (d->q)
+                view_reply_officer(d->q, d->camera, &a);
+        else
+                view_reply_parent(v, d->parent_id, &a);
+        free(d);
+        free(token);
+        audit_forward(v->node);
+}
+
+static void view_decide(struct view *v, struct view_decision *d, const Vigil__ViewRequest *r,
+                        const char *entry)
+{
+        char from[32], to[32];
+        const char *p[7];
+        struct db_tx *tx = db_tx_new();
+
+        snprintf(from, sizeof(from), "%.6f", (double)r->from_us / 1e6);
+        snprintf(to, sizeof(to), "%.6f", (double)r->to_us / 1e6);
+        p[0] = r->officer;
+        p[1] = r->camera;
+        p[2] = r->action;
+        p[3] = r->has_from_us ? from : NULL;
+        p[4] = r->has_to_us ? to : NULL;
+        p[5] = entry;
+        p[6] = r->officer_unit && *r->officer_unit ? r->officer_unit : NULL;
+        db_tx_add(tx, "SELECT granted, article, message, url, request_id, "
+                      "(extract(epoch FROM valid_until) * 1000000)::bigint, emergency_id "
+                      "FROM view_decide($1, $2, $3, to_timestamp($4::double precision), "
+                      "to_timestamp($5::double precision), $6, $7)", 7, p, NULL, NULL);
+        db_submit(v->node->db, tx, view_on_decided, d);
+}
+
+/* --- routing --- */
+
+/* The child whose subtree holds CAMERA, or NULL. */
+static struct child *view_child_for(struct view *v, const char *camera)
+{
+        struct node *n = v->node;
+        char prefix[12];
+        int i;
+
+        if (!n->has_children)
+                return NULL;
+        for (i = 0; i < n->downlink.n_children; i++) {
+                struct child *c = n->downlink.children[i];
+                nodeid_prefix(c->id, prefix);
+                if (strncmp(camera, prefix, strlen(prefix)) == 0)
+                        return c;
+        }
+        return NULL;
+}
+
+/* Route R: decide here, or send it to the child below which the camera is.
+ * Q (the officer here) or PARENT_ID (to answer the parent) gets the answer. */
+static void view_route(struct view *v, const Vigil__ViewRequest *r, struct control_req *q, uint64_t parent_id)
+{
+        struct node *n = v->node;
+        struct view_answer a = { 0 };
+        char m[200], prefix[12];
+        struct child *c;
+
+        v->requests++;
+        nodeid_prefix(n->cfg.node_id, prefix);
+        if (n->cfg.tier == TIER_STATION && strncmp(r->camera, prefix, strlen(prefix)) == 0) {
+                struct view_decision *d = calloc(1, sizeof(*d));
+                vigil_require(d != NULL);
+                d->v = v;
+                d->q = q;
+                d->parent_id = parent_id;
+                snprintf(d->camera, sizeof(d->camera), "%s", r->camera);
+                snprintf(d->officer, sizeof(d->officer), "%s", r->officer);
+                snprintf(d->key, sizeof(d->key), "%s", r->officer_key ? r->officer_key : "");
+                snprintf(d->action, sizeof(d->action), "%s", r->action);
+                snprintf(d->unit, sizeof(d->unit), "%s", r->officer_unit ? r->officer_unit : "");
+                d->from_us = r->has_from_us ? r->from_us : 0;
+                d->to_us = r->has_to_us ? r->to_us : 0;
+                view_decide(v, d, r, r->entry_node ? r->entry_node : n->cfg.node_id);
+                return;
+        }
+        c = view_child_for(v, r->camera);
+        if (!c || !c->link.session) {
+                snprintf(m, sizeof(m), c ? "the station's link is down (%s is not connected); try again"
+                                         : "camera %s is not under this node", c ? c->id : r->camera);
+                a.error = m;
+                goto answer;
+        }
+        {
+                Vigil__Envelope env = VIGIL__ENVELOPE__INIT;
+                Vigil__ViewRequest fwd = *r;
+                struct view_pending *pd = calloc(1, sizeof(*pd));
+                vigil_require(pd != NULL);
+                pd->id = v->next_id++;
+                pd->deadline_ms = view_now_ms(v) + VIEW_TIMEOUT_MS;
+                pd->q = q;
+                pd->parent_id = parent_id;
+                snprintf(pd->child, sizeof(pd->child), "%s", c->id);
+                snprintf(pd->camera, sizeof(pd->camera), "%s", r->camera);
+                fwd.request_id = pd->id;
+                env.body_case = VIGIL__ENVELOPE__BODY_VIEW_REQUEST;
+                env.view_request = &fwd;
+                if (link_send_envelope(&c->link, &env) < 0) {
+                        free(pd);
+                        snprintf(m, sizeof(m), "cannot reach %s; try again", c->id);
+                        a.error = m;
+                        goto answer;
+                }
+                pd->next = v->pending;
+                v->pending = pd;
+                return;
+        }
+answer:
+        if (q)
+                view_reply_officer(q, r->camera, &a);
+        else
+                view_reply_parent(v, parent_id, &a);
+}
+
+void view_on_request(struct view *v, const Vigil__ViewRequest *r)
+{
+        view_route(v, r, NULL, r->request_id);
+}
+
+void view_on_reply(struct view *v, const char *child, const Vigil__ViewReply *r)
+{
+        struct view_pending **pp, *pd;
+        struct view_answer a;
+
+        for (pp = &v->pending; *pp; pp = &(*pp)->next)
+                if ((*pp)->id == r->request_id && strcmp((*pp)->child, child) == 0)
+                        break;
+        if (!*pp) {
+                log_warn("view", "child=%s msg=\"answer to no request of ours dropped\"", child);
+                return;
+        }
+        pd = *pp;
+        *pp = pd->next;
+        a.granted = r->has_granted && r->granted;
+        a.url = r->url;
+        a.ticket = r->ticket;
+        a.error = r->error;
+        a.article = r->article;
+        a.station = r->station;
+        a.expires_at_us = r->expires_at_us;
+        if (pd->q)
+                view_reply_officer(pd->q, pd->camera, &a);
+        else
+                view_reply_parent(v, pd->parent_id, &a);
+        free(pd);
+}
+
+static void view_on_timer(uv_timer_t *t)
+{
+        struct view *v = t->data;
+        struct view_pending **pp = &v->pending, *pd;
+        uint64_t now = view_now_ms(v);
+
+        while ((pd = *pp)) {
+                char m[160];
+                struct view_answer a = { 0 };
+                if (pd->deadline_ms > now) {
+                        pp = &pd->next;
+                        continue;
+                }
+                *pp = pd->next;
+                v->timeouts++;
+                snprintf(m, sizeof(m), "no answer from %s within %d ms", pd->child, VIEW_TIMEOUT_MS);
+                a.error = m;
+                if (pd->q)
+                        view_reply_officer(pd->q, pd->camera, &a);
+                else
+                        view_reply_parent(v, pd->parent_id, &a);
+                free(pd);
+        }
+}
+
+int view_init(struct view *v, struct node *n)
+{
+        int r;
+
+        v->node = n;
+        v->next_id = 1;
+        r = uv_timer_init(n->loop, &v->timer);
+        if (r < 0)
+                return r;
+        v->timer.data = v;
+        v->timer_init = true;
+        return uv_timer_start(&v->timer, view_on_timer, 500, 500);
+}
+
+void view_close(struct view *v)
+{
+        while (v->pending) {
+                struct view_pending *pd = v->pending;
+                v->pending = pd->next;
+                if (pd->q)
+                        free(pd->q);
+                free(pd);
+        }
+        if (v->timer_init) {
+                uv_timer_stop(&v->timer);
+                uv_close((uv_handle_t *)&v->timer, NULL);
+                v->timer_init = false;
+        }
+}
+
+/* --- the command --- */
+
+static void view_command(struct control_req *q)
+{
+        struct view *v = &q->c->node->view;
+        Vigil__ViewRequest r = VIGIL__VIEW_REQUEST__INIT;
+        const char *camera = control_arg(q, "camera"), *action = control_arg(q, "action");
+        const char *badge = strncmp(q->user, "officer:", 8) == 0 ? q->user + 8 : NULL;
+
+        if (!camera || !nodeid_is_wellformed(camera)) {
+                control_reply(q, CONTROL_USAGE, NULL, "view needs a camera ID (20 digits)", NULL);
+                free(q);
+                return;
+        }
+        if (!badge) {
+                /* Art 29(2): no ticket without a grant, for admins neither. */
+                control_reply(q, CONTROL_REFUSED, NULL, "refused: Art 29(2): views are for officers, each as "
+                              "themselves (--as); an admin gets none", "Art 29(2)");
+                free(q);
+                return;
+        }
+        r.has_request_id = 1;
+        r.officer = (char *)badge;
+        r.camera = (char *)camera;
+        r.action = (char *)(action ? action : "view-live");
+        r.entry_node = q->c->node->cfg.node_id;
+        r.officer_key = (char *)accessctl_key_of(&q->c->node->access, badge);
+        r.officer_unit = (char *)accessctl_unit_of(&q->c->node->access, badge);
+        if ((control_arg(q, "from") &&
+             accessctl_parse_time(control_arg(q, "from"), node_now_us(), &r.from_us) < 0) ||
+            (control_arg(q, "to") && accessctl_parse_time(control_arg(q, "to"), node_now_us(), &r.to_us) < 0)) {
+                control_reply(q, CONTROL_USAGE, NULL, "--from and --to are times: YYYY-MM-DDTHH:MM:SSZ", NULL);
+                free(q);
+                return;
+        }
+        r.has_from_us = control_arg(q, "from") != NULL;
+        r.has_to_us = control_arg(q, "to") != NULL;
+        view_route(v, &r, q, 0);
+}
+
+const struct control_command view_commands[] = {
+        { "view", view_command },
+        { NULL, NULL },
+};

@@ -1,0 +1,236 @@
+#include "transport/rtspmsg.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <openssl/evp.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* The end of the head ("\r\n\r\n", or "\n\n" from a sloppy server), or NULL. */
+static const char *rtspmsg_head_end(const char *buf, size_t len, size_t *ret_sep)
+{
+        size_t i;
+
+        for (i = 0; i + 1 < len; i++) {
+                if (buf[i] == '\n' && buf[i + 1] == '\n') {
+                        *ret_sep = 2;
+                        return buf + i;
+                }
+                if (i + 3 < len && buf[i] == '\r' && buf[i + 1] == '\n' && buf[i + 2] == '\r' && buf[i + 3] == '\n') {
+                        *ret_sep = 4;
+                        return buf + i;
+                }
+        }
+        return NULL;
+}
+
+static void rtspmsg_copy(char *dst, size_t n, const char *s, size_t len)
+{
+        if (len >= n)
+                len = n - 1;
+        memcpy(dst, s, len);
+        dst[len] = '\0';
+}
+
+int rtspmsg_parse(const char *buf, size_t len, struct rtspmsg_response *ret)
+{
+        struct rtspmsg_response r;
+        const char *end, *p, *line_end;
+        size_t sep = 0, head_len;
+        long content_length = 0;
+        int headers = 0;
+
+        memset(&r, 0, sizeof(r));
+        r.cseq = -1;
+        if (len >= 5 && strncmp(buf, "RTSP/", 5) != 0)
+                return -EBADMSG;
+        end = rtspmsg_head_end(buf, len, &sep);
+        if (!end)
+                return len > RTSPMSG_MAX_HEAD ? -EBADMSG : 0;
+        head_len = (size_t)(end - buf);
+        if (head_len > RTSPMSG_MAX_HEAD)
+                return -EBADMSG;
+        /* Status line: RTSP/1.0 SP code SP reason */
+        line_end = memchr(buf, '\n', head_len + 1);
+        if (!line_end || line_end - buf < 12 || strncmp(buf, "RTSP/1.", 7) != 0 || buf[8] != ' ' ||
+            !isdigit((unsigned char)buf[9]) || !isdigit((unsigned char)buf[10]) ||
+            !isdigit((unsigned char)buf[11]))
+                return -EBADMSG;
+        r.status = (buf[9] - '0') * 100 + (buf[10] - '0') * 10 + (buf[11] - '0');
+        if (r.status < 100)
+                return -EBADMSG;
+        p = buf + 12;
+        while (p < line_end && *p == ' ')
+                p++;
+        rtspmsg_copy(r.reason, sizeof(r.reason), p, (size_t)(line_end - p) - (line_end[-1] == '\r'));
+        for (p = line_end + 1; p < end; p = line_end + 1) {
+                const char *colon, *v, *e;
+                size_t nlen;
+                line_end = memchr(p, '\n', (size_t)(end - p) + 1);
+                if (!line_end)
+                        line_end = end;
+                e = line_end;
+                if (e > p && e[-1] == '\r')
+                        e--;
+                if (e == p)
+                        continue;
+                if (++headers > RTSPMSG_MAX_HEADERS)
+                        return -EBADMSG;
+                colon = memchr(p, ':', (size_t)(e - p));
+                if (!colon)
+                        return -EBADMSG;
+                nlen = (size_t)(colon - p);
+                v = colon + 1;
+                while (v < e && (*v == ' ' || *v == '\t'))
+                        v++;
+                if (nlen == 14 && strncasecmp(p, "Content-Length", 14) == 0) {
+                        char num[16];
+                        char *stop;
+                        rtspmsg_copy(num, sizeof(num), v, (size_t)(e - v));
+                        content_length = strtol(num, &stop, 10);
+                        if (stop == num || *stop || content_length < 0 || content_length > RTSPMSG_MAX_BODY)
+                                return -EBADMSG;
+                } else if (nlen == 4 && strncasecmp(p, "CSeq", 4) == 0) {
+                        char num[16];
+                        char *stop;
+                        long c;
+                        rtspmsg_copy(num, sizeof(num), v, (size_t)(e - v));
+                        c = strtol(num, &stop, 10);
+                        if (stop == num || *stop || c < 0 || c > 1000000000)
+                                return -EBADMSG;
+                        r.cseq = (int)c;
+                } else if ((nlen == 12 && strncasecmp(p, "Content-Base", 12) == 0) ||
+                           (nlen == 16 && strncasecmp(p, "Content-Location", 16) == 0 && !r.content_base[0])) {
+                        rtspmsg_copy(r.content_base, sizeof(r.content_base), v, (size_t)(e - v));
+                } else if (nlen == 12 && strncasecmp(p, "Content-Type", 12) == 0) {
+                        rtspmsg_copy(r.content_type, sizeof(r.content_type), v, (size_t)(e - v));
+                } else if (nlen == 16 && strncasecmp(p, "WWW-Authenticate", 16) == 0 && !r.www_authenticate[0] &&
+                           (size_t)(e - v) >= 6 && strncasecmp(v, "Digest", 6) == 0) {
+                        rtspmsg_copy(r.www_authenticate, sizeof(r.www_authenticate), v, (size_t)(e - v));
+                }
+                if (line_end == end)
+                        break;
+        }
+        if (len - head_len - sep < (size_t)content_length)
+                return 0;
+        r.body = end + sep;
+        r.body_len = (size_t)content_length;
+        *ret = r;
+        return (int)(head_len + sep + (size_t)content_length);
+}
+
+/* One name=value or name="value" pair from *P; advances past it. */
+static bool rtspmsg_param(const char **p, char *name, size_t nn, char *value, size_t vn)
+{
+        const char *s = *p, *e;
+
+        while (*s == ' ' || *s == ',' || *s == '\t')
+                s++;
+        if (!*s)
+                return false;
+        e = s;
+        while (*e && *e != '=' && *e != ',' && *e != ' ')
+                e++;
+        rtspmsg_copy(name, nn, s, (size_t)(e - s));
+        if (*e != '=') {
+                value[0] = '\0';
+                *p = e;
+                return true;
+        }
+        e++;
+        if (*e == '"') {
+                const char *q = strchr(e + 1, '"');
+                if (!q)
+                        return false;
+                rtspmsg_copy(value, vn, e + 1, (size_t)(q - e - 1));
+                *p = q + 1;
+        } else {
+                s = e;
+                while (*e && *e != ',' && *e != ' ')
+                        e++;
+                rtspmsg_copy(value, vn, s, (size_t)(e - s));
+                *p = e;
+        }
+        return true;
+}
+
+int rtspmsg_challenge_parse(const char *value, struct rtspmsg_challenge *ret)
+{
+        struct rtspmsg_challenge c;
+        char name[32], v[256];
+        const char *p;
+
+        memset(&c, 0, sizeof(c));
+        if (!value || strncasecmp(value, "Digest", 6) != 0 || (value[6] && value[6] != ' '))
+                return -ENOTSUP;
+        p = value + 6;
+        while (rtspmsg_param(&p, name, sizeof(name), v, sizeof(v))) {
+                if (strcasecmp(name, "realm") == 0)
+                        rtspmsg_copy(c.realm, sizeof(c.realm), v, strlen(v));
+                else if (strcasecmp(name, "nonce") == 0)
+                        rtspmsg_copy(c.nonce, sizeof(c.nonce), v, strlen(v));
+                else if (strcasecmp(name, "opaque") == 0)
+                        rtspmsg_copy(c.opaque, sizeof(c.opaque), v, strlen(v));
+                else if (strcasecmp(name, "algorithm") == 0)
+                        rtspmsg_copy(c.algorithm, sizeof(c.algorithm), v, strlen(v));
+                else if (strcasecmp(name, "qop") == 0)
+                        rtspmsg_copy(c.qop, sizeof(c.qop), v, strlen(v));
+        }
+        if (!c.nonce[0])
+                return -EBADMSG;
+        if (c.algorithm[0] && strcasecmp(c.algorithm, "MD5") != 0)
+                return -ENOTSUP;
+        *ret = c;
+        return 0;
+}
+
+/* Lowercase hex MD5 of the parts joined by ':'. */
+static void rtspmsg_md5(char out[33], const char *const *parts, int n)
+{
+        unsigned char d[EVP_MAX_MD_SIZE];
+        unsigned int len = 0;
+        EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+        int i;
+
+        EVP_DigestInit_ex(ctx, EVP_md5(), NULL);
+        for (i = 0; i < n; i++) {
+                if (i)
+                        EVP_DigestUpdate(ctx, ":", 1);
+                EVP_DigestUpdate(ctx, parts[i], strlen(parts[i]));
+        }
+        EVP_DigestFinal_ex(ctx, d, &len);
+        EVP_MD_CTX_free(ctx);
+        for (i = 0; i < 16; i++)
+                snprintf(out + 2 * i, 3, "%02x", d[i]);
+}
+
+int rtspmsg_digest(const struct rtspmsg_challenge *c, const char *method, const char *uri, const char *user,
+                   const char *password, const char *cnonce, unsigned nc, char *out, size_t n)
+{
+        char ha1[33], ha2[33], resp[33], ncs[9];
+        const char *a1[3] = { user, c->realm, password }, *a2[2] = { method, uri };
+        bool qop = strstr(c->qop, "auth") != NULL;
+        int w;
+
+        rtspmsg_md5(ha1, a1, 3);
+        rtspmsg_md5(ha2, a2, 2);
+        snprintf(ncs, sizeof(ncs), "%08x", nc);
+        if (qop) {
+                const char *r[6] = { ha1, c->nonce, ncs, cnonce, "auth", ha2 };
+                rtspmsg_md5(resp, r, 6);
+                w = snprintf(out, n, "Digest username=\"%s\", realm=\"%s\", nonce=\"%s\", uri=\"%s\", "
+                             "response=\"%s\", qop=auth, nc=%s, cnonce=\"%s\"%s%s%s", user, c->realm, c->nonce,
+                             uri, resp, ncs, cnonce, c->opaque[0] ? ", opaque=\"" : "", c->opaque,
+                             c->opaque[0] ? "\"" : "");
+        } else {
+                const char *r[3] = { ha1, c->nonce, ha2 };
+                rtspmsg_md5(resp, r, 3);
+                w = snprintf(out, n, "Digest username=\"%s\", realm=\"%s\", nonce=\"%s\", uri=\"%s\", "
+                             "response=\"%s\"%s%s%s", user, c->realm, c->nonce, uri, resp,
+                             c->opaque[0] ? ", opaque=\"" : "", c->opaque, c->opaque[0] ? "\"" : "");
+        }
+        return w < 0 || (size_t)w >= n ? -ENOSPC : 0;
+}

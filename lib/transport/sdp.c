@@ -1,0 +1,120 @@
+#include "transport/sdp.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static void sdp_copy(char *dst, size_t n, const char *s, size_t len)
+{
+        if (len >= n)
+                len = n - 1;
+        memcpy(dst, s, len);
+        dst[len] = '\0';
+}
+
+/* A control attribute: absolute, "*" (the base itself) or relative. */
+static void sdp_control(char *dst, size_t n, const char *v, const char *base)
+{
+        size_t bl;
+
+        if (strncasecmp(v, "rtsp://", 7) == 0 || strncasecmp(v, "rtsps://", 8) == 0 || !base || !*base) {
+                snprintf(dst, n, "%s", v);
+                return;
+        }
+        if (strcmp(v, "*") == 0) {
+                snprintf(dst, n, "%s", base);
+                return;
+        }
+        bl = strlen(base);
+        snprintf(dst, n, "%s%s%s", base, bl && base[bl - 1] == '/' ? "" : "/", v);
+}
+
+/* The media whose payload type is PT (a=rtpmap/fmtp name a payload). */
+static struct sdp_media *sdp_find(struct sdp_session *s, int cur, int pt)
+{
+        if (cur >= 0 && cur < s->n_media && s->media[cur].payload == pt)
+                return &s->media[cur];
+        return NULL;
+}
+
+int sdp_parse(const char *buf, size_t len, const char *base, struct sdp_session *ret)
+{
+        struct sdp_session s;
+        char line[1024], session_control[512] = "";
+        const char *p = buf, *end = buf + len;
+        int cur = -1, skipping = 0, seen_v = 0;
+
+        memset(&s, 0, sizeof(s));
+        while (p < end) {
+                const char *nl = memchr(p, '\n', (size_t)(end - p));
+                const char *e = nl ? nl : end;
+                size_t l = (size_t)(e - p);
+                if (l > 0 && p[l - 1] == '\r')
+                        l--;
+                sdp_copy(line, sizeof(line), p, l);
+                p = nl ? nl + 1 : end;
+                if (!line[0])
+                        continue;
+                if (strlen(line) < 2 || line[1] != '=')
+                        return -EBADMSG;
+                if (!seen_v) {
+                        if (strncmp(line, "v=0", 3) != 0)
+                                return -EBADMSG;
+                        seen_v = 1;
+                        continue;
+                }
+                if (line[0] == 'm') {
+                        char type[16];
+                        int port, pt;
+                        if (sscanf(line + 2, "%15s %d %*s %d", type, &port, &pt) != 3 || pt < 0 || pt > 127)
+                                return -EBADMSG;
+                        if (s.n_media == SDP_MAX_MEDIA) {
+                                skipping = 1;
+                                continue;
+                        }
+                        cur = s.n_media++;
+                        skipping = 0;
+                        snprintf(s.media[cur].type, sizeof(s.media[cur].type), "%s", type);
+                        s.media[cur].payload = pt;
+                        continue;
+                }
+                if (line[0] != 'a' || skipping)
+                        continue;
+                if (strncmp(line, "a=control:", 10) == 0) {
+                        if (cur < 0)
+                                sdp_control(session_control, sizeof(session_control), line + 10, base);
+                        else
+                                sdp_control(s.media[cur].control, sizeof(s.media[cur].control), line + 10,
+                                            session_control[0] && strcmp(session_control, base ? base : "")
+                                                    ? session_control : base);
+                } else if (strncmp(line, "a=rtpmap:", 9) == 0) {
+                        struct sdp_media *m;
+                        char codec[32];
+                        int pt, rate;
+                        if (sscanf(line + 9, "%d %31[^/]/%d", &pt, codec, &rate) == 3 && rate > 0 &&
+                            (m = sdp_find(&s, cur, pt))) {
+                                snprintf(m->codec, sizeof(m->codec), "%s", codec);
+                                m->clock_rate = rate;
+                        }
+                } else if (strncmp(line, "a=framerate:", 12) == 0 && cur >= 0) {
+                        double f = strtod(line + 12, NULL);
+                        if (f > 0 && f < 1000)
+                                s.media[cur].framerate = f;
+                } else if (strncmp(line, "a=fmtp:", 7) == 0) {
+                        struct sdp_media *m;
+                        const char *pl;
+                        int pt;
+                        if (sscanf(line + 7, "%d", &pt) == 1 && (m = sdp_find(&s, cur, pt)) &&
+                            (pl = strstr(line, "profile-level-id="))) {
+                                size_t k = strspn(pl + 17, "0123456789abcdefABCDEF");
+                                sdp_copy(m->profile_level_id, sizeof(m->profile_level_id), pl + 17, k);
+                        }
+                }
+        }
+        if (!seen_v)
+                return -EBADMSG;
+        *ret = s;
+        return 0;
+}
