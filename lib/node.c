@@ -15,21 +15,14 @@
 #include "features/emergency.h"
 #include "base/log.h"
 #include "db/migrate.h"
+#include "base/vtime.h"
 
 /* How long start-up waits for PostgreSQL before giving up. */
 #define NODE_DB_WAIT_S 30
 
-int64_t node_now_us(void)
-{
-        struct timeval tv;
-
-        gettimeofday(&tv, NULL);
-        return (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
-}
-
 int64_t node_next_version(struct node *n)
 {
-        int64_t v = node_now_us();
+        int64_t v = vtime_now_us();
 
         if (v <= n->last_version)
                 v = n->last_version + 1;

@@ -74,8 +74,6 @@ void node_deinit(struct node *n);
 
 /** A fresh observation version: wall clock in microseconds, never repeating. */
 int64_t node_next_version(struct node *n);
-/** Wall clock in microseconds. */
-int64_t node_now_us(void);
 /** The parent's ID, or NULL at the city. */
 const char *node_uplink_peer(const struct node *n);
 /** Who the CURVE key KEY is now on DOMAIN's socket ("downlink": a child's

@@ -10,6 +10,7 @@
 #include "features/audit.h"
 #include "cmd.h"
 #include "render.h"
+#include "wire/checkpoint.h"
 
 /* {"id","state"}: "req-…: countersigned". */
 static int render_state(FILE *out, const json_t *doc, const struct cmd_args *args)
@@ -155,7 +156,7 @@ static int audit_checkpoints_cmd(const struct cmd_ctx *ctx, const struct cmd_arg
                         continue;
                 bool valid = hash && sig && sodium_hex2bin(h, 32, hash, strlen(hash), NULL, &hl, NULL) == 0 &&
                              hl == 32 && sodium_hex2bin(s, 64, sig, strlen(sig), NULL, &sl, NULL) == 0 && sl == 64 &&
-                             audit_checkpoint_verify(pk, json_string_value(json_object_get(doc, "node")),
+                             checkpoint_verify(pk, json_string_value(json_object_get(doc, "node")),
                                                      json_integer_value(json_object_get(cp, "seq")), h,
                                                      json_integer_value(json_object_get(cp, "signed_at_us")), s);
                 json_object_set_new(cp, "signature_valid", json_boolean(valid));

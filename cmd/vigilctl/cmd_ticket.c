@@ -10,6 +10,7 @@
 #include "control/accessctl.h"
 #include "cmd.h"
 #include "wire/ticket.h"
+#include "base/vtime.h"
 
 static json_t *ticket_json(const struct ticket *t)
 {
@@ -81,7 +82,7 @@ static int ticket_verify_cmd(const struct cmd_ctx *ctx, const struct cmd_args *a
                 return r;
         clock_gettime(CLOCK_REALTIME, &ts);
         now = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-        if (cmd_arg(args, "now") && accessctl_parse_time(cmd_arg(args, "now"), now, &now) < 0)
+        if (cmd_arg(args, "now") && vtime_parse(cmd_arg(args, "now"), now, &now) < 0)
                 return cmd_fail(ctx, CMD_EXIT_USAGE, NULL, "--now is a time: YYYY-MM-DDTHH:MM:SSZ");
         r = ticket_verify(token, pk, now, &t);
         switch (r) {

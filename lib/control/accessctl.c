@@ -19,6 +19,8 @@
 #include "base/nodeid.h"
 #include "features/officer.h"
 #include "base/sqlarray.h"
+#include "base/vtime.h"
+#include "base/ids.h"
 
 /* Officers also arrive from children; their keys are reloaded this often. */
 #define ACCESSCTL_RELOAD_MS 2000
@@ -235,46 +237,6 @@ static void accessctl_on_answer(void *arg, struct db_tx *tx, int err, const char
         audit_forward(n);
 }
 
-/* An ISO-8601 UTC time ("2026-11-28T10:00:00Z", seconds optional) or a
- * duration from now ("30m", "8h", "7d") as Unix microseconds. */
-int accessctl_parse_time(const char *s, int64_t now_us, int64_t *ret)
-{
-        struct tm tm;
-        char *end;
-        long v;
-
-        if (!s || !*s)
-                return -EINVAL;
-        v = strtol(s, &end, 10);
-        if (end != s && end[0] && !end[1] && v > 0) {
-                int64_t unit = end[0] == 'm' ? 60 : end[0] == 'h' ? 3600 : end[0] == 'd' ? 86400 : 0;
-                if (!unit)
-                        return -EINVAL;
-                *ret = now_us + (int64_t)v * unit * 1000000;
-                return 0;
-        }
-        memset(&tm, 0, sizeof(tm));
-        end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-        if (!end) {
-                memset(&tm, 0, sizeof(tm));
-                end = strptime(s, "%Y-%m-%dT%H:%M", &tm);
-        }
-        if (!end || (*end && strcmp(end, "Z") != 0))
-                return -EINVAL;
-        *ret = (int64_t)timegm(&tm) * 1000000;
-        return 0;
-}
-
-void accessctl_new_id(const char *prefix, char *buf, size_t n)
-{
-        uint8_t r[5];
-        char hex[11];
-
-        randombytes_buf(r, sizeof(r));
-        sodium_bin2hex(hex, sizeof(hex), r, sizeof(r));
-        snprintf(buf, n, "%s-%s", prefix, hex);
-}
-
 /* --- officers and delegations --- */
 
 static void accessctl_on_registered(void *arg, struct db_tx *tx, int err, const char *msg)
@@ -356,7 +318,7 @@ static void accessctl_delegation_add(struct control_req *q)
 {
         struct node *n = q->c->node;
         const char *badge = accessctl_badge(q), *deputy = control_arg(q, "deputy");
-        int64_t now = node_now_us(), from = now, until;
+        int64_t now = vtime_now_us(), from = now, until;
         char id[32], version[24], fs[32], us[32];
         const char *p[8];
         int lens[8] = { 0 }, fmts[8] = { 0 };
@@ -369,14 +331,14 @@ static void accessctl_delegation_add(struct control_req *q)
                 control_refuse(q, "Art 19: a principal delegates, as themselves (--as)", "Art 19");
                 return;
         }
-        if (!deputy || accessctl_parse_time(control_arg(q, "until"), now, &until) < 0 ||
-            (control_arg(q, "from") && accessctl_parse_time(control_arg(q, "from"), now, &from) < 0)) {
+        if (!deputy || vtime_parse(control_arg(q, "until"), now, &until) < 0 ||
+            (control_arg(q, "from") && vtime_parse(control_arg(q, "from"), now, &from) < 0)) {
                 control_reply(q, CONTROL_USAGE, NULL, "delegation add needs --deputy BADGE and --until "
                               "(YYYY-MM-DDTHH:MM:SSZ, or 8h, 7d), optionally --from", NULL);
                 free(q);
                 return;
         }
-        accessctl_new_id("dlg", id, sizeof(id));
+        ids_new("dlg", id, sizeof(id));
         snprintf(q->arg_id, sizeof(q->arg_id), "%s", id);
         v = node_next_version(n);
         snprintf(version, sizeof(version), "%" PRId64, v);
@@ -580,7 +542,7 @@ static void accessctl_request(struct control_req *q)
         struct node *n = q->c->node;
         const char *badge;
         struct sqlarray officers = { 0 }, cameras = { 0 }, actions = { 0 };
-        int64_t now = node_now_us(), from = 0, to = 0;
+        int64_t now = vtime_now_us(), from = 0, to = 0;
         char id[32], fs[32] = "", ts[32] = "";
         const char *p[12];
         int lens[12] = { 0 }, fmts[12] = { 0 };
@@ -589,8 +551,8 @@ static void accessctl_request(struct control_req *q)
         badge = accessctl_officer_only(q, "file requests");
         if (!badge)
                 return;
-        if ((control_arg(q, "from") && accessctl_parse_time(control_arg(q, "from"), now, &from) < 0) ||
-            (control_arg(q, "to") && accessctl_parse_time(control_arg(q, "to"), now, &to) < 0)) {
+        if ((control_arg(q, "from") && vtime_parse(control_arg(q, "from"), now, &from) < 0) ||
+            (control_arg(q, "to") && vtime_parse(control_arg(q, "to"), now, &to) < 0)) {
                 control_reply(q, CONTROL_USAGE, NULL, "--from and --to are times: YYYY-MM-DDTHH:MM:SSZ", NULL);
                 free(q);
                 return;
@@ -599,7 +561,7 @@ static void accessctl_request(struct control_req *q)
                 snprintf(fs, sizeof(fs), "%.6f", (double)from / 1e6);
         if (control_arg(q, "to"))
                 snprintf(ts, sizeof(ts), "%.6f", (double)to / 1e6);
-        accessctl_new_id("req", id, sizeof(id));
+        ids_new("req", id, sizeof(id));
         snprintf(q->arg_id, sizeof(q->arg_id), "%s", id);
         accessctl_args(q, "officer", &officers);
         accessctl_args(q, "camera", &cameras);

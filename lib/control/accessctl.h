@@ -15,6 +15,7 @@
 #include <uv.h>
 
 #include "control/control.h"
+#include "base/ids.h"
 
 struct node;
 struct db_tx;
@@ -48,15 +49,10 @@ int accessctl_lookup(const struct accessctl *a, const char *key_z85, char *ret, 
  *  (the workflow's SQL functions): the state if ok; else refuse Q (with
  *  the article), free it and return NULL. */
 const char *accessctl_answer_state(struct control_req *q, struct db_tx *tx, int err, const char *msg);
-/** A new ID: PREFIX, '-', 10 random hex digits, into BUF (size N). */
-void accessctl_new_id(const char *prefix, char *buf, size_t n);
 
 /** The unit (node ID) of officer BADGE (borrowed), or NULL. */
 const char *accessctl_unit_of(const struct accessctl *a, const char *badge);
 /** The CURVE key of officer BADGE (borrowed), or NULL. */
 const char *accessctl_key_of(const struct accessctl *a, const char *badge);
-/** An ISO-8601 UTC time (2026-11-28T10:00:00Z) or a duration from NOW_US
- *  (30m, 8h, 7d) as Unix microseconds in *RET; -EINVAL if neither. */
-int accessctl_parse_time(const char *s, int64_t now_us, int64_t *ret);
 
 extern const struct control_command accessctl_commands[];

@@ -20,6 +20,7 @@
 #include "delivery/replica.h"
 #include "base/sqlarray.h"
 #include "wire/wire.h"
+#include "base/vtime.h"
 
 
 
@@ -62,18 +63,6 @@ const char *control_arg(const struct control_req *q, const char *name)
                 if (m->args[i]->name && strcmp(m->args[i]->name, name) == 0)
                         return m->args[i]->value;
         return NULL;
-}
-
-static void format_time_us(int64_t us, char *buf, size_t n)
-{
-        time_t s = (time_t)(us / 1000000);
-        struct tm tm;
-
-        char date[32];
-
-        gmtime_r(&s, &tm);
-        strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
-        snprintf(buf, n, "%.20s.%03dZ", date, (int)((us / 1000) % 1000));
 }
 
 /* --- status --- */
@@ -157,7 +146,7 @@ static void control_status(struct control_req *q)
                 json_object_set_new(d, "connected", json_boolean(db_is_up(n->db)));
                 if (down > 0) {
                         char since[40];
-                        format_time_us(down, since, sizeof(since));
+                        vtime_format_ms(down, since, sizeof(since));
                         json_object_set_new(d, "down_since", json_string(since));
                 }
                 json_object_set_new(d, "reconnects", json_integer((json_int_t)reconnects));
@@ -242,7 +231,7 @@ static void control_on_tree(void *arg, struct db_tx *tx, int err, const char *ms
                 rows[i].online = PQgetvalue(res, i, 4)[0] == 't';
                 rows[i].last_seen = PQgetisnull(res, i, 5) ? NULL : PQgetvalue(res, i, 5);
         }
-        format_time_us(node_now_us(), now, sizeof(now));
+        vtime_format_ms(vtime_now_us(), now, sizeof(now));
         doc = json_array();
         for (i = 0; i < nr; i++) {
                 struct tree_row *r = &rows[i], *a;
@@ -262,7 +251,7 @@ static void control_on_tree(void *arg, struct db_tx *tx, int err, const char *ms
                         /* Our own children: what we observe right now. */
                         online = ch->connected;
                         if (ch->last_seen_us > 0) {
-                                format_time_us(ch->last_seen_us, seen, sizeof(seen));
+                                vtime_format_ms(ch->last_seen_us, seen, sizeof(seen));
                                 last_seen = online ? now : seen;
                         }
                 } else {
@@ -281,7 +270,7 @@ static void control_on_tree(void *arg, struct db_tx *tx, int err, const char *ms
                                         stale = true;
                                         if (online) {
                                                 if (ac && ac->last_seen_us > 0) {
-                                                        format_time_us(ac->last_seen_us, seen, sizeof(seen));
+                                                        vtime_format_ms(ac->last_seen_us, seen, sizeof(seen));
                                                         last_seen = seen;
                                                 } else {
                                                         last_seen = a->last_seen;
@@ -539,7 +528,7 @@ static void control_probe_poll(uv_timer_t *t)
                 uv_close((uv_handle_t *)&p->timer, control_probe_closed);
                 return;
         }
-        secs = (double)(node_now_us() - p->started_us) / 1e6;
+        secs = (double)(vtime_now_us() - p->started_us) / 1e6;
         doc = json_object();
         json_object_set_new(doc, "parent", json_string(n->cfg.parent_id));
         json_object_set_new(doc, "count", json_integer(p->count));
@@ -663,7 +652,7 @@ static void control_link_probe(struct control_req *q)
                 goto fail;
         }
         p->started_ms = uv_now(n->loop);
-        p->started_us = node_now_us();
+        p->started_us = vtime_now_us();
         p->probe_id = (uint64_t)p->started_us;
         p->next_from = 1;
         /* Several transactions, a few in flight: like changes made over
@@ -687,7 +676,7 @@ static void control_refuse_db_down(struct control_req *q)
         int64_t down = db_down_since_us(q->c->node->db);
 
         if (down > 0)
-                format_time_us(down, since, sizeof(since));
+                vtime_format_ms(down, since, sizeof(since));
         snprintf(e, sizeof(e), "this node's database is unreachable%s%s (vigild reconnects by itself; "
                  "`vigilctl status` shows it): nothing was done, try again", down > 0 ? " since " : "",
                  down > 0 ? since : "");

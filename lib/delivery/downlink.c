@@ -14,6 +14,7 @@
 #include "base/sqlarray.h"
 #include "features/view.h"
 #include "wire/wire.h"
+#include "base/vtime.h"
 
 struct child_hello {
         struct child *c;
@@ -267,7 +268,7 @@ static void child_on_loaded(struct link *l, int err, void *arg)
         if (!c->connected)
                 log_info("downlink", "child=%s name=%s msg=\"child online\"", c->id, c->name);
         c->connected = true;
-        c->last_seen_us = node_now_us();
+        c->last_seen_us = vtime_now_us();
         link_session_start(l, h->epoch, strcmp(h->parent_epoch, n->epoch) == 0, h->last_applied_down);
         child_persist(c);
         free(h);
@@ -379,7 +380,7 @@ static void downlink_on_recv(struct zsock *zs, zmq_msg_t *frames, int nframes)
         }
         c->last_rx_ms = downlink_now(d);
         if (c->connected)
-                c->last_seen_us = node_now_us();
+                c->last_seen_us = vtime_now_us();
         switch (env->body_case) {
         case VIGIL__ENVELOPE__BODY_HELLO:
                 downlink_on_hello(d, c, &frames[0], env->hello, peer);
@@ -485,7 +486,7 @@ static void downlink_on_tick(uv_timer_t *t)
                         Vigil__Envelope env = VIGIL__ENVELOPE__INIT;
                         Vigil__Heartbeat hb = VIGIL__HEARTBEAT__INIT;
                         hb.has_sent_at_us = 1;
-                        hb.sent_at_us = (uint64_t)node_now_us();
+                        hb.sent_at_us = (uint64_t)vtime_now_us();
                         env.body_case = VIGIL__ENVELOPE__BODY_HEARTBEAT;
                         env.heartbeat = &hb;
                         child_send(c, &env);

@@ -13,6 +13,7 @@
 #include "delivery/replica.h"
 #include "base/sqlarray.h"
 #include "wire/wire.h"
+#include "base/vtime.h"
 
 /* Snapshot changes per SnapshotChunk message, rows per page read, and
  * chunks on the wire not yet applied by the peer: a snapshot of a million
@@ -770,7 +771,7 @@ static void link_on_applied(void *arg, struct db_tx *tx, int err, const char *ms
                          "reason=\"%s\"", l->peer_id, msg);
                 free(c);
                 link_rewind(l);
-                l->node->apply_gather_off_us = node_now_us() + LINK_GATHER_OFF_US;
+                l->node->apply_gather_off_us = vtime_now_us() + LINK_GATHER_OFF_US;
                 link_pump_apply(l);
                 return;
         }
@@ -860,7 +861,7 @@ static void link_apply_deltas(struct link *l)
         }
         c->n_items = n;
         gather = l->dir == LINK_TO_CHILD && l->applying == 0 && changes <= LINK_GATHER_CHANGES &&
-                 node_now_us() >= nd->apply_gather_off_us;
+                 vtime_now_us() >= nd->apply_gather_off_us;
         if (gather) {
                 if (!nd->apply_gather)
                         nd->apply_gather = db_tx_new();

@@ -11,6 +11,7 @@
 #include "node.h"
 #include "features/view.h"
 #include "wire/wire.h"
+#include "base/vtime.h"
 
 /* While the connection is not yet up, Hello is retried this often. */
 #define UPLINK_HELLO_RETRY_MS 50
@@ -293,7 +294,7 @@ static void uplink_on_tick(uv_timer_t *t)
                 Vigil__Envelope env = VIGIL__ENVELOPE__INIT;
                 Vigil__Heartbeat hb = VIGIL__HEARTBEAT__INIT;
                 hb.has_sent_at_us = 1;
-                hb.sent_at_us = (uint64_t)node_now_us();
+                hb.sent_at_us = (uint64_t)vtime_now_us();
                 env.body_case = VIGIL__ENVELOPE__BODY_HEARTBEAT;
                 env.heartbeat = &hb;
                 uplink_send(u, &env);

@@ -12,7 +12,9 @@
 #include "node.h"
 #include "base/nodeid.h"
 #include "base/sqlarray.h"
+#include "wire/checkpoint.h"
 #include "wire/wire.h"
+#include "base/vtime.h"
 
 /* Records sent up per transaction. */
 #define AUDIT_FORWARD_BATCH 500
@@ -186,57 +188,6 @@ void audit_forward_in(struct node *n, struct db_tx *tx)
 
 /* --- signed checkpoints --- */
 
-static const char audit_checkpoint_context[] = "vigil audit checkpoint";
-
-static void audit_put_be64(uint8_t *p, int64_t v)
-{
-        uint64_t u = (uint64_t)v;
-        int i;
-
-        for (i = 7; i >= 0; i--, u >>= 8)
-                p[i] = (uint8_t)u;
-}
-
-size_t audit_checkpoint_message(const char *node, int64_t seq, const uint8_t hash[32], int64_t signed_at_us,
-                                uint8_t buf[AUDIT_CHECKPOINT_MAX_MESSAGE])
-{
-        size_t cl = sizeof(audit_checkpoint_context), nl = strlen(node), n = 0;
-
-        if (nl > 32)
-                return 0;
-        memcpy(buf, audit_checkpoint_context, cl);      /* with its NUL */
-        n += cl;
-        memcpy(buf + n, node, nl);
-        n += nl;
-        buf[n++] = 0;
-        audit_put_be64(buf + n, seq);
-        n += 8;
-        memcpy(buf + n, hash, 32);
-        n += 32;
-        audit_put_be64(buf + n, signed_at_us);
-        return n + 8;
-}
-
-int audit_checkpoint_sign(const uint8_t secret_key[64], const char *node, int64_t seq, const uint8_t hash[32],
-                          int64_t signed_at_us, uint8_t sig[64])
-{
-        uint8_t m[AUDIT_CHECKPOINT_MAX_MESSAGE];
-        size_t n = audit_checkpoint_message(node, seq, hash, signed_at_us, m);
-
-        if (n == 0)
-                return -EINVAL;
-        return crypto_sign_detached(sig, NULL, m, n, secret_key) == 0 ? 0 : -EINVAL;
-}
-
-bool audit_checkpoint_verify(const uint8_t public_key[32], const char *node, int64_t seq, const uint8_t hash[32],
-                             int64_t signed_at_us, const uint8_t sig[64])
-{
-        uint8_t m[AUDIT_CHECKPOINT_MAX_MESSAGE];
-        size_t n = audit_checkpoint_message(node, seq, hash, signed_at_us, m);
-
-        return n > 0 && crypto_sign_verify_detached(sig, m, n, public_key) == 0;
-}
-
 static void audit_on_checkpointed(void *arg, struct db_tx *tx, int err, const char *msg)
 {
         struct node *n = arg;
@@ -284,8 +235,8 @@ static uint8_t *audit_checkpoint_add(struct node *n, struct db_tx *tx, const cha
         cp.seq = strtoll(seq, NULL, 10);
         cp.hash.data = hash;
         cp.hash.len = 32;
-        cp.signed_at_us = node_now_us();
-        vigil_require(audit_checkpoint_sign(n->keys.sign_secret, n->cfg.node_id, cp.seq, hash, cp.signed_at_us,
+        cp.signed_at_us = vtime_now_us();
+        vigil_require(checkpoint_sign(n->keys.sign_secret, n->cfg.node_id, cp.seq, hash, cp.signed_at_us,
                                             sig) == 0);
         cp.signature.data = sig;
         cp.signature.len = 64;

@@ -26,20 +26,8 @@ void audit_forward_in(struct node *n, struct db_tx *tx);
 /** Log alarms raised since the last call (forks, gaps in children's logs). */
 void audit_check_alarms(struct node *n);
 
-/* Signed checkpoints (schema 023): a node's Ed25519 signature on "record
- * SEQ of my log has hash HASH", made at SIGNED_AT_US. */
-#define AUDIT_CHECKPOINT_MAX_MESSAGE 128
-/** The bytes signed: "vigil audit checkpoint" 0 NODE 0 SEQ (8, big-endian)
- *  HASH (32) SIGNED_AT_US (8, big-endian). Returns their length (0 if
- *  NODE is longer than 32 bytes). */
-size_t audit_checkpoint_message(const char *node, int64_t seq, const uint8_t hash[32], int64_t signed_at_us,
-                                uint8_t buf[AUDIT_CHECKPOINT_MAX_MESSAGE]);
-/** SIG (64 bytes) by SECRET_KEY (Ed25519, 64 bytes). 0, or -EINVAL. */
-int audit_checkpoint_sign(const uint8_t secret_key[64], const char *node, int64_t seq, const uint8_t hash[32],
-                          int64_t signed_at_us, uint8_t sig[64]);
-/** Whether SIG is PUBLIC_KEY's (32 bytes) signature on that checkpoint. */
-bool audit_checkpoint_verify(const uint8_t public_key[32], const char *node, int64_t seq, const uint8_t hash[32],
-                             int64_t signed_at_us, const uint8_t sig[64]);
+/* Signed checkpoints (schema 023, wire/checkpoint.h): a node signs "record
+ * SEQ of my log has hash HASH" with its Ed25519 key. */
 /** Sign this node's log head if it grew since the last checkpoint; keep
  *  it and send it up. Call now and then (every 2 s). */
 void audit_checkpoint(struct node *n);

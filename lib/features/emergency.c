@@ -16,6 +16,8 @@
 #include "transport/rtsp.h"
 #include "base/sqlarray.h"
 #include "wire/wire.h"
+#include "base/vtime.h"
+#include "base/ids.h"
 
 /* Reserved interfaces probed at once by a station (of them, against one
  * host and port: a recorder behind several systems, many of which accept
@@ -298,7 +300,7 @@ static void emergency_add_receive(struct node *n, struct db_tx *tx, const char *
         uint8_t *buf;
         size_t len;
 
-        emergency_encode_report(n, &r, o->id, node_now_us(), 0, 0, false, "[]", 0, &buf, &len);
+        emergency_encode_report(n, &r, o->id, vtime_now_us(), 0, 0, false, "[]", 0, &buf, &len);
         emergency_order_params(o, p, &t);
         p[0] = via;
         snprintf(rversion, sizeof(rversion), "%" PRId64, r.version);
@@ -549,9 +551,9 @@ static void emergency_flush(struct emergency_job *j)
                               "ON t.emergency_id = l.emergency_id AND t.system_code = l.system_code "
                               "WHERE l.emergency_id = $1",
                           1, p, NULL, NULL);
-        } else if (node_now_us() - j->reported_us >= EMERGENCY_PROGRESS_US) {
+        } else if (vtime_now_us() - j->reported_us >= EMERGENCY_PROGRESS_US) {
                 emergency_add_report(j->n, tx, j->id, j->acked_us, j->linked, j->failed, false, NULL, 0);
-                j->reported_us = node_now_us();
+                j->reported_us = vtime_now_us();
                 node_read_uplink_in(j->n, tx);
         }
         j->flushing = true;
@@ -610,9 +612,9 @@ static void emergency_start(struct node *n, PGresult *res, int first, int end)
         uv_timer_init(n->loop, &j->flush_timer);
         j->flush_timer.data = j;
         snprintf(j->id, sizeof(j->id), "%s", PQgetvalue(res, first, 0));
-        j->acked_us = PQgetisnull(res, first, 1) ? node_now_us() : strtoll(PQgetvalue(res, first, 1), NULL, 10);
+        j->acked_us = PQgetisnull(res, first, 1) ? vtime_now_us() : strtoll(PQgetvalue(res, first, 1), NULL, 10);
         j->details = json_array();
-        j->reported_us = node_now_us();   /* the ack */
+        j->reported_us = vtime_now_us();   /* the ack */
         if (PQgetisnull(res, first, 2)) {          /* no system to link */
                 log_info("emergency", "id=%s systems=0 msg=\"acting on the order\"", j->id);
                 emergency_flush(j);
@@ -659,7 +661,7 @@ static void emergency_on_acting(void *arg, struct db_tx *rtx, int err, const cha
                 tx = db_tx_new();
                 db_tx_add(tx, "SELECT emergency_unlink_one($1, $2::integer)", 2, p, NULL, NULL);
                 /* Once undone, every linked system is unlinked. */
-                emergency_add_report(n, tx, p[0], node_now_us(), linked, atoi(PQgetvalue(due, i, 2)), true, NULL,
+                emergency_add_report(n, tx, p[0], vtime_now_us(), linked, atoi(PQgetvalue(due, i, 2)), true, NULL,
                                      linked);
                 node_read_uplink_in(n, tx);
                 audit_forward_in(n, tx);   /* the log of the unlinking, up with it */
@@ -811,7 +813,7 @@ static void emergency_declare(struct control_req *q)
                 snprintf(lat, sizeof(lat), "%.9f", la);
                 snprintf(lon, sizeof(lon), "%.9f", lo);
         }
-        accessctl_new_id("em", id, sizeof(id));
+        ids_new("em", id, sizeof(id));
         snprintf(q->arg_id, sizeof(q->arg_id), "%s", id);
         p[0] = id;
         p[1] = badge;

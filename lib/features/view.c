@@ -16,6 +16,7 @@
 #include "node.h"
 #include "base/nodeid.h"
 #include "wire/ticket.h"
+#include "base/vtime.h"
 
 /* Where a request came from, while it is answered below. */
 struct view_pending {
@@ -126,7 +127,7 @@ static int view_ticket(struct view *v, const struct view_decision *d, const char
         snprintf(t.url, sizeof(t.url), "%s", url ? url : "");
         t.from_us = d->from_us;
         t.to_us = d->to_us;
-        t.issued_us = node_now_us();
+        t.issued_us = vtime_now_us();
         t.expires_us = t.issued_us + VIEW_TICKET_LIFE_US < until_us ? t.issued_us + VIEW_TICKET_LIFE_US : until_us;
         *ret_expires = t.expires_us;
         return ticket_sign(&t, n->keys.sign_secret, ret_token);
@@ -401,8 +402,8 @@ static void view_command(struct control_req *q)
         r.officer_key = (char *)accessctl_key_of(&q->c->node->access, badge);
         r.officer_unit = (char *)accessctl_unit_of(&q->c->node->access, badge);
         if ((control_arg(q, "from") &&
-             accessctl_parse_time(control_arg(q, "from"), node_now_us(), &r.from_us) < 0) ||
-            (control_arg(q, "to") && accessctl_parse_time(control_arg(q, "to"), node_now_us(), &r.to_us) < 0)) {
+             vtime_parse(control_arg(q, "from"), vtime_now_us(), &r.from_us) < 0) ||
+            (control_arg(q, "to") && vtime_parse(control_arg(q, "to"), vtime_now_us(), &r.to_us) < 0)) {
                 control_reply(q, CONTROL_USAGE, NULL, "--from and --to are times: YYYY-MM-DDTHH:MM:SSZ", NULL);
                 free(q);
                 return;

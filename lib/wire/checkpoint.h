@@ -1,0 +1,23 @@
+/* checkpoint: a node's signed statement about its own access log (Art
+ * 23(5)): "record SEQ of NODE's log has hash HASH", signed with the node's
+ * Ed25519 key at SIGNED_AT_US. The node signs (features/audit.c); anyone
+ * with its public key checks, vigilctl included, offline. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CHECKPOINT_MAX_MESSAGE 128
+
+/** The bytes signed: "vigil audit checkpoint" 0 NODE 0 SEQ (8, big-endian)
+ *  HASH (32) SIGNED_AT_US (8, big-endian). Returns their length (0 if
+ *  NODE is longer than 32 bytes). */
+size_t checkpoint_message(const char *node, int64_t seq, const uint8_t hash[32], int64_t signed_at_us,
+                          uint8_t buf[CHECKPOINT_MAX_MESSAGE]);
+/** SIG (64 bytes) by SECRET_KEY (Ed25519, 64 bytes). 0, or -EINVAL. */
+int checkpoint_sign(const uint8_t secret_key[64], const char *node, int64_t seq, const uint8_t hash[32],
+                    int64_t signed_at_us, uint8_t sig[64]);
+/** Whether SIG is PUBLIC_KEY's (32 bytes) signature on that checkpoint. */
+bool checkpoint_verify(const uint8_t public_key[32], const char *node, int64_t seq, const uint8_t hash[32],
+                       int64_t signed_at_us, const uint8_t sig[64]);
