@@ -11,105 +11,29 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#include "db/db.h"
-#include "features/emergency.h"
 #include "base/log.h"
-#include "db/migrate.h"
 #include "base/vtime.h"
+#include "control/catalogctl.h"
+#include "control/emergencyctl.h"
+#include "db/db.h"
+#include "db/migrate.h"
+#include "features/catalog.h"
 
 /* How long start-up waits for PostgreSQL before giving up. */
 #define NODE_DB_WAIT_S 30
 
-int64_t node_next_version(struct node *n)
-{
-        int64_t v = vtime_now_us();
-
-        if (v <= n->last_version)
-                v = n->last_version + 1;
-        n->last_version = v;
-        return v;
-}
-
-const char *node_uplink_peer(const struct node *n)
-{
-        return n->has_parent ? n->cfg.parent_id : NULL;
-}
-
-void node_kick_uplink(struct node *n)
-{
-        if (n->has_parent)
-                link_kick(&n->uplink.link);
-}
-
-struct db *node_read_db(struct node *n)
-{
-        return n->db_read && db_is_up(n->db_read) ? n->db_read : n->db;
-}
-
-void node_kick_children(struct node *n)
-{
-        if (n->has_children)
-                downlink_kick_all(&n->downlink);
-}
-
-void node_for_children(struct node *n, void (*fn)(struct link *l, void *arg), void *arg)
-{
-        if (n->has_children)
-                for (int i = 0; i < n->downlink.n_children; i++)
-                        fn(&n->downlink.children[i]->link, arg);
-}
-
-void node_read_uplink_in(struct node *n, struct db_tx *tx)
-{
-        if (n->has_parent)
-                link_read_in(&n->uplink.link, tx);
-}
-
-static void node_read_in(struct link *l, void *tx)
-{
-        link_read_in(l, tx);
-}
-
-void node_read_children_in(struct node *n, struct db_tx *tx)
-{
-        node_for_children(n, node_read_in, tx);
-}
-
-void node_kick_uplink_after(struct node *n, const struct db_tx *tx)
-{
-        if (n->has_parent)
-                link_kick_after(&n->uplink.link, tx);
-}
-
-static void node_kick_after(struct link *l, void *tx)
-{
-        link_kick_after(l, tx);
-}
-
-void node_kick_children_after(struct node *n, const struct db_tx *tx)
-{
-        node_for_children(n, node_kick_after, (void *)tx);
-}
-
-struct link *node_link(struct node *n, const char *peer_id)
-{
-        struct child *c;
-
-        if (n->has_parent && strcmp(peer_id, n->cfg.parent_id) == 0)
-                return &n->uplink.link;
-        c = downlink_find(&n->downlink, peer_id);
-        return c ? &c->link : NULL;
-}
+/* The sweep's period once the officers loaded once (before: 100 ms). */
+#define NODE_SWEEP_MS 2000
 
 /* Who KEY is now on DOMAIN's socket: a child's node ID, "admin:…" or
  * "officer:BADGE". Children by their enrolled key, admins by the keys in
  * the config, officers registered here or below (they replicate up). */
-int node_identity(struct node *node, const char *domain, const char *key, char *ret_user, size_t n)
+static int node_identity(struct node *node, const char *domain, const char *key, char *ret_user, size_t n)
 {
         int i;
 
         if (strcmp(domain, "downlink") == 0) {
-                struct child *c = downlink_find_key(&node->downlink, key);
+                struct child *c = downlink_find_key(&node->delivery.downlink, key);
                 if (!c)
                         return -EACCES;
                 snprintf(ret_user, n, "%s", c->id);
@@ -123,7 +47,7 @@ int node_identity(struct node *node, const char *domain, const char *key, char *
                                 return 0;
                         }
                 }
-                if (accessctl_lookup(&node->access, key, badge, sizeof(badge)) == 0) {
+                if (officer_lookup(&node->officers, key, badge, sizeof(badge)) == 0) {
                         snprintf(ret_user, n, "officer:%s", badge);
                         return 0;
                 }
@@ -143,6 +67,12 @@ static int node_zap_lookup(void *arg, const char *domain, const char *key, char 
         if (r == 0)
                 snprintf(ret_user, n, "%s", key);
         return r;
+}
+
+/* The control socket's: who a request's key is now. */
+static int node_control_identify(void *arg, const char *key, char *ret_user, size_t n)
+{
+        return node_identity(arg, "control", key, ret_user, n);
 }
 
 /* PostgreSQL notices ("relation exists, skipping") go to our log, in logfmt. */
@@ -214,7 +144,7 @@ static int node_load(struct node *n, char *err, size_t errlen)
         if (applied > 0)
                 log_info("db", "msg=\"schema migrated\" applied=%d", applied);
         {
-                const char *p[4] = { n->cfg.node_id, n->has_parent ? n->cfg.parent_id : NULL,
+                const char *p[4] = { n->cfg.node_id, delivery_parent_id(&n->delivery),
                                      tier_name(n->cfg.tier), n->cfg.name };
                 ret = node_exec(c, NULL, e, sizeof(e),
                                 "INSERT INTO nodes (id, parent_id, tier, name, online, last_seen) "
@@ -268,8 +198,8 @@ static int node_load(struct node *n, char *err, size_t errlen)
                 goto out;
         }
         for (i = 0; i < PQntuples(r); i++) {
-                struct child *ch = downlink_add_child(&n->downlink, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
-                                                      PQgetvalue(r, i, 2));
+                struct child *ch = downlink_add_child(&n->delivery.downlink, PQgetvalue(r, i, 0),
+                                                      PQgetvalue(r, i, 1), PQgetvalue(r, i, 2));
                 if (ch) {
                         ch->online_persisted = PQgetvalue(r, i, 3)[0] == 't';
                         /* Last seen before this start: kept if it does not return. */
@@ -307,21 +237,66 @@ int node_check(const struct config *cfg, char *err, size_t errlen)
         return 0;
 }
 
+/* The sweep: what a crash or a lost connection left undone is retried
+ * (decisions and orders not yet sent, the access log not yet forwarded, a
+ * checkpoint due, alarms to log, orders to act on), and the officers this
+ * node admits reloaded (they also arrive from children). */
+static void node_on_sweep(uv_timer_t *t)
+{
+        struct node *n = t->data;
+
+        officer_reload(&n->officers);
+        grant_dispatch(&n->grant);
+        audit_forward(&n->audit);
+        audit_checkpoint(&n->audit);
+        audit_check_alarms(&n->audit);
+        emergency_dispatch(&n->emergency);
+        emergency_act(&n->emergency);
+}
+
+/* Officers are about to change (a transaction is being submitted): sweep,
+ * and so reload them, on the next turn of the loop, after the caller has
+ * submitted the transaction that changes them (the reload is queued
+ * behind it on the one connection). */
+static void node_on_officers_changed(void *arg)
+{
+        struct node *n = arg;
+
+        if (n->sweep_init && !n->stopping)
+                uv_timer_start(&n->sweep, node_on_sweep, 0, NODE_SWEEP_MS);
+}
+
+/* Loaded: from now on a slower sweep is enough. */
+static void node_on_officers_loaded(void *arg)
+{
+        struct node *n = arg;
+
+        if (n->sweep_init)
+                uv_timer_set_repeat(&n->sweep, NODE_SWEEP_MS);
+}
+
 int node_init(struct node *n, uv_loop_t *loop, const struct config *cfg, char *err, size_t errlen)
 {
+        struct officer_hooks hooks = { node_on_officers_changed, node_on_officers_loaded, n };
+
         memset(n, 0, sizeof(*n));
         n->cfg = *cfg;
         n->loop = loop;
-        n->has_parent = cfg->tier != TIER_CITY;
-        n->has_children = cfg->tier != TIER_STATION;
-        n->downlink.node = NULL;
         if (sodium_init() < 0) {
                 snprintf(err, errlen, "libsodium failed to initialise");
                 return -EIO;
         }
         if (keys_load(cfg->key_dir, &n->keys, err, errlen) < 0)
                 return -EINVAL;
-        n->downlink.node = n;
+        /* Delivery first (it registers the tree's own kinds), then the
+         * features in the order their snapshot sections go out: the
+         * catalog, the officers, the grants, the orders. */
+        delivery_init(&n->delivery, loop, &n->cfg);
+        catalog_register(&n->delivery);
+        officer_init(&n->officers, &n->delivery, &hooks);
+        grant_init(&n->grant, &n->delivery);
+        audit_init(&n->audit, &n->delivery, &n->keys);
+        emergency_init(&n->emergency, &n->delivery, &n->audit);
         return node_load(n, err, errlen);
 }
 
@@ -331,12 +306,8 @@ static void node_db_up(void *arg)
 
         /* Whatever was in flight when the connection died may or may not have
          * committed: every link re-reads its position (DESIGN.md "Delivery"). */
-        if (n->has_parent)
-                uplink_resync(&n->uplink);
-        if (n->has_children)
-                downlink_resync(&n->downlink);
+        delivery_db_up(&n->delivery);
 }
-
 static void node_on_signal(uv_signal_t *h, int signum)
 {
         struct node *n = h->data;
@@ -400,44 +371,48 @@ int node_start(struct node *n, char *err, size_t errlen)
         db_start(n->db);
         if (n->db_read)
                 db_start(n->db_read);
-        if (n->has_children) {
-                n->downlink_init = true;
-                r = downlink_init(&n->downlink, n);
-                if (r < 0) {
-                        snprintf(err, errlen, "cannot bind the downlink on %s: %s", n->cfg.downlink_endpoint,
-                                 zmq_strerror(-r));
-                        return r;
-                }
-        }
-        if (n->has_parent) {
-                uplink_init(&n->uplink, n);
-                n->uplink_init = true;
-        }
-        r = accessctl_init(&n->access, n);
-        if (r < 0) {
-                snprintf(err, errlen, "cannot start the officer keys' timer: %s", uv_strerror(r));
-                return r;
-        }
-        r = view_init(&n->view, n);
+        delivery_set_db(&n->delivery, n->db, n->db_read, n->epoch);
+        /* Every 100 ms until the database has answered once. */
+        uv_timer_init(n->loop, &n->sweep);
+        n->sweep.data = n;
+        n->sweep_init = true;
+        uv_timer_start(&n->sweep, node_on_sweep, 0, 100);
+        r = view_init(&n->view, &n->delivery, &n->keys, &n->audit);
+        n->view_init = true;
         if (r < 0) {
                 snprintf(err, errlen, "cannot start the view timer: %s", uv_strerror(r));
                 return r;
         }
-        r = control_init(&n->control, n);
+        n->control_init = true;
+        r = control_init(&n->control, n->loop, n->zctx, &n->keys, n->cfg.control_endpoint, n->cfg.node_id, n->db,
+                         node_control_identify, n);
         if (r < 0) {
                 snprintf(err, errlen, "cannot bind the control socket on %s: %s", n->cfg.control_endpoint,
                          zmq_strerror(-r));
                 return r;
         }
-        if (n->has_parent)
-                uplink_start(&n->uplink);
+        n->nodectl = (struct nodectl){ .d = &n->delivery, .keys = &n->keys, .zap = &n->zap, .control = &n->control,
+                                       .audit = &n->audit, .view = &n->view, .started_ms = n->started_ms };
+        n->accessctl = (struct accessctl){ .d = &n->delivery, .officers = &n->officers, .grant = &n->grant,
+                                           .audit = &n->audit };
+        n->viewctl = (struct viewctl){ .view = &n->view, .officers = &n->officers };
+        control_add_from_memory(&n->control, nodectl_memory_commands, &n->nodectl);
+        control_add(&n->control, nodectl_commands, &n->nodectl);
+        control_add(&n->control, catalogctl_commands, &n->delivery);
+        control_add(&n->control, accessctl_commands, &n->accessctl);
+        control_add(&n->control, viewctl_commands, &n->viewctl);
+        control_add(&n->control, emergencyctl_commands, &n->emergency);
+        /* Bind the downlink, connect the uplink. */
+        r = delivery_start(&n->delivery, n->zctx, &n->keys, err, errlen);
+        if (r < 0)
+                return r;
         uv_signal_start(&n->sigterm, node_on_signal, SIGTERM);
         uv_signal_start(&n->sigint, node_on_signal, SIGINT);
         uv_signal_start(&n->sighup, node_on_signal, SIGHUP);
         log_info("node", "id=%s tier=%s name=%s control=%s downlink=%s parent=%s msg=\"started\"",
                  n->cfg.node_id, tier_name(n->cfg.tier), n->cfg.name, n->cfg.control_endpoint,
-                 n->has_children ? n->cfg.downlink_endpoint : "-",
-                 n->has_parent ? n->cfg.parent_endpoint : "-");
+                 n->delivery.has_children ? n->cfg.downlink_endpoint : "-",
+                 n->delivery.has_parent ? n->cfg.parent_endpoint : "-");
         return 0;
 }
 
@@ -446,8 +421,9 @@ void node_stop(struct node *n)
         if (n->stopping)
                 return;
         n->stopping = true;
+        n->nodectl.stopping = true;
         /* Probes in flight end first (cancelled): they report nothing. */
-        emergency_close(n);
+        emergency_close(&n->emergency);
         /* The databases first: their transactions in flight end now (with
          * -ECANCELED), while the links, requests and sockets their
          * callbacks point at still exist. Both pointers stay until both
@@ -455,13 +431,15 @@ void node_stop(struct node *n)
         db_free(n->db);
         db_free(n->db_read);
         /* Close only what node_start got to: a failed bind stops half-way. */
-        if (n->uplink_init)
-                uplink_close(&n->uplink);
-        if (n->downlink_init)
-                downlink_close(&n->downlink);
-        control_close(&n->control);
-        accessctl_close(&n->access);
-        view_close(&n->view);
+        delivery_close(&n->delivery);
+        if (n->control_init)
+                control_close(&n->control);
+        if (n->sweep_init)
+                uv_close((uv_handle_t *)&n->sweep, NULL);
+        n->sweep_init = false;
+        officer_close(&n->officers);
+        if (n->view_init)
+                view_close(&n->view);
         if (n->zap_init)
                 zap_close(&n->zap);
         n->db = NULL;

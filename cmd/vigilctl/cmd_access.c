@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "features/audit.h"
 #include "cmd.h"
 #include "render.h"
 #include "wire/checkpoint.h"

@@ -7,7 +7,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "control/accessctl.h"
 #include "cmd.h"
 #include "wire/ticket.h"
 #include "base/vtime.h"

@@ -9,168 +9,20 @@
 #include <string.h>
 #include <time.h>
 
-#include "features/audit.h"
-#include "db/db.h"
-#include "features/emergency.h"
-#include "features/grant.h"
+#include "base/ids.h"
 #include "base/keys.h"
 #include "base/log.h"
-#include "node.h"
 #include "base/nodeid.h"
-#include "features/officer.h"
 #include "base/sqlarray.h"
 #include "base/vtime.h"
-#include "base/ids.h"
-
-/* Officers also arrive from children; their keys are reloaded this often. */
-#define ACCESSCTL_RELOAD_MS 2000
-
-/* --- the officers the control socket admits --- */
-
-static void accessctl_load(struct accessctl *a);
-
-static void accessctl_on_loaded(void *arg, struct db_tx *tx, int err, const char *msg)
-{
-        struct accessctl *a = arg;
-        PGresult *res = db_tx_result(tx, 0);
-        struct accessctl_officer *o;
-        int i, n;
-
-        a->loading = false;
-        if (err || !res) {
-                log_warn("access", "msg=\"cannot load officer keys\" reason=\"%s\"", msg ? msg : "");
-                return;
-        }
-        n = PQntuples(res);
-        o = calloc(n ? (size_t)n : 1, sizeof(*o));
-        vigil_require(o != NULL);
-        for (i = 0; i < n; i++) {
-                snprintf(o[i].badge, sizeof(o[i].badge), "%s", PQgetvalue(res, i, 0));
-                snprintf(o[i].key, sizeof(o[i].key), "%s", PQgetvalue(res, i, 1));
-                snprintf(o[i].unit, sizeof(o[i].unit), "%s", PQgetvalue(res, i, 2));
-        }
-        free(a->officers);
-        a->officers = o;
-        a->n = (size_t)n;
-        /* Loaded: from now on a slower refresh is enough. */
-        if (a->timer_init)
-                uv_timer_set_repeat(&a->reload, ACCESSCTL_RELOAD_MS);
-        /* A change committed after this load was sent (a deactivation must
-         * lock the officer out at once, not at the next refresh). */
-        if (a->load_again) {
-                a->load_again = false;
-                accessctl_load(a);
-        }
-}
-
-static void accessctl_load(struct accessctl *a)
-{
-        struct db_tx *tx;
-
-        if (a->loading) {
-                a->load_again = true;
-                return;
-        }
-        if (!db_is_up(a->node->db))
-                return;
-        a->loading = true;
-        tx = db_tx_new();
-        db_tx_add(tx, "SELECT badge, public_key, unit FROM officers WHERE active", 0, NULL, NULL, NULL);
-        db_submit(a->node->db, tx, accessctl_on_loaded, a);
-}
-
-static void accessctl_on_timer(uv_timer_t *t)
-{
-        struct accessctl *a = t->data;
-
-        accessctl_load(a);
-        grant_dispatch(a->node);  /* decisions a crash left unsent */
-        audit_forward(a->node);
-        audit_checkpoint(a->node);
-        audit_check_alarms(a->node);
-        emergency_dispatch(a->node);
-        emergency_act(a->node);
-}
-
-int accessctl_init(struct accessctl *a, struct node *n)
-{
-        int r;
-
-        a->node = n;
-        r = uv_timer_init(n->loop, &a->reload);
-        if (r < 0)
-                return r;
-        a->reload.data = a;
-        a->timer_init = true;
-        /* Every 100 ms until the database has answered once. */
-        return uv_timer_start(&a->reload, accessctl_on_timer, 0, 100);
-}
-
-void accessctl_changed(struct accessctl *a)
-{
-        /* On the next turn of the loop: after the caller has submitted the
-         * transaction that changes them, so the reload (queued behind it on
-         * the one connection) sees the change. */
-        if (a->timer_init)
-                uv_timer_start(&a->reload, accessctl_on_timer, 0, ACCESSCTL_RELOAD_MS);
-}
-
-void accessctl_close(struct accessctl *a)
-{
-        if (a->timer_init) {
-                uv_timer_stop(&a->reload);
-                uv_close((uv_handle_t *)&a->reload, NULL);
-                a->timer_init = false;
-        }
-        free(a->officers);
-        a->officers = NULL;
-        a->n = 0;
-}
-
-int accessctl_lookup(const struct accessctl *a, const char *key_z85, char *ret, size_t n)
-{
-        size_t i;
-
-        for (i = 0; i < a->n; i++)
-                if (strcmp(a->officers[i].key, key_z85) == 0) {
-                        snprintf(ret, n, "%s", a->officers[i].badge);
-                        return 0;
-                }
-        return -EACCES;
-}
-
-const char *accessctl_unit_of(const struct accessctl *a, const char *badge)
-{
-        size_t i;
-
-        for (i = 0; i < a->n; i++)
-                if (strcmp(a->officers[i].badge, badge) == 0)
-                        return a->officers[i].unit;
-        return NULL;
-}
-
-const char *accessctl_key_of(const struct accessctl *a, const char *badge)
-{
-        size_t i;
-
-        for (i = 0; i < a->n; i++)
-                if (strcmp(a->officers[i].badge, badge) == 0)
-                        return a->officers[i].key;
-        return NULL;
-}
+#include "db/db.h"
 
 /* --- helpers --- */
-
-/* The caller's badge, or NULL for an admin (or anyone else). */
-static const char *accessctl_badge(const struct control_req *q)
-{
-        return strncmp(q->user, "officer:", 8) == 0 ? q->user + 8 : NULL;
-}
 
 /* The actor written to the access log: the badge, or the admin key. */
 static const char *accessctl_actor(const struct control_req *q)
 {
-        const char *b = accessctl_badge(q);
+        const char *b = control_badge(q);
 
         return b ? b : q->user;
 }
@@ -195,25 +47,10 @@ static void accessctl_args(const struct control_req *q, const char *name, struct
         }
 }
 
-const char *accessctl_answer_state(struct control_req *q, struct db_tx *tx, int err, const char *msg)
-{
-        PGresult *res = db_tx_result(tx, 0);
-
-        if (err || !res || PQntuples(res) != 1) {
-                control_refuse(q, err ? msg : "no answer", NULL);
-                return NULL;
-        }
-        if (PQgetvalue(res, 0, 0)[0] != 't') {
-                control_refuse(q, PQgetvalue(res, 0, 2), PQgetisnull(res, 0, 1) ? NULL : PQgetvalue(res, 0, 1));
-                return NULL;
-        }
-        return PQgetvalue(res, 0, 3);
-}
-
 /* Reply {"id","state"} to an access_answer (statement 0 of TX). */
 static void accessctl_answer(struct control_req *q, struct db_tx *tx, int err, const char *msg)
 {
-        const char *state = accessctl_answer_state(q, tx, err, msg);
+        const char *state = control_answer_state(q, tx, err, msg);
         json_t *doc;
 
         if (!state)
@@ -228,13 +65,13 @@ static void accessctl_answer(struct control_req *q, struct db_tx *tx, int err, c
 static void accessctl_on_answer(void *arg, struct db_tx *tx, int err, const char *msg)
 {
         struct control_req *q = arg;
-        struct node *n = q->c->node;
+        struct accessctl *a = q->ctx;
 
         accessctl_answer(q, tx, err, msg);
         /* An approval or a revocation goes down to the cameras' stations;
          * the log of it, up. */
-        grant_dispatch(n);
-        audit_forward(n);
+        grant_dispatch(a->grant);
+        audit_forward(a->audit);
 }
 
 /* --- officers and delegations --- */
@@ -242,17 +79,17 @@ static void accessctl_on_answer(void *arg, struct db_tx *tx, int err, const char
 static void accessctl_on_registered(void *arg, struct db_tx *tx, int err, const char *msg)
 {
         struct control_req *q = arg;
-        struct accessctl *a = &q->c->node->access;
+        struct accessctl *a = q->ctx;
 
         if (!err)
-                node_kick_uplink(q->c->node);
-        accessctl_load(a);  /* the new officer may log in at once */
+                link_set_kick_parent(&a->d->links);
+        officer_reload(a->officers);  /* the new officer may log in at once */
         accessctl_answer(q, tx, err, msg);
 }
 
 static void accessctl_officer_add(struct control_req *q)
 {
-        struct node *n = q->c->node;
+        struct accessctl *a = q->ctx;
         const char *badge = control_arg(q, "badge"), *name = control_arg(q, "name");
         const char *cred = control_arg(q, "credential"), *roles = control_arg(q, "roles");
         const char *key = control_arg(q, "public_key");
@@ -265,7 +102,7 @@ static void accessctl_officer_add(struct control_req *q)
         int64_t v;
         struct db_tx *tx;
 
-        if (strncmp(q->user, "admin:", 6) != 0) {
+        if (!control_is_admin(q)) {
                 control_refuse(q, "refused: only an admin of this node registers its officers", NULL);
                 return;
         }
@@ -280,9 +117,9 @@ static void accessctl_officer_add(struct control_req *q)
                 return;
         }
         snprintf(q->arg_id, sizeof(q->arg_id), "%s", badge);
-        v = node_next_version(n);
+        v = delivery_next_version(a->d);
         snprintf(version, sizeof(version), "%" PRId64, v);
-        vigil_require(officer_encode(badge, name, n->cfg.node_id, cred ? cred : "", roles, key, true, v, false,
+        vigil_require(officer_encode(badge, name, a->d->cfg->node_id, cred ? cred : "", roles, key, true, v, false,
                                      &buf, &len) == 0);
         accessctl_args(q, "roles", &ra);
         p[0] = accessctl_actor(q);
@@ -295,29 +132,30 @@ static void accessctl_officer_add(struct control_req *q)
         p[7] = (const char *)buf;
         lens[7] = (int)len;
         fmts[7] = 1;
-        p[8] = node_uplink_peer(n);
+        p[8] = delivery_parent_id(a->d);
         tx = db_tx_new();
         db_tx_add(tx, "SELECT * FROM officer_register($1, $2, $3, $4, $5::text[], $6, $7, $8, $9)", 9, p, lens,
                   fmts);
         sqlarray_deinit(&ra);
         free(buf);
-        db_submit(n->db, tx, accessctl_on_registered, q);
+        db_submit(a->d->links.db, tx, accessctl_on_registered, q);
 }
 
 static void accessctl_officer_list(struct control_req *q)
 {
+        struct accessctl *a = q->ctx;
         struct db_tx *tx = db_tx_new();
 
         db_tx_add(tx, "SELECT json_agg(json_build_object('badge', badge, 'name', name, 'unit', unit, "
                       "'credential', credential, 'roles', roles, 'active', active, 'public_key', public_key) "
                       "ORDER BY unit, badge)::text FROM officers", 0, NULL, NULL, NULL);
-        db_submit(q->c->node->db, tx, control_on_json_row, q);
+        db_submit(a->d->links.db, tx, control_on_json_row, q);
 }
 
 static void accessctl_delegation_add(struct control_req *q)
 {
-        struct node *n = q->c->node;
-        const char *badge = accessctl_badge(q), *deputy = control_arg(q, "deputy");
+        struct accessctl *a = q->ctx;
+        const char *badge = control_badge(q), *deputy = control_arg(q, "deputy");
         int64_t now = vtime_now_us(), from = now, until;
         char id[32], version[24], fs[32], us[32];
         const char *p[8];
@@ -340,11 +178,11 @@ static void accessctl_delegation_add(struct control_req *q)
         }
         ids_new("dlg", id, sizeof(id));
         snprintf(q->arg_id, sizeof(q->arg_id), "%s", id);
-        v = node_next_version(n);
+        v = delivery_next_version(a->d);
         snprintf(version, sizeof(version), "%" PRId64, v);
         snprintf(fs, sizeof(fs), "%.6f", (double)from / 1e6);
         snprintf(us, sizeof(us), "%.6f", (double)until / 1e6);
-        vigil_require(delegation_encode(id, n->cfg.node_id, badge, deputy, from, until, false, v, &buf, &len) == 0);
+        vigil_require(officer_delegation_encode(id, a->d->cfg->node_id, badge, deputy, from, until, false, v, &buf, &len) == 0);
         p[0] = id;
         p[1] = badge;
         p[2] = deputy;
@@ -354,12 +192,12 @@ static void accessctl_delegation_add(struct control_req *q)
         p[6] = (const char *)buf;
         lens[6] = (int)len;
         fmts[6] = 1;
-        p[7] = node_uplink_peer(n);
+        p[7] = delivery_parent_id(a->d);
         tx = db_tx_new();
         db_tx_add(tx, "SELECT * FROM delegation_grant($1, $2, $3, to_timestamp($4::double precision), "
                       "to_timestamp($5::double precision), $6, $7, $8)", 8, p, lens, fmts);
         free(buf);
-        db_submit(n->db, tx, accessctl_on_registered, q);
+        db_submit(a->d->links.db, tx, accessctl_on_registered, q);
 }
 
 /* An officer made inactive or active again, a delegation withdrawn: the
@@ -379,6 +217,7 @@ static void accessctl_on_end_read(void *arg, struct db_tx *rtx, int err, const c
 static void accessctl_end_start(struct control_req *q, char kind, const char *key, const char *reason,
                                 const char *columns, const char *from_where)
 {
+        struct accessctl *a = q->ctx;
         struct accessctl_end *e;
         struct db_tx *tx;
         char sql[320];
@@ -395,18 +234,18 @@ static void accessctl_end_start(struct control_req *q, char kind, const char *ke
         snprintf(sql, sizeof(sql), "SELECT %s FROM %s = $1", columns, from_where);
         tx = db_tx_new();
         db_tx_add(tx, sql, 1, p, NULL, NULL);
-        db_submit(q->c->node->db, tx, accessctl_on_end_read, q);
+        db_submit(a->d->links.db, tx, accessctl_on_end_read, q);
 }
 
 static void accessctl_on_ended(void *arg, struct db_tx *tx, int err, const char *msg)
 {
         struct control_req *q = arg;
-        struct node *n = q->c->node;
+        struct accessctl *a = q->ctx;
 
         free(q->data);
         q->data = NULL;
         accessctl_on_registered(q, tx, err, msg);
-        audit_forward(n);
+        audit_forward(a->audit);
 }
 
 /* The row is read: encode its new state and let the schema decide. Q->arg_name[0]
@@ -416,13 +255,13 @@ static void accessctl_on_end_read(void *arg, struct db_tx *rtx, int err, const c
 {
         struct control_req *q = arg;
         struct accessctl_end *e = q->data;
-        struct node *n = q->c->node;
+        struct accessctl *a = q->ctx;
         bool revoke = q->arg_name[0] == 'r', active = q->arg_name[0] == 'a';
         PGresult *res;
         const char *p[8];
         int lens[8] = { 0 }, fmts[8] = { 0 }, np;
         char version[24];
-        int64_t v = node_next_version(n);
+        int64_t v = delivery_next_version(a->d);
         uint8_t *buf = NULL;
         size_t len = 0;
         struct db_tx *tx;
@@ -436,7 +275,7 @@ static void accessctl_on_end_read(void *arg, struct db_tx *rtx, int err, const c
         }
         snprintf(version, sizeof(version), "%" PRId64, v);
         if (PQntuples(res) == 1 && revoke)
-                vigil_require(delegation_encode(PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2),
+                vigil_require(officer_delegation_encode(PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2),
                                                 PQgetvalue(res, 0, 3), strtoll(PQgetvalue(res, 0, 4), NULL, 10),
                                                 strtoll(PQgetvalue(res, 0, 5), NULL, 10), true, v, &buf,
                                                 &len) == 0);
@@ -449,20 +288,20 @@ static void accessctl_on_end_read(void *arg, struct db_tx *rtx, int err, const c
         if (!revoke)
                 p[np++] = accessctl_actor(q);
         p[np++] = e->key;
-        p[np++] = revoke ? accessctl_badge(q) : active ? "t" : "f";
+        p[np++] = revoke ? control_badge(q) : active ? "t" : "f";
         p[np++] = e->reason;
         p[np++] = PQntuples(res) == 1 ? PQgetvalue(res, 0, 7) : "0";
         p[np++] = version;
         lens[np] = (int)len;
         fmts[np] = 1;
         p[np++] = (const char *)buf;
-        p[np++] = node_uplink_peer(n);
+        p[np++] = delivery_parent_id(a->d);
         tx = db_tx_new();
         db_tx_add(tx, revoke ? "SELECT * FROM delegation_revoke($1, $2, $3, $4, $5, $6, $7)"
                              : "SELECT * FROM officer_set_active($1, $2, $3, $4, $5, $6, $7, $8)",
                   np, p, lens, fmts);
         free(buf);
-        db_submit(n->db, tx, accessctl_on_ended, q);
+        db_submit(a->d->links.db, tx, accessctl_on_ended, q);
 }
 
 /* officer deactivate BADGE --reason TEXT, officer reactivate BADGE: an
@@ -471,7 +310,7 @@ static void accessctl_officer_set_active(struct control_req *q, bool active)
 {
         const char *badge = control_arg(q, "badge"), *reason = control_arg(q, "reason");
 
-        if (strncmp(q->user, "admin:", 6) != 0) {
+        if (!control_is_admin(q)) {
                 control_refuse(q, "refused: only an admin of this node changes its officers", NULL);
                 return;
         }
@@ -498,7 +337,7 @@ static void accessctl_delegation_revoke(struct control_req *q)
 {
         const char *id = control_arg(q, "id"), *reason = control_arg(q, "reason");
 
-        if (!accessctl_badge(q)) {
+        if (!control_badge(q)) {
                 control_refuse(q, "refused: Art 19: a principal withdraws a delegation, as themselves (--as)",
                                "Art 19");
                 return;
@@ -508,18 +347,19 @@ static void accessctl_delegation_revoke(struct control_req *q)
                 free(q);
                 return;
         }
-        accessctl_end_start(q, 'r', id, reason, delegation_columns, "delegations WHERE id");
+        accessctl_end_start(q, 'r', id, reason, officer_delegation_columns, "delegations WHERE id");
 }
 
 static void accessctl_delegation_list(struct control_req *q)
 {
+        struct accessctl *a = q->ctx;
         struct db_tx *tx = db_tx_new();
 
         db_tx_add(tx, "SELECT json_agg(json_build_object('id', id, 'unit', unit, 'principal', principal, "
                       "'deputy', deputy, 'valid_from', valid_from, 'valid_until', valid_until, "
                       "'revoked', revoked, 'live', NOT revoked AND now() >= valid_from AND now() < valid_until) "
                       "ORDER BY valid_from)::text FROM delegations", 0, NULL, NULL, NULL);
-        db_submit(q->c->node->db, tx, control_on_json_row, q);
+        db_submit(a->d->links.db, tx, control_on_json_row, q);
 }
 
 /* --- requests (Art 20) and decisions (Art 19) --- */
@@ -527,7 +367,7 @@ static void accessctl_delegation_list(struct control_req *q)
 /* Only officers act on requests: every step is theirs, by name. */
 static const char *accessctl_officer_only(struct control_req *q, const char *what)
 {
-        const char *b = accessctl_badge(q);
+        const char *b = control_badge(q);
         char m[160];
 
         if (!b) {
@@ -539,7 +379,7 @@ static const char *accessctl_officer_only(struct control_req *q, const char *wha
 
 static void accessctl_request(struct control_req *q)
 {
-        struct node *n = q->c->node;
+        struct accessctl *a = q->ctx;
         const char *badge;
         struct sqlarray officers = { 0 }, cameras = { 0 }, actions = { 0 };
         int64_t now = vtime_now_us(), from = 0, to = 0;
@@ -588,12 +428,13 @@ static void accessctl_request(struct control_req *q)
         sqlarray_deinit(&officers);
         sqlarray_deinit(&cameras);
         sqlarray_deinit(&actions);
-        db_submit(n->db, tx, accessctl_on_answer, q);
+        db_submit(a->d->links.db, tx, accessctl_on_answer, q);
 }
 
 /* countersign / approve / deny / revoke: one SQL function each. */
 static void accessctl_step(struct control_req *q, const char *what, const char *sql, int nparams)
 {
+        struct accessctl *a = q->ctx;
         const char *badge = accessctl_officer_only(q, what);
         const char *id, *p[4];
         struct db_tx *tx;
@@ -613,7 +454,7 @@ static void accessctl_step(struct control_req *q, const char *what, const char *
         p[3] = control_arg(q, "valid_for");
         tx = db_tx_new();
         db_tx_add(tx, sql, nparams, p, NULL, NULL);
-        db_submit(q->c->node->db, tx, accessctl_on_answer, q);
+        db_submit(a->d->links.db, tx, accessctl_on_answer, q);
 }
 
 static void accessctl_countersign(struct control_req *q)
@@ -643,6 +484,7 @@ static void accessctl_revoke(struct control_req *q)
 
 static void accessctl_list(struct control_req *q)
 {
+        struct accessctl *a = q->ctx;
         struct db_tx *tx = db_tx_new();
 
         db_tx_add(tx, "SELECT json_agg(json_build_object('id', id, 'state', state, 'filed_by', filed_by, "
@@ -652,18 +494,19 @@ static void accessctl_list(struct control_req *q)
                       "'countersigned_by', countersigned_by, 'decided_by', decided_by, 'decided_at', decided_at, "
                       "'reason', reason, 'expires_at', expires_at) ORDER BY filed_at)::text FROM access_requests",
                   0, NULL, NULL, NULL);
-        db_submit(q->c->node->db, tx, control_on_json_row, q);
+        db_submit(a->d->links.db, tx, control_on_json_row, q);
 }
 
 /* --- the access log --- */
 
 static void accessctl_audit_list(struct control_req *q)
 {
+        struct accessctl *a = q->ctx;
         const char *limit = control_arg(q, "limit"), *node = control_arg(q, "node");
         const char *p[2] = { limit ? limit : "100", node };
         struct db_tx *tx = db_tx_new();
 
-        if (node && strcmp(node, q->c->node->cfg.node_id) != 0)
+        if (node && strcmp(node, a->d->cfg->node_id) != 0)
                 /* The copy held here of a node below. */
                 db_tx_add(tx, "SELECT json_agg(x ORDER BY x.seq)::text FROM (SELECT seq, at, node_id, actor, action, "
                               "outcome, article, camera, purpose, destination, request_id, emergency_id, detail, "
@@ -674,7 +517,7 @@ static void accessctl_audit_list(struct control_req *q)
                               "outcome, article, camera, purpose, destination, request_id, emergency_id, detail, "
                               "encode(hash, 'hex') AS hash FROM audit_log ORDER BY seq DESC LIMIT $1::int) x",
                           1, p, NULL, NULL);
-        db_submit(q->c->node->db, tx, control_on_json_row, q);
+        db_submit(a->d->links.db, tx, control_on_json_row, q);
 }
 
 static void accessctl_on_verified(void *arg, struct db_tx *tx, int err, const char *msg)
@@ -703,21 +546,22 @@ static void accessctl_on_verified(void *arg, struct db_tx *tx, int err, const ch
 
 static void accessctl_audit_verify(struct control_req *q)
 {
+        struct accessctl *a = q->ctx;
         const char *node = control_arg(q, "node");
         struct db_tx *tx;
 
         tx = db_tx_new();
-        if (node && strcmp(node, q->c->node->cfg.node_id) != 0) {
+        if (node && strcmp(node, a->d->cfg->node_id) != 0) {
                 /* The copies held here of a node below. */
                 const char *p[1] = { node };
                 snprintf(q->arg_id, sizeof(q->arg_id), "%s", node);
                 db_tx_add(tx, "SELECT records, first_bad_seq, (SELECT count(*) FROM audit_alarms WHERE node_id = $1) "
                               "FROM audit_verify_copy($1)", 1, p, NULL, NULL);
         } else {
-                snprintf(q->arg_id, sizeof(q->arg_id), "%s", q->c->node->cfg.node_id);
+                snprintf(q->arg_id, sizeof(q->arg_id), "%s", a->d->cfg->node_id);
                 db_tx_add(tx, "SELECT records, first_bad_seq, 0 FROM audit_verify()", 0, NULL, NULL, NULL);
         }
-        db_submit(q->c->node->db, tx, accessctl_on_verified, q);
+        db_submit(a->d->links.db, tx, accessctl_on_verified, q);
 }
 
 /* audit.checkpoints [--node ID] [--limit N]: the latest signed checkpoints
@@ -725,11 +569,12 @@ static void accessctl_audit_verify(struct control_req *q)
  * at that record; vigilctl checks the signatures with the node's key. */
 static void accessctl_audit_checkpoints(struct control_req *q)
 {
+        struct accessctl *a = q->ctx;
         const char *node = control_arg(q, "node"), *limit = control_arg(q, "limit");
         const char *p[3];
         struct db_tx *tx;
 
-        p[0] = node ? node : q->c->node->cfg.node_id;
+        p[0] = node ? node : a->d->cfg->node_id;
         p[1] = limit ? limit : "10";
         if (!nodeid_is_wellformed(p[0]) || strspn(p[1], "0123456789") != strlen(p[1]) || !*p[1]) {
                 control_reply(q, CONTROL_USAGE, NULL, "audit checkpoints: --node is a node ID, --limit a number",
@@ -740,7 +585,7 @@ static void accessctl_audit_checkpoints(struct control_req *q)
         tx = db_tx_new();
         db_tx_add(tx, "SELECT json_build_object('node', $1::text, 'checkpoints', "
                       "audit_checkpoints_json($1, $2::int))::text", 2, p, NULL, NULL);
-        db_submit(q->c->node->db, tx, control_on_json_row, q);
+        db_submit(a->d->links.db, tx, control_on_json_row, q);
 }
 
 const struct control_command accessctl_commands[] = {

@@ -13,7 +13,7 @@
 #include "base/csv.h"
 #include "db/db.h"
 #include "base/log.h"
-#include "node.h"
+#include "delivery/delivery.h"
 #include "base/nodeid.h"
 
 /* Rows per applying statement, and most rows per import chunk. */
@@ -242,7 +242,7 @@ static const char *const yes_words[] = { "1", "t", "true", "y", "yes", NULL };
 static const char *const no_words[] = { "0", "f", "false", "n", "no", NULL };
 
 /* Normalise and check one value; false (with a rejection) if refused. */
-static bool field_check(const struct node *n, const struct field *f, struct row *r, struct rejections *rj)
+static bool field_check(const struct delivery *n, const struct field *f, struct row *r, struct rejections *rj)
 {
         char *v = r->v[f->col], *end;
         double d;
@@ -285,9 +285,9 @@ static bool field_check(const struct node *n, const struct field *f, struct row 
                         reject(rj, r, f->name, "Art 15", "camera ID %s has type %03d; a camera is 131 or 132", v, type);
                         return false;
                 }
-                if (strncmp(v, n->cfg.node_id, 8) != 0) {
+                if (strncmp(v, n->cfg->node_id, 8) != 0) {
                         reject(rj, r, f->name, "Art 15", "camera ID %s is outside this station: its centre code "
-                               "must be %.8s", v, n->cfg.node_id);
+                               "must be %.8s", v, n->cfg->node_id);
                         return false;
                 }
                 return true;
@@ -351,7 +351,7 @@ static bool field_check(const struct node *n, const struct field *f, struct row 
         return true;
 }
 
-static bool row_check(const struct node *n, const struct entity *e, struct row *r, struct rejections *rj)
+static bool row_check(const struct delivery *n, const struct entity *e, struct row *r, struct rejections *rj)
 {
         int i;
 
@@ -410,7 +410,7 @@ static void batch_on_applied(void *arg, struct db_tx *tx, int err, const char *m
 
         (void)tx;
         if (!err)
-                node_kick_uplink(b->q->c->node);
+                link_set_kick_parent(&(((struct delivery *)b->q->ctx))->links);
         b->done(b, err, msg);
 }
 
@@ -436,11 +436,11 @@ static void entity_apply_add(struct db_tx *tx, const struct entity *e, const cha
 
 static void batch_apply(struct batch *b)
 {
-        struct node *n = b->q->c->node;
+        struct delivery *n = ((struct delivery *)b->q->ctx);
         const struct entity *e = b->e;
         struct sqlarray cols[CATALOG_MAX_COLUMNS];
         struct db_tx *tx = db_tx_new();
-        const char *up = node_uplink_peer(n);
+        const char *up = delivery_parent_id(n);
         int i, k;
 
         memset(cols, 0, sizeof(cols));
@@ -451,7 +451,7 @@ static void batch_apply(struct batch *b)
                 int64_t v;
                 if (r->bad)
                         continue;
-                v = node_next_version(n);
+                v = delivery_next_version(n);
                 vigil_require(e->encode((const char *const *)r->v, v, false, &buf, &len) == 0);
                 vigil_require(catalog_cols_add(cols, e->kind, (const char *const *)r->v, e->ncols, v, false,
                                                buf, len) == 0);
@@ -464,7 +464,7 @@ static void batch_apply(struct batch *b)
                 sqlarray_deinit(&cols[k]);
         if (db_tx_count(tx) == 0)
                 db_tx_add(tx, "SELECT 1", 0, NULL, NULL, NULL);
-        db_submit(n->db, tx, batch_on_applied, b);
+        db_submit(n->links.db, tx, batch_on_applied, b);
 }
 
 static void batch_on_checked(void *arg, struct db_tx *tx, int err, const char *msg)
@@ -497,7 +497,7 @@ static void batch_on_checked(void *arg, struct db_tx *tx, int err, const char *m
  * One statement for the whole batch; answers (row, field, article, error). */
 static void batch_check(struct batch *b)
 {
-        struct node *n = b->q->c->node;
+        struct delivery *n = ((struct delivery *)b->q->ctx);
         struct sqlarray a1 = { .type = SQLARRAY_TEXT }, a2 = { .type = SQLARRAY_TEXT };
         struct db_tx *tx = db_tx_new();
         int i, lens[3] = { 0 }, fmts[3] = { 0 };
@@ -520,7 +520,7 @@ static void batch_check(struct batch *b)
                               "LEFT JOIN location_types t ON t.code = u.lt "
                               "WHERE u.lt IS NOT NULL AND t.code IS NULL", 1, p, lens, fmts);
         } else if (b->e->kind == CATALOG_CAMERA) {
-                const char *p[3] = { n->cfg.node_id, NULL, NULL };
+                const char *p[3] = { n->cfg->node_id, NULL, NULL };
                 sqlarray_param(&a1, &p[1], &lens[1], &fmts[1]);
                 sqlarray_param(&a2, &p[2], &lens[2], &fmts[2]);
                 /* Each distinct site and system is looked up once (a chunk
@@ -549,7 +549,7 @@ static void batch_check(struct batch *b)
         }
         sqlarray_deinit(&a1);
         sqlarray_deinit(&a2);
-        db_submit(n->db, tx, batch_on_checked, b);
+        db_submit(n->links.db, tx, batch_on_checked, b);
 }
 
 /* Art 13: a private system without a reserved interface is accepted but
@@ -635,7 +635,7 @@ static void batch_run(struct batch *b)
 
         for (i = 0; i < b->n; i++)
                 if (!b->rows[i].bad)
-                        row_check(b->q->c->node, b->e, &b->rows[i], &b->rj);
+                        row_check(((struct delivery *)b->q->ctx), b->e, &b->rows[i], &b->rj);
         batch_duplicates(b);
         batch_flag(b);
         /* The apply pass of an import that is not to skip bad rows: the
@@ -670,14 +670,14 @@ static const struct entity *entity_of(const char *command)
 
 static bool catalogctl_station_only(struct control_req *q, const char *what)
 {
-        struct node *n = q->c->node;
+        struct delivery *n = ((struct delivery *)q->ctx);
         char e[200];
 
-        if (n->cfg.tier == TIER_STATION && strncmp(q->user, "admin:", 6) == 0)
+        if (n->cfg->tier == TIER_STATION && control_is_admin(q))
                 return true;
-        if (n->cfg.tier != TIER_STATION)
+        if (n->cfg->tier != TIER_STATION)
                 snprintf(e, sizeof(e), "refused: only the owning station %ss the catalog; this node is a %s "
-                         "(Art 4: no node re-registers what another owns)", what, tier_name(n->cfg.tier));
+                         "(Art 4: no node re-registers what another owns)", what, tier_name(n->cfg->tier));
         else
                 snprintf(e, sizeof(e), "refused: only an admin or registrar of this station %ss the catalog", what);
         control_reply(q, CONTROL_REFUSED, NULL, e, NULL);
@@ -732,7 +732,7 @@ static void row_from_args(const struct entity *e, struct control_req *q, struct 
 static void catalogctl_add(struct control_req *q)
 {
         const struct entity *e = entity_of(q->msg->command);
-        struct node *n = q->c->node;
+        struct delivery *n = ((struct delivery *)q->ctx);
         struct batch *b;
 
         if (!catalogctl_station_only(q, "register"))
@@ -740,7 +740,7 @@ static void catalogctl_add(struct control_req *q)
         b = batch_new(q, e, 1);
         b->n = 1;
         b->apply = true;
-        row_set(&b->rows[0], e->station_col, n->cfg.node_id);
+        row_set(&b->rows[0], e->station_col, n->cfg->node_id);
         row_from_args(e, q, &b->rows[0]);
         b->done = catalogctl_on_written;
         batch_run(b);
@@ -770,7 +770,7 @@ static void catalogctl_on_removed(void *arg, struct db_tx *tx, int err, const ch
                 json_object_set_new(doc, p->e->key_col == 0 ? "id" : "code",
                                     json_string(p->args.v[p->e->key_col]));
                 json_object_set_new(doc, "removed", json_true());
-                node_kick_uplink(p->q->c->node);
+                link_set_kick_parent(&(((struct delivery *)p->q->ctx))->links);
                 control_reply(p->q, CONTROL_OK, doc, NULL, NULL);
         }
         row_clear(&p->args);
@@ -781,7 +781,7 @@ static void catalogctl_on_removed(void *arg, struct db_tx *tx, int err, const ch
 static void catalogctl_on_current(void *arg, struct db_tx *tx, int err, const char *msg)
 {
         struct pending *p = arg;
-        struct node *n = p->q->c->node;
+        struct delivery *n = ((struct delivery *)p->q->ctx);
         const struct entity *e = p->e;
         PGresult *res = db_tx_result(tx, 0);
         int c;
@@ -802,17 +802,17 @@ static void catalogctl_on_current(void *arg, struct db_tx *tx, int err, const ch
                 struct db_tx *w = db_tx_new();
                 uint8_t *buf;
                 size_t len;
-                int64_t ver = node_next_version(n);
+                int64_t ver = delivery_next_version(n);
                 memset(cols, 0, sizeof(cols));
                 for (c = 0; c < e->ncols; c++)
                         v[c] = PQgetisnull(res, 0, c) ? NULL : PQgetvalue(res, 0, c);
                 vigil_require(e->encode(v, ver, true, &buf, &len) == 0);
                 vigil_require(catalog_cols_add(cols, e->kind, v, e->ncols, ver, true, buf, len) == 0);
                 free(buf);
-                entity_apply_add(w, e, node_uplink_peer(n), cols);
+                entity_apply_add(w, e, delivery_parent_id(n), cols);
                 for (c = 0; c < CATALOG_MAX_COLUMNS; c++)
                         sqlarray_deinit(&cols[c]);
-                db_submit(n->db, w, catalogctl_on_removed, p);
+                db_submit(n->links.db, w, catalogctl_on_removed, p);
                 return;
         }
         {
@@ -834,7 +834,7 @@ static void catalogctl_on_current(void *arg, struct db_tx *tx, int err, const ch
 static void catalogctl_change(struct control_req *q, bool remove)
 {
         const struct entity *e = entity_of(q->msg->command);
-        struct node *n = q->c->node;
+        struct delivery *n = ((struct delivery *)q->ctx);
         const char *key = control_arg(q, e->key_col == 0 ? "id" : "code");
         struct pending *p;
         struct db_tx *tx;
@@ -858,11 +858,11 @@ static void catalogctl_change(struct control_req *q, bool remove)
         snprintf(sql, sizeof(sql), "SELECT %s FROM %s WHERE %s = $1 AND station_id = $2", e->columns, e->table,
                  e->key_col == 0 ? "id" : "code");
         {
-                const char *params[2] = { key, n->cfg.node_id };
+                const char *params[2] = { key, n->cfg->node_id };
                 tx = db_tx_new();
                 db_tx_add(tx, sql, 2, params, NULL, NULL);
         }
-        db_submit(n->db, tx, catalogctl_on_current, p);
+        db_submit(n->links.db, tx, catalogctl_on_current, p);
 }
 
 static void catalogctl_on_status(void *arg, struct db_tx *tx, int err, const char *msg)
@@ -878,7 +878,7 @@ static void catalogctl_on_status(void *arg, struct db_tx *tx, int err, const cha
                 free(q);
                 return;
         }
-        node_kick_uplink(q->c->node);
+        link_set_kick_parent(&(((struct delivery *)q->ctx))->links);
         doc = json_object();
         json_object_set_new(doc, "id", json_string(q->arg_id));
         json_object_set_new(doc, "status", json_string(q->arg_name));
@@ -890,7 +890,7 @@ static void catalogctl_on_status(void *arg, struct db_tx *tx, int err, const cha
  * not the whole row (issue "federated catalog": status as small deltas). */
 static bool catalogctl_status_only(struct control_req *q)
 {
-        struct node *n = q->c->node;
+        struct delivery *n = ((struct delivery *)q->ctx);
         const char *id = control_arg(q, "id"), *status = control_arg(q, "status");
         const char *const *s;
         char version[24];
@@ -914,7 +914,7 @@ static bool catalogctl_status_only(struct control_req *q)
         }
         snprintf(q->arg_id, sizeof(q->arg_id), "%s", id);
         snprintf(q->arg_name, sizeof(q->arg_name), "%s", status);
-        v = node_next_version(n);
+        v = delivery_next_version(n);
         vigil_require(catalog_encode_camera_status(id, status, v, &buf, &len) == 0);
         snprintf(version, sizeof(version), "%" PRId64, v);
         {
@@ -927,10 +927,10 @@ static bool catalogctl_status_only(struct control_req *q)
                 sqlarray_add_text(&cols[1], status);
                 sqlarray_add_int64(&cols[2], v);
                 sqlarray_add_bytea(&cols[3], buf, len);
-                p[0] = node_uplink_peer(n);
+                p[0] = delivery_parent_id(n);
                 for (k = 0; k < 4; k++)
                         sqlarray_param(&cols[k], &p[1 + k], &lens[1 + k], &fmts[1 + k]);
-                p[5] = n->cfg.node_id;
+                p[5] = n->cfg->node_id;
                 tx = db_tx_new();
                 /* Only this station's own camera (and so the whole row never
                  * travels for a status change). */
@@ -941,13 +941,13 @@ static bool catalogctl_status_only(struct control_req *q)
                         sqlarray_deinit(&cols[k]);
         }
         free(buf);
-        db_submit(n->db, tx, catalogctl_on_status, q);
+        db_submit(n->links.db, tx, catalogctl_on_status, q);
         return true;
 }
 
 static void catalogctl_update(struct control_req *q)
 {
-        if (q->c->node->cfg.tier == TIER_STATION && strncmp(q->user, "admin:", 6) == 0 &&
+        if (((struct delivery *)q->ctx)->cfg->tier == TIER_STATION && control_is_admin(q) &&
             catalogctl_status_only(q))
                 return;
         catalogctl_change(q, false);
@@ -990,7 +990,7 @@ static void catalogctl_on_imported(struct batch *b, int err, const char *msg)
 static void catalogctl_import(struct control_req *q)
 {
         const struct entity *e = entity_of(q->msg->command);
-        struct node *n = q->c->node;
+        struct delivery *n = ((struct delivery *)q->ctx);
         const char *header = control_arg(q, "header"), *rows = control_arg(q, "rows");
         const char *first = control_arg(q, "first_line"), *mode = control_arg(q, "mode");
         const char *skip = control_arg(q, "skip_bad");
@@ -1059,7 +1059,7 @@ static void catalogctl_import(struct control_req *q)
                 if (nf == 0)
                         break;
                 r->line = at;
-                row_set(r, e->station_col, n->cfg.node_id);
+                row_set(r, e->station_col, n->cfg->node_id);
                 if (nf < 0) {
                         reject(&b->rj, r, NULL, NULL, "not valid CSV (an unterminated quote?)");
                         b->n++;
@@ -1205,7 +1205,7 @@ static void catalogctl_camera_query(struct control_req *q, char kind)
                 snprintf(sql, sizeof(sql), "%s WHERE true%s ORDER BY c.id LIMIT %ld", camera_select, where, lim);
         tx = db_tx_new();
         db_tx_add(tx, sql, np, params, NULL, NULL);
-        db_submit(q->c->node->db, tx, catalogctl_on_rows, q);
+        db_submit(((struct delivery *)q->ctx)->links.db, tx, catalogctl_on_rows, q);
 }
 
 static void catalogctl_list(struct control_req *q)
@@ -1234,7 +1234,7 @@ static void catalogctl_list(struct control_req *q)
                  "LIMIT 100000", e->columns, e->table);
         tx = db_tx_new();
         db_tx_add(tx, sql, 1, p, NULL, NULL);
-        db_submit(q->c->node->db, tx, catalogctl_on_rows, q);
+        db_submit(((struct delivery *)q->ctx)->links.db, tx, catalogctl_on_rows, q);
 }
 
 static void catalogctl_count(struct control_req *q)
@@ -1266,12 +1266,12 @@ static void catalogctl_show(struct control_req *q)
         } else {
                 /* Codes are per station: at a station its own; elsewhere
                  * --station names which one. */
-                const char *p[2] = { key, station ? station : q->c->node->cfg.node_id };
+                const char *p[2] = { key, station ? station : ((struct delivery *)q->ctx)->cfg->node_id };
                 snprintf(sql, sizeof(sql), "SELECT %s FROM %s WHERE code = $1 AND station_id = $2", e->columns,
                          e->table);
                 db_tx_add(tx, sql, 2, p, NULL, NULL);
         }
-        db_submit(q->c->node->db, tx, catalogctl_on_rows, q);
+        db_submit(((struct delivery *)q->ctx)->links.db, tx, catalogctl_on_rows, q);
 }
 
 static void catalogctl_location_types(struct control_req *q)
@@ -1281,7 +1281,7 @@ static void catalogctl_location_types(struct control_req *q)
         q->arg_name[0] = 'l';
         db_tx_add(tx, "SELECT code, description, forbidden AS article FROM location_types ORDER BY forbidden "
                       "NULLS FIRST, code", 0, NULL, NULL, NULL);
-        db_submit(q->c->node->db, tx, catalogctl_on_rows, q);
+        db_submit(((struct delivery *)q->ctx)->links.db, tx, catalogctl_on_rows, q);
 }
 
 const struct control_command catalogctl_commands[] = {

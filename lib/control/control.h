@@ -1,7 +1,9 @@
 /* control: the control socket for vigilctl (ROUTER, CURVE server, ZAP domain
  * "control": only admin and officer keys get in). Each request is an
  * Envelope with a ControlRequest; the reply carries the JSON document of
- * CONTRACT.md. Commands are a table: name → handler. */
+ * CONTRACT.md. Commands are tables (name -> handler) that the command
+ * groups (nodectl, catalogctl, accessctl, emergencyctl, viewctl) define
+ * and the node adds, each with the context its handlers get (Q->ctx). */
 #pragma once
 
 #include <stdbool.h>
@@ -9,22 +11,55 @@
 #include <stdint.h>
 
 #include <jansson.h>
+#include <uv.h>
 
-#include "vigil.pb-c.h"
+#include "base/keys.h"
 #include "transport/zsock.h"
+#include "vigil.pb-c.h"
 
-struct node;
+struct db;
 struct db_tx;
+struct control_command;
+
+/** Who the CURVE key KEY is now ("admin:…", "officer:BADGE"), into
+ *  RET_USER (size N); -EACCES if nobody (an officer made inactive since the
+ *  connection opened). */
+typedef int (*control_identify_fn)(void *arg, const char *key, char *ret_user, size_t n);
+
+#define CONTROL_MAX_TABLES 8
 
 struct control {
-        struct node *node;
+        uv_loop_t *loop;
+        const char *node_id;            /* borrowed: this node's ID */
+        struct db *db;                  /* every command but status needs it up */
+        control_identify_fn identify;
+        void *identify_arg;
         struct zsock zs;
         bool open;
+        struct {
+                const struct control_command *commands;
+                void *ctx;
+                bool from_memory;
+        } tables[CONTROL_MAX_TABLES];
+        int n_tables;
         unsigned long requests, malformed, oversize, unknown_body, wrong_origin;
         unsigned long withdrawn;    /* requests from a key no longer admitted */
 };
 
-int control_init(struct control *c, struct node *node);
+/** Bind ENDPOINT (CURVE server with KEYS' secret, in ZCTX, on LOOP);
+ *  NODE_ID and DB are borrowed; IDENTIFY says who each request's key is.
+ *  0 or -errno; control_close either way. */
+int control_init(struct control *c, uv_loop_t *loop, void *zctx, const struct node_keys *keys,
+                 const char *endpoint, const char *node_id, struct db *db, control_identify_fn identify,
+                 void *identify_arg);
+/** Add a table of commands (ending with a NULL name); its handlers get CTX
+ *  as Q->ctx. While the node's database is unreachable they are refused
+ *  at once, saying so (queued, they would run after the reconnect, when
+ *  vigilctl has long said "no answer"). */
+void control_add(struct control *c, const struct control_command *commands, void *ctx);
+/** The same for commands that answer from memory (`status`): they are
+ *  served while the database is unreachable. */
+void control_add_from_memory(struct control *c, const struct control_command *commands, void *ctx);
 void control_close(struct control *c);
 
 enum { CONTROL_OK = 0, CONTROL_REFUSED = 1, CONTROL_USAGE = 2 };
@@ -35,10 +70,11 @@ enum { CONTROL_OK = 0, CONTROL_REFUSED = 1, CONTROL_USAGE = 2 };
  * what a callback needs. */
 struct control_req {
         struct control *c;
+        void *ctx;                  /* the command table's context */
         uint8_t routing[256];
         size_t routing_len;
         uint64_t request_id;
-        char user[128];             /* ZAP User-Id: "admin:…" */
+        char user[128];             /* who: "admin:…", "officer:BADGE" */
         const Vigil__ControlRequest *msg;
         char arg_id[32], arg_name[64], arg_key[64];
         void *data;                 /* for the handler */
@@ -55,9 +91,18 @@ void control_refuse(struct control_req *q, const char *error, const char *articl
  *  row 0, column 0 of statement 0, then free the request. A NULL value is
  *  "[]", unless Q->data names the refusal to give instead ("no such …"). */
 void control_on_json_row(void *arg, struct db_tx *tx, int err, const char *msg);
+/** Check the (ok, article, message, state) answer of statement 0 of TX
+ *  (the schema's workflow functions answer so instead of raising, so that
+ *  a refusal is logged in the same transaction): the state if ok; else
+ *  refuse Q (with the article), free it and return NULL. */
+const char *control_answer_state(struct control_req *q, struct db_tx *tx, int err, const char *msg);
 
 /** The value of argument NAME (the first, if repeated), or NULL. */
 const char *control_arg(const struct control_req *q, const char *name);
+/** The caller's badge if an officer, else NULL (an admin). */
+const char *control_badge(const struct control_req *q);
+/** Whether the caller is an admin of this node. */
+bool control_is_admin(const struct control_req *q);
 /** Send the reply: STATUS (CONTROL_*), the JSON document DOC on success
  *  (reference stolen), or ERROR and ARTICLE (may be NULL). Does not free Q. */
 void control_reply(struct control_req *q, uint32_t status, json_t *doc, const char *error,

@@ -9,10 +9,8 @@
 
 #include "db/db.h"
 #include "base/log.h"
-#include "node.h"
-#include "delivery/replica.h"
+#include "delivery/tree.h"
 #include "base/sqlarray.h"
-#include "features/view.h"
 #include "wire/wire.h"
 #include "base/vtime.h"
 
@@ -25,19 +23,19 @@ struct child_hello {
 
 static uint64_t downlink_now(struct downlink *d)
 {
-        return uv_now(d->node->loop);
+        return uv_now(d->set->loop);
 }
 
 static int child_send(struct child *c, Vigil__Envelope *env)
 {
-        struct downlink *d = &c->node->downlink;
+        struct downlink *d = c->d;
         uint8_t *buf;
         size_t len;
         int r;
 
         if (!d->open || c->routing_len == 0)
                 return -ENOTCONN;
-        env->origin = c->node->cfg.node_id;
+        env->origin = (char *)d->set->cfg->node_id;
         r = wire_encode_envelope(env, &buf, &len);
         if (r < 0)
                 return r;
@@ -66,7 +64,7 @@ static void downlink_send_error(struct downlink *d, const zmq_msg_t *routing, ui
         e.has_code = 1;
         e.code = code;
         e.message = (char *)message;
-        env.origin = d->node->cfg.node_id;
+        env.origin = (char *)d->set->cfg->node_id;
         env.body_case = VIGIL__ENVELOPE__BODY_ERROR;
         env.error = &e;
         if (wire_encode_envelope(&env, &buf, &len) < 0)
@@ -113,14 +111,6 @@ void downlink_remove_child(struct downlink *d, const char *id)
         log_info("downlink", "child=%s name=%s msg=\"child removed: its key is refused from now on\"", c->id, c->name);
 }
 
-void downlink_kick_all(struct downlink *d)
-{
-        int i;
-
-        for (i = 0; i < d->n_children; i++)
-                link_kick(&d->children[i]->link);
-}
-
 struct child *downlink_find_key(struct downlink *d, const char *public_key)
 {
         int i;
@@ -148,9 +138,10 @@ struct child *downlink_add_child(struct downlink *d, const char *id, const char 
                 c = calloc(1, sizeof(*c));
                 if (!c)
                         return NULL;
-                c->node = d->node;
+                c->d = d;
                 snprintf(c->id, sizeof(c->id), "%s", id);
-                link_init(&c->link, d->node, LINK_TO_CHILD, id);
+                link_init(&c->link, d->set, LINK_TO_CHILD, id);
+                link_set_add_child(d->set, &c->link);
                 c->link.send = child_link_send;
                 c->link.owner = c;
                 d->children[d->n_children++] = c;
@@ -180,13 +171,14 @@ static void child_on_observed(void *arg, struct db_tx *tx, int err, const char *
          * we wrote. */
         c->online_persisted = c->written_online;
         c->persist_unknown = false;
-        node_kick_uplink(c->node);
+        link_set_kick_parent(c->d->set);
 }
 
 /* Write the child's online state if it differs from what is stored. */
 static void child_persist(struct child *c)
 {
-        struct node *n = c->node;
+        struct downlink *d = c->d;
+        const struct config *cfg = d->set->cfg;
         struct db_tx *tx;
         uint8_t *change;
         size_t len;
@@ -199,13 +191,13 @@ static void child_persist(struct child *c)
                 return;
         /* Just started: give children the time to reconnect before calling
          * them offline, so a restart of this node shows no false outage. */
-        if (!online && uv_now(n->loop) - n->started_ms <
-                       (uint64_t)n->cfg.heartbeat_ms * (uint64_t)n->cfg.heartbeat_misses)
+        if (!online && uv_now(d->set->loop) - d->started_ms <
+                       (uint64_t)cfg->heartbeat_ms * (uint64_t)cfg->heartbeat_misses)
                 return;
         c->written_online = online;
-        c->version = node_next_version(n);
-        if (replica_encode_node_state(c->id, n->cfg.node_id, (int)nodeid_tier(c->id), c->name, online,
-                                      c->last_seen_us, c->version, &change, &len) < 0)
+        c->version = vtime_next_version(d->versions);
+        if (tree_encode_node_state(c->id, cfg->node_id, (int)nodeid_tier(c->id), c->name, online,
+                                   c->last_seen_us, c->version, &change, &len) < 0)
                 return;
         snprintf(last_seen, sizeof(last_seen), "%.6f", (double)c->last_seen_us / 1e6);
         snprintf(version, sizeof(version), "%" PRId64, c->version);
@@ -216,13 +208,13 @@ static void child_persist(struct child *c)
         p[4] = (const char *)change;
         lens[4] = (int)len;
         fmts[4] = 1;
-        p[5] = node_uplink_peer(n);
+        p[5] = link_set_parent_id(d->set);
         tx = db_tx_new();
         db_tx_add(tx, "SELECT node_observe($1, $2, to_timestamp($3::double precision), $4, $5, $6)",
                   6, p, lens, fmts);
         free(change);
         c->persisting = true;
-        db_submit(n->db, tx, child_on_observed, c);
+        db_submit(d->set->db, tx, child_on_observed, c);
 }
 
 static void child_offline(struct child *c, const char *why)
@@ -241,7 +233,8 @@ static void child_on_loaded(struct link *l, int err, void *arg)
 {
         struct child_hello *h = arg;
         struct child *c = h->c;
-        struct node *n = c->node;
+        struct link_set *set = c->d->set;
+        const struct config *cfg = set->cfg;
         Vigil__Envelope env = VIGIL__ENVELOPE__INIT;
         Vigil__Welcome w = VIGIL__WELCOME__INIT;
         bool have_up = l->have_state && strcmp(l->peer_epoch, h->epoch) == 0;
@@ -251,17 +244,17 @@ static void child_on_loaded(struct link *l, int err, void *arg)
                 free(h);
                 return;  /* the child retries its Hello */
         }
-        w.node_id = n->cfg.node_id;
+        w.node_id = (char *)cfg->node_id;
         w.has_tier = 1;
-        w.tier = (Vigil__Tier)n->cfg.tier;
-        w.name = n->cfg.name;
+        w.tier = (Vigil__Tier)cfg->tier;
+        w.name = (char *)cfg->name;
         w.has_last_applied_up = 1;
         w.last_applied_up = have_up ? l->applied : 0;
         w.has_has_up_state = 1;
         w.has_up_state = have_up;
-        w.epoch = n->epoch;
+        w.epoch = set->epoch;
         w.has_heartbeat_ms = 1;
-        w.heartbeat_ms = (uint32_t)n->cfg.heartbeat_ms;
+        w.heartbeat_ms = (uint32_t)cfg->heartbeat_ms;
         env.body_case = VIGIL__ENVELOPE__BODY_WELCOME;
         env.welcome = &w;
         child_send(c, &env);
@@ -269,7 +262,7 @@ static void child_on_loaded(struct link *l, int err, void *arg)
                 log_info("downlink", "child=%s name=%s msg=\"child online\"", c->id, c->name);
         c->connected = true;
         c->last_seen_us = vtime_now_us();
-        link_session_start(l, h->epoch, strcmp(h->parent_epoch, n->epoch) == 0, h->last_applied_down);
+        link_session_start(l, h->epoch, strcmp(h->parent_epoch, set->epoch) == 0, h->last_applied_down);
         child_persist(c);
         free(h);
 }
@@ -277,12 +270,12 @@ static void child_on_loaded(struct link *l, int err, void *arg)
 static void downlink_on_hello(struct downlink *d, struct child *c, const zmq_msg_t *routing,
                               const Vigil__Hello *hello, const char *peer)
 {
-        struct node *n = d->node;
+        const struct config *cfg = d->set->cfg;
         struct child_hello *h;
         char err[512], msg[768];
 
         /* The node must sit directly under us (Art 3, 12: the tiers) ... */
-        if (nodeid_check_child(hello->node_id, n->cfg.node_id, err, sizeof(err)) < 0) {
+        if (nodeid_check_child(hello->node_id, cfg->node_id, err, sizeof(err)) < 0) {
                 d->refused_hello++;
                 log_error("downlink", "peer=%s claimed=%s msg=\"refused Hello: ID outside this node's prefix\" "
                           "reason=\"%s\"", peer, hello->node_id, err);
@@ -402,15 +395,18 @@ static void downlink_on_recv(struct zsock *zs, zmq_msg_t *frames, int nframes)
                 if (!c->hello_pending)
                         downlink_send_error(d, &frames[0], LINK_ERROR_RESYNC, "say Hello first");
                 break;
-        case VIGIL__ENVELOPE__BODY_VIEW_REPLY:
-                if (c->connected)
-                        view_on_reply(&d->node->view, c->id, env->view_reply);
-                break;
         case VIGIL__ENVELOPE__BODY_ERROR:
                 log_warn("downlink", "child=%s code=%u msg=\"child reports an error\" reason=\"%s\"", c->id,
                          env->error->code, env->error->message ? env->error->message : "");
                 break;
         default:
+                /* Not delivery's (the answer to a view): its handler's,
+                 * from a child online. */
+                if (link_set_handles(d->set, LINK_TO_CHILD, (int)env->body_case)) {
+                        if (c->connected)
+                                link_set_dispatch(d->set, LINK_TO_CHILD, c->id, env);
+                        break;
+                }
                 d->unknown_body++;
                 log_warn("downlink", "child=%s peer=%s body=%s msg=\"unexpected message dropped\"", c->id, peer,
                          wire_body_name(env));
@@ -440,14 +436,14 @@ static void downlink_on_seen_written(void *arg, struct db_tx *tx, int err, const
  * what travels up is the observation (child_persist), with the exact time. */
 static void downlink_write_seen(struct downlink *d, uint64_t now)
 {
-        struct node *n = d->node;
+        const struct config *cfg = d->set->cfg;
         struct sqlarray ids = { 0 };
         struct db_tx *tx;
         const char *p[1];
         int lens[1], fmts[1], i;
 
-        if (d->seen_writing || !db_is_up(n->db) ||
-            now - d->seen_written_ms < (uint64_t)n->cfg.heartbeat_ms * DOWNLINK_SEEN_EVERY_BEATS)
+        if (d->seen_writing || !db_is_up(d->set->db) ||
+            now - d->seen_written_ms < (uint64_t)cfg->heartbeat_ms * DOWNLINK_SEEN_EVERY_BEATS)
                 return;
         d->seen_written_ms = now;
         sqlarray_set_type(&ids, SQLARRAY_TEXT);
@@ -460,7 +456,7 @@ static void downlink_write_seen(struct downlink *d, uint64_t now)
                 db_tx_add(tx, "UPDATE nodes SET last_seen = now() WHERE id = ANY($1::text[]) AND online",
                           1, p, lens, fmts);
                 d->seen_writing = true;
-                db_submit(n->db, tx, downlink_on_seen_written, d);
+                db_submit(d->set->db, tx, downlink_on_seen_written, d);
         }
         sqlarray_deinit(&ids);
 }
@@ -468,9 +464,9 @@ static void downlink_write_seen(struct downlink *d, uint64_t now)
 static void downlink_on_tick(uv_timer_t *t)
 {
         struct downlink *d = t->data;
-        struct node *n = d->node;
+        const struct config *cfg = d->set->cfg;
         uint64_t now = downlink_now(d);
-        uint64_t dead = (uint64_t)n->cfg.heartbeat_ms * (uint64_t)n->cfg.heartbeat_misses;
+        uint64_t dead = (uint64_t)cfg->heartbeat_ms * (uint64_t)cfg->heartbeat_misses;
         int i;
 
         for (i = 0; i < d->n_children; i++) {
@@ -479,7 +475,7 @@ static void downlink_on_tick(uv_timer_t *t)
                         continue;
                 if (c->connected && now - c->last_rx_ms > dead) {
                         char why[64];
-                        snprintf(why, sizeof(why), "%d heartbeats missed", n->cfg.heartbeat_misses);
+                        snprintf(why, sizeof(why), "%d heartbeats missed", cfg->heartbeat_misses);
                         child_offline(c, why);
                 }
                 if (c->connected) {
@@ -502,20 +498,29 @@ static int downlink_setopt_int(void *s, int opt, int v)
         return zmq_setsockopt(s, opt, &v, sizeof(v));
 }
 
-int downlink_init(struct downlink *d, struct node *n)
+void downlink_init(struct downlink *d, struct link_set *set, struct vtime_versions *versions)
 {
+        memset(d, 0, sizeof(*d));
+        d->set = set;
+        d->versions = versions;
+}
+
+int downlink_start(struct downlink *d, void *zctx, const struct node_keys *keys)
+{
+        const struct config *cfg = d->set->cfg;
         void *s;
         int64_t maxmsg = 2 * (int64_t)WIRE_MAX_MESSAGE;
         int r;
 
-        d->node = n;
-        uv_timer_init(n->loop, &d->tick);
+        d->started_ms = uv_now(d->set->loop);
+        uv_timer_init(d->set->loop, &d->tick);
         d->tick.data = d;
-        s = zmq_socket(n->zctx, ZMQ_ROUTER);
+        d->tick_init = true;
+        s = zmq_socket(zctx, ZMQ_ROUTER);
         if (!s)
                 return -errno;
         downlink_setopt_int(s, ZMQ_CURVE_SERVER, 1);
-        zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, n->keys.curve_secret, KEYS_Z85_LEN);
+        zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, keys->curve_secret, KEYS_Z85_LEN);
         zmq_setsockopt(s, ZMQ_ZAP_DOMAIN, "downlink", 8);
         downlink_setopt_int(s, ZMQ_ROUTER_MANDATORY, 1);
         /* Past WIRE_MAX_MESSAGE we count and drop; past twice that libzmq
@@ -524,19 +529,19 @@ int downlink_init(struct downlink *d, struct node *n)
         downlink_setopt_int(s, ZMQ_LINGER, 0);
         downlink_setopt_int(s, ZMQ_SNDHWM, 100000);
         downlink_setopt_int(s, ZMQ_RCVHWM, 100000);
-        if (zmq_bind(s, n->cfg.downlink_endpoint) < 0) {
+        if (zmq_bind(s, cfg->downlink_endpoint) < 0) {
                 r = -errno;
                 zmq_close(s);
                 return r;
         }
-        r = zsock_init(&d->zs, n->loop, s, downlink_on_recv, d);
+        r = zsock_init(&d->zs, d->set->loop, s, downlink_on_recv, d);
         if (r < 0) {
                 zmq_close(s);
                 return r;
         }
         d->open = true;
-        uv_timer_start(&d->tick, downlink_on_tick, (uint64_t)n->cfg.heartbeat_ms,
-                       (uint64_t)n->cfg.heartbeat_ms);
+        uv_timer_start(&d->tick, downlink_on_tick, (uint64_t)cfg->heartbeat_ms,
+                       (uint64_t)cfg->heartbeat_ms);
         return 0;
 }
 
@@ -547,7 +552,9 @@ void downlink_close(struct downlink *d)
         if (d->open)
                 zsock_close(&d->zs, NULL);
         d->open = false;
-        uv_close((uv_handle_t *)&d->tick, NULL);
+        if (d->tick_init)
+                uv_close((uv_handle_t *)&d->tick, NULL);
+        d->tick_init = false;
         for (i = 0; i < d->n_children; i++) {
                 link_deinit(&d->children[i]->link);
                 free(d->children[i]);

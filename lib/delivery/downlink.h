@@ -10,13 +10,14 @@
 #include <uv.h>
 
 #include "base/keys.h"
+#include "base/vtime.h"
 #include "delivery/link.h"
 #include "transport/zsock.h"
 
-struct node;
+struct downlink;
 
 struct child {
-        struct node *node;
+        struct downlink *d;
         char id[21];
         char name[64];
         char public_key[KEYS_Z85_LEN + 1];
@@ -36,9 +37,11 @@ struct child {
 };
 
 struct downlink {
-        struct node *node;
+        struct link_set *set;
+        struct vtime_versions *versions;   /* of the observations */
         struct zsock zs;
-        bool open;
+        bool open, tick_init;
+        uint64_t started_ms;      /* loop time of downlink_start */
         uv_timer_t tick;
         uint64_t seen_written_ms;  /* loop time of the last downlink_write_seen */
         bool seen_writing;
@@ -49,7 +52,12 @@ struct downlink {
         uint64_t unenrolled_logged_ms;
 };
 
-int downlink_init(struct downlink *d, struct node *node);
+/** Set up D, the children of SET (VERSIONS borrowed): memory only, so
+ *  that the enrolled children can be added before downlink_start. */
+void downlink_init(struct downlink *d, struct link_set *set, struct vtime_versions *versions);
+/** Bind the ROUTER ([listen] downlink) and start the heartbeats. 0 or
+ *  -errno; downlink_close either way. */
+int downlink_start(struct downlink *d, void *zctx, const struct node_keys *keys);
 void downlink_close(struct downlink *d);
 /** Add or update an enrolled child (from the database or `node enroll`). */
 struct child *downlink_add_child(struct downlink *d, const char *id, const char *name,
@@ -62,7 +70,5 @@ struct child *downlink_find(struct downlink *d, const char *id);
  *  enrolling the ID again revives it. */
 void downlink_remove_child(struct downlink *d, const char *id);
 struct child *downlink_find_key(struct downlink *d, const char *public_key);
-/** Kick every child link's sender (something was appended for them). */
-void downlink_kick_all(struct downlink *d);
 /** Database connection came back: children re-handshake. */
 void downlink_resync(struct downlink *d);

@@ -7,10 +7,7 @@
 #include <string.h>
 
 #include "db/db.h"
-#include "features/emergency.h"
 #include "base/log.h"
-#include "node.h"
-#include "delivery/replica.h"
 #include "base/sqlarray.h"
 #include "wire/wire.h"
 #include "base/vtime.h"
@@ -62,12 +59,12 @@ struct link_ctx {
         int read_index;   /* an outbox read's statement in its transaction */
         bool in_tx;       /* ... read in another's transaction (link_read_in) */
         bool gathered;    /* applied with other children's (link_gather_submit) */
-        bool order;       /* at a station: acks an emergency order (linked later) */
+        unsigned notes;   /* what the applied changes noted (change_batch_note) */
 };
 
 static void link_pump_send(struct link *l);
 static void link_pump_apply(struct link *l);
-static void link_gather_submit(struct node *n);
+static void link_gather_submit(struct link_set *set);
 static void link_rewind(struct link *l);
 
 /* The open gathered transaction went: a child may submit again (behind it
@@ -122,10 +119,10 @@ static void link_inbox_clear(struct link *l)
         l->snapshot_inflight = false;
 }
 
-void link_init(struct link *l, struct node *node, enum link_dir dir, const char *peer_id)
+void link_init(struct link *l, struct link_set *set, enum link_dir dir, const char *peer_id)
 {
         memset(l, 0, sizeof(*l));
-        l->node = node;
+        l->set = set;
         l->dir = dir;
         snprintf(l->peer_id, sizeof(l->peer_id), "%s", peer_id);
 }
@@ -203,7 +200,7 @@ void link_load(struct link *l, link_loaded_cb cb, void *arg)
         c->loaded = cb;
         c->arg = arg;
         db_tx_add(tx, "SELECT epoch, last_seq FROM applied_seq WHERE peer_id = $1", 1, p, NULL, NULL);
-        db_submit(l->node->db, tx, link_on_loaded, c);
+        db_submit(l->set->db, tx, link_on_loaded, c);
 }
 
 void link_session_start(struct link *l, const char *peer_epoch, bool peer_has_our_state,
@@ -323,7 +320,7 @@ static void link_delta_add(struct link *l, struct link_delta_out *o, uint64_t se
 
 static int link_read_size(const struct link *l)
 {
-        return l->node->cfg.window < LINK_BATCH ? l->node->cfg.window : LINK_BATCH;
+        return l->set->cfg->window < LINK_BATCH ? l->set->cfg->window : LINK_BATCH;
 }
 
 static uint64_t be64(const char *p)
@@ -502,7 +499,7 @@ static void link_on_snapshot_page(void *arg, struct db_tx *tx, int err, const ch
         }
         free(c);
         l->snap_reading = false;
-        if (err || replica_snapshot_page_encode(tx, l, l->snap, LINK_SNAPSHOT_PAGE, &changes, &lens, &n) < 0) {
+        if (err || snapshot_page_encode(l->set->sections, l->snap, tx, LINK_SNAPSHOT_PAGE, &changes, &lens, &n) < 0) {
                 /* Start over: the peer still has no state of ours. */
                 log_warn("link", "peer=%s msg=\"cannot read snapshot\" reason=\"%s\"", l->peer_id,
                          err ? msg : "encoding failed");
@@ -544,11 +541,13 @@ static void link_on_snapshot_seq(void *arg, struct db_tx *tx, int err, const cha
         l->snap_unacked = 0;
         l->snap = calloc(1, sizeof(*l->snap));
         vigil_require(l->snap != NULL);
-        replica_snapshot_start(l->snap, l);
+        /* Down, a child without our state (new, or rebuilt with an empty
+         * database) gets what it must act on; up, the parent gets all. */
+        snapshot_start(l->snap, l->set->sections, l->dir == LINK_TO_PARENT ? SNAPSHOT_TO_PARENT : SNAPSHOT_TO_CHILD);
         l->snapshot_needed = false;
         b.has_seq = 1;
         b.seq = l->snap_out_seq;
-        b.epoch = l->node->epoch;
+        b.epoch = l->set->epoch;
         env.body_case = VIGIL__ENVELOPE__BODY_SNAPSHOT_BEGIN;
         env.snapshot_begin = &b;
         link_send(l, &env);
@@ -562,15 +561,15 @@ static void link_pump_snapshot(struct link *l)
 
         if (l->snap_reading || l->snap_unacked >= LINK_SNAPSHOT_WINDOW)
                 return;
-        if (l->snap->section == REPLICA_SNAP_DONE) {
+        if (snapshot_done(l->snap, l->set->sections)) {
                 if (l->snap_unacked == 0)
                         link_snapshot_done(l);
                 return;
         }
         tx = db_tx_new();
-        replica_add_snapshot_page(tx, l, l->snap, LINK_SNAPSHOT_PAGE);
+        snapshot_add_page(l->set->sections, l->snap, tx, l->set->cfg->node_id, l->peer_id, LINK_SNAPSHOT_PAGE);
         l->snap_reading = true;
-        db_submit(l->node->db, tx, link_on_snapshot_page, link_ctx_new(l));
+        db_submit(l->set->db, tx, link_on_snapshot_page, link_ctx_new(l));
 }
 
 /* Whether the outbox may be read now: streaming deltas, no read in
@@ -578,7 +577,7 @@ static void link_pump_snapshot(struct link *l)
 static bool link_can_read(const struct link *l)
 {
         return l->session && !l->snapshotting && !l->snapshot_needed && !l->reading &&
-               l->next_send - 1 - l->acked < (uint64_t)l->node->cfg.window;
+               l->next_send - 1 - l->acked < (uint64_t)l->set->cfg->window;
 }
 
 /* Add the read of the rows from the one holding next_send on, in order, to
@@ -605,7 +604,7 @@ static void link_add_read(struct link *l, struct db_tx *tx)
 
 static void link_pump_send(struct link *l)
 {
-        struct db *db = l->node->db;
+        struct db *db = l->set->db;
 
         if (!l->session || !db_is_up(db))
                 return;
@@ -645,12 +644,12 @@ static void link_pump_send(struct link *l)
                 /* A row goes once its last change is acknowledged. */
                 db_tx_add(tx, "DELETE FROM outbox WHERE peer_id = $1 AND last_seq > $2 AND last_seq <= $3",
                           3, p, NULL, NULL);
-                db_submit(node_read_db(l->node), tx, link_on_outbox_deleted, c);
+                db_submit(link_set_read_db(l->set), tx, link_on_outbox_deleted, c);
         }
         if (l->more && link_can_read(l)) {
                 struct db_tx *tx = db_tx_new();
                 link_add_read(l, tx);
-                db_submit(node_read_db(l->node), tx, link_on_outbox_read, link_ctx_new(l));
+                db_submit(link_set_read_db(l->set), tx, link_on_outbox_read, link_ctx_new(l));
         }
 }
 
@@ -658,7 +657,7 @@ bool link_read_in(struct link *l, struct db_tx *tx)
 {
         struct link_ctx *c;
 
-        if (!link_can_read(l) || !db_is_up(l->node->db))
+        if (!link_can_read(l) || !db_is_up(l->set->db))
                 return false;
         c = link_ctx_new(l);
         c->in_tx = true;
@@ -726,37 +725,64 @@ static void link_inbox_pop(struct link *l, int n)
 static void link_read_forwarded_in(struct link *l, struct db_tx *tx)
 {
         if (l->dir == LINK_TO_CHILD) {
-                node_read_uplink_in(l->node, tx);
+                link_set_read_parent_in(l->set, tx);
         } else {
-                node_read_children_in(l->node, tx);
-                if (l->node->cfg.tier == TIER_STATION)
+                link_set_read_children_in(l->set, tx);
+                if (l->set->cfg->tier == TIER_STATION)
                         link_read_in(l, tx);
         }
 }
 
 /* After TX, applying from L, committed: the outboxes it may have appended
- * to and not read (link_read_forwarded_in) are kicked; at a station, an
- * order that may have come is acted on unless that is queued already
- * (link_apply_deltas). */
-static void link_after_apply(struct link *l, const struct db_tx *tx, bool acting)
+ * to and not read (link_read_forwarded_in) are kicked. */
+static void link_after_apply(struct link *l, const struct db_tx *tx)
 {
         if (l->dir == LINK_TO_CHILD) {
-                node_kick_uplink_after(l->node, tx);
+                link_set_kick_parent_after(l->set, tx);
         } else {
-                node_kick_children_after(l->node, tx);
-                if (l->node->cfg.tier == TIER_STATION) {
+                link_set_kick_children_after(l->set, tx);
+                if (l->set->cfg->tier == TIER_STATION)
                         link_kick_after(l, tx);
-                        if (!acting)
-                                emergency_act(l->node);
-                }
         }
+}
+
+/* Tell the listeners (the features) what became of a transaction applying
+ * what L's peer sent. */
+static void link_tell_submitted(struct link *l, unsigned notes)
+{
+        struct link_set *s = l->set;
+        int i;
+
+        for (i = 0; i < s->n_listeners; i++)
+                if (s->listeners[i].submitted)
+                        s->listeners[i].submitted(s->listeners[i].arg, l, notes);
+}
+
+static void link_tell_applied(struct link *l, unsigned notes)
+{
+        struct link_set *s = l->set;
+        int i;
+
+        for (i = 0; i < s->n_listeners; i++)
+                if (s->listeners[i].applied)
+                        s->listeners[i].applied(s->listeners[i].arg, l, notes);
+}
+
+static void link_tell_snapshot_applied(struct link *l)
+{
+        struct link_set *s = l->set;
+        int i;
+
+        for (i = 0; i < s->n_listeners; i++)
+                if (s->listeners[i].snapshot_applied)
+                        s->listeners[i].snapshot_applied(s->listeners[i].arg, l);
 }
 
 static void link_on_applied(void *arg, struct db_tx *tx, int err, const char *msg)
 {
         struct link_ctx *c = arg;
         struct link *l = c->l;
-        bool order;
+        unsigned notes;
 
         (void)tx;
         if (link_apply_ctx_stale(c)) {
@@ -771,7 +797,7 @@ static void link_on_applied(void *arg, struct db_tx *tx, int err, const char *ms
                          "reason=\"%s\"", l->peer_id, msg);
                 free(c);
                 link_rewind(l);
-                l->node->apply_gather_off_us = vtime_now_us() + LINK_GATHER_OFF_US;
+                l->set->gather_off_us = vtime_now_us() + LINK_GATHER_OFF_US;
                 link_pump_apply(l);
                 return;
         }
@@ -783,15 +809,14 @@ static void link_on_applied(void *arg, struct db_tx *tx, int err, const char *ms
                  * database is back. */
                 return;
         }
-        order = c->order;
+        notes = c->notes;
         l->applied = c->last;
         l->applied_count += (unsigned long)(c->last - c->first + 1);
         link_inbox_pop(l, c->n_items);
         free(c);
         link_ack(l, l->applied);
-        link_after_apply(l, tx, true);
-        if (order)
-                emergency_act_soon(l->node);
+        link_after_apply(l, tx);
+        link_tell_applied(l, notes);
         link_pump_apply(l);
 }
 
@@ -812,11 +837,11 @@ static void link_rewind(struct link *l)
 
 static void link_on_gathered(void *arg, struct db_tx *tx, int err, const char *msg)
 {
-        struct node *n = arg;
+        struct link_set *set = arg;
 
         (void)tx; (void)err; (void)msg;   /* each child's part has heard (link_on_applied) */
-        n->apply_gather_busy = false;
-        link_gather_submit(n);
+        set->gather_busy = false;
+        link_gather_submit(set);
 }
 
 /* Group commit for the children: while one gathered transaction is in
@@ -826,31 +851,31 @@ static void link_on_gathered(void *arg, struct db_tx *tx, int err, const char *m
  * transaction queued ten commits (ten WAL flushes, on a cluster's worth
  * of them) before the last could go up. The reads of what they forward
  * go last, after every child's part (link_read_forwarded_in). */
-static void link_gather_submit(struct node *n)
+static void link_gather_submit(struct link_set *set)
 {
-        struct db_tx *tx = n->apply_gather;
+        struct db_tx *tx = set->gather;
 
-        if (!tx || n->apply_gather_busy)
+        if (!tx || set->gather_busy)
                 return;
-        n->apply_gather = NULL;
-        n->apply_gather_busy = true;
-        node_read_uplink_in(n, tx);
-        node_for_children(n, link_gather_sent, NULL);
-        db_submit(n->db, tx, link_on_gathered, n);
+        set->gather = NULL;
+        set->gather_busy = true;
+        link_set_read_parent_in(set, tx);
+        link_set_for_children(set, link_gather_sent, NULL);
+        db_submit(set->db, tx, link_on_gathered, set);
 }
 
 static void link_apply_deltas(struct link *l)
 {
-        struct node *nd = l->node;
+        struct link_set *set = l->set;
         struct link_ctx *c = link_ctx_new(l);
         bool gather;
         struct db_tx *tx;
         struct link_item *it;
         char first[24], last[24], err[256];
         const char *p[4] = { l->peer_id, l->peer_epoch, first, last };
-        struct replica_batch *b;
+        struct change_batch *b;
         int n = 0, changes = 0;
-        bool order;
+        unsigned notes;
 
         c->first = l->cursor->env->seq + l->cursor->skip;
         for (it = l->cursor; it && it->env->body_case == VIGIL__ENVELOPE__BODY_DELTA &&
@@ -861,23 +886,22 @@ static void link_apply_deltas(struct link *l)
         }
         c->n_items = n;
         gather = l->dir == LINK_TO_CHILD && l->applying == 0 && changes <= LINK_GATHER_CHANGES &&
-                 vtime_now_us() >= nd->apply_gather_off_us;
+                 vtime_now_us() >= set->gather_off_us;
         if (gather) {
-                if (!nd->apply_gather)
-                        nd->apply_gather = db_tx_new();
-                tx = nd->apply_gather;
+                if (!set->gather)
+                        set->gather = db_tx_new();
+                tx = set->gather;
         } else {
                 tx = db_tx_new();
         }
         snprintf(first, sizeof(first), "%" PRIu64, c->first);
         snprintf(last, sizeof(last), "%" PRIu64, c->last);
         db_tx_add(tx, "SELECT link_accept($1, $2, $3, $4)", 4, p, NULL, NULL);
-        nd->emergency_order_in_tx = false;
-        b = replica_batch_new(l, tx, false);
+        b = change_batch_new(set->kinds, tx, l->peer_id, link_set_parent_id(set), l->dir == LINK_TO_PARENT, false);
         for (it = l->cursor; n-- > 0; it = it->next) {
                 for (uint32_t k = it->skip; k < it->skip + it->n; k++) {
                         const ProtobufCBinaryData *d = wire_delta_change(it->env->delta, k);
-                        if (replica_batch_add(b, d->data, d->len, err, sizeof(err)) < 0) {
+                        if (change_batch_add(b, d->data, d->len, err, sizeof(err)) < 0) {
                                 /* A change the peer may not send: counted, logged,
                                  * skipped; its sequence number is still consumed. */
                                 l->bad_changes++;
@@ -886,9 +910,7 @@ static void link_apply_deltas(struct link *l)
                         }
                 }
         }
-        replica_batch_finish(b);
-        c->order = nd->emergency_order_in_tx && nd->cfg.emergency_link_delay_ms > 0;
-        nd->emergency_order_in_tx = false;
+        c->notes = change_batch_finish(b);
         l->cursor = it;
         l->unsubmitted -= changes;
         l->applying++;
@@ -896,20 +918,16 @@ static void link_apply_deltas(struct link *l)
                 c->gathered = true;
                 l->gather_open = true;   /* nothing more of ours until it goes */
                 vigil_require(db_tx_also(tx, link_on_applied, c) == 0);
-                link_gather_submit(nd);
+                link_gather_submit(set);
                 return;
         }
-        order = c->order;   /* C may be gone once submitted */
+        notes = c->notes;   /* C may be gone once submitted */
         link_read_forwarded_in(l, tx);
-        db_submit(nd->db, tx, link_on_applied, c);
-        /* At a station, what the parent sent may end an emergency: what
-         * is due is undone by a transaction queued right behind TX on the
-         * connection, so it runs as TX commits, without a round trip in
-         * between. An order acked in TX is linked a little later
-         * (emergency_act_soon, once TX committed); with no delay
-         * configured it is taken by that same transaction. */
-        if (l->dir == LINK_TO_PARENT && nd->cfg.tier == TIER_STATION && !order)
-                emergency_act(nd);
+        db_submit(set->db, tx, link_on_applied, c);
+        /* What the listeners queue now runs right behind TX on the
+         * connection, as it commits, without a round trip in between (at
+         * a station: undoing what an ended emergency linked). */
+        link_tell_submitted(l, notes);
 }
 
 static void link_on_snapshot_step(void *arg, struct db_tx *tx, int err, const char *msg)
@@ -944,7 +962,8 @@ static void link_on_snapshot_step(void *arg, struct db_tx *tx, int err, const ch
                 link_ack(l, l->applied);
         }
         link_inbox_pop(l, 1);
-        link_after_apply(l, tx, false);   /* snapshot steps read nothing within */
+        link_after_apply(l, tx);   /* snapshot steps read nothing within */
+        link_tell_snapshot_applied(l);
         link_pump_apply(l);
 }
 
@@ -977,8 +996,8 @@ static void link_on_snapshot_unmarked(void *arg, struct db_tx *rtx, int err, con
                 const char *p[3] = { l->peer_id, l->peer_epoch, seq };
                 db_tx_add(tx, "SELECT snapshot_end($1, $2, $3)", 3, p, NULL, NULL);
         }
-        replica_add_sweep(tx, rtx, l);
-        db_submit(l->node->db, tx, link_on_snapshot_step, c);
+        snapshot_add_forwards(l->set->sections, tx, rtx, link_set_parent_id(l->set));
+        db_submit(l->set->db, tx, link_on_snapshot_step, c);
 }
 
 static void link_apply_snapshot_item(struct link *l)
@@ -986,7 +1005,7 @@ static void link_apply_snapshot_item(struct link *l)
         Vigil__Envelope *env = l->cursor->env;
         struct db_tx *tx = db_tx_new();
         const char *p[1] = { l->peer_id };
-        struct replica_batch *batch;
+        struct change_batch *batch;
         char err[256];
         size_t i;
 
@@ -1001,25 +1020,26 @@ static void link_apply_snapshot_item(struct link *l)
                 db_tx_add(tx, "SELECT snapshot_begin($1)", 1, p, NULL, NULL);
                 break;
         case VIGIL__ENVELOPE__BODY_SNAPSHOT_CHUNK:
-                batch = replica_batch_new(l, tx, true);
+                batch = change_batch_new(l->set->kinds, tx, l->peer_id, link_set_parent_id(l->set),
+                                         l->dir == LINK_TO_PARENT, true);
                 for (i = 0; i < env->snapshot_chunk->n_changes; i++) {
                         ProtobufCBinaryData *b = &env->snapshot_chunk->changes[i];
-                        if (replica_batch_add(batch, b->data, b->len, err, sizeof(err)) < 0) {
+                        if (change_batch_add(batch, b->data, b->len, err, sizeof(err)) < 0) {
                                 l->bad_changes++;
                                 log_warn("link", "peer=%s msg=\"snapshot item refused\" reason=\"%s\"",
                                          l->peer_id, err);
                         }
                 }
-                replica_batch_finish(batch);
+                change_batch_finish(batch);   /* a snapshot's notes: the listeners hear of the step */
                 if (db_tx_count(tx) == 0)
                         db_tx_add(tx, "SELECT 1", 0, NULL, NULL, NULL);
                 break;
         default: /* SNAPSHOT_END */
-                replica_add_sweep_read(tx, l);
-                db_submit(l->node->db, tx, link_on_snapshot_unmarked, link_ctx_new(l));
+                snapshot_add_marked(l->set->sections, tx, l->peer_id);
+                db_submit(l->set->db, tx, link_on_snapshot_unmarked, link_ctx_new(l));
                 return;
         }
-        db_submit(l->node->db, tx, link_on_snapshot_step, link_ctx_new(l));
+        db_submit(l->set->db, tx, link_on_snapshot_step, link_ctx_new(l));
 }
 
 /* Queued and submitted items are counted, so that checking the queue on
@@ -1035,7 +1055,7 @@ static bool link_full_batch_waiting(const struct link *l)
  * applied out of order. Snapshot steps run one at a time. */
 static void link_pump_apply(struct link *l)
 {
-        while (l->session && l->cursor && db_is_up(l->node->db) && !l->snapshot_inflight &&
+        while (l->session && l->cursor && db_is_up(l->set->db) && !l->snapshot_inflight &&
                l->applying < LINK_APPLY_DEPTH && !l->gather_open) {
                 if (l->cursor->env->body_case == VIGIL__ENVELOPE__BODY_DELTA) {
                         /* While a transaction is in flight, a short batch waits
@@ -1169,4 +1189,139 @@ void link_receive(struct link *l, Vigil__Envelope *env)
                 return;
         }
         link_pump_apply(l);
+}
+
+/* --- the node's links --- */
+
+void link_set_init(struct link_set *s, uv_loop_t *loop, const struct config *cfg, struct change_table *kinds,
+                   struct snapshot_table *sections)
+{
+        memset(s, 0, sizeof(*s));
+        s->loop = loop;
+        s->cfg = cfg;
+        s->kinds = kinds;
+        s->sections = sections;
+}
+
+void link_set_deinit(struct link_set *s)
+{
+        free(s->children);
+        s->children = NULL;
+        s->n_children = 0;
+        s->parent = NULL;
+}
+
+void link_set_db(struct link_set *s, struct db *db, struct db *db_read, const char *epoch)
+{
+        s->db = db;
+        s->db_read = db_read;
+        if (epoch)
+                snprintf(s->epoch, sizeof(s->epoch), "%s", epoch);
+}
+
+void link_set_add_child(struct link_set *s, struct link *l)
+{
+        struct link **nc = realloc(s->children, (size_t)(s->n_children + 1) * sizeof(*nc));
+
+        vigil_require(nc != NULL);
+        s->children = nc;
+        s->children[s->n_children++] = l;
+}
+
+void link_set_listen(struct link_set *s, const struct link_listener *ls)
+{
+        vigil_require(s->n_listeners < LINK_MAX_LISTENERS);
+        s->listeners[s->n_listeners++] = *ls;
+}
+
+void link_set_handle(struct link_set *s, int body_case, enum link_dir from, link_handler_fn fn, void *arg)
+{
+        vigil_require(s->n_handlers < LINK_MAX_HANDLERS);
+        s->handlers[s->n_handlers].body_case = body_case;
+        s->handlers[s->n_handlers].from = from;
+        s->handlers[s->n_handlers].fn = fn;
+        s->handlers[s->n_handlers].arg = arg;
+        s->n_handlers++;
+}
+
+bool link_set_handles(const struct link_set *s, enum link_dir from, int body_case)
+{
+        int i;
+
+        for (i = 0; i < s->n_handlers; i++)
+                if (s->handlers[i].body_case == body_case && s->handlers[i].from == from)
+                        return true;
+        return false;
+}
+
+int link_set_dispatch(struct link_set *s, enum link_dir from, const char *peer, const Vigil__Envelope *env)
+{
+        int i;
+
+        for (i = 0; i < s->n_handlers; i++)
+                if (s->handlers[i].body_case == (int)env->body_case && s->handlers[i].from == from) {
+                        s->handlers[i].fn(s->handlers[i].arg, peer, env);
+                        return 0;
+                }
+        return -ENOENT;
+}
+
+const char *link_set_parent_id(const struct link_set *s)
+{
+        return s->cfg->tier != TIER_CITY ? s->cfg->parent_id : NULL;
+}
+
+struct db *link_set_read_db(struct link_set *s)
+{
+        return s->db_read && db_is_up(s->db_read) ? s->db_read : s->db;
+}
+
+void link_set_for_children(struct link_set *s, void (*fn)(struct link *l, void *arg), void *arg)
+{
+        int i;
+
+        for (i = 0; i < s->n_children; i++)
+                fn(s->children[i], arg);
+}
+
+void link_set_kick_parent(struct link_set *s)
+{
+        if (s->parent)
+                link_kick(s->parent);
+}
+
+void link_set_kick_children(struct link_set *s)
+{
+        int i;
+
+        for (i = 0; i < s->n_children; i++)
+                link_kick(s->children[i]);
+}
+
+void link_set_read_parent_in(struct link_set *s, struct db_tx *tx)
+{
+        if (s->parent)
+                link_read_in(s->parent, tx);
+}
+
+void link_set_read_children_in(struct link_set *s, struct db_tx *tx)
+{
+        int i;
+
+        for (i = 0; i < s->n_children; i++)
+                link_read_in(s->children[i], tx);
+}
+
+void link_set_kick_parent_after(struct link_set *s, const struct db_tx *tx)
+{
+        if (s->parent)
+                link_kick_after(s->parent, tx);
+}
+
+void link_set_kick_children_after(struct link_set *s, const struct db_tx *tx)
+{
+        int i;
+
+        for (i = 0; i < s->n_children; i++)
+                link_kick_after(s->children[i], tx);
 }

@@ -20,11 +20,16 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <uv.h>
+
+#include "base/config.h"
+#include "delivery/change.h"
+#include "delivery/snapshot.h"
 #include "vigil.pb-c.h"
 
-struct node;
+struct db;
 struct db_tx;
-struct replica_cursor;
+struct link_set;
 
 enum link_dir {
         LINK_TO_PARENT = 1,  /* the peer is our parent: we send up */
@@ -39,7 +44,7 @@ enum link_dir {
 struct link_item;
 
 struct link {
-        struct node *node;
+        struct link_set *set;
         enum link_dir dir;
         char peer_id[21];
         /* Transport: send one envelope to the peer; 0 or negative errno. */
@@ -66,7 +71,7 @@ struct link {
         uint64_t read_tx;      /* the transaction whose appends the last read
                                   in one (link_read_in) covered */
         /* sending a snapshot, a page at a time */
-        struct replica_cursor *snap;   /* NULL when not sending one */
+        struct snapshot_cursor *snap;  /* NULL when not sending one */
         uint64_t snap_out_seq;
         uint64_t snap_items;
         int snap_unacked;              /* chunks sent, not yet applied */
@@ -93,7 +98,94 @@ struct link {
         unsigned long sent, received, duplicates, gaps, applied_count, bad_changes;
 };
 
-void link_init(struct link *l, struct node *node, enum link_dir dir, const char *peer_id);
+/* What every link of a node shares: the node's configuration and
+ * databases, the kinds of change and snapshot sections the features
+ * registered, and the other links (what one link applies may go out on
+ * another: store and forward). The listeners hear of each transaction
+ * applying what a peer sent; the handlers get the messages that are not
+ * delivery's (a view request, its answer). */
+#define LINK_MAX_LISTENERS 8
+#define LINK_MAX_HANDLERS 8
+
+/** A transaction applying what L's peer sent was submitted (SUBMITTED),
+ *  or committed (APPLIED); NOTES are what its changes noted
+ *  (change_batch_note). A snapshot step committed (SNAPSHOT_APPLIED).
+ *  Any may be NULL. */
+struct link_listener {
+        void (*submitted)(void *arg, struct link *l, unsigned notes);
+        void (*applied)(void *arg, struct link *l, unsigned notes);
+        void (*snapshot_applied)(void *arg, struct link *l);
+        void *arg;
+};
+
+/** A message with body ENV->body_case from PEER. ENV is borrowed. */
+typedef void (*link_handler_fn)(void *arg, const char *peer, const Vigil__Envelope *env);
+
+struct link_set {
+        uv_loop_t *loop;
+        const struct config *cfg;       /* node ID, tier, [link] window */
+        struct db *db;                  /* the loop's connection */
+        struct db *db_read;             /* outbox reads and trims (link_set_read_db) */
+        char epoch[64];                 /* this database's outbox epoch */
+        struct change_table *kinds;
+        struct snapshot_table *sections;
+        struct link *parent;            /* NULL at the city */
+        struct link **children;
+        int n_children;
+        struct link_listener listeners[LINK_MAX_LISTENERS];
+        int n_listeners;
+        struct link_handler {
+                int body_case;
+                enum link_dir from;
+                link_handler_fn fn;
+                void *arg;
+        } handlers[LINK_MAX_HANDLERS];
+        int n_handlers;
+        /* The children's small batches applied together, one transaction
+         * (a commit) for many (link_gather_submit). */
+        struct db_tx *gather;           /* open, not yet submitted */
+        bool gather_busy;               /* one is in flight */
+        int64_t gather_off_us;          /* after a failed one, each alone until then */
+};
+
+/** Set up S for a node: CFG, KINDS and SECTIONS are borrowed and outlive S;
+ *  the databases are set when the node has them (link_set_db). */
+void link_set_init(struct link_set *s, uv_loop_t *loop, const struct config *cfg, struct change_table *kinds,
+                   struct snapshot_table *sections);
+/** Forget the links (their owners free them). */
+void link_set_deinit(struct link_set *s);
+void link_set_db(struct link_set *s, struct db *db, struct db *db_read, const char *epoch);
+/** L is a link to a child (kept until the node stops). */
+void link_set_add_child(struct link_set *s, struct link *l);
+void link_set_listen(struct link_set *s, const struct link_listener *ls);
+/** Messages with BODY_CASE from a peer on the FROM side go to FN. */
+void link_set_handle(struct link_set *s, int body_case, enum link_dir from, link_handler_fn fn, void *arg);
+/** Whether messages with BODY_CASE from the FROM side have a handler. */
+bool link_set_handles(const struct link_set *s, enum link_dir from, int body_case);
+/** Pass ENV from PEER (on the FROM side) to its handler: 0, or -ENOENT if
+ *  there is none. */
+int link_set_dispatch(struct link_set *s, enum link_dir from, const char *peer, const Vigil__Envelope *env);
+
+/** The parent's ID, or NULL at the city. */
+const char *link_set_parent_id(const struct link_set *s);
+/** The connection for reading and trimming outboxes: the second one while
+ *  it is up, else the main one. */
+struct db *link_set_read_db(struct link_set *s);
+/** Call FN(link, ARG) for every child link. */
+void link_set_for_children(struct link_set *s, void (*fn)(struct link *l, void *arg), void *arg);
+/** Kick the parent's (every child's) sender, after a commit that appended
+ *  to its outbox. */
+void link_set_kick_parent(struct link_set *s);
+void link_set_kick_children(struct link_set *s);
+/** Read the parent's (every child's) outbox within TX (link_read_in). */
+void link_set_read_parent_in(struct link_set *s, struct db_tx *tx);
+void link_set_read_children_in(struct link_set *s, struct db_tx *tx);
+/** After TX committed appends for the parent (the children): kick those
+ *  links whose outbox was not read within TX (link_kick_after). */
+void link_set_kick_parent_after(struct link_set *s, const struct db_tx *tx);
+void link_set_kick_children_after(struct link_set *s, const struct db_tx *tx);
+
+void link_init(struct link *l, struct link_set *set, enum link_dir dir, const char *peer_id);
 void link_deinit(struct link *l);
 
 /** The peer's view after the handshake: its epoch of the stream it sends us,

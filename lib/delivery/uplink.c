@@ -8,8 +8,6 @@
 #include <zmq.h>
 
 #include "base/log.h"
-#include "node.h"
-#include "features/view.h"
 #include "wire/wire.h"
 #include "base/vtime.h"
 
@@ -29,7 +27,7 @@ static void uplink_on_hello_retry(uv_timer_t *t)
 
 static uint64_t uplink_now(struct uplink *u)
 {
-        return uv_now(u->node->loop);
+        return uv_now(u->set->loop);
 }
 
 static int uplink_send(struct uplink *u, Vigil__Envelope *env)
@@ -40,7 +38,7 @@ static int uplink_send(struct uplink *u, Vigil__Envelope *env)
 
         if (!u->zs)
                 return -ENOTCONN;
-        env->origin = u->node->cfg.node_id;
+        env->origin = (char *)u->set->cfg->node_id;
         r = wire_encode_envelope(env, &buf, &len);
         if (r < 0)
                 return r;
@@ -84,14 +82,14 @@ static void uplink_send_hello(struct uplink *u)
 {
         Vigil__Envelope env = VIGIL__ENVELOPE__INIT;
         Vigil__Hello h = VIGIL__HELLO__INIT;
-        struct node *n = u->node;
+        const struct config *cfg = u->set->cfg;
 
-        h.node_id = n->cfg.node_id;
+        h.node_id = (char *)cfg->node_id;
         h.has_tier = 1;
-        h.tier = (Vigil__Tier)n->cfg.tier;
-        h.name = n->cfg.name;
+        h.tier = (Vigil__Tier)cfg->tier;
+        h.name = (char *)cfg->name;
         h.software = "vigild " VIGIL_VERSION;
-        h.epoch = n->epoch;
+        h.epoch = u->set->epoch;
         h.has_last_applied_down = 1;
         h.last_applied_down = u->link.have_state ? u->link.applied : 0;
         h.parent_epoch = u->link.have_state ? u->link.peer_epoch : "";
@@ -140,8 +138,8 @@ static void uplink_down(struct uplink *u, const char *why)
         uplink_drop_socket(u);
         uv_timer_start(&u->reconnect, uplink_on_reconnect, (uint64_t)u->backoff_ms, 0);
         u->backoff_ms *= 2;
-        if (u->backoff_ms > u->node->cfg.reconnect_max_ms)
-                u->backoff_ms = u->node->cfg.reconnect_max_ms;
+        if (u->backoff_ms > u->set->cfg->reconnect_max_ms)
+                u->backoff_ms = u->set->cfg->reconnect_max_ms;
 }
 
 static void uplink_on_welcome(struct uplink *u, const Vigil__Welcome *w)
@@ -155,7 +153,7 @@ static void uplink_on_welcome(struct uplink *u, const Vigil__Welcome *w)
         }
         u->state = UPLINK_UP;
         u->since_ms = uplink_now(u);
-        u->backoff_ms = u->node->cfg.reconnect_min_ms;
+        u->backoff_ms = u->set->cfg->reconnect_min_ms;
         u->last_error[0] = '\0';
         log_info("uplink", "parent=%s msg=\"link up\"", u->link.peer_id);
         link_session_start(&u->link, w->epoch ? w->epoch : "", w->has_has_up_state && w->has_up_state,
@@ -207,10 +205,6 @@ static void uplink_on_recv(struct zsock *zs, zmq_msg_t *frames, int nframes)
         case VIGIL__ENVELOPE__BODY_ERROR:
                 uplink_on_error(u, env->error);
                 break;
-        case VIGIL__ENVELOPE__BODY_VIEW_REQUEST:
-                if (u->state == UPLINK_UP)
-                        view_on_request(&u->node->view, env->view_request);
-                break;
         case VIGIL__ENVELOPE__BODY_ACK:
         case VIGIL__ENVELOPE__BODY_DELTA:
         case VIGIL__ENVELOPE__BODY_RESEND_REQUEST:
@@ -223,6 +217,13 @@ static void uplink_on_recv(struct zsock *zs, zmq_msg_t *frames, int nframes)
                 }
                 break;
         default:
+                /* Not delivery's (a view request): its handler's, once
+                 * the link is up. */
+                if (link_set_handles(u->set, LINK_TO_PARENT, (int)env->body_case)) {
+                        if (u->state == UPLINK_UP)
+                                link_set_dispatch(u->set, LINK_TO_PARENT, u->link.peer_id, env);
+                        break;
+                }
                 u->malformed++;
                 log_warn("uplink", "parent=%s msg=\"unexpected message\" body=%s", u->link.peer_id,
                          wire_body_name(env));
@@ -237,8 +238,8 @@ static int uplink_setopt_int(void *s, int opt, int v)
 
 static void uplink_open(struct uplink *u)
 {
-        struct node *n = u->node;
-        void *s = zmq_socket(n->zctx, ZMQ_DEALER);
+        const struct config *cfg = u->set->cfg;
+        void *s = zmq_socket(u->zctx, ZMQ_DEALER);
         int64_t maxmsg = 2 * (int64_t)WIRE_MAX_MESSAGE;
 
         if (!s) {
@@ -246,9 +247,9 @@ static void uplink_open(struct uplink *u)
                 uplink_down(u, "socket");
                 return;
         }
-        zmq_setsockopt(s, ZMQ_CURVE_SERVERKEY, n->cfg.parent_public_key, KEYS_Z85_LEN);
-        zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, n->keys.curve_public, KEYS_Z85_LEN);
-        zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, n->keys.curve_secret, KEYS_Z85_LEN);
+        zmq_setsockopt(s, ZMQ_CURVE_SERVERKEY, cfg->parent_public_key, KEYS_Z85_LEN);
+        zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, u->keys->curve_public, KEYS_Z85_LEN);
+        zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, u->keys->curve_secret, KEYS_Z85_LEN);
         zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg));
         /* Queue only on a finished connection: nothing stale is sent to a
          * parent that restarted (the outbox resends what matters). */
@@ -256,18 +257,18 @@ static void uplink_open(struct uplink *u)
         uplink_setopt_int(s, ZMQ_LINGER, 0);
         uplink_setopt_int(s, ZMQ_SNDHWM, 100000);
         uplink_setopt_int(s, ZMQ_RCVHWM, 100000);
-        uplink_setopt_int(s, ZMQ_RECONNECT_IVL, n->cfg.reconnect_min_ms);
-        uplink_setopt_int(s, ZMQ_RECONNECT_IVL_MAX, n->cfg.reconnect_max_ms);
-        if (zmq_connect(s, n->cfg.parent_endpoint) < 0) {
+        uplink_setopt_int(s, ZMQ_RECONNECT_IVL, cfg->reconnect_min_ms);
+        uplink_setopt_int(s, ZMQ_RECONNECT_IVL_MAX, cfg->reconnect_max_ms);
+        if (zmq_connect(s, cfg->parent_endpoint) < 0) {
                 log_error("uplink", "endpoint=%s msg=\"cannot connect\" reason=\"%s\"",
-                          n->cfg.parent_endpoint, zmq_strerror(errno));
+                          cfg->parent_endpoint, zmq_strerror(errno));
                 zmq_close(s);
                 uplink_down(u, "connect");
                 return;
         }
         u->zs = calloc(1, sizeof(*u->zs));
         vigil_require(u->zs != NULL);
-        if (zsock_init(u->zs, n->loop, s, uplink_on_recv, u) < 0) {
+        if (zsock_init(u->zs, u->set->loop, s, uplink_on_recv, u) < 0) {
                 free(u->zs);
                 u->zs = NULL;
                 zmq_close(s);
@@ -282,13 +283,13 @@ static void uplink_open(struct uplink *u)
 static void uplink_on_tick(uv_timer_t *t)
 {
         struct uplink *u = t->data;
-        struct node *n = u->node;
+        const struct config *cfg = u->set->cfg;
         uint64_t now = uplink_now(u);
-        uint64_t dead = (uint64_t)n->cfg.heartbeat_ms * (uint64_t)n->cfg.heartbeat_misses;
+        uint64_t dead = (uint64_t)cfg->heartbeat_ms * (uint64_t)cfg->heartbeat_misses;
 
         if (!u->zs)
                 return;
-        if (u->state == UPLINK_HELLO && now - u->hello_at_ms >= (uint64_t)n->cfg.heartbeat_ms)
+        if (u->state == UPLINK_HELLO && now - u->hello_at_ms >= (uint64_t)cfg->heartbeat_ms)
                 uplink_send_hello(u);
         if (u->state == UPLINK_UP) {
                 Vigil__Envelope env = VIGIL__ENVELOPE__INIT;
@@ -302,30 +303,33 @@ static void uplink_on_tick(uv_timer_t *t)
         }
         if (u->state != UPLINK_IDLE && now - u->last_rx_ms > dead) {
                 char why[64];
-                snprintf(why, sizeof(why), "%d heartbeats missed", n->cfg.heartbeat_misses);
+                snprintf(why, sizeof(why), "%d heartbeats missed", cfg->heartbeat_misses);
                 uplink_down(u, why);
         }
 }
 
-int uplink_init(struct uplink *u, struct node *node)
+int uplink_init(struct uplink *u, struct link_set *set, void *zctx, const struct node_keys *keys)
 {
         memset(u, 0, sizeof(*u));
-        u->node = node;
-        link_init(&u->link, node, LINK_TO_PARENT, node->cfg.parent_id);
+        u->set = set;
+        u->zctx = zctx;
+        u->keys = keys;
+        link_init(&u->link, set, LINK_TO_PARENT, set->cfg->parent_id);
+        set->parent = &u->link;
         u->link.send = uplink_link_send;
         u->link.owner = u;
-        u->backoff_ms = node->cfg.reconnect_min_ms;
-        uv_timer_init(node->loop, &u->tick);
-        uv_timer_init(node->loop, &u->reconnect);
-        uv_timer_init(node->loop, &u->hello_retry);
+        u->backoff_ms = set->cfg->reconnect_min_ms;
+        uv_timer_init(set->loop, &u->tick);
+        uv_timer_init(set->loop, &u->reconnect);
+        uv_timer_init(set->loop, &u->hello_retry);
         u->tick.data = u->reconnect.data = u->hello_retry.data = u;
         return 0;
 }
 
 void uplink_start(struct uplink *u)
 {
-        uv_timer_start(&u->tick, uplink_on_tick, (uint64_t)u->node->cfg.heartbeat_ms,
-                       (uint64_t)u->node->cfg.heartbeat_ms);
+        uv_timer_start(&u->tick, uplink_on_tick, (uint64_t)u->set->cfg->heartbeat_ms,
+                       (uint64_t)u->set->cfg->heartbeat_ms);
         uplink_open(u);
 }
 

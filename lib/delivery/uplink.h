@@ -10,15 +10,16 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "base/keys.h"
 #include "delivery/link.h"
 #include "transport/zsock.h"
-
-struct node;
 
 enum uplink_state { UPLINK_IDLE, UPLINK_LOADING, UPLINK_HELLO, UPLINK_UP };
 
 struct uplink {
-        struct node *node;
+        struct link_set *set;
+        void *zctx;
+        const struct node_keys *keys;
         struct link link;
         struct zsock *zs;         /* NULL while closed */
         enum uplink_state state;
@@ -33,7 +34,9 @@ struct uplink {
         char last_error[256];
 };
 
-int uplink_init(struct uplink *u, struct node *node);
+/** Set up U as SET's link to the parent (ZCTX and KEYS borrowed); nothing
+ *  is sent before uplink_start. */
+int uplink_init(struct uplink *u, struct link_set *set, void *zctx, const struct node_keys *keys);
 void uplink_start(struct uplink *u);
 void uplink_close(struct uplink *u);
 /** Database connection came back: restart the handshake so both sides

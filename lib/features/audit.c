@@ -9,7 +9,6 @@
 
 #include "db/db.h"
 #include "base/log.h"
-#include "node.h"
 #include "base/nodeid.h"
 #include "base/sqlarray.h"
 #include "wire/checkpoint.h"
@@ -24,9 +23,9 @@
 #define AUDIT_CHECKPOINT_EVERY_MS 10000
 
 /* Whether this node may sign a checkpoint now. */
-static bool audit_checkpoint_due(const struct node *n)
+static bool audit_checkpoint_due(const struct audit *au)
 {
-        return n->audit_checkpoint_ms == 0 || uv_now(n->loop) - n->audit_checkpoint_ms >= AUDIT_CHECKPOINT_EVERY_MS;
+        return au->checkpoint_ms == 0 || uv_now(au->d->links.loop) - au->checkpoint_ms >= AUDIT_CHECKPOINT_EVERY_MS;
 }
 
 static const char audit_unsent[] =
@@ -78,34 +77,31 @@ static int audit_encode_row(const PGresult *res, int i, uint8_t **ret, size_t *r
 
 /* --- this node's log, up --- */
 
-static void audit_forward_done(struct node *n)
+static void audit_forward_done(struct audit *au)
 {
-        n->audit_forwarding = false;
-        if (n->audit_forward_again) {
-                n->audit_forward_again = false;
-                audit_forward(n);
-        }
+        if (runonce_end(&au->forwarding))
+                audit_forward(au);
 }
 
 static void audit_on_forwarded(void *arg, struct db_tx *tx, int err, const char *msg)
 {
-        struct node *n = arg;
+        struct audit *au = arg;
 
         (void)tx;
         if (err)
                 log_warn("audit", "msg=\"cannot queue the access log for the parent\" reason=\"%s\"", msg);
         else
-                node_kick_uplink(n);
-        audit_forward_done(n);
+                link_set_kick_parent(&au->d->links);
+        audit_forward_done(au);
 }
 
-static uint8_t *audit_checkpoint_add(struct node *n, struct db_tx *tx, const char *seq, const char *hash_hex,
+static uint8_t *audit_checkpoint_add(struct audit *au, struct db_tx *tx, const char *seq, const char *hash_hex,
                                      const char *uplink, size_t *ret_len);
 
 static void audit_on_unsent(void *arg, struct db_tx *rtx, int err, const char *msg)
 {
-        struct node *n = arg;
-        PGresult *res = err ? NULL : db_tx_result(rtx, n->audit_read_index);
+        struct audit *au = arg;
+        PGresult *res = err ? NULL : db_tx_result(rtx, au->read_index);
         struct sqlarray changes = { .type = SQLARRAY_BYTEA };
         struct db_tx *tx;
         const char *p[4];
@@ -113,9 +109,9 @@ static void audit_on_unsent(void *arg, struct db_tx *rtx, int err, const char *m
 
         if (!res || (nr = PQntuples(res)) == 0) {
                 /* Within another's transaction, its owner says why it failed. */
-                if (err && !n->audit_read_in_tx)
+                if (err && !au->read_in_tx)
                         log_warn("audit", "msg=\"cannot read the access log\" reason=\"%s\"", msg);
-                audit_forward_done(n);
+                audit_forward_done(au);
                 return;
         }
         for (i = 0; i < nr; i++) {
@@ -129,17 +125,17 @@ static void audit_on_unsent(void *arg, struct db_tx *rtx, int err, const char *m
         /* The batch ends with this node's signed checkpoint of its last
          * record, when one is due: kept and sent in this same transaction,
          * no other. */
-        if (audit_checkpoint_due(n)) {
+        if (audit_checkpoint_due(au)) {
                 size_t len;
-                uint8_t *buf = audit_checkpoint_add(n, tx, PQgetvalue(res, nr - 1, 0), PQgetvalue(res, nr - 1, 14),
+                uint8_t *buf = audit_checkpoint_add(au, tx, PQgetvalue(res, nr - 1, 0), PQgetvalue(res, nr - 1, 14),
                                                     NULL, &len);
                 sqlarray_add_bytea(&changes, buf, len);
                 free(buf);
         }
         /* A full batch: more may wait. */
         if (nr == AUDIT_FORWARD_BATCH)
-                n->audit_forward_again = true;
-        p[0] = n->cfg.parent_id;
+                runonce_again(&au->forwarding);
+        p[0] = au->d->cfg->parent_id;
         sqlarray_param(&changes, &p[1], &lens[1], &fmts[1]);
         p[2] = PQgetvalue(res, nr - 1, 0);
         p[3] = PQgetvalue(res, 0, 15);
@@ -147,42 +143,37 @@ static void audit_on_unsent(void *arg, struct db_tx *rtx, int err, const char *m
         /* Only if nobody else moved the mark meanwhile: sent once, in order. */
         db_tx_add(tx, "UPDATE audit_sent SET seq = $1::bigint WHERE seq = $2::bigint", 2, p + 2, NULL, NULL);
         sqlarray_deinit(&changes);
-        db_submit(n->db, tx, audit_on_forwarded, n);
+        db_submit(au->d->links.db, tx, audit_on_forwarded, au);
 }
 
 /* One forward at a time; a call meanwhile is remembered and made after. */
-static bool audit_forward_begin(struct node *n)
+static bool audit_forward_begin(struct audit *au)
 {
-        if (!n->has_parent || !n->db || !db_is_up(n->db))
+        if (!au->d->has_parent || !au->d->links.db || !db_is_up(au->d->links.db))
                 return false;
-        if (n->audit_forwarding) {
-                n->audit_forward_again = true;
-                return false;
-        }
-        n->audit_forwarding = true;
-        return true;
+        return runonce_begin(&au->forwarding);
 }
 
-void audit_forward(struct node *n)
+void audit_forward(struct audit *au)
 {
         struct db_tx *tx;
 
-        if (!audit_forward_begin(n))
+        if (!audit_forward_begin(au))
                 return;
         tx = db_tx_new();
-        n->audit_read_in_tx = false;
-        n->audit_read_index = 0;
+        au->read_in_tx = false;
+        au->read_index = 0;
         db_tx_add(tx, audit_unsent, 0, NULL, NULL, NULL);
-        db_submit(n->db, tx, audit_on_unsent, n);
+        db_submit(au->d->links.db, tx, audit_on_unsent, au);
 }
 
-void audit_forward_in(struct node *n, struct db_tx *tx)
+void audit_forward_in(struct audit *au, struct db_tx *tx)
 {
-        if (!audit_forward_begin(n))
+        if (!audit_forward_begin(au))
                 return;
-        n->audit_read_in_tx = true;
-        n->audit_read_index = db_tx_count(tx);
-        vigil_require(db_tx_also(tx, audit_on_unsent, n) == 0);
+        au->read_in_tx = true;
+        au->read_index = db_tx_count(tx);
+        vigil_require(db_tx_also(tx, audit_on_unsent, au) == 0);
         db_tx_add(tx, audit_unsent, 0, NULL, NULL, NULL);
 }
 
@@ -190,14 +181,14 @@ void audit_forward_in(struct node *n, struct db_tx *tx)
 
 static void audit_on_checkpointed(void *arg, struct db_tx *tx, int err, const char *msg)
 {
-        struct node *n = arg;
+        struct audit *au = arg;
 
         (void)tx;
-        n->audit_checkpointing = false;
+        au->checkpointing = false;
         if (err && err != -ECANCELED)
                 log_warn("audit", "msg=\"cannot keep a checkpoint of the access log\" reason=\"%s\"", msg);
         else if (!err)
-                node_kick_uplink(n);
+                link_set_kick_parent(&au->d->links);
 }
 
 /* The statement keeping a checkpoint (VIA NULL: this node's own); CHANGE
@@ -220,7 +211,7 @@ static void audit_add_checkpoint_keep(struct db_tx *tx, const char *via, const c
 /* Sign record SEQ of this node's log (its hash HASH_HEX, as read) now and
  * add to TX the statement keeping the checkpoint, sent to UPLINK if given.
  * Returns the checkpoint's change (caller frees), *RET_LEN its length. */
-static uint8_t *audit_checkpoint_add(struct node *n, struct db_tx *tx, const char *seq, const char *hash_hex,
+static uint8_t *audit_checkpoint_add(struct audit *au, struct db_tx *tx, const char *seq, const char *hash_hex,
                                      const char *uplink, size_t *ret_len)
 {
         Vigil__Change c = VIGIL__CHANGE__INIT;
@@ -230,29 +221,29 @@ static uint8_t *audit_checkpoint_add(struct node *n, struct db_tx *tx, const cha
 
         vigil_require(sodium_hex2bin(hash, sizeof(hash), hash_hex, strlen(hash_hex), NULL, &nh, NULL) == 0 &&
                       nh == 32);
-        cp.node_id = n->cfg.node_id;
+        cp.node_id = (char *)au->d->cfg->node_id;
         cp.has_seq = cp.has_hash = cp.has_signed_at_us = cp.has_signature = 1;
         cp.seq = strtoll(seq, NULL, 10);
         cp.hash.data = hash;
         cp.hash.len = 32;
         cp.signed_at_us = vtime_now_us();
-        vigil_require(checkpoint_sign(n->keys.sign_secret, n->cfg.node_id, cp.seq, hash, cp.signed_at_us,
+        vigil_require(checkpoint_sign(au->keys->sign_secret, au->d->cfg->node_id, cp.seq, hash, cp.signed_at_us,
                                             sig) == 0);
         cp.signature.data = sig;
         cp.signature.len = 64;
         c.kind_case = VIGIL__CHANGE__KIND_AUDIT_CHECKPOINT;
         c.audit_checkpoint = &cp;
         vigil_require(wire_encode_change(&c, &buf, ret_len) == 0);
-        audit_add_checkpoint_keep(tx, NULL, n->cfg.node_id, cp.seq, hash, cp.signed_at_us, sig, buf, *ret_len,
+        audit_add_checkpoint_keep(tx, NULL, au->d->cfg->node_id, cp.seq, hash, cp.signed_at_us, sig, buf, *ret_len,
                                   uplink);
-        n->audit_checkpoint_ms = uv_now(n->loop);
+        au->checkpoint_ms = uv_now(au->d->links.loop);
         return buf;
 }
 
 /* The head, when no batch sent up carried it (the city sends none). */
 static void audit_on_head(void *arg, struct db_tx *rtx, int err, const char *msg)
 {
-        struct node *n = arg;
+        struct audit *au = arg;
         PGresult *res = err ? NULL : db_tx_result(rtx, 0);
         struct db_tx *tx;
         size_t len;
@@ -260,40 +251,43 @@ static void audit_on_head(void *arg, struct db_tx *rtx, int err, const char *msg
         if (!res || PQntuples(res) != 1) {
                 if (err && err != -ECANCELED)
                         log_warn("audit", "msg=\"cannot read the access log's head\" reason=\"%s\"", msg);
-                n->audit_checkpointing = false;
+                au->checkpointing = false;
                 return;
         }
         tx = db_tx_new();
-        free(audit_checkpoint_add(n, tx, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), node_uplink_peer(n), &len));
-        db_submit(n->db, tx, audit_on_checkpointed, n);
+        free(audit_checkpoint_add(au, tx, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), delivery_parent_id(au->d), &len));
+        db_submit(au->d->links.db, tx, audit_on_checkpointed, au);
 }
 
-void audit_checkpoint(struct node *n)
+void audit_checkpoint(struct audit *au)
 {
         struct db_tx *tx;
 
-        if (n->audit_checkpointing || !n->db || !db_is_up(n->db) || !audit_checkpoint_due(n))
+        if (au->checkpointing || !au->d->links.db || !db_is_up(au->d->links.db) || !audit_checkpoint_due(au))
                 return;
-        n->audit_checkpointing = true;
+        au->checkpointing = true;
         tx = db_tx_new();
         db_tx_add(tx, "SELECT seq, encode(hash, 'hex') FROM audit_log WHERE seq > coalesce((SELECT max(c.seq) "
                       "FROM audit_checkpoints c WHERE c.via IS NULL AND c.node_id = vigil_self()), 0) "
                       "ORDER BY seq DESC LIMIT 1", 0, NULL, NULL, NULL);
-        db_submit(n->db, tx, audit_on_head, n);
+        db_submit(au->d->links.db, tx, audit_on_head, au);
 }
 
-int audit_checkpoint_replica_add(struct db_tx *tx, const Vigil__Change *c, const char *via, const char *uplink,
-                                 const uint8_t *change, size_t len, char *err, size_t errlen)
+/* A child's (or a node below it's) checkpoint: kept and forwarded. */
+static int audit_checkpoint_add_copy(void *arg, struct change_batch *b, const Vigil__Change *c,
+                                     const uint8_t *change, size_t len, char *err, size_t errlen)
 {
         const Vigil__AuditCheckpoint *cp = c->audit_checkpoint;
+        const char *via = change_batch_via(b);
 
+        (void)arg;
         /* wire.c checked the fields; the subject must be under the child. */
         if (!nodeid_under(cp->node_id, via)) {
                 snprintf(err, errlen, "audit checkpoint of %s, not under %s", cp->node_id, via);
                 return -EBADMSG;
         }
-        audit_add_checkpoint_keep(tx, via, cp->node_id, cp->seq, cp->hash.data, cp->signed_at_us,
-                                  cp->signature.data, change, len, uplink);
+        audit_add_checkpoint_keep(change_batch_tx(b), via, cp->node_id, cp->seq, cp->hash.data, cp->signed_at_us,
+                                  cp->signature.data, change, len, change_batch_uplink(b));
         return 0;
 }
 
@@ -301,32 +295,32 @@ int audit_checkpoint_replica_add(struct db_tx *tx, const Vigil__Change *c, const
 
 static void audit_on_alarms(void *arg, struct db_tx *tx, int err, const char *msg)
 {
-        struct node *n = arg;
+        struct audit *au = arg;
         PGresult *res = db_tx_result(tx, 0);
         int i;
 
         (void)msg;
-        n->audit_alarm_check = false;
+        au->alarm_check = false;
         if (err || !res)
                 return;
-        n->audit_alarms += (unsigned long)PQntuples(res);
+        au->alarms += (unsigned long)PQntuples(res);
         for (i = 0; i < PQntuples(res); i++)
                 log_error("audit", "node=%s seq=%s kind=%s msg=\"access log alarm\" detail=\"%s\"",
                           PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), PQgetvalue(res, i, 2),
                           PQgetvalue(res, i, 3));
 }
 
-void audit_check_alarms(struct node *n)
+void audit_check_alarms(struct audit *au)
 {
         struct db_tx *tx;
 
-        if (!n->has_children || n->audit_alarm_check || !n->db || !db_is_up(n->db))
+        if (!au->d->has_children || au->alarm_check || !au->d->links.db || !db_is_up(au->d->links.db))
                 return;
-        n->audit_alarm_check = true;
+        au->alarm_check = true;
         tx = db_tx_new();
         db_tx_add(tx, "UPDATE audit_alarms SET logged = true WHERE NOT logged "
                       "RETURNING node_id, seq, kind, detail", 0, NULL, NULL, NULL);
-        db_submit(n->db, tx, audit_on_alarms, n);
+        db_submit(au->d->links.db, tx, audit_on_alarms, au);
 }
 
 /* --- copies from the children --- */
@@ -339,12 +333,16 @@ static const enum sqlarray_type audit_copy_types[AUDIT_COPY_COLUMNS] = {
         SQLARRAY_BYTEA, SQLARRAY_BYTEA, SQLARRAY_BYTEA,                 /* prev, hash, change */
 };
 
-int audit_replica_row(struct sqlarray *cols, const Vigil__Change *c, const char *via, const uint8_t *change,
-                      size_t len, char *err, size_t errlen)
+/* Children's records are applied as a set: one array per field, one
+ * statement per batch (audit_copies_apply). */
+static int audit_copy_row(void *arg, struct change_batch *b, struct sqlarray *cols, const Vigil__Change *c,
+                          const uint8_t *change, size_t len, char *err, size_t errlen)
 {
         const Vigil__AuditRecord *a = c->audit_record;
+        const char *via = change_batch_via(b);
         int i;
 
+        (void)arg;
         if (!a->node_id || !nodeid_is_wellformed(a->node_id) || !nodeid_under(a->node_id, via) || !a->has_seq ||
             a->seq < 1 || !a->has_at_us || !a->actor || !a->action || !a->outcome || a->prev_hash.len != 32 ||
             a->hash.len != 32) {
@@ -376,9 +374,10 @@ int audit_replica_row(struct sqlarray *cols, const Vigil__Change *c, const char 
         return 0;
 }
 
-void audit_replica_flush(struct db_tx *tx, struct sqlarray *cols, const char *via, const char *uplink)
+static void audit_copy_flush(void *arg, struct change_batch *b, struct sqlarray *cols)
 {
-        const char *p[2 + AUDIT_COPY_COLUMNS] = { via, uplink };
+        struct db_tx *tx = change_batch_tx(b);
+        const char *p[2 + AUDIT_COPY_COLUMNS] = { change_batch_via(b), change_batch_uplink(b) };
         int lens[2 + AUDIT_COPY_COLUMNS] = { 0 }, fmts[2 + AUDIT_COPY_COLUMNS] = { 0 }, i;
 
         if (cols[0].n == 0)
@@ -390,4 +389,19 @@ void audit_replica_flush(struct db_tx *tx, struct sqlarray *cols, const char *vi
                   2 + AUDIT_COPY_COLUMNS, p, lens, fmts);
         for (i = 0; i < AUDIT_COPY_COLUMNS; i++)
                 sqlarray_reset(&cols[i]);
+}
+
+void audit_init(struct audit *au, struct delivery *d, const struct node_keys *keys)
+{
+        memset(au, 0, sizeof(*au));
+        au->d = d;
+        au->keys = keys;
+        change_register(&d->kinds, &(struct change_kind){
+                .kind_case = VIGIL__CHANGE__KIND_AUDIT_RECORD, .name = "audit record", .from = CHANGE_FROM_CHILD,
+                .wrong_way = "access logs only travel up, not from the parent", .row = audit_copy_row,
+                .flush = audit_copy_flush, .arg = au });
+        change_register(&d->kinds, &(struct change_kind){
+                .kind_case = VIGIL__CHANGE__KIND_AUDIT_CHECKPOINT, .name = "audit checkpoint",
+                .from = CHANGE_FROM_CHILD, .wrong_way = "access logs only travel up, not from the parent",
+                .add = audit_checkpoint_add_copy, .arg = au });
 }

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "base/sqlarray.h"
+#include "delivery/delivery.h"
 #include "vigil.pb-c.h"
 
 struct db_tx;
@@ -79,3 +80,8 @@ int catalog_encode_system_row(const struct pg_result *res, int i, int64_t versio
                               uint8_t **ret, size_t *ret_len);
 int catalog_encode_camera_row(const struct pg_result *res, int i, int64_t version, bool removed,
                               uint8_t **ret, size_t *ret_len);
+
+/** Register the catalog's kinds of change (from children, set-based) and
+ *  its snapshot sections (up: sites, systems, cameras) on D
+ *  (catalog_kinds.c). */
+void catalog_register(struct delivery *d);

@@ -7,11 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "control/accessctl.h"
 #include "features/audit.h"
 #include "db/db.h"
 #include "base/log.h"
-#include "node.h"
 #include "base/nodeid.h"
 #include "transport/rtsp.h"
 #include "base/sqlarray.h"
@@ -129,10 +127,11 @@ static int emergency_row_encode(Vigil__EmergencyOrder *o, const PGresult *res, i
         return wire_encode_change(&c, ret, ret_len);
 }
 
-int emergency_encode_row(const PGresult *res, int i, uint8_t **ret, size_t *ret_len)
+static int emergency_encode_row(void *arg, const PGresult *res, int i, uint8_t **ret, size_t *ret_len)
 {
         Vigil__EmergencyOrder o;
 
+        (void)arg;
         return emergency_row_encode(&o, res, i, ret, ret_len);
 }
 
@@ -140,7 +139,7 @@ int emergency_encode_row(const PGresult *res, int i, uint8_t **ret, size_t *ret_
  * emergency_apply decides whom to send them to: what a child without our
  * state gets in its snapshot (one that joins or is rebuilt during an
  * emergency acts on it). Few: one page. */
-const char emergency_snapshot_select[] =
+static const char emergency_snapshot_select[] =
         "SELECT id, version, scope, near_lat, near_lon, radius_m, "
         "(extract(epoch FROM starts_at) * 1000000)::bigint, (extract(epoch FROM ends_at) * 1000000)::bigint, "
         "incident, authority, declared_by, declared_at, ended_at IS NOT NULL FROM emergencies "
@@ -166,20 +165,20 @@ static int emergency_add_row(struct db_tx *tx, const PGresult *res, int i)
 
 static void emergency_on_dispatched(void *arg, struct db_tx *tx, int err, const char *msg)
 {
-        struct node *n = arg;
+        struct emergency *e = arg;
 
         (void)tx;
-        n->emergency_dispatching = false;
-        if (err) {
+        if (err)
                 log_warn("emergency", "msg=\"cannot send orders down\" reason=\"%s\"", msg);
-                return;
-        }
-        node_kick_children_after(n, tx);
+        else
+                link_set_kick_children_after(&e->d->links, tx);
+        if (runonce_end(&e->dispatching))
+                emergency_dispatch(e);
 }
 
 static void emergency_on_pending(void *arg, struct db_tx *rtx, int err, const char *msg)
 {
-        struct node *n = arg;
+        struct emergency *e = arg;
         PGresult *res = db_tx_result(rtx, 0);
         struct db_tx *tx;
         int i, nr;
@@ -187,7 +186,8 @@ static void emergency_on_pending(void *arg, struct db_tx *rtx, int err, const ch
         if (err || !res || (nr = PQntuples(res)) == 0) {
                 if (err)
                         log_warn("emergency", "msg=\"cannot read orders to send\" reason=\"%s\"", msg);
-                n->emergency_dispatching = false;
+                if (runonce_end(&e->dispatching))
+                        emergency_dispatch(e);
                 return;
         }
         tx = db_tx_new();
@@ -199,20 +199,20 @@ static void emergency_on_pending(void *arg, struct db_tx *rtx, int err, const ch
                           NULL);
                 log_info("emergency", "id=%s msg=\"order sent down\"", PQgetvalue(res, i, 0));
         }
-        node_read_children_in(n, tx);   /* sent as it commits */
-        db_submit(n->db, tx, emergency_on_dispatched, n);
+        link_set_read_children_in(&e->d->links, tx);   /* sent as it commits */
+        db_submit(e->d->links.db, tx, emergency_on_dispatched, e);
 }
 
-void emergency_dispatch(struct node *n)
+void emergency_dispatch(struct emergency *e)
 {
         struct db_tx *tx;
 
-        if (n->emergency_dispatching || !n->db || !db_is_up(n->db) || n->cfg.tier == TIER_STATION)
+        if (!e->d->links.db || !db_is_up(e->d->links.db) || e->d->cfg->tier == TIER_STATION ||
+            !runonce_begin(&e->dispatching))
                 return;
-        n->emergency_dispatching = true;
         tx = db_tx_new();
         db_tx_add(tx, emergency_select, 0, NULL, NULL, NULL);
-        db_submit(n->db, tx, emergency_on_pending, n);
+        db_submit(e->d->links.db, tx, emergency_on_pending, e);
 }
 
 /* --- reports --- */
@@ -252,7 +252,7 @@ static void emergency_add_report_apply(struct db_tx *tx, const char *via, const 
 
 /* This station's report on order ID (a new version), encoded into *BUF
  * (caller frees); R is filled in and points into the arguments. */
-static void emergency_encode_report(struct node *n, Vigil__EmergencyReport *r, const char *id, int64_t acked_us,
+static void emergency_encode_report(struct emergency *e, Vigil__EmergencyReport *r, const char *id, int64_t acked_us,
                                     int linked, int failed, bool done, const char *details, int unlinked,
                                     uint8_t **buf, size_t *len)
 {
@@ -260,9 +260,9 @@ static void emergency_encode_report(struct node *n, Vigil__EmergencyReport *r, c
 
         vigil__emergency_report__init(r);
         r->emergency_id = (char *)id;
-        r->station = n->cfg.node_id;
+        r->station = (char *)e->d->cfg->node_id;
         r->has_version = r->has_acked_us = r->has_linked = r->has_failed = r->has_done = r->has_unlinked = 1;
-        r->version = node_next_version(n);
+        r->version = delivery_next_version(e->d);
         r->acked_us = acked_us;
         r->linked = linked;
         r->failed = failed;
@@ -275,22 +275,22 @@ static void emergency_encode_report(struct node *n, Vigil__EmergencyReport *r, c
 }
 
 /* The statement keeping (and sending up) this station's report. */
-static void emergency_add_report(struct node *n, struct db_tx *tx, const char *id, int64_t acked_us, int linked,
+static void emergency_add_report(struct emergency *e, struct db_tx *tx, const char *id, int64_t acked_us, int linked,
                                  int failed, bool done, const char *details, int unlinked)
 {
         Vigil__EmergencyReport r;
         uint8_t *buf;
         size_t len;
 
-        emergency_encode_report(n, &r, id, acked_us, linked, failed, done, details, unlinked, &buf, &len);
-        emergency_add_report_apply(tx, NULL, node_uplink_peer(n), &r, buf, len);
+        emergency_encode_report(e, &r, id, acked_us, linked, failed, done, details, unlinked, &buf, &len);
+        emergency_add_report_apply(tx, NULL, delivery_parent_id(e->d), &r, buf, len);
         free(buf);
 }
 
 /* At a station, the statement keeping order O from VIA and acking it, its
  * report up (schema 018: emergency_receive decides whether the order is
  * new, live and covers this station). */
-static void emergency_add_receive(struct node *n, struct db_tx *tx, const char *via, const Vigil__EmergencyOrder *o)
+static void emergency_add_receive(struct emergency *e, struct db_tx *tx, const char *via, const Vigil__EmergencyOrder *o)
 {
         Vigil__EmergencyReport r;
         struct emergency_order_text t;
@@ -300,14 +300,14 @@ static void emergency_add_receive(struct node *n, struct db_tx *tx, const char *
         uint8_t *buf;
         size_t len;
 
-        emergency_encode_report(n, &r, o->id, vtime_now_us(), 0, 0, false, "[]", 0, &buf, &len);
+        emergency_encode_report(e, &r, o->id, vtime_now_us(), 0, 0, false, "[]", 0, &buf, &len);
         emergency_order_params(o, p, &t);
         p[0] = via;
         snprintf(rversion, sizeof(rversion), "%" PRId64, r.version);
         snprintf(acked, sizeof(acked), "%" PRId64, r.acked_us);
         p[14] = rversion;
         p[15] = acked;
-        p[16] = node_uplink_peer(n);
+        p[16] = delivery_parent_id(e->d);
         p[17] = (const char *)buf;
         lens[17] = (int)len;
         fmts[17] = 1;
@@ -319,50 +319,58 @@ static void emergency_add_receive(struct node *n, struct db_tx *tx, const char *
         free(buf);
 }
 
-int emergency_replica_add(struct node *n, struct db_tx *tx, const Vigil__Change *c, const char *via,
-                          const char *uplink, const uint8_t *change, size_t len, char *err, size_t errlen)
+/* An order from the parent: kept (and forwarded) by a district, kept and
+ * acked by a station in the same statement. */
+static int emergency_add_order(void *arg, struct change_batch *b, const Vigil__Change *c, const uint8_t *change,
+                               size_t len, char *err, size_t errlen)
 {
-        if (c->kind_case == VIGIL__CHANGE__KIND_EMERGENCY_ORDER) {
-                const Vigil__EmergencyOrder *o = c->emergency_order;
-                if (!o->id || !o->has_version || !o->scope || !nodeid_is_wellformed(o->scope) || !o->has_starts_us ||
-                    !o->has_ends_us || o->ends_us <= o->starts_us || !o->incident || !o->authority ||
-                    !o->declared_by || !o->declared_at ||
-                    o->has_radius_m != o->has_near_lat || o->has_near_lat != o->has_near_lon) {
-                        snprintf(err, errlen, "emergency order: a field is missing or inconsistent");
-                        return -EBADMSG;
-                }
-                if (n->cfg.tier != TIER_STATION) {
-                        emergency_add_apply(tx, via, o, change, len);
-                        return 0;
-                }
-                emergency_add_receive(n, tx, via, o);
-                /* linked after a delay (emergency_act_soon); an end is
-                 * undone at once */
-                if (!o->ended)
-                        n->emergency_order_in_tx = true;
+        struct emergency *e = arg;
+        const Vigil__EmergencyOrder *o = c->emergency_order;
+
+        if (!o->id || !o->has_version || !o->scope || !nodeid_is_wellformed(o->scope) || !o->has_starts_us ||
+            !o->has_ends_us || o->ends_us <= o->starts_us || !o->incident || !o->authority ||
+            !o->declared_by || !o->declared_at ||
+            o->has_radius_m != o->has_near_lat || o->has_near_lat != o->has_near_lon) {
+                snprintf(err, errlen, "emergency order: a field is missing or inconsistent");
+                return -EBADMSG;
+        }
+        if (e->d->cfg->tier != TIER_STATION) {
+                emergency_add_apply(change_batch_tx(b), change_batch_via(b), o, change, len);
                 return 0;
         }
-        if (c->kind_case == VIGIL__CHANGE__KIND_EMERGENCY_REPORT) {
-                const Vigil__EmergencyReport *r = c->emergency_report;
-                json_t *d = NULL;
-                if (!r->emergency_id || !r->station || !nodeid_is_wellformed(r->station) ||
-                    !nodeid_under(r->station, via) || !r->has_version || !r->has_acked_us ||
-                    (r->details && !(d = json_loads(r->details, 0, NULL)))) {
-                        snprintf(err, errlen, "emergency report: incomplete, or of a station not under %s", via);
-                        return -EBADMSG;
-                }
-                json_decref(d);
-                emergency_add_report_apply(tx, via, uplink, r, change, len);
-                return 0;
+        emergency_add_receive(e, change_batch_tx(b), change_batch_via(b), o);
+        /* Linked after a delay (emergency_act_soon, once the transaction
+         * committed); an end is undone at once. */
+        if (!o->ended)
+                change_batch_note(b, e->order_note);
+        return 0;
+}
+
+/* A report from a child (of its own, or of a station below it): kept and
+ * forwarded. */
+static int emergency_add_copy(void *arg, struct change_batch *b, const Vigil__Change *c, const uint8_t *change,
+                              size_t len, char *err, size_t errlen)
+{
+        const Vigil__EmergencyReport *r = c->emergency_report;
+        const char *via = change_batch_via(b);
+        json_t *d = NULL;
+
+        (void)arg;
+        if (!r->emergency_id || !r->station || !nodeid_is_wellformed(r->station) ||
+            !nodeid_under(r->station, via) || !r->has_version || !r->has_acked_us ||
+            (r->details && !(d = json_loads(r->details, 0, NULL)))) {
+                snprintf(err, errlen, "emergency report: incomplete, or of a station not under %s", via);
+                return -EBADMSG;
         }
-        snprintf(err, errlen, "not an emergency change");
-        return -EBADMSG;
+        json_decref(d);
+        emergency_add_report_apply(change_batch_tx(b), via, change_batch_uplink(b), r, change, len);
+        return 0;
 }
 
 /* --- acting, at a station --- */
 
 struct emergency_job {
-        struct node *n;
+        struct emergency *e;
         char id[65];
         int64_t acked_us;
         int pending;            /* probes not yet answered */
@@ -416,14 +424,14 @@ static void emergency_flush_soon(struct emergency_job *j)
 
 static void emergency_on_report(void *arg, struct db_tx *tx, int err, const char *msg)
 {
-        struct node *n = arg;
+        struct emergency *e = arg;
 
         (void)tx;
         if (err) {
                 log_warn("emergency", "msg=\"cannot record a linkage report\" reason=\"%s\"", msg);
                 return;
         }
-        node_kick_uplink_after(n, tx);
+        link_set_kick_parent_after(&e->d->links, tx);
 }
 
 /* The final report: what the station recorded (linkages, and the owners'
@@ -431,7 +439,7 @@ static void emergency_on_report(void *arg, struct db_tx *tx, int err, const char
  * the command sees the record itself. */
 static void emergency_report_done(struct emergency_job *j, const char *details)
 {
-        struct node *n = j->n;
+        struct emergency *e = j->e;
         struct db_tx *tx = db_tx_new();
 
         if (strlen(details) > WIRE_MAX_REPORT_DETAILS) {
@@ -442,9 +450,9 @@ static void emergency_report_done(struct emergency_job *j, const char *details)
                 details = "[]";
         }
         log_info("emergency", "id=%s linked=%d failed=%d msg=\"linkage done\"", j->id, j->linked, j->failed);
-        emergency_add_report(n, tx, j->id, j->acked_us, j->linked, j->failed, true, details, 0);
-        node_read_uplink_in(n, tx);   /* sent as it commits */
-        db_submit(n->db, tx, emergency_on_report, n);
+        emergency_add_report(e, tx, j->id, j->acked_us, j->linked, j->failed, true, details, 0);
+        link_set_read_parent_in(&e->d->links, tx);   /* sent as it commits */
+        db_submit(e->d->links.db, tx, emergency_on_report, e);
 }
 
 static void emergency_on_flushed(void *arg, struct db_tx *tx, int err, const char *msg)
@@ -478,7 +486,7 @@ static void emergency_on_flushed(void *arg, struct db_tx *tx, int err, const cha
                 return;
         }
         if (!err)
-                node_kick_uplink_after(j->n, tx);   /* the progress report */
+                link_set_kick_parent_after(&j->e->d->links, tx);   /* the progress report */
         emergency_flush_soon(j);
 }
 
@@ -538,7 +546,7 @@ static void emergency_flush(struct emergency_job *j)
          * read-back, which emergency_on_flushed expects last.) */
         last = j->pending == 0;
         if (first || last)
-                audit_forward_in(j->n, tx);
+                audit_forward_in(j->e->audit, tx);
         j->reading_back = last;
         if (last) {
                 p[0] = j->id;
@@ -552,12 +560,12 @@ static void emergency_flush(struct emergency_job *j)
                               "WHERE l.emergency_id = $1",
                           1, p, NULL, NULL);
         } else if (vtime_now_us() - j->reported_us >= EMERGENCY_PROGRESS_US) {
-                emergency_add_report(j->n, tx, j->id, j->acked_us, j->linked, j->failed, false, NULL, 0);
+                emergency_add_report(j->e, tx, j->id, j->acked_us, j->linked, j->failed, false, NULL, 0);
                 j->reported_us = vtime_now_us();
-                node_read_uplink_in(j->n, tx);
+                link_set_read_parent_in(&j->e->d->links, tx);
         }
         j->flushing = true;
-        db_submit(j->n->db, tx, emergency_on_flushed, j);
+        db_submit(j->e->d->links.db, tx, emergency_on_flushed, j);
 }
 
 static void emergency_on_probed(void *arg, const struct rtsp_result *r)
@@ -602,14 +610,14 @@ static void emergency_on_probed(void *arg, const struct rtsp_result *r)
 }
 
 /* Start probing the systems of one order: rows [FIRST, END) of RES. */
-static void emergency_start(struct node *n, PGresult *res, int first, int end)
+static void emergency_start(struct emergency *e, PGresult *res, int first, int end)
 {
         struct emergency_job *j = calloc(1, sizeof(*j));
         int i;
 
         vigil_require(j != NULL);
-        j->n = n;
-        uv_timer_init(n->loop, &j->flush_timer);
+        j->e = e;
+        uv_timer_init(e->d->links.loop, &j->flush_timer);
         j->flush_timer.data = j;
         snprintf(j->id, sizeof(j->id), "%s", PQgetvalue(res, first, 0));
         j->acked_us = PQgetisnull(res, first, 1) ? vtime_now_us() : strtoll(PQgetvalue(res, first, 1), NULL, 10);
@@ -621,8 +629,8 @@ static void emergency_start(struct node *n, PGresult *res, int first, int end)
                 return;
         }
         log_info("emergency", "id=%s systems=%d msg=\"acting on the order, linking\"", j->id, end - first);
-        if (!n->rtsp)
-                n->rtsp = rtsp_pool_new(n->loop, EMERGENCY_PROBES, EMERGENCY_PROBES_PER_HOST);
+        if (!e->rtsp)
+                e->rtsp = rtsp_pool_new(e->d->links.loop, EMERGENCY_PROBES, EMERGENCY_PROBES_PER_HOST);
         j->pending = end - first;
         for (i = first; i < end; i++) {
                 struct emergency_probe *pr = calloc(1, sizeof(*pr));
@@ -630,7 +638,7 @@ static void emergency_start(struct node *n, PGresult *res, int first, int end)
                 pr->job = j;
                 snprintf(pr->system, sizeof(pr->system), "%s", PQgetvalue(res, i, 2));
                 snprintf(pr->url, sizeof(pr->url), "%s", PQgetvalue(res, i, 3));
-                if (!n->rtsp || rtsp_probe(n->rtsp, pr->url, PQgetisnull(res, i, 4) ? NULL : PQgetvalue(res, i, 4),
+                if (!e->rtsp || rtsp_probe(e->rtsp, pr->url, PQgetisnull(res, i, 4) ? NULL : PQgetvalue(res, i, 4),
                                            PQgetisnull(res, i, 5) ? NULL : PQgetvalue(res, i, 5), EMERGENCY_PROBE_MS,
                                            emergency_on_probed, pr) < 0) {
                         struct rtsp_result bad = { RTSP_BAD_RESPONSE, "not an rtsp:// URL we can probe", 0, NULL };
@@ -644,14 +652,14 @@ static void emergency_start(struct node *n, PGresult *res, int first, int end)
  * rows together. */
 static void emergency_on_acting(void *arg, struct db_tx *rtx, int err, const char *msg)
 {
-        struct node *n = arg;
+        struct emergency *e = arg;
         PGresult *due = db_tx_result(rtx, 0), *take = db_tx_result(rtx, 1);
         struct db_tx *tx;
         int i, first, nr;
 
-        n->emergency_acting = false;
         if (err) {
                 log_warn("emergency", "msg=\"cannot act on orders\" reason=\"%s\"", msg);
+                runonce_end(&e->acting);
                 return;
         }
         for (i = 0; due && i < PQntuples(due); i++) {
@@ -661,35 +669,30 @@ static void emergency_on_acting(void *arg, struct db_tx *rtx, int err, const cha
                 tx = db_tx_new();
                 db_tx_add(tx, "SELECT emergency_unlink_one($1, $2::integer)", 2, p, NULL, NULL);
                 /* Once undone, every linked system is unlinked. */
-                emergency_add_report(n, tx, p[0], vtime_now_us(), linked, atoi(PQgetvalue(due, i, 2)), true, NULL,
+                emergency_add_report(e, tx, p[0], vtime_now_us(), linked, atoi(PQgetvalue(due, i, 2)), true, NULL,
                                      linked);
-                node_read_uplink_in(n, tx);
-                audit_forward_in(n, tx);   /* the log of the unlinking, up with it */
-                db_submit(n->db, tx, emergency_on_report, n);
+                link_set_read_parent_in(&e->d->links, tx);
+                audit_forward_in(e->audit, tx);   /* the log of the unlinking, up with it */
+                db_submit(e->d->links.db, tx, emergency_on_report, e);
         }
         nr = take ? PQntuples(take) : 0;
         for (first = 0; first < nr; first = i) {
                 for (i = first + 1; i < nr && strcmp(PQgetvalue(take, i, 0), PQgetvalue(take, first, 0)) == 0; i++)
                         ;
-                emergency_start(n, take, first, i);
+                emergency_start(e, take, first, i);
         }
-        if (n->emergency_act_again) {
-                n->emergency_act_again = false;
-                emergency_act(n);
-        }
+        if (runonce_end(&e->acting))
+                emergency_act(e);   /* an order arrived meanwhile */
 }
 
-void emergency_act(struct node *n)
+void emergency_act(struct emergency *e)
 {
         struct db_tx *tx;
 
-        if (n->cfg.tier != TIER_STATION || !n->db || !db_is_up(n->db))
+        if (e->d->cfg->tier != TIER_STATION || !e->d->links.db || !db_is_up(e->d->links.db))
                 return;
-        if (n->emergency_acting) {
-                n->emergency_act_again = true;   /* an order arrived meanwhile */
-                return;
-        }
-        n->emergency_acting = true;
+        if (!runonce_begin(&e->acting))
+                return;   /* an order arrived meanwhile: it follows */
         /* The end, or the expiry by this station's own clock, undoes every
          * linkage (also when cut off from the parent): what is due is read
          * here, undone and reported in one transaction per emergency
@@ -701,11 +704,11 @@ void emergency_act(struct node *n)
          * city's stations early, linking among the acks). */
         tx = db_tx_new();
         db_tx_add(tx, "SELECT * FROM emergency_unlink_due()", 0, NULL, NULL, NULL);
-        if (!n->emergency_timer_init || !uv_is_active((uv_handle_t *)&n->emergency_link_timer))
+        if (!e->timer_init || !uv_is_active((uv_handle_t *)&e->link_timer))
                 db_tx_add(tx, "SELECT emergency_id, (extract(epoch FROM acked_at) * 1000000)::bigint, system_code, "
                               "url, username, password FROM emergency_take()",
                           0, NULL, NULL, NULL);
-        db_submit(n->db, tx, emergency_on_acting, n);
+        db_submit(e->d->links.db, tx, emergency_on_acting, e);
 }
 
 /* The ack first, then the linking. A station acks an order in the
@@ -726,217 +729,104 @@ static void emergency_on_link_timer(uv_timer_t *t)
         emergency_act(t->data);
 }
 
-void emergency_act_soon(struct node *n)
+void emergency_act_soon(struct emergency *e)
 {
-        if (n->stopping)
+        if (e->stopping)
                 return;
-        if (!n->emergency_timer_init) {
-                vigil_require(uv_timer_init(n->loop, &n->emergency_link_timer) == 0);
-                n->emergency_link_timer.data = n;
-                n->emergency_timer_init = true;
+        if (!e->timer_init) {
+                vigil_require(uv_timer_init(e->d->links.loop, &e->link_timer) == 0);
+                e->link_timer.data = e;
+                e->timer_init = true;
         }
         /* An order acked meanwhile is taken with the first. */
-        if (!uv_is_active((uv_handle_t *)&n->emergency_link_timer))
-                uv_timer_start(&n->emergency_link_timer, emergency_on_link_timer,
-                               (uint64_t)n->cfg.emergency_link_delay_ms, 0);
+        if (!uv_is_active((uv_handle_t *)&e->link_timer))
+                uv_timer_start(&e->link_timer, emergency_on_link_timer,
+                               (uint64_t)e->link_delay_ms, 0);
 }
 
-void emergency_close(struct node *n)
+/* --- what delivery tells us --- */
+
+/* Whether the transaction with NOTES acked an order to link later. */
+static bool emergency_ordered(const struct emergency *e, unsigned notes)
 {
-        if (n->emergency_timer_init) {
-                uv_close((uv_handle_t *)&n->emergency_link_timer, NULL);
-                n->emergency_timer_init = false;
-        }
-        rtsp_pool_free(n->rtsp);
-        n->rtsp = NULL;
+        return (notes & e->order_note) && e->link_delay_ms > 0;
 }
 
-/* --- commands --- */
-
-/* Declared or ended: the answer is the status (CONTRACT.md: id, state,
- * stations), built by the database. */
-static void emergency_reply_status(struct control_req *q)
+/* At a station, what the parent sent may end an emergency: what is due is
+ * undone by a transaction queued right behind the applying one on the
+ * connection, so it runs as that commits, without a round trip in between.
+ * An order acked in it is linked a little later (emergency_act_soon, once
+ * it committed); with no delay configured it is taken by that same
+ * transaction. */
+static void emergency_on_submitted(void *arg, struct link *l, unsigned notes)
 {
-        const char *p[1] = { q->arg_id };
-        struct db_tx *tx = db_tx_new();
+        struct emergency *e = arg;
 
-        q->data = "no such emergency known here";
-        db_tx_add(tx, "SELECT emergency_status_json($1)::text", 1, p, NULL, NULL);
-        /* On the second connection: a command watching the status live
-         * must not hold up the applying of the very acks it waits for. */
-        db_submit(node_read_db(q->c->node), tx, control_on_json_row, q);
+        if (l->dir == LINK_TO_PARENT && e->d->cfg->tier == TIER_STATION && !emergency_ordered(e, notes))
+                emergency_act(e);
 }
 
-static void emergency_on_declared(void *arg, struct db_tx *tx, int err, const char *msg)
+static void emergency_on_applied(void *arg, struct link *l, unsigned notes)
 {
-        struct control_req *q = arg;
-        struct node *n = q->c->node;
+        struct emergency *e = arg;
 
-        if (!accessctl_answer_state(q, tx, err, msg))
-                return;
-        emergency_reply_status(q);
-        emergency_dispatch(n);
+        (void)l;
+        if (emergency_ordered(e, notes))
+                emergency_act_soon(e);
 }
 
-static void emergency_declare(struct control_req *q)
+/* A snapshot from the parent may hold orders (a station rebuilt, or
+ * enrolled, during an emergency). */
+static void emergency_on_snapshot_applied(void *arg, struct link *l)
 {
-        struct node *n = q->c->node;
-        const char *badge = strncmp(q->user, "officer:", 8) == 0 ? q->user + 8 : NULL;
-        const char *near = control_arg(q, "near"), *radius = control_arg(q, "radius");
-        const char *duration = control_arg(q, "duration");
-        char id[32], lat[32] = "", lon[32] = "", interval[32];
-        const char *p[9];
-        struct db_tx *tx;
-        double la, lo;
-        long d;
-        char *end;
+        struct emergency *e = arg;
 
-        if (!badge) {
-                control_refuse(q, "refused: Art 19: a commander declares, as themselves (--as)", "Art 19");
-                return;
-        }
-        if ((near == NULL) != (radius == NULL) ||
-            (near && (sscanf(near, "%lf,%lf", &la, &lo) != 2 || strtod(radius, NULL) <= 0))) {
-                control_reply(q, CONTROL_USAGE, NULL, "--near LAT,LON and --radius METRES go together", NULL);
-                free(q);
-                return;
-        }
-        d = duration ? strtol(duration, &end, 10) : 0;
-        if (!duration || d <= 0 || !(end[0] == 's' || end[0] == 'm' || end[0] == 'h' || end[0] == 'd') || end[1]) {
-                control_reply(q, CONTROL_USAGE, NULL, "--duration is 90s, 30m, 2h or 1d", NULL);
-                free(q);
-                return;
-        }
-        snprintf(interval, sizeof(interval), "%ld %s", d,
-                 end[0] == 's' ? "seconds" : end[0] == 'm' ? "minutes" : end[0] == 'h' ? "hours" : "days");
-        if (near) {
-                snprintf(lat, sizeof(lat), "%.9f", la);
-                snprintf(lon, sizeof(lon), "%.9f", lo);
-        }
-        ids_new("em", id, sizeof(id));
-        snprintf(q->arg_id, sizeof(q->arg_id), "%s", id);
-        p[0] = id;
-        p[1] = badge;
-        p[2] = control_arg(q, "scope");
-        p[3] = near ? lat : NULL;
-        p[4] = near ? lon : NULL;
-        p[5] = radius;
-        p[6] = interval;
-        p[7] = control_arg(q, "incident");
-        p[8] = control_arg(q, "authority");
-        if (!p[2] || !nodeid_is_wellformed(p[2])) {
-                control_reply(q, CONTROL_USAGE, NULL, "--scope is a node ID (its subtree)", NULL);
-                free(q);
-                return;
-        }
-        tx = db_tx_new();
-        db_tx_add(tx, "SELECT * FROM emergency_declare($1, $2, $3, $4::float8, $5::float8, $6::float8, $7::interval, "
-                      "$8, $9)", 9, p, NULL, NULL);
-        db_submit(n->db, tx, emergency_on_declared, q);
+        if (l->dir == LINK_TO_PARENT && e->d->cfg->tier == TIER_STATION)
+                emergency_act(e);
 }
 
-static void emergency_status(struct control_req *q)
+static void emergency_add_read(void *arg, struct db_tx *tx, const struct snapshot_page *pg)
 {
-        const char *p[1] = { control_arg(q, "id") };
+        const char *p[1] = { pg->peer };
 
-        if (!p[0]) {
-                control_reply(q, CONTROL_USAGE, NULL, "which emergency? (its ID)", NULL);
-                free(q);
-                return;
-        }
-        snprintf(q->arg_id, sizeof(q->arg_id), "%s", p[0]);
-        /* Every station in scope, answered or not (schema 012). */
-        emergency_reply_status(q);
+        (void)arg;
+        db_tx_add(tx, emergency_snapshot_select, 1, p, NULL, NULL);
 }
 
-static void emergency_on_credentials(void *arg, struct db_tx *tx, int err, const char *msg)
+void emergency_init(struct emergency *e, struct delivery *d, struct audit *audit)
 {
-        struct control_req *q = arg;
-        json_t *doc;
-
-        (void)tx;
-        if (err) {
-                control_refuse(q, msg, NULL);
-                return;
-        }
-        doc = json_object();
-        json_object_set_new(doc, "id", json_string(q->arg_id));
-        json_object_set_new(doc, "state", json_string("credentials held"));
-        control_reply(q, CONTROL_OK, doc, NULL, NULL);
-        free(q);
+        memset(e, 0, sizeof(*e));
+        e->d = d;
+        e->audit = audit;
+        e->link_delay_ms = d->cfg->emergency_link_delay_ms;
+        e->order_note = change_note_new(&d->kinds);
+        /* Orders come down from the parent, reports up from children. */
+        change_register(&d->kinds, &(struct change_kind){
+                .kind_case = VIGIL__CHANGE__KIND_EMERGENCY_ORDER, .name = "emergency order",
+                .from = CHANGE_FROM_PARENT,
+                .wrong_way = "emergency orders travel down and reports up, not the other way",
+                .add = emergency_add_order, .arg = e });
+        change_register(&d->kinds, &(struct change_kind){
+                .kind_case = VIGIL__CHANGE__KIND_EMERGENCY_REPORT, .name = "emergency report",
+                .from = CHANGE_FROM_CHILD,
+                .wrong_way = "emergency orders travel down and reports up, not the other way",
+                .add = emergency_add_copy, .arg = e });
+        snapshot_register(&d->sections, &(struct snapshot_section){
+                .name = "orders", .to = SNAPSHOT_TO_CHILD, .one_page = true, .add_read = emergency_add_read,
+                .encode = emergency_encode_row, .arg = e });
+        link_set_listen(&d->links, &(struct link_listener){
+                .submitted = emergency_on_submitted, .applied = emergency_on_applied,
+                .snapshot_applied = emergency_on_snapshot_applied, .arg = e });
 }
 
-/* An admin of the station records the credentials of a reserved interface:
- * kept here only, never replicated (the URL that travels up has none). */
-static void emergency_credentials(struct control_req *q)
+void emergency_close(struct emergency *e)
 {
-        const char *p[3] = { control_arg(q, "system"), control_arg(q, "user"), control_arg(q, "password") };
-        struct db_tx *tx;
-
-        if (strncmp(q->user, "admin:", 6) != 0 || q->c->node->cfg.tier != TIER_STATION) {
-                control_refuse(q, "refused: an admin of the station holds the credentials of its reserved interfaces",
-                               NULL);
-                return;
+        e->stopping = true;
+        if (e->timer_init) {
+                uv_close((uv_handle_t *)&e->link_timer, NULL);
+                e->timer_init = false;
         }
-        if (!p[0] || !p[1] || !p[2]) {
-                control_reply(q, CONTROL_USAGE, NULL, "system credentials CODE --user U --password P", NULL);
-                free(q);
-                return;
-        }
-        snprintf(q->arg_id, sizeof(q->arg_id), "%s", p[0]);
-        tx = db_tx_new();
-        db_tx_add(tx, "INSERT INTO interface_credentials (system_code, username, password) "
-                      "SELECT code, $2, $3 FROM systems WHERE code = $1 AND via IS NULL "
-                      "ON CONFLICT (system_code) DO UPDATE SET username = EXCLUDED.username, "
-                      "password = EXCLUDED.password", 3, p, NULL, NULL);
-        db_submit(q->c->node->db, tx, emergency_on_credentials, q);
+        rtsp_pool_free(e->rtsp);
+        e->rtsp = NULL;
 }
 
-static void emergency_end(struct control_req *q)
-{
-        const char *badge = strncmp(q->user, "officer:", 8) == 0 ? q->user + 8 : NULL;
-        const char *p[2] = { control_arg(q, "id"), badge };
-        struct db_tx *tx;
-
-        if (!badge) {
-                control_refuse(q, "refused: Art 19: a commander ends it, as themselves (--as)", "Art 19");
-                return;
-        }
-        if (!p[0]) {
-                control_reply(q, CONTROL_USAGE, NULL, "which emergency? (its ID)", NULL);
-                free(q);
-                return;
-        }
-        snprintf(q->arg_id, sizeof(q->arg_id), "%s", p[0]);
-        tx = db_tx_new();
-        db_tx_add(tx, "SELECT * FROM emergency_end($1, $2)", 2, p, NULL, NULL);
-        db_submit(q->c->node->db, tx, emergency_on_declared, q);
-}
-
-/* After action (Art 13, 23(5)): what was linked and what failed, the
- * owners' notifications, who accessed what under it (the command's own
- * log and its copies of the stations'), and when it ended. */
-static void emergency_report(struct control_req *q)
-{
-        const char *p[1] = { control_arg(q, "id") };
-        struct db_tx *tx;
-
-        if (!p[0]) {
-                control_reply(q, CONTROL_USAGE, NULL, "which emergency? (its ID)", NULL);
-                free(q);
-                return;
-        }
-        tx = db_tx_new();
-        q->data = "no such emergency known here";
-        db_tx_add(tx, "SELECT emergency_report_json($1)::text", 1, p, NULL, NULL);
-        db_submit(q->c->node->db, tx, control_on_json_row, q);
-}
-
-const struct control_command emergency_commands[] = {
-        { "emergency.report", emergency_report },
-        { "emergency.end", emergency_end },
-        { "system.credentials", emergency_credentials },
-        { "emergency.declare", emergency_declare },
-        { "emergency.status", emergency_status },
-        { NULL, NULL },
-};

@@ -8,7 +8,6 @@
 
 #include "db/db.h"
 #include "base/log.h"
-#include "node.h"
 #include "base/nodeid.h"
 #include "base/sqlarray.h"
 #include "wire/wire.h"
@@ -169,7 +168,7 @@ static int grant_add_row(struct db_tx *tx, const PGresult *res, int i)
  * prefix), a page after request $2 (keyset), at most $3: what a child
  * without our state gets in its snapshot. A revoked or expired grant it
  * never had needs no sending. */
-const char grant_snapshot_select[] =
+static const char grant_snapshot_select[] =
         "SELECT request_id, version, array_to_string(cameras, ','), array_to_string(actions, ','), "
         "array_to_string(officers, ','), (extract(epoch FROM rec_from) * 1000000)::bigint, "
         "(extract(epoch FROM rec_to) * 1000000)::bigint, (extract(epoch FROM valid_until) * 1000000)::bigint, "
@@ -178,24 +177,26 @@ const char grant_snapshot_select[] =
         "AND EXISTS (SELECT 1 FROM unnest(cameras) AS c WHERE left(c, length($1)) = $1) "
         "ORDER BY request_id LIMIT $3::int";
 
-int grant_encode_row(const PGresult *res, int i, uint8_t **ret, size_t *ret_len)
+static int grant_encode_row(void *arg, const PGresult *res, int i, uint8_t **ret, size_t *ret_len)
 {
         struct grant_row r;
         int ret_code;
 
+        (void)arg;
         grant_row_read(&r, res, i);
         ret_code = grant_row_encode(&r, ret, ret_len);
         grant_row_free(&r);
         return ret_code;
 }
 
-int grant_replica_add(struct db_tx *tx, const Vigil__Change *c, const char *via, const uint8_t *change,
-                      size_t len, char *err, size_t errlen)
+static int grant_add(void *arg, struct change_batch *b, const Vigil__Change *c, const uint8_t *change,
+                     size_t len, char *err, size_t errlen)
 {
         const Vigil__Grant *g = c->grant;
         size_t k;
 
-        if (c->kind_case != VIGIL__CHANGE__KIND_GRANT || !g->request_id || !g->has_version ||
+        (void)arg;
+        if (!g->request_id || !g->has_version ||
             !g->has_valid_until_us || g->n_cameras == 0 || g->n_actions == 0 || g->n_officers < 2) {
                 snprintf(err, errlen, "grant: request, version, cameras, actions, two officers and an expiry "
                          "are required");
@@ -207,43 +208,70 @@ int grant_replica_add(struct db_tx *tx, const Vigil__Change *c, const char *via,
                                  g->cameras[k]);
                         return -EBADMSG;
                 }
-        grant_add_apply(tx, via, g, change, len);
+        grant_add_apply(change_batch_tx(b), change_batch_via(b), g, change, len);
         return 0;
+}
+
+/* The snapshot of a child without our state: the live grants for the
+ * cameras under it ($1 its prefix; keyed by the child, not by us). */
+static void grant_add_read(void *arg, struct db_tx *tx, const struct snapshot_page *pg)
+{
+        char prefix[12], lim[16];
+        const char *p[3] = { prefix, pg->key1, lim };
+
+        (void)arg;
+        nodeid_prefix(pg->peer, prefix);
+        snprintf(lim, sizeof(lim), "%d", pg->limit);
+        db_tx_add(tx, grant_snapshot_select, 3, p, NULL, NULL);
+}
+
+void grant_init(struct grant *g, struct delivery *d)
+{
+        memset(g, 0, sizeof(*g));
+        g->d = d;
+        change_register(&d->kinds, &(struct change_kind){
+                .kind_case = VIGIL__CHANGE__KIND_GRANT, .name = "grant", .from = CHANGE_FROM_PARENT,
+                .wrong_way = "a grant only comes from the parent", .add = grant_add, .arg = g });
+        snapshot_register(&d->sections, &(struct snapshot_section){
+                .name = "grants", .to = SNAPSHOT_TO_CHILD, .add_read = grant_add_read,
+                .encode = grant_encode_row, .arg = g });
 }
 
 /* --- sending what was decided here --- */
 
+/* One dispatch at a time; one asked for meanwhile follows. */
+static void grant_dispatch_done(struct grant *g)
+{
+        if (runonce_end(&g->dispatching))
+                grant_dispatch(g);
+}
+
 static void grant_on_dispatched(void *arg, struct db_tx *tx, int err, const char *msg)
 {
-        struct node *n = arg;
+        struct grant *g = arg;
 
         (void)tx;
-        n->grant_dispatching = false;
-        if (err) {
+        if (err)
                 log_warn("access", "msg=\"cannot send grants down\" reason=\"%s\"", msg);
-                return;
-        }
-        node_kick_children(n);
+        else
+                link_set_kick_children(&g->d->links);
+        grant_dispatch_done(g);
 }
 
 static void grant_on_pending(void *arg, struct db_tx *rtx, int err, const char *msg)
 {
-        struct node *n = arg;
+        struct grant *g = arg;
         PGresult *res = db_tx_result(rtx, 0);
         struct db_tx *tx;
         int i, nr;
 
-        if (err || !res) {
-                n->grant_dispatching = false;
+        if (err || !res || PQntuples(res) == 0) {
                 if (err)
                         log_warn("access", "msg=\"cannot read decisions to send\" reason=\"%s\"", msg);
+                grant_dispatch_done(g);
                 return;
         }
         nr = PQntuples(res);
-        if (nr == 0) {
-                n->grant_dispatching = false;
-                return;
-        }
         tx = db_tx_new();
         for (i = 0; i < nr; i++) {
                 const char *p[2] = { PQgetvalue(res, i, 0), PQgetvalue(res, i, 1) };
@@ -253,17 +281,17 @@ static void grant_on_pending(void *arg, struct db_tx *rtx, int err, const char *
                           NULL, NULL);
                 log_info("access", "request=%s msg=\"decision sent down\"", PQgetvalue(res, i, 0));
         }
-        db_submit(n->db, tx, grant_on_dispatched, n);
+        db_submit(g->d->links.db, tx, grant_on_dispatched, g);
 }
 
-void grant_dispatch(struct node *n)
+void grant_dispatch(struct grant *g)
 {
+        struct db *db = g->d->links.db;
         struct db_tx *tx;
 
-        if (n->grant_dispatching || !n->db || !db_is_up(n->db))
+        if (!db || !db_is_up(db) || !runonce_begin(&g->dispatching))
                 return;
-        n->grant_dispatching = true;
         tx = db_tx_new();
         db_tx_add(tx, grant_select, 0, NULL, NULL, NULL);
-        db_submit(n->db, tx, grant_on_pending, n);
+        db_submit(db, tx, grant_on_pending, g);
 }

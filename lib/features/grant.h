@@ -13,22 +13,18 @@
 
 #include <libpq-fe.h>
 
+#include "base/runonce.h"
+#include "delivery/delivery.h"
 #include "vigil.pb-c.h"
 
-struct node;
-struct db_tx;
+struct grant {
+        struct delivery *d;
+        struct runonce dispatching;
+};
 
+/** Set G up on D: the Grant kind (from the parent) and the grants'
+ *  snapshot section (down: the live grants for a child's cameras). */
+void grant_init(struct grant *g, struct delivery *d);
 /** Send the decisions not yet sent (a few per call); call after a decision
  *  and now and then. */
-void grant_dispatch(struct node *n);
-/** The live grants for a child's cameras, for its snapshot: parameters
- *  $1 the child's prefix, $2 the last request ID of the page before ("" at
- *  first), $3 the page size. */
-extern const char grant_snapshot_select[];
-/** Encode row I of a grant_snapshot_select result as a Grant change.
- *  Caller owns *RET. */
-int grant_encode_row(const PGresult *res, int i, uint8_t **ret, size_t *ret_len);
-/** Add to TX the statement applying Grant change C (bytes CHANGE) from the
- *  parent VIA. -EBADMSG with a reason in ERR if it is malformed. */
-int grant_replica_add(struct db_tx *tx, const Vigil__Change *c, const char *via, const uint8_t *change,
-                      size_t len, char *err, size_t errlen);
+void grant_dispatch(struct grant *g);

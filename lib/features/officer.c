@@ -6,13 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/log.h"
 #include "db/db.h"
 #include "base/nodeid.h"
 #include "base/sqlarray.h"
 #include "wire/wire.h"
 
 const char officer_columns[] = "badge, name, unit, credential, array_to_string(roles, ','), public_key, active, version";
-const char delegation_columns[] =
+const char officer_delegation_columns[] =
         "id, unit, principal, deputy, (extract(epoch FROM valid_from) * 1000000)::bigint, "
         "(extract(epoch FROM valid_until) * 1000000)::bigint, revoked, version";
 
@@ -60,7 +61,7 @@ int officer_encode_row(const PGresult *res, int i, int64_t version, bool removed
                               ret_len);
 }
 
-int delegation_encode(const char *id, const char *unit, const char *principal, const char *deputy,
+int officer_delegation_encode(const char *id, const char *unit, const char *principal, const char *deputy,
                       int64_t from_us, int64_t until_us, bool revoked, int64_t version, uint8_t **ret,
                       size_t *ret_len)
 {
@@ -81,9 +82,9 @@ int delegation_encode(const char *id, const char *unit, const char *principal, c
         return wire_encode_change(&c, ret, ret_len);
 }
 
-int delegation_encode_row(const PGresult *res, int i, uint8_t **ret, size_t *ret_len)
+int officer_delegation_encode_row(const PGresult *res, int i, uint8_t **ret, size_t *ret_len)
 {
-        return delegation_encode(PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), PQgetvalue(res, i, 2),
+        return officer_delegation_encode(PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), PQgetvalue(res, i, 2),
                                  PQgetvalue(res, i, 3), strtoll(PQgetvalue(res, i, 4), NULL, 10),
                                  strtoll(PQgetvalue(res, i, 5), NULL, 10), PQgetvalue(res, i, 6)[0] == 't',
                                  strtoll(PQgetvalue(res, i, 7), NULL, 10), ret, ret_len);
@@ -171,13 +172,169 @@ static int officer_add_delegation(struct db_tx *tx, const Vigil__Delegation *d, 
         return 0;
 }
 
-int officer_replica_add(struct db_tx *tx, const Vigil__Change *c, const char *via, const char *uplink,
-                        bool snapshot, const uint8_t *change, size_t len, char *err, size_t errlen)
+/* An officer or delegation from a child: the roster reloads once the
+ * transaction has run (asked now, before it is submitted: the reload is
+ * queued behind it on the one connection). */
+static int officer_add(void *arg, struct change_batch *b, const Vigil__Change *c, const uint8_t *change,
+                       size_t len, char *err, size_t errlen)
 {
+        struct officer_roster *r = arg;
+        struct db_tx *tx = change_batch_tx(b);
+        const char *via = change_batch_via(b), *uplink = change_batch_uplink(b);
+        bool snapshot = change_batch_snapshot(b);
+
+        if (r->hooks.changed)
+                r->hooks.changed(r->hooks.arg);
         if (c->kind_case == VIGIL__CHANGE__KIND_OFFICER)
                 return officer_add_officer(tx, c->officer, via, uplink, snapshot, change, len, err, errlen);
-        if (c->kind_case == VIGIL__CHANGE__KIND_DELEGATION)
-                return officer_add_delegation(tx, c->delegation, via, uplink, snapshot, change, len, err, errlen);
-        snprintf(err, errlen, "not an officer or delegation");
-        return -EBADMSG;
+        return officer_add_delegation(tx, c->delegation, via, uplink, snapshot, change, len, err, errlen);
+}
+
+/* --- snapshot sections: the officers and delegations of this unit and
+ * below (few: one page each) --- */
+
+static void officer_add_read(void *arg, struct db_tx *tx, const struct snapshot_page *pg)
+{
+        char prefix[12], sql[400];
+        const char *p[1] = { prefix };
+
+        (void)arg;
+        nodeid_prefix(pg->self, prefix);
+        snprintf(sql, sizeof(sql), "SELECT %s FROM officers WHERE unit LIKE $1 || '%%' ORDER BY badge",
+                 officer_columns);
+        db_tx_add(tx, sql, 1, p, NULL, NULL);
+}
+
+static int officer_encode_snapshot_row(void *arg, const PGresult *res, int i, uint8_t **ret, size_t *ret_len)
+{
+        (void)arg;
+        return officer_encode_row(res, i, -1, false, ret, ret_len);
+}
+
+static void officer_add_delegation_read(void *arg, struct db_tx *tx, const struct snapshot_page *pg)
+{
+        char prefix[12], sql[400];
+        const char *p[1] = { prefix };
+
+        (void)arg;
+        nodeid_prefix(pg->self, prefix);
+        snprintf(sql, sizeof(sql), "SELECT %s FROM delegations WHERE unit LIKE $1 || '%%' ORDER BY id",
+                 officer_delegation_columns);
+        db_tx_add(tx, sql, 1, p, NULL, NULL);
+}
+
+static int officer_encode_delegation_snapshot_row(void *arg, const PGresult *res, int i, uint8_t **ret,
+                                                  size_t *ret_len)
+{
+        (void)arg;
+        return officer_delegation_encode_row(res, i, ret, ret_len);
+}
+
+/* --- the roster --- */
+
+static void officer_on_loaded(void *arg, struct db_tx *tx, int err, const char *msg)
+{
+        struct officer_roster *r = arg;
+        PGresult *res = db_tx_result(tx, 0);
+        struct officer_entry *o;
+        int i, n;
+
+        if (err || !res) {
+                log_warn("access", "msg=\"cannot load officer keys\" reason=\"%s\"", msg ? msg : "");
+                runonce_end(&r->loading);
+                return;
+        }
+        n = PQntuples(res);
+        o = calloc(n ? (size_t)n : 1, sizeof(*o));
+        vigil_require(o != NULL);
+        for (i = 0; i < n; i++) {
+                snprintf(o[i].badge, sizeof(o[i].badge), "%s", PQgetvalue(res, i, 0));
+                snprintf(o[i].key, sizeof(o[i].key), "%s", PQgetvalue(res, i, 1));
+                snprintf(o[i].unit, sizeof(o[i].unit), "%s", PQgetvalue(res, i, 2));
+        }
+        free(r->list);
+        r->list = o;
+        r->n = (size_t)n;
+        if (r->hooks.loaded)
+                r->hooks.loaded(r->hooks.arg);
+        /* A change committed after this load was sent (a deactivation must
+         * lock the officer out at once, not at the next refresh). */
+        if (runonce_end(&r->loading))
+                officer_reload(r);
+}
+
+void officer_reload(struct officer_roster *r)
+{
+        struct db *db = r->d->links.db;
+        struct db_tx *tx;
+
+        if (r->loading.running) {
+                runonce_again(&r->loading);
+                return;
+        }
+        if (!db || !db_is_up(db) || !runonce_begin(&r->loading))
+                return;
+        tx = db_tx_new();
+        db_tx_add(tx, "SELECT badge, public_key, unit FROM officers WHERE active", 0, NULL, NULL, NULL);
+        db_submit(db, tx, officer_on_loaded, r);
+}
+
+int officer_lookup(const struct officer_roster *r, const char *key_z85, char *ret, size_t n)
+{
+        size_t i;
+
+        for (i = 0; i < r->n; i++)
+                if (strcmp(r->list[i].key, key_z85) == 0) {
+                        snprintf(ret, n, "%s", r->list[i].badge);
+                        return 0;
+                }
+        return -EACCES;
+}
+
+const char *officer_unit_of(const struct officer_roster *r, const char *badge)
+{
+        size_t i;
+
+        for (i = 0; i < r->n; i++)
+                if (strcmp(r->list[i].badge, badge) == 0)
+                        return r->list[i].unit;
+        return NULL;
+}
+
+const char *officer_key_of(const struct officer_roster *r, const char *badge)
+{
+        size_t i;
+
+        for (i = 0; i < r->n; i++)
+                if (strcmp(r->list[i].badge, badge) == 0)
+                        return r->list[i].key;
+        return NULL;
+}
+
+void officer_init(struct officer_roster *r, struct delivery *d, const struct officer_hooks *hooks)
+{
+        memset(r, 0, sizeof(*r));
+        r->d = d;
+        r->hooks = *hooks;
+        /* Officers travel up only: each tier knows those beneath it. */
+        change_register(&d->kinds, &(struct change_kind){
+                .kind_case = VIGIL__CHANGE__KIND_OFFICER, .name = "officer", .from = CHANGE_FROM_CHILD,
+                .wrong_way = "officers only travel up, not from the parent", .add = officer_add, .arg = r });
+        change_register(&d->kinds, &(struct change_kind){
+                .kind_case = VIGIL__CHANGE__KIND_DELEGATION, .name = "delegation", .from = CHANGE_FROM_CHILD,
+                .wrong_way = "officers only travel up, not from the parent", .add = officer_add, .arg = r });
+        snapshot_register(&d->sections, &(struct snapshot_section){
+                .name = "officers", .to = SNAPSHOT_TO_PARENT, .one_page = true, .add_read = officer_add_read,
+                .encode = officer_encode_snapshot_row, .arg = r });
+        snapshot_register(&d->sections, &(struct snapshot_section){
+                .name = "delegations", .to = SNAPSHOT_TO_PARENT, .one_page = true,
+                .add_read = officer_add_delegation_read, .encode = officer_encode_delegation_snapshot_row,
+                .arg = r });
+}
+
+void officer_close(struct officer_roster *r)
+{
+        free(r->list);
+        r->list = NULL;
+        r->n = 0;
 }

@@ -1,8 +1,11 @@
-/* officer: officers and delegations (Art 19, 20(2)) as they replicate up:
- * encoding a row into a Change, applying a child's change at its parent
- * (checked: a child speaks only for units in its own subtree), and their
- * part of a snapshot. Registering them is accessctl.c; the rules are in
- * schema/007_access.sql. */
+/* officer: officers and delegations (Art 19, 20(2)). Officers are
+ * registered by an admin of their unit's node and replicate up, so every
+ * tier knows (and admits) the officers beneath it. This module keeps the
+ * roster of keys this node admits (the control socket's ZAP handler asks
+ * it, from memory), and registers the Officer and Delegation kinds (from
+ * children: a child speaks only for units in its own subtree) and their
+ * snapshot sections. The commands are control/accessctl.c; the rules are
+ * in the schema, where the data lives. */
 #pragma once
 
 #include <stdbool.h>
@@ -10,13 +13,51 @@
 #include <stdint.h>
 #include <libpq-fe.h>
 
+#include "base/runonce.h"
+#include "delivery/delivery.h"
 #include "vigil.pb-c.h"
 
 struct db_tx;
 
-/** The SELECT lists officer_encode_row / delegation_encode_row expect. */
+/* What the node asks to be told of. */
+struct officer_hooks {
+        void (*changed)(void *arg);     /* officers are about to change: reload once it ran */
+        void (*loaded)(void *arg);      /* the roster was loaded */
+        void *arg;
+};
+
+/* The officers this node admits: CURVE key -> badge and unit. */
+struct officer_roster {
+        struct delivery *d;
+        struct officer_entry {
+                char key[41];
+                char badge[33];
+                char unit[21];
+        } *list;
+        size_t n;
+        struct runonce loading;
+        struct officer_hooks hooks;
+};
+
+/** Set R up on D, with HOOKS; registers the kinds and sections. */
+void officer_init(struct officer_roster *r, struct delivery *d, const struct officer_hooks *hooks);
+void officer_close(struct officer_roster *r);
+/** Load the roster again (now and then: officers also arrive from
+ *  children; at once after a change here). One load at a time; one asked
+ *  for meanwhile follows. */
+void officer_reload(struct officer_roster *r);
+/** The badge of the officer whose key is KEY_Z85 (into RET, size N), or
+ *  -EACCES. */
+int officer_lookup(const struct officer_roster *r, const char *key_z85, char *ret, size_t n);
+/** The unit (node ID) of officer BADGE (borrowed), or NULL. */
+const char *officer_unit_of(const struct officer_roster *r, const char *badge);
+/** The CURVE key of officer BADGE (borrowed), or NULL. */
+const char *officer_key_of(const struct officer_roster *r, const char *badge);
+
+/** The SELECT lists officer_encode_row / officer_delegation_encode_row
+ *  expect. */
 extern const char officer_columns[];
-extern const char delegation_columns[];
+extern const char officer_delegation_columns[];
 
 /** Encode an Officer change from its fields (ROLES comma-separated).
  *  Caller owns *RET. */
@@ -24,18 +65,12 @@ int officer_encode(const char *badge, const char *name, const char *unit, const 
                    const char *roles, const char *public_key, bool active, int64_t version, bool removed,
                    uint8_t **ret, size_t *ret_len);
 /** Encode a Delegation change. Caller owns *RET. */
-int delegation_encode(const char *id, const char *unit, const char *principal, const char *deputy,
+int officer_delegation_encode(const char *id, const char *unit, const char *principal, const char *deputy,
                       int64_t from_us, int64_t until_us, bool revoked, int64_t version, uint8_t **ret,
                       size_t *ret_len);
 /** Encode row I of RES (officer_columns) as an Officer change. Caller owns
  *  *RET. REMOVED makes a tombstone with VERSION (< 0: the row's own). */
 int officer_encode_row(const PGresult *res, int i, int64_t version, bool removed, uint8_t **ret, size_t *ret_len);
-/** Encode row I of RES (delegation_columns) as a Delegation change. */
-int delegation_encode_row(const PGresult *res, int i, uint8_t **ret, size_t *ret_len);
-
-/** Add to TX the statement applying C (an Officer or Delegation change,
- *  bytes CHANGE) received from child VIA; UPLINK (NULL at the city) gets it
- *  forwarded if it changed anything. -EBADMSG with a reason in ERR if the
- *  child may not send it (a unit outside its subtree, a field missing). */
-int officer_replica_add(struct db_tx *tx, const Vigil__Change *c, const char *via, const char *uplink,
-                        bool snapshot, const uint8_t *change, size_t len, char *err, size_t errlen);
+/** Encode row I of RES (officer_delegation_columns) as a Delegation
+ *  change. */
+int officer_delegation_encode_row(const PGresult *res, int i, uint8_t **ret, size_t *ret_len);

@@ -9,11 +9,7 @@
 #include <time.h>
 
 #include "db/db.h"
-#include "control/accessctl.h"
-#include "features/audit.h"
-#include "delivery/downlink.h"
 #include "base/log.h"
-#include "node.h"
 #include "base/nodeid.h"
 #include "wire/ticket.h"
 #include "base/vtime.h"
@@ -23,54 +19,19 @@ struct view_pending {
         struct view_pending *next;
         uint64_t id;                   /* this hop's request id */
         uint64_t deadline_ms;
-        struct control_req *q;         /* the officer sits here, or */
+        view_answer_fn answer;         /* the officer sits here (ANSWER, ARG), or */
+        void *answer_arg;
         uint64_t parent_id;            /* the parent's request id to answer */
         char child[21];                /* the child it went to */
         char camera[21];
 };
 
-/* The answer to a request, wherever it goes. */
-struct view_answer {
-        bool granted;
-        const char *url, *ticket, *error, *article, *station;
-        int64_t expires_at_us;
-};
-
 static uint64_t view_now_ms(const struct view *v)
 {
-        return uv_now(v->node->loop);
+        return uv_now(v->d->links.loop);
 }
 
 /* --- answering --- */
-
-static void view_reply_officer(struct control_req *q, const char *camera, const struct view_answer *a)
-{
-        json_t *doc;
-
-        if (!a->granted) {
-                char m[400];
-                snprintf(m, sizeof(m), "%s", a->error ? a->error : "refused");
-                control_reply(q, CONTROL_REFUSED, NULL, m, a->article);
-                free(q);
-                return;
-        }
-        doc = json_object();
-        json_object_set_new(doc, "camera", json_string(camera));
-        json_object_set_new(doc, "url", a->url ? json_string(a->url) : json_null());
-        json_object_set_new(doc, "ticket", a->ticket ? json_string(a->ticket) : json_null());
-        json_object_set_new(doc, "expires_at_us", json_integer(a->expires_at_us));
-        {
-                char iso[40];
-                time_t s = (time_t)(a->expires_at_us / 1000000);
-                struct tm tm;
-                gmtime_r(&s, &tm);
-                strftime(iso, sizeof(iso), "%Y-%m-%dT%H:%M:%SZ", &tm);
-                json_object_set_new(doc, "expires_at", json_string(iso));
-        }
-        json_object_set_new(doc, "station", a->station ? json_string(a->station) : json_null());
-        control_reply(q, CONTROL_OK, doc, NULL, NULL);
-        free(q);
-}
 
 static void view_reply_parent(struct view *v, uint64_t parent_id, const struct view_answer *a)
 {
@@ -90,7 +51,7 @@ static void view_reply_parent(struct view *v, uint64_t parent_id, const struct v
         r.station = (char *)a->station;
         env.body_case = VIGIL__ENVELOPE__BODY_VIEW_REPLY;
         env.view_reply = &r;
-        if (!v->node->has_parent || link_send_envelope(&v->node->uplink.link, &env) < 0)
+        if (!v->d->has_parent || link_send_envelope(&v->d->uplink.link, &env) < 0)
                 log_warn("view", "msg=\"cannot answer a view: the parent link is down\"");
 }
 
@@ -98,7 +59,8 @@ static void view_reply_parent(struct view *v, uint64_t parent_id, const struct v
 
 struct view_decision {
         struct view *v;
-        struct control_req *q;         /* or */
+        view_answer_fn answer;         /* or */
+        void *answer_arg;
         uint64_t parent_id;
         char camera[21], officer[33], key[41], action[16], unit[21];
         int64_t from_us, to_us;
@@ -111,12 +73,11 @@ struct view_decision {
 static int view_ticket(struct view *v, const struct view_decision *d, const char *request, const char *emergency,
                        const char *url, int64_t until_us, char **ret_token, int64_t *ret_expires)
 {
-        struct node *n = v->node;
         struct ticket t;
 
         memset(&t, 0, sizeof(t));
         ticket_new_id(&t);
-        snprintf(t.station, sizeof(t.station), "%s", n->cfg.node_id);
+        snprintf(t.station, sizeof(t.station), "%s", v->d->cfg->node_id);
         snprintf(t.officer, sizeof(t.officer), "%s", d->officer);
         snprintf(t.officer_key, sizeof(t.officer_key), "%s", d->key);
         snprintf(t.camera, sizeof(t.camera), "%s", d->camera);
@@ -130,7 +91,7 @@ static int view_ticket(struct view *v, const struct view_decision *d, const char
         t.issued_us = vtime_now_us();
         t.expires_us = t.issued_us + VIEW_TICKET_LIFE_US < until_us ? t.issued_us + VIEW_TICKET_LIFE_US : until_us;
         *ret_expires = t.expires_us;
-        return ticket_sign(&t, n->keys.sign_secret, ret_token);
+        return ticket_sign(&t, v->keys->sign_secret, ret_token);
 }
 
 static void view_on_decided(void *arg, struct db_tx *tx, int err, const char *msg)
@@ -138,7 +99,7 @@ static void view_on_decided(void *arg, struct db_tx *tx, int err, const char *ms
         struct view_decision *d = arg;
         struct view *v = d->v;
         PGresult *res = db_tx_result(tx, 0);
-        struct view_answer a = { .station = v->node->cfg.node_id };
+        struct view_answer a = { .station = v->d->cfg->node_id };
         char m[300], *token = NULL;
 
         if (err || !res || PQntuples(res) != 1) {
@@ -168,13 +129,13 @@ static void view_on_decided(void *arg, struct db_tx *tx, int err, const char *ms
                 v->refused++;
         log_info("view", "officer=%s camera=%s action=%s granted=%s msg=\"view decided\"", d->officer, d->camera,
                  d->action, a.granted ? "yes" : "no");
-        if (d->q)
-                view_reply_officer(d->q, d->camera, &a);
+        if (d->answer)
+                d->answer(d->answer_arg, &a);
         else
                 view_reply_parent(v, d->parent_id, &a);
         free(d);
         free(token);
-        audit_forward(v->node);
+        audit_forward(v->audit);
 }
 
 static void view_decide(struct view *v, struct view_decision *d, const Vigil__ViewRequest *r,
@@ -197,45 +158,30 @@ static void view_decide(struct view *v, struct view_decision *d, const Vigil__Vi
                       "(extract(epoch FROM valid_until) * 1000000)::bigint, emergency_id "
                       "FROM view_decide($1, $2, $3, to_timestamp($4::double precision), "
                       "to_timestamp($5::double precision), $6, $7)", 7, p, NULL, NULL);
-        db_submit(v->node->db, tx, view_on_decided, d);
+        db_submit(v->d->links.db, tx, view_on_decided, d);
 }
 
 /* --- routing --- */
 
-/* The child whose subtree holds CAMERA, or NULL. */
-static struct child *view_child_for(struct view *v, const char *camera)
-{
-        struct node *n = v->node;
-        char prefix[12];
-        int i;
-
-        if (!n->has_children)
-                return NULL;
-        for (i = 0; i < n->downlink.n_children; i++) {
-                struct child *c = n->downlink.children[i];
-                nodeid_prefix(c->id, prefix);
-                if (strncmp(camera, prefix, strlen(prefix)) == 0)
-                        return c;
-        }
-        return NULL;
-}
-
 /* Route R: decide here, or send it to the child below which the camera is.
- * Q (the officer here) or PARENT_ID (to answer the parent) gets the answer. */
-static void view_route(struct view *v, const Vigil__ViewRequest *r, struct control_req *q, uint64_t parent_id)
+ * ANSWER (the officer here) or PARENT_ID (to answer the parent) gets the
+ * answer. */
+static void view_route(struct view *v, const Vigil__ViewRequest *r, view_answer_fn answer, void *answer_arg,
+                       uint64_t parent_id)
 {
-        struct node *n = v->node;
+        const struct config *cfg = v->d->cfg;
         struct view_answer a = { 0 };
         char m[200], prefix[12];
         struct child *c;
 
         v->requests++;
-        nodeid_prefix(n->cfg.node_id, prefix);
-        if (n->cfg.tier == TIER_STATION && strncmp(r->camera, prefix, strlen(prefix)) == 0) {
+        nodeid_prefix(cfg->node_id, prefix);
+        if (cfg->tier == TIER_STATION && strncmp(r->camera, prefix, strlen(prefix)) == 0) {
                 struct view_decision *d = calloc(1, sizeof(*d));
                 vigil_require(d != NULL);
                 d->v = v;
-                d->q = q;
+                d->answer = answer;
+                d->answer_arg = answer_arg;
                 d->parent_id = parent_id;
                 snprintf(d->camera, sizeof(d->camera), "%s", r->camera);
                 snprintf(d->officer, sizeof(d->officer), "%s", r->officer);
@@ -244,10 +190,10 @@ static void view_route(struct view *v, const Vigil__ViewRequest *r, struct contr
                 snprintf(d->unit, sizeof(d->unit), "%s", r->officer_unit ? r->officer_unit : "");
                 d->from_us = r->has_from_us ? r->from_us : 0;
                 d->to_us = r->has_to_us ? r->to_us : 0;
-                view_decide(v, d, r, r->entry_node ? r->entry_node : n->cfg.node_id);
+                view_decide(v, d, r, r->entry_node ? r->entry_node : cfg->node_id);
                 return;
         }
-        c = view_child_for(v, r->camera);
+        c = delivery_child_under(v->d, r->camera);
         if (!c || !c->link.session) {
                 snprintf(m, sizeof(m), c ? "the station's link is down (%s is not connected); try again"
                                          : "camera %s is not under this node", c ? c->id : r->camera);
@@ -261,7 +207,8 @@ static void view_route(struct view *v, const Vigil__ViewRequest *r, struct contr
                 vigil_require(pd != NULL);
                 pd->id = v->next_id++;
                 pd->deadline_ms = view_now_ms(v) + VIEW_TIMEOUT_MS;
-                pd->q = q;
+                pd->answer = answer;
+                pd->answer_arg = answer_arg;
                 pd->parent_id = parent_id;
                 snprintf(pd->child, sizeof(pd->child), "%s", c->id);
                 snprintf(pd->camera, sizeof(pd->camera), "%s", r->camera);
@@ -279,19 +226,31 @@ static void view_route(struct view *v, const Vigil__ViewRequest *r, struct contr
                 return;
         }
 answer:
-        if (q)
-                view_reply_officer(q, r->camera, &a);
+        if (answer)
+                answer(answer_arg, &a);
         else
                 view_reply_parent(v, parent_id, &a);
 }
 
-void view_on_request(struct view *v, const Vigil__ViewRequest *r)
+void view_request(struct view *v, const Vigil__ViewRequest *r, view_answer_fn answer, void *arg)
 {
-        view_route(v, r, NULL, r->request_id);
+        view_route(v, r, answer, arg, 0);
 }
 
-void view_on_reply(struct view *v, const char *child, const Vigil__ViewReply *r)
+/* A ViewRequest from the parent. */
+static void view_on_request(void *arg, const char *peer, const Vigil__Envelope *env)
 {
+        struct view *v = arg;
+
+        (void)peer;
+        view_route(v, env->view_request, NULL, NULL, env->view_request->request_id);
+}
+
+/* A ViewReply from child CHILD. */
+static void view_on_reply(void *arg, const char *child, const Vigil__Envelope *env)
+{
+        struct view *v = arg;
+        const Vigil__ViewReply *r = env->view_reply;
         struct view_pending **pp, *pd;
         struct view_answer a;
 
@@ -311,8 +270,8 @@ void view_on_reply(struct view *v, const char *child, const Vigil__ViewReply *r)
         a.article = r->article;
         a.station = r->station;
         a.expires_at_us = r->expires_at_us;
-        if (pd->q)
-                view_reply_officer(pd->q, pd->camera, &a);
+        if (pd->answer)
+                pd->answer(pd->answer_arg, &a);
         else
                 view_reply_parent(v, pd->parent_id, &a);
         free(pd);
@@ -335,21 +294,26 @@ static void view_on_timer(uv_timer_t *t)
                 v->timeouts++;
                 snprintf(m, sizeof(m), "no answer from %s within %d ms", pd->child, VIEW_TIMEOUT_MS);
                 a.error = m;
-                if (pd->q)
-                        view_reply_officer(pd->q, pd->camera, &a);
+                if (pd->answer)
+                        pd->answer(pd->answer_arg, &a);
                 else
                         view_reply_parent(v, pd->parent_id, &a);
                 free(pd);
         }
 }
 
-int view_init(struct view *v, struct node *n)
+int view_init(struct view *v, struct delivery *d, const struct node_keys *keys, struct audit *audit)
 {
         int r;
 
-        v->node = n;
+        memset(v, 0, sizeof(*v));
+        v->d = d;
+        v->keys = keys;
+        v->audit = audit;
         v->next_id = 1;
-        r = uv_timer_init(n->loop, &v->timer);
+        link_set_handle(&d->links, VIGIL__ENVELOPE__BODY_VIEW_REQUEST, LINK_TO_PARENT, view_on_request, v);
+        link_set_handle(&d->links, VIGIL__ENVELOPE__BODY_VIEW_REPLY, LINK_TO_CHILD, view_on_reply, v);
+        r = uv_timer_init(d->links.loop, &v->timer);
         if (r < 0)
                 return r;
         v->timer.data = v;
@@ -362,8 +326,8 @@ void view_close(struct view *v)
         while (v->pending) {
                 struct view_pending *pd = v->pending;
                 v->pending = pd->next;
-                if (pd->q)
-                        free(pd->q);
+                if (pd->answer)
+                        pd->answer(pd->answer_arg, NULL);   /* stopping: no answer */
                 free(pd);
         }
         if (v->timer_init) {
@@ -373,47 +337,3 @@ void view_close(struct view *v)
         }
 }
 
-/* --- the command --- */
-
-static void view_command(struct control_req *q)
-{
-        struct view *v = &q->c->node->view;
-        Vigil__ViewRequest r = VIGIL__VIEW_REQUEST__INIT;
-        const char *camera = control_arg(q, "camera"), *action = control_arg(q, "action");
-        const char *badge = strncmp(q->user, "officer:", 8) == 0 ? q->user + 8 : NULL;
-
-        if (!camera || !nodeid_is_wellformed(camera)) {
-                control_reply(q, CONTROL_USAGE, NULL, "view needs a camera ID (20 digits)", NULL);
-                free(q);
-                return;
-        }
-        if (!badge) {
-                /* Art 29(2): no ticket without a grant, for admins neither. */
-                control_reply(q, CONTROL_REFUSED, NULL, "refused: Art 29(2): views are for officers, each as "
-                              "themselves (--as); an admin gets none", "Art 29(2)");
-                free(q);
-                return;
-        }
-        r.has_request_id = 1;
-        r.officer = (char *)badge;
-        r.camera = (char *)camera;
-        r.action = (char *)(action ? action : "view-live");
-        r.entry_node = q->c->node->cfg.node_id;
-        r.officer_key = (char *)accessctl_key_of(&q->c->node->access, badge);
-        r.officer_unit = (char *)accessctl_unit_of(&q->c->node->access, badge);
-        if ((control_arg(q, "from") &&
-             vtime_parse(control_arg(q, "from"), vtime_now_us(), &r.from_us) < 0) ||
-            (control_arg(q, "to") && vtime_parse(control_arg(q, "to"), vtime_now_us(), &r.to_us) < 0)) {
-                control_reply(q, CONTROL_USAGE, NULL, "--from and --to are times: YYYY-MM-DDTHH:MM:SSZ", NULL);
-                free(q);
-                return;
-        }
-        r.has_from_us = control_arg(q, "from") != NULL;
-        r.has_to_us = control_arg(q, "to") != NULL;
-        view_route(v, &r, q, 0);
-}
-
-const struct control_command view_commands[] = {
-        { "view", view_command },
-        { NULL, NULL },
-};

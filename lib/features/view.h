@@ -4,35 +4,48 @@
  * officer, camera and action, or a refusal citing the article), logs it
  * (Art 23(5)) and answers with the stream URL and a ticket it signs; the
  * answer travels back the same way. A hop that gets no answer within
- * VIEW_TIMEOUT_MS says so. */
+ * VIEW_TIMEOUT_MS says so. The command itself is control/viewctl.c. */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <uv.h>
 
-#include "control/control.h"
+#include "base/keys.h"
+#include "delivery/delivery.h"
+#include "features/audit.h"
 #include "vigil.pb-c.h"
 
-struct node;
-
 #define VIEW_TIMEOUT_MS 5000
+
+/* The answer to a request, wherever it goes. Borrowed by whoever is told. */
+struct view_answer {
+        bool granted;
+        const char *url, *ticket, *error, *article, *station;
+        int64_t expires_at_us;
+};
+
+/** The answer to a request made here (A is NULL when the node stops before
+ *  one came: nothing is to be answered then, only freed). */
+typedef void (*view_answer_fn)(void *arg, const struct view_answer *a);
 
 struct view_pending;
 
 struct view {
-        struct node *node;
-        struct view_pending *pending;  /* requests sent down, awaiting their reply */
+        struct delivery *d;
+        const struct node_keys *keys;   /* a station signs its tickets */
+        struct audit *audit;            /* a decision's log goes up at once */
+        struct view_pending *pending;   /* requests sent down, awaiting their reply */
         uint64_t next_id;
         uv_timer_t timer;
         bool timer_init;
         unsigned long requests, granted, refused, timeouts;
 };
 
-int view_init(struct view *v, struct node *n);
+/** Set V up on D: view requests from the parent and answers from children
+ *  come to it. KEYS and AUDIT are borrowed. 0 or a libuv error. */
+int view_init(struct view *v, struct delivery *d, const struct node_keys *keys, struct audit *audit);
 void view_close(struct view *v);
-/** A ViewRequest from the parent. */
-void view_on_request(struct view *v, const Vigil__ViewRequest *r);
-/** A ViewReply from child CHILD. */
-void view_on_reply(struct view *v, const char *child, const Vigil__ViewReply *r);
-
-extern const struct control_command view_commands[];
+/** Route R, made here: decided here if this station owns the camera, else
+ *  sent down; ANSWER(ARG, …) gets the answer, once. */
+void view_request(struct view *v, const Vigil__ViewRequest *r, view_answer_fn answer, void *arg);

@@ -1,5 +1,5 @@
-/* Unit tests of lib/replica.c's encoders: what replica_encode_node_state and
- * replica_encode_link_probe produce must come back, field for field, through
+/* Unit tests of lib/delivery/tree.c's encoders: what tree_encode_node_state and
+ * tree_encode_link_probe produce must come back, field for field, through
  * the checked decoder every receiver uses (wire_decode_change). */
 #include <errno.h>
 #include <stdbool.h>
@@ -10,7 +10,7 @@
 
 #include "features/catalog.h"
 #include "unit.h"
-#include "delivery/replica.h"
+#include "delivery/tree.h"
 #include "wire/wire.h"
 
 #define STATION "43010401002000000001"
@@ -37,7 +37,7 @@ static void test_node_state(void)
         Vigil__Change *c;
         Vigil__NodeState *s;
 
-        CHECK(replica_encode_node_state(STATION, DISTRICT, VIGIL__TIER__TIER_STATION, "yuelu-1", true,
+        CHECK(tree_encode_node_state(STATION, DISTRICT, VIGIL__TIER__TIER_STATION, "yuelu-1", true,
                                         1700000000123456LL, 42, &buf, &len) == 0);
         CHECK(buf && len > 0);
         c = decode(buf, len);
@@ -62,7 +62,7 @@ static void test_node_state_city(void)
         Vigil__Change *c;
         Vigil__NodeState *s;
 
-        CHECK(replica_encode_node_state(CITY, NULL, VIGIL__TIER__TIER_CITY, "city", false, 0, 1,
+        CHECK(tree_encode_node_state(CITY, NULL, VIGIL__TIER__TIER_CITY, "city", false, 0, 1,
                                         &buf, &len) == 0);
         c = decode(buf, len);
         s = c->node_state;
@@ -85,7 +85,7 @@ static void test_node_state_bad_id_refused(void)
         Vigil__Change *c = NULL;
         char err[256] = "";
 
-        CHECK(replica_encode_node_state("4301", NULL, VIGIL__TIER__TIER_STATION, "x", true, 0, 1,
+        CHECK(tree_encode_node_state("4301", NULL, VIGIL__TIER__TIER_STATION, "x", true, 0, 1,
                                         &buf, &len) == 0);
         CHECK(wire_decode_change(buf, len, &c, err, sizeof(err)) == -EBADMSG);
         CHECK(c == NULL);
@@ -100,7 +100,7 @@ static void test_link_probe(void)
         Vigil__Change *c;
         Vigil__LinkProbe *p;
 
-        CHECK(replica_encode_link_probe(STATION, 0x1122334455667788ULL, 7, 1700000000654321LL, 1000,
+        CHECK(tree_encode_link_probe(STATION, 0x1122334455667788ULL, 7, 1700000000654321LL, 1000,
                                         &buf, &len) == 0);
         CHECK(len > 1000);
         c = decode(buf, len);
@@ -116,7 +116,7 @@ static void test_link_probe(void)
         wire_change_free(c);
 
         /* Without padding the field is absent and the message small. */
-        CHECK(replica_encode_link_probe(STATION, 1, 1, 5, 0, &buf, &len) == 0);
+        CHECK(tree_encode_link_probe(STATION, 1, 1, 5, 0, &buf, &len) == 0);
         CHECK(len < 64);
         c = decode(buf, len);
         p = c->link_probe;

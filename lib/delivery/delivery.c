@@ -1,0 +1,89 @@
+#include "delivery/delivery.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "base/nodeid.h"
+
+void delivery_init(struct delivery *d, uv_loop_t *loop, const struct config *cfg)
+{
+        memset(d, 0, sizeof(*d));
+        d->cfg = cfg;
+        d->has_parent = cfg->tier != TIER_CITY;
+        d->has_children = cfg->tier != TIER_STATION;
+        link_set_init(&d->links, loop, cfg, &d->kinds, &d->sections);
+        downlink_init(&d->downlink, &d->links, &d->versions);
+        /* First: a replica never holds a catalog row of a node it does not know. */
+        tree_register(&d->tree, &d->versions, &d->kinds, &d->sections);
+}
+
+void delivery_set_db(struct delivery *d, struct db *db, struct db *db_read, const char *epoch)
+{
+        link_set_db(&d->links, db, db_read, epoch);
+}
+
+int delivery_start(struct delivery *d, void *zctx, const struct node_keys *keys, char *err, size_t errlen)
+{
+        int r;
+
+        if (d->has_children) {
+                d->downlink_init = true;
+                r = downlink_start(&d->downlink, zctx, keys);
+                if (r < 0) {
+                        snprintf(err, errlen, "cannot bind the downlink on %s: %s", d->cfg->downlink_endpoint,
+                                 zmq_strerror(-r));
+                        return r;
+                }
+        }
+        if (d->has_parent) {
+                uplink_init(&d->uplink, &d->links, zctx, keys);
+                d->uplink_init = true;
+                uplink_start(&d->uplink);
+        }
+        return 0;
+}
+
+void delivery_close(struct delivery *d)
+{
+        if (d->uplink_init)
+                uplink_close(&d->uplink);
+        if (d->downlink_init)
+                downlink_close(&d->downlink);
+        d->uplink_init = d->downlink_init = false;
+        link_set_deinit(&d->links);
+}
+
+void delivery_db_up(struct delivery *d)
+{
+        if (d->uplink_init)
+                uplink_resync(&d->uplink);
+        if (d->downlink_init)
+                downlink_resync(&d->downlink);
+}
+
+int64_t delivery_next_version(struct delivery *d)
+{
+        return vtime_next_version(&d->versions);
+}
+
+const char *delivery_parent_id(const struct delivery *d)
+{
+        return d->has_parent ? d->cfg->parent_id : NULL;
+}
+
+struct child *delivery_child_under(struct delivery *d, const char *id)
+{
+        char prefix[12];
+        int i;
+
+        if (!d->has_children)
+                return NULL;
+        for (i = 0; i < d->downlink.n_children; i++) {
+                struct child *c = d->downlink.children[i];
+                nodeid_prefix(c->id, prefix);
+                if (strncmp(id, prefix, strlen(prefix)) == 0)
+                        return c;
+        }
+        return NULL;
+}
