@@ -47,7 +47,7 @@ static void nodectl_status(struct control_req *q)
                 json_object_set_new(o, "id", json_string(ch->id));
                 json_object_set_new(o, "name", json_string(ch->name));
                 json_object_set_new(o, "online", json_boolean(ch->connected));
-                json_object_set_new(o, "applied_seq", json_integer((json_int_t)ch->link.applied));
+                json_object_set_new(o, "applied_seq", json_integer((json_int_t)link_applied(&ch->link)));
                 json_array_append_new(children, o);
         }
         json_object_set_new(doc, "children", children);
@@ -441,7 +441,7 @@ static void nodectl_probe_poll(uv_timer_t *t)
         json_t *doc;
         double secs;
 
-        if (n->d->uplink.link.acked < p->last_seq) {
+        if (link_acked(&n->d->uplink.link) < p->last_seq) {
                 if (now - p->started_ms < NODECTL_PROBE_TIMEOUT_MS && !n->stopping)
                         return;
                 control_reply(p->q, CONTROL_REFUSED, NULL, "the parent did not acknowledge the probes in time",

@@ -237,7 +237,9 @@ static void child_on_loaded(struct link *l, int err, void *arg)
         const struct config *cfg = set->cfg;
         Vigil__Envelope env = VIGIL__ENVELOPE__INIT;
         Vigil__Welcome w = VIGIL__WELCOME__INIT;
-        bool have_up = l->have_state && strcmp(l->peer_epoch, h->epoch) == 0;
+        uint64_t applied = 0;
+        const char *held = link_peer_state(l, &applied);
+        bool have_up = held && strcmp(held, h->epoch) == 0;
 
         c->hello_pending = false;
         if (err) {
@@ -249,7 +251,7 @@ static void child_on_loaded(struct link *l, int err, void *arg)
         w.tier = (Vigil__Tier)cfg->tier;
         w.name = (char *)cfg->name;
         w.has_last_applied_up = 1;
-        w.last_applied_up = have_up ? l->applied : 0;
+        w.last_applied_up = have_up ? applied : 0;
         w.has_has_up_state = 1;
         w.has_up_state = have_up;
         w.epoch = set->epoch;
@@ -379,7 +381,7 @@ static void downlink_on_recv(struct zsock *zs, zmq_msg_t *frames, int nframes)
                 downlink_on_hello(d, c, &frames[0], env->hello, peer);
                 break;
         case VIGIL__ENVELOPE__BODY_HEARTBEAT:
-                if (!c->link.session && !c->hello_pending)
+                if (!link_in_session(&c->link) && !c->hello_pending)
                         downlink_send_error(d, &frames[0], LINK_ERROR_RESYNC, "say Hello first");
                 break;
         case VIGIL__ENVELOPE__BODY_ACK:
@@ -388,7 +390,7 @@ static void downlink_on_recv(struct zsock *zs, zmq_msg_t *frames, int nframes)
         case VIGIL__ENVELOPE__BODY_SNAPSHOT_BEGIN:
         case VIGIL__ENVELOPE__BODY_SNAPSHOT_CHUNK:
         case VIGIL__ENVELOPE__BODY_SNAPSHOT_END:
-                if (c->connected && c->link.session) {
+                if (c->connected && link_in_session(&c->link)) {
                         link_receive(&c->link, env);
                         return;
                 }

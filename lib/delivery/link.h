@@ -43,6 +43,41 @@ enum link_dir {
 
 struct link_item;
 
+/* The sender's state machine (link_send.c, link_snapshot.c):
+ *
+ *   OFF ──session_start──► DELTAS ◄────────────── SNAPSHOT_PAGES
+ *    ▲        │ peer holds none of our state             ▲    │ every page sent and applied:
+ *    │        ▼ (or the outbox lost rows it needs)        │    │ SnapshotEnd, deltas after it
+ *    │   SNAPSHOT_DUE ──read the outbox's sequence──► SNAPSHOT_BEGIN
+ *    │        ▲                     (SnapshotBegin sent) │
+ *    │        └──────────── the read failed ─────────────┘
+ *    └── session_end (from any state)
+ */
+enum link_send_state {
+        LINK_SEND_OFF = 0,              /* no session */
+        LINK_SEND_DELTAS,               /* streaming the outbox */
+        LINK_SEND_SNAPSHOT_DUE,         /* the peer needs a snapshot first */
+        LINK_SEND_SNAPSHOT_BEGIN,       /* reading the sequence it ends at */
+        LINK_SEND_SNAPSHOT_PAGES,       /* sending it, a page at a time */
+};
+
+/* The receiver's state machine (link_recv.c, link_snapshot.c):
+ *
+ *   OFF ──session_start──► DELTAS (we hold the peer's state, in its epoch)
+ *    ▲                 or  WAITING (we hold none: a snapshot is coming;
+ *    │                              deltas are dropped meanwhile)
+ *    │   SnapshotBegin (from DELTAS or WAITING) ──► SNAPSHOT (its steps apply
+ *    │                                             in order; deltas after it queue)
+ *    │   SnapshotEnd applied ──► DELTAS
+ *    └── session_end (from any state)
+ */
+enum link_recv_state {
+        LINK_RECV_OFF = 0,
+        LINK_RECV_WAITING,
+        LINK_RECV_SNAPSHOT,
+        LINK_RECV_DELTAS,
+};
+
 struct link {
         struct link_set *set;
         enum link_dir dir;
@@ -50,51 +85,58 @@ struct link {
         /* Transport: send one envelope to the peer; 0 or negative errno. */
         int (*send)(struct link *l, Vigil__Envelope *env);
         void *owner;
-
-        bool session;          /* handshake done, streaming */
         uint64_t session_id;   /* bumped on every reset: late DB callbacks of
                                   an old session are ignored */
-        uint64_t apply_gen;    /* bumped when a snapshot restarts the inbox */
-        /* sending */
-        uint64_t next_send;    /* next sequence to send */
-        int read_rows;         /* outbox rows per read (each a batch of changes) */
-        uint64_t acked;        /* peer has applied up to here */
-        uint64_t deleted;      /* outbox rows up to here are gone */
-        bool reading, deleting, more, snapshot_needed, snapshotting;
-        bool trim_due;         /* the heartbeat asked for a trim (link_tick) */
-        unsigned ticks;        /* heartbeats so far */
-        unsigned long reads, reads_at_tick;  /* outbox reads done; at the last beat */
-        /* Kicks so far, and at the start of the outbox read in flight: a
-         * read that started before a kick may not see its change, so it
-         * must not clear `more`. */
-        uint64_t kicks, read_kicks;
-        uint64_t read_tx;      /* the transaction whose appends the last read
-                                  in one (link_read_in) covered */
-        /* sending a snapshot, a page at a time */
-        struct snapshot_cursor *snap;  /* NULL when not sending one */
-        uint64_t snap_out_seq;
-        uint64_t snap_items;
-        int snap_unacked;              /* chunks sent, not yet applied */
-        bool snap_reading;
-        /* receiving */
-        char peer_epoch[64];
-        bool have_state;       /* we hold the peer's state in peer_epoch */
-        uint64_t applied;      /* last sequence applied from the peer */
-        int applying;          /* applying transactions in flight */
-        bool gather_open;      /* a batch of ours waits in the node's open
-                                  gathered transaction (link.c) */
-        bool snapshot_inflight;
-        struct link_item *inbox, *inbox_tail;
-        struct link_item *cursor;  /* first inbox item not yet submitted */
-        int unsubmitted;           /* items from cursor on */
-        int unsubmitted_other;     /* of which not deltas (snapshot steps) */
-        int inbox_len;
-        uint64_t inbox_last;   /* highest seq queued */
-        uint64_t resend_asked; /* a ResendRequest for this seq is out */
-        uint64_t snap_seq;     /* receiving a snapshot ending at this seq */
-        bool in_snapshot;
 
-        /* counters for status */
+        struct link_sender {
+                enum link_send_state state;
+                uint64_t next;          /* next sequence to send */
+                uint64_t acked;         /* the peer has applied up to here */
+                uint64_t deleted;       /* outbox rows up to here are gone */
+                int read_rows;          /* outbox rows per read (each a batch of changes) */
+                bool reading;           /* an outbox read is in flight */
+                bool deleting;          /* a trim is in flight */
+                bool more;              /* the outbox may hold more to send */
+                bool trim_due;          /* the heartbeat asked for a trim (link_tick) */
+                unsigned ticks;         /* heartbeats so far */
+                unsigned long reads, reads_at_tick;  /* outbox reads done; at the last beat */
+                /* Kicks so far, and at the start of the outbox read in
+                 * flight: a read that started before a kick may not see its
+                 * change, so it must not clear `more`. */
+                uint64_t kicks, read_kicks;
+                uint64_t read_tx;       /* the transaction whose appends the last read
+                                           in one (link_read_in) covered */
+                struct {                /* a snapshot being sent */
+                        struct snapshot_cursor *cursor;
+                        uint64_t seq;           /* it ends at */
+                        uint64_t items;
+                        int unacked;            /* chunks sent, not yet applied */
+                        bool reading;           /* a page read is in flight */
+                } snap;
+        } out;
+
+        struct link_receiver {
+                enum link_recv_state state;
+                uint64_t apply_gen;     /* bumped when a snapshot restarts the inbox */
+                char peer_epoch[64];
+                bool have_state;        /* we hold the peer's state in peer_epoch (also
+                                           between sessions: what Hello says) */
+                uint64_t applied;       /* last sequence applied from the peer */
+                int applying;           /* applying transactions in flight */
+                bool step_inflight;     /* one of them is a snapshot step */
+                bool gather_open;       /* a batch of ours waits in the node's open
+                                           gathered transaction (link_gather.c) */
+                struct link_item *inbox, *inbox_tail;
+                struct link_item *cursor;       /* first inbox item not yet submitted */
+                int unsubmitted;                /* changes from cursor on */
+                int unsubmitted_other;          /* items of them not deltas (snapshot steps) */
+                int inbox_len;
+                uint64_t inbox_last;    /* highest seq queued */
+                uint64_t resend_asked;  /* a ResendRequest for this seq is out */
+                uint64_t snap_seq;      /* receiving a snapshot ending at this seq */
+        } in;
+
+        /* counters */
         unsigned long sent, received, duplicates, gaps, applied_count, bad_changes;
 };
 
@@ -213,6 +255,15 @@ bool link_read_in(struct link *l, struct db_tx *tx);
 /** After TX committed appends to the outbox: link_kick(), unless a read
  *  within TX (link_read_in) already sent them. */
 void link_kick_after(struct link *l, const struct db_tx *tx);
+/** Whether the handshake is done and the link streams. */
+bool link_in_session(const struct link *l);
+/** The last sequence applied from the peer. */
+uint64_t link_applied(const struct link *l);
+/** The last sequence of ours the peer has applied. */
+uint64_t link_acked(const struct link *l);
+/** The peer's epoch if we hold its state (*RET_APPLIED: up to which
+ *  sequence), else NULL: what Hello and Welcome say. */
+const char *link_peer_state(const struct link *l, uint64_t *ret_applied);
 /** Send ENV (a request that is not replicated state: a view) over L's
  *  transport. -ENOTCONN if the link has no session. */
 int link_send_envelope(struct link *l, Vigil__Envelope *env);

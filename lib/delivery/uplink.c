@@ -83,6 +83,8 @@ static void uplink_send_hello(struct uplink *u)
         Vigil__Envelope env = VIGIL__ENVELOPE__INIT;
         Vigil__Hello h = VIGIL__HELLO__INIT;
         const struct config *cfg = u->set->cfg;
+        const char *held;
+        uint64_t applied = 0;
 
         h.node_id = (char *)cfg->node_id;
         h.has_tier = 1;
@@ -91,8 +93,9 @@ static void uplink_send_hello(struct uplink *u)
         h.software = "vigild " VIGIL_VERSION;
         h.epoch = u->set->epoch;
         h.has_last_applied_down = 1;
-        h.last_applied_down = u->link.have_state ? u->link.applied : 0;
-        h.parent_epoch = u->link.have_state ? u->link.peer_epoch : "";
+        held = link_peer_state(&u->link, &applied);
+        h.last_applied_down = held ? applied : 0;
+        h.parent_epoch = (char *)(held ? held : "");
         env.body_case = VIGIL__ENVELOPE__BODY_HELLO;
         env.hello = &h;
         u->hello_at_ms = uplink_now(u);

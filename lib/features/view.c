@@ -194,7 +194,7 @@ static void view_route(struct view *v, const Vigil__ViewRequest *r, view_answer_
                 return;
         }
         c = delivery_child_under(v->d, r->camera);
-        if (!c || !c->link.session) {
+        if (!c || !link_in_session(&c->link)) {
                 snprintf(m, sizeof(m), c ? "the station's link is down (%s is not connected); try again"
                                          : "camera %s is not under this node", c ? c->id : r->camera);
                 a.error = m;

@@ -1,0 +1,128 @@
+/* link-impl: what the files of the link module share, and nobody else.
+ *
+ *   link.c           a session's life: start, end, load, ticks, kicks; resync
+ *   link_send.c      the sender: outbox reads, Delta messages, trims
+ *   link_recv.c      the receiver: the inbox, applying deltas, acks, resends
+ *   link_snapshot.c  snapshots: sending one a page at a time; applying one's steps
+ *   link_gather.c    a parent's group commit of its children's small batches
+ *   link_set.c       what a node's links share (struct link_set)
+ *
+ * The two state machines are drawn in link.h. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "db/db.h"
+#include "delivery/link.h"
+
+/* Snapshot changes per SnapshotChunk message, rows per page read, and
+ * chunks on the wire not yet applied by the peer: a snapshot of a million
+ * cameras never sits in memory whole, at either end. */
+#define LINK_SNAPSHOT_CHUNK 500
+#define LINK_SNAPSHOT_PAGE 2000
+#define LINK_SNAPSHOT_WINDOW 8
+/* Deltas per applying transaction, and outbox rows per read. Large: the
+ * sender's reads share the node's one database connection with whatever
+ * else it does (a station importing a million cameras), so each turn it
+ * gets must move many rows, or the link falls behind the import. The
+ * applying side still writes them 1000 rows per statement. */
+#define LINK_BATCH 5000
+/* Acknowledged rows are trimmed from the outbox every LINK_TRIM_TICKS
+ * heartbeats (link_tick), or at once when LINK_TRIM_CHANGES changes
+ * have gathered. */
+#define LINK_TRIM_TICKS 5
+#define LINK_TRIM_CHANGES 4096
+/* A child's batch of at most this many changes is applied together with
+ * the other children's (link_gather_submit); bigger ones alone. */
+#define LINK_GATHER_CHANGES 1000
+/* After a gathered transaction failed, each child applies alone this
+ * long: one child's bad batch must not hold up its siblings. */
+#define LINK_GATHER_OFF_US (10 * 1000 * 1000)
+/* Applying transactions in flight at once. */
+#define LINK_APPLY_DEPTH 4
+
+/* A message received, queued to be applied. */
+struct link_item {
+        struct link_item *next;
+        Vigil__Envelope *env;
+        uint32_t skip;   /* a Delta's leading changes already applied (a resend overlapping) */
+        uint32_t n;      /* changes to apply from it (1 for the other bodies) */
+};
+
+/* A database callback's view of the link: ignored if the session changed. */
+struct link_ctx {
+        struct link *l;
+        uint64_t session_id;
+        uint64_t apply_gen;
+        uint64_t first, last;
+        int n_items;
+        link_loaded_cb loaded;
+        void *arg;
+        int read_index;   /* an outbox read's statement in its transaction */
+        bool in_tx;       /* ... read in another's transaction (link_read_in) */
+        bool gathered;    /* applied with other children's (link_gather_add) */
+        unsigned notes;   /* what the applied changes noted (change_batch_note) */
+};
+
+/* link.c */
+struct link_ctx *link_ctx_new(struct link *l);
+/* The session changed since C was made. */
+bool link_ctx_stale(const struct link_ctx *c);
+/* Receiving side: also stale when a new snapshot restarted the inbox. */
+bool link_apply_ctx_stale(const struct link_ctx *c);
+const char *link_dir_name(const struct link *l);
+/* Send ENV over the transport, counted. */
+int link_send(struct link *l, Vigil__Envelope *env);
+/* Ask the peer to restart the handshake (both sides re-read what the
+ * databases hold) and end the session: a transaction failed. */
+void link_resync(struct link *l, const char *why);
+
+/* link_send.c */
+/* Send what can be sent now: a snapshot's next page, a trim, an outbox read. */
+void link_pump_send(struct link *l);
+/* An Ack of sequence SEQ, or a ResendRequest from FROM_SEQ. */
+void link_on_ack(struct link *l, uint64_t seq);
+void link_on_resend_request(struct link *l, uint64_t from_seq);
+
+/* link_recv.c */
+/* Drop every queued item (and the count of those in flight). */
+void link_inbox_clear(struct link *l);
+/* Remove the first N items, applied. */
+void link_inbox_pop(struct link *l, int n);
+/* Queue ENV; for a Delta, its changes from SKIP on (N of them). */
+void link_enqueue(struct link *l, Vigil__Envelope *env, uint32_t skip, uint32_t n);
+/* A Delta arrived (ENV owned): queued, dropped as a duplicate, or a gap
+ * asks for a resend. */
+void link_receive_delta(struct link *l, Vigil__Envelope *env);
+/* Apply what is queued, as far as the pipeline allows. */
+void link_pump_apply(struct link *l);
+void link_ack(struct link *l, uint64_t seq);
+/* After TX, applying from L, committed: kick the outboxes it may have
+ * appended to and not read. */
+void link_after_apply(struct link *l, const struct db_tx *tx);
+void link_tell_snapshot_applied(struct link *l);
+
+/* link_snapshot.c */
+/* Sender: the peer needs a snapshot (SNAPSHOT_DUE): read its sequence. */
+void link_snapshot_begin(struct link *l);
+/* Sender: the next page, once few chunks are unapplied; SnapshotEnd after
+ * the last. */
+void link_pump_snapshot(struct link *l);
+/* Sender: the peer applied N chunks. */
+void link_on_chunks_acked(struct link *l, uint32_t n);
+/* Receiver: apply the snapshot step at the inbox's cursor. */
+void link_apply_snapshot_item(struct link *l);
+/* Receiver: a SnapshotBegin, Chunk or End arrived (ENV owned): false if
+ * it was dropped (not in a snapshot), true if queued. */
+bool link_receive_snapshot(struct link *l, Vigil__Envelope *env);
+
+/* link_gather.c */
+/* Whether L's next batch of CHANGES changes goes into the gathered
+ * transaction (a small batch from a child, while not applying alone). */
+bool link_gather_wanted(const struct link *l, int changes);
+/* The open gathered transaction, made if there is none. */
+struct db_tx *link_gather_tx(struct link_set *set);
+/* C's batch is in the open gathered transaction: hear how it went, and
+ * submit it if none is in flight. */
+void link_gather_add(struct link *l, struct db_tx *tx, struct link_ctx *c, db_done_cb applied);
