@@ -124,6 +124,61 @@ static json_int_t nodectl_subtree_cameras(const PGresult *cams, const char *node
         return sum;
 }
 
+/* What `tree` says of a node (DESIGN.md "Liveness", lib/README.md). */
+struct tree_liveness {
+        bool online, stale;
+        const char *last_seen;          /* borrowed: the row's, NOW or SEEN */
+        char seen[40];
+};
+
+/* The liveness of row R: this node is online now; its own children are
+ * what it observes right now; deeper nodes are last known, stale if a node
+ * between them and this one is offline now (then last seen no later than
+ * it was), else seen now: their parent would have said within a few beats
+ * if they were gone. */
+static void nodectl_liveness(struct nodectl *n, struct tree_row *rows, int nr, const struct tree_row *r,
+                             const char *now, struct tree_liveness *lv)
+{
+        struct child *ch = downlink_find(&n->d->downlink, r->id);
+        struct tree_row *a;
+        int depth = 0;
+
+        lv->online = r->online;
+        lv->stale = false;
+        lv->last_seen = r->last_seen;
+        if (strcmp(r->id, n->d->cfg->node_id) == 0) {
+                lv->online = true;
+                lv->last_seen = now;
+                return;
+        }
+        if (ch) {
+                lv->online = ch->connected;
+                if (ch->last_seen_us > 0) {
+                        vtime_format_ms(ch->last_seen_us, lv->seen, sizeof(lv->seen));
+                        lv->last_seen = lv->online ? now : lv->seen;
+                }
+                return;
+        }
+        for (a = tree_find(rows, nr, r->parent); a && depth < 8; a = tree_find(rows, nr, a->parent), depth++) {
+                struct child *ac;
+                if (strcmp(a->id, n->d->cfg->node_id) == 0)
+                        break;
+                ac = downlink_find(&n->d->downlink, a->id);
+                if (ac ? ac->connected : a->online)
+                        continue;
+                lv->stale = true;
+                if (lv->online && ac && ac->last_seen_us > 0) {
+                        vtime_format_ms(ac->last_seen_us, lv->seen, sizeof(lv->seen));
+                        lv->last_seen = lv->seen;
+                } else if (lv->online) {
+                        lv->last_seen = a->last_seen;
+                }
+                return;
+        }
+        if (lv->online)
+                lv->last_seen = now;
+}
+
 static void nodectl_on_tree(void *arg, struct db_tx *tx, int err, const char *msg)
 {
         struct control_req *q = arg;
@@ -154,66 +209,21 @@ static void nodectl_on_tree(void *arg, struct db_tx *tx, int err, const char *ms
         vtime_format_ms(vtime_now_us(), now, sizeof(now));
         doc = json_array();
         for (i = 0; i < nr; i++) {
-                struct tree_row *r = &rows[i], *a;
+                struct tree_row *r = &rows[i];
+                struct tree_liveness lv;
                 json_t *o;
-                bool online = r->online, stale = false;
-                const char *last_seen = r->last_seen;
-                struct child *ch = downlink_find(&n->d->downlink, r->id);
-                char seen[40];
-                int depth = 0;
 
                 if (under && !nodeid_under(r->id, under))
                         continue;
-                if (strcmp(r->id, n->d->cfg->node_id) == 0) {
-                        online = true;
-                        last_seen = now;
-                } else if (ch) {
-                        /* Our own children: what we observe right now. */
-                        online = ch->connected;
-                        if (ch->last_seen_us > 0) {
-                                vtime_format_ms(ch->last_seen_us, seen, sizeof(seen));
-                                last_seen = online ? now : seen;
-                        }
-                } else {
-                        /* Deeper nodes are last known: stale if a node between
-                         * them and us is offline now; they were last seen no
-                         * later than it was. */
-                        for (a = tree_find(rows, nr, r->parent); a && depth < 8;
-                             a = tree_find(rows, nr, a->parent), depth++) {
-                                struct child *ac;
-                                bool a_online;
-                                if (strcmp(a->id, n->d->cfg->node_id) == 0)
-                                        break;
-                                ac = downlink_find(&n->d->downlink, a->id);
-                                a_online = ac ? ac->connected : a->online;
-                                if (!a_online) {
-                                        stale = true;
-                                        if (online) {
-                                                if (ac && ac->last_seen_us > 0) {
-                                                        vtime_format_ms(ac->last_seen_us, seen, sizeof(seen));
-                                                        last_seen = seen;
-                                                } else {
-                                                        last_seen = a->last_seen;
-                                                }
-                                        }
-                                        break;
-                                }
-                        }
-                        /* Online behind links that are all up: its
-                         * district would have said within three beats if
-                         * it were gone, so it is seen now (as our own
-                         * children are), not when it came online. */
-                        if (online && !stale)
-                                last_seen = now;
-                }
+                nodectl_liveness(n, rows, nr, r, now, &lv);
                 o = json_object();
                 json_object_set_new(o, "id", json_string(r->id));
                 json_object_set_new(o, "tier", json_string(r->tier));
                 json_object_set_new(o, "name", json_string(r->name));
                 json_object_set_new(o, "parent", r->parent ? json_string(r->parent) : json_null());
-                json_object_set_new(o, "online", json_boolean(online));
-                json_object_set_new(o, "stale", json_boolean(stale));
-                json_object_set_new(o, "last_seen", last_seen ? json_string(last_seen) : json_null());
+                json_object_set_new(o, "online", json_boolean(lv.online));
+                json_object_set_new(o, "stale", json_boolean(lv.stale));
+                json_object_set_new(o, "last_seen", lv.last_seen ? json_string(lv.last_seen) : json_null());
                 json_object_set_new(o, "cameras", json_integer(nodectl_subtree_cameras(cams, r->id)));
                 json_array_append_new(doc, o);
         }
