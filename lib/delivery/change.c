@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "db/db.h"
 #include "wire/wire.h"
 
 struct change_batch {
@@ -138,4 +139,12 @@ bool change_batch_snapshot(const struct change_batch *b)
 void change_batch_note(struct change_batch *b, unsigned note)
 {
         b->notes |= note;
+}
+
+void change_forward(struct db_tx *tx, const char *to, const uint8_t *change, size_t len)
+{
+        const char *p[2] = { to, (const char *)change };
+        int lens[2] = { 0, (int)len }, fmts[2] = { 0, 1 };
+
+        db_tx_add(tx, "SELECT outbox_append($1, ARRAY[$2::bytea])", 2, p, lens, fmts);
 }

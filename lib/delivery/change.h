@@ -96,3 +96,7 @@ bool change_batch_snapshot(const struct change_batch *b);
 /** Remember NOTE (from change_note_new) for the listeners of the
  *  transaction. */
 void change_batch_note(struct change_batch *b, unsigned note);
+
+/** Add to TX the statement forwarding CHANGE (LEN bytes) to peer TO: an
+ *  outbox append in the same transaction (store and forward). */
+void change_forward(struct db_tx *tx, const char *to, const uint8_t *change, size_t len);

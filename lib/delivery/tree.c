@@ -157,16 +157,6 @@ static void tree_add_marked(void *arg, struct db_tx *tx, const char *via)
         db_tx_add(tx, "SELECT id FROM nodes WHERE via = $1 AND snapshot_mark", 1, p, NULL, NULL);
 }
 
-/* Forward one change into the uplink outbox within TX; frees BUF. */
-static void tree_forward(struct db_tx *tx, const char *up, uint8_t *buf, size_t len)
-{
-        const char *p[2] = { up, (const char *)buf };
-        int lens[2] = { 0, (int)len }, fmts[2] = { 0, 1 };
-
-        db_tx_add(tx, "SELECT outbox_append($1, ARRAY[$2::bytea])", 2, p, lens, fmts);
-        free(buf);
-}
-
 static void tree_forward_removed(void *arg, struct db_tx *tx, const PGresult *marked, const char *uplink)
 {
         struct tree *t = arg;
@@ -176,8 +166,10 @@ static void tree_forward_removed(void *arg, struct db_tx *tx, const PGresult *ma
 
         for (i = 0; i < PQntuples(marked); i++)
                 if (tree_encode_node_removed(PQgetvalue(marked, i, 0), vtime_next_version(t->versions), &buf,
-                                             &len) == 0)
-                        tree_forward(tx, uplink, buf, len);
+                                             &len) == 0) {
+                        change_forward(tx, uplink, buf, len);
+                        free(buf);
+                }
 }
 
 void tree_register(struct tree *t, struct vtime_versions *versions, struct change_table *kinds,

@@ -90,16 +90,6 @@ static void catalog_add_marked(void *arg, struct db_tx *tx, const char *via)
         db_tx_add(tx, sql, 1, p, NULL, NULL);
 }
 
-/* Forward one removal into the uplink outbox within TX; frees BUF. */
-static void catalog_forward(struct db_tx *tx, const char *up, uint8_t *buf, size_t len)
-{
-        const char *p[2] = { up, (const char *)buf };
-        int lens[2] = { 0, (int)len }, fmts[2] = { 0, 1 };
-
-        db_tx_add(tx, "SELECT outbox_append($1, ARRAY[$2::bytea])", 2, p, lens, fmts);
-        free(buf);
-}
-
 /* Tombstones carry the removed row's version + 1: newer than what any
  * replica above holds of it. */
 static void catalog_forward_removed(void *arg, struct db_tx *tx, const PGresult *marked, const char *uplink)
@@ -114,8 +104,10 @@ static void catalog_forward_removed(void *arg, struct db_tx *tx, const PGresult 
                 int r = *k == CATALOG_SITE ? catalog_encode_site_row(marked, i, v, true, &buf, &len)
                       : *k == CATALOG_SYSTEM ? catalog_encode_system_row(marked, i, v, true, &buf, &len)
                                              : catalog_encode_camera_row(marked, i, v, true, &buf, &len);
-                if (r == 0)
-                        catalog_forward(tx, uplink, buf, len);
+                if (r == 0) {
+                        change_forward(tx, uplink, buf, len);
+                        free(buf);
+                }
         }
 }
 
