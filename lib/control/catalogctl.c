@@ -37,7 +37,6 @@ struct field {
 struct entity {
         const char *name;              /* "camera" */
         const char *table;
-        const char *columns;
         int ncols;                     /* with the final version */
         int station_col;
         int key_col;                   /* camera: id; others: code */
@@ -97,14 +96,14 @@ static const struct field camera_fields[] = {
 #define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 static const struct entity entities[] = {
-        { "site", "sites", catalog_site_columns, 11, 0, 1, CATALOG_SITE, site_fields, N(site_fields),
+        { "site", "sites", 11, 0, 1, CATALOG_SITE, site_fields, N(site_fields),
           catalog_encode_site,
           "SELECT site_apply(NULL, $1, false, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)" },
-        { "system", "systems", catalog_system_columns, 14, 0, 1, CATALOG_SYSTEM, system_fields,
+        { "system", "systems", 14, 0, 1, CATALOG_SYSTEM, system_fields,
           N(system_fields), catalog_encode_system,
           "SELECT system_apply(NULL, $1, false, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, "
           "$15, $16, $17)" },
-        { "camera", "cameras", catalog_camera_columns, 15, 1, 0, CATALOG_CAMERA, camera_fields,
+        { "camera", "cameras", 15, 1, 0, CATALOG_CAMERA, camera_fields,
           N(camera_fields), catalog_encode_camera,
           "SELECT camera_apply(NULL, $1, false, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, "
           "$15, $16, $17, $18)" },
@@ -855,8 +854,8 @@ static void catalogctl_change(struct control_req *q, bool remove)
         p->remove = remove;
         row_from_args(e, q, &p->args);
         row_set(&p->args, e->key_col, key);
-        snprintf(sql, sizeof(sql), "SELECT %s FROM %s WHERE %s = $1 AND station_id = $2", e->columns, e->table,
-                 e->key_col == 0 ? "id" : "code");
+        snprintf(sql, sizeof(sql), "SELECT %s FROM %s WHERE %s = $1 AND station_id = $2", catalog_columns(e->kind),
+                 e->table, e->key_col == 0 ? "id" : "code");
         {
                 const char *params[2] = { key, n->cfg.node_id };
                 tx = db_tx_new();
@@ -1231,7 +1230,7 @@ static void catalogctl_list(struct control_req *q)
         }
         q->arg_name[0] = 'l';
         snprintf(sql, sizeof(sql), "SELECT %s FROM %s WHERE station_id LIKE $1 || '%%' ORDER BY station_id, code "
-                 "LIMIT 100000", e->columns, e->table);
+                 "LIMIT 100000", catalog_columns(e->kind), e->table);
         tx = db_tx_new();
         db_tx_add(tx, sql, 1, p, NULL, NULL);
         db_submit(q->c->node->db, tx, catalogctl_on_rows, q);
@@ -1267,8 +1266,8 @@ static void catalogctl_show(struct control_req *q)
                 /* Codes are per station: at a station its own; elsewhere
                  * --station names which one. */
                 const char *p[2] = { key, station ? station : q->c->node->cfg.node_id };
-                snprintf(sql, sizeof(sql), "SELECT %s FROM %s WHERE code = $1 AND station_id = $2", e->columns,
-                         e->table);
+                snprintf(sql, sizeof(sql), "SELECT %s FROM %s WHERE code = $1 AND station_id = $2",
+                         catalog_columns(e->kind), e->table);
                 db_tx_add(tx, sql, 2, p, NULL, NULL);
         }
         db_submit(q->c->node->db, tx, catalogctl_on_rows, q);
