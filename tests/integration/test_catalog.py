@@ -263,7 +263,7 @@ def part_rename_remove(fed, total):
     t_rename = time.monotonic() - t0
 
     # A status change alone travels as a CameraStatus delta (its size is
-    # checked in tests/unit/test_replica.c); the city shows the new status
+    # checked in tests/unit/test_catalog.c); the city shows the new status
     # with the rename kept.
     ok(fed, "yuelu-1", "camera", "update", cam, "--status", "fault")
     wait_until(lambda: fed.ctl("city", "camera", "show", cam)[1].get("status") == "fault",

@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "features/catalog.h"
 #include "unit.h"
 #include "delivery/tree.h"
 #include "wire/wire.h"
@@ -127,33 +126,9 @@ static void test_link_probe(void)
 
 /* A camera's row and its status delta (lib/catalog.c): the delta carries
  * the status alone, a fraction of the row. */
-static void test_camera_row_and_status(void)
-{
-        const char *v[15] = { "43010401001310000001", STATION, "Yuelu Rd north", "gov1", "s1",
-                              "rtsp://10.0.0.1/c1", "H264", "1920x1080", "28.2", "112.9", "90", "60",
-                              "f", "online", "7" };
-        uint8_t *row, *st;
-        size_t row_len, st_len;
-        Vigil__Change *c;
-
-        CHECK(catalog_encode_camera(v, 42, false, &row, &row_len) == 0);
-        CHECK(catalog_encode_camera_status(v[0], "fault", 43, &st, &st_len) == 0);
-        CHECK(st_len * 3 < row_len);
-        c = decode(row, row_len);
-        CHECK(c->kind_case == VIGIL__CHANGE__KIND_CAMERA);
-        CHECK_STREQ(c->camera->name, "Yuelu Rd north");
-        CHECK(c->camera->version == 42 && c->camera->has_bearing && c->camera->bearing == 90);
-        wire_change_free(c);
-        c = decode(st, st_len);
-        CHECK(c->kind_case == VIGIL__CHANGE__KIND_CAMERA_STATUS);
-        CHECK_STREQ(c->camera_status->status, "fault");
-        CHECK(c->camera_status->version == 43);
-        wire_change_free(c);
-}
 
 int main(void)
 {
-        RUN(test_camera_row_and_status);
         RUN(test_node_state);
         RUN(test_node_state_city);
         RUN(test_node_state_bad_id_refused);

@@ -35,17 +35,6 @@ static void catalog_kind_flush(void *arg, struct change_batch *b, struct sqlarra
 
 /* --- snapshot sections --- */
 
-static const char *catalog_table_of(enum catalog_kind k)
-{
-        return k == CATALOG_SITE ? "sites" : k == CATALOG_SYSTEM ? "systems" : "cameras";
-}
-
-static const char *catalog_columns_of(enum catalog_kind k)
-{
-        return k == CATALOG_SITE ? catalog_site_columns
-             : k == CATALOG_SYSTEM ? catalog_system_columns : catalog_camera_columns;
-}
-
 /* Keyset pagination: each page starts after the last key. */
 static void catalog_add_read(void *arg, struct db_tx *tx, const struct snapshot_page *pg)
 {
@@ -57,14 +46,14 @@ static void catalog_add_read(void *arg, struct db_tx *tx, const struct snapshot_
         snprintf(lim, sizeof(lim), "%d", pg->limit);
         if (*k == CATALOG_CAMERA) {
                 snprintf(sql, sizeof(sql), "SELECT %s FROM cameras WHERE id LIKE $1 || '%%' AND id > $2 "
-                         "ORDER BY id LIMIT $3", catalog_camera_columns);
+                         "ORDER BY id LIMIT $3", catalog_columns(CATALOG_CAMERA));
                 p[2] = lim;
                 db_tx_add(tx, sql, 3, p, NULL, NULL);
                 return;
         }
         snprintf(sql, sizeof(sql), "SELECT %s FROM %s WHERE station_id LIKE $1 || '%%' "
                  "AND (station_id, code) > ($2, $3) ORDER BY station_id, code LIMIT $4",
-                 catalog_columns_of(*k), catalog_table_of(*k));
+                 catalog_columns(*k), catalog_table(*k));
         db_tx_add(tx, sql, 4, p, NULL, NULL);
 }
 
@@ -72,9 +61,7 @@ static int catalog_encode_section_row(void *arg, const PGresult *res, int i, uin
 {
         const enum catalog_kind *k = arg;
 
-        return *k == CATALOG_SITE ? catalog_encode_site_row(res, i, -1, false, ret, ret_len)
-             : *k == CATALOG_SYSTEM ? catalog_encode_system_row(res, i, -1, false, ret, ret_len)
-                                    : catalog_encode_camera_row(res, i, -1, false, ret, ret_len);
+        return catalog_encode_row(*k, res, i, -1, false, ret, ret_len);
 }
 
 /* Sites and systems before cameras: a replica then never holds a camera
@@ -86,7 +73,7 @@ static void catalog_add_marked(void *arg, struct db_tx *tx, const char *via)
         char sql[512];
 
         snprintf(sql, sizeof(sql), "SELECT %s FROM %s WHERE via = $1 AND snapshot_mark ORDER BY %s",
-                 catalog_columns_of(*k), catalog_table_of(*k), *k == CATALOG_CAMERA ? "id" : "1, 2");
+                 catalog_columns(*k), catalog_table(*k), catalog_entity(*k)->primary_key);
         db_tx_add(tx, sql, 1, p, NULL, NULL);
 }
 
@@ -95,16 +82,13 @@ static void catalog_add_marked(void *arg, struct db_tx *tx, const char *via)
 static void catalog_forward_removed(void *arg, struct db_tx *tx, const PGresult *marked, const char *uplink)
 {
         const enum catalog_kind *k = arg;
-        int vcol = PQfnumber(marked, "version"), i;
+        int vcol = catalog_version_column(*k), i;
         uint8_t *buf;
         size_t len;
 
         for (i = 0; vcol >= 0 && i < PQntuples(marked); i++) {
                 int64_t v = strtoll(PQgetvalue(marked, i, vcol), NULL, 10) + 1;
-                int r = *k == CATALOG_SITE ? catalog_encode_site_row(marked, i, v, true, &buf, &len)
-                      : *k == CATALOG_SYSTEM ? catalog_encode_system_row(marked, i, v, true, &buf, &len)
-                                             : catalog_encode_camera_row(marked, i, v, true, &buf, &len);
-                if (r == 0) {
+                if (catalog_encode_row(*k, marked, i, v, true, &buf, &len) == 0) {
                         change_forward(tx, uplink, buf, len);
                         free(buf);
                 }
