@@ -8,7 +8,10 @@
  * Each test checks what the peer would see (the envelopes, decoded), what
  * the database is asked (statements and parameters) and the states after
  * each step.
- */
+ *
+ * Tests named known_bug_* show bugs found while writing these; they fail
+ * today, so they run only with VIGIL_TEST_KNOWN_BUGS=1 (and then each is
+ * run in a process of its own, and the executable fails if any does). */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
@@ -862,5 +865,7 @@ int main(void)
         RUN(test_set_handlers);
         link_recv_tests();
         link_pair_tests();
+        if (getenv("VIGIL_TEST_KNOWN_BUGS"))
+                return link_known_bugs() > 0;
         return 0;
 }
