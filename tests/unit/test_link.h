@@ -1,0 +1,31 @@
+/* test_link: the parts of the link's unit tests (one executable). */
+#pragma once
+
+#include "fake_peer.h"
+
+/* The node under test (test_link.c). */
+extern struct node n;
+
+/** Answer DB's next transaction, a snapshot page read of SQL, with N_ROWS
+ *  rows numbered FIRST.. */
+void answer_page(struct db *db, const char *sql, uint64_t first, int n_rows);
+
+/* test_link_recv.c: the receiver, snapshots applied, gathering. */
+void link_recv_tests(void);
+/* test_link_pair.c: both ends of a link. FAR_END is the second node; the
+ * station is N (its uplink the sender), the district FAR_END (its first
+ * downlink the receiver). */
+extern struct node far_end;
+void link_pair_tests(void);
+/** Hand what FROM sent and the test has not read to TO's link, in order. */
+void deliver(struct peer *from, struct peer *to);
+/** Answer ND's outbox reads as an outbox holding 1 .. UPTO; commit trims. */
+void serve_outbox(struct node *nd, uint64_t upto);
+/** Commit whatever waits on ND's main connection. */
+void commit_all(struct node *nd);
+/** BEATS heartbeats of both ends (S of N, R of FAR_END): serve N's
+ *  outbox (1 .. UPTO), commit FAR_END's, carry the messages both ways. */
+void run_pair(struct peer *s, struct peer *r, uint64_t upto, int beats);
+/* test_link_bugs.c: bugs found, shown (VIGIL_TEST_KNOWN_BUGS=1); returns
+ * how many tests failed. */
+int link_known_bugs(void);
