@@ -101,6 +101,7 @@ void link_ack(struct link *l, uint64_t seq);
 /* After TX, applying from L, committed: kick the outboxes it may have
  * appended to and not read. */
 void link_after_apply(struct link *l, const struct db_tx *tx);
+void link_tell_submitted(struct link *l, unsigned notes);
 void link_tell_snapshot_applied(struct link *l);
 
 /* link_snapshot.c */

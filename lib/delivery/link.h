@@ -126,6 +126,7 @@ struct link {
                 bool step_inflight;     /* one of them is a snapshot step */
                 bool gather_open;       /* a batch of ours waits in the node's open
                                            gathered transaction (link_gather.c) */
+                unsigned gather_notes;  /* ... and what its changes noted */
                 struct link_item *inbox, *inbox_tail;
                 struct link_item *cursor;       /* first inbox item not yet submitted */
                 int unsubmitted;                /* changes from cursor on */
@@ -149,10 +150,12 @@ struct link {
 #define LINK_MAX_LISTENERS 8
 #define LINK_MAX_HANDLERS 8
 
-/** A transaction applying what L's peer sent was submitted (SUBMITTED),
- *  or committed (APPLIED); NOTES are what its changes noted
- *  (change_batch_note). A snapshot step committed (SNAPSHOT_APPLIED).
- *  Any may be NULL. */
+/** A transaction applying what L's peer sent was submitted (SUBMITTED:
+ *  what a listener submits now runs right behind it on the connection),
+ *  or committed (APPLIED); NOTES are what L's changes in it noted
+ *  (change_batch_note). A batch applied with other children's (group
+ *  commit) is submitted when the gathered transaction is. A snapshot step
+ *  committed (SNAPSHOT_APPLIED). Any may be NULL. */
 struct link_listener {
         void (*submitted)(void *arg, struct link *l, unsigned notes);
         void (*applied)(void *arg, struct link *l, unsigned notes);

@@ -29,12 +29,16 @@ struct db_tx *link_gather_tx(struct link_set *set)
         return set->gather;
 }
 
-/* The open gathered transaction went: a child may submit again (behind it
- * on the connection, in order). */
+/* The open gathered transaction went: a child whose batch is in it may
+ * submit again (behind it on the connection, in order), and its listeners
+ * hear that its batch was submitted. */
 static void link_gather_sent(struct link *l, void *arg)
 {
         (void)arg;
+        if (!l->in.gather_open)
+                return;
         l->in.gather_open = false;
+        link_tell_submitted(l, l->in.gather_notes);
 }
 
 static void link_on_gathered(void *arg, struct db_tx *tx, int err, const char *msg)
@@ -55,14 +59,15 @@ static void link_gather_submit(struct link_set *set)
         set->gather = NULL;
         set->gather_busy = true;
         link_set_read_parent_in(set, tx);
-        link_set_for_children(set, link_gather_sent, NULL);
         db_submit(set->db, tx, link_on_gathered, set);
+        link_set_for_children(set, link_gather_sent, NULL);
 }
 
 void link_gather_add(struct link *l, struct db_tx *tx, struct link_ctx *c, db_done_cb applied)
 {
         c->gathered = true;
         l->in.gather_open = true;   /* nothing more of ours until it goes */
+        l->in.gather_notes = c->notes;
         vigil_require(db_tx_also(tx, applied, c) == 0);
         link_gather_submit(l->set);
 }

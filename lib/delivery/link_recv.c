@@ -150,7 +150,7 @@ void link_after_apply(struct link *l, const struct db_tx *tx)
 
 /* Tell the listeners (the features) what became of a transaction applying
  * what L's peer sent. */
-static void link_tell_submitted(struct link *l, unsigned notes)
+void link_tell_submitted(struct link *l, unsigned notes)
 {
         struct link_set *s = l->set;
         int i;

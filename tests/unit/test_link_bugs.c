@@ -186,15 +186,6 @@ static void known_bug_gathered_commit_reads_again(void)
  * children send, though link.h says they hear it of every transaction
  * applying what a peer sent. (emergency.c, the one listener today, acts
  * only on its parent's.) */
-static void known_bug_gathered_batch_not_submitted(void)
-{
-        node_init(&n, TIER_DISTRICT, 10000);
-        start_streaming(&n.down[0], "EA", 0, 0);
-        rx_delta(&n.down[0], 1, 1);
-        CHECK(fake_db_pending(n.db) == 1);
-        CHECK(n.submitted == 1);
-        node_deinit(&n);
-}
 
 static const struct {
         const char *name;
@@ -206,7 +197,6 @@ static const struct {
         { "known_bug_snapshot_seq_counts_against_window", known_bug_snapshot_seq_counts_against_window },
         { "known_bug_gather_open_after_session_end", known_bug_gather_open_after_session_end },
         { "known_bug_gathered_commit_reads_again", known_bug_gathered_commit_reads_again },
-        { "known_bug_gathered_batch_not_submitted", known_bug_gathered_batch_not_submitted },
 };
 
 int link_known_bugs(void)

@@ -785,6 +785,18 @@ static void test_recv_gather(void)
 /* A gathered transaction that fails: each child's batch is applied again,
  * alone, and the node applies alone for a while; then a failure is the
  * child's own, and only that child resynchronises. */
+/* A child's batch applied with its siblings' (group commit) is heard as
+ * submitted too, when the gathered transaction is, with its notes. */
+static void test_recv_gathered_batch_submitted(void)
+{
+        node_init(&n, TIER_DISTRICT, 10000);
+        start_streaming(&n.down[0], "EA", 0, 0);
+        rx_delta(&n.down[0], 1, 1);
+        CHECK(fake_db_pending(n.db) == 1);
+        CHECK(n.submitted == 1 && n.heard == &n.down[0].l);
+        node_deinit(&n);
+}
+
 static void test_recv_gather_fails(void)
 {
         struct peer *a = &n.down[0], *b = &n.down[1];
@@ -881,6 +893,7 @@ void link_recv_tests(void)
         RUN(test_recv_old_session_commit);
         RUN(test_recv_station_reads_own_outbox);
         RUN(test_recv_gather);
+        RUN(test_recv_gathered_batch_submitted);
         RUN(test_recv_gather_fails);
         RUN(test_recv_store_and_forward);
 }
