@@ -5,7 +5,10 @@
 -- replica that arrives through the reliable delivery (Art 4: one catalog,
 -- no node re-registers what another owns). The rules of the regulation are
 -- checked inside the registering transaction, for the station's own rows,
--- by the triggers of functions/catalog.sql.
+-- by the triggers of functions/catalog.sql, which also writes the replica
+-- apply functions from these tables' columns (catalog_define_apply): a
+-- column added here by a later migration reaches site_apply, system_apply
+-- or camera_apply with no other SQL change.
 --
 -- GB/T 28181 IDs are checked by gbt28181_id() (functions/checks.sql),
 -- exactly twenty ASCII digits with two plain string functions, inlined:

@@ -576,50 +576,39 @@ END $$;
 -- Name: camera_apply(text, text, boolean, text[], text[], bigint[], boolean[], text[], text[], text[], text[], text[], text[], double precision[], double precision[], double precision[], double precision[], boolean[], text[], bytea[]); Type: FUNCTION; Schema: public; Owner: -
 --
 
-CREATE FUNCTION public.camera_apply(p_via text, p_uplink text, p_snapshot boolean, p_id text[], p_station text[], p_version bigint[], p_removed boolean[], p_name text[], p_system_code text[], p_site_code text[], p_stream_url text[], p_codec text[], p_resolution text[], p_latitude double precision[], p_longitude double precision[], p_bearing double precision[], p_field_of_view double precision[], p_ptz boolean[], p_status text[], p_change bytea[]) RETURNS integer
+CREATE FUNCTION public.camera_apply(p_via text, p_uplink text, p_snapshot boolean, p_id text[], p_station_id text[], p_version bigint[], p_removed boolean[], p_name text[], p_system_code text[], p_site_code text[], p_stream_url text[], p_codec text[], p_resolution text[], p_latitude double precision[], p_longitude double precision[], p_bearing double precision[], p_field_of_view double precision[], p_ptz boolean[], p_status text[], p_change bytea[]) RETURNS integer
     LANGUAGE plpgsql
     AS $$
 DECLARE
     forwarded bytea[];
 BEGIN
+    -- Written by catalog_define_apply('cameras', 'camera_apply', ARRAY['id']) (schema/functions/catalog.sql)
+    -- from the columns of cameras: change the table, not this text.
     WITH input AS (
         SELECT DISTINCT ON (id) *
-        FROM unnest(p_id, p_station, p_version, p_removed, p_name, p_system_code, p_site_code,
-                    p_stream_url, p_codec, p_resolution, p_latitude, p_longitude, p_bearing,
-                    p_field_of_view, p_ptz, p_status, p_change)
-             WITH ORDINALITY AS u(id, station_id, version, removed, name, system_code, site_code,
-                                  stream_url, codec, resolution, latitude, longitude, bearing,
-                                  field_of_view, ptz, status, change, ord)
+        FROM unnest(p_id, p_station_id, p_version, p_removed, p_name, p_system_code, p_site_code, p_stream_url, p_codec, p_resolution, p_latitude, p_longitude, p_bearing, p_field_of_view, p_ptz, p_status, p_change)
+             WITH ORDINALITY AS u(id, station_id, version, removed, name, system_code, site_code, stream_url, codec, resolution, latitude, longitude, bearing, field_of_view, ptz, status, change, ord)
         ORDER BY id, version DESC
     ), upserted AS (
-        INSERT INTO cameras AS c (id, station_id, name, system_code, site_code, stream_url, codec,
-                                  resolution, latitude, longitude, bearing, field_of_view, ptz,
-                                  status, version, via)
-        SELECT id, station_id, name, system_code, site_code, stream_url, codec, resolution, latitude,
-               longitude, bearing, field_of_view, coalesce(ptz, false), coalesce(status, 'unknown'),
-               version, p_via
+        INSERT INTO cameras AS t (id, station_id, name, system_code, site_code, stream_url, codec, resolution, latitude, longitude, bearing, field_of_view, ptz, status, version, via)
+        SELECT id, station_id, name, system_code, site_code, stream_url, codec, resolution, latitude, longitude, bearing, field_of_view, coalesce(ptz, false), coalesce(status, 'unknown'::text), version, p_via
         FROM input WHERE NOT removed
-        ON CONFLICT (id) DO UPDATE SET station_id = EXCLUDED.station_id, name = EXCLUDED.name,
-            system_code = EXCLUDED.system_code, site_code = EXCLUDED.site_code,
-            stream_url = EXCLUDED.stream_url, codec = EXCLUDED.codec, resolution = EXCLUDED.resolution,
-            latitude = EXCLUDED.latitude, longitude = EXCLUDED.longitude, bearing = EXCLUDED.bearing,
-            field_of_view = EXCLUDED.field_of_view, ptz = EXCLUDED.ptz, status = EXCLUDED.status,
-            version = EXCLUDED.version, via = EXCLUDED.via,
-            updated_at = now(), snapshot_mark = false
-        WHERE c.version < EXCLUDED.version
-        RETURNING c.id
+        ON CONFLICT (id) DO UPDATE SET station_id = EXCLUDED.station_id, name = EXCLUDED.name, system_code = EXCLUDED.system_code, site_code = EXCLUDED.site_code, stream_url = EXCLUDED.stream_url, codec = EXCLUDED.codec, resolution = EXCLUDED.resolution, latitude = EXCLUDED.latitude, longitude = EXCLUDED.longitude, bearing = EXCLUDED.bearing, field_of_view = EXCLUDED.field_of_view, ptz = EXCLUDED.ptz, status = EXCLUDED.status,
+            version = EXCLUDED.version, via = EXCLUDED.via, updated_at = now(), snapshot_mark = false
+        WHERE t.version < EXCLUDED.version
+        RETURNING t.id
     ), deleted AS (
-        DELETE FROM cameras c USING input i
-        WHERE i.removed AND c.id = i.id AND c.version < i.version
-        RETURNING c.id
+        DELETE FROM cameras t USING input i
+        WHERE i.removed AND t.id = i.id AND t.version < i.version
+        RETURNING t.id
     )
     SELECT array_agg(i.change ORDER BY i.ord) INTO forwarded
     FROM input i
-    WHERE i.id IN (SELECT id FROM upserted UNION ALL SELECT id FROM deleted);
+    WHERE (i.id) IN (SELECT * FROM upserted UNION ALL SELECT * FROM deleted);
     IF p_snapshot THEN
-        UPDATE cameras c SET snapshot_mark = false
+        UPDATE cameras t SET snapshot_mark = false
         FROM unnest(p_id) AS u(id)
-        WHERE c.snapshot_mark AND c.id = u.id;
+        WHERE t.snapshot_mark AND t.id = u.id;
     END IF;
     IF p_uplink IS NOT NULL AND forwarded IS NOT NULL THEN
         PERFORM outbox_append(p_uplink, forwarded);
@@ -708,6 +697,119 @@ BEGIN
             USING ERRCODE = 'VG017', DETAIL = 'system';
     END IF;
     RETURN NULL;
+END $$;
+
+
+--
+-- Name: catalog_define_apply(regclass, text, text[]); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.catalog_define_apply(p_table regclass, p_function text, p_key text[]) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    c record;
+    data text[] := '{}';     -- data columns, table order
+    vals text[] := '{}';     -- what the INSERT takes for each
+    sets text[] := '{}';     -- ON CONFLICT assignments (not for the key)
+    lead text[] := '{}';     -- the key and station_id, table order
+    rest text[] := '{}';     -- the other data columns, table order
+    types jsonb := '{}';     -- column -> type
+    vtype text;              -- the version column's type
+    cols text[];             -- arguments after p_snapshot, as columns
+    args text;
+    body text;
+    f oid;
+BEGIN
+    FOR c IN SELECT a.attname::text AS name, format_type(a.atttypid, a.atttypmod) AS type,
+                    pg_get_expr(d.adbin, d.adrelid) AS def
+             FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+             WHERE a.attrelid = p_table AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
+             ORDER BY a.attnum LOOP
+        IF c.name = 'version' THEN
+            vtype := c.type;
+        ELSIF c.name IN ('removed', 'change', 'ord', 'forwarded') THEN
+            RAISE EXCEPTION 'catalog_define_apply: %.% clashes with a name the apply function uses',
+                p_table, c.name;
+        ELSIF c.name NOT IN ('updated_at', 'via', 'snapshot_mark') THEN
+            data := data || c.name;
+            vals := vals || CASE WHEN c.def IS NULL THEN quote_ident(c.name)
+                                 ELSE format('coalesce(%I, %s)', c.name, c.def) END;
+            IF NOT c.name = ANY (p_key) THEN
+                sets := sets || format('%I = EXCLUDED.%I', c.name, c.name);
+            END IF;
+            IF c.name = ANY (p_key) OR c.name = 'station_id' THEN
+                lead := lead || c.name;
+            ELSE
+                rest := rest || c.name;
+            END IF;
+            types := types || jsonb_build_object(c.name, c.type);
+        END IF;
+    END LOOP;
+    IF vtype IS NULL OR NOT p_key <@ data THEN
+        RAISE EXCEPTION 'catalog_define_apply: % needs a version column and the key columns %', p_table, p_key;
+    END IF;
+    types := types || jsonb_build_object('version', vtype, 'removed', 'boolean', 'change', 'bytea');
+    cols := lead || ARRAY['version', 'removed'] || rest || ARRAY['change'];
+    SELECT 'p_via text, p_uplink text, p_snapshot boolean, '
+           || string_agg(format('%I %s[]', 'p_' || x, types->>x), ', ' ORDER BY i)
+        INTO args FROM unnest(cols) WITH ORDINALITY AS u(x, i);
+    body := concat_ws(E'\n',
+        '',
+        'DECLARE',
+        '    forwarded bytea[];',
+        'BEGIN',
+        format('    -- Written by catalog_define_apply(%L, %L, ARRAY[%s]) (schema/functions/catalog.sql)',
+               p_table::text, p_function, (SELECT string_agg(quote_literal(k), ', ') FROM unnest(p_key) k)),
+        format('    -- from the columns of %s: change the table, not this text.', p_table),
+        '    WITH input AS (',
+        format('        SELECT DISTINCT ON (%s) *', (SELECT string_agg(quote_ident(k), ', ') FROM unnest(p_key) k)),
+        format('        FROM unnest(%s)', (SELECT string_agg(quote_ident('p_' || x), ', ' ORDER BY i)
+                                           FROM unnest(cols) WITH ORDINALITY AS u(x, i))),
+        format('             WITH ORDINALITY AS u(%s, ord)', (SELECT string_agg(quote_ident(x), ', ' ORDER BY i)
+                                                              FROM unnest(cols) WITH ORDINALITY AS u(x, i))),
+        format('        ORDER BY %s, version DESC', (SELECT string_agg(quote_ident(k), ', ') FROM unnest(p_key) k)),
+        '    ), upserted AS (',
+        format('        INSERT INTO %s AS t (%s, version, via)', p_table,
+               (SELECT string_agg(quote_ident(x), ', ' ORDER BY i) FROM unnest(data) WITH ORDINALITY AS u(x, i))),
+        format('        SELECT %s, version, p_via', array_to_string(vals, ', ')),
+        '        FROM input WHERE NOT removed',
+        format('        ON CONFLICT (%s) DO UPDATE SET %s,', (SELECT string_agg(quote_ident(k), ', ') FROM unnest(p_key) k),
+               array_to_string(sets, ', ')),
+        '            version = EXCLUDED.version, via = EXCLUDED.via, updated_at = now(), snapshot_mark = false',
+        '        WHERE t.version < EXCLUDED.version',
+        format('        RETURNING %s', (SELECT string_agg(format('t.%I', k), ', ') FROM unnest(p_key) k)),
+        '    ), deleted AS (',
+        format('        DELETE FROM %s t USING input i', p_table),
+        format('        WHERE i.removed AND %s AND t.version < i.version',
+               (SELECT string_agg(format('t.%I = i.%I', k, k), ' AND ') FROM unnest(p_key) k)),
+        format('        RETURNING %s', (SELECT string_agg(format('t.%I', k), ', ') FROM unnest(p_key) k)),
+        '    )',
+        '    SELECT array_agg(i.change ORDER BY i.ord) INTO forwarded',
+        '    FROM input i',
+        format('    WHERE (%s) IN (SELECT * FROM upserted UNION ALL SELECT * FROM deleted);',
+               (SELECT string_agg(format('i.%I', k), ', ') FROM unnest(p_key) k)),
+        '    IF p_snapshot THEN',
+        format('        UPDATE %s t SET snapshot_mark = false', p_table),
+        format('        FROM unnest(%s) AS u(%s)', (SELECT string_agg(quote_ident('p_' || k), ', ') FROM unnest(p_key) k),
+               (SELECT string_agg(quote_ident(k), ', ') FROM unnest(p_key) k)),
+        format('        WHERE t.snapshot_mark AND %s;',
+               (SELECT string_agg(format('t.%I = u.%I', k, k), ' AND ') FROM unnest(p_key) k)),
+        '    END IF;',
+        '    IF p_uplink IS NOT NULL AND forwarded IS NOT NULL THEN',
+        '        PERFORM outbox_append(p_uplink, forwarded);',
+        '    END IF;',
+        '    RETURN coalesce(array_length(forwarded, 1), 0);',
+        'END ');
+    -- CREATE OR REPLACE cannot change the arguments: a function of that name
+    -- with others (the table gained a column) goes first.
+    FOR f IN SELECT p.oid FROM pg_proc p
+             WHERE p.proname = p_function AND p.pronamespace = current_schema()::regnamespace
+               AND pg_get_function_identity_arguments(p.oid) <> args LOOP
+        EXECUTE format('DROP FUNCTION %s', f::regprocedure);
+    END LOOP;
+    EXECUTE format('CREATE OR REPLACE FUNCTION %I(%s) RETURNS integer LANGUAGE plpgsql AS %L',
+                   p_function, args, body);
 END $$;
 
 
@@ -1585,43 +1687,39 @@ END $$;
 -- Name: site_apply(text, text, boolean, text[], text[], bigint[], boolean[], text[], text[], double precision[], double precision[], text[], text[], boolean[], text[], bytea[]); Type: FUNCTION; Schema: public; Owner: -
 --
 
-CREATE FUNCTION public.site_apply(p_via text, p_uplink text, p_snapshot boolean, p_station text[], p_code text[], p_version bigint[], p_removed boolean[], p_name text[], p_address text[], p_latitude double precision[], p_longitude double precision[], p_category text[], p_location_type text[], p_signage boolean[], p_owner text[], p_change bytea[]) RETURNS integer
+CREATE FUNCTION public.site_apply(p_via text, p_uplink text, p_snapshot boolean, p_station_id text[], p_code text[], p_version bigint[], p_removed boolean[], p_name text[], p_address text[], p_latitude double precision[], p_longitude double precision[], p_category text[], p_location_type text[], p_signage boolean[], p_owner text[], p_change bytea[]) RETURNS integer
     LANGUAGE plpgsql
     AS $$
 DECLARE
     forwarded bytea[];
 BEGIN
+    -- Written by catalog_define_apply('sites', 'site_apply', ARRAY['station_id', 'code']) (schema/functions/catalog.sql)
+    -- from the columns of sites: change the table, not this text.
     WITH input AS (
         SELECT DISTINCT ON (station_id, code) *
-        FROM unnest(p_station, p_code, p_version, p_removed, p_name, p_address, p_latitude,
-                    p_longitude, p_category, p_location_type, p_signage, p_owner, p_change)
-             WITH ORDINALITY AS u(station_id, code, version, removed, name, address, latitude,
-                                  longitude, category, location_type, signage, owner, change, ord)
+        FROM unnest(p_station_id, p_code, p_version, p_removed, p_name, p_address, p_latitude, p_longitude, p_category, p_location_type, p_signage, p_owner, p_change)
+             WITH ORDINALITY AS u(station_id, code, version, removed, name, address, latitude, longitude, category, location_type, signage, owner, change, ord)
         ORDER BY station_id, code, version DESC
     ), upserted AS (
-        INSERT INTO sites AS s (station_id, code, name, address, latitude, longitude, category,
-                                location_type, signage, owner, version, via)
-        SELECT station_id, code, name, address, latitude, longitude, category, location_type,
-               coalesce(signage, false), owner, version, p_via
+        INSERT INTO sites AS t (station_id, code, name, address, latitude, longitude, category, location_type, signage, owner, version, via)
+        SELECT station_id, code, name, address, latitude, longitude, category, location_type, coalesce(signage, false), owner, version, p_via
         FROM input WHERE NOT removed
-        ON CONFLICT (station_id, code) DO UPDATE SET name = EXCLUDED.name, address = EXCLUDED.address,
-            latitude = EXCLUDED.latitude, longitude = EXCLUDED.longitude, category = EXCLUDED.category,
-            location_type = EXCLUDED.location_type, signage = EXCLUDED.signage, owner = EXCLUDED.owner,
+        ON CONFLICT (station_id, code) DO UPDATE SET name = EXCLUDED.name, address = EXCLUDED.address, latitude = EXCLUDED.latitude, longitude = EXCLUDED.longitude, category = EXCLUDED.category, location_type = EXCLUDED.location_type, signage = EXCLUDED.signage, owner = EXCLUDED.owner,
             version = EXCLUDED.version, via = EXCLUDED.via, updated_at = now(), snapshot_mark = false
-        WHERE s.version < EXCLUDED.version
-        RETURNING s.station_id, s.code
+        WHERE t.version < EXCLUDED.version
+        RETURNING t.station_id, t.code
     ), deleted AS (
-        DELETE FROM sites s USING input i
-        WHERE i.removed AND s.station_id = i.station_id AND s.code = i.code AND s.version < i.version
-        RETURNING s.station_id, s.code
+        DELETE FROM sites t USING input i
+        WHERE i.removed AND t.station_id = i.station_id AND t.code = i.code AND t.version < i.version
+        RETURNING t.station_id, t.code
     )
     SELECT array_agg(i.change ORDER BY i.ord) INTO forwarded
     FROM input i
     WHERE (i.station_id, i.code) IN (SELECT * FROM upserted UNION ALL SELECT * FROM deleted);
     IF p_snapshot THEN
-        UPDATE sites s SET snapshot_mark = false
-        FROM unnest(p_station, p_code) AS u(station_id, code)
-        WHERE s.snapshot_mark AND s.station_id = u.station_id AND s.code = u.code;
+        UPDATE sites t SET snapshot_mark = false
+        FROM unnest(p_station_id, p_code) AS u(station_id, code)
+        WHERE t.snapshot_mark AND t.station_id = u.station_id AND t.code = u.code;
     END IF;
     IF p_uplink IS NOT NULL AND forwarded IS NOT NULL THEN
         PERFORM outbox_append(p_uplink, forwarded);
@@ -1694,52 +1792,39 @@ END $$;
 -- Name: system_apply(text, text, boolean, text[], text[], bigint[], boolean[], text[], text[], text[], text[], text[], text[], text[], date[], date[], text[], integer[], bytea[]); Type: FUNCTION; Schema: public; Owner: -
 --
 
-CREATE FUNCTION public.system_apply(p_via text, p_uplink text, p_snapshot boolean, p_station text[], p_code text[], p_version bigint[], p_removed boolean[], p_name text[], p_builder_class text[], p_responsible_entity text[], p_maintainer text[], p_maintenance_agreement text[], p_installer text[], p_installer_licence text[], p_commissioned_on date[], p_accepted_on date[], p_reserved_interface text[], p_retention_days integer[], p_change bytea[]) RETURNS integer
+CREATE FUNCTION public.system_apply(p_via text, p_uplink text, p_snapshot boolean, p_station_id text[], p_code text[], p_version bigint[], p_removed boolean[], p_name text[], p_builder_class text[], p_responsible_entity text[], p_maintainer text[], p_maintenance_agreement text[], p_installer text[], p_installer_licence text[], p_commissioned_on date[], p_accepted_on date[], p_reserved_interface text[], p_retention_days integer[], p_change bytea[]) RETURNS integer
     LANGUAGE plpgsql
     AS $$
 DECLARE
     forwarded bytea[];
 BEGIN
+    -- Written by catalog_define_apply('systems', 'system_apply', ARRAY['station_id', 'code']) (schema/functions/catalog.sql)
+    -- from the columns of systems: change the table, not this text.
     WITH input AS (
         SELECT DISTINCT ON (station_id, code) *
-        FROM unnest(p_station, p_code, p_version, p_removed, p_name, p_builder_class,
-                    p_responsible_entity, p_maintainer, p_maintenance_agreement, p_installer,
-                    p_installer_licence, p_commissioned_on, p_accepted_on, p_reserved_interface,
-                    p_retention_days, p_change)
-             WITH ORDINALITY AS u(station_id, code, version, removed, name, builder_class,
-                                  responsible_entity, maintainer, maintenance_agreement, installer,
-                                  installer_licence, commissioned_on, accepted_on, reserved_interface,
-                                  retention_days, change, ord)
+        FROM unnest(p_station_id, p_code, p_version, p_removed, p_name, p_builder_class, p_responsible_entity, p_maintainer, p_maintenance_agreement, p_installer, p_installer_licence, p_commissioned_on, p_accepted_on, p_reserved_interface, p_retention_days, p_change)
+             WITH ORDINALITY AS u(station_id, code, version, removed, name, builder_class, responsible_entity, maintainer, maintenance_agreement, installer, installer_licence, commissioned_on, accepted_on, reserved_interface, retention_days, change, ord)
         ORDER BY station_id, code, version DESC
     ), upserted AS (
-        INSERT INTO systems AS s (station_id, code, name, builder_class, responsible_entity, maintainer,
-                                  maintenance_agreement, installer, installer_licence, commissioned_on,
-                                  accepted_on, reserved_interface, retention_days, version, via)
-        SELECT station_id, code, name, builder_class, responsible_entity, maintainer,
-               maintenance_agreement, installer, installer_licence, commissioned_on, accepted_on,
-               reserved_interface, retention_days, version, p_via
+        INSERT INTO systems AS t (station_id, code, name, builder_class, responsible_entity, maintainer, maintenance_agreement, installer, installer_licence, commissioned_on, accepted_on, reserved_interface, retention_days, version, via)
+        SELECT station_id, code, name, builder_class, responsible_entity, maintainer, maintenance_agreement, installer, installer_licence, commissioned_on, accepted_on, reserved_interface, retention_days, version, p_via
         FROM input WHERE NOT removed
-        ON CONFLICT (station_id, code) DO UPDATE SET name = EXCLUDED.name,
-            builder_class = EXCLUDED.builder_class, responsible_entity = EXCLUDED.responsible_entity,
-            maintainer = EXCLUDED.maintainer, maintenance_agreement = EXCLUDED.maintenance_agreement,
-            installer = EXCLUDED.installer, installer_licence = EXCLUDED.installer_licence,
-            commissioned_on = EXCLUDED.commissioned_on, accepted_on = EXCLUDED.accepted_on,
-            reserved_interface = EXCLUDED.reserved_interface, retention_days = EXCLUDED.retention_days,
+        ON CONFLICT (station_id, code) DO UPDATE SET name = EXCLUDED.name, builder_class = EXCLUDED.builder_class, responsible_entity = EXCLUDED.responsible_entity, maintainer = EXCLUDED.maintainer, maintenance_agreement = EXCLUDED.maintenance_agreement, installer = EXCLUDED.installer, installer_licence = EXCLUDED.installer_licence, commissioned_on = EXCLUDED.commissioned_on, accepted_on = EXCLUDED.accepted_on, reserved_interface = EXCLUDED.reserved_interface, retention_days = EXCLUDED.retention_days,
             version = EXCLUDED.version, via = EXCLUDED.via, updated_at = now(), snapshot_mark = false
-        WHERE s.version < EXCLUDED.version
-        RETURNING s.station_id, s.code
+        WHERE t.version < EXCLUDED.version
+        RETURNING t.station_id, t.code
     ), deleted AS (
-        DELETE FROM systems s USING input i
-        WHERE i.removed AND s.station_id = i.station_id AND s.code = i.code AND s.version < i.version
-        RETURNING s.station_id, s.code
+        DELETE FROM systems t USING input i
+        WHERE i.removed AND t.station_id = i.station_id AND t.code = i.code AND t.version < i.version
+        RETURNING t.station_id, t.code
     )
     SELECT array_agg(i.change ORDER BY i.ord) INTO forwarded
     FROM input i
     WHERE (i.station_id, i.code) IN (SELECT * FROM upserted UNION ALL SELECT * FROM deleted);
     IF p_snapshot THEN
-        UPDATE systems s SET snapshot_mark = false
-        FROM unnest(p_station, p_code) AS u(station_id, code)
-        WHERE s.snapshot_mark AND s.station_id = u.station_id AND s.code = u.code;
+        UPDATE systems t SET snapshot_mark = false
+        FROM unnest(p_station_id, p_code) AS u(station_id, code)
+        WHERE t.snapshot_mark AND t.station_id = u.station_id AND t.code = u.code;
     END IF;
     IF p_uplink IS NOT NULL AND forwarded IS NOT NULL THEN
         PERFORM outbox_append(p_uplink, forwarded);

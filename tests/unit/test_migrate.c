@@ -220,7 +220,8 @@ static void test_changed_function_file_applied_again(void)
 }
 
 /* A numbered migration may drop or change what a function file defines or
- * reads: every function file is applied after it, changed or not. */
+ * reads (a column the catalog apply functions are written from): every
+ * function file is applied after it, changed or not. */
 static void test_numbered_migration_reapplies_functions(void)
 {
         PGconn *c = unit_pg_connect(&pg, pg.dbname);

@@ -96,14 +96,28 @@ static const char *unit_sql_starts(const char *stmt, const char *words)
 }
 
 /* The function a statement of a function file defines, in NAME: one
- * `CREATE [OR REPLACE] FUNCTION name(`. False if it defines none.
- * *RET_REPLACE: whether it is CREATE OR REPLACE. */
+ * `CREATE [OR REPLACE] FUNCTION name(` or, for the generated catalog apply
+ * functions, `SELECT catalog_define_apply('table', 'name', ...)`. False if
+ * it defines none. *RET_REPLACE: whether it is CREATE OR REPLACE. */
 static bool unit_sql_defines(const char *stmt, char *name, size_t len, bool *ret_replace)
 {
         const char *p;
         size_t k = 0;
 
         *ret_replace = true;
+        if ((p = unit_sql_starts(stmt, "SELECT catalog_define_apply('"))) {
+                p = strchr(p, '\'');           /* the end of the table's name */
+                if (!p)
+                        return false;
+                for (p++; *p == ' ' || *p == ','; p++)
+                        ;
+                if (*p++ != '\'')
+                        return false;
+                for (; *p && *p != '\'' && k + 1 < len; p++)
+                        name[k++] = *p;
+                name[k] = '\0';
+                return k > 0;
+        }
         if (!(p = unit_sql_starts(stmt, "CREATE OR REPLACE FUNCTION ")) &&
             !(p = unit_sql_starts(stmt, "CREATE OR REPLACE PROCEDURE "))) {
                 if (!(p = unit_sql_starts(stmt, "CREATE FUNCTION ")) &&
@@ -188,9 +202,9 @@ static void test_reader(void)
                 "CREATE TABLE \"it's\" (a text DEFAULT 'CREATE FUNCTION no(); ''x''');\n"
                 "create   or replace\n  function\tpublic.Two() RETURNS void LANGUAGE plpgsql AS $body$\n"
                 "BEGIN EXECUTE 'CREATE OR REPLACE FUNCTION three() ...'; END $body$;\n"
-                "SELECT 'CREATE FUNCTION five()';\n"
+                "SELECT catalog_define_apply('cameras',  'camera_apply', ARRAY['id']);\n"
                 "CREATE FUNCTION four() RETURNS int RETURN 4;";
-        static const char *const expect[] = { "one", NULL, "two", NULL, "four" };
+        static const char *const expect[] = { "one", NULL, "two", "camera_apply", "four" };
         const char *at = sql;
         char stmt[512], name[64];
         bool replace;
@@ -204,7 +218,7 @@ static void test_reader(void)
                         CHECK(replace == (i != 4));
                 } else {
                         CHECK(!unit_sql_defines(stmt, name, sizeof(name), &replace));
-                        CHECK(unit_sql_starts(stmt, i == 1 ? "CREATE TABLE \"it's\"" : "SELECT 'CREATE"));
+                        CHECK(unit_sql_starts(stmt, "CREATE TABLE \"it's\""));
                 }
                 i++;
         }

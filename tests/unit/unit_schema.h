@@ -1,4 +1,5 @@
-/* unit_schema.h: what the schema tests (test_migrate) share: a copy of the embedded file table, to change a file or add a
+/* unit_schema.h: what the schema tests (test_migrate, test_catalog_apply)
+ * share: a copy of the embedded file table, to change a file or add a
  * numbered migration, as the next version of the schema would. */
 #pragma once
 
