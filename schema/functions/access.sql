@@ -238,7 +238,12 @@ BEGIN
 END $$;
 
 -- --- Replicas of officers and delegations (from child VIA) ---------------
+--
+-- Newer versions replace, of rows that came through VIA only; a snapshot
+-- item clears its mark; what changed goes up in the same transaction
+-- (store and forward). Return whether anything changed.
 
+-- An officer registered below (or removed there).
 CREATE OR REPLACE FUNCTION officer_apply(p_via text, p_uplink text, p_snapshot boolean, p_badge text,
         p_version bigint, p_removed boolean, p_name text, p_unit text, p_credential text, p_roles text[],
         p_public_key text, p_active boolean, p_change bytea) RETURNS boolean
@@ -269,6 +274,7 @@ BEGIN
     RETURN changed;
 END $$;
 
+-- A delegation granted or revoked below.
 CREATE OR REPLACE FUNCTION delegation_apply(p_via text, p_uplink text, p_snapshot boolean, p_id text,
         p_version bigint, p_unit text, p_principal text, p_deputy text, p_from timestamptz,
         p_until timestamptz, p_revoked boolean, p_change bytea) RETURNS boolean
@@ -356,9 +362,9 @@ END $$;
 -- An officer who leaves the unit (transfer, retirement, suspension) is made
 -- inactive by an admin of the node where they are registered; the change
 -- replicates up like the registration, so every tier above stops admitting
--- their key (vigild loads active officers only) and stops taking
--- them as a named officer (Art 20(1), 20(2)), an approver or a principal
--- behind a delegation (Art 19). Nothing is deleted: the access log names
+-- their key (vigild loads active officers only) and stops taking them as a
+-- named officer (Art 20(1), 20(2)), an approver or a principal behind a
+-- delegation (Art 19). Nothing is deleted: the access log names
 -- them, and an inactive officer may be made active again.
 --
 -- A principal withdraws a delegation before its end (Art 19: the deputy

@@ -8,9 +8,8 @@
 -- This node's ID, so triggers and functions know which rows are its own.
 -- PL/pgSQL, not SQL: it reads a table, so as an SQL function it was never
 -- inlined, and every statement that called it parsed and planned its body
--- again (a station's emergency order went through four such calls;
--- backend time per order ~1,180 us, ~570 us with this). PL/pgSQL keeps the
--- plan for the session.
+-- again (a station's emergency order went through four such calls).
+-- PL/pgSQL keeps the plan for the session.
 CREATE OR REPLACE FUNCTION vigil_self() RETURNS text LANGUAGE plpgsql STABLE AS $$
 BEGIN
     RETURN (SELECT value FROM node_settings WHERE key = 'node_id');

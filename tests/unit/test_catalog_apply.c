@@ -1,7 +1,7 @@
 /* The catalog's replica apply functions, which catalog_define_apply
  * (schema/functions/catalog.sql) writes from the tables' columns: the
- * arguments vigild passes (positionally: lib/features/catalog.c,
- * lib/control/catalogctl.c) in the order and of the types it passes them;
+ * arguments in the order and of the types vigild passes them
+ * (positionally, from its catalog column tables);
  * what camera_apply does with a batch; and a column added to cameras by a
  * numbered migration reaching camera_apply, just before p_change, with no
  * function file touched. */
