@@ -1,213 +1,17 @@
--- 007: lawful access (Art 19, 20, 23(5), 29(2)): officers, delegations,
--- access requests and the access log.
+-- access: lawful access (Art 19, 20, 23(5), 29(2)): officers, delegations,
+-- access requests, the grants that travel down, and views decided at the
+-- owning station.
 --
 -- Officers are registered at their unit's node and replicate up (like the
 -- catalog), so every tier knows the officers beneath it and can check an
 -- approver or a named officer. A request is filed, countersigned and
--- decided at the node where it was filed; every step, and every refusal,
--- is a record in the access log, which is append-only and hash-chained per
--- node (Art 23(5)).
-
--- Distinct non-empty elements of an array (CHECKs cannot hold subqueries).
-CREATE FUNCTION vigil_distinct_count(a text[]) RETURNS integer
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-RETURN (SELECT count(DISTINCT x)::integer FROM unnest(a) AS x WHERE x <> '');
-
--- The prefix of a node ID: its centre code without trailing "00" pairs
--- (DESIGN.md "Identity and tiers"); a camera is under a node if its ID
--- starts with the node's prefix.
-CREATE FUNCTION vigil_prefix(id text) RETURNS text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-RETURN CASE WHEN substr(id, 7, 2) <> '00' THEN substr(id, 1, 8)
-            WHEN substr(id, 5, 2) <> '00' THEN substr(id, 1, 6)
-            ELSE substr(id, 1, 4) END;
-
-CREATE TABLE officers (
-    badge         text PRIMARY KEY CHECK (badge ~ '^[A-Za-z0-9._-]{1,32}$'),
-    name          text NOT NULL CHECK (length(name) BETWEEN 1 AND 100),
-    unit          text NOT NULL CHECK (gbt28181_id(unit)),
-    -- Art 20(2): the law-enforcement credential an officer shows.
-    credential    text NOT NULL CHECK (length(credential) BETWEEN 1 AND 64),
-    roles         text[] NOT NULL CHECK (cardinality(roles) >= 1 AND roles <@ ARRAY['operator', 'investigator',
-                      'principal', 'deputy', 'commander', 'registrar', 'auditor', 'admin']),
-    public_key    text NOT NULL UNIQUE CHECK (public_key ~ '^.{40}$'),
-    active        boolean NOT NULL DEFAULT true,
-    version       bigint NOT NULL,
-    updated_at    timestamptz NOT NULL DEFAULT now(),
-    via           text,
-    snapshot_mark boolean NOT NULL DEFAULT false
-);
-
--- Art 19: a principal authorises a deputy to approve, for a time.
-CREATE TABLE delegations (
-    id            text PRIMARY KEY,
-    unit          text NOT NULL CHECK (gbt28181_id(unit)),
-    principal     text NOT NULL,
-    deputy        text NOT NULL CHECK (deputy <> principal),
-    valid_from    timestamptz NOT NULL,
-    valid_until   timestamptz NOT NULL CHECK (valid_until > valid_from),
-    revoked       boolean NOT NULL DEFAULT false,
-    version       bigint NOT NULL,
-    via           text,
-    snapshot_mark boolean NOT NULL DEFAULT false
-);
-
-CREATE TABLE access_requests (
-    id              text PRIMARY KEY,
-    node_id         text NOT NULL,                -- where it was filed and is decided
-    filed_by        text NOT NULL,
-    filed_at        timestamptz NOT NULL DEFAULT now(),
-    officers        text[] NOT NULL,
-    credentials     text[] NOT NULL,              -- as shown when filed, per officer
-    case_no         text NOT NULL,
-    purpose         text NOT NULL,
-    cameras         text[] NOT NULL,
-    actions         text[] NOT NULL,
-    rec_from        timestamptz,
-    rec_to          timestamptz,
-    destination     text,
-    approval_doc    text NOT NULL,
-    state           text NOT NULL DEFAULT 'filed'
-                    CHECK (state IN ('filed', 'countersigned', 'approved', 'denied', 'revoked')),
-    countersigned_by text,
-    countersigned_at timestamptz,
-    decided_by      text,
-    decided_at      timestamptz,
-    reason          text,
-    expires_at      timestamptz,
-    CONSTRAINT "Art 20(1): at least two distinct officers"
-        CHECK (vigil_distinct_count(officers) >= 2 AND cardinality(officers) = cardinality(credentials)),
-    CONSTRAINT "Art 20(2): every officer's law-enforcement credential"
-        CHECK (vigil_distinct_count(credentials) = cardinality(credentials)),
-    CONSTRAINT "Art 20(3): the approval document" CHECK (length(approval_doc) > 0),
-    CONSTRAINT "Art 20(4): the form: case, purpose, cameras, actions"
-        CHECK (length(case_no) > 0 AND length(purpose) > 0 AND cardinality(cameras) >= 1
-               AND cardinality(actions) >= 1
-               AND actions <@ ARRAY['view-live', 'view-recorded', 'copy', 'retrieve']),
-    CONSTRAINT "Art 20(4): the time range of recorded material"
-        CHECK (NOT actions && ARRAY['view-recorded', 'copy', 'retrieve']
-               OR (rec_from IS NOT NULL AND rec_to IS NOT NULL AND rec_from < rec_to)),
-    CONSTRAINT "Art 20(4): where copies go"
-        CHECK (NOT actions && ARRAY['copy', 'retrieve'] OR length(destination) > 0)
-);
-CREATE INDEX access_requests_state ON access_requests (state, filed_at);
-
--- --- The access log (Art 23(5)) ---------------------------------------
---
--- One row per access and per step of the workflow, refusals included.
--- hash = SHA-256(prev_hash || canonical record) (DESIGN.md "Audit"),
--- computed here, in the inserting transaction, so no writer can skip it.
-CREATE TABLE audit_log (
-    seq          bigint PRIMARY KEY,
-    at           timestamptz NOT NULL,
-    node_id      text NOT NULL,
-    actor        text NOT NULL,        -- badge (or admin:KEY, or a node ID)
-    action       text NOT NULL,        -- request, countersign, approve, deny, revoke, view, ...
-    outcome      text NOT NULL CHECK (outcome IN ('ok', 'refused')),
-    article      text,                 -- the rule a refusal cites
-    camera       text,
-    purpose      text,
-    destination  text,
-    request_id   text,
-    emergency_id text,
-    detail       text,
-    prev_hash    bytea NOT NULL,
-    hash         bytea NOT NULL
-);
-
--- The head of the chain, one row: appends serialise on it.
-CREATE TABLE audit_head (
-    one  boolean PRIMARY KEY DEFAULT true CHECK (one),
-    seq  bigint NOT NULL,
-    hash bytea NOT NULL
-);
-INSERT INTO audit_head (seq, hash) VALUES (0, '\x0000000000000000000000000000000000000000000000000000000000000000');
-
--- The canonical bytes of a record: every field, in order, unit-separated;
--- the time in microseconds since the epoch, so that the text form of a
--- timestamp never changes a hash.
-CREATE FUNCTION audit_canonical(r audit_log) RETURNS bytea
-LANGUAGE sql STABLE
-RETURN convert_to(concat_ws(E'\x1f', r.seq::text,
-                            (extract(epoch FROM r.at) * 1000000)::bigint::text, r.node_id, r.actor,
-                            r.action, r.outcome, coalesce(r.article, ''), coalesce(r.camera, ''),
-                            coalesce(r.purpose, ''), coalesce(r.destination, ''), coalesce(r.request_id, ''),
-                            coalesce(r.emergency_id, ''), coalesce(r.detail, '')), 'UTF8');
-
-CREATE FUNCTION audit_chain() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-    h audit_head;
-BEGIN
-    SELECT * INTO h FROM audit_head FOR UPDATE;
-    NEW.seq := h.seq + 1;
-    NEW.at := coalesce(NEW.at, clock_timestamp());
-    -- Microsecond precision is what the canonical form keeps.
-    NEW.at := date_trunc('microseconds', NEW.at);
-    NEW.node_id := coalesce(NEW.node_id, vigil_self());
-    NEW.prev_hash := h.hash;
-    NEW.hash := sha256(h.hash || audit_canonical(NEW));
-    UPDATE audit_head SET seq = NEW.seq, hash = NEW.hash;
-    RETURN NEW;
-END $$;
-CREATE TRIGGER audit_chain BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION audit_chain();
-
--- Append-only: nothing is changed or removed, not even by the daemon.
-CREATE FUNCTION audit_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    RAISE EXCEPTION 'Art 23(5): the access log is append-only (% refused)', TG_OP
-        USING ERRCODE = 'VG023';
-END $$;
-CREATE TRIGGER audit_no_update BEFORE UPDATE OR DELETE ON audit_log
-    FOR EACH ROW EXECUTE FUNCTION audit_refuse();
-CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit_log
-    FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse();
-CREATE TRIGGER audit_head_no_delete BEFORE DELETE ON audit_head
-    FOR EACH ROW EXECUTE FUNCTION audit_refuse();
-CREATE TRIGGER audit_head_no_truncate BEFORE TRUNCATE ON audit_head
-    FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse();
-
--- Append a record; returns its seq.
-CREATE FUNCTION audit_append(p_actor text, p_action text, p_outcome text, p_article text,
-        p_camera text, p_purpose text, p_destination text, p_request_id text,
-        p_emergency_id text, p_detail text) RETURNS bigint
-LANGUAGE sql AS $$
-    INSERT INTO audit_log (at, node_id, actor, action, outcome, article, camera, purpose, destination,
-                           request_id, emergency_id, detail, prev_hash, hash)
-    VALUES (NULL, NULL, p_actor, p_action, p_outcome, p_article, p_camera, p_purpose, p_destination,
-            p_request_id, p_emergency_id, p_detail, '\x', '\x')
-    RETURNING seq
-$$;
-
--- Recompute the chain: the first record whose hash or link is wrong (NULL:
--- none), and how many records there are.
-CREATE FUNCTION audit_verify(OUT records bigint, OUT first_bad_seq bigint)
-LANGUAGE plpgsql STABLE AS $$
-DECLARE
-    r audit_log;
-    prev bytea := '\x0000000000000000000000000000000000000000000000000000000000000000';
-    expect bigint := 1;
-BEGIN
-    records := 0;
-    FOR r IN SELECT * FROM audit_log ORDER BY seq LOOP
-        records := records + 1;
-        IF first_bad_seq IS NULL AND (r.seq <> expect OR r.prev_hash <> prev
-                                      OR r.hash <> sha256(prev || audit_canonical(r))) THEN
-            first_bad_seq := r.seq;
-        END IF;
-        prev := r.hash;
-        expect := r.seq + 1;
-    END LOOP;
-END $$;
-
--- --- The workflow ------------------------------------------------------
---
--- Each step checks its rules in order and answers (ok, article, message);
--- a refusal is not an exception, so that it is logged in the same
+-- decided at the node where it was filed. Each step checks its rules in
+-- order and answers (ok, article, message, state) as an access_answer; a
+-- refusal is not an exception, so that it is logged in the same
 -- transaction as everything else (Art 23(5): refusals are records too).
 
-CREATE TYPE access_answer AS (ok boolean, article text, message text, state text);
-
-CREATE FUNCTION access_refuse(p_actor text, p_action text, p_article text, p_message text,
+-- Log a refusal and answer it.
+CREATE OR REPLACE FUNCTION access_refuse(p_actor text, p_action text, p_article text, p_message text,
         p_request text, p_camera text DEFAULT NULL) RETURNS access_answer
 LANGUAGE plpgsql AS $$
 BEGIN
@@ -216,9 +20,11 @@ BEGIN
     RETURN ROW(false, p_article, p_message, NULL)::access_answer;
 END $$;
 
+-- --- The workflow --------------------------------------------------------
+
 -- Art 20: file a request. P_OFFICERS are badges; their credentials come
 -- from the officers table (the registration as shown).
-CREATE FUNCTION access_request_file(p_id text, p_filed_by text, p_officers text[], p_case text,
+CREATE OR REPLACE FUNCTION access_request_file(p_id text, p_filed_by text, p_officers text[], p_case text,
         p_purpose text, p_cameras text[], p_actions text[], p_from timestamptz, p_to timestamptz,
         p_destination text, p_approval_doc text) RETURNS access_answer
 LANGUAGE plpgsql AS $$
@@ -295,7 +101,7 @@ BEGIN
 END $$;
 
 -- Art 20(1): the second officer confirms with their own identity.
-CREATE FUNCTION access_countersign(p_id text, p_badge text) RETURNS access_answer
+CREATE OR REPLACE FUNCTION access_countersign(p_id text, p_badge text) RETURNS access_answer
 LANGUAGE plpgsql AS $$
 DECLARE
     r access_requests;
@@ -321,7 +127,7 @@ END $$;
 -- Art 19: may BADGE approve for every camera in CAMERAS? The principal of
 -- the city or district bureau covering them all, or a deputy holding a live
 -- delegation from that principal. Returns NULL if so, else why not.
-CREATE FUNCTION access_approver_problem(p_badge text, p_cameras text[]) RETURNS text
+CREATE OR REPLACE FUNCTION access_approver_problem(p_badge text, p_cameras text[]) RETURNS text
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
     o officers;
@@ -352,12 +158,18 @@ BEGIN
     RETURN format('%s is neither the principal nor an authorised deputy', p_badge);
 END $$;
 
-CREATE FUNCTION access_decide(p_id text, p_badge text, p_approve boolean, p_reason text,
+-- Art 19, 20: approve or deny a countersigned request. Art 20(1), 20(2): a
+-- request is approved only while every officer it names is an active
+-- officer (their credential still stands), checked after the
+-- countersignature. An approval stamps grant_version, which vigild reads
+-- to send the grant down (grant_apply).
+CREATE OR REPLACE FUNCTION access_decide(p_id text, p_badge text, p_approve boolean, p_reason text,
         p_valid_for interval) RETURNS access_answer
 LANGUAGE plpgsql AS $$
 DECLARE
     r access_requests;
     problem text;
+    gone text;
     act text := CASE WHEN p_approve THEN 'approve' ELSE 'deny' END;
 BEGIN
     SELECT * INTO r FROM access_requests WHERE id = p_id FOR UPDATE;
@@ -379,6 +191,15 @@ BEGIN
     IF r.state <> 'countersigned' THEN
         RETURN access_refuse(p_badge, act, NULL, format('request %s is already %s', p_id, r.state), p_id);
     END IF;
+    IF p_approve THEN
+        SELECT string_agg(b, ', ') INTO gone FROM unnest(r.officers) AS b
+            WHERE NOT EXISTS (SELECT 1 FROM officers o WHERE o.badge = b AND o.active);
+        IF gone IS NOT NULL THEN
+            RETURN access_refuse(p_badge, act, 'Art 20(2)',
+                                 format('Art 20(2): %s, named in request %s, is no longer an active officer',
+                                        gone, p_id), p_id);
+        END IF;
+    END IF;
     IF NOT p_approve AND coalesce(p_reason, '') = '' THEN
         RETURN access_refuse(p_badge, act, NULL, 'a denial needs a reason', p_id);
     END IF;
@@ -391,7 +212,9 @@ BEGIN
     RETURN ROW(true, NULL, NULL, CASE WHEN p_approve THEN 'approved' ELSE 'denied' END)::access_answer;
 END $$;
 
-CREATE FUNCTION access_revoke(p_id text, p_badge text, p_reason text) RETURNS access_answer
+-- Art 19: the approver withdraws an approval; the revocation goes down
+-- like the grant.
+CREATE OR REPLACE FUNCTION access_revoke(p_id text, p_badge text, p_reason text) RETURNS access_answer
 LANGUAGE plpgsql AS $$
 DECLARE
     r access_requests;
@@ -414,9 +237,14 @@ BEGIN
     RETURN ROW(true, NULL, NULL, 'revoked')::access_answer;
 END $$;
 
--- --- Replicas of officers and delegations (from child VIA) -------------
+-- --- Replicas of officers and delegations (from child VIA) ---------------
+--
+-- Newer versions replace, of rows that came through VIA only; a snapshot
+-- item clears its mark; what changed goes up in the same transaction
+-- (store and forward). Return whether anything changed.
 
-CREATE FUNCTION officer_apply(p_via text, p_uplink text, p_snapshot boolean, p_badge text,
+-- An officer registered below (or removed there).
+CREATE OR REPLACE FUNCTION officer_apply(p_via text, p_uplink text, p_snapshot boolean, p_badge text,
         p_version bigint, p_removed boolean, p_name text, p_unit text, p_credential text, p_roles text[],
         p_public_key text, p_active boolean, p_change bytea) RETURNS boolean
 LANGUAGE plpgsql AS $$
@@ -446,7 +274,8 @@ BEGIN
     RETURN changed;
 END $$;
 
-CREATE FUNCTION delegation_apply(p_via text, p_uplink text, p_snapshot boolean, p_id text,
+-- A delegation granted or revoked below.
+CREATE OR REPLACE FUNCTION delegation_apply(p_via text, p_uplink text, p_snapshot boolean, p_id text,
         p_version bigint, p_unit text, p_principal text, p_deputy text, p_from timestamptz,
         p_until timestamptz, p_revoked boolean, p_change bytea) RETURNS boolean
 LANGUAGE plpgsql AS $$
@@ -470,37 +299,11 @@ BEGIN
     RETURN changed;
 END $$;
 
--- Snapshots cover officers and delegations too.
-CREATE OR REPLACE FUNCTION snapshot_begin(p_peer text) RETURNS void
-LANGUAGE plpgsql AS $$
-BEGIN
-    DELETE FROM applied_seq WHERE peer_id = p_peer;
-    UPDATE nodes SET snapshot_mark = true WHERE via = p_peer;
-    UPDATE sites SET snapshot_mark = true WHERE via = p_peer;
-    UPDATE systems SET snapshot_mark = true WHERE via = p_peer;
-    UPDATE cameras SET snapshot_mark = true WHERE via = p_peer;
-    UPDATE officers SET snapshot_mark = true WHERE via = p_peer;
-    UPDATE delegations SET snapshot_mark = true WHERE via = p_peer;
-END $$;
-
-CREATE OR REPLACE FUNCTION snapshot_end(p_peer text, p_epoch text, p_seq bigint)
-RETURNS SETOF text LANGUAGE plpgsql AS $$
-BEGIN
-    INSERT INTO applied_seq (peer_id, epoch, last_seq) VALUES (p_peer, p_epoch, p_seq)
-        ON CONFLICT (peer_id) DO UPDATE SET epoch = p_epoch, last_seq = p_seq, updated_at = now();
-    DELETE FROM cameras WHERE via = p_peer AND snapshot_mark;
-    DELETE FROM systems WHERE via = p_peer AND snapshot_mark;
-    DELETE FROM sites WHERE via = p_peer AND snapshot_mark;
-    DELETE FROM delegations WHERE via = p_peer AND snapshot_mark;
-    DELETE FROM officers WHERE via = p_peer AND snapshot_mark;
-    RETURN QUERY DELETE FROM nodes WHERE via = p_peer AND snapshot_mark RETURNING id;
-END $$;
-
--- --- Registering at this node ------------------------------------------
+-- --- Registering at this node --------------------------------------------
 
 -- An admin of this node registers an officer of this unit; the change
 -- (P_CHANGE, encoded by vigild) goes to the parent in the same transaction.
-CREATE FUNCTION officer_register(p_actor text, p_badge text, p_name text, p_credential text,
+CREATE OR REPLACE FUNCTION officer_register(p_actor text, p_badge text, p_name text, p_credential text,
         p_roles text[], p_public_key text, p_version bigint, p_change bytea, p_uplink text)
 RETURNS access_answer LANGUAGE plpgsql AS $$
 BEGIN
@@ -525,7 +328,7 @@ BEGIN
 END $$;
 
 -- Art 19: the principal of this unit authorises a deputy of this unit.
-CREATE FUNCTION delegation_grant(p_id text, p_principal text, p_deputy text, p_from timestamptz,
+CREATE OR REPLACE FUNCTION delegation_grant(p_id text, p_principal text, p_deputy text, p_from timestamptz,
         p_until timestamptz, p_version bigint, p_change bytea, p_uplink text)
 RETURNS access_answer LANGUAGE plpgsql AS $$
 DECLARE
@@ -554,39 +357,108 @@ BEGIN
     RETURN ROW(true, NULL, NULL, 'delegated')::access_answer;
 END $$;
 
--- --- Grants down, views at the owning station --------------------------
+-- An officer's powers end, and a deputy's authority is withdrawn.
+--
+-- An officer who leaves the unit (transfer, retirement, suspension) is made
+-- inactive by an admin of the node where they are registered; the change
+-- replicates up like the registration, so every tier above stops admitting
+-- their key (vigild loads active officers only) and stops taking them as a
+-- named officer (Art 20(1), 20(2)), an approver or a principal behind a
+-- delegation (Art 19). Nothing is deleted: the access log names
+-- them, and an inactive officer may be made active again.
+--
+-- A principal withdraws a delegation before its end (Art 19: the deputy
+-- approves only while authorised). Approvals given under it stay as they
+-- were decided; from then on the deputy approves nothing on its strength.
+--
+-- Both are decided here, where the row lives, against the version the
+-- daemon read when it encoded the change (P_SEEN_VERSION): a row changed in
+-- between is refused, never overwritten. Every refusal is a record in the
+-- access log, like the workflow's.
+CREATE OR REPLACE FUNCTION officer_set_active(p_actor text, p_badge text, p_active boolean, p_reason text,
+        p_seen_version bigint, p_version bigint, p_change bytea, p_uplink text)
+RETURNS access_answer LANGUAGE plpgsql AS $$
+DECLARE
+    o officers;
+    act text := CASE WHEN p_active THEN 'officer.reactivate' ELSE 'officer.deactivate' END;
+BEGIN
+    SELECT * INTO o FROM officers WHERE badge = p_badge FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN access_refuse(p_actor, act, NULL, format('no officer %s', p_badge), NULL);
+    END IF;
+    IF o.via IS NOT NULL OR o.unit <> vigil_self() THEN
+        RETURN access_refuse(p_actor, act, NULL,
+                             format('officer %s is registered at %s: an admin there changes it', p_badge, o.unit),
+                             NULL);
+    END IF;
+    IF o.active = p_active THEN
+        RETURN access_refuse(p_actor, act, NULL, format('officer %s is already %s', p_badge,
+                             CASE WHEN p_active THEN 'active' ELSE 'inactive' END), NULL);
+    END IF;
+    IF NOT p_active AND coalesce(p_reason, '') = '' THEN
+        RETURN access_refuse(p_actor, act, NULL, 'a deactivation needs a reason (it goes in the access log)', NULL);
+    END IF;
+    IF o.version <> p_seen_version OR p_change IS NULL THEN
+        RETURN access_refuse(p_actor, act, NULL, format('officer %s changed meanwhile: try again', p_badge), NULL);
+    END IF;
+    UPDATE officers SET active = p_active, version = p_version, updated_at = now() WHERE badge = p_badge;
+    IF p_uplink IS NOT NULL THEN
+        PERFORM outbox_append(p_uplink, ARRAY[p_change]);
+    END IF;
+    PERFORM audit_append(p_actor, act, 'ok', NULL, NULL, NULL, NULL, NULL, NULL,
+                         format('%s (%s)%s', p_badge, o.name, coalesce(': ' || nullif(p_reason, ''), '')));
+    RETURN ROW(true, NULL, NULL, CASE WHEN p_active THEN 'active' ELSE 'inactive' END)::access_answer;
+END $$;
 
--- Approved requests as they reach the nodes below the one that decided.
-CREATE TABLE grants (
-    request_id     text PRIMARY KEY,
-    version        bigint NOT NULL,
-    cameras        text[] NOT NULL,
-    actions        text[] NOT NULL,
-    officers       text[] NOT NULL,
-    rec_from       timestamptz,
-    rec_to         timestamptz,
-    valid_until    timestamptz NOT NULL,
-    revoked        boolean NOT NULL DEFAULT false,
-    purpose        text,
-    destination    text,
-    case_no        text,
-    approved_by    text,
-    filed_at       text,
-    received_at    timestamptz NOT NULL DEFAULT now(),
-    via            text                     -- the parent it came from (NULL: decided here)
-);
-CREATE INDEX grants_cameras ON grants USING gin (cameras);
+CREATE OR REPLACE FUNCTION delegation_revoke(p_id text, p_badge text, p_reason text, p_seen_version bigint,
+        p_version bigint, p_change bytea, p_uplink text)
+RETURNS access_answer LANGUAGE plpgsql AS $$
+DECLARE
+    d delegations;
+    self text := vigil_self();
+BEGIN
+    SELECT * INTO d FROM delegations WHERE id = p_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN access_refuse(p_badge, 'delegation.revoke', NULL, format('no delegation %s', p_id), NULL);
+    END IF;
+    IF d.via IS NOT NULL OR d.unit <> self THEN
+        RETURN access_refuse(p_badge, 'delegation.revoke', 'Art 19',
+                             format('Art 19: delegation %s is of %s: its principal withdraws it there', p_id, d.unit),
+                             NULL);
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM officers WHERE badge = p_badge AND unit = self AND active
+                   AND 'principal' = ANY (roles)) THEN
+        RETURN access_refuse(p_badge, 'delegation.revoke', 'Art 19',
+                             format('Art 19: only the principal of %s withdraws a delegation', self), NULL);
+    END IF;
+    IF d.revoked THEN
+        RETURN access_refuse(p_badge, 'delegation.revoke', NULL, format('delegation %s is already revoked', p_id),
+                             NULL);
+    END IF;
+    IF now() >= d.valid_until THEN
+        RETURN access_refuse(p_badge, 'delegation.revoke', NULL,
+                             format('delegation %s already ended at %s', p_id, d.valid_until), NULL);
+    END IF;
+    IF d.version <> p_seen_version OR p_change IS NULL THEN
+        RETURN access_refuse(p_badge, 'delegation.revoke', NULL,
+                             format('delegation %s changed meanwhile: try again', p_id), NULL);
+    END IF;
+    UPDATE delegations SET revoked = true, version = p_version WHERE id = p_id;
+    IF p_uplink IS NOT NULL THEN
+        PERFORM outbox_append(p_uplink, ARRAY[p_change]);
+    END IF;
+    PERFORM audit_append(p_badge, 'delegation.revoke', 'ok', NULL, NULL, NULL, NULL, NULL, NULL,
+                         format('%s: to %s until %s%s', p_id, d.deputy, d.valid_until,
+                                coalesce(': ' || nullif(p_reason, ''), '')));
+    RETURN ROW(true, NULL, NULL, 'revoked')::access_answer;
+END $$;
 
--- The filing node's record of what it has sent down, per decision.
-ALTER TABLE access_requests ADD COLUMN grant_version bigint;       -- of the decision to send
-ALTER TABLE access_requests ADD COLUMN dispatched_version bigint;  -- last one sent
-CREATE INDEX access_requests_undispatched ON access_requests (id)
-    WHERE grant_version IS DISTINCT FROM dispatched_version;
+-- --- Grants down, views at the owning station ----------------------------
 
 -- Store a grant (newer versions replace) and pass it to each child whose
 -- subtree holds one of its cameras. P_VIA is the parent, or NULL when the
 -- grant was decided here. Returns the children it went to.
-CREATE FUNCTION grant_apply(p_via text, p_request_id text, p_version bigint, p_cameras text[],
+CREATE OR REPLACE FUNCTION grant_apply(p_via text, p_request_id text, p_version bigint, p_cameras text[],
         p_actions text[], p_officers text[], p_from timestamptz, p_to timestamptz, p_until timestamptz,
         p_revoked boolean, p_purpose text, p_destination text, p_case text, p_approved_by text,
         p_filed_at text, p_change bytea) RETURNS SETOF text
@@ -628,14 +500,21 @@ END $$;
 
 -- Art 19, 29(2): does a live grant let OFFICER do ACTION on CAMERA (for
 -- recorded material, within FROM..TO)? Decided here, at the owning
--- station, and logged either way. Returns the grant and the stream URL.
-CREATE FUNCTION view_decide(p_officer text, p_camera text, p_action text, p_from timestamptz,
-        p_to timestamptz, p_entry text, OUT granted boolean, OUT article text, OUT message text,
-        OUT url text, OUT request_id text, OUT valid_until timestamptz)
+-- station, and logged either way (with the emergency's ID when one let
+-- it). Returns the grant and the stream URL.
+--
+-- An officer of the command that declared an emergency (P_UNIT, their unit,
+-- is the node it was declared at) may view, copy and retrieve within its
+-- scope (and radius) and time without a per-request approval (Art 19).
+-- Outside scope or time, or after the end: refused (Art 29(2)).
+CREATE OR REPLACE FUNCTION view_decide(p_officer text, p_camera text, p_action text, p_from timestamptz,
+        p_to timestamptz, p_entry text, p_unit text, OUT granted boolean, OUT article text, OUT message text,
+        OUT url text, OUT request_id text, OUT valid_until timestamptz, OUT emergency_id text)
 LANGUAGE plpgsql AS $$
 DECLARE
     g grants;
     c cameras;
+    e emergencies;
 BEGIN
     granted := false;
     SELECT * INTO c FROM cameras WHERE id = p_camera AND station_id = vigil_self();
@@ -656,125 +535,32 @@ BEGIN
             request_id := g.request_id;
             valid_until := g.valid_until;
         ELSE
-            article := 'Art 29(2)';
-            message := format('Art 29(2): no live approval lets %s %s camera %s%s', p_officer, p_action, p_camera,
-                              CASE WHEN p_action <> 'view-live' THEN ' for that time range' ELSE '' END);
+            -- Art 19: under an emergency, its command's officers need no
+            -- approval, within its scope, radius and time.
+            SELECT em.* INTO e FROM emergencies em
+                LEFT JOIN sites s ON s.station_id = c.station_id AND s.code = c.site_code
+                WHERE em.ended_at IS NULL AND now() >= em.starts_at AND now() < em.ends_at
+                  AND p_unit IS NOT NULL AND p_unit = em.declared_at
+                  AND left(vigil_self(), length(vigil_prefix(em.scope))) = vigil_prefix(em.scope)
+                  AND (em.radius_m IS NULL
+                       OR (coalesce(c.latitude, s.latitude) IS NOT NULL
+                           AND vigil_distance_m(em.near_lat, em.near_lon, coalesce(c.latitude, s.latitude),
+                                                coalesce(c.longitude, s.longitude)) <= em.radius_m))
+                ORDER BY em.ends_at DESC LIMIT 1;
+            IF FOUND THEN
+                granted := true;
+                url := c.stream_url;
+                emergency_id := e.id;
+                valid_until := e.ends_at;
+            ELSE
+                article := 'Art 29(2)';
+                message := format('Art 29(2): no live approval or emergency lets %s %s camera %s%s', p_officer,
+                                  p_action, p_camera,
+                                  CASE WHEN p_action <> 'view-live' THEN ' for that time range' ELSE '' END);
+            END IF;
         END IF;
     END IF;
     PERFORM audit_append(p_officer, p_action, CASE WHEN granted THEN 'ok' ELSE 'refused' END, article,
-                         p_camera, g.purpose, g.destination, g.request_id, NULL,
+                         p_camera, coalesce(g.purpose, e.incident), g.destination, g.request_id, e.id,
                          coalesce(message, format('from %s', p_entry)));
-END $$;
-
--- --- The access log travels up (DESIGN.md "Audit") ---------------------
-
--- How far this node's own log has been sent to the parent.
-CREATE TABLE audit_sent (
-    one  boolean PRIMARY KEY DEFAULT true CHECK (one),
-    seq  bigint NOT NULL
-);
-INSERT INTO audit_sent (seq) VALUES (0);
-
--- Copies of the logs of the nodes below, as they arrived; append-only too.
-CREATE TABLE audit_copies (
-    node_id      text NOT NULL,
-    seq          bigint NOT NULL,
-    at           timestamptz NOT NULL,
-    actor        text NOT NULL,
-    action       text NOT NULL,
-    outcome      text NOT NULL,
-    article      text,
-    camera       text,
-    purpose      text,
-    destination  text,
-    request_id   text,
-    emergency_id text,
-    detail       text,
-    prev_hash    bytea NOT NULL,
-    hash         bytea NOT NULL,
-    via          text NOT NULL,
-    PRIMARY KEY (node_id, seq)
-);
-CREATE TRIGGER audit_copies_no_update BEFORE UPDATE OR DELETE ON audit_copies
-    FOR EACH ROW EXECUTE FUNCTION audit_refuse();
-CREATE TRIGGER audit_copies_no_truncate BEFORE TRUNCATE ON audit_copies
-    FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse();
-
--- A copy that does not extend the chain held: the node rewrote its history
--- (a fork), or something is missing (a gap). Raised once, kept.
-CREATE TABLE audit_alarms (
-    id        bigserial PRIMARY KEY,
-    node_id   text NOT NULL,
-    seq       bigint NOT NULL,
-    kind      text NOT NULL CHECK (kind IN ('fork', 'gap')),
-    detail    text NOT NULL,
-    raised_at timestamptz NOT NULL DEFAULT now(),
-    logged    boolean NOT NULL DEFAULT false
-);
-
-CREATE FUNCTION audit_canonical_copy(r audit_copies) RETURNS bytea
-LANGUAGE sql STABLE
-RETURN convert_to(concat_ws(E'\x1f', r.seq::text,
-                            (extract(epoch FROM r.at) * 1000000)::bigint::text, r.node_id, r.actor,
-                            r.action, r.outcome, coalesce(r.article, ''), coalesce(r.camera, ''),
-                            coalesce(r.purpose, ''), coalesce(r.destination, ''), coalesce(r.request_id, ''),
-                            coalesce(r.emergency_id, ''), coalesce(r.detail, '')), 'UTF8');
-
--- Keep a child's record if it extends the chain held for its node; raise an
--- alarm if not. Stored copies go on up (store and forward).
-CREATE FUNCTION audit_copy_apply(p_via text, p_uplink text, p_node text, p_seq bigint, p_at timestamptz,
-        p_actor text, p_action text, p_outcome text, p_article text, p_camera text, p_purpose text,
-        p_destination text, p_request_id text, p_emergency_id text, p_detail text, p_prev bytea,
-        p_hash bytea, p_change bytea) RETURNS text
-LANGUAGE plpgsql AS $$
-DECLARE
-    last audit_copies;
-    same audit_copies;
-BEGIN
-    SELECT * INTO same FROM audit_copies WHERE node_id = p_node AND seq = p_seq;
-    IF FOUND THEN
-        IF same.hash = p_hash THEN
-            RETURN 'duplicate';
-        END IF;
-        INSERT INTO audit_alarms (node_id, seq, kind, detail)
-            VALUES (p_node, p_seq, 'fork', format('record %s of %s arrived again with another hash: the log was rewritten',
-                                                  p_seq, p_node));
-        RETURN 'fork';
-    END IF;
-    SELECT * INTO last FROM audit_copies WHERE node_id = p_node ORDER BY seq DESC LIMIT 1;
-    IF FOUND AND (last.seq + 1 <> p_seq) THEN
-        INSERT INTO audit_alarms (node_id, seq, kind, detail)
-            VALUES (p_node, p_seq, 'gap', format('record %s of %s follows %s', p_seq, p_node, last.seq));
-    ELSIF FOUND AND last.hash <> p_prev THEN
-        INSERT INTO audit_alarms (node_id, seq, kind, detail)
-            VALUES (p_node, p_seq, 'fork', format('record %s of %s does not extend record %s held here: '
-                                                  'the log was rewritten', p_seq, p_node, last.seq));
-        RETURN 'fork';
-    END IF;
-    INSERT INTO audit_copies (node_id, seq, at, actor, action, outcome, article, camera, purpose, destination,
-                              request_id, emergency_id, detail, prev_hash, hash, via)
-        VALUES (p_node, p_seq, p_at, p_actor, p_action, p_outcome, p_article, p_camera, p_purpose, p_destination,
-                p_request_id, p_emergency_id, p_detail, p_prev, p_hash, p_via);
-    IF p_uplink IS NOT NULL THEN
-        PERFORM outbox_append(p_uplink, ARRAY[p_change]);
-    END IF;
-    RETURN 'stored';
-END $$;
-
--- Verify the copies held of NODE's log: each record's hash, and the links.
-CREATE FUNCTION audit_verify_copy(p_node text, OUT records bigint, OUT first_bad_seq bigint)
-LANGUAGE plpgsql STABLE AS $$
-DECLARE
-    r audit_copies;
-    prev bytea;
-BEGIN
-    records := 0;
-    FOR r IN SELECT * FROM audit_copies WHERE node_id = p_node ORDER BY seq LOOP
-        records := records + 1;
-        IF first_bad_seq IS NULL AND ((prev IS NOT NULL AND r.prev_hash <> prev)
-                                      OR r.hash <> sha256(r.prev_hash || audit_canonical_copy(r))) THEN
-            first_bad_seq := r.seq;
-        END IF;
-        prev := r.hash;
-    END LOOP;
 END $$;

@@ -1,9 +1,13 @@
--- 008: vigild works as vigil_writer, a role that cannot change or remove
--- the access log (Art 23(5)): no UPDATE, DELETE or TRUNCATE on audit_log or
--- audit_copies, whatever the triggers. Migrations run as the login role (the
--- database's owner); the loop's connection starts with role=vigil_writer
--- (lib/node.c). The role is the cluster's, shared by every node database in
--- it, so creating it tolerates another migration doing the same at once.
+-- 006: vigild works as vigil_writer, a role that cannot change or remove
+-- the access log (Art 23(5)): no UPDATE, DELETE or TRUNCATE on audit_log,
+-- audit_copies or audit_checkpoints, whatever the triggers. Migrations run
+-- as the login role (the database's owner); the loop's connection starts
+-- with role=vigil_writer (lib/node.c). The role is the cluster's, shared by
+-- every node database in it, so creating it tolerates another migration
+-- doing the same at once.
+--
+-- Last of the baseline, so that its grants cover every table before it;
+-- the default privileges cover tables that later migrations create.
 
 DO $$
 BEGIN
@@ -25,7 +29,7 @@ GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO vigil_writer;
 ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO vigil_writer;
 ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO vigil_writer;
 
--- The access log: append and read, nothing else.
-REVOKE UPDATE, DELETE, TRUNCATE ON audit_log, audit_copies FROM vigil_writer;
+-- The access log and its checkpoints: append and read, nothing else.
+REVOKE UPDATE, DELETE, TRUNCATE ON audit_log, audit_copies, audit_checkpoints FROM vigil_writer;
 REVOKE DELETE, TRUNCATE ON audit_head, audit_sent FROM vigil_writer;
 REVOKE TRUNCATE ON ALL TABLES IN SCHEMA public FROM vigil_writer;

@@ -1,0 +1,224 @@
+-- federation: this node, the platform nodes it knows (Art 3, 12: city,
+-- district, station), enrolment of child nodes, and reliable delivery
+-- (DESIGN.md "Delivery"): the transactional outbox per peer, the sequence
+-- check on what a peer sends, and snapshots. Rules live here, where the
+-- data lives: sequence order is checked inside the applying transaction,
+-- so nothing is applied twice even if the daemon misbehaves.
+
+-- This node's ID, so triggers and functions know which rows are its own.
+-- PL/pgSQL, not SQL: it reads a table, so as an SQL function it was never
+-- inlined, and every statement that called it parsed and planned its body
+-- again (a station's emergency order went through four such calls).
+-- PL/pgSQL keeps the plan for the session.
+CREATE OR REPLACE FUNCTION vigil_self() RETURNS text LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (SELECT value FROM node_settings WHERE key = 'node_id');
+END $$;
+
+-- The prefix of a node ID: its centre code without trailing "00" pairs
+-- (DESIGN.md "Identity and tiers"); a camera is under a node if its ID
+-- starts with the node's prefix.
+CREATE OR REPLACE FUNCTION vigil_prefix(id text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN CASE WHEN substr(id, 7, 2) <> '00' THEN substr(id, 1, 8)
+            WHEN substr(id, 5, 2) <> '00' THEN substr(id, 1, 6)
+            ELSE substr(id, 1, 4) END;
+
+-- Append changes for PEER in order, as one outbox row (see the outbox
+-- table for why a row holds a batch); returns the last sequence.
+CREATE OR REPLACE FUNCTION outbox_append(p_peer text, p_changes bytea[]) RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    last bigint;
+    n int := coalesce(array_length(p_changes, 1), 0);
+BEGIN
+    IF n = 0 THEN
+        RETURN NULL;
+    END IF;
+    INSERT INTO outbox_seq AS s (peer_id, last_seq) VALUES (p_peer, n)
+        ON CONFLICT (peer_id) DO UPDATE SET last_seq = s.last_seq + n
+        RETURNING s.last_seq INTO last;
+    INSERT INTO outbox (peer_id, last_seq, seq, changes) VALUES (p_peer, last, last - n + 1, p_changes);
+    RETURN last;
+END $$;
+
+-- Accept sequences FIRST..LAST from PEER: they must follow exactly what was
+-- applied before, in the same epoch. Called first in every applying
+-- transaction; an exception aborts the whole transaction.
+CREATE OR REPLACE FUNCTION link_accept(p_peer text, p_epoch text, p_first bigint, p_last bigint)
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE applied_seq SET last_seq = p_last, updated_at = now()
+        WHERE peer_id = p_peer AND epoch = p_epoch AND last_seq = p_first - 1;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'sequence % from % (epoch %) does not follow what was applied',
+            p_first, p_peer, p_epoch USING ERRCODE = 'VG001';
+    END IF;
+END $$;
+
+-- A snapshot from PEER begins: forget its sequence, mark everything that
+-- came through it (nodes, the catalog, officers, delegations). What is
+-- still marked at the end was not in the snapshot and is gone.
+CREATE OR REPLACE FUNCTION snapshot_begin(p_peer text) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM applied_seq WHERE peer_id = p_peer;
+    UPDATE nodes SET snapshot_mark = true WHERE via = p_peer;
+    UPDATE sites SET snapshot_mark = true WHERE via = p_peer;
+    UPDATE systems SET snapshot_mark = true WHERE via = p_peer;
+    UPDATE cameras SET snapshot_mark = true WHERE via = p_peer;
+    UPDATE officers SET snapshot_mark = true WHERE via = p_peer;
+    UPDATE delegations SET snapshot_mark = true WHERE via = p_peer;
+END $$;
+
+-- The snapshot ended at SEQ: remove what it did not contain (returning the
+-- removed node IDs so they can be forwarded as removals) and continue after SEQ.
+CREATE OR REPLACE FUNCTION snapshot_end(p_peer text, p_epoch text, p_seq bigint)
+RETURNS SETOF text LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO applied_seq (peer_id, epoch, last_seq) VALUES (p_peer, p_epoch, p_seq)
+        ON CONFLICT (peer_id) DO UPDATE SET epoch = p_epoch, last_seq = p_seq, updated_at = now();
+    DELETE FROM cameras WHERE via = p_peer AND snapshot_mark;
+    DELETE FROM systems WHERE via = p_peer AND snapshot_mark;
+    DELETE FROM sites WHERE via = p_peer AND snapshot_mark;
+    DELETE FROM delegations WHERE via = p_peer AND snapshot_mark;
+    DELETE FROM officers WHERE via = p_peer AND snapshot_mark;
+    RETURN QUERY DELETE FROM nodes WHERE via = p_peer AND snapshot_mark RETURNING id;
+END $$;
+
+-- Apply a node's state learned through child VIA. Takes only newer versions
+-- (a snapshot item always clears its mark). If it changed anything and this
+-- node has a parent, the same change bytes go into the uplink outbox in the
+-- same transaction (store and forward). Returns whether it changed.
+CREATE OR REPLACE FUNCTION node_state_apply(p_via text, p_id text, p_parent text, p_tier text,
+        p_name text, p_online boolean, p_last_seen timestamptz, p_version bigint,
+        p_change bytea, p_uplink text, p_snapshot boolean)
+RETURNS boolean LANGUAGE plpgsql AS $$
+DECLARE
+    changed boolean;
+BEGIN
+    INSERT INTO nodes AS n (id, parent_id, tier, name, online, last_seen, version, via)
+        VALUES (p_id, p_parent, p_tier, p_name, p_online, p_last_seen, p_version, p_via)
+        ON CONFLICT (id) DO UPDATE SET parent_id = EXCLUDED.parent_id, tier = EXCLUDED.tier,
+            name = EXCLUDED.name, online = EXCLUDED.online, last_seen = EXCLUDED.last_seen,
+            version = EXCLUDED.version, via = EXCLUDED.via, snapshot_mark = false
+        WHERE n.version < EXCLUDED.version
+        RETURNING true INTO changed;
+    changed := coalesce(changed, false);
+    IF p_snapshot AND NOT changed THEN
+        UPDATE nodes SET snapshot_mark = false WHERE id = p_id AND via = p_via;
+    END IF;
+    IF changed AND p_uplink IS NOT NULL THEN
+        PERFORM outbox_append(p_uplink, ARRAY[p_change]);
+    END IF;
+    RETURN changed;
+END $$;
+
+-- Remove a node learned through VIA (and forward the removal).
+CREATE OR REPLACE FUNCTION node_remove_apply(p_via text, p_id text, p_change bytea, p_uplink text)
+RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM nodes WHERE id = p_id AND via = p_via;
+    IF FOUND AND p_uplink IS NOT NULL THEN
+        PERFORM outbox_append(p_uplink, ARRAY[p_change]);
+    END IF;
+    RETURN FOUND;
+END $$;
+
+-- This node observed its direct child's link going up or down.
+CREATE OR REPLACE FUNCTION node_observe(p_id text, p_online boolean, p_last_seen timestamptz,
+        p_version bigint, p_change bytea, p_uplink text)
+RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE nodes SET online = p_online, last_seen = coalesce(p_last_seen, last_seen), version = p_version
+        WHERE id = p_id AND version < p_version
+          AND (online IS DISTINCT FROM p_online OR last_seen IS DISTINCT FROM p_last_seen);
+    IF FOUND AND p_uplink IS NOT NULL THEN
+        PERFORM outbox_append(p_uplink, ARRAY[p_change]);
+    END IF;
+    RETURN FOUND;
+END $$;
+
+-- `vigilctl node enroll`: admit a direct child's key, and tell the parent.
+CREATE OR REPLACE FUNCTION node_enroll(p_id text, p_parent text, p_tier text, p_name text, p_key text,
+        p_version bigint, p_change bytea, p_uplink text)
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO nodes (id, parent_id, tier, name, public_key, enrolled_at, version)
+        VALUES (p_id, p_parent, p_tier, p_name, p_key, now(), p_version)
+        ON CONFLICT (id) DO UPDATE SET parent_id = EXCLUDED.parent_id, tier = EXCLUDED.tier,
+            name = EXCLUDED.name, public_key = EXCLUDED.public_key, enrolled_at = now(),
+            version = EXCLUDED.version, via = NULL;
+    IF p_uplink IS NOT NULL THEN
+        PERFORM outbox_append(p_uplink, ARRAY[p_change]);
+    END IF;
+END $$;
+
+-- `vigilctl node remove`: a child platform removed at its parent, a
+-- station closed or merged into another, or a server that must not be let
+-- in again (stolen, its key leaked, no new key to give it).
+--
+-- Only what the child itself registered is a reason to refuse: its sites,
+-- systems and cameras are records of systems that exist (Art 17, 18: they
+-- are moved or removed at the station, removal filed, before the platform
+-- goes), and a district's stations are removed first. What is kept: the
+-- copies of its access log (Art 23(5)), its emergency reports and
+-- everything logged about it. What goes: its enrolment (its key is refused
+-- from the next message on, lib/node.c), its row, what waited in the
+-- outbox for it and the sequence applied from it. The removal travels up
+-- (NodeRemoved), so the city forgets it too.
+CREATE OR REPLACE FUNCTION node_decommission(p_actor text, p_id text, p_reason text, p_change bytea, p_uplink text)
+RETURNS access_answer LANGUAGE plpgsql AS $$
+DECLARE
+    self text := vigil_self();
+    n nodes;
+    below integer;
+    sites_n integer;
+    systems_n integer;
+    cameras_n integer;
+BEGIN
+    SELECT * INTO n FROM nodes WHERE id = p_id FOR UPDATE;
+    IF NOT FOUND OR n.parent_id IS DISTINCT FROM self OR n.via IS NOT NULL OR n.public_key IS NULL THEN
+        RETURN access_refuse(p_actor, 'node.remove', NULL,
+                             format('%s is not a child platform enrolled here', p_id), NULL);
+    END IF;
+    IF coalesce(p_reason, '') = '' THEN
+        RETURN access_refuse(p_actor, 'node.remove', NULL, 'a removal needs a reason (it goes in the access log)',
+                             NULL);
+    END IF;
+    SELECT count(*) INTO below FROM nodes WHERE parent_id = p_id;
+    IF below > 0 THEN
+        RETURN access_refuse(p_actor, 'node.remove', NULL,
+                             format('%s (%s) still has %s platform(s) under it: remove them first', p_id, n.name,
+                                    below), NULL);
+    END IF;
+    SELECT count(*) INTO sites_n FROM sites WHERE station_id = p_id;
+    SELECT count(*) INTO systems_n FROM systems WHERE station_id = p_id;
+    SELECT count(*) INTO cameras_n FROM cameras WHERE station_id = p_id;
+    IF sites_n + systems_n + cameras_n > 0 THEN
+        RETURN access_refuse(p_actor, 'node.remove', 'Art 18',
+                             format('Art 18: %s (%s) still registers %s site(s), %s system(s), %s camera(s): they '
+                                    'are moved or removed at the station first (removal filed)', p_id, n.name,
+                                    sites_n, systems_n, cameras_n), NULL);
+    END IF;
+    DELETE FROM nodes WHERE id = p_id;
+    DELETE FROM outbox WHERE peer_id = p_id;
+    DELETE FROM applied_seq WHERE peer_id = p_id;
+    IF p_uplink IS NOT NULL THEN
+        PERFORM outbox_append(p_uplink, ARRAY[p_change]);
+    END IF;
+    PERFORM audit_append(p_actor, 'node.remove', 'ok', NULL, NULL, NULL, NULL, NULL, NULL,
+                         format('%s (%s): %s', p_id, n.name, p_reason));
+    RETURN ROW(true, NULL, NULL, 'removed')::access_answer;
+END $$;
+
+-- Link probes (`vigilctl link probe`): apply a batch of probes from child
+-- VIA (they must come from VIA itself).
+CREATE OR REPLACE FUNCTION link_probe_apply(p_via text, p_probe_ids bigint[], p_numbers bigint[],
+        p_sent_us bigint[])
+RETURNS void LANGUAGE sql AS $$
+    INSERT INTO link_probes (origin, probe_id, number, sent_at)
+        SELECT p_via, i, n, to_timestamp(s / 1000000.0)
+        FROM unnest(p_probe_ids, p_numbers, p_sent_us) AS u(i, n, s)
+        ON CONFLICT DO NOTHING;
+$$;
