@@ -345,7 +345,7 @@ int node_start(struct node *n, char *err, size_t errlen)
                 return r;
         }
         n->zap_init = true;
-        /* The loop's connection works as vigil_writer (schema/008): it
+        /* The loop's connection works as vigil_writer (schema/006_daemon_role.sql): it
          * cannot change or remove the access log (Art 23(5)). A conninfo
          * that sets options itself keeps them, and its own role. */
         {

@@ -202,7 +202,7 @@ static void accessctl_delegation_add(struct control_req *q)
 
 /* An officer made inactive or active again, a delegation withdrawn: the
  * row is read first, to encode the change that travels up; the schema
- * decides (020_officer_end.sql), against the version read here. Q->data
+ * decides (schema/functions/access.sql), against the version read here. Q->data
  * holds what was asked until then. */
 struct accessctl_end {
         char key[72];           /* the badge or the delegation's ID, as given */

@@ -4,7 +4,7 @@
  * with its outbox entry. At every tier: `show`, `list`, `count`.
  *
  * The rules are checked twice: here, row by row, so that a refusal names its
- * line, field and article; and by the triggers of schema/003_catalog.sql,
+ * line, field and article; and by the triggers of schema/functions/catalog.sql,
  * inside the same transaction, so that nothing unlawful is stored even if
  * this code errs. */
 #pragma once

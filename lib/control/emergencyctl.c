@@ -102,7 +102,7 @@ static void emergencyctl_status(struct control_req *q)
                 return;
         }
         snprintf(q->arg_id, sizeof(q->arg_id), "%s", p[0]);
-        /* Every station in scope, answered or not (schema 012). */
+        /* Every station in scope, answered or not (emergency_status_json). */
         emergencyctl_reply_status(q);
 }
 

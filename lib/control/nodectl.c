@@ -380,7 +380,7 @@ static void nodectl_on_removed(void *arg, struct db_tx *tx, int err, const char 
         free(q);
 }
 
-/* node remove ID --reason TEXT: an admin of the parent (schema 022). */
+/* node remove ID --reason TEXT: an admin of the parent (node_decommission). */
 static void nodectl_remove(struct control_req *q)
 {
         struct nodectl *n = q->ctx;

@@ -1,6 +1,6 @@
 /* audit: the access log (Art 23(5)) travels up. Each node's records are
  * written, chained and kept append-only by the database
- * (schema/007_access.sql); this module sends them to the parent (a sweep
+ * (schema/004_audit.sql, functions/audit.sql); this module sends them to the parent (a sweep
  * of what is not yet sent, the mark moved in the same transaction) and
  * applies the children's records into audit_copies, where the database
  * checks that each extends the chain held for that node and raises an
@@ -45,7 +45,7 @@ void audit_forward_in(struct audit *au, struct db_tx *tx);
 /** Log alarms raised since the last call (forks, gaps in children's logs). */
 void audit_check_alarms(struct audit *au);
 
-/* Signed checkpoints (schema 023, wire/checkpoint.h): a node signs "record
+/* Signed checkpoints (audit_checkpoints, wire/checkpoint.h): a node signs "record
  * SEQ of my log has hash HASH" with its Ed25519 key. */
 /** Sign this node's log head if it grew since the last checkpoint; keep
  *  it and send it up. Call now and then (every 2 s). */

@@ -15,7 +15,7 @@
  * agree).
  *
  * The station side (registering, with the rules) is lib/control/catalogctl/;
- * the rules themselves are in schema/003_catalog.sql, where the data lives. */
+ * the rules themselves are in schema/functions/catalog.sql, where the data lives. */
 #pragma once
 
 #include <stdbool.h>

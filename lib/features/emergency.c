@@ -288,7 +288,7 @@ static void emergency_add_report(struct emergency *e, struct db_tx *tx, const ch
 }
 
 /* At a station, the statement keeping order O from VIA and acking it, its
- * report up (schema 018: emergency_receive decides whether the order is
+ * report up (schema/functions/emergency.sql: emergency_receive decides whether the order is
  * new, live and covers this station). */
 static void emergency_add_receive(struct emergency *e, struct db_tx *tx, const char *via, const Vigil__EmergencyOrder *o)
 {
@@ -529,7 +529,7 @@ static void emergency_flush(struct emergency_job *j)
         }
         j->recorded = n;
         /* Art 19, 23(5): one record in the access log for the systems this
-         * batch linked (schema 021). */
+         * batch linked (linkage_log). */
         if (linked.n > 0) {
                 int lens[2] = { 0 }, fmts[2] = { 0 };
                 p[0] = j->id;
@@ -696,7 +696,7 @@ void emergency_act(struct emergency *e)
         /* The end, or the expiry by this station's own clock, undoes every
          * linkage (also when cut off from the parent): what is due is read
          * here, undone and reported in one transaction per emergency
-         * (schema 015). The orders acked on arrival (emergency_receive, in the
+         * (emergency_unlink_due). The orders acked on arrival (emergency_receive, in the
          * applying transaction) are taken to act on in the same round trip,
          * unless one is waiting for its link delay (emergency_act_soon):
          * then they are taken when it fires, not early by whatever calls

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Signed checkpoints of the access log (DESIGN.md "Audit"; schema 023):
+"""Signed checkpoints of the access log (DESIGN.md "Audit"; schema/functions/audit.sql):
 
 * yuelu-1 signs the head of its log when it grows (at most every 10 s:
   with a batch of the log sent up, or by itself); the checkpoint goes up

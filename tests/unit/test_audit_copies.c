@@ -1,4 +1,4 @@
-/* audit_copies_apply (schema 017): a child's access-log records applied as
+/* audit_copies_apply (schema/functions/audit.sql): a child's access-log records applied as
  * a set when they extend the chain held, one by one (audit_copy_apply,
  * with its alarms) when not. The records are real ones, written through
  * audit_append into this database's own log and applied from there as a

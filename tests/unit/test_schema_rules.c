@@ -1,9 +1,9 @@
 /* Rules enforced by the database itself. The registration rules of
- * schema/003 and 006: rows written straight into a station's tables (not
+ * schema/functions/catalog.sql: rows written straight into a station's tables (not
  * through vigild's checks) are refused with the article, and a district's
  * replicas are not re-judged. A station's receipt of an emergency order
- * (schema/018): which versions it keeps, logs and acks. Officers made
- * inactive and delegations withdrawn (schema/020). Runs the real
+ * (schema/functions/emergency.sql): which versions it keeps, logs and acks. Officers made
+ * inactive and delegations withdrawn (schema/functions/access.sql). Runs the real
  * migrations on the test cluster (unit_pg.h). */
 #include <errno.h>
 #include <stdbool.h>
@@ -192,7 +192,7 @@ static const char *answer(PGconn *c, const char *sql)
         "SELECT ok, article, message FROM delegation_revoke('" id "', '" badge "', 'why', " seen ", 6, " change \
         ", '" PARENT "')"
 
-/* schema/020: an officer is made inactive, a delegation withdrawn, only
+/* schema/functions/access.sql: an officer is made inactive, a delegation withdrawn, only
  * where the row lives, with a reason, against the version read; each
  * refusal is logged, each change queued up once. */
 static void test_officers_and_delegations_end_where_they_live(void)

@@ -2,7 +2,7 @@
  * catalog/columns.c: the check, bounds, choices and article of each
  * column), so that a refusal names its line, field and article. The
  * schema's triggers check the same rules again inside the writing
- * transaction (schema/003_catalog.sql).
+ * transaction (schema/functions/catalog.sql).
  *
  * The checks are written out, not regular expressions: an import checks
  * millions of values, and a regular expression per value was a good part

@@ -1,5 +1,5 @@
 /* The one description of each catalog entity (Art 2): one row per column of
- * its SQL table, in that table's order (schema/003_catalog.sql; later
+ * its SQL table, in that table's order (schema/002_catalog.sql; later
  * columns follow ALTER TABLE … ADD COLUMN, so after the version), with the
  * proto field it travels as (vigil.proto, by name) and how an operator's
  * value is checked. The node's own bookkeeping columns (updated_at, via,
