@@ -1756,36 +1756,22 @@ END $$;
 --
 
 CREATE FUNCTION public.snapshot_begin(p_peer text) RETURNS void
-    LANGUAGE plpgsql
+    LANGUAGE sql
     AS $$
-BEGIN
     DELETE FROM applied_seq WHERE peer_id = p_peer;
-    UPDATE nodes SET snapshot_mark = true WHERE via = p_peer;
-    UPDATE sites SET snapshot_mark = true WHERE via = p_peer;
-    UPDATE systems SET snapshot_mark = true WHERE via = p_peer;
-    UPDATE cameras SET snapshot_mark = true WHERE via = p_peer;
-    UPDATE officers SET snapshot_mark = true WHERE via = p_peer;
-    UPDATE delegations SET snapshot_mark = true WHERE via = p_peer;
-END $$;
+$$;
 
 
 --
 -- Name: snapshot_end(text, text, bigint); Type: FUNCTION; Schema: public; Owner: -
 --
 
-CREATE FUNCTION public.snapshot_end(p_peer text, p_epoch text, p_seq bigint) RETURNS SETOF text
-    LANGUAGE plpgsql
+CREATE FUNCTION public.snapshot_end(p_peer text, p_epoch text, p_seq bigint) RETURNS void
+    LANGUAGE sql
     AS $$
-BEGIN
     INSERT INTO applied_seq (peer_id, epoch, last_seq) VALUES (p_peer, p_epoch, p_seq)
         ON CONFLICT (peer_id) DO UPDATE SET epoch = p_epoch, last_seq = p_seq, updated_at = now();
-    DELETE FROM cameras WHERE via = p_peer AND snapshot_mark;
-    DELETE FROM systems WHERE via = p_peer AND snapshot_mark;
-    DELETE FROM sites WHERE via = p_peer AND snapshot_mark;
-    DELETE FROM delegations WHERE via = p_peer AND snapshot_mark;
-    DELETE FROM officers WHERE via = p_peer AND snapshot_mark;
-    RETURN QUERY DELETE FROM nodes WHERE via = p_peer AND snapshot_mark RETURNING id;
-END $$;
+$$;
 
 
 --

@@ -7,10 +7,11 @@
  * chunk, and at most LINK_SNAPSHOT_WINDOW unapplied chunks are on the
  * wire. SnapshotEnd(S, items) follows the last; the deltas after S follow.
  *
- * Receiving: each step applies alone, in order. SnapshotBegin marks what
- * came through the peer (snapshot_begin()); chunks upsert and unmark;
- * SnapshotEnd reads what is still marked, then removes it, forwards the
- * removals and stores S as applied, in one transaction. */
+ * Receiving: each step applies alone, in order. SnapshotBegin forgets
+ * what was applied (snapshot_begin()) and marks what came through the peer
+ * (each section's table); chunks upsert and unmark; SnapshotEnd reads what
+ * is still marked, then removes it, forwards the removals and stores S as
+ * applied (snapshot_end()), in one transaction. */
 #include "delivery/link-impl.h"
 
 #include <errno.h>
@@ -280,7 +281,7 @@ static void link_on_snapshot_unmarked(void *arg, struct db_tx *rtx, int err, con
                 const char *p[3] = { l->peer_id, l->in.peer_epoch, seq };
                 db_tx_add(tx, "SELECT snapshot_end($1, $2, $3)", 3, p, NULL, NULL);
         }
-        snapshot_add_forwards(l->set->sections, tx, rtx, link_set_parent_id(l->set));
+        snapshot_add_removals(l->set->sections, tx, rtx, l->peer_id, link_set_parent_id(l->set));
         db_submit(l->set->db, tx, link_on_snapshot_step, c);
 }
 
@@ -302,6 +303,7 @@ void link_apply_snapshot_item(struct link *l)
         switch (env->body_case) {
         case VIGIL__ENVELOPE__BODY_SNAPSHOT_BEGIN:
                 db_tx_add(tx, "SELECT snapshot_begin($1)", 1, p, NULL, NULL);
+                snapshot_add_marks(l->set->sections, tx, l->peer_id);
                 break;
         case VIGIL__ENVELOPE__BODY_SNAPSHOT_CHUNK:
                 batch = change_batch_new(l->set->kinds, tx, l->peer_id, link_set_parent_id(l->set),

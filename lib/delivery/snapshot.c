@@ -86,6 +86,29 @@ fail:
         return -ENOMEM;
 }
 
+/* For every section with a table, in order (or the reverse), the
+ * statement PREFIX table SUFFIX with $1 VIA. */
+static void snapshot_each_table(const struct snapshot_table *t, struct db_tx *tx, const char *via,
+                                const char *prefix, const char *suffix, bool reverse)
+{
+        const char *p[1] = { via };
+        char sql[200];
+        int k, i;
+
+        for (k = 0; k < t->n; k++) {
+                i = reverse ? t->n - 1 - k : k;
+                if (!t->sections[i].table)
+                        continue;
+                snprintf(sql, sizeof(sql), "%s%s%s", prefix, t->sections[i].table, suffix);
+                db_tx_add(tx, sql, 1, p, NULL, NULL);
+        }
+}
+
+void snapshot_add_marks(const struct snapshot_table *t, struct db_tx *tx, const char *via)
+{
+        snapshot_each_table(t, tx, via, "UPDATE ", " SET snapshot_mark = true WHERE via = $1", false);
+}
+
 void snapshot_add_marked(const struct snapshot_table *t, struct db_tx *tx, const char *via)
 {
         int i;
@@ -95,11 +118,14 @@ void snapshot_add_marked(const struct snapshot_table *t, struct db_tx *tx, const
                         t->sections[i].add_marked(t->sections[i].arg, tx, via);
 }
 
-void snapshot_add_forwards(const struct snapshot_table *t, struct db_tx *tx, struct db_tx *read,
-                           const char *uplink)
+void snapshot_add_removals(const struct snapshot_table *t, struct db_tx *tx, struct db_tx *read,
+                           const char *via, const char *uplink)
 {
         int i, k = 0;
 
+        /* Dependents were registered after what they depend on (cameras
+         * after sites): they go first. */
+        snapshot_each_table(t, tx, via, "DELETE FROM ", " WHERE via = $1 AND snapshot_mark", true);
         if (!uplink)
                 return;
         for (i = 0; i < t->n; i++) {

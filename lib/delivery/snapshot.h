@@ -10,10 +10,13 @@
  * hold later changes; the deltas after the sequence carry them too, and
  * versions make applying them twice harmless.
  *
- * At the receiving end, a section going up may also say what the snapshot
- * no longer holds: the rows that came through that child and are still
- * marked at its end are read (add_marked), removed by snapshot_end() in
- * the database, and their removal forwarded up (forward_removed). */
+ * At the receiving end, a section going up names the table its rows are
+ * kept in: at SnapshotBegin every row of it that came through the child
+ * is marked (snapshot_mark), the snapshot's rows unmark what they find,
+ * and at SnapshotEnd what is still marked is gone. A section may also say
+ * how that is forwarded up: the rows still marked are read first
+ * (add_marked) and their removal forwarded (forward_removed) in the
+ * transaction that removes them. */
 #pragma once
 
 #include <stdbool.h>
@@ -46,6 +49,9 @@ struct snapshot_section {
         enum snapshot_to to;
         /* Few rows: the whole section is one page (read without a limit). */
         bool one_page;
+        /* Going up: the table (with columns via and snapshot_mark) the
+         * rows are kept in at the parent, or NULL. */
+        const char *table;
         /* Add to TX the one statement reading page P. */
         void (*add_read)(void *arg, struct db_tx *tx, const struct snapshot_page *p);
         /* Row I of that statement's result as a change; caller owns *RET. */
@@ -88,10 +94,15 @@ void snapshot_add_page(const struct snapshot_table *t, const struct snapshot_cur
 int snapshot_page_encode(const struct snapshot_table *t, struct snapshot_cursor *c, struct db_tx *tx, int limit,
                          uint8_t ***ret_changes, size_t **ret_lens, size_t *ret_n);
 
+/** A child's snapshot begins: add to TX, for every section with a table,
+ *  the statement marking the rows that came through child VIA. */
+void snapshot_add_marks(const struct snapshot_table *t, struct db_tx *tx, const char *via);
 /** A child's snapshot ends: add to TX, for every section with add_marked,
  *  in order, the statement reading what it did not contain. */
 void snapshot_add_marked(const struct snapshot_table *t, struct db_tx *tx, const char *via);
-/** Then, in the ending transaction TX, the forwarding of their removals to
- *  UPLINK (nothing at the city), from the results of READ. */
-void snapshot_add_forwards(const struct snapshot_table *t, struct db_tx *tx, struct db_tx *read,
-                           const char *uplink);
+/** Then, in the ending transaction TX, the removal of what is still
+ *  marked (the sections' tables, last registered first) and the forwarding
+ *  of the removals to UPLINK (nothing at the city), from the results of
+ *  READ. */
+void snapshot_add_removals(const struct snapshot_table *t, struct db_tx *tx, struct db_tx *read,
+                           const char *via, const char *uplink);

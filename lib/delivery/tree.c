@@ -190,7 +190,8 @@ void tree_register(struct tree *t, struct vtime_versions *versions, struct chang
                 .wrong_way = "a link probe must come from the child that sends it", .row = tree_probe_row,
                 .flush = tree_probe_flush, .group_max = SIZE_MAX, .arg = t });
         snapshot_register(sections, &(struct snapshot_section){
-                .name = "nodes", .to = SNAPSHOT_TO_PARENT, .one_page = true, .add_read = tree_add_read,
+                .name = "nodes", .to = SNAPSHOT_TO_PARENT, .one_page = true, .table = "nodes",
+                .add_read = tree_add_read,
                 .encode = tree_encode_row, .add_marked = tree_add_marked, .forward_removed = tree_forward_removed,
                 .arg = t });
 }

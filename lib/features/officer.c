@@ -324,10 +324,11 @@ void officer_init(struct officer_roster *r, struct delivery *d, const struct off
                 .kind_case = VIGIL__CHANGE__KIND_DELEGATION, .name = "delegation", .from = CHANGE_FROM_CHILD,
                 .wrong_way = "officers only travel up, not from the parent", .add = officer_add, .arg = r });
         snapshot_register(&d->sections, &(struct snapshot_section){
-                .name = "officers", .to = SNAPSHOT_TO_PARENT, .one_page = true, .add_read = officer_add_read,
+                .name = "officers", .to = SNAPSHOT_TO_PARENT, .one_page = true, .table = "officers",
+                .add_read = officer_add_read,
                 .encode = officer_encode_snapshot_row, .arg = r });
         snapshot_register(&d->sections, &(struct snapshot_section){
-                .name = "delegations", .to = SNAPSHOT_TO_PARENT, .one_page = true,
+                .name = "delegations", .to = SNAPSHOT_TO_PARENT, .one_page = true, .table = "delegations",
                 .add_read = officer_add_delegation_read, .encode = officer_encode_delegation_snapshot_row,
                 .arg = r });
 }

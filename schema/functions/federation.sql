@@ -56,35 +56,22 @@ BEGIN
     END IF;
 END $$;
 
--- A snapshot from PEER begins: forget its sequence, mark everything that
--- came through it (nodes, the catalog, officers, delegations). What is
--- still marked at the end was not in the snapshot and is gone.
+-- A snapshot from child P_PEER begins: what was applied from it no longer
+-- counts. (vigild marks, in the same transaction, the rows of every table
+-- that came through the child: each snapshot section names its table, so a
+-- new replicated table needs nothing here.)
 CREATE OR REPLACE FUNCTION snapshot_begin(p_peer text) RETURNS void
-LANGUAGE plpgsql AS $$
-BEGIN
+LANGUAGE sql AS $$
     DELETE FROM applied_seq WHERE peer_id = p_peer;
-    UPDATE nodes SET snapshot_mark = true WHERE via = p_peer;
-    UPDATE sites SET snapshot_mark = true WHERE via = p_peer;
-    UPDATE systems SET snapshot_mark = true WHERE via = p_peer;
-    UPDATE cameras SET snapshot_mark = true WHERE via = p_peer;
-    UPDATE officers SET snapshot_mark = true WHERE via = p_peer;
-    UPDATE delegations SET snapshot_mark = true WHERE via = p_peer;
-END $$;
+$$;
 
--- The snapshot ended at SEQ: remove what it did not contain (returning the
--- removed node IDs so they can be forwarded as removals) and continue after SEQ.
-CREATE OR REPLACE FUNCTION snapshot_end(p_peer text, p_epoch text, p_seq bigint)
-RETURNS SETOF text LANGUAGE plpgsql AS $$
-BEGIN
+-- The snapshot ended at P_SEQ: deltas continue after it. (vigild removes,
+-- in the same transaction, what is still marked and forwards the removals.)
+CREATE OR REPLACE FUNCTION snapshot_end(p_peer text, p_epoch text, p_seq bigint) RETURNS void
+LANGUAGE sql AS $$
     INSERT INTO applied_seq (peer_id, epoch, last_seq) VALUES (p_peer, p_epoch, p_seq)
         ON CONFLICT (peer_id) DO UPDATE SET epoch = p_epoch, last_seq = p_seq, updated_at = now();
-    DELETE FROM cameras WHERE via = p_peer AND snapshot_mark;
-    DELETE FROM systems WHERE via = p_peer AND snapshot_mark;
-    DELETE FROM sites WHERE via = p_peer AND snapshot_mark;
-    DELETE FROM delegations WHERE via = p_peer AND snapshot_mark;
-    DELETE FROM officers WHERE via = p_peer AND snapshot_mark;
-    RETURN QUERY DELETE FROM nodes WHERE via = p_peer AND snapshot_mark RETURNING id;
-END $$;
+$$;
 
 -- Apply a node's state learned through child VIA. Takes only newer versions
 -- (a snapshot item always clears its mark). If it changed anything and this

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """A station rebuilt with an empty database (a disk replaced, the same keys)
-gets from its district what it must act on (lib/replica.c: the snapshot
-towards a child):
+gets from its district what it must act on (the snapshot towards a child,
+lib/delivery/link_snapshot.c), and what it no longer holds is removed above it:
 
 * the live grant for one of its cameras: once its catalog is registered
   again, the officers named in the grant view it without a new approval;
@@ -97,7 +97,21 @@ def main():
         wait_until(lambda: yuelu1_log("grant.received", live), 15, what="the live grant at the rebuilt yuelu-1")
         assert not yuelu1_log("grant.received", revoked) and not yuelu1_log("grant.received", expired), \
             "a revoked or expired grant sent to the rebuilt station"
+        # What the rebuilt station no longer holds is gone above it too: its
+        # snapshot up (empty) removes, at the district, the rows that came
+        # through it and were not in the snapshot, and the removals travel on
+        # to the city.
+        def catalog_gone():
+            for node in ("yuelu", "city"):
+                rc, doc = fed.ctl(node, "camera", "count", "--under", ID["yuelu-1"])
+                rc2, sites = fed.ctl(node, "site", "list", "--under", ID["yuelu-1"])
+                if rc != 0 or doc.get("count") != 0 or rc2 != 0 or sites:
+                    return False
+            return True
+        wait_until(catalog_gone, 15, what="yuelu-1's old catalog removed at yuelu and the city")
         register_catalog(fed)
+        wait_until(lambda: fed.ctl("city", "camera", "count", "--under", ID["yuelu-1"])[1].get("count") == 1, 15,
+                   what="yuelu-1's camera registered again, at the city")
         rc, doc = as_("city-inv-1", "city", "view", CAMERA)
         assert rc == 0 and doc.get("station") == ID["yuelu-1"], "a view at the rebuilt station: %s" % doc
         rc, doc = as_("city-inv-2", "city", "view", CAMERA)

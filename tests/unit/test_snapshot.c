@@ -248,7 +248,7 @@ static void test_marked_and_forwards(void)
         fake_tx_set_result(read, 1, small);
 
         tx = db_tx_new();
-        snapshot_add_forwards(&t.sections, tx, read, UPLINK);
+        snapshot_add_removals(&t.sections, tx, read, PEER, UPLINK);
         CHECK(fake_tx_statements(tx) == 3);
         CHECK_CONTAINS(fake_tx_sql(tx, 0), "fake_forward_paged");
         CHECK_STREQ(fake_tx_param(tx, 0, 0), "5");
@@ -263,7 +263,7 @@ static void test_marked_and_forwards(void)
 
         /* At the city, nothing is forwarded. */
         tx = db_tx_new();
-        snapshot_add_forwards(&t.sections, tx, read, NULL);
+        snapshot_add_removals(&t.sections, tx, read, PEER, NULL);
         CHECK(fake_tx_statements(tx) == 0);
         db_tx_free(tx);
         db_tx_free(read);
@@ -275,9 +275,54 @@ static void test_marked_and_forwards(void)
         fake_result_add_row(small, r9);
         fake_tx_set_result(read, 1, small);
         tx = db_tx_new();
-        snapshot_add_forwards(&t.sections, tx, read, UPLINK);
+        snapshot_add_removals(&t.sections, tx, read, PEER, UPLINK);
         CHECK(fake_tx_statements(tx) == 1);
         CHECK_CONTAINS(fake_tx_sql(tx, 0), "fake_forward_small");
+        db_tx_free(tx);
+        db_tx_free(read);
+}
+
+static void no_read(void *arg, struct db_tx *tx, const struct snapshot_page *p)
+{
+        (void)arg; (void)tx; (void)p;
+}
+
+static int no_encode(void *arg, const PGresult *res, int i, uint8_t **ret, size_t *ret_len)
+{
+        (void)arg; (void)res; (void)i; (void)ret; (void)ret_len;
+        return -1;
+}
+
+/* The tables a snapshot keeps (sections going up that name one): each
+ * marked at the begin, in order; at the end what is still marked removed,
+ * last registered first (dependents before what they depend on), then the
+ * forwards; a section without a table is neither. */
+static void test_marks_and_removals(void)
+{
+        struct snapshot_table tt = { 0 };
+        struct db_tx *tx, *read;
+
+        snapshot_register(&tt, &(struct snapshot_section){ .name = "a", .to = SNAPSHOT_TO_PARENT, .table = "alphas",
+                                                           .add_read = no_read, .encode = no_encode });
+        snapshot_register(&tt, &(struct snapshot_section){ .name = "n", .to = SNAPSHOT_TO_PARENT,
+                                                           .add_read = no_read, .encode = no_encode });
+        snapshot_register(&tt, &(struct snapshot_section){ .name = "b", .to = SNAPSHOT_TO_PARENT, .table = "betas",
+                                                           .add_read = no_read, .encode = no_encode });
+        tx = db_tx_new();
+        snapshot_add_marks(&tt, tx, PEER);
+        CHECK(fake_tx_statements(tx) == 2);
+        CHECK_STREQ(fake_tx_sql(tx, 0), "UPDATE alphas SET snapshot_mark = true WHERE via = $1");
+        CHECK_STREQ(fake_tx_sql(tx, 1), "UPDATE betas SET snapshot_mark = true WHERE via = $1");
+        CHECK_STREQ(fake_tx_param(tx, 0, 0), PEER);
+        CHECK_STREQ(fake_tx_param(tx, 1, 0), PEER);
+        db_tx_free(tx);
+        tx = db_tx_new();
+        read = db_tx_new();
+        snapshot_add_removals(&tt, tx, read, PEER, NULL);
+        CHECK(fake_tx_statements(tx) == 2);
+        CHECK_STREQ(fake_tx_sql(tx, 0), "DELETE FROM betas WHERE via = $1 AND snapshot_mark");
+        CHECK_STREQ(fake_tx_sql(tx, 1), "DELETE FROM alphas WHERE via = $1 AND snapshot_mark");
+        CHECK_STREQ(fake_tx_param(tx, 1, 0), PEER);
         db_tx_free(tx);
         db_tx_free(read);
 }
@@ -291,5 +336,6 @@ int main(void)
         RUN(test_pages_down);
         RUN(test_encode_failure);
         RUN(test_marked_and_forwards);
+        RUN(test_marks_and_removals);
         return 0;
 }

@@ -117,7 +117,8 @@ void catalog_register(struct delivery *d)
                         .flush = catalog_kind_flush, .arg = (void *)&catalog_kinds[kinds[i].kind] });
         for (i = 0; i < 3; i++)
                 snapshot_register(&d->sections, &(struct snapshot_section){
-                        .name = kinds[i].name, .to = SNAPSHOT_TO_PARENT, .add_read = catalog_add_read,
+                        .name = kinds[i].name, .to = SNAPSHOT_TO_PARENT,
+                        .table = catalog_table(kinds[i].kind), .add_read = catalog_add_read,
                         .encode = catalog_encode_section_row, .add_marked = catalog_add_marked,
                         .forward_removed = catalog_forward_removed,
                         .arg = (void *)&catalog_kinds[kinds[i].kind] });

@@ -1,0 +1,11 @@
+-- 007: snapshots mark and remove by section, not by a list of tables.
+--
+-- snapshot_begin() and snapshot_end() named every replicated table, so a
+-- new replicated table meant editing delivery's SQL. Each snapshot section
+-- now names its table and vigild marks (at SnapshotBegin) and removes (at
+-- SnapshotEnd) the rows of it that came through the child, in the same
+-- transactions as before; the two functions keep only applied_seq.
+-- snapshot_end returned the removed node IDs, which nobody read (the
+-- removals are read before, to forward them): it returns nothing now, so
+-- the old one goes first (functions/federation.sql defines the new one).
+DROP FUNCTION IF EXISTS snapshot_end(text, text, bigint);
