@@ -192,42 +192,6 @@ int catalog_apply_statement(enum catalog_kind kind, struct sqlarray *cols, const
 void catalog_replica_flush(struct db_tx *tx, enum catalog_kind kind, struct sqlarray *cols,
                            const char *via, const char *uplink, bool snapshot);
 
-/* --- snapshots --- */
-
-/** Add to TX one SELECT per entity (CATALOG_SITE … CATALOG_ENTITY_LAST, in
- *  that order, each with catalog_columns()) of the rows matching WHERE
- *  (CAMERA_WHERE for cameras), whose $1 is PARAM. Sites and systems come
- *  first: a replica then never holds a camera whose site it has not seen. */
-void catalog_add_reads(struct db_tx *tx, const char *where, const char *camera_where, const char *param);
-
-/* --- kept only for the callers that will move (lib/delivery/replica.c,
- * tests/unit/test_replica.c): thin wrappers over the generic calls above.
- *
- *   catalog_site_columns …          catalog_columns(kind)
- *   catalog_encode_site_row …       catalog_encode_row(kind, …)
- *   catalog_encode_site …           catalog_encode_values(kind, …)
- *   replica.c's `vcol = t == 1 ? 10 : …`   catalog_version_column(kind)
- */
-#define catalog_site_columns (catalog_columns(CATALOG_SITE))
-#define catalog_system_columns (catalog_columns(CATALOG_SYSTEM))
-#define catalog_camera_columns (catalog_columns(CATALOG_CAMERA))
-int catalog_encode_site_row(const struct pg_result *res, int i, int64_t version, bool removed,
-                            uint8_t **ret, size_t *ret_len);
-int catalog_encode_system_row(const struct pg_result *res, int i, int64_t version, bool removed,
-                              uint8_t **ret, size_t *ret_len);
-int catalog_encode_camera_row(const struct pg_result *res, int i, int64_t version, bool removed,
-                              uint8_t **ret, size_t *ret_len);
-/* A row as strings without a count: these read the columns their callers
- * were written for (11, 14 and 15, as of b59560d), so that an array sized
- * then stays in bounds as columns are added; the columns after them are
- * NULL. */
-int catalog_encode_site(const char *const *vals, int64_t version, bool removed, uint8_t **ret, size_t *ret_len);
-int catalog_encode_system(const char *const *vals, int64_t version, bool removed, uint8_t **ret,
-                          size_t *ret_len);
-int catalog_encode_camera(const char *const *vals, int64_t version, bool removed, uint8_t **ret,
-                          size_t *ret_len);
-
 /** Register the catalog's kinds of change (from children, set-based) and
- *  its snapshot sections (up: sites, systems, cameras) on D
- *  (catalog_kinds.c). */
+ *  its snapshot sections (up: sites, systems, cameras) on D (kinds.c). */
 void catalog_register(struct delivery *d);

@@ -288,18 +288,3 @@ void catalog_replica_flush(struct db_tx *tx, enum catalog_kind kind, struct sqla
         for (int i = 0; i < CATALOG_MAX_COLUMNS; i++)
                 sqlarray_reset(&cols[i]);
 }
-
-/* --- snapshots --- */
-
-void catalog_add_reads(struct db_tx *tx, const char *where, const char *camera_where, const char *param)
-{
-        const char *p[1] = { param };
-        char sql[2048];
-
-        for (int k = CATALOG_SITE; k <= CATALOG_ENTITY_LAST; k++) {
-                const struct catalog_schema *s = catalog_schema((enum catalog_kind)k);
-                snprintf(sql, sizeof(sql), "SELECT %s FROM %s WHERE %s ORDER BY %s", s->select, s->e->table,
-                         k == CATALOG_CAMERA ? camera_where : where, s->e->primary_key);
-                db_tx_add(tx, sql, 1, p, NULL, NULL);
-        }
-}

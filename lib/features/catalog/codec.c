@@ -332,38 +332,3 @@ int catalog_cols_add(struct sqlarray *cols, enum catalog_kind kind, const char *
 
 /* --- kept for the callers that will move (catalog.h) --- */
 
-int catalog_encode_site_row(const PGresult *res, int i, int64_t version, bool removed,
-                            uint8_t **ret, size_t *ret_len)
-{
-        return catalog_encode_row(CATALOG_SITE, res, i, version, removed, ret, ret_len);
-}
-
-int catalog_encode_system_row(const PGresult *res, int i, int64_t version, bool removed,
-                              uint8_t **ret, size_t *ret_len)
-{
-        return catalog_encode_row(CATALOG_SYSTEM, res, i, version, removed, ret, ret_len);
-}
-
-int catalog_encode_camera_row(const PGresult *res, int i, int64_t version, bool removed,
-                              uint8_t **ret, size_t *ret_len)
-{
-        return catalog_encode_row(CATALOG_CAMERA, res, i, version, removed, ret, ret_len);
-}
-
-/* The row lengths these callers were written for (b59560d). */
-enum { CATALOG_SITE_B59560D = 11, CATALOG_SYSTEM_B59560D = 14, CATALOG_CAMERA_B59560D = 15 };
-
-int catalog_encode_site(const char *const *v, int64_t version, bool removed, uint8_t **ret, size_t *ret_len)
-{
-        return catalog_encode_values(CATALOG_SITE, v, CATALOG_SITE_B59560D, version, removed, ret, ret_len);
-}
-
-int catalog_encode_system(const char *const *v, int64_t version, bool removed, uint8_t **ret, size_t *ret_len)
-{
-        return catalog_encode_values(CATALOG_SYSTEM, v, CATALOG_SYSTEM_B59560D, version, removed, ret, ret_len);
-}
-
-int catalog_encode_camera(const char *const *v, int64_t version, bool removed, uint8_t **ret, size_t *ret_len)
-{
-        return catalog_encode_values(CATALOG_CAMERA, v, CATALOG_CAMERA_B59560D, version, removed, ret, ret_len);
-}
