@@ -378,12 +378,10 @@ int node_start(struct node *n, char *err, size_t errlen)
         n->sweep_init = true;
         uv_timer_start(&n->sweep, node_on_sweep, 0, 100);
         r = view_init(&n->view, &n->delivery, &n->keys, &n->audit);
-        n->view_init = true;
         if (r < 0) {
                 snprintf(err, errlen, "cannot start the view timer: %s", uv_strerror(r));
                 return r;
         }
-        n->control_init = true;
         r = control_init(&n->control, n->loop, n->zctx, &n->keys, n->cfg.control_endpoint, n->cfg.node_id, n->db,
                          node_control_identify, n);
         if (r < 0) {
@@ -432,14 +430,12 @@ void node_stop(struct node *n)
         db_free(n->db_read);
         /* Close only what node_start got to: a failed bind stops half-way. */
         delivery_close(&n->delivery);
-        if (n->control_init)
-                control_close(&n->control);
+        control_close(&n->control);
         if (n->sweep_init)
                 uv_close((uv_handle_t *)&n->sweep, NULL);
         n->sweep_init = false;
         officer_close(&n->officers);
-        if (n->view_init)
-                view_close(&n->view);
+        view_close(&n->view);
         if (n->zap_init)
                 zap_close(&n->zap);
         n->db = NULL;

@@ -53,7 +53,7 @@ struct node {
         uv_signal_t sigterm, sigint, sighup;
         uint64_t started_ms;
         bool stopping;
-        bool signals_init, zap_init, sweep_init, view_init, control_init;
+        bool signals_init, zap_init, sweep_init;
 };
 
 /** `vigild --check`: keys load and PostgreSQL answers (changes nothing).

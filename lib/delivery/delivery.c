@@ -69,7 +69,7 @@ int64_t delivery_next_version(struct delivery *d)
 
 const char *delivery_parent_id(const struct delivery *d)
 {
-        return d->has_parent ? d->cfg->parent_id : NULL;
+        return link_set_parent_id(&d->links);
 }
 
 struct child *delivery_child_under(struct delivery *d, const char *id)

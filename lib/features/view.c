@@ -23,7 +23,6 @@ struct view_pending {
         void *answer_arg;
         uint64_t parent_id;            /* the parent's request id to answer */
         char child[21];                /* the child it went to */
-        char camera[21];
 };
 
 static uint64_t view_now_ms(const struct view *v)
@@ -211,7 +210,6 @@ static void view_route(struct view *v, const Vigil__ViewRequest *r, view_answer_
                 pd->answer_arg = answer_arg;
                 pd->parent_id = parent_id;
                 snprintf(pd->child, sizeof(pd->child), "%s", c->id);
-                snprintf(pd->camera, sizeof(pd->camera), "%s", r->camera);
                 fwd.request_id = pd->id;
                 env.body_case = VIGIL__ENVELOPE__BODY_VIEW_REQUEST;
                 env.view_request = &fwd;
