@@ -247,6 +247,7 @@ static void node_on_sweep(uv_timer_t *t)
 
         officer_reload(&n->officers);
         grant_dispatch(&n->grant);
+        conferral_dispatch(&n->conferral);
         audit_forward(&n->audit);
         audit_checkpoint(&n->audit);
         audit_check_alarms(&n->audit);
@@ -295,6 +296,7 @@ int node_init(struct node *n, uv_loop_t *loop, const struct config *cfg, char *e
         catalog_register(&n->delivery);
         officer_init(&n->officers, &n->delivery, &hooks);
         grant_init(&n->grant, &n->delivery);
+        conferral_init(&n->conferral, &n->delivery);
         audit_init(&n->audit, &n->delivery, &n->keys);
         emergency_init(&n->emergency, &n->delivery, &n->audit);
         return node_load(n, err, errlen);
@@ -392,7 +394,7 @@ int node_start(struct node *n, char *err, size_t errlen)
         n->nodectl = (struct nodectl){ .d = &n->delivery, .keys = &n->keys, .zap = &n->zap, .control = &n->control,
                                        .audit = &n->audit, .view = &n->view, .started_ms = n->started_ms };
         n->accessctl = (struct accessctl){ .d = &n->delivery, .officers = &n->officers, .grant = &n->grant,
-                                           .audit = &n->audit };
+                                           .conferral = &n->conferral, .audit = &n->audit };
         n->viewctl = (struct viewctl){ .view = &n->view, .officers = &n->officers };
         control_add_from_memory(&n->control, nodectl_memory_commands, &n->nodectl);
         control_add(&n->control, nodectl_commands, &n->nodectl);

@@ -19,6 +19,7 @@
 #include "delivery/delivery.h"
 #include "features/audit.h"
 #include "features/emergency.h"
+#include "features/conferral.h"
 #include "features/grant.h"
 #include "features/officer.h"
 #include "features/view.h"
@@ -39,6 +40,7 @@ struct node {
         struct delivery delivery;
         struct officer_roster officers;
         struct grant grant;
+        struct conferral conferral;
         struct audit audit;
         struct emergency emergency;
         struct view view;

@@ -51,19 +51,20 @@ BEGIN
     IF EXISTS (SELECT 1 FROM unnest(p_cameras) AS c WHERE left(c, length(vigil_prefix(o.unit))) <> vigil_prefix(o.unit)) THEN
         RETURN format('%s''s bureau (%s) does not cover every camera of the request', p_badge, o.unit);
     END IF;
-    IF 'principal' = ANY (o.roles) THEN
+    IF officer_has_power(p_badge, 'principal') THEN
         RETURN NULL;
     END IF;
     IF 'deputy' = ANY (o.roles) AND EXISTS (
             SELECT 1 FROM delegations d JOIN officers p ON p.badge = d.principal
-            WHERE d.deputy = p_badge AND d.unit = o.unit AND p.unit = o.unit AND 'principal' = ANY (p.roles)
-              AND p.active AND NOT d.revoked AND now() >= d.valid_from AND now() < d.valid_until) THEN
+            WHERE d.deputy = p_badge AND d.unit = o.unit AND p.unit = o.unit
+              AND officer_has_power(p.badge, 'principal')
+              AND NOT d.revoked AND now() >= d.valid_from AND now() < d.valid_until) THEN
         RETURN NULL;
     END IF;
     IF 'deputy' = ANY (o.roles) THEN
         RETURN format('%s holds no live delegation from the principal of %s', p_badge, o.unit);
     END IF;
-    RETURN format('%s is neither the principal nor an authorised deputy', p_badge);
+    RETURN format('%s is neither a principal (conferred from above) nor an authorised deputy', p_badge);
 END $$;
 
 
@@ -97,10 +98,10 @@ END $$;
 
 
 --
--- Name: access_decide(text, text, boolean, text, interval); Type: FUNCTION; Schema: public; Owner: -
+-- Name: access_decide(text, text, boolean, text, interval, interval); Type: FUNCTION; Schema: public; Owner: -
 --
 
-CREATE FUNCTION public.access_decide(p_id text, p_badge text, p_approve boolean, p_reason text, p_valid_for interval) RETURNS public.access_answer
+CREATE FUNCTION public.access_decide(p_id text, p_badge text, p_approve boolean, p_reason text, p_valid_for interval, p_max interval) RETURNS public.access_answer
     LANGUAGE plpgsql
     AS $$
 DECLARE
@@ -128,7 +129,24 @@ BEGIN
     IF r.state <> 'countersigned' THEN
         RETURN access_refuse(p_badge, act, NULL, format('request %s is already %s', p_id, r.state), p_id);
     END IF;
+    IF p_approve AND coalesce(p_valid_for, interval '8 hours') > p_max THEN
+        RETURN access_refuse(p_badge, act, 'Art 19',
+                             format('Art 19: an approval is valid for at most %s here (asked: %s); approve '
+                                    'again when it ends', p_max, p_valid_for), p_id);
+    END IF;
+    IF p_approve AND coalesce(p_valid_for, interval '8 hours') <= interval '0' THEN
+        RETURN access_refuse(p_badge, act, NULL, '--valid-for is a positive duration', p_id);
+    END IF;
     IF p_approve THEN
+        SELECT string_agg(n.b, ', ') INTO gone
+            FROM unnest(r.officers, r.officer_units, r.officer_keys) AS n(b, u, k)
+            WHERE NOT EXISTS (SELECT 1 FROM officers o WHERE o.badge = n.b AND o.unit = n.u
+                              AND o.public_key = n.k);
+        IF gone IS NOT NULL THEN
+            RETURN access_refuse(p_badge, act, 'Art 20(1)',
+                                 format('Art 20(1): %s, named in request %s, is not the officer (unit and key) '
+                                        'it was filed for: file it again', gone, p_id), p_id);
+        END IF;
         SELECT string_agg(b, ', ') INTO gone FROM unnest(r.officers) AS b
             WHERE NOT EXISTS (SELECT 1 FROM officers o WHERE o.badge = b AND o.active);
         IF gone IS NOT NULL THEN
@@ -173,6 +191,8 @@ CREATE FUNCTION public.access_request_file(p_id text, p_filed_by text, p_officer
     AS $$
 DECLARE
     creds text[];
+    units text[];
+    keys text[];
     missing text;
     unknown text;
     self text := vigil_self();
@@ -230,12 +250,16 @@ BEGIN
         RETURN access_refuse(p_filed_by, 'request', NULL,
                              format('no such camera under this node: %s', unknown), p_id);
     END IF;
-    SELECT array_agg(o.credential ORDER BY u.i) INTO creds
+    -- Identity, not text: each officer as this node knows them now (unit
+    -- and key), which the grant carries down and the station checks.
+    SELECT array_agg(o.credential ORDER BY u.i), array_agg(o.unit ORDER BY u.i),
+           array_agg(o.public_key ORDER BY u.i) INTO creds, units, keys
         FROM unnest(p_officers) WITH ORDINALITY AS u(b, i) JOIN officers o ON o.badge = u.b;
     INSERT INTO access_requests (id, node_id, filed_by, officers, credentials, case_no, purpose, cameras,
-                                 actions, rec_from, rec_to, destination, approval_doc)
+                                 actions, rec_from, rec_to, destination, approval_doc, officer_units,
+                                 officer_keys)
         VALUES (p_id, self, p_filed_by, p_officers, creds, p_case, p_purpose, p_cameras, p_actions,
-                p_from, p_to, p_destination, p_approval_doc);
+                p_from, p_to, p_destination, p_approval_doc, units, keys);
     PERFORM audit_append(p_filed_by, 'request', 'ok', NULL, NULL, p_purpose, p_destination, p_id, NULL,
                          format('case %s; officers %s; cameras %s; actions %s; approval document %s',
                                 p_case, array_to_string(p_officers, ','), array_to_string(p_cameras, ','),
@@ -839,6 +863,176 @@ END $$;
 
 
 --
+-- Name: conferral_apply(text, text, bigint, text, text, text, text, text[], text, timestamp with time zone, boolean); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.conferral_apply(p_via text, p_id text, p_version bigint, p_unit text, p_badge text, p_public_key text, p_role text, p_by text[], p_at text, p_until timestamp with time zone, p_revoked boolean) RETURNS boolean
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    changed boolean;
+BEGIN
+    IF p_unit IS DISTINCT FROM vigil_self() OR p_at IS DISTINCT FROM p_via
+       OR p_role NOT IN ('principal', 'commander') THEN
+        PERFORM audit_append(p_via, 'officer.conferral', 'refused', 'Art 19', NULL, NULL, NULL, NULL, NULL,
+                             format('Art 19: conferral %s of %s on %s (unit %s, by %s) refused: the parent confers '
+                                    'only on officers of this node', p_id, p_role, p_badge, p_unit, p_at));
+        RETURN false;
+    END IF;
+    -- The parent's newest conferral of a role replaces an older one still
+    -- held (the unique index would raise); a revoked one frees the slot.
+    IF NOT p_revoked THEN
+        UPDATE conferrals SET state = 'revoked', updated_at = now()
+            WHERE unit = p_unit AND badge = p_badge AND role = p_role AND id <> p_id AND state <> 'revoked'
+              AND version < p_version;
+        IF EXISTS (SELECT 1 FROM conferrals WHERE unit = p_unit AND badge = p_badge AND role = p_role
+                   AND id <> p_id AND state <> 'revoked') THEN
+            RETURN false;       -- a newer one of the role is held: this one is stale
+        END IF;
+    END IF;
+    INSERT INTO conferrals AS c (id, version, unit, badge, public_key, role, conferred_by, conferred_at,
+                                 valid_until, state, via)
+        VALUES (p_id, p_version, p_unit, p_badge, p_public_key, p_role, p_by, p_at, p_until,
+                CASE WHEN p_revoked THEN 'revoked' ELSE 'live' END, p_via)
+        ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version, public_key = EXCLUDED.public_key,
+            valid_until = EXCLUDED.valid_until, state = EXCLUDED.state, conferred_by = EXCLUDED.conferred_by,
+            updated_at = now()
+        WHERE c.version < EXCLUDED.version AND c.via IS NOT DISTINCT FROM EXCLUDED.via
+        RETURNING true INTO changed;
+    IF NOT coalesce(changed, false) THEN
+        RETURN false;
+    END IF;
+    PERFORM audit_append(p_at, CASE WHEN p_revoked THEN 'officer.unconfer' ELSE 'officer.confer' END, 'ok',
+                         'Art 19', NULL, NULL, NULL, NULL, NULL,
+                         format('%s: %s on %s (key %s)%s, from %s', p_id, p_role, p_badge, p_public_key,
+                                coalesce(' until ' || p_until, ''), p_via));
+    RETURN true;
+END $$;
+
+
+--
+-- Name: conferral_confer(text, text, text, text, text, timestamp with time zone, bigint, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.conferral_confer(p_admin text, p_actor text, p_id text, p_badge text, p_role text, p_until timestamp with time zone, p_version bigint, p_parent text) RETURNS public.access_answer
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    self text := vigil_self();
+    o officers;
+    c conferrals;
+    what text;
+BEGIN
+    IF p_role IS NULL OR p_role NOT IN ('principal', 'commander') THEN
+        RETURN access_refuse(p_actor, 'officer.confer', 'Art 19',
+                             'Art 19: the roles conferred from above are principal and commander', NULL);
+    END IF;
+    SELECT * INTO o FROM officers WHERE badge = p_badge AND active;
+    IF NOT FOUND THEN
+        RETURN access_refuse(p_actor, 'officer.confer', 'Art 19',
+                             format('Art 19: no active officer %s is known here', p_badge), NULL);
+    END IF;
+    IF o.unit = self AND p_parent IS NOT NULL THEN
+        RETURN access_refuse(p_actor, 'officer.confer', 'Art 19',
+                             format('Art 19: %s is an officer of this node: an admin of the tier above (%s) '
+                                    'confers %s', p_badge, p_parent, p_role), NULL);
+    END IF;
+    IF o.unit <> self AND NOT EXISTS (SELECT 1 FROM nodes n WHERE n.id = o.unit AND n.parent_id = self
+                                      AND n.via IS NULL AND n.public_key IS NOT NULL) THEN
+        RETURN access_refuse(p_actor, 'officer.confer', 'Art 19',
+                             format('Art 19: %s belongs to %s: an admin of the node directly above it confers',
+                                    p_badge, o.unit), NULL);
+    END IF;
+    IF p_until IS NOT NULL AND p_until <= now() THEN
+        RETURN access_refuse(p_actor, 'officer.confer', NULL, '--until is in the past', NULL);
+    END IF;
+    SELECT * INTO c FROM conferrals
+        WHERE unit = o.unit AND badge = p_badge AND role = p_role AND state <> 'revoked' FOR UPDATE;
+    IF FOUND AND c.state = 'live' THEN
+        RETURN access_refuse(p_actor, 'officer.confer', NULL,
+                             format('%s already holds %s (%s): unconfer it first', p_badge, p_role, c.id), NULL);
+    END IF;
+    IF FOUND THEN
+        -- Pending at the city: the second admin makes it live.
+        IF p_admin = ANY (c.conferred_by) THEN
+            RETURN access_refuse(p_actor, 'officer.confer', 'Art 19',
+                                 format('Art 19: at the city a second, different admin confirms %s for %s; %s '
+                                        'already conferred it', p_role, p_badge, p_actor), NULL);
+        END IF;
+        IF c.public_key <> o.public_key THEN
+            RETURN access_refuse(p_actor, 'officer.confer', 'Art 19',
+                                 format('Art 19: %s''s key changed since %s was conferred pending: unconfer it and '
+                                        'start again', p_badge, p_role), NULL);
+        END IF;
+        UPDATE conferrals SET state = 'live', conferred_by = conferred_by || p_admin, version = p_version,
+            updated_at = now() WHERE id = c.id;
+        what := 'live';
+        p_id := c.id;
+        p_until := c.valid_until;
+    ELSE
+        what := CASE WHEN o.unit = self THEN 'pending' ELSE 'live' END;
+        INSERT INTO conferrals (id, version, unit, badge, public_key, role, conferred_by, conferred_at,
+                                valid_until, state)
+            VALUES (p_id, p_version, o.unit, p_badge, o.public_key, p_role, ARRAY[p_admin], self, p_until, what);
+    END IF;
+    PERFORM audit_append(p_actor, 'officer.confer', 'ok', 'Art 19', NULL, NULL, NULL, NULL, NULL,
+                         format('%s: %s on %s (unit %s, key %s)%s: %s', p_id, p_role, p_badge, o.unit,
+                                o.public_key, coalesce(' until ' || p_until, ''),
+                                CASE WHEN what = 'pending' THEN 'pending a second admin of the city'
+                                     ELSE 'live' END));
+    RETURN ROW(true, NULL, p_id, what)::access_answer;
+END $$;
+
+
+--
+-- Name: conferral_send(text, bigint, bytea); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.conferral_send(p_id text, p_version bigint, p_change bytea) RETURNS boolean
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    c conferrals;
+BEGIN
+    SELECT * INTO c FROM conferrals WHERE id = p_id AND version = p_version AND via IS NULL FOR UPDATE;
+    IF NOT FOUND OR c.dispatched_version IS NOT DISTINCT FROM c.version THEN
+        RETURN false;
+    END IF;
+    IF EXISTS (SELECT 1 FROM nodes n WHERE n.id = c.unit AND n.parent_id = vigil_self() AND n.via IS NULL
+               AND n.public_key IS NOT NULL) THEN
+        PERFORM outbox_append(c.unit, ARRAY[p_change]);
+    END IF;
+    UPDATE conferrals SET dispatched_version = version WHERE id = p_id;
+    RETURN true;
+END $$;
+
+
+--
+-- Name: conferral_unconfer(text, text, text, text, bigint); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.conferral_unconfer(p_actor text, p_badge text, p_role text, p_reason text, p_version bigint) RETURNS public.access_answer
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    c conferrals;
+BEGIN
+    SELECT * INTO c FROM conferrals
+        WHERE badge = p_badge AND role = p_role AND state <> 'revoked' AND via IS NULL FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN access_refuse(p_actor, 'officer.unconfer', 'Art 19',
+                             format('Art 19: %s holds no %s conferred here', p_badge, coalesce(p_role, '(role?)')),
+                             NULL);
+    END IF;
+    UPDATE conferrals SET state = 'revoked', version = p_version, updated_at = now() WHERE id = c.id;
+    PERFORM audit_append(p_actor, 'officer.unconfer', 'ok', 'Art 19', NULL, NULL, NULL, NULL, NULL,
+                         format('%s: %s on %s (unit %s)%s', c.id, p_role, p_badge, c.unit,
+                                coalesce(': ' || nullif(p_reason, ''), '')));
+    RETURN ROW(true, NULL, c.id, 'revoked')::access_answer;
+END $$;
+
+
+--
 -- Name: delegation_apply(text, text, boolean, text, bigint, text, text, text, timestamp with time zone, timestamp with time zone, boolean, bytea); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -867,17 +1061,17 @@ END $$;
 
 
 --
--- Name: delegation_grant(text, text, text, timestamp with time zone, timestamp with time zone, bigint, bytea, text); Type: FUNCTION; Schema: public; Owner: -
+-- Name: delegation_grant(text, text, text, timestamp with time zone, timestamp with time zone, bigint, bytea, text, interval); Type: FUNCTION; Schema: public; Owner: -
 --
 
-CREATE FUNCTION public.delegation_grant(p_id text, p_principal text, p_deputy text, p_from timestamp with time zone, p_until timestamp with time zone, p_version bigint, p_change bytea, p_uplink text) RETURNS public.access_answer
+CREATE FUNCTION public.delegation_grant(p_id text, p_principal text, p_deputy text, p_from timestamp with time zone, p_until timestamp with time zone, p_version bigint, p_change bytea, p_uplink text, p_max interval) RETURNS public.access_answer
     LANGUAGE plpgsql
     AS $$
 DECLARE
     self text := vigil_self();
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM officers WHERE badge = p_principal AND unit = self AND active
-                   AND 'principal' = ANY (roles)) THEN
+    IF NOT EXISTS (SELECT 1 FROM officers WHERE badge = p_principal AND unit = self AND active)
+       OR NOT officer_has_power(p_principal, 'principal') THEN
         RETURN access_refuse(p_principal, 'delegate', 'Art 19',
                              format('Art 19: only the principal of %s delegates approval', self), NULL);
     END IF;
@@ -888,6 +1082,11 @@ BEGIN
     END IF;
     IF p_until <= p_from THEN
         RETURN access_refuse(p_principal, 'delegate', NULL, 'a delegation ends after it begins', NULL);
+    END IF;
+    IF p_until - p_from > p_max THEN
+        RETURN access_refuse(p_principal, 'delegate', 'Art 19',
+                             format('Art 19: a delegation lasts at most %s here (asked: %s to %s); delegate again '
+                                    'when it ends', p_max, p_from, p_until), NULL);
     END IF;
     INSERT INTO delegations (id, unit, principal, deputy, valid_from, valid_until, version)
         VALUES (p_id, self, p_principal, p_deputy, p_from, p_until, p_version);
@@ -920,8 +1119,8 @@ BEGIN
                              format('Art 19: delegation %s is of %s: its principal withdraws it there', p_id, d.unit),
                              NULL);
     END IF;
-    IF NOT EXISTS (SELECT 1 FROM officers WHERE badge = p_badge AND unit = self AND active
-                   AND 'principal' = ANY (roles)) THEN
+    IF NOT EXISTS (SELECT 1 FROM officers WHERE badge = p_badge AND unit = self AND active)
+       OR NOT officer_has_power(p_badge, 'principal') THEN
         RETURN access_refuse(p_badge, 'delegation.revoke', 'Art 19',
                              format('Art 19: only the principal of %s withdraws a delegation', self), NULL);
     END IF;
@@ -999,8 +1198,8 @@ CREATE FUNCTION public.emergency_declare(p_id text, p_badge text, p_scope text, 
 DECLARE
     self text := vigil_self();
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM officers WHERE badge = p_badge AND unit = self AND active
-                   AND 'commander' = ANY (roles)) THEN
+    IF NOT EXISTS (SELECT 1 FROM officers WHERE badge = p_badge AND unit = self AND active)
+       OR NOT officer_has_power(p_badge, 'commander') THEN
         RETURN access_refuse(p_badge, 'emergency.declare', 'Art 19',
                              format('Art 19: only a commander of %s declares an emergency here', self), NULL);
     END IF;
@@ -1048,8 +1247,8 @@ BEGIN
     IF NOT FOUND OR e.declared_at <> vigil_self() THEN
         RETURN access_refuse(p_badge, 'emergency.end', NULL, format('no emergency %s was declared here', p_id), NULL);
     END IF;
-    IF NOT EXISTS (SELECT 1 FROM officers WHERE badge = p_badge AND unit = vigil_self() AND active
-                   AND 'commander' = ANY (roles)) THEN
+    IF NOT EXISTS (SELECT 1 FROM officers WHERE badge = p_badge AND unit = vigil_self() AND active)
+       OR NOT officer_has_power(p_badge, 'commander') THEN
         RETURN access_refuse(p_badge, 'emergency.end', 'Art 19',
                              format('Art 19: only a commander of %s ends it', vigil_self()), NULL);
     END IF;
@@ -1299,10 +1498,10 @@ CREATE FUNCTION public.gbt28181_id(s text) RETURNS boolean
 
 
 --
--- Name: grant_apply(text, text, bigint, text[], text[], text[], timestamp with time zone, timestamp with time zone, timestamp with time zone, boolean, text, text, text, text, text, bytea); Type: FUNCTION; Schema: public; Owner: -
+-- Name: grant_apply(text, text, bigint, text[], text[], text[], timestamp with time zone, timestamp with time zone, timestamp with time zone, boolean, text, text, text, text, text, bytea, text[], text[]); Type: FUNCTION; Schema: public; Owner: -
 --
 
-CREATE FUNCTION public.grant_apply(p_via text, p_request_id text, p_version bigint, p_cameras text[], p_actions text[], p_officers text[], p_from timestamp with time zone, p_to timestamp with time zone, p_until timestamp with time zone, p_revoked boolean, p_purpose text, p_destination text, p_case text, p_approved_by text, p_filed_at text, p_change bytea) RETURNS SETOF text
+CREATE FUNCTION public.grant_apply(p_via text, p_request_id text, p_version bigint, p_cameras text[], p_actions text[], p_officers text[], p_from timestamp with time zone, p_to timestamp with time zone, p_until timestamp with time zone, p_revoked boolean, p_purpose text, p_destination text, p_case text, p_approved_by text, p_filed_at text, p_change bytea, p_units text[], p_keys text[]) RETURNS SETOF text
     LANGUAGE plpgsql
     AS $$
 DECLARE
@@ -1310,11 +1509,13 @@ DECLARE
     child text;
 BEGIN
     INSERT INTO grants AS g (request_id, version, cameras, actions, officers, rec_from, rec_to, valid_until,
-                             revoked, purpose, destination, case_no, approved_by, filed_at, via)
+                             revoked, purpose, destination, case_no, approved_by, filed_at, via, officer_units,
+                             officer_keys)
         VALUES (p_request_id, p_version, p_cameras, p_actions, p_officers, p_from, p_to, p_until, p_revoked,
-                p_purpose, p_destination, p_case, p_approved_by, p_filed_at, p_via)
+                p_purpose, p_destination, p_case, p_approved_by, p_filed_at, p_via, p_units, p_keys)
         ON CONFLICT (request_id) DO UPDATE SET version = EXCLUDED.version, cameras = EXCLUDED.cameras,
-            actions = EXCLUDED.actions, officers = EXCLUDED.officers, rec_from = EXCLUDED.rec_from,
+            actions = EXCLUDED.actions, officers = EXCLUDED.officers, officer_units = EXCLUDED.officer_units,
+            officer_keys = EXCLUDED.officer_keys, rec_from = EXCLUDED.rec_from,
             rec_to = EXCLUDED.rec_to, valid_until = EXCLUDED.valid_until, revoked = EXCLUDED.revoked,
             received_at = now()
         WHERE g.version < EXCLUDED.version
@@ -1465,6 +1666,7 @@ BEGIN
                                     'are moved or removed at the station first (removal filed)', p_id, n.name,
                                     sites_n, systems_n, cameras_n), NULL);
     END IF;
+    PERFORM officer_purge(p_id, p_actor, 'removed');
     DELETE FROM nodes WHERE id = p_id;
     DELETE FROM outbox WHERE peer_id = p_id;
     DELETE FROM applied_seq WHERE peer_id = p_id;
@@ -1478,13 +1680,23 @@ END $$;
 
 
 --
--- Name: node_enroll(text, text, text, text, text, bigint, bytea, text); Type: FUNCTION; Schema: public; Owner: -
+-- Name: node_enroll(text, text, text, text, text, bigint, bytea, text, bytea, text); Type: FUNCTION; Schema: public; Owner: -
 --
 
-CREATE FUNCTION public.node_enroll(p_id text, p_parent text, p_tier text, p_name text, p_key text, p_version bigint, p_change bytea, p_uplink text) RETURNS void
+CREATE FUNCTION public.node_enroll(p_id text, p_parent text, p_tier text, p_name text, p_key text, p_version bigint, p_change bytea, p_uplink text, p_removed bytea, p_actor text) RETURNS void
     LANGUAGE plpgsql
     AS $$
+DECLARE
+    old_key text;
 BEGIN
+    SELECT public_key INTO old_key FROM nodes WHERE id = p_id AND via IS NULL;
+    IF old_key IS NOT NULL AND old_key <> p_key THEN
+        PERFORM officer_purge(p_id, p_actor, 're-keyed');
+        DELETE FROM applied_seq WHERE peer_id = p_id;
+        IF p_uplink IS NOT NULL AND p_removed IS NOT NULL THEN
+            PERFORM outbox_append(p_uplink, ARRAY[p_removed]);
+        END IF;
+    END IF;
     INSERT INTO nodes (id, parent_id, tier, name, public_key, enrolled_at, version)
         VALUES (p_id, p_parent, p_tier, p_name, p_key, now(), p_version)
         ON CONFLICT (id) DO UPDATE SET parent_id = EXCLUDED.parent_id, tier = EXCLUDED.tier,
@@ -1523,10 +1735,14 @@ CREATE FUNCTION public.node_remove_apply(p_via text, p_id text, p_change bytea, 
     AS $$
 BEGIN
     DELETE FROM nodes WHERE id = p_id AND via = p_via;
-    IF FOUND AND p_uplink IS NOT NULL THEN
+    IF NOT FOUND THEN
+        RETURN false;
+    END IF;
+    PERFORM officer_purge(p_id, p_via, 'removed below');
+    IF p_uplink IS NOT NULL THEN
         PERFORM outbox_append(p_uplink, ARRAY[p_change]);
     END IF;
-    RETURN FOUND;
+    RETURN true;
 END $$;
 
 
@@ -1567,7 +1783,31 @@ CREATE FUNCTION public.officer_apply(p_via text, p_uplink text, p_snapshot boole
     AS $$
 DECLARE
     changed boolean := false;
+    o officers;
+    why text;
 BEGIN
+    IF NOT p_removed THEN
+        SELECT * INTO o FROM officers WHERE badge = p_badge;
+        IF FOUND AND (o.unit <> p_unit OR o.via IS DISTINCT FROM p_via) THEN
+            why := format('badge %s is already officer %s of unit %s here', p_badge, o.name, o.unit);
+        ELSE
+            SELECT * INTO o FROM officers WHERE public_key = p_public_key AND badge <> p_badge;
+            IF FOUND THEN
+                why := format('the key of %s is already the identity of %s (unit %s) here', p_badge, o.badge,
+                              o.unit);
+            END IF;
+        END IF;
+        IF why IS NOT NULL THEN
+            why := format('Art 20(1): officer %s of unit %s from %s refused: %s', p_badge, p_unit, p_via, why);
+            PERFORM audit_append(p_via, 'officer.replicate', 'refused', 'Art 20(1)', NULL, NULL, NULL, NULL, NULL,
+                                 why);
+            INSERT INTO audit_alarms (node_id, seq, kind, detail)
+                SELECT p_via, 0, 'collision', why
+                WHERE NOT EXISTS (SELECT 1 FROM audit_alarms a WHERE a.node_id = p_via AND a.kind = 'collision'
+                                  AND a.detail = why);
+            RETURN false;
+        END IF;
+    END IF;
     IF p_removed THEN
         DELETE FROM officers WHERE badge = p_badge AND via = p_via AND version < p_version;
         changed := FOUND;
@@ -1593,6 +1833,48 @@ END $$;
 
 
 --
+-- Name: officer_has_power(text, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.officer_has_power(p_badge text, p_role text) RETURNS boolean
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT EXISTS (SELECT 1 FROM officers o JOIN conferrals c
+                       ON c.badge = o.badge AND c.unit = o.unit AND c.public_key = o.public_key
+                   WHERE o.badge = p_badge AND o.active AND c.role = p_role AND c.state = 'live'
+                     AND (c.valid_until IS NULL OR now() < c.valid_until));
+$$;
+
+
+--
+-- Name: officer_purge(text, text, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.officer_purge(p_node text, p_actor text, p_why text) RETURNS integer
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    pre text := vigil_prefix(p_node);
+    n_officers integer;
+    n_delegations integer;
+    n_conferrals integer;
+BEGIN
+    DELETE FROM officers WHERE via IS NOT NULL AND (unit = p_node OR left(unit, length(pre)) = pre);
+    GET DIAGNOSTICS n_officers = ROW_COUNT;
+    DELETE FROM delegations WHERE via IS NOT NULL AND (unit = p_node OR left(unit, length(pre)) = pre);
+    GET DIAGNOSTICS n_delegations = ROW_COUNT;
+    DELETE FROM conferrals WHERE via IS NULL AND (unit = p_node OR left(unit, length(pre)) = pre);
+    GET DIAGNOSTICS n_conferrals = ROW_COUNT;
+    IF n_officers + n_delegations + n_conferrals > 0 THEN
+        PERFORM audit_append(p_actor, 'officer.purge', 'ok', NULL, NULL, NULL, NULL, NULL, NULL,
+                             format('%s %s: %s officer(s), %s delegation(s), %s conferral(s) of it and below ended',
+                                    p_node, p_why, n_officers, n_delegations, n_conferrals));
+    END IF;
+    RETURN n_officers + n_delegations + n_conferrals;
+END $$;
+
+
+--
 -- Name: officer_register(text, text, text, text, text[], text, bigint, bytea, text); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -1600,6 +1882,12 @@ CREATE FUNCTION public.officer_register(p_actor text, p_badge text, p_name text,
     LANGUAGE plpgsql
     AS $$
 BEGIN
+    IF p_roles && ARRAY['principal', 'commander'] THEN
+        RETURN access_refuse(p_actor, 'officer.add', 'Art 19',
+                             format('Art 19: principal and commander are conferred by an admin of the tier above: '
+                                    'vigilctl officer confer %s --role ROLE (register %s without them)', p_badge,
+                                    p_badge), NULL);
+    END IF;
     IF coalesce(p_credential, '') = '' THEN
         RETURN access_refuse(p_actor, 'officer.add', 'Art 20(2)',
                              format('Art 20(2): officer %s needs a law-enforcement credential number', p_badge), NULL);
@@ -1842,10 +2130,10 @@ END $_$;
 
 
 --
--- Name: view_decide(text, text, text, timestamp with time zone, timestamp with time zone, text, text); Type: FUNCTION; Schema: public; Owner: -
+-- Name: view_decide(text, text, text, timestamp with time zone, timestamp with time zone, text, text, text); Type: FUNCTION; Schema: public; Owner: -
 --
 
-CREATE FUNCTION public.view_decide(p_officer text, p_camera text, p_action text, p_from timestamp with time zone, p_to timestamp with time zone, p_entry text, p_unit text, OUT granted boolean, OUT article text, OUT message text, OUT url text, OUT request_id text, OUT valid_until timestamp with time zone, OUT emergency_id text) RETURNS record
+CREATE FUNCTION public.view_decide(p_officer text, p_camera text, p_action text, p_from timestamp with time zone, p_to timestamp with time zone, p_entry text, p_unit text, p_key text, OUT granted boolean, OUT article text, OUT message text, OUT url text, OUT request_id text, OUT valid_until timestamp with time zone, OUT emergency_id text) RETURNS record
     LANGUAGE plpgsql
     AS $$
 DECLARE
@@ -1862,6 +2150,8 @@ BEGIN
     ELSE
         SELECT * INTO g FROM grants
             WHERE cameras @> ARRAY[p_camera] AND actions @> ARRAY[p_action] AND officers @> ARRAY[p_officer]
+              AND EXISTS (SELECT 1 FROM unnest(grants.officers, grants.officer_units, grants.officer_keys) AS n(b, u, k)
+                          WHERE n.b = p_officer AND n.u = p_unit AND n.k = p_key)
               AND NOT revoked AND now() < grants.valid_until
               AND (p_action = 'view-live' OR (p_from IS NOT NULL AND p_to IS NOT NULL
                                               AND p_from >= rec_from AND p_to <= rec_to))
@@ -1889,6 +2179,12 @@ BEGIN
                 url := c.stream_url;
                 emergency_id := e.id;
                 valid_until := e.ends_at;
+            ELSIF EXISTS (SELECT 1 FROM grants WHERE cameras @> ARRAY[p_camera] AND officers @> ARRAY[p_officer]
+                          AND NOT revoked AND now() < grants.valid_until) THEN
+                article := 'Art 29(2)';
+                message := format('Art 29(2): the grants for camera %s name an officer %s of another unit or key '
+                                  '(this one: unit %s, key %s); no view under them', p_camera, p_officer,
+                                  coalesce(p_unit, '?'), coalesce(left(p_key, 8) || '…', '?'));
             ELSE
                 article := 'Art 29(2)';
                 message := format('Art 29(2): no live approval or emergency lets %s %s camera %s%s', p_officer,
@@ -1970,6 +2266,8 @@ CREATE TABLE public.access_requests (
     expires_at timestamp with time zone,
     grant_version bigint,
     dispatched_version bigint,
+    officer_units text[],
+    officer_keys text[],
     CONSTRAINT "Art 20(1): at least two distinct officers" CHECK (((public.vigil_distinct_count(officers) >= 2) AND (cardinality(officers) = cardinality(credentials)))),
     CONSTRAINT "Art 20(2): every officer's law-enforcement credential" CHECK ((public.vigil_distinct_count(credentials) = cardinality(credentials))),
     CONSTRAINT "Art 20(3): the approval document" CHECK ((length(approval_doc) > 0)),
@@ -2004,7 +2302,7 @@ CREATE TABLE public.audit_alarms (
     detail text NOT NULL,
     raised_at timestamp with time zone DEFAULT now() NOT NULL,
     logged boolean DEFAULT false NOT NULL,
-    CONSTRAINT audit_alarms_kind_check CHECK ((kind = ANY (ARRAY['fork'::text, 'gap'::text])))
+    CONSTRAINT audit_alarms_kind_check CHECK ((kind = ANY (ARRAY['fork'::text, 'gap'::text, 'collision'::text])))
 );
 
 
@@ -2103,6 +2401,32 @@ CREATE TABLE public.cameras (
 
 
 --
+-- Name: conferrals; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.conferrals (
+    id text NOT NULL,
+    version bigint NOT NULL,
+    unit text NOT NULL,
+    badge text NOT NULL,
+    public_key text NOT NULL,
+    role text NOT NULL,
+    conferred_by text[] NOT NULL,
+    conferred_at text NOT NULL,
+    valid_until timestamp with time zone,
+    state text NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    via text,
+    dispatched_version bigint,
+    CONSTRAINT "Art 19: at the city, two distinct admins confer" CHECK (((state <> 'live'::text) OR (conferred_at <> unit) OR (public.vigil_distinct_count(conferred_by) >= 2))),
+    CONSTRAINT conferrals_public_key_check CHECK ((public_key ~ '^.{40}$'::text)),
+    CONSTRAINT conferrals_role_check CHECK ((role = ANY (ARRAY['principal'::text, 'commander'::text]))),
+    CONSTRAINT conferrals_state_check CHECK ((state = ANY (ARRAY['pending'::text, 'live'::text, 'revoked'::text]))),
+    CONSTRAINT conferrals_unit_check CHECK (public.gbt28181_id(unit))
+);
+
+
+--
 -- Name: delegations; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -2196,7 +2520,9 @@ CREATE TABLE public.grants (
     approved_by text,
     filed_at text,
     received_at timestamp with time zone DEFAULT now() NOT NULL,
-    via text
+    via text,
+    officer_units text[],
+    officer_keys text[]
 );
 
 
@@ -2524,6 +2850,14 @@ ALTER TABLE ONLY public.cameras
 
 
 --
+-- Name: conferrals conferrals_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.conferrals
+    ADD CONSTRAINT conferrals_pkey PRIMARY KEY (id);
+
+
+--
 -- Name: delegations delegations_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -2709,6 +3043,13 @@ CREATE INDEX cameras_station_site ON public.cameras USING btree (station_id, sit
 --
 
 CREATE INDEX cameras_status ON public.cameras USING btree (status, id);
+
+
+--
+-- Name: conferrals_current; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX conferrals_current ON public.conferrals USING btree (unit, badge, role) WHERE (state <> 'revoked'::text);
 
 
 --
@@ -2941,6 +3282,13 @@ GRANT SELECT,INSERT,UPDATE ON TABLE public.audit_sent TO vigil_writer;
 --
 
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.cameras TO vigil_writer;
+
+
+--
+-- Name: TABLE conferrals; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.conferrals TO vigil_writer;
 
 
 --

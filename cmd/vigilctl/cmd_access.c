@@ -72,6 +72,16 @@ static int render_officers(FILE *out, const json_t *doc, const struct cmd_args *
         return render_json_rows(out, doc, keys, heads, 6);
 }
 
+static int render_conferrals(FILE *out, const json_t *doc, const struct cmd_args *args)
+{
+        static const char *const keys[] = { "id", "badge", "unit", "role", "state", "conferred_at", "valid_until",
+                                            "live" };
+        static const char *const heads[] = { "ID", "BADGE", "UNIT", "ROLE", "STATE", "BY NODE", "UNTIL", "LIVE" };
+
+        (void)args;
+        return render_json_rows(out, doc, keys, heads, 8);
+}
+
 static int render_delegations(FILE *out, const json_t *doc, const struct cmd_args *args)
 {
         static const char *const keys[] = { "id", "unit", "principal", "deputy", "valid_from", "valid_until",
@@ -220,6 +230,17 @@ const struct cmd_command cmd_access_commands[] = {
           .options = { { "--reason", "reason", CMD_OPT_REQUIRED } }, .usage = "BADGE --reason TEXT",
           .summary = "end an officer's powers at every tier (admin of their node; Art 19, 20)",
           .render = render_state },
+        { .words = "officer confer", .wire = "officer.confer", .positional = { "badge" },
+          .options = { { "--role", "role", CMD_OPT_REQUIRED }, { "--until", "until", 0 } },
+          .usage = "BADGE --role principal|commander [--until T|30d]",
+          .summary = "confer a power on an officer of a unit directly below (admin; at the city two admins; "
+                     "Art 19)", .render = render_state },
+        { .words = "officer unconfer", .wire = "officer.unconfer", .positional = { "badge" },
+          .options = { { "--role", "role", CMD_OPT_REQUIRED }, { "--reason", "reason", 0 } },
+          .usage = "BADGE --role principal|commander [--reason TEXT]",
+          .summary = "end a power conferred here (admin; Art 19)", .render = render_state },
+        { .words = "officer conferrals", .wire = "officer.conferrals", .usage = "",
+          .summary = "powers conferred here and on this unit's officers", .render = render_conferrals },
         { .words = "officer reactivate", .wire = "officer.reactivate", .positional = { "badge" },
           .options = { { "--reason", "reason", 0 } }, .usage = "BADGE [--reason TEXT]",
           .summary = "make an inactive officer active again (admin of their node)", .render = render_state },

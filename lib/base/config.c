@@ -238,6 +238,9 @@ static const struct key_def keys[] = {
         { "control", "admin_keys", parse_admin_keys, F(admin_keys), 0, 0, true },
         { "log", "level", parse_level, F(log_level), 0, 0, false },
         { "log", "file", parse_path, F(log_file), 0, 0, false },
+        /* Art 19: how long an approval and a delegation may last (README). */
+        { "access", "max_approval_hours", parse_int, I(max_approval_hours, 1, 8760), false },
+        { "access", "max_delegation_days", parse_int, I(max_delegation_days, 1, 366), false },
 };
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
 _Static_assert(N_KEYS <= MAX_KEYS, "raise MAX_KEYS");
@@ -247,7 +250,7 @@ enum key_index {
         K_NODE_ID, K_NAME, K_TIER, K_KEY_DIR, K_PARENT_ID, K_PARENT_ENDPOINT,
         K_PARENT_KEY, K_CONTROL, K_DOWNLINK, K_CONNINFO, K_HEARTBEAT_MS,
         K_HEARTBEAT_MISSES, K_WINDOW, K_RECONNECT_MIN, K_RECONNECT_MAX,
-        K_LINK_DELAY, K_ADMIN_KEYS, K_LOG_LEVEL, K_LOG_FILE, K_COUNT
+        K_LINK_DELAY, K_ADMIN_KEYS, K_LOG_LEVEL, K_LOG_FILE, K_MAX_APPROVAL, K_MAX_DELEGATION, K_COUNT
 };
 _Static_assert(K_COUNT == N_KEYS, "enum key_index out of step with keys[]");
 
@@ -261,6 +264,8 @@ void config_init(struct config *cfg)
         cfg->reconnect_min_ms = 100;
         cfg->reconnect_max_ms = 2000;
         cfg->emergency_link_delay_ms = 200;
+        cfg->max_approval_hours = 72;
+        cfg->max_delegation_days = 30;
         snprintf(cfg->log_level, sizeof(cfg->log_level), "info");
 }
 
@@ -309,7 +314,7 @@ static int handler(void *user, const char *section, const char *name, const char
                 if (strcmp(section, keys[i].section) == 0)
                         return fail_at(p, p->line, "[%.40s] %.40s: unknown key", section, name);
         return fail_at(p, p->line, "[%.40s]: unknown section (known: node, parent, listen, "
-                       "database, link, emergency, control, log)", section);
+                       "database, link, emergency, access, control, log)", section);
 }
 
 static int require(struct config_parse *p, enum key_index i, const char *why)

@@ -11,6 +11,7 @@
  *   [link]     heartbeat_ms (1000), heartbeat_misses (3), window (10000),
  *              reconnect_min_ms (100), reconnect_max_ms (2000)
  *   [emergency] link_delay_ms (200)
+ *   [access]   max_approval_hours (72), max_delegation_days (30): Art 19 bounds
  *   [control]  admin_keys (space-separated Z85 public keys admitted as admin)
  *   [log]      level (info), file (stderr if unset)
  */
@@ -46,6 +47,9 @@ struct config {
         int reconnect_max_ms;
         /* [emergency] */
         int emergency_link_delay_ms;
+        /* [access] */
+        int max_approval_hours;
+        int max_delegation_days;
         /* [control] */
         int n_admin_keys;
         char admin_keys[CONFIG_MAX_ADMIN_KEYS][KEYS_Z85_LEN + 1];

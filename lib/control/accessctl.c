@@ -27,6 +27,34 @@ static const char *accessctl_actor(const struct control_req *q)
         return b ? b : q->user;
 }
 
+static void accessctl_on_refusal_logged(void *arg, struct db_tx *tx, int err, const char *msg)
+{
+        struct accessctl *a = arg;
+
+        (void)tx;
+        if (err)
+                log_warn("access", "msg=\"cannot log a refusal\" reason=\"%s\"", msg);
+        else
+                audit_forward(a->audit);
+}
+
+/* Refuse Q with MESSAGE (citing ARTICLE, may be NULL) and log the refusal
+ * of ACTION here (Art 23(5): an attempt refused before it reached the
+ * schema is a record too), then free Q. REQUEST names the request, if any. */
+static void accessctl_refuse(struct control_req *q, const char *action, const char *article, const char *message,
+                             const char *request)
+{
+        struct accessctl *a = q->ctx;
+        const char *p[5] = { accessctl_actor(q), action, article, message, request };
+        struct db_tx *tx = db_tx_new();
+        char m[400];
+
+        db_tx_add(tx, "SELECT access_refuse($1, $2, $3, $4, $5)", 5, p, NULL, NULL);
+        db_submit(a->d->links.db, tx, accessctl_on_refusal_logged, a);
+        snprintf(m, sizeof(m), "refused: %s", message);
+        control_refuse(q, m, article);
+}
+
 /* Collect every value of the repeated argument NAME (also "a,b" lists). */
 static void accessctl_args(const struct control_req *q, const char *name, struct sqlarray *ret)
 {
@@ -103,7 +131,7 @@ static void accessctl_officer_add(struct control_req *q)
         struct db_tx *tx;
 
         if (!control_is_admin(q)) {
-                control_refuse(q, "refused: only an admin of this node registers its officers", NULL);
+                accessctl_refuse(q, "officer.add", NULL, "only an admin of this node registers its officers", NULL);
                 return;
         }
         if (!badge || !name || !roles || !key) {
@@ -157,23 +185,23 @@ static void accessctl_delegation_add(struct control_req *q)
         struct accessctl *a = q->ctx;
         const char *badge = control_badge(q), *deputy = control_arg(q, "deputy");
         int64_t now = vtime_now_us(), from = now, until;
-        char id[32], version[24], fs[32], us[32];
-        const char *p[8];
-        int lens[8] = { 0 }, fmts[8] = { 0 };
+        char id[32], version[24], fs[32], us[32], max[32];
+        const char *p[9];
+        int lens[9] = { 0 }, fmts[9] = { 0 };
         uint8_t *buf;
         size_t len;
         int64_t v;
         struct db_tx *tx;
 
         if (!badge) {
-                control_refuse(q, "Art 19: a principal delegates, as themselves (--as)", "Art 19");
+                accessctl_refuse(q, "delegate", "Art 19", "Art 19: a principal delegates, as themselves (--as)",
+                                 NULL);
                 return;
         }
         if (!deputy || vtime_parse(control_arg(q, "until"), now, &until) < 0 ||
             (control_arg(q, "from") && vtime_parse(control_arg(q, "from"), now, &from) < 0)) {
-                control_reply(q, CONTROL_USAGE, NULL, "delegation add needs --deputy BADGE and --until "
-                              "(YYYY-MM-DDTHH:MM:SSZ, or 8h, 7d), optionally --from", NULL);
-                free(q);
+                accessctl_refuse(q, "delegate", NULL, "delegation add needs --deputy BADGE and --until "
+                                 "(YYYY-MM-DDTHH:MM:SSZ, or 8h, 7d), optionally --from", NULL);
                 return;
         }
         ids_new("dlg", id, sizeof(id));
@@ -193,9 +221,12 @@ static void accessctl_delegation_add(struct control_req *q)
         lens[6] = (int)len;
         fmts[6] = 1;
         p[7] = delivery_parent_id(a->d);
+        /* Art 19: bounded ([access] max_delegation_days), in the schema. */
+        snprintf(max, sizeof(max), "%d days", a->d->cfg->max_delegation_days);
+        p[8] = max;
         tx = db_tx_new();
         db_tx_add(tx, "SELECT * FROM delegation_grant($1, $2, $3, to_timestamp($4::double precision), "
-                      "to_timestamp($5::double precision), $6, $7, $8)", 8, p, lens, fmts);
+                      "to_timestamp($5::double precision), $6, $7, $8, $9::interval)", 9, p, lens, fmts);
         free(buf);
         db_submit(a->d->links.db, tx, accessctl_on_registered, q);
 }
@@ -311,7 +342,8 @@ static void accessctl_officer_set_active(struct control_req *q, bool active)
         const char *badge = control_arg(q, "badge"), *reason = control_arg(q, "reason");
 
         if (!control_is_admin(q)) {
-                control_refuse(q, "refused: only an admin of this node changes its officers", NULL);
+                accessctl_refuse(q, active ? "officer.reactivate" : "officer.deactivate", NULL,
+                                 "only an admin of this node changes its officers", NULL);
                 return;
         }
         if (!badge) {
@@ -338,8 +370,8 @@ static void accessctl_delegation_revoke(struct control_req *q)
         const char *id = control_arg(q, "id"), *reason = control_arg(q, "reason");
 
         if (!control_badge(q)) {
-                control_refuse(q, "refused: Art 19: a principal withdraws a delegation, as themselves (--as)",
-                               "Art 19");
+                accessctl_refuse(q, "delegation.revoke", "Art 19",
+                                 "Art 19: a principal withdraws a delegation, as themselves (--as)", NULL);
                 return;
         }
         if (!id) {
@@ -362,17 +394,128 @@ static void accessctl_delegation_list(struct control_req *q)
         db_submit(a->d->links.db, tx, control_on_json_row, q);
 }
 
+/* --- powers conferred from above (Art 19) --- */
+
+/* Reply {"id": the conferral, "state"} (its ID is the answer's message). */
+static void accessctl_on_conferred(void *arg, struct db_tx *tx, int err, const char *msg)
+{
+        struct control_req *q = arg;
+        struct accessctl *a = q->ctx;
+        PGresult *res = db_tx_result(tx, 0);
+        const char *state;
+        json_t *doc;
+
+        if (!err && res && PQntuples(res) == 1 && !PQgetisnull(res, 0, 2))
+                snprintf(q->arg_id, sizeof(q->arg_id), "%s", PQgetvalue(res, 0, 2));
+        state = control_answer_state(q, tx, err, msg);
+        audit_forward(a->audit);
+        if (!state)
+                return;
+        conferral_dispatch(a->conferral);
+        doc = json_object();
+        json_object_set_new(doc, "id", json_string(q->arg_id));
+        json_object_set_new(doc, "state", json_string(state));
+        control_reply(q, CONTROL_OK, doc, NULL, NULL);
+        free(q);
+}
+
+/* officer confer BADGE --role R [--until T]: an admin of the node directly
+ * above the officer's unit (the schema checks which, conferral_confer). */
+static void accessctl_officer_confer(struct control_req *q)
+{
+        struct accessctl *a = q->ctx;
+        const char *badge = control_arg(q, "badge"), *role = control_arg(q, "role");
+        const char *until_s = control_arg(q, "until");
+        int64_t now = vtime_now_us(), until = 0;
+        char id[32], version[24], us[32];
+        const char *p[8];
+        struct db_tx *tx;
+
+        if (!control_is_admin(q)) {
+                accessctl_refuse(q, "officer.confer", "Art 19",
+                                 "Art 19: powers are conferred by an admin of the tier above, as admin", NULL);
+                return;
+        }
+        if (!badge || !role || (until_s && vtime_parse(until_s, now, &until) < 0)) {
+                accessctl_refuse(q, "officer.confer", NULL, "officer confer needs BADGE and --role principal|commander, "
+                                 "optionally --until (YYYY-MM-DDTHH:MM:SSZ, or 30d)", NULL);
+                return;
+        }
+        ids_new("cnf", id, sizeof(id));
+        snprintf(q->arg_id, sizeof(q->arg_id), "%s", id);
+        snprintf(version, sizeof(version), "%" PRId64, delivery_next_version(a->d));
+        snprintf(us, sizeof(us), "%.6f", (double)until / 1e6);
+        /* Who: the admin's whole key (two distinct admins at the city). */
+        p[0] = q->key;
+        p[1] = q->user;
+        p[2] = id;
+        p[3] = badge;
+        p[4] = role;
+        p[5] = until_s ? us : NULL;
+        p[6] = version;
+        p[7] = delivery_parent_id(a->d);
+        tx = db_tx_new();
+        db_tx_add(tx, "SELECT * FROM conferral_confer($1, $2, $3, $4, $5, to_timestamp($6::double precision), "
+                      "$7, $8)", 8, p, NULL, NULL);
+        db_submit(a->d->links.db, tx, accessctl_on_conferred, q);
+}
+
+/* officer unconfer BADGE --role R [--reason TEXT]: an admin where it was
+ * conferred. */
+static void accessctl_officer_unconfer(struct control_req *q)
+{
+        struct accessctl *a = q->ctx;
+        const char *badge = control_arg(q, "badge"), *role = control_arg(q, "role");
+        char version[24];
+        const char *p[5];
+        struct db_tx *tx;
+
+        if (!control_is_admin(q)) {
+                accessctl_refuse(q, "officer.unconfer", "Art 19",
+                                 "Art 19: a power is ended by an admin of the node that conferred it", NULL);
+                return;
+        }
+        if (!badge || !role) {
+                accessctl_refuse(q, "officer.unconfer", NULL, "officer unconfer needs BADGE and --role", NULL);
+                return;
+        }
+        snprintf(q->arg_id, sizeof(q->arg_id), "%s", badge);
+        snprintf(version, sizeof(version), "%" PRId64, delivery_next_version(a->d));
+        p[0] = q->user;
+        p[1] = badge;
+        p[2] = role;
+        p[3] = control_arg(q, "reason");
+        p[4] = version;
+        tx = db_tx_new();
+        db_tx_add(tx, "SELECT * FROM conferral_unconfer($1, $2, $3, $4, $5)", 5, p, NULL, NULL);
+        db_submit(a->d->links.db, tx, accessctl_on_conferred, q);
+}
+
+static void accessctl_officer_conferrals(struct control_req *q)
+{
+        struct accessctl *a = q->ctx;
+        struct db_tx *tx = db_tx_new();
+
+        db_tx_add(tx, "SELECT json_agg(json_build_object('id', c.id, 'badge', c.badge, 'unit', c.unit, "
+                      "'role', c.role, 'state', c.state, 'conferred_at', c.conferred_at, "
+                      "'conferred_by', c.conferred_by, 'public_key', c.public_key, 'valid_until', c.valid_until, "
+                      "'live', officer_has_power(c.badge, c.role) AND c.state = 'live') "
+                      "ORDER BY c.unit, c.badge, c.role, c.updated_at)::text FROM conferrals c", 0, NULL, NULL, NULL);
+        db_submit(a->d->links.db, tx, control_on_json_row, q);
+}
+
 /* --- requests (Art 20) and decisions (Art 19) --- */
 
-/* Only officers act on requests: every step is theirs, by name. */
-static const char *accessctl_officer_only(struct control_req *q, const char *what)
+/* Only officers act on requests: every step is theirs, by name. ACTION
+ * names the step in the access log, where an admin's attempt is recorded. */
+static const char *accessctl_officer_only(struct control_req *q, const char *what, const char *action)
 {
         const char *b = control_badge(q);
         char m[160];
 
         if (!b) {
-                snprintf(m, sizeof(m), "refused: Art 20(1): officers %s, each with their own identity (--as)", what);
-                control_refuse(q, m, "Art 20(1)");
+                snprintf(m, sizeof(m), "Art 20(1): officers %s, each with their own identity (--as)", what);
+                accessctl_refuse(q, action, "Art 20(1)", m, control_arg(q, "id"));
         }
         return b;
 }
@@ -388,13 +531,13 @@ static void accessctl_request(struct control_req *q)
         int lens[12] = { 0 }, fmts[12] = { 0 };
         struct db_tx *tx;
 
-        badge = accessctl_officer_only(q, "file requests");
+        badge = accessctl_officer_only(q, "file requests", "request");
         if (!badge)
                 return;
         if ((control_arg(q, "from") && vtime_parse(control_arg(q, "from"), now, &from) < 0) ||
             (control_arg(q, "to") && vtime_parse(control_arg(q, "to"), now, &to) < 0)) {
-                control_reply(q, CONTROL_USAGE, NULL, "--from and --to are times: YYYY-MM-DDTHH:MM:SSZ", NULL);
-                free(q);
+                accessctl_refuse(q, "request", "Art 20(4)",
+                                 "Art 20(4): --from and --to are times: YYYY-MM-DDTHH:MM:SSZ", NULL);
                 return;
         }
         if (control_arg(q, "from"))
@@ -431,27 +574,31 @@ static void accessctl_request(struct control_req *q)
         db_submit(a->d->links.db, tx, accessctl_on_answer, q);
 }
 
-/* countersign / approve / deny / revoke: one SQL function each. */
-static void accessctl_step(struct control_req *q, const char *what, const char *sql, int nparams)
+/* countersign / approve / deny / revoke: one SQL function each ($5: the
+ * longest approval, [access] max_approval_hours). */
+static void accessctl_step(struct control_req *q, const char *what, const char *action, const char *sql,
+                           int nparams)
 {
         struct accessctl *a = q->ctx;
-        const char *badge = accessctl_officer_only(q, what);
-        const char *id, *p[4];
+        const char *badge = accessctl_officer_only(q, what, action);
+        const char *id, *p[5];
+        char max[32];
         struct db_tx *tx;
 
         if (!badge)
                 return;
         id = control_arg(q, "id");
         if (!id) {
-                control_reply(q, CONTROL_USAGE, NULL, "which request? (its ID)", NULL);
-                free(q);
+                accessctl_refuse(q, action, NULL, "which request? (its ID)", NULL);
                 return;
         }
         snprintf(q->arg_id, sizeof(q->arg_id), "%s", id);
+        snprintf(max, sizeof(max), "%d hours", a->d->cfg->max_approval_hours);
         p[0] = id;
         p[1] = badge;
         p[2] = control_arg(q, "reason");
         p[3] = control_arg(q, "valid_for");
+        p[4] = max;
         tx = db_tx_new();
         db_tx_add(tx, sql, nparams, p, NULL, NULL);
         db_submit(a->d->links.db, tx, accessctl_on_answer, q);
@@ -459,27 +606,27 @@ static void accessctl_step(struct control_req *q, const char *what, const char *
 
 static void accessctl_countersign(struct control_req *q)
 {
-        accessctl_step(q, "countersign", "SELECT * FROM access_countersign($1, $2)", 2);
+        accessctl_step(q, "countersign", "countersign", "SELECT * FROM access_countersign($1, $2)", 2);
 }
 
 static void accessctl_approve(struct control_req *q)
 {
-        accessctl_step(q, "approve", "SELECT * FROM access_decide($1, $2, true, $3, $4::interval)", 4);
+        accessctl_step(q, "approve", "approve",
+                       "SELECT * FROM access_decide($1, $2, true, $3, $4::interval, $5::interval)", 5);
 }
 
 static void accessctl_deny(struct control_req *q)
 {
         if (!control_arg(q, "reason")) {
-                control_reply(q, CONTROL_USAGE, NULL, "a denial needs --reason", NULL);
-                free(q);
+                accessctl_refuse(q, "deny", NULL, "a denial needs --reason", control_arg(q, "id"));
                 return;
         }
-        accessctl_step(q, "deny", "SELECT * FROM access_decide($1, $2, false, $3, NULL)", 3);
+        accessctl_step(q, "deny", "deny", "SELECT * FROM access_decide($1, $2, false, $3, NULL, NULL)", 3);
 }
 
 static void accessctl_revoke(struct control_req *q)
 {
-        accessctl_step(q, "revoke", "SELECT * FROM access_revoke($1, $2, $3)", 3);
+        accessctl_step(q, "revoke", "revoke", "SELECT * FROM access_revoke($1, $2, $3)", 3);
 }
 
 static void accessctl_list(struct control_req *q)
@@ -593,6 +740,9 @@ const struct control_command accessctl_commands[] = {
         { "officer.add", accessctl_officer_add },
         { "officer.list", accessctl_officer_list },
         { "officer.deactivate", accessctl_officer_deactivate },
+        { "officer.confer", accessctl_officer_confer },
+        { "officer.unconfer", accessctl_officer_unconfer },
+        { "officer.conferrals", accessctl_officer_conferrals },
         { "officer.reactivate", accessctl_officer_reactivate },
         { "delegation.add", accessctl_delegation_add },
         { "delegation.revoke", accessctl_delegation_revoke },

@@ -11,6 +11,7 @@
 #include "control/control.h"
 #include "delivery/delivery.h"
 #include "features/audit.h"
+#include "features/conferral.h"
 #include "features/grant.h"
 #include "features/officer.h"
 
@@ -19,6 +20,7 @@ struct accessctl {
         struct delivery *d;
         struct officer_roster *officers;    /* reloaded after a change here */
         struct grant *grant;                /* a decision goes down at once */
+        struct conferral *conferral;        /* so does a conferral */
         struct audit *audit;                /* the log of it, up */
 };
 

@@ -152,6 +152,8 @@ static void control_on_recv(struct zsock *zs, zmq_msg_t *frames, int nframes)
         memcpy(q->routing, zmq_msg_data(&frames[0]), q->routing_len);
         /* User-Id is the connection's key: who it is now, at this request
          * (an officer made inactive since the connection opened is not). */
+        if (user)
+                snprintf(q->key, sizeof(q->key), "%s", user);
         if (!user || c->identify(c->identify_arg, user, q->user, sizeof(q->user)) < 0) {
                 c->withdrawn++;
                 log_warn("control", "peer=%s key=\"%s\" msg=\"request from an identity no longer admitted "

@@ -75,6 +75,7 @@ struct control_req {
         size_t routing_len;
         uint64_t request_id;
         char user[128];             /* who: "admin:…", "officer:BADGE" */
+        char key[KEYS_Z85_LEN + 1]; /* the connection's CURVE key (Z85): who, exactly */
         const Vigil__ControlRequest *msg;
         char arg_id[32], arg_name[64], arg_key[64];
         void *data;                 /* for the handler */

@@ -297,8 +297,8 @@ static void nodectl_enroll(struct control_req *q)
         enum tier child_tier = n->d->cfg->tier + 1;
         struct child *existing;
         struct db_tx *tx;
-        uint8_t *change;
-        size_t len;
+        uint8_t *change, *removed;
+        size_t len, removed_len;
         int64_t v;
 
         if (strncmp(q->user, "admin:", 6) != 0) {
@@ -345,14 +345,21 @@ static void nodectl_enroll(struct control_req *q)
                 goto out;
         }
         snprintf(version, sizeof(version), "%" PRId64, v);
+        /* A re-key (another key for an enrolled child) purges what came
+         * through it, here and, by this NodeRemoved sent up first, above
+         * (node_enroll). */
+        vigil_require(tree_encode_node_removed(id, delivery_next_version(n->d), &removed, &removed_len) == 0);
         {
-                const char *p[8] = { id, n->d->cfg->node_id, tier_name(child_tier), name, key, version,
-                                     (const char *)change, delivery_parent_id(n->d) };
-                int lens[8] = { 0, 0, 0, 0, 0, 0, (int)len, 0 }, fmts[8] = { 0, 0, 0, 0, 0, 0, 1, 0 };
+                const char *p[10] = { id, n->d->cfg->node_id, tier_name(child_tier), name, key, version,
+                                      (const char *)change, delivery_parent_id(n->d), (const char *)removed,
+                                      q->user };
+                int lens[10] = { 0, 0, 0, 0, 0, 0, (int)len, 0, (int)removed_len, 0 };
+                int fmts[10] = { 0, 0, 0, 0, 0, 0, 1, 0, 1, 0 };
                 tx = db_tx_new();
-                db_tx_add(tx, "SELECT node_enroll($1, $2, $3, $4, $5, $6, $7, $8)", 8, p, lens, fmts);
+                db_tx_add(tx, "SELECT node_enroll($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)", 10, p, lens, fmts);
         }
         free(change);
+        free(removed);
         db_submit(n->d->links.db, tx, nodectl_on_enrolled, q);
         return;
 out:

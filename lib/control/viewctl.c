@@ -58,7 +58,11 @@ static void viewctl_view(struct control_req *q)
                 return;
         }
         if (!badge) {
-                /* Art 29(2): no ticket without a grant, for admins neither. */
+                /* Art 29(2): no ticket without a grant, for admins neither;
+                 * Art 23(5): the attempt is a record, here. */
+                static const char why[] = "Art 29(2): views are for officers, each as themselves (--as); an admin "
+                                          "gets none";
+                view_log_refusal(vc->view, q->user, camera, action ? action : "view-live", "Art 29(2)", why);
                 control_reply(q, CONTROL_REFUSED, NULL, "refused: Art 29(2): views are for officers, each as "
                               "themselves (--as); an admin gets none", "Art 29(2)");
                 free(q);
@@ -69,7 +73,9 @@ static void viewctl_view(struct control_req *q)
         r.camera = (char *)camera;
         r.action = (char *)(action ? action : "view-live");
         r.entry_node = (char *)vc->view->d->cfg->node_id;
-        r.officer_key = (char *)officer_key_of(vc->officers, badge);
+        /* Identity, not text: the key this officer authenticated with (the
+         * grant names it), and the unit this node knows them by. */
+        r.officer_key = q->key;
         r.officer_unit = (char *)officer_unit_of(vc->officers, badge);
         if ((control_arg(q, "from") &&
              vtime_parse(control_arg(q, "from"), vtime_now_us(), &r.from_us) < 0) ||

@@ -18,7 +18,8 @@ static const char grant_select[] =
         "SELECT id, grant_version, array_to_string(cameras, ','), array_to_string(actions, ','), "
         "array_to_string(officers, ','), (extract(epoch FROM rec_from) * 1000000)::bigint, "
         "(extract(epoch FROM rec_to) * 1000000)::bigint, (extract(epoch FROM expires_at) * 1000000)::bigint, "
-        "state = 'revoked', purpose, destination, case_no, decided_by, node_id "
+        "state = 'revoked', purpose, destination, case_no, decided_by, node_id, "
+        "array_to_string(officer_units, ','), array_to_string(officer_keys, ',') "
         "FROM access_requests WHERE state IN ('approved', 'revoked') "
         "AND grant_version IS DISTINCT FROM dispatched_version ORDER BY grant_version LIMIT 20";
 
@@ -50,10 +51,11 @@ static void grant_add_apply(struct db_tx *tx, const char *via, const Vigil__Gran
                             size_t len)
 {
         struct sqlarray cams = { .type = SQLARRAY_TEXT }, acts = { .type = SQLARRAY_TEXT },
-                        offs = { .type = SQLARRAY_TEXT };
+                        offs = { .type = SQLARRAY_TEXT }, units = { .type = SQLARRAY_TEXT },
+                        keys = { .type = SQLARRAY_TEXT };
         char version[24], from[32], to[32], until[32];
-        const char *p[16];
-        int lens[16] = { 0 }, fmts[16] = { 0 };
+        const char *p[18];
+        int lens[18] = { 0 }, fmts[18] = { 0 };
         size_t k;
 
         for (k = 0; k < g->n_cameras; k++)
@@ -62,6 +64,12 @@ static void grant_add_apply(struct db_tx *tx, const char *via, const Vigil__Gran
                 sqlarray_add_text(&acts, g->actions[k]);
         for (k = 0; k < g->n_officers; k++)
                 sqlarray_add_text(&offs, g->officers[k]);
+        /* Identity, not text: officer K as the deciding node knew them
+         * (grant_add checked that NAMED matches OFFICERS one to one). */
+        for (k = 0; k < g->n_named; k++) {
+                sqlarray_add_text(&units, g->named[k]->unit);
+                sqlarray_add_text(&keys, g->named[k]->public_key);
+        }
         snprintf(version, sizeof(version), "%" PRId64, g->version);
         snprintf(from, sizeof(from), "%.6f", (double)g->rec_from_us / 1e6);
         snprintf(to, sizeof(to), "%.6f", (double)g->rec_to_us / 1e6);
@@ -84,10 +92,15 @@ static void grant_add_apply(struct db_tx *tx, const char *via, const Vigil__Gran
         p[15] = (const char *)change;
         lens[15] = (int)len;
         fmts[15] = 1;
+        sqlarray_param(&units, &p[16], &lens[16], &fmts[16]);
+        sqlarray_param(&keys, &p[17], &lens[17], &fmts[17]);
         db_tx_add(tx, "SELECT grant_apply($1, $2, $3, $4::text[], $5::text[], $6::text[], "
                       "to_timestamp($7::double precision), to_timestamp($8::double precision), "
-                      "to_timestamp($9::double precision), $10, $11, $12, $13, $14, $15, $16)",
-                  16, p, lens, fmts);
+                      "to_timestamp($9::double precision), $10, $11, $12, $13, $14, $15, $16, "
+                      "$17::text[], $18::text[])",
+                  18, p, lens, fmts);
+        sqlarray_deinit(&units);
+        sqlarray_deinit(&keys);
         sqlarray_deinit(&cams);
         sqlarray_deinit(&acts);
         sqlarray_deinit(&offs);
@@ -97,7 +110,8 @@ static void grant_add_apply(struct db_tx *tx, const char *via, const Vigil__Gran
  * grant_row_free() releases what it points into. */
 struct grant_row {
         Vigil__Grant g;
-        char *b1, *b2, *b3, *cams[256], *acts[8], *offs[16];
+        char *b1, *b2, *b3, *b4, *b5, *cams[256], *acts[8], *offs[16], *units[16], *keys[16];
+        Vigil__OfficerRef refs[16], *named[16];
 };
 
 static void grant_row_read(struct grant_row *r, const PGresult *res, int i)
@@ -127,6 +141,25 @@ static void grant_row_read(struct grant_row *r, const PGresult *res, int i)
         g->case_no = (char *)grant_text(res, i, 11);
         g->approved_by = (char *)grant_text(res, i, 12);
         g->filed_at = (char *)grant_text(res, i, 13);
+        /* Grant.named: each officer by unit, badge and key (a request filed
+         * before they were kept has none: it names no one a station admits). */
+        {
+                size_t nu = grant_split(grant_text(res, i, 14), &r->b4, r->units, 16);
+                size_t nk = grant_split(grant_text(res, i, 15), &r->b5, r->keys, 16);
+                size_t k;
+
+                g->n_named = 0;
+                g->named = r->named;
+                if (nu == g->n_officers && nk == g->n_officers)
+                        for (k = 0; k < g->n_officers; k++) {
+                                vigil__officer_ref__init(&r->refs[k]);
+                                r->refs[k].unit = r->units[k];
+                                r->refs[k].badge = r->offs[k];
+                                r->refs[k].public_key = r->keys[k];
+                                r->named[k] = &r->refs[k];
+                                g->n_named++;
+                        }
+        }
 }
 
 static void grant_row_free(struct grant_row *r)
@@ -134,6 +167,8 @@ static void grant_row_free(struct grant_row *r)
         free(r->b1);
         free(r->b2);
         free(r->b3);
+        free(r->b4);
+        free(r->b5);
 }
 
 static int grant_row_encode(struct grant_row *r, uint8_t **ret, size_t *ret_len)
@@ -172,7 +207,8 @@ static const char grant_snapshot_select[] =
         "SELECT request_id, version, array_to_string(cameras, ','), array_to_string(actions, ','), "
         "array_to_string(officers, ','), (extract(epoch FROM rec_from) * 1000000)::bigint, "
         "(extract(epoch FROM rec_to) * 1000000)::bigint, (extract(epoch FROM valid_until) * 1000000)::bigint, "
-        "revoked, purpose, destination, case_no, approved_by, filed_at "
+        "revoked, purpose, destination, case_no, approved_by, filed_at, "
+        "array_to_string(officer_units, ','), array_to_string(officer_keys, ',') "
         "FROM grants WHERE NOT revoked AND valid_until > now() AND request_id > $2 "
         "AND EXISTS (SELECT 1 FROM unnest(cameras) AS c WHERE left(c, length($1)) = $1) "
         "ORDER BY request_id LIMIT $3::int";
@@ -202,6 +238,19 @@ static int grant_add(void *arg, struct change_batch *b, const Vigil__Change *c, 
                          "are required");
                 return -EBADMSG;
         }
+        /* Identity, not text: each officer named by unit and key, in order. */
+        if (g->n_named != g->n_officers) {
+                snprintf(err, errlen, "grant %s: %zu officers but %zu named by unit and key", g->request_id,
+                         g->n_officers, g->n_named);
+                return -EBADMSG;
+        }
+        for (k = 0; k < g->n_named; k++)
+                if (!g->named[k]->unit || !g->named[k]->badge || !g->named[k]->public_key ||
+                    strcmp(g->named[k]->badge, g->officers[k]) != 0 || !nodeid_is_wellformed(g->named[k]->unit)) {
+                        snprintf(err, errlen, "grant %s: officer %s is not named by unit, badge and key",
+                                 g->request_id, g->officers[k]);
+                        return -EBADMSG;
+                }
         for (k = 0; k < g->n_cameras; k++)
                 if (!nodeid_is_wellformed(g->cameras[k])) {
                         snprintf(err, errlen, "grant %s: camera %s is not a GB/T 28181 ID", g->request_id,

@@ -23,6 +23,7 @@ struct view_pending {
         void *answer_arg;
         uint64_t parent_id;            /* the parent's request id to answer */
         char child[21];                /* the child it went to */
+        char officer[33], camera[21], action[16];      /* for the log, if it times out */
 };
 
 static uint64_t view_now_ms(const struct view *v)
@@ -52,6 +53,51 @@ static void view_reply_parent(struct view *v, uint64_t parent_id, const struct v
         env.view_reply = &r;
         if (!v->d->has_parent || link_send_envelope(&v->d->uplink.link, &env) < 0)
                 log_warn("view", "msg=\"cannot answer a view: the parent link is down\"");
+}
+
+/* --- refusals on the way, logged where refused --- */
+
+static void view_on_logged(void *arg, struct db_tx *tx, int err, const char *msg)
+{
+        struct view *v = arg;
+
+        (void)tx;
+        if (err)
+                log_warn("view", "msg=\"cannot log a refused view\" reason=\"%s\"", msg);
+        else
+                audit_forward(v->audit);
+}
+
+void view_log_refusal(struct view *v, const char *actor, const char *camera, const char *action,
+                      const char *article, const char *message)
+{
+        struct db *db = v->d->links.db;
+        const char *p[5] = { actor, action, article, camera, message };
+        struct db_tx *tx;
+
+        if (!db || !db_is_up(db)) {
+                log_warn("view", "actor=%s camera=%s msg=\"refused view not logged: the database is down\"",
+                         actor, camera);
+                return;
+        }
+        tx = db_tx_new();
+        db_tx_add(tx, "SELECT audit_append($1, $2, 'refused', $3, $4, NULL, NULL, NULL, NULL, $5)", 5, p, NULL,
+                  NULL);
+        db_submit(db, tx, view_on_logged, v);
+}
+
+/* Refused on the way down (the camera not under this node, the station's
+ * link down, no answer in time): the officer is told and the refusal is
+ * logged here, with the entry node it came from. */
+static void view_refused_here(struct view *v, const char *officer, const char *camera, const char *action,
+                              const char *entry, const char *why)
+{
+        char m[400];
+
+        snprintf(m, sizeof(m), "%s (view from %s, refused at %s)", why, entry ? entry : "?",
+                 v->d->cfg->node_id);
+        view_log_refusal(v, officer ? officer : "?", camera ? camera : "?", action ? action : "view-live", NULL,
+                         m);
 }
 
 /* --- deciding, at the owning station --- */
@@ -141,7 +187,7 @@ static void view_decide(struct view *v, struct view_decision *d, const Vigil__Vi
                         const char *entry)
 {
         char from[32], to[32];
-        const char *p[7];
+        const char *p[8];
         struct db_tx *tx = db_tx_new();
 
         snprintf(from, sizeof(from), "%.6f", (double)r->from_us / 1e6);
@@ -153,10 +199,12 @@ static void view_decide(struct view *v, struct view_decision *d, const Vigil__Vi
         p[4] = r->has_to_us ? to : NULL;
         p[5] = entry;
         p[6] = r->officer_unit && *r->officer_unit ? r->officer_unit : NULL;
+        /* Identity, not text: the grant must name this unit and key. */
+        p[7] = r->officer_key && *r->officer_key ? r->officer_key : NULL;
         db_tx_add(tx, "SELECT granted, article, message, url, request_id, "
                       "(extract(epoch FROM valid_until) * 1000000)::bigint, emergency_id "
                       "FROM view_decide($1, $2, $3, to_timestamp($4::double precision), "
-                      "to_timestamp($5::double precision), $6, $7)", 7, p, NULL, NULL);
+                      "to_timestamp($5::double precision), $6, $7, $8)", 8, p, NULL, NULL);
         db_submit(v->d->links.db, tx, view_on_decided, d);
 }
 
@@ -197,6 +245,7 @@ static void view_route(struct view *v, const Vigil__ViewRequest *r, view_answer_
                 snprintf(m, sizeof(m), c ? "the station's link is down (%s is not connected); try again"
                                          : "camera %s is not under this node", c ? c->id : r->camera);
                 a.error = m;
+                view_refused_here(v, r->officer, r->camera, r->action, r->entry_node, m);
                 goto answer;
         }
         {
@@ -210,6 +259,9 @@ static void view_route(struct view *v, const Vigil__ViewRequest *r, view_answer_
                 pd->answer_arg = answer_arg;
                 pd->parent_id = parent_id;
                 snprintf(pd->child, sizeof(pd->child), "%s", c->id);
+                snprintf(pd->officer, sizeof(pd->officer), "%s", r->officer ? r->officer : "?");
+                snprintf(pd->camera, sizeof(pd->camera), "%s", r->camera ? r->camera : "?");
+                snprintf(pd->action, sizeof(pd->action), "%s", r->action ? r->action : "view-live");
                 fwd.request_id = pd->id;
                 env.body_case = VIGIL__ENVELOPE__BODY_VIEW_REQUEST;
                 env.view_request = &fwd;
@@ -217,6 +269,7 @@ static void view_route(struct view *v, const Vigil__ViewRequest *r, view_answer_
                         free(pd);
                         snprintf(m, sizeof(m), "cannot reach %s; try again", c->id);
                         a.error = m;
+                        view_refused_here(v, r->officer, r->camera, r->action, r->entry_node, m);
                         goto answer;
                 }
                 pd->next = v->pending;
@@ -292,6 +345,7 @@ static void view_on_timer(uv_timer_t *t)
                 v->timeouts++;
                 snprintf(m, sizeof(m), "no answer from %s within %d ms", pd->child, VIEW_TIMEOUT_MS);
                 a.error = m;
+                view_refused_here(v, pd->officer, pd->camera, pd->action, NULL, m);
                 if (pd->answer)
                         pd->answer(pd->answer_arg, &a);
                 else

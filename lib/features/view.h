@@ -49,3 +49,8 @@ void view_close(struct view *v);
 /** Route R, made here: decided here if this station owns the camera, else
  *  sent down; ANSWER(ARG, …) gets the answer, once. */
 void view_request(struct view *v, const Vigil__ViewRequest *r, view_answer_fn answer, void *arg);
+/** Log here (Art 23(5): every attempt is a record, where it was refused) a
+ *  view ACTION of CAMERA by ACTOR refused for MESSAGE (ARTICLE may be NULL),
+ *  and send the log up. Fire and forget: a failure is logged, not told. */
+void view_log_refusal(struct view *v, const char *actor, const char *camera, const char *action,
+                      const char *article, const char *message);

@@ -30,6 +30,8 @@ CREATE OR REPLACE FUNCTION access_request_file(p_id text, p_filed_by text, p_off
 LANGUAGE plpgsql AS $$
 DECLARE
     creds text[];
+    units text[];
+    keys text[];
     missing text;
     unknown text;
     self text := vigil_self();
@@ -87,12 +89,16 @@ BEGIN
         RETURN access_refuse(p_filed_by, 'request', NULL,
                              format('no such camera under this node: %s', unknown), p_id);
     END IF;
-    SELECT array_agg(o.credential ORDER BY u.i) INTO creds
+    -- Identity, not text: each officer as this node knows them now (unit
+    -- and key), which the grant carries down and the station checks.
+    SELECT array_agg(o.credential ORDER BY u.i), array_agg(o.unit ORDER BY u.i),
+           array_agg(o.public_key ORDER BY u.i) INTO creds, units, keys
         FROM unnest(p_officers) WITH ORDINALITY AS u(b, i) JOIN officers o ON o.badge = u.b;
     INSERT INTO access_requests (id, node_id, filed_by, officers, credentials, case_no, purpose, cameras,
-                                 actions, rec_from, rec_to, destination, approval_doc)
+                                 actions, rec_from, rec_to, destination, approval_doc, officer_units,
+                                 officer_keys)
         VALUES (p_id, self, p_filed_by, p_officers, creds, p_case, p_purpose, p_cameras, p_actions,
-                p_from, p_to, p_destination, p_approval_doc);
+                p_from, p_to, p_destination, p_approval_doc, units, keys);
     PERFORM audit_append(p_filed_by, 'request', 'ok', NULL, NULL, p_purpose, p_destination, p_id, NULL,
                          format('case %s; officers %s; cameras %s; actions %s; approval document %s',
                                 p_case, array_to_string(p_officers, ','), array_to_string(p_cameras, ','),
@@ -143,19 +149,20 @@ BEGIN
     IF EXISTS (SELECT 1 FROM unnest(p_cameras) AS c WHERE left(c, length(vigil_prefix(o.unit))) <> vigil_prefix(o.unit)) THEN
         RETURN format('%s''s bureau (%s) does not cover every camera of the request', p_badge, o.unit);
     END IF;
-    IF 'principal' = ANY (o.roles) THEN
+    IF officer_has_power(p_badge, 'principal') THEN
         RETURN NULL;
     END IF;
     IF 'deputy' = ANY (o.roles) AND EXISTS (
             SELECT 1 FROM delegations d JOIN officers p ON p.badge = d.principal
-            WHERE d.deputy = p_badge AND d.unit = o.unit AND p.unit = o.unit AND 'principal' = ANY (p.roles)
-              AND p.active AND NOT d.revoked AND now() >= d.valid_from AND now() < d.valid_until) THEN
+            WHERE d.deputy = p_badge AND d.unit = o.unit AND p.unit = o.unit
+              AND officer_has_power(p.badge, 'principal')
+              AND NOT d.revoked AND now() >= d.valid_from AND now() < d.valid_until) THEN
         RETURN NULL;
     END IF;
     IF 'deputy' = ANY (o.roles) THEN
         RETURN format('%s holds no live delegation from the principal of %s', p_badge, o.unit);
     END IF;
-    RETURN format('%s is neither the principal nor an authorised deputy', p_badge);
+    RETURN format('%s is neither a principal (conferred from above) nor an authorised deputy', p_badge);
 END $$;
 
 -- Art 19, 20: approve or deny a countersigned request. Art 20(1), 20(2): a
@@ -163,8 +170,15 @@ END $$;
 -- officer (their credential still stands), checked after the
 -- countersignature. An approval stamps grant_version, which vigild reads
 -- to send the grant down (grant_apply).
+--
+-- Art 19: an approval is for a use, not a standing authority: it is valid
+-- for at most P_MAX ([access] max_approval_hours in vigild.conf, 72 h by
+-- default); a longer one is refused, not shortened, so that the approver
+-- knows what they approved. Art 20(1): the officers approved are those
+-- filed: an officer whose unit or key changed since (re-registered, or the
+-- badge now someone else's) makes the request be filed again.
 CREATE OR REPLACE FUNCTION access_decide(p_id text, p_badge text, p_approve boolean, p_reason text,
-        p_valid_for interval) RETURNS access_answer
+        p_valid_for interval, p_max interval) RETURNS access_answer
 LANGUAGE plpgsql AS $$
 DECLARE
     r access_requests;
@@ -191,7 +205,24 @@ BEGIN
     IF r.state <> 'countersigned' THEN
         RETURN access_refuse(p_badge, act, NULL, format('request %s is already %s', p_id, r.state), p_id);
     END IF;
+    IF p_approve AND coalesce(p_valid_for, interval '8 hours') > p_max THEN
+        RETURN access_refuse(p_badge, act, 'Art 19',
+                             format('Art 19: an approval is valid for at most %s here (asked: %s); approve '
+                                    'again when it ends', p_max, p_valid_for), p_id);
+    END IF;
+    IF p_approve AND coalesce(p_valid_for, interval '8 hours') <= interval '0' THEN
+        RETURN access_refuse(p_badge, act, NULL, '--valid-for is a positive duration', p_id);
+    END IF;
     IF p_approve THEN
+        SELECT string_agg(n.b, ', ') INTO gone
+            FROM unnest(r.officers, r.officer_units, r.officer_keys) AS n(b, u, k)
+            WHERE NOT EXISTS (SELECT 1 FROM officers o WHERE o.badge = n.b AND o.unit = n.u
+                              AND o.public_key = n.k);
+        IF gone IS NOT NULL THEN
+            RETURN access_refuse(p_badge, act, 'Art 20(1)',
+                                 format('Art 20(1): %s, named in request %s, is not the officer (unit and key) '
+                                        'it was filed for: file it again', gone, p_id), p_id);
+        END IF;
         SELECT string_agg(b, ', ') INTO gone FROM unnest(r.officers) AS b
             WHERE NOT EXISTS (SELECT 1 FROM officers o WHERE o.badge = b AND o.active);
         IF gone IS NOT NULL THEN
@@ -244,13 +275,44 @@ END $$;
 -- (store and forward). Return whether anything changed.
 
 -- An officer registered below (or removed there).
+--
+-- Identity, not text (Art 20(1)): badges are unique only where they are
+-- registered. A badge this node already knows as another unit's (or as the
+-- same unit's through another child), or a key already another badge's, is
+-- refused: never overwritten (the real officer's row stays), never an SQL
+-- error (the child's link would stop), but recorded (the access log and a
+-- 'collision' alarm, which vigild logs once), and not forwarded up.
 CREATE OR REPLACE FUNCTION officer_apply(p_via text, p_uplink text, p_snapshot boolean, p_badge text,
         p_version bigint, p_removed boolean, p_name text, p_unit text, p_credential text, p_roles text[],
         p_public_key text, p_active boolean, p_change bytea) RETURNS boolean
 LANGUAGE plpgsql AS $$
 DECLARE
     changed boolean := false;
+    o officers;
+    why text;
 BEGIN
+    IF NOT p_removed THEN
+        SELECT * INTO o FROM officers WHERE badge = p_badge;
+        IF FOUND AND (o.unit <> p_unit OR o.via IS DISTINCT FROM p_via) THEN
+            why := format('badge %s is already officer %s of unit %s here', p_badge, o.name, o.unit);
+        ELSE
+            SELECT * INTO o FROM officers WHERE public_key = p_public_key AND badge <> p_badge;
+            IF FOUND THEN
+                why := format('the key of %s is already the identity of %s (unit %s) here', p_badge, o.badge,
+                              o.unit);
+            END IF;
+        END IF;
+        IF why IS NOT NULL THEN
+            why := format('Art 20(1): officer %s of unit %s from %s refused: %s', p_badge, p_unit, p_via, why);
+            PERFORM audit_append(p_via, 'officer.replicate', 'refused', 'Art 20(1)', NULL, NULL, NULL, NULL, NULL,
+                                 why);
+            INSERT INTO audit_alarms (node_id, seq, kind, detail)
+                SELECT p_via, 0, 'collision', why
+                WHERE NOT EXISTS (SELECT 1 FROM audit_alarms a WHERE a.node_id = p_via AND a.kind = 'collision'
+                                  AND a.detail = why);
+            RETURN false;
+        END IF;
+    END IF;
     IF p_removed THEN
         DELETE FROM officers WHERE badge = p_badge AND via = p_via AND version < p_version;
         changed := FOUND;
@@ -303,10 +365,19 @@ END $$;
 
 -- An admin of this node registers an officer of this unit; the change
 -- (P_CHANGE, encoded by vigild) goes to the parent in the same transaction.
+-- Art 19: not as principal or commander: the roles that approve and
+-- declare are conferred from above (conferral_confer), or one admin could
+-- invent the whole chain of a request (two investigators and a principal).
 CREATE OR REPLACE FUNCTION officer_register(p_actor text, p_badge text, p_name text, p_credential text,
         p_roles text[], p_public_key text, p_version bigint, p_change bytea, p_uplink text)
 RETURNS access_answer LANGUAGE plpgsql AS $$
 BEGIN
+    IF p_roles && ARRAY['principal', 'commander'] THEN
+        RETURN access_refuse(p_actor, 'officer.add', 'Art 19',
+                             format('Art 19: principal and commander are conferred by an admin of the tier above: '
+                                    'vigilctl officer confer %s --role ROLE (register %s without them)', p_badge,
+                                    p_badge), NULL);
+    END IF;
     IF coalesce(p_credential, '') = '' THEN
         RETURN access_refuse(p_actor, 'officer.add', 'Art 20(2)',
                              format('Art 20(2): officer %s needs a law-enforcement credential number', p_badge), NULL);
@@ -327,15 +398,18 @@ BEGIN
     RETURN ROW(true, NULL, NULL, 'registered')::access_answer;
 END $$;
 
--- Art 19: the principal of this unit authorises a deputy of this unit.
+-- Art 19: the principal of this unit (conferred from above) authorises a
+-- deputy of this unit, for at most P_MAX ([access] max_delegation_days,
+-- 30 days by default): the deputy approves "authorised by the principal",
+-- so the principal says so again at least that often.
 CREATE OR REPLACE FUNCTION delegation_grant(p_id text, p_principal text, p_deputy text, p_from timestamptz,
-        p_until timestamptz, p_version bigint, p_change bytea, p_uplink text)
+        p_until timestamptz, p_version bigint, p_change bytea, p_uplink text, p_max interval)
 RETURNS access_answer LANGUAGE plpgsql AS $$
 DECLARE
     self text := vigil_self();
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM officers WHERE badge = p_principal AND unit = self AND active
-                   AND 'principal' = ANY (roles)) THEN
+    IF NOT EXISTS (SELECT 1 FROM officers WHERE badge = p_principal AND unit = self AND active)
+       OR NOT officer_has_power(p_principal, 'principal') THEN
         RETURN access_refuse(p_principal, 'delegate', 'Art 19',
                              format('Art 19: only the principal of %s delegates approval', self), NULL);
     END IF;
@@ -346,6 +420,11 @@ BEGIN
     END IF;
     IF p_until <= p_from THEN
         RETURN access_refuse(p_principal, 'delegate', NULL, 'a delegation ends after it begins', NULL);
+    END IF;
+    IF p_until - p_from > p_max THEN
+        RETURN access_refuse(p_principal, 'delegate', 'Art 19',
+                             format('Art 19: a delegation lasts at most %s here (asked: %s to %s); delegate again '
+                                    'when it ends', p_max, p_from, p_until), NULL);
     END IF;
     INSERT INTO delegations (id, unit, principal, deputy, valid_from, valid_until, version)
         VALUES (p_id, self, p_principal, p_deputy, p_from, p_until, p_version);
@@ -426,8 +505,8 @@ BEGIN
                              format('Art 19: delegation %s is of %s: its principal withdraws it there', p_id, d.unit),
                              NULL);
     END IF;
-    IF NOT EXISTS (SELECT 1 FROM officers WHERE badge = p_badge AND unit = self AND active
-                   AND 'principal' = ANY (roles)) THEN
+    IF NOT EXISTS (SELECT 1 FROM officers WHERE badge = p_badge AND unit = self AND active)
+       OR NOT officer_has_power(p_badge, 'principal') THEN
         RETURN access_refuse(p_badge, 'delegation.revoke', 'Art 19',
                              format('Art 19: only the principal of %s withdraws a delegation', self), NULL);
     END IF;
@@ -458,21 +537,27 @@ END $$;
 -- Store a grant (newer versions replace) and pass it to each child whose
 -- subtree holds one of its cameras. P_VIA is the parent, or NULL when the
 -- grant was decided here. Returns the children it went to.
+--
+-- P_UNITS and P_KEYS name each officer of P_OFFICERS as the deciding node
+-- knew them (Grant.named): the station grants views to that unit, badge
+-- and key only (view_decide).
 CREATE OR REPLACE FUNCTION grant_apply(p_via text, p_request_id text, p_version bigint, p_cameras text[],
         p_actions text[], p_officers text[], p_from timestamptz, p_to timestamptz, p_until timestamptz,
         p_revoked boolean, p_purpose text, p_destination text, p_case text, p_approved_by text,
-        p_filed_at text, p_change bytea) RETURNS SETOF text
+        p_filed_at text, p_change bytea, p_units text[], p_keys text[]) RETURNS SETOF text
 LANGUAGE plpgsql AS $$
 DECLARE
     changed boolean;
     child text;
 BEGIN
     INSERT INTO grants AS g (request_id, version, cameras, actions, officers, rec_from, rec_to, valid_until,
-                             revoked, purpose, destination, case_no, approved_by, filed_at, via)
+                             revoked, purpose, destination, case_no, approved_by, filed_at, via, officer_units,
+                             officer_keys)
         VALUES (p_request_id, p_version, p_cameras, p_actions, p_officers, p_from, p_to, p_until, p_revoked,
-                p_purpose, p_destination, p_case, p_approved_by, p_filed_at, p_via)
+                p_purpose, p_destination, p_case, p_approved_by, p_filed_at, p_via, p_units, p_keys)
         ON CONFLICT (request_id) DO UPDATE SET version = EXCLUDED.version, cameras = EXCLUDED.cameras,
-            actions = EXCLUDED.actions, officers = EXCLUDED.officers, rec_from = EXCLUDED.rec_from,
+            actions = EXCLUDED.actions, officers = EXCLUDED.officers, officer_units = EXCLUDED.officer_units,
+            officer_keys = EXCLUDED.officer_keys, rec_from = EXCLUDED.rec_from,
             rec_to = EXCLUDED.rec_to, valid_until = EXCLUDED.valid_until, revoked = EXCLUDED.revoked,
             received_at = now()
         WHERE g.version < EXCLUDED.version
@@ -507,9 +592,14 @@ END $$;
 -- is the node it was declared at) may view, copy and retrieve within its
 -- scope (and radius) and time without a per-request approval (Art 19).
 -- Outside scope or time, or after the end: refused (Art 29(2)).
+--
+-- Identity, not text: a grant names each officer by unit, badge and key as
+-- the deciding node knew them; the officer asking is the unit (P_UNIT) and
+-- key (P_KEY) the entry node authenticated. A badge registered again below,
+-- with another key, gets nothing under the grant of the officer it copies.
 CREATE OR REPLACE FUNCTION view_decide(p_officer text, p_camera text, p_action text, p_from timestamptz,
-        p_to timestamptz, p_entry text, p_unit text, OUT granted boolean, OUT article text, OUT message text,
-        OUT url text, OUT request_id text, OUT valid_until timestamptz, OUT emergency_id text)
+        p_to timestamptz, p_entry text, p_unit text, p_key text, OUT granted boolean, OUT article text,
+        OUT message text, OUT url text, OUT request_id text, OUT valid_until timestamptz, OUT emergency_id text)
 LANGUAGE plpgsql AS $$
 DECLARE
     g grants;
@@ -525,6 +615,8 @@ BEGIN
     ELSE
         SELECT * INTO g FROM grants
             WHERE cameras @> ARRAY[p_camera] AND actions @> ARRAY[p_action] AND officers @> ARRAY[p_officer]
+              AND EXISTS (SELECT 1 FROM unnest(grants.officers, grants.officer_units, grants.officer_keys) AS n(b, u, k)
+                          WHERE n.b = p_officer AND n.u = p_unit AND n.k = p_key)
               AND NOT revoked AND now() < grants.valid_until
               AND (p_action = 'view-live' OR (p_from IS NOT NULL AND p_to IS NOT NULL
                                               AND p_from >= rec_from AND p_to <= rec_to))
@@ -552,6 +644,12 @@ BEGIN
                 url := c.stream_url;
                 emergency_id := e.id;
                 valid_until := e.ends_at;
+            ELSIF EXISTS (SELECT 1 FROM grants WHERE cameras @> ARRAY[p_camera] AND officers @> ARRAY[p_officer]
+                          AND NOT revoked AND now() < grants.valid_until) THEN
+                article := 'Art 29(2)';
+                message := format('Art 29(2): the grants for camera %s name an officer %s of another unit or key '
+                                  '(this one: unit %s, key %s); no view under them', p_camera, p_officer,
+                                  coalesce(p_unit, '?'), coalesce(left(p_key, 8) || '…', '?'));
             ELSE
                 article := 'Art 29(2)';
                 message := format('Art 29(2): no live approval or emergency lets %s %s camera %s%s', p_officer,
@@ -563,4 +661,189 @@ BEGIN
     PERFORM audit_append(p_officer, p_action, CASE WHEN granted THEN 'ok' ELSE 'refused' END, article,
                          p_camera, coalesce(g.purpose, e.incident), g.destination, g.request_id, e.id,
                          coalesce(message, format('from %s', p_entry)));
+END $$;
+
+-- --- Powers conferred from above (Art 19) --------------------------------
+--
+-- The roles that approve (principal) and declare (commander) are not
+-- given by the admin who registers an officer: an admin of the node
+-- directly above the officer's unit confers them (officers replicate up,
+-- so that node knows the officer and their key), logged there and carried
+-- down to the unit's node as a Conferral change; at the city, which has no
+-- tier above, two distinct admins confer (the first makes it pending, the
+-- second live). A conferral is for the officer's key as the conferring
+-- node knew it: an officer re-registered with another key holds nothing.
+
+-- Does BADGE hold ROLE now: an active officer with a live conferral of it
+-- for their current unit and key. Every check of a principal or a
+-- commander calls this (access_approver_problem, delegation_grant,
+-- delegation_revoke, emergency_declare, emergency_end).
+CREATE OR REPLACE FUNCTION officer_has_power(p_badge text, p_role text) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT EXISTS (SELECT 1 FROM officers o JOIN conferrals c
+                       ON c.badge = o.badge AND c.unit = o.unit AND c.public_key = o.public_key
+                   WHERE o.badge = p_badge AND o.active AND c.role = p_role AND c.state = 'live'
+                     AND (c.valid_until IS NULL OR now() < c.valid_until));
+$$;
+
+-- `vigilctl officer confer BADGE --role R [--until T]` by admin P_ADMIN
+-- (the full key; P_ACTOR as the log names admins). P_PARENT is this node's
+-- parent (NULL at the city). Answers the state: pending or live.
+CREATE OR REPLACE FUNCTION conferral_confer(p_admin text, p_actor text, p_id text, p_badge text, p_role text,
+        p_until timestamptz, p_version bigint, p_parent text) RETURNS access_answer
+LANGUAGE plpgsql AS $$
+DECLARE
+    self text := vigil_self();
+    o officers;
+    c conferrals;
+    what text;
+BEGIN
+    IF p_role IS NULL OR p_role NOT IN ('principal', 'commander') THEN
+        RETURN access_refuse(p_actor, 'officer.confer', 'Art 19',
+                             'Art 19: the roles conferred from above are principal and commander', NULL);
+    END IF;
+    SELECT * INTO o FROM officers WHERE badge = p_badge AND active;
+    IF NOT FOUND THEN
+        RETURN access_refuse(p_actor, 'officer.confer', 'Art 19',
+                             format('Art 19: no active officer %s is known here', p_badge), NULL);
+    END IF;
+    IF o.unit = self AND p_parent IS NOT NULL THEN
+        RETURN access_refuse(p_actor, 'officer.confer', 'Art 19',
+                             format('Art 19: %s is an officer of this node: an admin of the tier above (%s) '
+                                    'confers %s', p_badge, p_parent, p_role), NULL);
+    END IF;
+    IF o.unit <> self AND NOT EXISTS (SELECT 1 FROM nodes n WHERE n.id = o.unit AND n.parent_id = self
+                                      AND n.via IS NULL AND n.public_key IS NOT NULL) THEN
+        RETURN access_refuse(p_actor, 'officer.confer', 'Art 19',
+                             format('Art 19: %s belongs to %s: an admin of the node directly above it confers',
+                                    p_badge, o.unit), NULL);
+    END IF;
+    IF p_until IS NOT NULL AND p_until <= now() THEN
+        RETURN access_refuse(p_actor, 'officer.confer', NULL, '--until is in the past', NULL);
+    END IF;
+    SELECT * INTO c FROM conferrals
+        WHERE unit = o.unit AND badge = p_badge AND role = p_role AND state <> 'revoked' FOR UPDATE;
+    IF FOUND AND c.state = 'live' THEN
+        RETURN access_refuse(p_actor, 'officer.confer', NULL,
+                             format('%s already holds %s (%s): unconfer it first', p_badge, p_role, c.id), NULL);
+    END IF;
+    IF FOUND THEN
+        -- Pending at the city: the second admin makes it live.
+        IF p_admin = ANY (c.conferred_by) THEN
+            RETURN access_refuse(p_actor, 'officer.confer', 'Art 19',
+                                 format('Art 19: at the city a second, different admin confirms %s for %s; %s '
+                                        'already conferred it', p_role, p_badge, p_actor), NULL);
+        END IF;
+        IF c.public_key <> o.public_key THEN
+            RETURN access_refuse(p_actor, 'officer.confer', 'Art 19',
+                                 format('Art 19: %s''s key changed since %s was conferred pending: unconfer it and '
+                                        'start again', p_badge, p_role), NULL);
+        END IF;
+        UPDATE conferrals SET state = 'live', conferred_by = conferred_by || p_admin, version = p_version,
+            updated_at = now() WHERE id = c.id;
+        what := 'live';
+        p_id := c.id;
+        p_until := c.valid_until;
+    ELSE
+        what := CASE WHEN o.unit = self THEN 'pending' ELSE 'live' END;
+        INSERT INTO conferrals (id, version, unit, badge, public_key, role, conferred_by, conferred_at,
+                                valid_until, state)
+            VALUES (p_id, p_version, o.unit, p_badge, o.public_key, p_role, ARRAY[p_admin], self, p_until, what);
+    END IF;
+    PERFORM audit_append(p_actor, 'officer.confer', 'ok', 'Art 19', NULL, NULL, NULL, NULL, NULL,
+                         format('%s: %s on %s (unit %s, key %s)%s: %s', p_id, p_role, p_badge, o.unit,
+                                o.public_key, coalesce(' until ' || p_until, ''),
+                                CASE WHEN what = 'pending' THEN 'pending a second admin of the city'
+                                     ELSE 'live' END));
+    RETURN ROW(true, NULL, p_id, what)::access_answer;
+END $$;
+
+-- `vigilctl officer unconfer BADGE --role R [--reason TEXT]`: an admin of
+-- the node where it was conferred ends it (one admin suffices: ending a
+-- power takes nothing from anyone's protection); the newer version goes
+-- down like the conferral.
+CREATE OR REPLACE FUNCTION conferral_unconfer(p_actor text, p_badge text, p_role text, p_reason text,
+        p_version bigint) RETURNS access_answer
+LANGUAGE plpgsql AS $$
+DECLARE
+    c conferrals;
+BEGIN
+    SELECT * INTO c FROM conferrals
+        WHERE badge = p_badge AND role = p_role AND state <> 'revoked' AND via IS NULL FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN access_refuse(p_actor, 'officer.unconfer', 'Art 19',
+                             format('Art 19: %s holds no %s conferred here', p_badge, coalesce(p_role, '(role?)')),
+                             NULL);
+    END IF;
+    UPDATE conferrals SET state = 'revoked', version = p_version, updated_at = now() WHERE id = c.id;
+    PERFORM audit_append(p_actor, 'officer.unconfer', 'ok', 'Art 19', NULL, NULL, NULL, NULL, NULL,
+                         format('%s: %s on %s (unit %s)%s', c.id, p_role, p_badge, c.unit,
+                                coalesce(': ' || nullif(p_reason, ''), '')));
+    RETURN ROW(true, NULL, c.id, 'revoked')::access_answer;
+END $$;
+
+-- What was conferred here for a unit below and not yet sent down (or sent
+-- in an older version): vigild encodes each (features/conferral.c) and
+-- hands it to conferral_send.
+CREATE OR REPLACE FUNCTION conferral_send(p_id text, p_version bigint, p_change bytea) RETURNS boolean
+LANGUAGE plpgsql AS $$
+DECLARE
+    c conferrals;
+BEGIN
+    SELECT * INTO c FROM conferrals WHERE id = p_id AND version = p_version AND via IS NULL FOR UPDATE;
+    IF NOT FOUND OR c.dispatched_version IS NOT DISTINCT FROM c.version THEN
+        RETURN false;
+    END IF;
+    IF EXISTS (SELECT 1 FROM nodes n WHERE n.id = c.unit AND n.parent_id = vigil_self() AND n.via IS NULL
+               AND n.public_key IS NOT NULL) THEN
+        PERFORM outbox_append(c.unit, ARRAY[p_change]);
+    END IF;
+    UPDATE conferrals SET dispatched_version = version WHERE id = p_id;
+    RETURN true;
+END $$;
+
+-- A conferral from the parent P_VIA for an officer of this node. Only for
+-- this node's officers and from the node that conferred it (the parent);
+-- anything else is refused and logged, never raised (the link goes on).
+CREATE OR REPLACE FUNCTION conferral_apply(p_via text, p_id text, p_version bigint, p_unit text, p_badge text,
+        p_public_key text, p_role text, p_by text[], p_at text, p_until timestamptz, p_revoked boolean)
+RETURNS boolean LANGUAGE plpgsql AS $$
+DECLARE
+    changed boolean;
+BEGIN
+    IF p_unit IS DISTINCT FROM vigil_self() OR p_at IS DISTINCT FROM p_via
+       OR p_role NOT IN ('principal', 'commander') THEN
+        PERFORM audit_append(p_via, 'officer.conferral', 'refused', 'Art 19', NULL, NULL, NULL, NULL, NULL,
+                             format('Art 19: conferral %s of %s on %s (unit %s, by %s) refused: the parent confers '
+                                    'only on officers of this node', p_id, p_role, p_badge, p_unit, p_at));
+        RETURN false;
+    END IF;
+    -- The parent's newest conferral of a role replaces an older one still
+    -- held (the unique index would raise); a revoked one frees the slot.
+    IF NOT p_revoked THEN
+        UPDATE conferrals SET state = 'revoked', updated_at = now()
+            WHERE unit = p_unit AND badge = p_badge AND role = p_role AND id <> p_id AND state <> 'revoked'
+              AND version < p_version;
+        IF EXISTS (SELECT 1 FROM conferrals WHERE unit = p_unit AND badge = p_badge AND role = p_role
+                   AND id <> p_id AND state <> 'revoked') THEN
+            RETURN false;       -- a newer one of the role is held: this one is stale
+        END IF;
+    END IF;
+    INSERT INTO conferrals AS c (id, version, unit, badge, public_key, role, conferred_by, conferred_at,
+                                 valid_until, state, via)
+        VALUES (p_id, p_version, p_unit, p_badge, p_public_key, p_role, p_by, p_at, p_until,
+                CASE WHEN p_revoked THEN 'revoked' ELSE 'live' END, p_via)
+        ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version, public_key = EXCLUDED.public_key,
+            valid_until = EXCLUDED.valid_until, state = EXCLUDED.state, conferred_by = EXCLUDED.conferred_by,
+            updated_at = now()
+        WHERE c.version < EXCLUDED.version AND c.via IS NOT DISTINCT FROM EXCLUDED.via
+        RETURNING true INTO changed;
+    IF NOT coalesce(changed, false) THEN
+        RETURN false;
+    END IF;
+    PERFORM audit_append(p_at, CASE WHEN p_revoked THEN 'officer.unconfer' ELSE 'officer.confer' END, 'ok',
+                         'Art 19', NULL, NULL, NULL, NULL, NULL,
+                         format('%s: %s on %s (key %s)%s, from %s', p_id, p_role, p_badge, p_public_key,
+                                coalesce(' until ' || p_until, ''), p_via));
+    RETURN true;
 END $$;

@@ -24,8 +24,8 @@ LANGUAGE plpgsql AS $$
 DECLARE
     self text := vigil_self();
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM officers WHERE badge = p_badge AND unit = self AND active
-                   AND 'commander' = ANY (roles)) THEN
+    IF NOT EXISTS (SELECT 1 FROM officers WHERE badge = p_badge AND unit = self AND active)
+       OR NOT officer_has_power(p_badge, 'commander') THEN
         RETURN access_refuse(p_badge, 'emergency.declare', 'Art 19',
                              format('Art 19: only a commander of %s declares an emergency here', self), NULL);
     END IF;
@@ -204,8 +204,8 @@ BEGIN
     IF NOT FOUND OR e.declared_at <> vigil_self() THEN
         RETURN access_refuse(p_badge, 'emergency.end', NULL, format('no emergency %s was declared here', p_id), NULL);
     END IF;
-    IF NOT EXISTS (SELECT 1 FROM officers WHERE badge = p_badge AND unit = vigil_self() AND active
-                   AND 'commander' = ANY (roles)) THEN
+    IF NOT EXISTS (SELECT 1 FROM officers WHERE badge = p_badge AND unit = vigil_self() AND active)
+       OR NOT officer_has_power(p_badge, 'commander') THEN
         RETURN access_refuse(p_badge, 'emergency.end', 'Art 19',
                              format('Art 19: only a commander of %s ends it', vigil_self()), NULL);
     END IF;

@@ -101,15 +101,49 @@ BEGIN
     RETURN changed;
 END $$;
 
--- Remove a node learned through VIA (and forward the removal).
+-- Removal purges (issue 15, Deliver 6): the officers, delegations and
+-- conferrals that came through a child P_NODE (every unit at or below it)
+-- end here when it is removed or re-keyed. Nothing of theirs is admitted
+-- after the next roster load (within 2 s); the access log keeps their
+-- names. A re-keyed child sends them again in a fresh snapshot, from the
+-- server that holds the new key; a removed one does not. Returns how many
+-- rows went.
+CREATE OR REPLACE FUNCTION officer_purge(p_node text, p_actor text, p_why text) RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+    pre text := vigil_prefix(p_node);
+    n_officers integer;
+    n_delegations integer;
+    n_conferrals integer;
+BEGIN
+    DELETE FROM officers WHERE via IS NOT NULL AND (unit = p_node OR left(unit, length(pre)) = pre);
+    GET DIAGNOSTICS n_officers = ROW_COUNT;
+    DELETE FROM delegations WHERE via IS NOT NULL AND (unit = p_node OR left(unit, length(pre)) = pre);
+    GET DIAGNOSTICS n_delegations = ROW_COUNT;
+    DELETE FROM conferrals WHERE via IS NULL AND (unit = p_node OR left(unit, length(pre)) = pre);
+    GET DIAGNOSTICS n_conferrals = ROW_COUNT;
+    IF n_officers + n_delegations + n_conferrals > 0 THEN
+        PERFORM audit_append(p_actor, 'officer.purge', 'ok', NULL, NULL, NULL, NULL, NULL, NULL,
+                             format('%s %s: %s officer(s), %s delegation(s), %s conferral(s) of it and below ended',
+                                    p_node, p_why, n_officers, n_delegations, n_conferrals));
+    END IF;
+    RETURN n_officers + n_delegations + n_conferrals;
+END $$;
+
+-- Remove a node learned through VIA (and forward the removal); its
+-- officers and delegations go with it (officer_purge).
 CREATE OR REPLACE FUNCTION node_remove_apply(p_via text, p_id text, p_change bytea, p_uplink text)
 RETURNS boolean LANGUAGE plpgsql AS $$
 BEGIN
     DELETE FROM nodes WHERE id = p_id AND via = p_via;
-    IF FOUND AND p_uplink IS NOT NULL THEN
+    IF NOT FOUND THEN
+        RETURN false;
+    END IF;
+    PERFORM officer_purge(p_id, p_via, 'removed below');
+    IF p_uplink IS NOT NULL THEN
         PERFORM outbox_append(p_uplink, ARRAY[p_change]);
     END IF;
-    RETURN FOUND;
+    RETURN true;
 END $$;
 
 -- This node observed its direct child's link going up or down.
@@ -127,10 +161,28 @@ BEGIN
 END $$;
 
 -- `vigilctl node enroll`: admit a direct child's key, and tell the parent.
+--
+-- A child enrolled again with another key (the old one leaked) is
+-- re-keyed: what came through it under the old key may be anyone's, so its
+-- officers, delegations and conferrals end here (officer_purge), it must
+-- send a fresh snapshot (its applied sequence is forgotten: the next Hello
+-- is answered "no state"), and the tiers above purge too: P_REMOVED (a
+-- NodeRemoved of it, encoded by vigild) goes up before P_CHANGE, whose
+-- NodeState brings the node back there.
 CREATE OR REPLACE FUNCTION node_enroll(p_id text, p_parent text, p_tier text, p_name text, p_key text,
-        p_version bigint, p_change bytea, p_uplink text)
+        p_version bigint, p_change bytea, p_uplink text, p_removed bytea, p_actor text)
 RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    old_key text;
 BEGIN
+    SELECT public_key INTO old_key FROM nodes WHERE id = p_id AND via IS NULL;
+    IF old_key IS NOT NULL AND old_key <> p_key THEN
+        PERFORM officer_purge(p_id, p_actor, 're-keyed');
+        DELETE FROM applied_seq WHERE peer_id = p_id;
+        IF p_uplink IS NOT NULL AND p_removed IS NOT NULL THEN
+            PERFORM outbox_append(p_uplink, ARRAY[p_removed]);
+        END IF;
+    END IF;
     INSERT INTO nodes (id, parent_id, tier, name, public_key, enrolled_at, version)
         VALUES (p_id, p_parent, p_tier, p_name, p_key, now(), p_version)
         ON CONFLICT (id) DO UPDATE SET parent_id = EXCLUDED.parent_id, tier = EXCLUDED.tier,
@@ -188,6 +240,7 @@ BEGIN
                                     'are moved or removed at the station first (removal filed)', p_id, n.name,
                                     sites_n, systems_n, cameras_n), NULL);
     END IF;
+    PERFORM officer_purge(p_id, p_actor, 'removed');
     DELETE FROM nodes WHERE id = p_id;
     DELETE FROM outbox WHERE peer_id = p_id;
     DELETE FROM applied_seq WHERE peer_id = p_id;

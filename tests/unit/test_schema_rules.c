@@ -232,6 +232,14 @@ static void test_officers_and_delegations_end_where_they_live(void)
                                 "('dl3', '43010401002000000002', 'q1', 'e1', now() - interval '1 hour', "
                                 "now() + interval '1 hour', 5, '43010401002000000002')"));
         CHECK_CONTAINS(answer(c, REVOKE("dl1", "d1", "5", "'\\x01'")), "only the principal");
+        /* Art 19: p1 is the principal only by a conferral from the parent,
+         * for p1's key (the role in the officers row counts for nothing). */
+        CHECK_CONTAINS(answer(c, REVOKE("dl1", "p1", "5", "'\\x01'")), "only the principal");
+        PQclear(unit_pg_exec(c, "INSERT INTO conferrals (id, version, unit, badge, public_key, role, conferred_by, "
+                                "conferred_at, state, via) VALUES ('cnf1', 1, '" STATION "', 'p1', repeat('b', 40), "
+                                "'principal', '{k}', '" PARENT "', 'live', '" PARENT "')"));
+        CHECK_CONTAINS(answer(c, REVOKE("dl1", "p1", "5", "'\\x01'")), "only the principal");
+        PQclear(unit_pg_exec(c, "UPDATE conferrals SET public_key = repeat('a', 40)"));
         CHECK_CONTAINS(answer(c, REVOKE("dl2", "p1", "5", "'\\x01'")), "already ended");
         CHECK_CONTAINS(answer(c, REVOKE("dl3", "p1", "5", "'\\x01'")), "its principal withdraws it there");
         CHECK_CONTAINS(answer(c, REVOKE("dl1", "p1", "4", "'\\x01'")), "changed meanwhile");
@@ -241,7 +249,7 @@ static void test_officers_and_delegations_end_where_they_live(void)
         CHECK_CONTAINS(answer(c, REVOKE("dl1", "p1", "6", "'\\x01'")), "already revoked");
         CHECK(unit_pg_long(c, "SELECT count(*) FROM outbox WHERE peer_id = '" PARENT "'") == 2);
         CHECK(unit_pg_long(c, "SELECT count(*) FROM audit_log WHERE action = 'delegation.revoke' "
-                              "AND outcome = 'refused'") == 5);
+                              "AND outcome = 'refused'") == 7);
         PQfinish(c);
 }
 
