@@ -139,6 +139,9 @@ class Node:
         self.conf = os.path.join(self.dir, "vigild.conf")
         self.ctl_conf = os.path.join(self.dir, "vigilctl.conf")
         self.admin_key = os.path.join(self.dir, "admin.key")
+        # Art 19: at the city (no tier above) two distinct admins confer
+        # principal and commander, so the city has a second admin.
+        self.admin2_key = os.path.join(self.dir, "admin2.key") if tier == "city" else None
         self.log = os.path.join(self.dir, "vigild.log")
         self.pid_file = os.path.join(self.dir, "vigild.pid")
         self.control_port = fed.base_port + 2 * index
@@ -158,6 +161,13 @@ class Node:
     @property
     def admin_public_key(self):
         return _ini_value(self.admin_key, "identity", "public")
+
+    @property
+    def admin_public_keys(self):
+        keys = [self.admin_public_key]
+        if self.admin2_key:
+            keys.append(_ini_value(self.admin2_key, "identity", "public"))
+        return " ".join(keys)
 
     @property
     def control_endpoint(self):
@@ -186,6 +196,10 @@ class Node:
             _run([self.fed.vigilctl, "keygen", self.admin_key,
                   "--name", "admin-" + self.name],
                  "admin identity for %s" % self.name)
+        if self.admin2_key and not os.path.exists(self.admin2_key):
+            _run([self.fed.vigilctl, "keygen", self.admin2_key,
+                  "--name", "admin2-" + self.name],
+                 "second admin identity for %s" % self.name)
 
     def write_configs(self):
         f = self.fed
@@ -218,7 +232,7 @@ class Node:
                 lines.append("[%s]" % section)
                 lines += ["%s = %s" % (k, v) for k, v in sorted(keys.items())]
                 lines.append("")
-        lines += ["[control]", "admin_keys = " + self.admin_public_key, "",
+        lines += ["[control]", "admin_keys = " + self.admin_public_keys, "",
                   "[log]", "level = " + f.log_level, ""]
         # vigild's INI reader takes lines of at most 197 characters: say so
         # here rather than let a long base path fail inside the daemon.
@@ -467,6 +481,34 @@ class Federation:
     def ctl(self, name, *args, as_identity=None, timeout=30):
         """vigilctl --json against node NAME: (exit status, parsed JSON)."""
         return self.node(name).ctl(*args, as_identity=as_identity, timeout=timeout)
+
+    def confer(self, badge, unit, role, timeout=20):
+        """Art 19: confer ROLE (principal, commander) on officer BADGE of
+        node UNIT the way the regulation wants it: by an admin of the node
+        above UNIT, or at the city by its two admins. Waits until the node
+        above knows the officer (officers replicate up) and until UNIT holds
+        the live conferral. Returns the conferral's ID."""
+        n = self.node(unit)
+        at = n.parent or unit
+        deadline = time.time() + timeout
+        while True:
+            rc, doc = self.ctl(at, "officer", "confer", badge, "--role", role)
+            if rc == 0:
+                break
+            if "no active officer" not in str(doc) or time.time() > deadline:
+                raise FederationError("officer confer %s --role %s at %s: %s" % (badge, role, at, doc))
+            time.sleep(0.2)
+        if not n.parent:
+            doc = self.ctl_ok(at, "officer", "confer", badge, "--role", role,
+                              as_identity=n.admin2_key)
+        while True:
+            rc, held = self.ctl(unit, "officer", "conferrals")
+            if rc == 0 and any(c["badge"] == badge and c["role"] == role and c["live"]
+                               for c in held or []):
+                return doc["id"]
+            if time.time() > deadline:
+                raise FederationError("conferral of %s on %s never live at %s: %s" % (role, badge, unit, held))
+            time.sleep(0.2)
 
     def ctl_ok(self, name, *args, as_identity=None, timeout=30):
         """Like ctl(), but returns only the document and raises

@@ -1783,18 +1783,18 @@ CREATE FUNCTION public.officer_apply(p_via text, p_uplink text, p_snapshot boole
     AS $$
 DECLARE
     changed boolean := false;
-    o officers;
+    held officers;
     why text;
 BEGIN
     IF NOT p_removed THEN
-        SELECT * INTO o FROM officers WHERE badge = p_badge;
-        IF FOUND AND (o.unit <> p_unit OR o.via IS DISTINCT FROM p_via) THEN
-            why := format('badge %s is already officer %s of unit %s here', p_badge, o.name, o.unit);
+        SELECT * INTO held FROM officers WHERE badge = p_badge;
+        IF FOUND AND (held.unit <> p_unit OR held.via IS DISTINCT FROM p_via) THEN
+            why := format('badge %s is already officer %s of unit %s here', p_badge, held.name, held.unit);
         ELSE
-            SELECT * INTO o FROM officers WHERE public_key = p_public_key AND badge <> p_badge;
+            SELECT * INTO held FROM officers WHERE public_key = p_public_key AND badge <> p_badge;
             IF FOUND THEN
-                why := format('the key of %s is already the identity of %s (unit %s) here', p_badge, o.badge,
-                              o.unit);
+                why := format('the key of %s is already the identity of %s (unit %s) here', p_badge, held.badge,
+                              held.unit);
             END IF;
         END IF;
         IF why IS NOT NULL THEN

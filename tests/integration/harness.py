@@ -323,20 +323,32 @@ def psql(fed, name, query):
     return r.returncode, r.stdout.strip(), r.stderr.strip()
 
 
+CONFERRED = ("principal", "commander")
+
+
 def register_officers(fed, officers):
     """For each (badge, unit, roles): an identity file, registered by an
-    admin of node UNIT with credential CRED-<BADGE>. Returns {badge: file}."""
+    admin of node UNIT with credential CRED-<BADGE>. Principal and
+    commander are not registered but conferred from above (Art 19,
+    Federation.confer), once every officer is registered; an officer with
+    only those is registered as an auditor. Returns {badge: file}."""
     folder = os.path.join(fed.tmp, "officers")
     os.makedirs(folder, exist_ok=True)
     files = {}
+    powers = []
     for badge, unit, roles in officers:
         path = os.path.join(folder, badge + ".key")
         r = subprocess.run([fed.vigilctl, "keygen", path, "--name", badge], stdout=subprocess.PIPE,
                            text=True, check=True)
         files[badge] = path
+        listed = roles.split(",")
+        plain = [x for x in listed if x not in CONFERRED] or ["auditor"]
+        powers += [(badge, unit, x) for x in listed if x in CONFERRED]
         fed.ctl_ok(unit, "officer", "add", "--badge", badge, "--name", badge.replace("-", " "),
-                   "--credential", "CRED-" + badge.upper(), "--roles", roles,
+                   "--credential", "CRED-" + badge.upper(), "--roles", ",".join(plain),
                    "--public-key", r.stdout.strip().splitlines()[0])
+    for badge, unit, role in powers:
+        fed.confer(badge, unit, role)
     return files
 
 

@@ -51,10 +51,15 @@ def main():
                                text=True, check=True)
             key[badge] = (path, r.stdout.strip().splitlines()[0])
             if unit:
+                # Art 19: a principal is conferred from above, not registered.
                 fed.ctl_ok(unit, "officer", "add", "--badge", badge, "--name", badge.replace("-", " "),
-                           "--credential", "CRED-" + badge.upper(), "--roles", roles,
+                           "--credential", "CRED-" + badge.upper(),
+                           "--roles", "auditor" if roles == "principal" else roles,
                            "--public-key", key[badge][1])
-        step("6 officers registered at their units")
+        for badge, unit, roles in OFFICERS:
+            if roles == "principal":
+                fed.confer(badge, unit, "principal")
+        step("6 officers registered at their units; the principals conferred from above")
 
         def as_(badge, node, *args):
             return fed.ctl(node, *args, as_identity=key[badge][0])
