@@ -14,13 +14,17 @@ badges are in yuelu-1's own access log. Then:
   refused at yuelu-1;
 * yuelu-1's admin registers a new badge with city-inv-1's public key (it
   is public): the city refuses that too (a key is one officer's);
-* the real city-inv-1 still views, from the city and from yuelu.
+* the real investigators still view, from the city;
+* a view refused on the way down (a camera under no node here, at the
+  city; the station silent, at yuelu) is logged at the node that refused
+  it (Deliver 9).
 
 On the code before issue 15 the first two views were granted (the station
 matched the badge text).
 """
 
 import os
+import signal
 import subprocess
 import sys
 
@@ -132,10 +136,31 @@ def main():
         assert rc == 0 and doc.get("ticket"), "the real city-inv-1 from the city: %s" % doc
         rc, doc = as_("city-inv-2", "city", "view", CAMERA)
         assert rc == 0, "the real city-inv-2 from the city: %s" % doc
+        step("the real investigators still view")
+
+        # --- views refused on the way down are logged where refused --------
+        nowhere = "43010200001310000009"            # under furong, which is not here
+        rc, doc = as_("city-inv-1", "city", "view", nowhere)
+        assert rc == 1 and "not under this node" in doc["error"], "a camera under no node: %s" % doc
+        y1 = fed.node("yuelu-1")
+        y1._signal(signal.SIGSTOP)                   # the station stops answering
+        try:
+            rc, doc = as_("city-inv-1", "city", "view", CAMERA)
+            assert rc == 1, "a view with the station stopped: %s" % doc
+        finally:
+            y1._signal(signal.SIGCONT)
+
+        def refused_at(node, camera):
+            rc, log = fed.ctl(node, "audit", "list", "--limit", "200")
+            return [r for r in log or [] if r["camera"] == camera and r["outcome"] == "refused"
+                    and r["actor"] == "city-inv-1" and ("refused at %s" % ID[node]) in (r["detail"] or "")]
+        wait_until(lambda: refused_at("city", nowhere), 10, what="the refusal logged at the city")
+        wait_until(lambda: refused_at("yuelu", CAMERA), 10, what="the refusal logged at yuelu")
         for node in ("city", "yuelu", "yuelu-1"):
             rc, doc = fed.ctl(node, "audit", "verify")
             assert rc == 0 and doc.get("ok") is True, "%s verify: %s" % (node, doc)
-        step("the real investigators still view; every log verifies")
+        step("views refused on the way down (no such node, the station silent) logged where refused; "
+             "every log verifies")
     step("ok")
 
 
