@@ -23,7 +23,7 @@ struct view_pending {
         void *answer_arg;
         uint64_t parent_id;            /* the parent's request id to answer */
         char child[21];                /* the child it went to */
-        char officer[33], camera[21], action[16];      /* for the log, if it times out */
+        char officer[33], camera[21], action[16], entry[21];    /* for the log, if it times out */
 };
 
 static uint64_t view_now_ms(const struct view *v)
@@ -262,6 +262,7 @@ static void view_route(struct view *v, const Vigil__ViewRequest *r, view_answer_
                 snprintf(pd->officer, sizeof(pd->officer), "%s", r->officer ? r->officer : "?");
                 snprintf(pd->camera, sizeof(pd->camera), "%s", r->camera ? r->camera : "?");
                 snprintf(pd->action, sizeof(pd->action), "%s", r->action ? r->action : "view-live");
+                snprintf(pd->entry, sizeof(pd->entry), "%s", r->entry_node ? r->entry_node : "?");
                 fwd.request_id = pd->id;
                 env.body_case = VIGIL__ENVELOPE__BODY_VIEW_REQUEST;
                 env.view_request = &fwd;
@@ -345,7 +346,7 @@ static void view_on_timer(uv_timer_t *t)
                 v->timeouts++;
                 snprintf(m, sizeof(m), "no answer from %s within %d ms", pd->child, VIEW_TIMEOUT_MS);
                 a.error = m;
-                view_refused_here(v, pd->officer, pd->camera, pd->action, NULL, m);
+                view_refused_here(v, pd->officer, pd->camera, pd->action, pd->entry, m);
                 if (pd->answer)
                         pd->answer(pd->answer_arg, &a);
                 else

@@ -253,6 +253,39 @@ static void test_officers_and_delegations_end_where_they_live(void)
         PQfinish(c);
 }
 
+/* schema/functions/access.sql officer_apply: a replica from below whose
+ * badge or key is already another officer's here is refused (never an
+ * overwrite, never an SQL error: the child's link goes on), logged and
+ * raised once as a collision alarm. And a power conferred at the city by
+ * one admin alone is not live (the table's own rule). */
+static void test_replicas_never_overwrite_another_officer(void)
+{
+        PGconn *c = unit_pg_node_db(&pg, PARENT);
+
+#define APPLY(badge, key) \
+        "SELECT officer_apply('" STATION "', NULL, false, '" badge "', 5, false, 'copy', '" STATION "', 'C', " \
+        "'{investigator}', " key ", true, '\\x01')"
+        PQclear(unit_pg_exec(c, "INSERT INTO officers (badge, name, unit, credential, roles, public_key, version) "
+                                "VALUES ('a1', 'Real', '" PARENT "', 'C1', '{investigator}', repeat('k', 40), 1)"));
+        CHECK(unit_pg_long(c, APPLY("a1", "repeat('z', 40)") "::int") == 0);
+        CHECK(unit_pg_long(c, APPLY("a1", "repeat('z', 40)") "::int") == 0);
+        CHECK(unit_pg_long(c, "SELECT count(*) FROM officers WHERE badge = 'a1' AND name = 'Real' AND unit = '"
+                              PARENT "' AND public_key = repeat('k', 40) AND via IS NULL") == 1);
+        CHECK(unit_pg_long(c, APPLY("b1", "repeat('k', 40)") "::int") == 0);
+        CHECK(unit_pg_long(c, "SELECT count(*) FROM officers WHERE badge = 'b1'") == 0);
+        CHECK(unit_pg_long(c, "SELECT count(*) FROM audit_alarms WHERE kind = 'collision' AND node_id = '"
+                              STATION "'") == 2);
+        CHECK(unit_pg_long(c, "SELECT count(*) FROM audit_log WHERE action = 'officer.replicate' "
+                              "AND outcome = 'refused' AND article = 'Art 20(1)'") == 3);
+        CHECK(unit_pg_long(c, APPLY("c1", "repeat('y', 40)") "::int") == 1);
+        CHECK(try_sql(c, "INSERT INTO conferrals (id, version, unit, badge, public_key, role, conferred_by, "
+                         "conferred_at, state) VALUES ('x', 1, '" PARENT "', 'a1', repeat('k', 40), 'principal', "
+                         "'{one,one}', '" PARENT "', 'live')") != NULL);
+        CHECK(unit_pg_long(c, "SELECT officer_has_power('a1', 'principal')::int") == 0);
+#undef APPLY
+        PQfinish(c);
+}
+
 int main(void)
 {
         unit_pg_setup(&pg, "vigil_unit_schema_rules");
@@ -260,6 +293,7 @@ int main(void)
         RUN(test_replicas_are_not_rejudged);
         RUN(test_station_acks_new_live_orders_once);
         RUN(test_officers_and_delegations_end_where_they_live);
+        RUN(test_replicas_never_overwrite_another_officer);
         unit_pg_teardown(&pg);
         return 0;
 }
