@@ -18,7 +18,9 @@ Deliver 9).
   delegation longer than max_delegation_days are refused (Art 19);
 * `officer unconfer` at the city ends yuelu-principal's power, at the city
   and at yuelu;
-* an unconferred commander cannot declare.
+* an unconferred commander cannot declare;
+* yuelu rebuilt with an empty database gets the live conferral of its
+  commander in its snapshot from the city (and not the revoked one).
 
 On the code before issue 15, `officer add --roles principal` was accepted
 and the invented principal approved.
@@ -187,6 +189,30 @@ def main():
             rc, doc = fed.ctl(node, "audit", "verify")
             assert rc == 0 and doc.get("ok") is True, "%s verify: %s" % (node, doc)
         step("unconferred: no approval at the city, no delegation at yuelu; a commander only when conferred")
+
+        # --- a district rebuilt empty gets its live conferrals from above ---
+        with open(key["yuelu-commander"]) as f:
+            kpub = [ln.split("=", 1)[1].strip() for ln in f if ln.startswith("public")][0]
+        y = fed.node("yuelu")
+        assert not y.stop(), "yuelu did not stop"
+        fed.pg("dropdb", fed.pg_dir, fed.pg_port, y.dbname)
+        fed.pg("createdb", fed.pg_dir, fed.pg_port, y.dbname)
+        y.start()
+
+        def held_at_yuelu():
+            rc, held = fed.ctl("yuelu", "officer", "conferrals")
+            return rc == 0 and [(c["badge"], c["role"]) for c in held or [] if c["state"] == "live"]
+        wait_until(lambda: held_at_yuelu() == [("yuelu-commander", "commander")], 15,
+                   what="the live conferral in yuelu's snapshot from the city")
+        fed.ctl_ok("yuelu", "officer", "add", "--badge", "yuelu-commander", "--name", "yuelu-commander",
+                   "--credential", "C-yuelu-commander", "--roles", "auditor", "--public-key", kpub)
+        wait_until(lambda: fed.ctl("yuelu", "status", as_identity=key["yuelu-commander"])[0] == 0, 10,
+                   what="yuelu-commander registered again at yuelu")
+        rc, doc = fed.ctl("yuelu", "emergency", "declare", "--scope", ID["yuelu-1"], "--duration", "10m",
+                          "--incident", "x", "--authority", "y", as_identity=key["yuelu-commander"])
+        assert rc == 0, "the commander after yuelu's rebuild: %s" % doc
+        step("yuelu rebuilt with an empty database: the city's live conferral comes down in the snapshot "
+             "(the revoked one does not)")
     step("ok")
 
 
