@@ -185,10 +185,19 @@ def main():
         confers = [(r["action"], r["outcome"]) for r in log if r["action"] in ("officer.confer", "officer.unconfer")]
         assert confers.count(("officer.confer", "ok")) == 4 and ("officer.unconfer", "ok") in confers \
             and ("officer.confer", "refused") in confers, confers
+        rc, ylog = fed.ctl("yuelu", "audit", "list", "--limit", "200")
+        dele = [(r["actor"], r["outcome"], r["article"]) for r in ylog if r["action"] == "delegate"]
+        assert dele == [("yuelu-principal", "ok", None), ("yuelu-principal", "refused", "Art 19"),
+                        ("yuelu-principal", "refused", "Art 19")], "delegations at yuelu: %s" % dele
+        approvals = [(r["actor"], r["outcome"], r["article"]) for r in log if r["action"] == "approve"]
+        assert approvals == [("city-principal", "refused", "Art 19"), ("city-principal", "refused", "Art 19"),
+                             ("city-principal", "ok", None), ("yuelu-principal", "refused", "Art 19")], \
+            "approvals at the city: %s" % approvals
         for node in ("city", "yuelu"):
             rc, doc = fed.ctl(node, "audit", "verify")
             assert rc == 0 and doc.get("ok") is True, "%s verify: %s" % (node, doc)
-        step("unconferred: no approval at the city, no delegation at yuelu; a commander only when conferred")
+        step("unconferred: no approval at the city, no delegation at yuelu; a commander only when conferred; "
+             "every attempt logged")
 
         # --- a district rebuilt empty gets its live conferrals from above ---
         with open(key["yuelu-commander"]) as f:
