@@ -129,12 +129,14 @@ BEGIN
     IF r.state <> 'countersigned' THEN
         RETURN access_refuse(p_badge, act, NULL, format('request %s is already %s', p_id, r.state), p_id);
     END IF;
-    IF p_approve AND coalesce(p_valid_for, interval '8 hours') > p_max THEN
+    -- Without --valid-for: 8 hours, or the longest allowed if that is less.
+    p_valid_for := coalesce(p_valid_for, least(interval '8 hours', p_max));
+    IF p_approve AND p_valid_for > p_max THEN
         RETURN access_refuse(p_badge, act, 'Art 19',
                              format('Art 19: an approval is valid for at most %s here (asked: %s); approve '
                                     'again when it ends', p_max, p_valid_for), p_id);
     END IF;
-    IF p_approve AND coalesce(p_valid_for, interval '8 hours') <= interval '0' THEN
+    IF p_approve AND p_valid_for <= interval '0' THEN
         RETURN access_refuse(p_badge, act, NULL, '--valid-for is a positive duration', p_id);
     END IF;
     IF p_approve THEN
@@ -160,7 +162,7 @@ BEGIN
     END IF;
     UPDATE access_requests SET state = CASE WHEN p_approve THEN 'approved' ELSE 'denied' END,
         decided_by = p_badge, decided_at = now(), reason = p_reason,
-        expires_at = CASE WHEN p_approve THEN now() + coalesce(p_valid_for, interval '8 hours') END,
+        expires_at = CASE WHEN p_approve THEN now() + p_valid_for END,
         grant_version = CASE WHEN p_approve THEN (extract(epoch FROM clock_timestamp()) * 1000000)::bigint END
         WHERE id = p_id;
     PERFORM audit_append(p_badge, act, 'ok', NULL, NULL, r.purpose, r.destination, p_id, NULL, p_reason);
