@@ -870,12 +870,13 @@ END $$;
 
 CREATE FUNCTION public.conferral_apply(p_via text, p_id text, p_version bigint, p_unit text, p_badge text, p_public_key text, p_role text, p_by text[], p_at text, p_until timestamp with time zone, p_revoked boolean) RETURNS boolean
     LANGUAGE plpgsql
-    AS $$
+    AS $_$
 DECLARE
     changed boolean;
 BEGIN
     IF p_unit IS DISTINCT FROM vigil_self() OR p_at IS DISTINCT FROM p_via
-       OR p_role NOT IN ('principal', 'commander') THEN
+       OR p_role NOT IN ('principal', 'commander') OR p_public_key !~ '^.{40}$'
+       OR coalesce(cardinality(p_by), 0) = 0 THEN
         PERFORM audit_append(p_via, 'officer.conferral', 'refused', 'Art 19', NULL, NULL, NULL, NULL, NULL,
                              format('Art 19: conferral %s of %s on %s (unit %s, by %s) refused: the parent confers '
                                     'only on officers of this node', p_id, p_role, p_badge, p_unit, p_at));
@@ -909,7 +910,7 @@ BEGIN
                          format('%s: %s on %s (key %s)%s, from %s', p_id, p_role, p_badge, p_public_key,
                                 coalesce(' until ' || p_until, ''), p_via));
     RETURN true;
-END $$;
+END $_$;
 
 
 --

@@ -814,7 +814,8 @@ DECLARE
     changed boolean;
 BEGIN
     IF p_unit IS DISTINCT FROM vigil_self() OR p_at IS DISTINCT FROM p_via
-       OR p_role NOT IN ('principal', 'commander') THEN
+       OR p_role NOT IN ('principal', 'commander') OR p_public_key !~ '^.{40}$'
+       OR coalesce(cardinality(p_by), 0) = 0 THEN
         PERFORM audit_append(p_via, 'officer.conferral', 'refused', 'Art 19', NULL, NULL, NULL, NULL, NULL,
                              format('Art 19: conferral %s of %s on %s (unit %s, by %s) refused: the parent confers '
                                     'only on officers of this node', p_id, p_role, p_badge, p_unit, p_at));
