@@ -66,6 +66,8 @@ static void test_defaults_and_station(void)
         CHECK(cfg.reconnect_min_ms == 100);
         CHECK(cfg.reconnect_max_ms == 2000);
         CHECK(cfg.emergency_link_delay_ms == 200);
+        CHECK(cfg.max_approval_hours == 72);
+        CHECK(cfg.max_delegation_days == 30);
         CHECK(cfg.n_admin_keys == 0);
         CHECK_STREQ(cfg.log_level, "info");
         CHECK_STREQ(cfg.log_file, "");
@@ -201,6 +203,11 @@ static void test_value_refusals(void)
         REFUSED(STATION "[emergency]\nlink_delay_ms = -1\n", "link_delay_ms");
         REFUSED(STATION "[emergency]\nprobes = 4\n", "[emergency] probes: unknown key");
         CHECK(load(STATION "[emergency]\nlink_delay_ms = 5000\n") == 0 && cfg.emergency_link_delay_ms == 5000);
+        /* Art 19 bounds (README "Who must act for a view"). */
+        REFUSED(STATION "[access]\nmax_approval_hours = 0\n", "[access] max_approval_hours");
+        REFUSED(STATION "[access]\nmax_delegation_days = 367\n", "[access] max_delegation_days");
+        CHECK(load(STATION "[access]\nmax_approval_hours = 8\nmax_delegation_days = 7\n") == 0 &&
+              cfg.max_approval_hours == 8 && cfg.max_delegation_days == 7);
         REFUSED(STATION "[control]\nadmin_keys = " KEY1 " nope\n", ":15: [control] admin_keys: \"nope\" is not a 40-character Z85");
         REFUSED(STATION_NODE "[parent]\nid = 43010400002000000001\nendpoint = tcp://127.0.0.1:7101\n"
                 "public_key = 0123456789012345678901234567890123456789x\n" STATION_REST,
