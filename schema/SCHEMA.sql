@@ -1866,7 +1866,9 @@ BEGIN
     GET DIAGNOSTICS n_officers = ROW_COUNT;
     DELETE FROM delegations WHERE via IS NOT NULL AND (unit = p_node OR left(unit, length(pre)) = pre);
     GET DIAGNOSTICS n_delegations = ROW_COUNT;
-    DELETE FROM conferrals WHERE via IS NULL AND (unit = p_node OR left(unit, length(pre)) = pre);
+    UPDATE conferrals SET state = 'revoked', updated_at = now(),
+        version = greatest(version + 1, (extract(epoch FROM clock_timestamp()) * 1000000)::bigint)
+        WHERE via IS NULL AND state <> 'revoked' AND (unit = p_node OR left(unit, length(pre)) = pre);
     GET DIAGNOSTICS n_conferrals = ROW_COUNT;
     IF n_officers + n_delegations + n_conferrals > 0 THEN
         PERFORM audit_append(p_actor, 'officer.purge', 'ok', NULL, NULL, NULL, NULL, NULL, NULL,

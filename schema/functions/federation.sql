@@ -101,13 +101,15 @@ BEGIN
     RETURN changed;
 END $$;
 
--- Removal purges (issue 15, Deliver 6): the officers, delegations and
--- conferrals that came through a child P_NODE (every unit at or below it)
--- end here when it is removed or re-keyed. Nothing of theirs is admitted
--- after the next roster load (within 2 s); the access log keeps their
--- names. A re-keyed child sends them again in a fresh snapshot, from the
--- server that holds the new key; a removed one does not. Returns how many
--- rows went.
+-- Removal purges (issue 15, Deliver 6): the officers and delegations that
+-- came through a child P_NODE (every unit at or below it) end here when it
+-- is removed or re-keyed, and the powers conferred here on them are
+-- revoked (a newer version, which conferral_dispatch sends down: a
+-- re-keyed child drops them too). Nothing of theirs is admitted after the
+-- next roster load (within 2 s); the access log keeps their names. A
+-- re-keyed child sends its officers again in a fresh snapshot, from the
+-- server that holds the new key; their powers are conferred again. Returns
+-- how many rows ended.
 CREATE OR REPLACE FUNCTION officer_purge(p_node text, p_actor text, p_why text) RETURNS integer
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -120,7 +122,9 @@ BEGIN
     GET DIAGNOSTICS n_officers = ROW_COUNT;
     DELETE FROM delegations WHERE via IS NOT NULL AND (unit = p_node OR left(unit, length(pre)) = pre);
     GET DIAGNOSTICS n_delegations = ROW_COUNT;
-    DELETE FROM conferrals WHERE via IS NULL AND (unit = p_node OR left(unit, length(pre)) = pre);
+    UPDATE conferrals SET state = 'revoked', updated_at = now(),
+        version = greatest(version + 1, (extract(epoch FROM clock_timestamp()) * 1000000)::bigint)
+        WHERE via IS NULL AND state <> 'revoked' AND (unit = p_node OR left(unit, length(pre)) = pre);
     GET DIAGNOSTICS n_conferrals = ROW_COUNT;
     IF n_officers + n_delegations + n_conferrals > 0 THEN
         PERFORM audit_append(p_actor, 'officer.purge', 'ok', NULL, NULL, NULL, NULL, NULL, NULL,

@@ -6,9 +6,10 @@
   officers, its delegation and the conferral end, their keys are no longer
   admitted (within a roster load), and the purge is in both access logs;
 * yuelu-2 is re-keyed at yuelu (enrolled again with a new key, the old one
-  leaked): its officer is purged at yuelu and the city at once; yuelu-2,
-  started with the new key, is asked for a fresh snapshot, which brings
-  the officer back at both tiers.
+  leaked): its officers are purged at yuelu and the city at once and the
+  power yuelu conferred on its principal revoked; yuelu-2, started with
+  the new key, is asked for a fresh snapshot, which brings the officers
+  back at both tiers, and receives the revocation.
 
 On the code before issue 15, the removed station's officers stayed known
 and admitted at the city, with their delegation.
@@ -32,7 +33,8 @@ def main():
         key = register_officers(fed, [("y1-op", "yuelu-1", "operator"),
                                       ("y1-principal", "yuelu-1", "principal"),
                                       ("y1-deputy", "yuelu-1", "deputy"),
-                                      ("y2-op", "yuelu-2", "operator")])
+                                      ("y2-op", "yuelu-2", "operator"),
+                                      ("y2-principal", "yuelu-2", "principal")])
         fed.ctl_ok("yuelu-1", "delegation", "add", "--deputy", "y1-deputy", "--until", "7d",
                    as_identity=key["y1-principal"])
 
@@ -66,7 +68,8 @@ def main():
             assert purge and "3 officer(s), 1 delegation(s)" in purge[-1]["detail"], \
                 "the purge at %s: %s" % (node, purge)
         held = fed.ctl_ok("yuelu", "officer", "conferrals")
-        assert not any(c["unit"] == ID["yuelu-1"] for c in held), "the conferral stays at yuelu: %s" % held
+        assert [c["state"] for c in held if c["unit"] == ID["yuelu-1"]] == ["revoked"], \
+            "the conferral stays at yuelu: %s" % held
         assert "y2-op" in badges("city"), "yuelu-2's officer went too"
         step("yuelu-1 removed at yuelu: its officers, delegation and conferral gone at yuelu and the city, "
              "keys refused, purges logged")
@@ -88,10 +91,17 @@ def main():
             wait_until(lambda: "y2-op" in badges(node), 20, what="yuelu-2's officer back at %s" % node)
         wait_until(lambda: fed.ctl("city", "status", as_identity=key["y2-op"])[0] == 0, 10,
                    what="y2-op admitted at the city again")
-        for node in ("city", "yuelu"):
+
+        def y2_powers():
+            rc, held = fed.ctl("yuelu-2", "officer", "conferrals")
+            return [(c["badge"], c["state"]) for c in held or []] if rc == 0 else None
+        wait_until(lambda: y2_powers() == [("y2-principal", "revoked")], 15,
+                   what="the power conferred on y2-principal revoked at the re-keyed yuelu-2")
+        for node in ("city", "yuelu", "yuelu-2"):
             rc, doc = fed.ctl(node, "audit", "verify")
             assert rc == 0 and doc.get("ok") is True, "%s verify: %s" % (node, doc)
-        step("started with the new key, yuelu-2 sends a fresh snapshot: its officer is back")
+        step("started with the new key, yuelu-2 sends a fresh snapshot: its officer is back; the power "
+             "conferred on its principal is revoked there too (conferred again if still wanted)")
     step("ok")
 
 
