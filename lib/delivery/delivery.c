@@ -13,6 +13,7 @@ void delivery_init(struct delivery *d, uv_loop_t *loop, const struct config *cfg
         d->has_parent = cfg->tier != TIER_CITY;
         d->has_children = cfg->tier != TIER_STATION;
         link_set_init(&d->links, loop, cfg, &d->kinds, &d->sections);
+        d->links.trust = &d->trust;
         downlink_init(&d->downlink, &d->links, &d->versions);
         /* First: a replica never holds a catalog row of a node it does not know. */
         tree_register(&d->tree, &d->versions, &d->kinds, &d->sections);

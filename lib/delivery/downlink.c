@@ -11,6 +11,7 @@
 #include "base/log.h"
 #include "delivery/tree.h"
 #include "base/sqlarray.h"
+#include "wire/trust.h"
 #include "wire/wire.h"
 #include "base/vtime.h"
 
@@ -156,6 +157,12 @@ struct child *downlink_add_child(struct downlink *d, const char *id, const char 
         return c;
 }
 
+void downlink_set_sign_key(struct child *c, const uint8_t key[32])
+{
+        memcpy(c->sign_key, key, 32);
+        c->has_sign_key = true;
+}
+
 /* --- online / offline: the child's state that travels up --- */
 
 static void child_on_observed(void *arg, struct db_tx *tx, int err, const char *msg)
@@ -229,6 +236,11 @@ static void child_offline(struct child *c, const char *why)
 
 /* --- Hello / Welcome --- */
 
+static const struct node_keys *d_keys(const struct child *c)
+{
+        return c->d->keys;
+}
+
 static void child_on_loaded(struct link *l, int err, void *arg)
 {
         struct child_hello *h = arg;
@@ -237,6 +249,9 @@ static void child_on_loaded(struct link *l, int err, void *arg)
         const struct config *cfg = set->cfg;
         Vigil__Envelope env = VIGIL__ENVELOPE__INIT;
         Vigil__Welcome w = VIGIL__WELCOME__INIT;
+        Vigil__NodeCert certs[TRUST_MAX], *chain[TRUST_MAX];
+        uint8_t cert_sig[64];
+        size_t n_chain = 0, k;
         uint64_t applied = 0;
         const char *held = link_peer_state(l, &applied);
         bool have_up = held && strcmp(held, h->epoch) == 0;
@@ -257,6 +272,19 @@ static void child_on_loaded(struct link *l, int err, void *arg)
         w.epoch = set->epoch;
         w.has_heartbeat_ms = 1;
         w.heartbeat_ms = (uint32_t)cfg->heartbeat_ms;
+        /* Signed decisions (Art 19): the chain of signing keys from the city
+         * down to this node, and the child's own certificate, signed now. A
+         * node without a complete chain (a district that has not yet heard
+         * from the city) sends none: the child keeps the one it holds. */
+        if (c->has_sign_key && d_keys(c) && set->trust->complete &&
+            (n_chain = trust_chain(set->trust, certs)) < TRUST_MAX &&
+            trust_certify(set->trust, d_keys(c)->sign_secret, c->id, c->sign_key, &certs[n_chain], cert_sig) == 0) {
+                n_chain++;
+                for (k = 0; k < n_chain; k++)
+                        chain[k] = &certs[k];
+                w.n_chain = n_chain;
+                w.chain = chain;
+        }
         env.body_case = VIGIL__ENVELOPE__BODY_WELCOME;
         env.welcome = &w;
         child_send(c, &env);
@@ -515,6 +543,7 @@ int downlink_start(struct downlink *d, void *zctx, const struct node_keys *keys)
         int r;
 
         d->started_ms = uv_now(d->set->loop);
+        d->keys = keys;
         uv_timer_init(d->set->loop, &d->tick);
         d->tick.data = d;
         d->tick_init = true;

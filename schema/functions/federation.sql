@@ -128,18 +128,44 @@ END $$;
 
 -- `vigilctl node enroll`: admit a direct child's key, and tell the parent.
 CREATE OR REPLACE FUNCTION node_enroll(p_id text, p_parent text, p_tier text, p_name text, p_key text,
-        p_version bigint, p_change bytea, p_uplink text)
+        p_sign_key text, p_version bigint, p_change bytea, p_uplink text)
 RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO nodes (id, parent_id, tier, name, public_key, enrolled_at, version)
-        VALUES (p_id, p_parent, p_tier, p_name, p_key, now(), p_version)
+    INSERT INTO nodes (id, parent_id, tier, name, public_key, sign_key, enrolled_at, version)
+        VALUES (p_id, p_parent, p_tier, p_name, p_key, lower(p_sign_key), now(), p_version)
         ON CONFLICT (id) DO UPDATE SET parent_id = EXCLUDED.parent_id, tier = EXCLUDED.tier,
-            name = EXCLUDED.name, public_key = EXCLUDED.public_key, enrolled_at = now(),
-            version = EXCLUDED.version, via = NULL;
+            name = EXCLUDED.name, public_key = EXCLUDED.public_key, sign_key = EXCLUDED.sign_key,
+            enrolled_at = now(), version = EXCLUDED.version, via = NULL;
     IF p_uplink IS NOT NULL THEN
         PERFORM outbox_append(p_uplink, ARRAY[p_change]);
     END IF;
 END $$;
+
+-- Signed decisions (issue 15, Art 19): the chain of signing keys from the
+-- city down to this node, checked by vigild (lib/wire/trust.c) before it
+-- calls this, replaces the one held; the change goes on record.
+CREATE OR REPLACE FUNCTION trust_chain_keep(p_from text, p_nodes text[], p_keys bytea[], p_signers text[],
+        p_signatures bytea[]) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM trust_chain;
+    INSERT INTO trust_chain (position, node_id, sign_key, signer, signature)
+        SELECT k, p_nodes[k], p_keys[k], p_signers[k], p_signatures[k]
+        FROM generate_subscripts(p_nodes, 1) AS k;
+    PERFORM audit_append(format('node:%s', p_from), 'keys.chain', 'ok', NULL, NULL, NULL, NULL, NULL, NULL,
+                         format('signing keys of %s taken from the chain %s sent',
+                                array_to_string(p_nodes, ','), p_from));
+END $$;
+
+-- A signed decision's bytes (a grant, an order, a conferral), kept if
+-- newer than the one held: what a child's snapshot gets (011).
+CREATE OR REPLACE FUNCTION signed_change_keep(p_kind text, p_id text, p_version bigint, p_change bytea)
+RETURNS void LANGUAGE sql AS $$
+    INSERT INTO signed_changes AS s (kind, id, version, change) VALUES (p_kind, p_id, p_version, p_change)
+        ON CONFLICT (kind, id) DO UPDATE SET version = EXCLUDED.version, change = EXCLUDED.change,
+            kept_at = now()
+        WHERE s.version < EXCLUDED.version;
+$$;
 
 -- `vigilctl node remove`: a child platform removed at its parent, a
 -- station closed or merged into another, or a server that must not be let
