@@ -47,6 +47,7 @@ struct trust {
         struct trust_node nodes[TRUST_MAX];
         int n;
         bool complete;                 /* the chain reaches this node from the root */
+        unsigned long refused;         /* decisions refused by the features for their signature */
 };
 
 /** Set T up for node SELF with signing key SELF_KEY. ROOT_KEY: the city's
