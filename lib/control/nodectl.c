@@ -90,7 +90,17 @@ static void nodectl_status(struct control_req *q)
         json_object_set_new(counters, "control_withdrawn", json_integer((json_int_t)q->c->withdrawn));
         json_object_set_new(counters, "downlink_unenrolled", json_integer((json_int_t)n->d->downlink.unenrolled));
         json_object_set_new(counters, "uplink_malformed", json_integer((json_int_t)n->d->uplink.malformed));
+        /* Signed decisions (Art 19): refused for their signature, chains refused. */
+        json_object_set_new(counters, "signature_refused", json_integer((json_int_t)n->d->trust.refused));
+        json_object_set_new(counters, "chain_refused", json_integer((json_int_t)n->d->uplink.chain_refused));
         json_object_set_new(doc, "counters", counters);
+        {
+                json_t *keys = json_array();
+                for (int k = 0; k < n->d->trust.n; k++)
+                        json_array_append_new(keys, json_string(n->d->trust.nodes[k].id));
+                json_object_set_new(doc, "signing_keys", json_pack("{s:b,s:o}", "complete", n->d->trust.complete,
+                                                                    "nodes", keys));
+        }
         json_object_set_new(doc, "uptime_s", json_integer((json_int_t)((uv_now(n->d->links.loop) - n->started_ms) / 1000)));
         control_reply(q, CONTROL_OK, doc, NULL, NULL);
         free(q);
