@@ -196,7 +196,7 @@ static void test_tier_rules(void)
 
 static void test_value_refusals(void)
 {
-        REFUSED(STATION "[link]\nheartbeat_ms = 49\n", ":15: [link] heartbeat_ms: \"49\" is not a whole number from 50 to 60000");
+        REFUSED(STATION "[link]\nheartbeat_ms = 49\n", ":16: [link] heartbeat_ms: \"49\" is not a whole number from 50 to 60000");
         REFUSED(STATION "[link]\nheartbeat_ms = 60001\n", "heartbeat_ms");
         REFUSED(STATION "[link]\nheartbeat_ms = 1e3\n", "heartbeat_ms");
         REFUSED(STATION "[link]\nheartbeat_ms = 99999999999999999999\n", "heartbeat_ms");
@@ -207,11 +207,11 @@ static void test_value_refusals(void)
         REFUSED(STATION "[link]\nreconnect_min_ms = 3000\n", "reconnect_min_ms (3000) is larger than reconnect_max_ms (2000)");
         CHECK(load(STATION "[link]\nheartbeat_ms = 50\nheartbeat_misses = 100\nwindow = 100000\n") == 0);
         REFUSED(STATION "[emergency]\nlink_delay_ms = 5001\n",
-                ":15: [emergency] link_delay_ms: \"5001\" is not a whole number from 0 to 5000");
+                ":16: [emergency] link_delay_ms: \"5001\" is not a whole number from 0 to 5000");
         REFUSED(STATION "[emergency]\nlink_delay_ms = -1\n", "link_delay_ms");
         REFUSED(STATION "[emergency]\nprobes = 4\n", "[emergency] probes: unknown key");
         CHECK(load(STATION "[emergency]\nlink_delay_ms = 5000\n") == 0 && cfg.emergency_link_delay_ms == 5000);
-        REFUSED(STATION "[control]\nadmin_keys = " KEY1 " nope\n", ":15: [control] admin_keys: \"nope\" is not a 40-character Z85");
+        REFUSED(STATION "[control]\nadmin_keys = " KEY1 " nope\n", ":16: [control] admin_keys: \"nope\" is not a 40-character Z85");
         REFUSED(STATION_NODE "[parent]\nid = 43010400002000000001\nendpoint = tcp://127.0.0.1:7101\n"
                 "public_key = 0123456789012345678901234567890123456789x\n" STATION_REST,
                 ":9: [parent] public_key: ");
@@ -221,7 +221,7 @@ static void test_value_refusals(void)
                 STATION_REST, "is not tcp://HOST:PORT");
         REFUSED(STATION_NODE "[parent]\nid = 43010400002000000001\nendpoint = tcp://127.0.0.1:70000\npublic_key = " KEY1 "\n" ROOT
                 STATION_REST, "is not tcp://HOST:PORT");
-        REFUSED(STATION "[log]\nlevel = loud\n", ":15: [log] level: \"loud\" is not debug, info, warn or error");
+        REFUSED(STATION "[log]\nlevel = loud\n", ":16: [log] level: \"loud\" is not debug, info, warn or error");
 
         char many[4096];
         strcpy(many, STATION "[control]\nadmin_keys = " KEY1 "\n");
