@@ -206,6 +206,16 @@ static int view_check(struct view *v, const Vigil__ViewRequest *r, char *why, si
                 snprintf(why, whylen, "Art 19: the view request is refused: %s", e);
                 return -EPERM;
         }
+        /* A node knows (and authenticates) only the officers of its own
+         * subtree (officers replicate up): an entry node vouching for an
+         * officer of a unit outside it (a district for a city investigator)
+         * vouches for what it cannot know. */
+        if (!r->officer_unit || !nodeid_is_wellformed(r->officer_unit) ||
+            !nodeid_under(r->officer_unit, r->entry_node)) {
+                snprintf(why, whylen, "Art 19: the view request is refused: %s signed it for an officer of %s, "
+                         "outside its own subtree", r->entry_node, r->officer_unit ? r->officer_unit : "no unit");
+                return -EPERM;
+        }
         if (!r->has_signed_at_us || r->signed_at_us < now - VIEW_REQUEST_MAX_AGE_US ||
             r->signed_at_us > now + VIEW_REQUEST_MAX_AGE_US) {
                 snprintf(why, whylen, "Art 19: the view request is refused: signed %+.1f s from now, outside the "

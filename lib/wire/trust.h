@@ -64,8 +64,8 @@ const uint8_t *trust_key(const struct trust *t, const char *id);
  *  the number filled (0 at the city, or while incomplete). */
 size_t trust_chain(const struct trust *t, Vigil__NodeCert *out);
 /** Sign, as this node (SECRET_KEY), the certificate of child CHILD with
- *  signing key CHILD_KEY into OUT, pointing into OUT's own ID buffer and
- *  SIG (which outlive its packing). 0 or negative errno. */
+ *  signing key CHILD_KEY into OUT, which points into T, CHILD, CHILD_KEY
+ *  and SIG (they must outlive its packing). 0 or negative errno. */
 int trust_certify(const struct trust *t, const uint8_t secret_key[64], const char *child,
                   const uint8_t child_key[32], Vigil__NodeCert *out, uint8_t sig[64]);
 /** Whether M (a message with signer and signature) is signed by an
