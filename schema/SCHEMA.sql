@@ -1862,14 +1862,20 @@ END $_$;
 CREATE FUNCTION public.trust_chain_keep(p_from text, p_nodes text[], p_keys bytea[], p_signers text[], p_signatures bytea[]) RETURNS void
     LANGUAGE plpgsql
     AS $$
+DECLARE
+    held text;
 BEGIN
+    SELECT string_agg(node_id || ':' || encode(sign_key, 'hex'), ',' ORDER BY position) INTO held FROM trust_chain;
     DELETE FROM trust_chain;
     INSERT INTO trust_chain (position, node_id, sign_key, signer, signature)
         SELECT k, p_nodes[k], p_keys[k], p_signers[k], p_signatures[k]
         FROM generate_subscripts(p_nodes, 1) AS k;
-    PERFORM audit_append(format('node:%s', p_from), 'keys.chain', 'ok', NULL, NULL, NULL, NULL, NULL, NULL,
-                         format('signing keys of %s taken from the chain %s sent',
-                                array_to_string(p_nodes, ','), p_from));
+    IF held IS NOT NULL AND held IS DISTINCT FROM
+            (SELECT string_agg(node_id || ':' || encode(sign_key, 'hex'), ',' ORDER BY position) FROM trust_chain) THEN
+        PERFORM audit_append(format('node:%s', p_from), 'keys.chain', 'ok', NULL, NULL, NULL, NULL, NULL, NULL,
+                             format('signing keys changed: %s, as %s sent them (were %s)',
+                                    array_to_string(p_nodes, ','), p_from, held));
+    END IF;
 END $$;
 
 

@@ -143,18 +143,25 @@ END $$;
 
 -- Signed decisions (issue 15, Art 19): the chain of signing keys from the
 -- city down to this node, checked by vigild (lib/wire/trust.c) before it
--- calls this, replaces the one held; the change goes on record.
+-- calls this, replaces the one held. A chain that replaces another (an
+-- ancestor re-keyed) goes on record; the first one a node gets does not.
 CREATE OR REPLACE FUNCTION trust_chain_keep(p_from text, p_nodes text[], p_keys bytea[], p_signers text[],
         p_signatures bytea[]) RETURNS void
 LANGUAGE plpgsql AS $$
+DECLARE
+    held text;
 BEGIN
+    SELECT string_agg(node_id || ':' || encode(sign_key, 'hex'), ',' ORDER BY position) INTO held FROM trust_chain;
     DELETE FROM trust_chain;
     INSERT INTO trust_chain (position, node_id, sign_key, signer, signature)
         SELECT k, p_nodes[k], p_keys[k], p_signers[k], p_signatures[k]
         FROM generate_subscripts(p_nodes, 1) AS k;
-    PERFORM audit_append(format('node:%s', p_from), 'keys.chain', 'ok', NULL, NULL, NULL, NULL, NULL, NULL,
-                         format('signing keys of %s taken from the chain %s sent',
-                                array_to_string(p_nodes, ','), p_from));
+    IF held IS NOT NULL AND held IS DISTINCT FROM
+            (SELECT string_agg(node_id || ':' || encode(sign_key, 'hex'), ',' ORDER BY position) FROM trust_chain) THEN
+        PERFORM audit_append(format('node:%s', p_from), 'keys.chain', 'ok', NULL, NULL, NULL, NULL, NULL, NULL,
+                             format('signing keys changed: %s, as %s sent them (were %s)',
+                                    array_to_string(p_nodes, ','), p_from, held));
+    END IF;
 END $$;
 
 -- A signed decision's bytes (a grant, an order, a conferral), kept if
