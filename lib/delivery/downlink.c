@@ -236,9 +236,50 @@ static void child_offline(struct child *c, const char *why)
 
 /* --- Hello / Welcome --- */
 
-static const struct node_keys *d_keys(const struct child *c)
+/* Signed decisions (Art 19): into W, the chain of signing keys from the
+ * city down to this node and the child's own certificate, signed now
+ * (CERTS, CHAIN and SIG hold them). A node without a complete chain (a
+ * district that has not yet heard from the city) sends none: the child
+ * keeps the one it holds. */
+static void child_welcome_chain(struct child *c, Vigil__Welcome *w, Vigil__NodeCert *certs, Vigil__NodeCert **chain,
+                                uint8_t sig[64])
 {
-        return c->d->keys;
+        const struct trust *t = c->d->set->trust;
+        size_t n, k;
+
+        if (!c->has_sign_key || !c->d->keys || !t->complete)
+                return;
+        n = trust_chain(t, certs);
+        if (n >= TRUST_MAX || trust_certify(t, c->d->keys->sign_secret, c->id, c->sign_key, &certs[n], sig) < 0)
+                return;
+        n++;
+        for (k = 0; k < n; k++)
+                chain[k] = &certs[k];
+        w->n_chain = n;
+        w->chain = chain;
+}
+
+void downlink_send_chain(struct downlink *d)
+{
+        int i;
+
+        for (i = 0; i < d->n_children; i++) {
+                struct child *c = d->children[i];
+                Vigil__Envelope env = VIGIL__ENVELOPE__INIT;
+                Vigil__Welcome w = VIGIL__WELCOME__INIT;
+                Vigil__NodeCert certs[TRUST_MAX], *chain[TRUST_MAX];
+                uint8_t sig[64];
+
+                if (c->removed || !c->connected)
+                        continue;
+                w.node_id = (char *)d->set->cfg->node_id;
+                child_welcome_chain(c, &w, certs, chain, sig);
+                if (w.n_chain == 0)
+                        continue;
+                env.body_case = VIGIL__ENVELOPE__BODY_WELCOME;
+                env.welcome = &w;
+                child_send(c, &env);
+        }
 }
 
 static void child_on_loaded(struct link *l, int err, void *arg)
@@ -251,7 +292,6 @@ static void child_on_loaded(struct link *l, int err, void *arg)
         Vigil__Welcome w = VIGIL__WELCOME__INIT;
         Vigil__NodeCert certs[TRUST_MAX], *chain[TRUST_MAX];
         uint8_t cert_sig[64];
-        size_t n_chain = 0, k;
         uint64_t applied = 0;
         const char *held = link_peer_state(l, &applied);
         bool have_up = held && strcmp(held, h->epoch) == 0;
@@ -272,19 +312,7 @@ static void child_on_loaded(struct link *l, int err, void *arg)
         w.epoch = set->epoch;
         w.has_heartbeat_ms = 1;
         w.heartbeat_ms = (uint32_t)cfg->heartbeat_ms;
-        /* Signed decisions (Art 19): the chain of signing keys from the city
-         * down to this node, and the child's own certificate, signed now. A
-         * node without a complete chain (a district that has not yet heard
-         * from the city) sends none: the child keeps the one it holds. */
-        if (c->has_sign_key && d_keys(c) && set->trust->complete &&
-            (n_chain = trust_chain(set->trust, certs)) < TRUST_MAX &&
-            trust_certify(set->trust, d_keys(c)->sign_secret, c->id, c->sign_key, &certs[n_chain], cert_sig) == 0) {
-                n_chain++;
-                for (k = 0; k < n_chain; k++)
-                        chain[k] = &certs[k];
-                w.n_chain = n_chain;
-                w.chain = chain;
-        }
+        child_welcome_chain(c, &w, certs, chain, cert_sig);
         env.body_case = VIGIL__ENVELOPE__BODY_WELCOME;
         env.welcome = &w;
         child_send(c, &env);

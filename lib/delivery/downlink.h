@@ -62,6 +62,10 @@ void downlink_init(struct downlink *d, struct link_set *set, struct vtime_versio
  *  -errno; downlink_close either way. */
 int downlink_start(struct downlink *d, void *zctx, const struct node_keys *keys);
 void downlink_close(struct downlink *d);
+/** This node's chain of signing keys changed (its parent sent a new one):
+ *  a Welcome with only the new chain to every connected child, which takes
+ *  it while up (lib/wire/trust.h). */
+void downlink_send_chain(struct downlink *d);
 /** The signing key enrolled for C (certified to it in each Welcome). */
 void downlink_set_sign_key(struct child *c, const uint8_t key[32]);
 /** Add or update an enrolled child (from the database or `node enroll`). */

@@ -188,6 +188,8 @@ static void uplink_take_chain(struct uplink *u, const Vigil__Welcome *w)
         }
         log_info("uplink", "parent=%s msg=\"chain of signing keys taken\" nodes=%zu", u->link.peer_id,
                  w->n_chain);
+        if (u->set->chain_taken)
+                u->set->chain_taken(u->set->chain_arg);
         if (!u->set->db)
                 return;
         for (k = 0; k < w->n_chain; k++) {
@@ -213,6 +215,12 @@ static void uplink_take_chain(struct uplink *u, const Vigil__Welcome *w)
 
 static void uplink_on_welcome(struct uplink *u, const Vigil__Welcome *w)
 {
+        /* While up, a Welcome only brings a new chain of signing keys (the
+         * parent got one from its own parent). */
+        if (u->state == UPLINK_UP && w->node_id && strcmp(w->node_id, u->link.peer_id) == 0 && w->n_chain > 0) {
+                uplink_take_chain(u, w);
+                return;
+        }
         if (u->state != UPLINK_HELLO)
                 return;
         if (!w->node_id || strcmp(w->node_id, u->link.peer_id) != 0) {

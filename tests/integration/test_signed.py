@@ -29,6 +29,9 @@ yuelu-1 in its place (tests/integration/wire.py).
 5. The real yuelu back: the honest path still works and the link never
    stalled: a view from the city, then the real revocation (signed by the
    city) reaches yuelu-1 and views are refused.
+6. A station that connected to its district before the district had a
+   chain (both without one, the city away) gets the chain as soon as the
+   district does, on the link already up.
 """
 
 import json
@@ -348,6 +351,21 @@ def main():
         assert rc == 0, doc
         wait_until(lambda: view()[0] == 1, 15, what="views refused after the real (signed) revocation")
         step("5: the real yuelu back: honest view granted, the city's signed revocation applied at yuelu-1")
+
+        for name in ("city", "yuelu-1", "yuelu"):
+            fed.node(name).stop()
+        for name in ("yuelu", "yuelu-1"):
+            assert psql(fed, name, "DELETE FROM trust_chain")[0] == 0
+        fed.node("yuelu").start()
+        fed.node("yuelu-1").start()
+        wait_until(lambda: [c for c in fed.ctl_ok("yuelu", "status")["children"]
+                            if c["id"] == ID["yuelu-1"] and c["online"]], 15, what="yuelu-1 online at yuelu")
+        keys = fed.ctl_ok("yuelu-1", "status")["signing_keys"]
+        assert keys == {"complete": False, "nodes": [ID["yuelu-1"]]}, keys
+        fed.node("city").start()
+        wait_until(lambda: fed.ctl_ok("yuelu-1", "status")["signing_keys"]["complete"], 15,
+                   what="yuelu-1's chain once yuelu has one", detail=lambda: fed.ctl_ok("yuelu-1", "status"))
+        step("6: yuelu-1, up before yuelu had a chain, got it from yuelu the moment yuelu did")
     step("ok")
 
 
