@@ -168,7 +168,7 @@ static int node_load_chain(struct node *n, PGconn *c, char *err, size_t errlen)
         else if (nr > 0)
                 log_info("node", "msg=\"chain of signing keys loaded\" nodes=%d", nr);
         else
-                log_info("node", "msg=\"no chain of signing keys yet: decisions from above wait for the parent's\"");
+                log_info("node", "msg=\"no chain of signing keys yet: decisions from above are refused until the parent sends one\"");
         PQclear(r);
         return 0;
 }

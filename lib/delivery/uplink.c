@@ -175,7 +175,7 @@ static void uplink_take_chain(struct uplink *u, const Vigil__Welcome *w)
         if (w->n_chain == 0) {
                 if (!t->complete)
                         log_warn("uplink", "parent=%s msg=\"the parent sent no chain of signing keys: decisions "
-                                 "from above cannot be checked yet\"", u->link.peer_id);
+                                 "from above are refused until it does\"", u->link.peer_id);
                 return;
         }
         if (!trust_differs(t, w->chain, w->n_chain))
