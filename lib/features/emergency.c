@@ -130,13 +130,12 @@ static int emergency_row_encode(Vigil__EmergencyOrder *o, const PGresult *res, i
 }
 
 /* A snapshot's order: the declaring node's own bytes (this node cannot
- * sign for it), in column EMERGENCY_SIGNED_COL of the select. */
-#define EMERGENCY_SIGNED_COL 13
+ * sign for it), the last column of emergency_snapshot_select. */
 
 static int emergency_encode_row(void *arg, const PGresult *res, int i, uint8_t **ret, size_t *ret_len)
 {
         Vigil__EmergencyOrder o;
-        int r = signed_bytes(res, i, EMERGENCY_SIGNED_COL, ret, ret_len);
+        int r = signed_bytes(res, i, PQnfields(res) - 1, ret, ret_len);
 
         if (r != 0)
                 return r < 0 ? r : 0;
@@ -144,7 +143,8 @@ static int emergency_encode_row(void *arg, const PGresult *res, int i, uint8_t *
         return emergency_row_encode(&o, res, i, ret, ret_len);
 }
 
-/* The live orders held here that cover a child ($1: its ID), as
+/* The live orders held here that cover a child ($1: its ID; the last
+ * column: the declaring node's signed bytes), as
  * emergency_apply decides whom to send them to: what a child without our
  * state gets in its snapshot (one that joins or is rebuilt during an
  * emergency acts on it). Few: one page. */

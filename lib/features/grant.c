@@ -173,7 +173,8 @@ static int grant_add_row(struct grant *g, struct db_tx *tx, const PGresult *res,
 /* The live grants held here for the cameras under a child ($1: its
  * prefix), a page after request $2 (keyset), at most $3: what a child
  * without our state gets in its snapshot. A revoked or expired grant it
- * never had needs no sending. */
+ * never had needs no sending. The last column: the decider's signed bytes
+ * (grant_encode_row sends those). */
 static const char grant_snapshot_select[] =
         "SELECT request_id, version, array_to_string(cameras, ','), array_to_string(actions, ','), "
         "array_to_string(officers, ','), (extract(epoch FROM rec_from) * 1000000)::bigint, "
@@ -193,7 +194,7 @@ static int grant_encode_row(void *arg, const PGresult *res, int i, uint8_t **ret
         /* The decider's own bytes: this node cannot sign for it (a grant
          * kept from before migration 011 has none, goes as it is, and is
          * refused below). */
-        ret_code = signed_bytes(res, i, 14, ret, ret_len);
+        ret_code = signed_bytes(res, i, PQnfields(res) - 1, ret, ret_len);
         if (ret_code != 0)
                 return ret_code < 0 ? ret_code : 0;
         grant_row_read(&r, res, i);
