@@ -159,6 +159,19 @@ class Node:
             return f.read().strip()
 
     @property
+    def sign_key(self):
+        """The node's Ed25519 signing key (sign.pub, hex): enrolled with its
+        CURVE key; the city's is every other node's [parent] root_sign_key."""
+        with open(os.path.join(self.key_dir, "sign.pub")) as f:
+            return f.read().strip()
+
+    def root_node(self):
+        n = self
+        while n.parent_node():
+            n = n.parent_node()
+        return n
+
+    @property
     def admin_public_key(self):
         return _ini_value(self.admin_key, "identity", "public")
 
@@ -221,6 +234,7 @@ class Node:
                 "id = " + p.id,
                 "endpoint = " + p.downlink_endpoint,
                 "public_key = " + p.public_key,
+                "root_sign_key = " + self.root_node().sign_key,
                 "",
             ]
         lines += ["[listen]", "control = " + self.control_endpoint]
@@ -542,7 +556,8 @@ class Federation:
         """Enrol CHILD at its parent; an 'already enrolled' answer is fine."""
         parent = child.parent_node()
         rc, doc = parent.ctl("node", "enroll", child.id, "--public-key",
-                             child.public_key, "--name", child.name)
+                             child.public_key, "--sign-key", child.sign_key,
+                             "--name", child.name)
         if rc == 0:
             return
         msg = str(doc.get("error", doc)) if isinstance(doc, dict) else str(doc)

@@ -126,12 +126,60 @@ static int node_exec(PGconn *c, PGresult **ret, char *err, size_t errlen, const 
         return 0;
 }
 
+/* The chain of signing keys kept when the parent last sent it, checked
+ * again from [parent] root_sign_key (which may have changed since): a
+ * node restarted while its parent is away knows whose decisions to take. */
+static int node_load_chain(struct node *n, PGconn *c, char *err, size_t errlen)
+{
+        Vigil__NodeCert certs[TRUST_MAX], *chain[TRUST_MAX];
+        uint8_t keys[TRUST_MAX][32], sigs[TRUST_MAX][64];
+        char e[512];
+        PGresult *r;
+        size_t bin;
+        int i, nr, ret;
+
+        if (n->cfg.tier == TIER_CITY)
+                return 0;
+        ret = node_exec(c, &r, e, sizeof(e),
+                        "SELECT node_id, encode(sign_key, 'hex'), signer, encode(signature, 'hex') "
+                        "FROM trust_chain ORDER BY position", 0, NULL);
+        if (ret < 0) {
+                snprintf(err, errlen, "cannot read the chain of signing keys: %s", e);
+                return ret;
+        }
+        nr = PQntuples(r);
+        for (i = 0; i < nr && i < TRUST_MAX; i++) {
+                vigil__node_cert__init(&certs[i]);
+                certs[i].node_id = PQgetvalue(r, i, 0);
+                certs[i].signer = PQgetvalue(r, i, 2);
+                if (sodium_hex2bin(keys[i], 32, PQgetvalue(r, i, 1), strlen(PQgetvalue(r, i, 1)), NULL, &bin,
+                                   NULL) != 0 || bin != 32 ||
+                    sodium_hex2bin(sigs[i], 64, PQgetvalue(r, i, 3), strlen(PQgetvalue(r, i, 3)), NULL, &bin,
+                                   NULL) != 0 || bin != 64)
+                        break;
+                certs[i].has_sign_key = certs[i].has_signature = 1;
+                certs[i].sign_key = (ProtobufCBinaryData){ 32, keys[i] };
+                certs[i].signature = (ProtobufCBinaryData){ 64, sigs[i] };
+                chain[i] = &certs[i];
+        }
+        if (nr > 0 && trust_accept(&n->delivery.trust, chain, (size_t)i, e, sizeof(e)) < 0)
+                log_warn("node", "msg=\"the chain of signing keys kept does not check; waiting for the parent's\" "
+                         "reason=\"%s\"", e);
+        else if (nr > 0)
+                log_info("node", "msg=\"chain of signing keys loaded\" nodes=%d", nr);
+        else
+                log_info("node", "msg=\"no chain of signing keys yet: decisions from above are refused until the parent sends one\"");
+        PQclear(r);
+        return 0;
+}
+
 /* Start-up, blocking: schema, this node's own row, its epoch and children. */
 static int node_load(struct node *n, char *err, size_t errlen)
 {
         char e[512];
         PGconn *c = node_connect_blocking(n->cfg.conninfo, err, errlen);
         PGresult *r;
+        uint8_t sign[32];
         int applied, i, ret;
 
         if (!c)
@@ -190,7 +238,7 @@ static int node_load(struct node *n, char *err, size_t errlen)
                 const char *p[1] = { n->cfg.node_id };
                 ret = node_exec(c, &r, e, sizeof(e),
                                 "SELECT id, name, public_key, online, "
-                                "coalesce((extract(epoch FROM last_seen) * 1000000)::bigint, 0) FROM nodes "
+                                "coalesce((extract(epoch FROM last_seen) * 1000000)::bigint, 0), sign_key FROM nodes "
                                 "WHERE parent_id = $1 AND public_key IS NOT NULL ORDER BY id", 1, p);
         }
         if (ret < 0) {
@@ -204,10 +252,15 @@ static int node_load(struct node *n, char *err, size_t errlen)
                         ch->online_persisted = PQgetvalue(r, i, 3)[0] == 't';
                         /* Last seen before this start: kept if it does not return. */
                         ch->last_seen_us = strtoll(PQgetvalue(r, i, 4), NULL, 10);
+                        if (!PQgetisnull(r, i, 5) && keys_sign_public_parse(PQgetvalue(r, i, 5), sign) == 0)
+                                downlink_set_sign_key(ch, sign);
                 }
         }
         log_info("node", "msg=\"loaded\" children=%d epoch=%s", PQntuples(r), n->epoch);
         PQclear(r);
+        ret = node_load_chain(n, c, err, errlen);
+        if (ret < 0)
+                goto out;
         ret = 0;
 out:
         PQfinish(c);
@@ -293,10 +346,20 @@ int node_init(struct node *n, uv_loop_t *loop, const struct config *cfg, char *e
          * features in the order their snapshot sections go out: the
          * catalog, the officers, the grants, the orders. */
         delivery_init(&n->delivery, loop, &n->cfg);
+        {
+                /* Signed decisions: the city's key is the root (its own at the city). */
+                uint8_t root[32];
+                bool has_root = cfg->tier != TIER_CITY && keys_sign_public_parse(cfg->root_sign_key, root) == 0;
+                if (cfg->tier != TIER_CITY && !has_root) {
+                        snprintf(err, errlen, "[parent] root_sign_key: not a 64-digit hex Ed25519 public key");
+                        return -EINVAL;
+                }
+                trust_init(&n->delivery.trust, cfg->node_id, n->keys.sign_public, has_root ? root : NULL);
+        }
         catalog_register(&n->delivery);
         officer_init(&n->officers, &n->delivery, &hooks);
-        grant_init(&n->grant, &n->delivery);
-        conferral_init(&n->conferral, &n->delivery);
+        grant_init(&n->grant, &n->delivery, &n->keys);
+        conferral_init(&n->conferral, &n->delivery, &n->keys);
         audit_init(&n->audit, &n->delivery, &n->keys);
         emergency_init(&n->emergency, &n->delivery, &n->audit);
         return node_load(n, err, errlen);

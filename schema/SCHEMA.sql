@@ -1683,28 +1683,30 @@ END $$;
 
 
 --
--- Name: node_enroll(text, text, text, text, text, bigint, bytea, text, bytea, text); Type: FUNCTION; Schema: public; Owner: -
+-- Name: node_enroll(text, text, text, text, text, text, bigint, bytea, text, bytea, text); Type: FUNCTION; Schema: public; Owner: -
 --
 
-CREATE FUNCTION public.node_enroll(p_id text, p_parent text, p_tier text, p_name text, p_key text, p_version bigint, p_change bytea, p_uplink text, p_removed bytea, p_actor text) RETURNS void
+CREATE FUNCTION public.node_enroll(p_id text, p_parent text, p_tier text, p_name text, p_key text, p_sign_key text, p_version bigint, p_change bytea, p_uplink text, p_removed bytea, p_actor text) RETURNS void
     LANGUAGE plpgsql
     AS $$
 DECLARE
     old_key text;
+    old_sign text;
 BEGIN
-    SELECT public_key INTO old_key FROM nodes WHERE id = p_id AND via IS NULL;
-    IF old_key IS NOT NULL AND old_key <> p_key THEN
+    SELECT public_key, sign_key INTO old_key, old_sign FROM nodes WHERE id = p_id AND via IS NULL;
+    IF (old_key IS NOT NULL AND old_key <> p_key)
+       OR (old_sign IS NOT NULL AND old_sign <> lower(p_sign_key)) THEN
         PERFORM officer_purge(p_id, p_actor, 're-keyed');
         DELETE FROM applied_seq WHERE peer_id = p_id;
         IF p_uplink IS NOT NULL AND p_removed IS NOT NULL THEN
             PERFORM outbox_append(p_uplink, ARRAY[p_removed]);
         END IF;
     END IF;
-    INSERT INTO nodes (id, parent_id, tier, name, public_key, enrolled_at, version)
-        VALUES (p_id, p_parent, p_tier, p_name, p_key, now(), p_version)
+    INSERT INTO nodes (id, parent_id, tier, name, public_key, sign_key, enrolled_at, version)
+        VALUES (p_id, p_parent, p_tier, p_name, p_key, lower(p_sign_key), now(), p_version)
         ON CONFLICT (id) DO UPDATE SET parent_id = EXCLUDED.parent_id, tier = EXCLUDED.tier,
-            name = EXCLUDED.name, public_key = EXCLUDED.public_key, enrolled_at = now(),
-            version = EXCLUDED.version, via = NULL;
+            name = EXCLUDED.name, public_key = EXCLUDED.public_key, sign_key = EXCLUDED.sign_key,
+            enrolled_at = now(), version = EXCLUDED.version, via = NULL;
     IF p_uplink IS NOT NULL THEN
         PERFORM outbox_append(p_uplink, ARRAY[p_change]);
     END IF;
@@ -1977,6 +1979,20 @@ END $$;
 
 
 --
+-- Name: signed_change_keep(text, text, bigint, bytea); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.signed_change_keep(p_kind text, p_id text, p_version bigint, p_change bytea) RETURNS void
+    LANGUAGE sql
+    AS $$
+    INSERT INTO signed_changes AS s (kind, id, version, change) VALUES (p_kind, p_id, p_version, p_change)
+        ON CONFLICT (kind, id) DO UPDATE SET version = EXCLUDED.version, change = EXCLUDED.change,
+            kept_at = now()
+        WHERE s.version < EXCLUDED.version;
+$$;
+
+
+--
 -- Name: site_apply(text, text, boolean, text[], text[], bigint[], boolean[], text[], text[], double precision[], double precision[], text[], text[], boolean[], text[], bytea[]); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -2132,6 +2148,30 @@ BEGIN
     END IF;
     RETURN NULL;
 END $_$;
+
+
+--
+-- Name: trust_chain_keep(text, text[], bytea[], text[], bytea[]); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.trust_chain_keep(p_from text, p_nodes text[], p_keys bytea[], p_signers text[], p_signatures bytea[]) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    held text;
+BEGIN
+    SELECT string_agg(node_id || ':' || encode(sign_key, 'hex'), ',' ORDER BY position) INTO held FROM trust_chain;
+    DELETE FROM trust_chain;
+    INSERT INTO trust_chain (position, node_id, sign_key, signer, signature)
+        SELECT k, p_nodes[k], p_keys[k], p_signers[k], p_signatures[k]
+        FROM generate_subscripts(p_nodes, 1) AS k;
+    IF held IS NOT NULL AND held IS DISTINCT FROM
+            (SELECT string_agg(node_id || ':' || encode(sign_key, 'hex'), ',' ORDER BY position) FROM trust_chain) THEN
+        PERFORM audit_append(format('node:%s', p_from), 'keys.chain', 'ok', NULL, NULL, NULL, NULL, NULL, NULL,
+                             format('signing keys changed: %s, as %s sent them (were %s)',
+                                    array_to_string(p_nodes, ','), p_from, held));
+    END IF;
+END $$;
 
 
 --
@@ -2626,9 +2666,11 @@ CREATE TABLE public.nodes (
     version bigint DEFAULT 0 NOT NULL,
     via text,
     snapshot_mark boolean DEFAULT false NOT NULL,
+    sign_key text,
     CONSTRAINT nodes_id_check CHECK ((id ~ '^[0-9]{20}$'::text)),
     CONSTRAINT nodes_parent_id_check CHECK ((parent_id ~ '^[0-9]{20}$'::text)),
     CONSTRAINT nodes_public_key_check CHECK ((public_key ~ '^.{40}$'::text)),
+    CONSTRAINT nodes_sign_key_check CHECK ((sign_key ~ '^[0-9a-f]{64}$'::text)),
     CONSTRAINT nodes_tier_check CHECK ((tier = ANY (ARRAY['city'::text, 'district'::text, 'station'::text])))
 );
 
@@ -2705,6 +2747,20 @@ CREATE TABLE public.schema_migrations (
 
 
 --
+-- Name: signed_changes; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.signed_changes (
+    kind text NOT NULL,
+    id text NOT NULL,
+    version bigint NOT NULL,
+    change bytea NOT NULL,
+    kept_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT signed_changes_kind_check CHECK ((kind = ANY (ARRAY['grant'::text, 'emergency_order'::text, 'conferral'::text])))
+);
+
+
+--
 -- Name: sites; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -2773,6 +2829,25 @@ CREATE VIEW public.system_flags AS
     'private system has no reserved interface'::text AS rule
    FROM public.systems
   WHERE ((systems.builder_class = 'private'::text) AND (systems.reserved_interface IS NULL));
+
+
+--
+-- Name: trust_chain; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.trust_chain (
+    "position" integer NOT NULL,
+    node_id text NOT NULL,
+    sign_key bytea NOT NULL,
+    signer text NOT NULL,
+    signature bytea NOT NULL,
+    received_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT trust_chain_node_id_check CHECK ((node_id ~ '^[0-9]{20}$'::text)),
+    CONSTRAINT trust_chain_position_check CHECK (("position" >= 1)),
+    CONSTRAINT trust_chain_sign_key_check CHECK ((length(sign_key) = 32)),
+    CONSTRAINT trust_chain_signature_check CHECK ((length(signature) = 64)),
+    CONSTRAINT trust_chain_signer_check CHECK ((signer ~ '^[0-9]{20}$'::text))
+);
 
 
 --
@@ -3007,6 +3082,14 @@ ALTER TABLE ONLY public.schema_migrations
 
 
 --
+-- Name: signed_changes signed_changes_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.signed_changes
+    ADD CONSTRAINT signed_changes_pkey PRIMARY KEY (kind, id);
+
+
+--
 -- Name: sites sites_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -3020,6 +3103,14 @@ ALTER TABLE ONLY public.sites
 
 ALTER TABLE ONLY public.systems
     ADD CONSTRAINT systems_pkey PRIMARY KEY (station_id, code);
+
+
+--
+-- Name: trust_chain trust_chain_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.trust_chain
+    ADD CONSTRAINT trust_chain_pkey PRIMARY KEY ("position");
 
 
 --
@@ -3409,6 +3500,13 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.schema_migrations TO vigil_wri
 
 
 --
+-- Name: TABLE signed_changes; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.signed_changes TO vigil_writer;
+
+
+--
 -- Name: TABLE sites; Type: ACL; Schema: public; Owner: -
 --
 
@@ -3427,6 +3525,13 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.systems TO vigil_writer;
 --
 
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.system_flags TO vigil_writer;
+
+
+--
+-- Name: TABLE trust_chain; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.trust_chain TO vigil_writer;
 
 
 --

@@ -71,10 +71,11 @@ const struct cmd_command cmd_node_commands[] = {
                 .positional = { "id" },
                 .options = {
                         { "--public-key", "public_key", CMD_OPT_REQUIRED },
+                        { "--sign-key", "sign_key", CMD_OPT_REQUIRED },
                         { "--name", "name", CMD_OPT_REQUIRED },
                 },
-                .usage = "ID --public-key KEY --name NAME",
-                .summary = "admit a child node's CURVE key",
+                .usage = "ID --public-key KEY --sign-key HEX --name NAME",
+                .summary = "admit a child node's CURVE key and its signing key (both from `vigild keygen`)",
                 .render = cmd_node_render_enroll,
         },
         {

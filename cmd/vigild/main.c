@@ -18,16 +18,26 @@ static void usage(FILE *f)
                    "       vigild --version\n");
 }
 
+/* Prints the CURVE public key (`node enroll --public-key`) and, on the
+ * second line, the Ed25519 signing key (`--sign-key`; at the city also
+ * every other node's `[parent] root_sign_key`). */
 static int cmd_keygen(const char *dir)
 {
-        char pub[KEYS_Z85_LEN + 1];
+        char pub[KEYS_Z85_LEN + 1], hex[2 * 32 + 1], err[512];
+        struct node_keys k;
         int r = keys_generate(dir, pub);
 
         if (r < 0) {
                 fprintf(stderr, "vigild: cannot write keys to %s: %s\n", dir, strerror(-r));
                 return 1;
         }
-        printf("%s\n", pub);
+        if (keys_load(dir, &k, err, sizeof(err)) < 0) {
+                fprintf(stderr, "vigild: %s\n", err);
+                return 1;
+        }
+        keys_sign_public_hex(k.sign_public, hex);
+        memset(&k, 0, sizeof(k));
+        printf("%s\n%s\n", pub, hex);
         return 0;
 }
 

@@ -166,6 +166,16 @@ static int parse_z85(struct config_parse *p, const struct key_def *k, const char
         return parse_string(p, k, value);
 }
 
+static int parse_sign_key(struct config_parse *p, const struct key_def *k, const char *value)
+{
+        uint8_t key[32];
+
+        if (keys_sign_public_parse(value, key) < 0)
+                return fail_at(p, p->line, "[%s] %s: \"%.70s\" is not a 64-digit hex Ed25519 public key "
+                               "(the city's sign.pub)", k->section, k->key, value);
+        return parse_string(p, k, value);
+}
+
 static int parse_int(struct config_parse *p, const struct key_def *k, const char *value)
 {
         char *end;
@@ -226,6 +236,7 @@ static const struct key_def keys[] = {
         { "parent", "id", parse_nodeid, F(parent_id), 0, 0, false },
         { "parent", "endpoint", parse_endpoint, F(parent_endpoint), 0, 0, false },
         { "parent", "public_key", parse_z85, F(parent_public_key), 0, 0, false },
+        { "parent", "root_sign_key", parse_sign_key, F(root_sign_key), 0, 0, false },
         { "listen", "control", parse_endpoint, F(control_endpoint), 0, 0, false },
         { "listen", "downlink", parse_endpoint, F(downlink_endpoint), 0, 0, false },
         { "database", "conninfo", parse_conninfo, F(conninfo), 0, 0, true },
@@ -248,7 +259,7 @@ _Static_assert(N_KEYS <= MAX_KEYS, "raise MAX_KEYS");
 /* Positions in keys[] above; keep in the same order. */
 enum key_index {
         K_NODE_ID, K_NAME, K_TIER, K_KEY_DIR, K_PARENT_ID, K_PARENT_ENDPOINT,
-        K_PARENT_KEY, K_CONTROL, K_DOWNLINK, K_CONNINFO, K_HEARTBEAT_MS,
+        K_PARENT_KEY, K_ROOT_SIGN_KEY, K_CONTROL, K_DOWNLINK, K_CONNINFO, K_HEARTBEAT_MS,
         K_HEARTBEAT_MISSES, K_WINDOW, K_RECONNECT_MIN, K_RECONNECT_MAX,
         K_LINK_DELAY, K_ADMIN_KEYS, K_LOG_LEVEL, K_LOG_FILE, K_MAX_APPROVAL, K_MAX_DELEGATION, K_COUNT
 };
@@ -340,7 +351,7 @@ static void check_rules(struct config_parse *p)
                 return;
         }
         if (c->tier == TIER_CITY) {
-                for (int i = K_PARENT_ID; i <= K_PARENT_KEY; i++)
+                for (int i = K_PARENT_ID; i <= K_ROOT_SIGN_KEY; i++)
                         if (p->key_line[i]) {
                                 fail_at(p, p->key_line[i], "[parent] %s: the city is the root of "
                                         "the tree and has no parent; remove the [parent] section",
@@ -350,7 +361,9 @@ static void check_rules(struct config_parse *p)
         } else {
                 if (!require(p, K_PARENT_ID, "every district and station has a parent") ||
                     !require(p, K_PARENT_ENDPOINT, "the parent's downlink endpoint") ||
-                    !require(p, K_PARENT_KEY, "the parent's curve.pub"))
+                    !require(p, K_PARENT_KEY, "the parent's curve.pub") ||
+                    !require(p, K_ROOT_SIGN_KEY, "the city's sign.pub: the root of the keys this node "
+                             "trusts the decisions of (Art 19)"))
                         return;
                 if (nodeid_check_node(c->parent_id, (enum tier)(c->tier - 1), e, sizeof(e)) < 0) {
                         fail_at(p, p->key_line[K_PARENT_ID], "[parent] id: %s", e);

@@ -5,7 +5,9 @@
  * before the daemon starts. See deploy/vigild.conf.example for every key.
  *
  *   [node]     id, name, tier, key_dir
- *   [parent]   id, endpoint, public_key          (required unless tier=city)
+ *   [parent]   id, endpoint, public_key, root_sign_key (required unless tier=city;
+ *              root_sign_key: the city's sign.pub, the root of the keys whose
+ *              decisions this node applies, lib/wire/trust.h)
  *   [listen]   control, downlink                 (downlink: not at stations)
  *   [database] conninfo
  *   [link]     heartbeat_ms (1000), heartbeat_misses (3), window (10000),
@@ -34,6 +36,7 @@ struct config {
         char parent_id[NODEID_LEN + 1];
         char parent_endpoint[256];
         char parent_public_key[KEYS_Z85_LEN + 1];
+        char root_sign_key[2 * 32 + 1];         /* hex */
         /* [listen] */
         char control_endpoint[256];
         char downlink_endpoint[256];

@@ -368,3 +368,18 @@ int identity_load(const char *path, struct identity *ret, char *err, size_t errl
         sodium_memzero(&p.id, sizeof(p.id));
         return r;
 }
+
+int keys_sign_public_parse(const char *hex, uint8_t ret[32])
+{
+        size_t bin_len = 0;
+
+        if (!hex || strlen(hex) != 64 || strspn(hex, "0123456789abcdefABCDEF") != 64 ||
+            sodium_hex2bin(ret, 32, hex, 64, NULL, &bin_len, NULL) != 0 || bin_len != 32)
+                return -EINVAL;
+        return 0;
+}
+
+void keys_sign_public_hex(const uint8_t key[32], char ret[65])
+{
+        sodium_bin2hex(ret, 65, key, 32);
+}

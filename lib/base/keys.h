@@ -38,6 +38,10 @@ struct identity {
 int keys_generate(const char *dir, char *ret_public);
 /** Load DIR's key set into RET; -ENOENT/-EINVAL with a sentence in ERR. */
 int keys_load(const char *dir, struct node_keys *ret, char *err, size_t errlen);
+/** Parse a 64-digit hex Ed25519 public key (sign.pub) into RET. 0 or -EINVAL. */
+int keys_sign_public_parse(const char *hex, uint8_t ret[32]);
+/** KEY as 64 hex digits into RET (size >= 65). */
+void keys_sign_public_hex(const uint8_t key[32], char ret[65]);
 /** True if S is a 40-character Z85 string that decodes to 32 bytes. */
 int keys_z85_valid(const char *s);
 

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/log.h"
 #include "base/nodeid.h"
@@ -89,7 +90,17 @@ static void nodectl_status(struct control_req *q)
         json_object_set_new(counters, "control_withdrawn", json_integer((json_int_t)q->c->withdrawn));
         json_object_set_new(counters, "downlink_unenrolled", json_integer((json_int_t)n->d->downlink.unenrolled));
         json_object_set_new(counters, "uplink_malformed", json_integer((json_int_t)n->d->uplink.malformed));
+        /* Signed decisions (Art 19): refused for their signature, chains refused. */
+        json_object_set_new(counters, "signature_refused", json_integer((json_int_t)n->d->trust.refused));
+        json_object_set_new(counters, "chain_refused", json_integer((json_int_t)n->d->uplink.chain_refused));
         json_object_set_new(doc, "counters", counters);
+        {
+                json_t *keys = json_array();
+                for (int k = 0; k < n->d->trust.n; k++)
+                        json_array_append_new(keys, json_string(n->d->trust.nodes[k].id));
+                json_object_set_new(doc, "signing_keys", json_pack("{s:b,s:o}", "complete", n->d->trust.complete,
+                                                                    "nodes", keys));
+        }
         json_object_set_new(doc, "uptime_s", json_integer((json_int_t)((uv_now(n->d->links.loop) - n->started_ms) / 1000)));
         control_reply(q, CONTROL_OK, doc, NULL, NULL);
         free(q);
@@ -276,14 +287,21 @@ static void nodectl_on_enrolled(void *arg, struct db_tx *tx, int err, const char
                 free(q);
                 return;
         }
-        downlink_add_child(&n->d->downlink, q->arg_id, q->arg_name, q->arg_key);
+        {
+                struct child *c = downlink_add_child(&n->d->downlink, q->arg_id, q->arg_name, q->arg_key);
+                uint8_t sign[32];
+                if (c && keys_sign_public_parse(q->data, sign) == 0)
+                        downlink_set_sign_key(c, sign);
+        }
         link_set_kick_parent(&n->d->links);
         log_info("control", "user=\"%s\" child=%s name=\"%s\" msg=\"child enrolled\"", q->user, q->arg_id, q->arg_name);
         doc = json_object();
         json_object_set_new(doc, "id", json_string(q->arg_id));
         json_object_set_new(doc, "name", json_string(q->arg_name));
         json_object_set_new(doc, "public_key", json_string(q->arg_key));
+        json_object_set_new(doc, "sign_key", json_string(q->data));
         control_reply(q, CONTROL_OK, doc, NULL, NULL);
+        free(q->data);
         free(q);
 }
 
@@ -293,7 +311,9 @@ static void nodectl_enroll(struct control_req *q)
         const char *id = control_arg(q, "id");
         const char *key = control_arg(q, "public_key");
         const char *name = control_arg(q, "name");
-        char err[512], e[600], version[24];
+        const char *sign = control_arg(q, "sign_key");
+        char err[512], e[600], version[24], own_sign[65];
+        uint8_t sign_key[32];
         enum tier child_tier = n->d->cfg->tier + 1;
         struct child *existing;
         struct db_tx *tx;
@@ -305,8 +325,9 @@ static void nodectl_enroll(struct control_req *q)
                 control_reply(q, CONTROL_REFUSED, NULL, "refused: only an admin of this node enrols nodes", NULL);
                 goto out;
         }
-        if (!id || !key || !name || !*name) {
-                control_reply(q, CONTROL_USAGE, NULL, "node enroll needs ID, --public-key and --name", NULL);
+        if (!id || !key || !sign || !name || !*name) {
+                control_reply(q, CONTROL_USAGE, NULL, "node enroll needs ID, --public-key, --sign-key and --name",
+                              NULL);
                 goto out;
         }
         if (n->d->cfg->tier == TIER_STATION) {
@@ -329,6 +350,19 @@ static void nodectl_enroll(struct control_req *q)
                 control_reply(q, CONTROL_REFUSED, NULL, "refused: that is this node's own key", NULL);
                 goto out;
         }
+        /* Signed decisions (Art 19): the child's signing key, which this
+         * node certifies to the child's own descendants (lib/wire/trust.h). */
+        if (keys_sign_public_parse(sign, sign_key) < 0) {
+                control_reply(q, CONTROL_REFUSED, NULL,
+                              "refused: --sign-key must be a 64-digit hex Ed25519 public key "
+                              "(sign.pub, the second line `vigild keygen` prints)", NULL);
+                goto out;
+        }
+        keys_sign_public_hex(n->keys->sign_public, own_sign);
+        if (strcasecmp(sign, own_sign) == 0) {
+                control_reply(q, CONTROL_REFUSED, NULL, "refused: that is this node's own signing key", NULL);
+                goto out;
+        }
         if (strlen(name) >= sizeof(q->arg_name)) {
                 control_reply(q, CONTROL_REFUSED, NULL, "refused: --name is longer than 63 bytes", NULL);
                 goto out;
@@ -336,6 +370,9 @@ static void nodectl_enroll(struct control_req *q)
         snprintf(q->arg_id, sizeof(q->arg_id), "%s", id);
         snprintf(q->arg_name, sizeof(q->arg_name), "%s", name);
         snprintf(q->arg_key, sizeof(q->arg_key), "%s", key);
+        q->data = malloc(65);
+        vigil_require(q->data != NULL);
+        keys_sign_public_hex(sign_key, q->data);
         existing = downlink_find(&n->d->downlink, id);
         v = delivery_next_version(n->d);
         if (tree_encode_node_state(id, n->d->cfg->node_id, (int)child_tier, name,
@@ -350,19 +387,20 @@ static void nodectl_enroll(struct control_req *q)
          * (node_enroll). */
         vigil_require(tree_encode_node_removed(id, delivery_next_version(n->d), &removed, &removed_len) == 0);
         {
-                const char *p[10] = { id, n->d->cfg->node_id, tier_name(child_tier), name, key, version,
+                const char *p[11] = { id, n->d->cfg->node_id, tier_name(child_tier), name, key, q->data, version,
                                       (const char *)change, delivery_parent_id(n->d), (const char *)removed,
                                       q->user };
-                int lens[10] = { 0, 0, 0, 0, 0, 0, (int)len, 0, (int)removed_len, 0 };
-                int fmts[10] = { 0, 0, 0, 0, 0, 0, 1, 0, 1, 0 };
+                int lens[11] = { 0, 0, 0, 0, 0, 0, 0, (int)len, 0, (int)removed_len, 0 };
+                int fmts[11] = { 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 0 };
                 tx = db_tx_new();
-                db_tx_add(tx, "SELECT node_enroll($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)", 10, p, lens, fmts);
+                db_tx_add(tx, "SELECT node_enroll($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)", 11, p, lens, fmts);
         }
         free(change);
         free(removed);
         db_submit(n->d->links.db, tx, nodectl_on_enrolled, q);
         return;
 out:
+        free(q->data);
         free(q);
 }
 

@@ -6,6 +6,16 @@
 
 #include "base/nodeid.h"
 
+/* The parent sent a new chain of signing keys: the children get it now,
+ * before any decision from above that it vouches for reaches them. */
+static void delivery_on_chain_taken(void *arg)
+{
+        struct delivery *d = arg;
+
+        if (d->has_children)
+                downlink_send_chain(&d->downlink);
+}
+
 void delivery_init(struct delivery *d, uv_loop_t *loop, const struct config *cfg)
 {
         memset(d, 0, sizeof(*d));
@@ -13,6 +23,9 @@ void delivery_init(struct delivery *d, uv_loop_t *loop, const struct config *cfg
         d->has_parent = cfg->tier != TIER_CITY;
         d->has_children = cfg->tier != TIER_STATION;
         link_set_init(&d->links, loop, cfg, &d->kinds, &d->sections);
+        d->links.trust = &d->trust;
+        d->links.chain_taken = delivery_on_chain_taken;
+        d->links.chain_arg = d;
         downlink_init(&d->downlink, &d->links, &d->versions);
         /* First: a replica never holds a catalog row of a node it does not know. */
         tree_register(&d->tree, &d->versions, &d->kinds, &d->sections);

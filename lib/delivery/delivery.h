@@ -28,6 +28,7 @@
 #include "delivery/snapshot.h"
 #include "delivery/tree.h"
 #include "delivery/uplink.h"
+#include "wire/trust.h"
 
 struct db;
 
@@ -40,6 +41,10 @@ struct delivery {
         struct tree tree;
         struct uplink uplink;
         struct downlink downlink;
+        /* Whose signatures this node accepts: its ancestors' keys, from the
+         * city's down (lib/wire/trust.h); node.c sets it up, the uplink takes
+         * the chain its parent sends, the downlink passes it on. */
+        struct trust trust;
         bool has_parent, has_children;
         bool uplink_init, downlink_init;
 };

@@ -11,6 +11,7 @@
 #include "base/log.h"
 #include "delivery/tree.h"
 #include "base/sqlarray.h"
+#include "wire/trust.h"
 #include "wire/wire.h"
 #include "base/vtime.h"
 
@@ -156,6 +157,12 @@ struct child *downlink_add_child(struct downlink *d, const char *id, const char 
         return c;
 }
 
+void downlink_set_sign_key(struct child *c, const uint8_t key[32])
+{
+        memcpy(c->sign_key, key, 32);
+        c->has_sign_key = true;
+}
+
 /* --- online / offline: the child's state that travels up --- */
 
 static void child_on_observed(void *arg, struct db_tx *tx, int err, const char *msg)
@@ -229,6 +236,52 @@ static void child_offline(struct child *c, const char *why)
 
 /* --- Hello / Welcome --- */
 
+/* Signed decisions (Art 19): into W, the chain of signing keys from the
+ * city down to this node and the child's own certificate, signed now
+ * (CERTS, CHAIN and SIG hold them). A node without a complete chain (a
+ * district that has not yet heard from the city) sends none: the child
+ * keeps the one it holds. */
+static void child_welcome_chain(struct child *c, Vigil__Welcome *w, Vigil__NodeCert *certs, Vigil__NodeCert **chain,
+                                uint8_t sig[64])
+{
+        const struct trust *t = c->d->set->trust;
+        size_t n, k;
+
+        if (!c->has_sign_key || !c->d->keys || !t->complete)
+                return;
+        n = trust_chain(t, certs);
+        if (n >= TRUST_MAX || trust_certify(t, c->d->keys->sign_secret, c->id, c->sign_key, &certs[n], sig) < 0)
+                return;
+        n++;
+        for (k = 0; k < n; k++)
+                chain[k] = &certs[k];
+        w->n_chain = n;
+        w->chain = chain;
+}
+
+void downlink_send_chain(struct downlink *d)
+{
+        int i;
+
+        for (i = 0; i < d->n_children; i++) {
+                struct child *c = d->children[i];
+                Vigil__Envelope env = VIGIL__ENVELOPE__INIT;
+                Vigil__Welcome w = VIGIL__WELCOME__INIT;
+                Vigil__NodeCert certs[TRUST_MAX], *chain[TRUST_MAX];
+                uint8_t sig[64];
+
+                if (c->removed || !c->connected)
+                        continue;
+                w.node_id = (char *)d->set->cfg->node_id;
+                child_welcome_chain(c, &w, certs, chain, sig);
+                if (w.n_chain == 0)
+                        continue;
+                env.body_case = VIGIL__ENVELOPE__BODY_WELCOME;
+                env.welcome = &w;
+                child_send(c, &env);
+        }
+}
+
 static void child_on_loaded(struct link *l, int err, void *arg)
 {
         struct child_hello *h = arg;
@@ -237,6 +290,8 @@ static void child_on_loaded(struct link *l, int err, void *arg)
         const struct config *cfg = set->cfg;
         Vigil__Envelope env = VIGIL__ENVELOPE__INIT;
         Vigil__Welcome w = VIGIL__WELCOME__INIT;
+        Vigil__NodeCert certs[TRUST_MAX], *chain[TRUST_MAX];
+        uint8_t cert_sig[64];
         uint64_t applied = 0;
         const char *held = link_peer_state(l, &applied);
         bool have_up = held && strcmp(held, h->epoch) == 0;
@@ -257,6 +312,7 @@ static void child_on_loaded(struct link *l, int err, void *arg)
         w.epoch = set->epoch;
         w.has_heartbeat_ms = 1;
         w.heartbeat_ms = (uint32_t)cfg->heartbeat_ms;
+        child_welcome_chain(c, &w, certs, chain, cert_sig);
         env.body_case = VIGIL__ENVELOPE__BODY_WELCOME;
         env.welcome = &w;
         child_send(c, &env);
@@ -515,6 +571,7 @@ int downlink_start(struct downlink *d, void *zctx, const struct node_keys *keys)
         int r;
 
         d->started_ms = uv_now(d->set->loop);
+        d->keys = keys;
         uv_timer_init(d->set->loop, &d->tick);
         d->tick.data = d;
         d->tick_init = true;

@@ -21,6 +21,8 @@ struct child {
         char id[21];
         char name[64];
         char public_key[KEYS_Z85_LEN + 1];
+        uint8_t sign_key[32];     /* enrolled with it: certified in each Welcome */
+        bool has_sign_key;
         struct link link;
         uint8_t routing_id[256];
         size_t routing_len;
@@ -49,6 +51,7 @@ struct downlink {
         int n_children;
         unsigned long malformed, wrong_origin, refused_hello, oversize, unknown_body;
         unsigned long unenrolled;          /* messages on a connection whose key was withdrawn */
+        const struct node_keys *keys;      /* signs the children's certificates */
         uint64_t unenrolled_logged_ms;
 };
 
@@ -59,6 +62,12 @@ void downlink_init(struct downlink *d, struct link_set *set, struct vtime_versio
  *  -errno; downlink_close either way. */
 int downlink_start(struct downlink *d, void *zctx, const struct node_keys *keys);
 void downlink_close(struct downlink *d);
+/** This node's chain of signing keys changed (its parent sent a new one):
+ *  a Welcome with only the new chain to every connected child, which takes
+ *  it while up (lib/wire/trust.h). */
+void downlink_send_chain(struct downlink *d);
+/** The signing key enrolled for C (certified to it in each Welcome). */
+void downlink_set_sign_key(struct child *c, const uint8_t key[32]);
 /** Add or update an enrolled child (from the database or `node enroll`). */
 struct child *downlink_add_child(struct downlink *d, const char *id, const char *name,
                                  const char *public_key);

@@ -174,6 +174,9 @@ struct link_set {
         char epoch[64];                 /* this database's outbox epoch */
         struct change_table *kinds;
         struct snapshot_table *sections;
+        struct trust *trust;            /* the delivery's: signing keys of ancestors */
+        void (*chain_taken)(void *arg); /* the uplink took a new chain (the downlink passes it on) */
+        void *chain_arg;
         struct link *parent;            /* NULL at the city */
         struct link **children;
         int n_children;

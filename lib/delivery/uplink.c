@@ -8,6 +8,9 @@
 #include <zmq.h>
 
 #include "base/log.h"
+#include "base/sqlarray.h"
+#include "db/db.h"
+#include "wire/trust.h"
 #include "wire/wire.h"
 #include "base/vtime.h"
 
@@ -145,8 +148,79 @@ static void uplink_down(struct uplink *u, const char *why)
                 u->backoff_ms = u->set->cfg->reconnect_max_ms;
 }
 
+static void uplink_on_chain_kept(void *arg, struct db_tx *tx, int err, const char *msg)
+{
+        struct uplink *u = arg;
+
+        (void)tx;
+        if (err)
+                log_warn("uplink", "parent=%s msg=\"cannot keep the chain of signing keys\" reason=\"%s\"",
+                         u->link.peer_id, msg);
+}
+
+/* Signed decisions (Art 19): the chain of signing keys the parent sent,
+ * checked from the city's key in our config (lib/wire/trust.c), taken and
+ * kept; one that does not check is refused, and the chain held stays. */
+static void uplink_take_chain(struct uplink *u, const Vigil__Welcome *w)
+{
+        struct trust *t = u->set->trust;
+        struct sqlarray nodes = { .type = SQLARRAY_TEXT }, signers = { .type = SQLARRAY_TEXT },
+                        keys = { .type = SQLARRAY_BYTEA }, sigs = { .type = SQLARRAY_BYTEA };
+        const char *p[5];
+        int lens[5] = { 0 }, fmts[5] = { 0 };
+        struct db_tx *tx;
+        char err[300];
+        size_t k;
+
+        if (w->n_chain == 0) {
+                if (!t->complete)
+                        log_warn("uplink", "parent=%s msg=\"the parent sent no chain of signing keys: decisions "
+                                 "from above are refused until it does\"", u->link.peer_id);
+                return;
+        }
+        if (!trust_differs(t, w->chain, w->n_chain))
+                return;
+        if (trust_accept(t, w->chain, w->n_chain, err, sizeof(err)) < 0) {
+                u->chain_refused++;
+                log_error("uplink", "parent=%s msg=\"refused the chain of signing keys\" reason=\"%s\" "
+                          "chain_refused=%lu", u->link.peer_id, err, u->chain_refused);
+                return;
+        }
+        log_info("uplink", "parent=%s msg=\"chain of signing keys taken\" nodes=%zu", u->link.peer_id,
+                 w->n_chain);
+        if (u->set->chain_taken)
+                u->set->chain_taken(u->set->chain_arg);
+        if (!u->set->db)
+                return;
+        for (k = 0; k < w->n_chain; k++) {
+                sqlarray_add_text(&nodes, w->chain[k]->node_id);
+                sqlarray_add_bytea(&keys, w->chain[k]->sign_key.data, w->chain[k]->sign_key.len);
+                sqlarray_add_text(&signers, w->chain[k]->signer);
+                sqlarray_add_bytea(&sigs, w->chain[k]->signature.data, w->chain[k]->signature.len);
+        }
+        p[0] = u->link.peer_id;
+        sqlarray_param(&nodes, &p[1], &lens[1], &fmts[1]);
+        sqlarray_param(&keys, &p[2], &lens[2], &fmts[2]);
+        sqlarray_param(&signers, &p[3], &lens[3], &fmts[3]);
+        sqlarray_param(&sigs, &p[4], &lens[4], &fmts[4]);
+        tx = db_tx_new();
+        db_tx_add(tx, "SELECT trust_chain_keep($1, $2::text[], $3::bytea[], $4::text[], $5::bytea[])", 5, p, lens,
+                  fmts);
+        sqlarray_deinit(&nodes);
+        sqlarray_deinit(&keys);
+        sqlarray_deinit(&signers);
+        sqlarray_deinit(&sigs);
+        db_submit(u->set->db, tx, uplink_on_chain_kept, u);
+}
+
 static void uplink_on_welcome(struct uplink *u, const Vigil__Welcome *w)
 {
+        /* While up, a Welcome only brings a new chain of signing keys (the
+         * parent got one from its own parent). */
+        if (u->state == UPLINK_UP && w->node_id && strcmp(w->node_id, u->link.peer_id) == 0 && w->n_chain > 0) {
+                uplink_take_chain(u, w);
+                return;
+        }
         if (u->state != UPLINK_HELLO)
                 return;
         if (!w->node_id || strcmp(w->node_id, u->link.peer_id) != 0) {
@@ -159,6 +233,7 @@ static void uplink_on_welcome(struct uplink *u, const Vigil__Welcome *w)
         u->backoff_ms = u->set->cfg->reconnect_min_ms;
         u->last_error[0] = '\0';
         log_info("uplink", "parent=%s msg=\"link up\"", u->link.peer_id);
+        uplink_take_chain(u, w);
         link_session_start(&u->link, w->epoch ? w->epoch : "", w->has_has_up_state && w->has_up_state,
                            w->last_applied_up);
 }

@@ -31,6 +31,7 @@ struct uplink {
         uint64_t hello_at_ms;
         uint64_t since_ms;        /* when the link came up / went down */
         unsigned long connects, malformed, refused;
+        unsigned long chain_refused;  /* Welcomes whose chain of signing keys did not check */
         char last_error[256];
 };
 

@@ -10,6 +10,8 @@
 #include "base/nodeid.h"
 #include "base/sqlarray.h"
 #include "db/db.h"
+#include "features/signed.h"
+#include "wire/decision.h"
 #include "wire/wire.h"
 
 /* The columns a Conferral is encoded from, in conferral_row_encode's order. */
@@ -27,13 +29,14 @@ static const char conferral_snapshot_select[] =
         "SELECT " CONFERRAL_COLUMNS " FROM conferrals WHERE via IS NULL AND state = 'live' AND unit = $1 "
         "AND (valid_until IS NULL OR valid_until > now()) AND id > $2 ORDER BY id LIMIT $3::int";
 
-/* Row I of a CONFERRAL_COLUMNS result as a Change (caller owns *RET).
- * Engineer E's signing goes here: sign the Conferral with signer and
- * signature cleared, then set them. */
-static int conferral_row_encode(const PGresult *res, int i, uint8_t **ret, size_t *ret_len)
+/* Row I of a CONFERRAL_COLUMNS result as a Change (caller owns *RET),
+ * signed by this node, which conferred it. */
+static int conferral_row_encode(const struct conferral *cf, const PGresult *res, int i, uint8_t **ret,
+                                size_t *ret_len)
 {
         Vigil__Change c = VIGIL__CHANGE__INIT;
         Vigil__Conferral k = VIGIL__CONFERRAL__INIT;
+        uint8_t sig[DECISION_SIG_LEN];
         char *by = strdup(PQgetvalue(res, i, 6)), *save = NULL, *tok, *list[8];
         size_t n = 0;
         int r;
@@ -58,7 +61,9 @@ static int conferral_row_encode(const PGresult *res, int i, uint8_t **ret, size_
         k.revoked = PQgetvalue(res, i, 9)[0] == 't';
         c.kind_case = VIGIL__CHANGE__KIND_CONFERRAL;
         c.conferral = &k;
-        r = wire_encode_change(&c, ret, ret_len);
+        r = decision_sign(&k.base, cf->d->cfg->node_id, cf->keys->sign_secret, sig, NULL);
+        if (r == 0)
+                r = wire_encode_change(&c, ret, ret_len);
         free(by);
         return r;
 }
@@ -68,20 +73,29 @@ static int conferral_row_encode(const PGresult *res, int i, uint8_t **ret, size_
 static int conferral_add(void *arg, struct change_batch *b, const Vigil__Change *ch, const uint8_t *change,
                          size_t len, char *err, size_t errlen)
 {
+        struct conferral *cf = arg;
         const Vigil__Conferral *k = ch->conferral;
         struct sqlarray by = { .type = SQLARRAY_TEXT };
-        char version[24], until[32];
+        char version[24], until[32], why[300];
         const char *p[11];
         int lens[11] = { 0 }, fmts[11] = { 0 };
         size_t i;
 
-        (void)arg;
         (void)change;
         (void)len;
         if (!k->id || !k->has_version || !k->unit || !nodeid_is_wellformed(k->unit) || !k->badge ||
             !k->public_key || !k->role || !k->conferred_at || k->n_conferred_by == 0) {
                 snprintf(err, errlen, "conferral %s: a field is missing", k->id ? k->id : "(none)");
                 return -EBADMSG;
+        }
+        /* Signed by the node that conferred it, an ancestor covering the
+         * officer's unit; conferral_apply checks that node is the parent. */
+        if (signed_check(cf->d, &k->base, k->conferred_at, "conferral", k->id, (char *const *)&k->unit, 1, why,
+                         sizeof(why)) < 0) {
+                cf->refused++;
+                signed_refuse(cf->d, change_batch_tx(b), change_batch_via(b), "conferral.receive", k->id, &k->base,
+                              why);
+                return 0;
         }
         for (i = 0; i < k->n_conferred_by; i++)
                 sqlarray_add_text(&by, k->conferred_by[i]);
@@ -116,14 +130,14 @@ static void conferral_add_read(void *arg, struct db_tx *tx, const struct snapsho
 
 static int conferral_encode_row(void *arg, const PGresult *res, int i, uint8_t **ret, size_t *ret_len)
 {
-        (void)arg;
-        return conferral_row_encode(res, i, ret, ret_len);
+        return conferral_row_encode(arg, res, i, ret, ret_len);
 }
 
-void conferral_init(struct conferral *c, struct delivery *d)
+void conferral_init(struct conferral *c, struct delivery *d, const struct node_keys *keys)
 {
         memset(c, 0, sizeof(*c));
         c->d = d;
+        c->keys = keys;
         change_register(&d->kinds, &(struct change_kind){
                 .kind_case = VIGIL__CHANGE__KIND_CONFERRAL, .name = "conferral", .from = CHANGE_FROM_PARENT,
                 .wrong_way = "a conferral only comes from the parent (powers come from above)",
@@ -171,7 +185,7 @@ static void conferral_on_pending(void *arg, struct db_tx *rtx, int err, const ch
         for (i = 0; i < n; i++) {
                 uint8_t *buf;
                 size_t len;
-                if (conferral_row_encode(res, i, &buf, &len) < 0)
+                if (conferral_row_encode(c, res, i, &buf, &len) < 0)
                         continue;
                 {
                         const char *p[3] = { PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), (const char *)buf };

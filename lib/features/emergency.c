@@ -13,6 +13,8 @@
 #include "base/nodeid.h"
 #include "transport/rtsp.h"
 #include "base/sqlarray.h"
+#include "features/signed.h"
+#include "wire/decision.h"
 #include "wire/wire.h"
 #include "base/vtime.h"
 #include "base/ids.h"
@@ -127,37 +129,55 @@ static int emergency_row_encode(Vigil__EmergencyOrder *o, const PGresult *res, i
         return wire_encode_change(&c, ret, ret_len);
 }
 
+/* A snapshot's order: the declaring node's own bytes (this node cannot
+ * sign for it), the last column of emergency_snapshot_select. */
+
 static int emergency_encode_row(void *arg, const PGresult *res, int i, uint8_t **ret, size_t *ret_len)
 {
         Vigil__EmergencyOrder o;
+        int r = signed_bytes(res, i, PQnfields(res) - 1, ret, ret_len);
 
+        if (r != 0)
+                return r < 0 ? r : 0;
         (void)arg;
         return emergency_row_encode(&o, res, i, ret, ret_len);
 }
 
-/* The live orders held here that cover a child ($1: its ID), as
+/* The live orders held here that cover a child ($1: its ID; the last
+ * column: the declaring node's signed bytes), as
  * emergency_apply decides whom to send them to: what a child without our
  * state gets in its snapshot (one that joins or is rebuilt during an
  * emergency acts on it). Few: one page. */
 static const char emergency_snapshot_select[] =
         "SELECT id, version, scope, near_lat, near_lon, radius_m, "
         "(extract(epoch FROM starts_at) * 1000000)::bigint, (extract(epoch FROM ends_at) * 1000000)::bigint, "
-        "incident, authority, declared_by, declared_at, ended_at IS NOT NULL FROM emergencies "
+        "incident, authority, declared_by, declared_at, ended_at IS NOT NULL, "
+        SIGNED_BYTES_SQL("emergency_order", "emergencies.id", "emergencies.version") " FROM emergencies "
         "WHERE ended_at IS NULL AND ends_at > now() "
         "AND (left($1, length(vigil_prefix(scope))) = vigil_prefix(scope) "
         "OR left(scope, length(vigil_prefix($1))) = vigil_prefix($1)) ORDER BY id";
 
 /* Add to TX the statement keeping (and sending down) the order in row I of
- * an emergency_select result. */
-static int emergency_add_row(struct db_tx *tx, const PGresult *res, int i)
+ * an emergency_select result, signed by this node, which declared it (Art
+ * 19: the stations act only on what the declaring node signed). */
+static int emergency_add_row(struct emergency *e, struct db_tx *tx, const PGresult *res, int i)
 {
         Vigil__EmergencyOrder o;
-        uint8_t *buf;
+        Vigil__Change c = VIGIL__CHANGE__INIT;
+        uint8_t *buf, sig[DECISION_SIG_LEN];
         size_t len;
-        int r = emergency_row_encode(&o, res, i, &buf, &len);
+        int r;
 
+        emergency_row_read(&o, res, i);
+        r = decision_sign(&o.base, e->d->cfg->node_id, e->audit->keys->sign_secret, sig, NULL);
+        if (r < 0)
+                return r;
+        c.kind_case = VIGIL__CHANGE__KIND_EMERGENCY_ORDER;
+        c.emergency_order = &o;
+        r = wire_encode_change(&c, &buf, &len);
         if (r == 0) {
                 emergency_add_apply(tx, NULL, &o, buf, len);
+                signed_keep(tx, "emergency_order", o.id, o.version, buf, len);
                 free(buf);
         }
         return r;
@@ -193,7 +213,7 @@ static void emergency_on_pending(void *arg, struct db_tx *rtx, int err, const ch
         tx = db_tx_new();
         for (i = 0; i < nr; i++) {
                 const char *p[2] = { PQgetvalue(res, i, 0), PQgetvalue(res, i, 1) };
-                if (emergency_add_row(tx, res, i) < 0)
+                if (emergency_add_row(e, tx, res, i) < 0)
                         continue;
                 db_tx_add(tx, "UPDATE emergencies SET dispatched_version = $2::bigint WHERE id = $1", 2, p, NULL,
                           NULL);
@@ -320,12 +340,16 @@ static void emergency_add_receive(struct emergency *e, struct db_tx *tx, const c
 }
 
 /* An order from the parent: kept (and forwarded) by a district, kept and
- * acked by a station in the same statement. */
+ * acked by a station in the same statement. Art 19: only if the node that
+ * declared it (declared_at) signed it and the scope lies under it
+ * (features/signed.h); else refused on record, acked as a change (the link
+ * goes on), neither kept nor acked as an order. */
 static int emergency_add_order(void *arg, struct change_batch *b, const Vigil__Change *c, const uint8_t *change,
                                size_t len, char *err, size_t errlen)
 {
         struct emergency *e = arg;
         const Vigil__EmergencyOrder *o = c->emergency_order;
+        char why[512];
 
         if (!o->id || !o->has_version || !o->scope || !nodeid_is_wellformed(o->scope) || !o->has_starts_us ||
             !o->has_ends_us || o->ends_us <= o->starts_us || !o->incident || !o->authority ||
@@ -334,6 +358,14 @@ static int emergency_add_order(void *arg, struct change_batch *b, const Vigil__C
                 snprintf(err, errlen, "emergency order: a field is missing or inconsistent");
                 return -EBADMSG;
         }
+        if (signed_check(e->d, &o->base, o->declared_at, "emergency order", o->id, &o->scope, 1, why,
+                         sizeof(why)) < 0) {
+                e->refused++;
+                signed_refuse(e->d, change_batch_tx(b), change_batch_via(b), o->ended ? "emergency.end" :
+                              "emergency.receive", o->id, &o->base, why);
+                return 0;
+        }
+        signed_keep(change_batch_tx(b), "emergency_order", o->id, o->version, change, len);
         if (e->d->cfg->tier != TIER_STATION) {
                 emergency_add_apply(change_batch_tx(b), change_batch_via(b), o, change, len);
                 return 0;

@@ -36,6 +36,7 @@ struct emergency {
         uv_timer_t link_timer;          /* link_delay_ms after an ack */
         bool timer_init, stopping;
         struct rtsp_pool *rtsp;         /* reserved interfaces being probed (stations) */
+        unsigned long refused;          /* orders from above refused: unsigned, forged, beyond the signer */
 };
 
 /** Set E up on D: the EmergencyOrder kind (from the parent), the

@@ -10,6 +10,8 @@
 #include "base/log.h"
 #include "base/nodeid.h"
 #include "base/sqlarray.h"
+#include "features/signed.h"
+#include "wire/decision.h"
 #include "wire/wire.h"
 
 #define GRANT_DISPATCH_BATCH 20
@@ -181,18 +183,22 @@ static int grant_row_encode(struct grant_row *r, uint8_t **ret, size_t *ret_len)
 }
 
 /* Add to TX the statement keeping (and sending down) the decision in row I
- * of a grant_select result. */
-static int grant_add_row(struct db_tx *tx, const PGresult *res, int i)
+ * of a grant_select result, signed by this node (Art 19: the stations
+ * below apply only what the deciding node signed). */
+static int grant_add_row(struct grant *g, struct db_tx *tx, const PGresult *res, int i)
 {
         struct grant_row r;
-        uint8_t *buf;
+        uint8_t *buf, sig[DECISION_SIG_LEN];
         size_t len;
         int ret;
 
         grant_row_read(&r, res, i);
-        ret = grant_row_encode(&r, &buf, &len);
+        ret = decision_sign(&r.g.base, g->d->cfg->node_id, g->keys->sign_secret, sig, NULL);
+        if (ret == 0)
+                ret = grant_row_encode(&r, &buf, &len);
         if (ret == 0) {
                 grant_add_apply(tx, NULL, &r.g, buf, len);
+                signed_keep(tx, "grant", r.g.request_id, r.g.version, buf, len);
                 free(buf);
         }
         grant_row_free(&r);
@@ -202,14 +208,16 @@ static int grant_add_row(struct db_tx *tx, const PGresult *res, int i)
 /* The live grants held here for the cameras under a child ($1: its
  * prefix), a page after request $2 (keyset), at most $3: what a child
  * without our state gets in its snapshot. A revoked or expired grant it
- * never had needs no sending. */
+ * never had needs no sending. The last column: the decider's signed bytes
+ * (grant_encode_row sends those). */
 static const char grant_snapshot_select[] =
         "SELECT request_id, version, array_to_string(cameras, ','), array_to_string(actions, ','), "
         "array_to_string(officers, ','), (extract(epoch FROM rec_from) * 1000000)::bigint, "
         "(extract(epoch FROM rec_to) * 1000000)::bigint, (extract(epoch FROM valid_until) * 1000000)::bigint, "
         "revoked, purpose, destination, case_no, approved_by, filed_at, "
-        "array_to_string(officer_units, ','), array_to_string(officer_keys, ',') "
-        "FROM grants WHERE NOT revoked AND valid_until > now() AND request_id > $2 "
+        "array_to_string(officer_units, ','), array_to_string(officer_keys, ','), "
+        SIGNED_BYTES_SQL("grant", "grants.request_id", "grants.version")
+        " FROM grants WHERE NOT revoked AND valid_until > now() AND request_id > $2 "
         "AND EXISTS (SELECT 1 FROM unnest(cameras) AS c WHERE left(c, length($1)) = $1) "
         "ORDER BY request_id LIMIT $3::int";
 
@@ -219,19 +227,29 @@ static int grant_encode_row(void *arg, const PGresult *res, int i, uint8_t **ret
         int ret_code;
 
         (void)arg;
+        /* The decider's own bytes: this node cannot sign for it (a grant
+         * kept from before migration 011 has none, goes as it is, and is
+         * refused below). */
+        ret_code = signed_bytes(res, i, PQnfields(res) - 1, ret, ret_len);
+        if (ret_code != 0)
+                return ret_code < 0 ? ret_code : 0;
         grant_row_read(&r, res, i);
         ret_code = grant_row_encode(&r, ret, ret_len);
         grant_row_free(&r);
         return ret_code;
 }
 
+/* Art 19: a grant or revocation from above is applied only if the node
+ * that decided it (filed_at) signed it and every camera lies under it
+ * (features/signed.h); else refused on record, acked, not applied. */
 static int grant_add(void *arg, struct change_batch *b, const Vigil__Change *c, const uint8_t *change,
                      size_t len, char *err, size_t errlen)
 {
+        struct grant *gr = arg;
         const Vigil__Grant *g = c->grant;
+        char why[512];
         size_t k;
 
-        (void)arg;
         if (!g->request_id || !g->has_version ||
             !g->has_valid_until_us || g->n_cameras == 0 || g->n_actions == 0 || g->n_officers < 2) {
                 snprintf(err, errlen, "grant: request, version, cameras, actions, two officers and an expiry "
@@ -257,7 +275,15 @@ static int grant_add(void *arg, struct change_batch *b, const Vigil__Change *c, 
                                  g->cameras[k]);
                         return -EBADMSG;
                 }
+        if (signed_check(gr->d, &g->base, g->filed_at, "grant", g->request_id, g->cameras, g->n_cameras, why,
+                         sizeof(why)) < 0) {
+                gr->refused++;
+                signed_refuse(gr->d, change_batch_tx(b), change_batch_via(b),
+                              g->revoked ? "grant.revoke" : "grant.receive", g->request_id, &g->base, why);
+                return 0;
+        }
         grant_add_apply(change_batch_tx(b), change_batch_via(b), g, change, len);
+        signed_keep(change_batch_tx(b), "grant", g->request_id, g->version, change, len);
         return 0;
 }
 
@@ -274,10 +300,11 @@ static void grant_add_read(void *arg, struct db_tx *tx, const struct snapshot_pa
         db_tx_add(tx, grant_snapshot_select, 3, p, NULL, NULL);
 }
 
-void grant_init(struct grant *g, struct delivery *d)
+void grant_init(struct grant *g, struct delivery *d, const struct node_keys *keys)
 {
         memset(g, 0, sizeof(*g));
         g->d = d;
+        g->keys = keys;
         change_register(&d->kinds, &(struct change_kind){
                 .kind_case = VIGIL__CHANGE__KIND_GRANT, .name = "grant", .from = CHANGE_FROM_PARENT,
                 .wrong_way = "a grant only comes from the parent", .add = grant_add, .arg = g });
@@ -324,7 +351,7 @@ static void grant_on_pending(void *arg, struct db_tx *rtx, int err, const char *
         tx = db_tx_new();
         for (i = 0; i < nr; i++) {
                 const char *p[2] = { PQgetvalue(res, i, 0), PQgetvalue(res, i, 1) };
-                if (grant_add_row(tx, res, i) < 0)
+                if (grant_add_row(g, tx, res, i) < 0)
                         continue;
                 db_tx_add(tx, "UPDATE access_requests SET dispatched_version = $2::bigint WHERE id = $1", 2, p,
                           NULL, NULL);

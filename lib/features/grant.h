@@ -13,18 +13,22 @@
 
 #include <libpq-fe.h>
 
+#include "base/keys.h"
 #include "base/runonce.h"
 #include "delivery/delivery.h"
 #include "vigil.pb-c.h"
 
 struct grant {
         struct delivery *d;
+        const struct node_keys *keys;   /* signs what is decided here */
         struct runonce dispatching;
+        unsigned long refused;          /* grants from above refused: unsigned, forged, beyond the signer */
 };
 
 /** Set G up on D: the Grant kind (from the parent) and the grants'
- *  snapshot section (down: the live grants for a child's cameras). */
-void grant_init(struct grant *g, struct delivery *d);
+ *  snapshot section (down: the live grants for a child's cameras). KEYS
+ *  (borrowed) sign the decisions made here. */
+void grant_init(struct grant *g, struct delivery *d, const struct node_keys *keys);
 /** Send the decisions not yet sent (a few per call); call after a decision
  *  and now and then. */
 void grant_dispatch(struct grant *g);

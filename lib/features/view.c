@@ -11,7 +11,9 @@
 #include "db/db.h"
 #include "base/log.h"
 #include "base/nodeid.h"
+#include "wire/decision.h"
 #include "wire/ticket.h"
+#include "wire/trust.h"
 #include "base/vtime.h"
 
 /* Where a request came from, while it is answered below. */
@@ -208,6 +210,115 @@ static void view_decide(struct view *v, struct view_decision *d, const Vigil__Vi
         db_submit(v->d->links.db, tx, view_on_decided, d);
 }
 
+/* --- signed requests (Art 19) --- */
+
+/* A hop gives each request its own ID: that field is not signed. */
+static const char *const view_unsigned[] = { "request_id", NULL };
+
+/* Remember signature SIG (signed at AT_US) as decided: 0, or -EALREADY if
+ * it was decided before within the window, or -ENOSPC if every slot it may
+ * go in holds a request still in the window (so many at once: refused, the
+ * memory stays bounded). */
+static int view_seen_add(struct view *v, const uint8_t *sig, int64_t at_us, int64_t now_us)
+{
+        uint32_t h = (uint32_t)sig[0] | (uint32_t)sig[1] << 8 | (uint32_t)sig[2] << 16 | (uint32_t)sig[3] << 24;
+        struct view_seen *free_slot = NULL;
+        int k;
+
+        for (k = 0; k < VIEW_SEEN_PROBES; k++) {
+                struct view_seen *s = &v->seen[(h + (uint32_t)k) & (VIEW_SEEN_SLOTS - 1)];
+                bool live = s->signed_at_us != 0 && s->signed_at_us >= now_us - VIEW_REQUEST_MAX_AGE_US;
+                if (live && memcmp(s->sig, sig, sizeof(s->sig)) == 0)
+                        return -EALREADY;
+                if (!live && !free_slot)
+                        free_slot = s;
+        }
+        if (!free_slot)
+                return -ENOSPC;
+        memcpy(free_slot->sig, sig, sizeof(free_slot->sig));
+        free_slot->signed_at_us = at_us;
+        return 0;
+}
+
+/* Whether the station may decide R: signed by the entry node that
+ * authenticated the officer (an ancestor, or this station), lately, and not
+ * decided before. 0, or -EPERM with the reason in WHY. */
+static int view_check(struct view *v, const Vigil__ViewRequest *r, char *why, size_t whylen)
+{
+        int64_t now = vtime_now_us();
+        char e[300];
+        int ret;
+
+        if (trust_check(&v->d->trust, &r->base, r->entry_node ? r->entry_node : "(no entry node)", view_unsigned,
+                        e, sizeof(e)) < 0) {
+                snprintf(why, whylen, "Art 19: the view request is refused: %s", e);
+                return -EPERM;
+        }
+        /* A node knows (and authenticates) only the officers of its own
+         * subtree (officers replicate up): an entry node vouching for an
+         * officer of a unit outside it (a district for a city investigator)
+         * vouches for what it cannot know. */
+        if (!r->officer_unit || !nodeid_is_wellformed(r->officer_unit) ||
+            !nodeid_under(r->officer_unit, r->entry_node)) {
+                snprintf(why, whylen, "Art 19: the view request is refused: %s signed it for an officer of %s, "
+                         "outside its own subtree", r->entry_node, r->officer_unit ? r->officer_unit : "no unit");
+                return -EPERM;
+        }
+        if (!r->has_signed_at_us || r->signed_at_us < now - VIEW_REQUEST_MAX_AGE_US ||
+            r->signed_at_us > now + VIEW_REQUEST_MAX_AGE_US) {
+                snprintf(why, whylen, "Art 19: the view request is refused: signed %+.1f s from now, outside the "
+                         "%lld s a request is good for; make it again",
+                         r->has_signed_at_us ? (double)(r->signed_at_us - now) / 1e6 : 0.0,
+                         VIEW_REQUEST_MAX_AGE_US / 1000000);
+                return -EPERM;
+        }
+        if (r->signed_at_us < v->started_us) {
+                snprintf(why, whylen, "Art 19: the view request is refused: signed before this station started; "
+                         "make it again");
+                return -EPERM;
+        }
+        ret = view_seen_add(v, r->signature.data, r->signed_at_us, now);
+        if (ret == -EALREADY) {
+                snprintf(why, whylen, "Art 19: the view request is refused: this signed request was decided "
+                         "already (a replay)");
+                return -EPERM;
+        }
+        if (ret < 0) {
+                snprintf(why, whylen, "the station is deciding too many view requests at once; try again");
+                return -EPERM;
+        }
+        return 0;
+}
+
+static void view_on_refusal_logged(void *arg, struct db_tx *tx, int err, const char *msg)
+{
+        struct view *v = arg;
+
+        (void)tx;
+        if (err)
+                log_warn("view", "msg=\"cannot log a refused view request\" reason=\"%s\"", msg);
+        else
+                audit_forward(v->audit);
+}
+
+/* Refuse R for WHY where it was refused: on record, in the log and count. */
+static void view_refuse_unsigned(struct view *v, const Vigil__ViewRequest *r, const char *why)
+{
+        const char *p[3] = { r->officer, why, r->camera };
+        struct db_tx *tx;
+
+        v->refused++;
+        v->refused_signature++;
+        v->d->trust.refused++;
+        log_warn("view", "officer=%s camera=%s entry=%s signer=%s msg=\"view request refused\" reason=\"%s\"",
+                 r->officer, r->camera, r->entry_node ? r->entry_node : "?", r->signer ? r->signer : "(none)", why);
+        if (!v->d->links.db)
+                return;
+        tx = db_tx_new();
+        db_tx_add(tx, "SELECT access_refuse($1, 'view', 'Art 19', $2, NULL, $3)", 3, p, NULL, NULL);
+        db_submit(v->d->links.db, tx, view_on_refusal_logged, v);
+}
+
 /* --- routing --- */
 
 /* Route R: decide here, or send it to the child below which the camera is.
@@ -218,13 +329,21 @@ static void view_route(struct view *v, const Vigil__ViewRequest *r, view_answer_
 {
         const struct config *cfg = v->d->cfg;
         struct view_answer a = { 0 };
-        char m[200], prefix[12];
+        char m[200], prefix[12], why[512];
         struct child *c;
 
         v->requests++;
         nodeid_prefix(cfg->node_id, prefix);
         if (cfg->tier == TIER_STATION && strncmp(r->camera, prefix, strlen(prefix)) == 0) {
-                struct view_decision *d = calloc(1, sizeof(*d));
+                struct view_decision *d;
+                if (view_check(v, r, why, sizeof(why)) < 0) {
+                        view_refuse_unsigned(v, r, why);
+                        a.error = why;
+                        a.article = strncmp(why, "Art 19", 6) == 0 ? "Art 19" : NULL;
+                        a.station = cfg->node_id;
+                        goto answer;
+                }
+                d = calloc(1, sizeof(*d));
                 vigil_require(d != NULL);
                 d->v = v;
                 d->answer = answer;
@@ -286,7 +405,21 @@ answer:
 
 void view_request(struct view *v, const Vigil__ViewRequest *r, view_answer_fn answer, void *arg)
 {
-        view_route(v, r, answer, arg, 0);
+        Vigil__ViewRequest s = *r;
+        uint8_t sig[DECISION_SIG_LEN];
+
+        /* Art 19: this node authenticated the officer (their key, their
+         * unit); it signs the request so that the station takes the officer
+         * from it and from no node in between. */
+        s.entry_node = (char *)v->d->cfg->node_id;
+        s.has_signed_at_us = 1;
+        s.signed_at_us = vtime_now_us();
+        if (decision_sign(&s.base, v->d->cfg->node_id, v->keys->sign_secret, sig, view_unsigned) < 0) {
+                struct view_answer a = { .error = "this node could not sign the view request" };
+                answer(arg, &a);
+                return;
+        }
+        view_route(v, &s, answer, arg, 0);
 }
 
 /* A ViewRequest from the parent. */
@@ -362,6 +495,12 @@ int view_init(struct view *v, struct delivery *d, const struct node_keys *keys, 
         memset(v, 0, sizeof(*v));
         v->d = d;
         v->keys = keys;
+        v->started_us = vtime_now_us();
+        if (d->cfg->tier == TIER_STATION) {
+                v->seen = calloc(VIEW_SEEN_SLOTS, sizeof(*v->seen));
+                if (!v->seen)
+                        return UV_ENOMEM;
+        }
         v->audit = audit;
         v->next_id = 1;
         link_set_handle(&d->links, VIGIL__ENVELOPE__BODY_VIEW_REQUEST, LINK_TO_PARENT, view_on_request, v);
@@ -383,6 +522,8 @@ void view_close(struct view *v)
                         pd->answer(pd->answer_arg, NULL);   /* stopping: no answer */
                 free(pd);
         }
+        free(v->seen);
+        v->seen = NULL;
         if (v->timer_init) {
                 uv_timer_stop(&v->timer);
                 uv_close((uv_handle_t *)&v->timer, NULL);

@@ -17,6 +17,14 @@
 #include "vigil.pb-c.h"
 
 #define VIEW_TIMEOUT_MS 5000
+/* A request signed longer ago than this (or this far in the future: the
+ * clocks of two nodes may differ) is refused: a hop answers within
+ * VIEW_TIMEOUT_MS, so an honest request is seconds old at most; the rest
+ * is for clocks that drift. Within it, each signed request gives one
+ * answer: the station remembers what it decided (VIEW_SEEN_SLOTS). */
+#define VIEW_REQUEST_MAX_AGE_US (30LL * 1000000)
+#define VIEW_SEEN_SLOTS 65536
+#define VIEW_SEEN_PROBES 64
 
 /* The answer to a request, wherever it goes. Borrowed by whoever is told. */
 struct view_answer {
@@ -31,6 +39,12 @@ typedef void (*view_answer_fn)(void *arg, const struct view_answer *a);
 
 struct view_pending;
 
+/* A signed request decided at this station within VIEW_REQUEST_MAX_AGE_US. */
+struct view_seen {
+        uint8_t sig[32];
+        int64_t signed_at_us;
+};
+
 struct view {
         struct delivery *d;
         const struct node_keys *keys;   /* a station signs its tickets */
@@ -40,6 +54,12 @@ struct view {
         uv_timer_t timer;
         bool timer_init;
         unsigned long requests, granted, refused, timeouts;
+        /* Signed requests (Art 19): those decided here lately, and since when
+         * this station remembers (a request signed before it started may
+         * have been answered by the process before). */
+        struct view_seen *seen;
+        int64_t started_us;
+        unsigned long refused_signature;
 };
 
 /** Set V up on D: view requests from the parent and answers from children

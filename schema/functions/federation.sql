@@ -167,35 +167,70 @@ END $$;
 -- `vigilctl node enroll`: admit a direct child's key, and tell the parent.
 --
 -- A child enrolled again with another key (the old one leaked) is
--- re-keyed: what came through it under the old key may be anyone's, so its
+-- re-keyed (another CURVE or signing key): what came through it under the old key may be anyone's, so its
 -- officers, delegations and conferrals end here (officer_purge), it must
 -- send a fresh snapshot (its applied sequence is forgotten: the next Hello
 -- is answered "no state"), and the tiers above purge too: P_REMOVED (a
 -- NodeRemoved of it, encoded by vigild) goes up before P_CHANGE, whose
 -- NodeState brings the node back there.
 CREATE OR REPLACE FUNCTION node_enroll(p_id text, p_parent text, p_tier text, p_name text, p_key text,
-        p_version bigint, p_change bytea, p_uplink text, p_removed bytea, p_actor text)
+        p_sign_key text, p_version bigint, p_change bytea, p_uplink text, p_removed bytea, p_actor text)
 RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
     old_key text;
+    old_sign text;
 BEGIN
-    SELECT public_key INTO old_key FROM nodes WHERE id = p_id AND via IS NULL;
-    IF old_key IS NOT NULL AND old_key <> p_key THEN
+    SELECT public_key, sign_key INTO old_key, old_sign FROM nodes WHERE id = p_id AND via IS NULL;
+    IF (old_key IS NOT NULL AND old_key <> p_key)
+       OR (old_sign IS NOT NULL AND old_sign <> lower(p_sign_key)) THEN
         PERFORM officer_purge(p_id, p_actor, 're-keyed');
         DELETE FROM applied_seq WHERE peer_id = p_id;
         IF p_uplink IS NOT NULL AND p_removed IS NOT NULL THEN
             PERFORM outbox_append(p_uplink, ARRAY[p_removed]);
         END IF;
     END IF;
-    INSERT INTO nodes (id, parent_id, tier, name, public_key, enrolled_at, version)
-        VALUES (p_id, p_parent, p_tier, p_name, p_key, now(), p_version)
+    INSERT INTO nodes (id, parent_id, tier, name, public_key, sign_key, enrolled_at, version)
+        VALUES (p_id, p_parent, p_tier, p_name, p_key, lower(p_sign_key), now(), p_version)
         ON CONFLICT (id) DO UPDATE SET parent_id = EXCLUDED.parent_id, tier = EXCLUDED.tier,
-            name = EXCLUDED.name, public_key = EXCLUDED.public_key, enrolled_at = now(),
-            version = EXCLUDED.version, via = NULL;
+            name = EXCLUDED.name, public_key = EXCLUDED.public_key, sign_key = EXCLUDED.sign_key,
+            enrolled_at = now(), version = EXCLUDED.version, via = NULL;
     IF p_uplink IS NOT NULL THEN
         PERFORM outbox_append(p_uplink, ARRAY[p_change]);
     END IF;
 END $$;
+
+-- Signed decisions (issue 15, Art 19): the chain of signing keys from the
+-- city down to this node, checked by vigild (lib/wire/trust.c) before it
+-- calls this, replaces the one held. A chain that replaces another (an
+-- ancestor re-keyed) goes on record; the first one a node gets does not.
+CREATE OR REPLACE FUNCTION trust_chain_keep(p_from text, p_nodes text[], p_keys bytea[], p_signers text[],
+        p_signatures bytea[]) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    held text;
+BEGIN
+    SELECT string_agg(node_id || ':' || encode(sign_key, 'hex'), ',' ORDER BY position) INTO held FROM trust_chain;
+    DELETE FROM trust_chain;
+    INSERT INTO trust_chain (position, node_id, sign_key, signer, signature)
+        SELECT k, p_nodes[k], p_keys[k], p_signers[k], p_signatures[k]
+        FROM generate_subscripts(p_nodes, 1) AS k;
+    IF held IS NOT NULL AND held IS DISTINCT FROM
+            (SELECT string_agg(node_id || ':' || encode(sign_key, 'hex'), ',' ORDER BY position) FROM trust_chain) THEN
+        PERFORM audit_append(format('node:%s', p_from), 'keys.chain', 'ok', NULL, NULL, NULL, NULL, NULL, NULL,
+                             format('signing keys changed: %s, as %s sent them (were %s)',
+                                    array_to_string(p_nodes, ','), p_from, held));
+    END IF;
+END $$;
+
+-- A signed decision's bytes (a grant, an order, a conferral), kept if
+-- newer than the one held: what a child's snapshot gets (011).
+CREATE OR REPLACE FUNCTION signed_change_keep(p_kind text, p_id text, p_version bigint, p_change bytea)
+RETURNS void LANGUAGE sql AS $$
+    INSERT INTO signed_changes AS s (kind, id, version, change) VALUES (p_kind, p_id, p_version, p_change)
+        ON CONFLICT (kind, id) DO UPDATE SET version = EXCLUDED.version, change = EXCLUDED.change,
+            kept_at = now()
+        WHERE s.version < EXCLUDED.version;
+$$;
 
 -- `vigilctl node remove`: a child platform removed at its parent, a
 -- station closed or merged into another, or a server that must not be let

@@ -206,7 +206,8 @@ def check_borrowed_key(fed):
 
 def check_enroll_outside(fed):
     pub, _ = fresh_key_pair()
-    rc, doc = fed.ctl("yuelu", "node", "enroll", OUTSIDE, "--public-key", pub, "--name", "x")
+    rc, doc = fed.ctl("yuelu", "node", "enroll", OUTSIDE, "--public-key", pub,
+                      "--sign-key", fed.node("yuelu-2").sign_key, "--name", "x")
     step("  enroll %s at yuelu: exit %d %r" % (OUTSIDE, rc, doc))
     assert rc == 1, "enrolling %s at yuelu: exit %d, want 1: %r" % (OUTSIDE, rc, doc)
     msg = doc.get("error", "") if isinstance(doc, dict) else str(doc)
@@ -299,7 +300,8 @@ def check_rekeyed_open_connection(fed):
         assert_welcomed(p, "yuelu-2", "yuelu-2's own key not welcomed")
         new_pub, _ = fresh_key_pair()
         mark = fed.log_mark("yuelu")
-        fed.ctl_ok("yuelu", "node", "enroll", ID["yuelu-2"], "--public-key", new_pub, "--name", "yuelu-2")
+        fed.ctl_ok("yuelu", "node", "enroll", ID["yuelu-2"], "--public-key", new_pub,
+                   "--sign-key", fed.node("yuelu-2").sign_key, "--name", "yuelu-2")
         p.send(wire.hello(ID["yuelu-2"], origin=ID["yuelu-2"]))
         env = p.recv(NO_REPLY_S, want={"error", "welcome"})
         assert env is None, "the old key's open connection was answered after re-enrolment: %r" % env
@@ -307,7 +309,8 @@ def check_rekeyed_open_connection(fed):
         step("  downlink_unenrolled %d -> %d" % (c0["downlink_unenrolled"], now))
         wait_log(fed, "yuelu", mark, r"key no longer enrolled", "the drop of the withdrawn key's message")
     # The real key back, for whatever runs after.
-    fed.ctl_ok("yuelu", "node", "enroll", ID["yuelu-2"], "--public-key", pub, "--name", "yuelu-2")
+    fed.ctl_ok("yuelu", "node", "enroll", ID["yuelu-2"], "--public-key", pub,
+               "--sign-key", fed.node("yuelu-2").sign_key, "--name", "yuelu-2")
 
 
 # --- 5: a child platform removed ---------------------------------------------
@@ -356,7 +359,8 @@ def check_node_remove(fed):
     assert removals[-1] == ("node.remove", "ok", "%s (yuelu-2): merged into yuelu-1" % ID["yuelu-2"]) and \
         [o for _, o, _ in removals] == ["refused", "refused", "ok"], removals
     # Enrolled again (same key): it gets in again.
-    fed.ctl_ok("yuelu", "node", "enroll", ID["yuelu-2"], "--public-key", pub, "--name", "yuelu-2")
+    fed.ctl_ok("yuelu", "node", "enroll", ID["yuelu-2"], "--public-key", pub,
+               "--sign-key", fed.node("yuelu-2").sign_key, "--name", "yuelu-2")
     with wire.Peer(yuelu.downlink_endpoint, yuelu.public_key, pub, sec) as p:
         assert_welcomed(p, "yuelu-2", "yuelu-2 enrolled again, not welcomed")
 

@@ -98,7 +98,8 @@ def main():
             assert rc == 1 and "database is unreachable since" in doc.get("error", ""), (rc, doc)
             assert took < 3, "tree took %.1f s to be refused (vigilctl's timeout is 5 s)" % took
             rc, doc = fed.ctl("yuelu", "node", "enroll", late.id, "--public-key",
-                              late.public_key, "--name", late.name, timeout=10)
+                              late.public_key, "--sign-key", late.sign_key, "--name", late.name,
+                              timeout=10)
             assert rc == 1 and "nothing was done" in doc.get("error", ""), (rc, doc)
             step("tree and enroll refused in %.2f s: %s" % (took, doc["error"]))
         finally:

@@ -21,6 +21,7 @@ BODY = {
     "hello": 10, "welcome": 11, "heartbeat": 12, "ack": 13, "delta": 14,
     "snapshot_begin": 15, "snapshot_chunk": 16, "snapshot_end": 17,
     "error": 18, "control_request": 19, "control_reply": 20, "resend_request": 21,
+    "view_request": 22, "view_reply": 23,
 }
 BODY_NAME = {v: k for k, v in BODY.items()}
 WIRE_VERSION = 1
@@ -39,6 +40,19 @@ ARG = {"name": 1, "value": 2}
 CONTROL_REPLY = {"request_id": 1, "status": 2, "json": 3, "error": 4, "article": 5}
 ERROR = {"code": 1, "message": 2, "article": 3}
 HEARTBEAT = {"sent_at_us": 1}
+# Signed decisions (issue 15): what a compromised node would forge.
+CHANGE = {"grant": 10, "emergency_order": 12}
+GRANT = {"request_id": 1, "version": 2, "cameras": 3, "actions": 4, "officers": 5, "rec_from_us": 6,
+         "rec_to_us": 7, "valid_until_us": 8, "revoked": 9, "purpose": 10, "destination": 11,
+         "case_no": 12, "approved_by": 13, "filed_at": 14, "named": 15, "signer": 16, "signature": 17}
+EMERGENCY_ORDER = {"id": 1, "version": 2, "scope": 3, "starts_us": 7, "ends_us": 8, "incident": 9,
+                   "authority": 10, "declared_by": 11, "declared_at": 12, "ended": 13,
+                   "signer": 17, "signature": 18}
+VIEW_REQUEST = {"request_id": 1, "officer": 2, "officer_key": 3, "camera": 4, "action": 5, "from_us": 6,
+                "to_us": 7, "entry_node": 8, "officer_unit": 9, "destination": 10, "signed_at_us": 11,
+                "signer": 12, "signature": 13}
+VIEW_REPLY = {"request_id": 1, "granted": 2, "url": 3, "ticket": 4, "expires_at_us": 5, "error": 6,
+              "article": 7, "station": 8}
 
 WT_VARINT, WT_FIXED64, WT_LEN, WT_FIXED32 = 0, 1, 2, 5
 
@@ -86,11 +100,28 @@ def message(fields, values):
         if value is None:
             continue
         num = fields[name]
-        if isinstance(value, (bool, int)):
-            out += f_uint(num, int(value))
-        else:
-            out += f_bytes(num, value)
+        for v in (value if isinstance(value, list) else [value]):   # a list: a repeated field
+            if isinstance(v, (bool, int)):
+                out += f_uint(num, int(v))
+            else:
+                out += f_bytes(num, v)
     return out
+
+
+def signed(fields, values, type_name, signer, secret_hex, unsigned=()):
+    """VALUES encoded as MESSAGE (FIELDS, in field-number order), signed as
+    lib/wire/decision.c signs: Ed25519 over "vigil decision v1" 0 TYPE 0
+    SIGNER 0 and the message without signer, signature and the UNSIGNED
+    fields. SECRET_HEX: a sign.key (its first 32 bytes are the seed)."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    order = sorted(values, key=lambda n: fields[n])
+    body = {n: values[n] for n in order if n not in ("signer", "signature") and n not in unsigned}
+    msg = b"vigil decision v1\0" + type_name.encode() + b"\0" + signer.encode() + b"\0" + message(fields, body)
+    sig = Ed25519PrivateKey.from_private_bytes(bytes.fromhex(secret_hex)[:32]).sign(msg)
+    out = dict((n, values[n]) for n in order)
+    out["signer"] = signer
+    out["signature"] = sig
+    return message(fields, dict(sorted(out.items(), key=lambda kv: fields[kv[0]])))
 
 
 def envelope(body, body_bytes=b"", origin=None, version=WIRE_VERSION, seq=None):

@@ -8,6 +8,7 @@
 
 #define KEY1 "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"
 #define KEY2 "Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID"
+#define ROOT "root_sign_key = 3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29\n"
 
 static char dir[] = "/tmp/vigil-test-config-XXXXXX";
 static char path[128];
@@ -36,7 +37,7 @@ static int load(const char *text)
 #define STATION_NODE \
         "[node]\nid = 43010401002000000001\nname = yuelu-1\ntier = station\nkey_dir = /k\n"
 #define STATION_PARENT \
-        "[parent]\nid = 43010400002000000001\nendpoint = tcp://127.0.0.1:7101\npublic_key = " KEY1 "\n"
+        "[parent]\nid = 43010400002000000001\nendpoint = tcp://127.0.0.1:7101\npublic_key = " KEY1 "\n" ROOT
 #define STATION_REST \
         "[listen]\ncontrol = tcp://127.0.0.1:7202\n" \
         "[database]\nconninfo = host=/tmp port=5433 dbname=vigil_yuelu_1 user=postgres\n"
@@ -57,6 +58,7 @@ static void test_defaults_and_station(void)
         CHECK_STREQ(cfg.parent_id, "43010400002000000001");
         CHECK_STREQ(cfg.parent_endpoint, "tcp://127.0.0.1:7101");
         CHECK_STREQ(cfg.parent_public_key, KEY1);
+        CHECK_STREQ(cfg.root_sign_key, "3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29");
         CHECK_STREQ(cfg.control_endpoint, "tcp://127.0.0.1:7202");
         CHECK_STREQ(cfg.downlink_endpoint, "");
         CHECK_STREQ(cfg.conninfo, "host=/tmp port=5433 dbname=vigil_yuelu_1 user=postgres");
@@ -82,7 +84,7 @@ static void test_city_and_district(void)
 
         CHECK(load("[node]\nid = 43010400002000000001\nname = yuelu\ntier = district\nkey_dir = /k\n"
                    "[parent]\nid = 43010000002000000001\nendpoint = tcp://127.0.0.1:7001\n"
-                   "public_key = " KEY2 "\n"
+                   "public_key = " KEY2 "\n" ROOT
                    "[listen]\ncontrol = tcp://127.0.0.1:7100\ndownlink = tcp://127.0.0.1:7101\n"
                    "[database]\nconninfo = dbname=vigil_yuelu\n") == 0);
         CHECK(cfg.tier == TIER_DISTRICT);
@@ -156,23 +158,31 @@ static void test_tier_rules(void)
                 ":2: [node] id: node ID 43010400002000000001 is a district centre code");
         /* not under the parent given */
         REFUSED(STATION_NODE
-                "[parent]\nid = 43010200002000000001\nendpoint = tcp://127.0.0.1:7101\npublic_key = " KEY1 "\n"
+                "[parent]\nid = 43010200002000000001\nendpoint = tcp://127.0.0.1:7101\npublic_key = " KEY1 "\n" ROOT
                 STATION_REST,
                 ":2: [node] id: node ID 43010401002000000001 is not under parent 43010200002000000001 (prefix 430102)");
         /* station directly under the city */
         REFUSED(STATION_NODE
-                "[parent]\nid = 43010000002000000001\nendpoint = tcp://127.0.0.1:7101\npublic_key = " KEY1 "\n"
+                "[parent]\nid = 43010000002000000001\nendpoint = tcp://127.0.0.1:7101\npublic_key = " KEY1 "\n" ROOT
                 STATION_REST, ":7: [parent] id: node ID 43010000002000000001 is a city centre code");
         /* parent forbidden at the city */
         REFUSED(CITY "[parent]\nid = 43010400002000000001\n", ":12: [parent] id: the city is the root");
         /* parent required elsewhere */
         REFUSED(STATION_NODE STATION_REST, "[parent] id is missing");
-        REFUSED(STATION_NODE "[parent]\nid = 43010400002000000001\npublic_key = " KEY1 "\n" STATION_REST,
+        REFUSED(STATION_NODE "[parent]\nid = 43010400002000000001\npublic_key = " KEY1 "\n" ROOT STATION_REST,
                 "[parent] endpoint is missing");
         REFUSED(STATION_NODE "[parent]\nid = 43010400002000000001\nendpoint = tcp://127.0.0.1:7101\n"
                 STATION_REST, "[parent] public_key is missing");
+        /* Signed decisions: the city's signing key, required below the city,
+         * 64 hex digits, forbidden at the city */
+        REFUSED(STATION_NODE "[parent]\nid = 43010400002000000001\nendpoint = tcp://127.0.0.1:7101\n"
+                "public_key = " KEY1 "\n" STATION_REST, "[parent] root_sign_key is missing");
+        REFUSED(STATION_NODE "[parent]\nid = 43010400002000000001\nendpoint = tcp://127.0.0.1:7101\n"
+                "public_key = " KEY1 "\nroot_sign_key = " KEY2 "\n" STATION_REST,
+                ":10: [parent] root_sign_key: \"" KEY2 "\" is not a 64-digit hex Ed25519 public key");
+        REFUSED(CITY "[parent]\n" ROOT, ":12: [parent] root_sign_key: the city is the root");
         /* downlink forbidden at stations, required at city and district */
-        REFUSED(STATION "[listen]\ndownlink = tcp://127.0.0.1:7203\n", ":15: [listen] downlink: a station has no children");
+        REFUSED(STATION "[listen]\ndownlink = tcp://127.0.0.1:7203\n", ":16: [listen] downlink: a station has no children");
         REFUSED("[node]\nid = 43010000002000000001\nname = city\ntier = city\nkey_dir = /k\n"
                 "[listen]\ncontrol = tcp://127.0.0.1:7000\n[database]\nconninfo = dbname=x\n",
                 "[listen] downlink is missing");
@@ -188,7 +198,7 @@ static void test_tier_rules(void)
 
 static void test_value_refusals(void)
 {
-        REFUSED(STATION "[link]\nheartbeat_ms = 49\n", ":15: [link] heartbeat_ms: \"49\" is not a whole number from 50 to 60000");
+        REFUSED(STATION "[link]\nheartbeat_ms = 49\n", ":16: [link] heartbeat_ms: \"49\" is not a whole number from 50 to 60000");
         REFUSED(STATION "[link]\nheartbeat_ms = 60001\n", "heartbeat_ms");
         REFUSED(STATION "[link]\nheartbeat_ms = 1e3\n", "heartbeat_ms");
         REFUSED(STATION "[link]\nheartbeat_ms = 99999999999999999999\n", "heartbeat_ms");
@@ -199,7 +209,7 @@ static void test_value_refusals(void)
         REFUSED(STATION "[link]\nreconnect_min_ms = 3000\n", "reconnect_min_ms (3000) is larger than reconnect_max_ms (2000)");
         CHECK(load(STATION "[link]\nheartbeat_ms = 50\nheartbeat_misses = 100\nwindow = 100000\n") == 0);
         REFUSED(STATION "[emergency]\nlink_delay_ms = 5001\n",
-                ":15: [emergency] link_delay_ms: \"5001\" is not a whole number from 0 to 5000");
+                ":16: [emergency] link_delay_ms: \"5001\" is not a whole number from 0 to 5000");
         REFUSED(STATION "[emergency]\nlink_delay_ms = -1\n", "link_delay_ms");
         REFUSED(STATION "[emergency]\nprobes = 4\n", "[emergency] probes: unknown key");
         CHECK(load(STATION "[emergency]\nlink_delay_ms = 5000\n") == 0 && cfg.emergency_link_delay_ms == 5000);
@@ -208,17 +218,17 @@ static void test_value_refusals(void)
         REFUSED(STATION "[access]\nmax_delegation_days = 367\n", "[access] max_delegation_days");
         CHECK(load(STATION "[access]\nmax_approval_hours = 8\nmax_delegation_days = 7\n") == 0 &&
               cfg.max_approval_hours == 8 && cfg.max_delegation_days == 7);
-        REFUSED(STATION "[control]\nadmin_keys = " KEY1 " nope\n", ":15: [control] admin_keys: \"nope\" is not a 40-character Z85");
+        REFUSED(STATION "[control]\nadmin_keys = " KEY1 " nope\n", ":16: [control] admin_keys: \"nope\" is not a 40-character Z85");
         REFUSED(STATION_NODE "[parent]\nid = 43010400002000000001\nendpoint = tcp://127.0.0.1:7101\n"
                 "public_key = 0123456789012345678901234567890123456789x\n" STATION_REST,
                 ":9: [parent] public_key: ");
-        REFUSED(STATION_NODE "[parent]\nid = 43010400002000000001\nendpoint = http://x:1\npublic_key = " KEY1 "\n"
+        REFUSED(STATION_NODE "[parent]\nid = 43010400002000000001\nendpoint = http://x:1\npublic_key = " KEY1 "\n" ROOT
                 STATION_REST, ":8: [parent] endpoint: \"http://x:1\" is not a ZeroMQ endpoint");
-        REFUSED(STATION_NODE "[parent]\nid = 43010400002000000001\nendpoint = tcp://127.0.0.1\npublic_key = " KEY1 "\n"
+        REFUSED(STATION_NODE "[parent]\nid = 43010400002000000001\nendpoint = tcp://127.0.0.1\npublic_key = " KEY1 "\n" ROOT
                 STATION_REST, "is not tcp://HOST:PORT");
-        REFUSED(STATION_NODE "[parent]\nid = 43010400002000000001\nendpoint = tcp://127.0.0.1:70000\npublic_key = " KEY1 "\n"
+        REFUSED(STATION_NODE "[parent]\nid = 43010400002000000001\nendpoint = tcp://127.0.0.1:70000\npublic_key = " KEY1 "\n" ROOT
                 STATION_REST, "is not tcp://HOST:PORT");
-        REFUSED(STATION "[log]\nlevel = loud\n", ":15: [log] level: \"loud\" is not debug, info, warn or error");
+        REFUSED(STATION "[log]\nlevel = loud\n", ":16: [log] level: \"loud\" is not debug, info, warn or error");
 
         char many[4096];
         strcpy(many, STATION "[control]\nadmin_keys = " KEY1 "\n");
