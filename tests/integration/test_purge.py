@@ -79,7 +79,8 @@ def main():
         y2.stop()
         shutil.move(y2.key_dir, y2.key_dir + ".leaked")
         subprocess.run([fed.vigild, "keygen", y2.key_dir], check=True, stdout=subprocess.DEVNULL)
-        fed.ctl_ok("yuelu", "node", "enroll", y2.id, "--public-key", y2.public_key, "--name", "yuelu-2")
+        fed.ctl_ok("yuelu", "node", "enroll", y2.id, "--public-key", y2.public_key, "--sign-key", y2.sign_key,
+               "--name", "yuelu-2")
         for node in ("yuelu", "city"):
             wait_until(lambda: "y2-op" not in badges(node), 15, what="yuelu-2's officer purged at %s" % node)
         tree = fed.tree("city")

@@ -95,10 +95,15 @@ def counters(fed, node):
 
 
 def grant(req, version, signer=None, secret=None, filed_at=ID["city"], revoked=False, officers=None):
+    officers = officers or ["city-inv-1", "city-inv-2"]
+    # Named by unit, badge and key, as a real grant is (grant_add refuses
+    # one that is not): what is forged here is only who decided it.
+    named = [wire.message(wire.OFFICER_REF, {"unit": ID["city"], "badge": b, "public_key": "x" * 40})
+             for b in officers]
     values = {"request_id": req, "version": version, "cameras": [CAMERA], "actions": ["view-live"],
-              "officers": officers or ["city-inv-1", "city-inv-2"], "valid_until_us": now_us() + HOUR_US,
+              "officers": officers, "valid_until_us": now_us() + HOUR_US,
               "revoked": revoked, "purpose": "forged", "case_no": "X-1", "approved_by": "yuelu-principal",
-              "filed_at": filed_at}
+              "filed_at": filed_at, "named": named}
     if signer:
         return change("grant", wire.signed(wire.GRANT, values, "vigil.Grant", signer, secret))
     return change("grant", wire.message(wire.GRANT, values))

@@ -45,6 +45,7 @@ CHANGE = {"grant": 10, "emergency_order": 12}
 GRANT = {"request_id": 1, "version": 2, "cameras": 3, "actions": 4, "officers": 5, "rec_from_us": 6,
          "rec_to_us": 7, "valid_until_us": 8, "revoked": 9, "purpose": 10, "destination": 11,
          "case_no": 12, "approved_by": 13, "filed_at": 14, "named": 15, "signer": 16, "signature": 17}
+OFFICER_REF = {"unit": 1, "badge": 2, "public_key": 3}
 EMERGENCY_ORDER = {"id": 1, "version": 2, "scope": 3, "starts_us": 7, "ends_us": 8, "incident": 9,
                    "authority": 10, "declared_by": 11, "declared_at": 12, "ended": 13,
                    "signer": 17, "signature": 18}
