@@ -44,7 +44,8 @@ bool catalogctl_station_only(struct control_req *q, const char *what)
         struct delivery *n = catalogctl_delivery(q);
         char e[200];
 
-        if (n->cfg->tier == TIER_STATION && control_is_admin(q))
+        /* Who (an admin or registrar of this node) the policy decided. */
+        if (n->cfg->tier == TIER_STATION && control_has_role(q, POLICY_ADMIN | OFFICER_ROLE_REGISTRAR))
                 return true;
         if (n->cfg->tier != TIER_STATION)
                 snprintf(e, sizeof(e), "refused: only the owning station %ss the catalog; this node is a %s "
