@@ -152,8 +152,8 @@ static void accessctl_reach(const struct control_req *q, const char **p, char *p
         p[2] = control_unit_prefix(q, prefix);
 }
 
-/* officer.list: all (auditors, principals of here or above), else the
- * caller's own row (an admin: the officers registered here, via NULL). */
+/* officer.list: all (auditors, principals of here or above), or for an
+ * admin the officers registered here (via NULL), those it manages. */
 static void accessctl_officer_list(struct control_req *q)
 {
         struct accessctl *a = q->ctx;

@@ -23,8 +23,8 @@
  *   numbers, delegations, emergency reports: Art 5, 23(5), 24(1)) are for
  *   the auditors and principals of the unit and of the units above it.
  *   Principals and deputies of a unit below see the requests they may
- *   decide (every camera under their unit, Art 19); investigators the
- *   requests that name them; everyone their own registration.
+ *   decide (every camera under their unit, Art 19) and the delegations
+ *   naming them; investigators the requests that name them.
  * * Operators get what their duty needs (Art 23(4)): the tree, the status,
  *   the catalog without source addresses, views (decided at the station).
  * * Admins run the node: enrol and remove children, register and end
@@ -74,14 +74,13 @@ const struct policy_rule policy_rules[] = {
         { "officer.add", NULL, "an admin of this node", NULL, { { ADM, POLICY_HERE } } },
         { "officer.deactivate", NULL, "an admin of this node", NULL, { { ADM, POLICY_HERE } } },
         { "officer.reactivate", NULL, "an admin of this node", NULL, { { ADM, POLICY_HERE } } },
-        { "officer.list", "Art 5", "auditors and principals of this node or above; others their own registration "
-          "(an admin: the officers registered here)", NULL,
-          { { AUD | PRI, POLICY_HERE }, { POLICY_ANYONE, POLICY_OWN } } },
+        { "officer.list", "Art 5", "auditors and principals of this node or above; an admin the officers "
+          "registered here", NULL, { { AUD | PRI, POLICY_HERE }, { ADM, POLICY_OWN } } },
         { "delegation.add", "Art 19", "a principal, as themselves", NULL, { { PRI, POLICY_ANYWHERE } } },
         { "delegation.revoke", "Art 19", "a principal, as themselves", NULL, { { PRI, POLICY_ANYWHERE } } },
-        { "delegation.list", "Art 5", "auditors and principals of this node or above; others the delegations "
-          "naming them (an admin: those registered here)", NULL,
-          { { AUD | PRI, POLICY_HERE }, { POLICY_ANYONE, POLICY_OWN } } },
+        { "delegation.list", "Art 5", "auditors and principals of this node or above; principals and deputies "
+          "the delegations naming them; an admin those registered here", NULL,
+          { { AUD | PRI, POLICY_HERE }, { PRI | DEP, POLICY_OWN }, { ADM, POLICY_OWN } } },
 
         /* accessctl: requests (Art 20) and decisions (Art 19) */
         { "access.request", "Art 20(1)", "an investigator, as themselves", NULL, { { INV, POLICY_ANYWHERE } } },
