@@ -211,7 +211,7 @@ static void control_refuse_by_rule(struct control_req *q, const struct policy_ru
         struct control_refusal *f = calloc(1, sizeof(*f));
         char words[64], roles[128], esc[160], detail[640];
         const char *actor = control_badge(q) ? control_badge(q) : q->user;
-        const char *p[5];
+        const char *p[7];
         struct db_tx *tx;
         size_t i;
 
@@ -242,9 +242,10 @@ static void control_refuse_by_rule(struct control_req *q, const struct policy_ru
         p[2] = rule->article;
         p[3] = detail;
         p[4] = control_arg(q, "camera");
+        p[5] = rule->request_arg ? control_arg(q, rule->request_arg) : NULL;
+        p[6] = rule->emergency_arg ? control_arg(q, rule->emergency_arg) : NULL;
         tx = db_tx_new();
-        db_tx_add(tx, "SELECT audit_append($1, $2, 'refused', $3, $5, NULL, NULL, NULL, NULL, $4)", 5, p, NULL,
-                  NULL);
+        db_tx_add(tx, "SELECT audit_append($1, $2, 'refused', $3, $5, NULL, NULL, $6, $7, $4)", 7, p, NULL, NULL);
         db_submit(c->db, tx, control_on_refusal_logged, q);
 }
 

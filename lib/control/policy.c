@@ -16,6 +16,12 @@
 #define AUD OFFICER_ROLE_AUDITOR
 #define ADM POLICY_ADMIN
 
+/* A row: command, article, who in words, the node argument, then its
+ * grants ({ roles, scope }, the first that fits decides). */
+#define RULE_FIELDS(cmd, art, who, arg, ...) \
+        .command = (cmd), .article = (art), .says = (who), .node_arg = (arg), .grants = { __VA_ARGS__ }
+#define RULE(...) { RULE_FIELDS(__VA_ARGS__) }
+
 /* Who may run what (README.md "Who may run what" is this table in words;
  * keep the two alike). The first grant whose roles and scope fit decides.
  *
@@ -37,85 +43,88 @@
  * A new command adds its row here, beside its group's. */
 const struct policy_rule policy_rules[] = {
         /* nodectl */
-        { "status", NULL, "anyone this node admits", NULL, { { POLICY_ANYONE, POLICY_ANYWHERE } } },
-        { "tree", NULL, "anyone this node admits", NULL, { { POLICY_ANYONE, POLICY_ANYWHERE } } },
-        { "node.enroll", NULL, "an admin of this node", NULL, { { ADM, POLICY_HERE } } },
-        { "node.remove", NULL, "an admin of this node", NULL, { { ADM, POLICY_HERE } } },
-        { "link.probe", NULL, "an admin of this node", NULL, { { ADM, POLICY_HERE } } },
+        RULE("status", NULL, "anyone this node admits", NULL, { POLICY_ANYONE, POLICY_ANYWHERE }),
+        RULE("tree", NULL, "anyone this node admits", NULL, { POLICY_ANYONE, POLICY_ANYWHERE }),
+        RULE("node.enroll", NULL, "an admin of this node", NULL, { ADM, POLICY_HERE }),
+        RULE("node.remove", NULL, "an admin of this node", NULL, { ADM, POLICY_HERE }),
+        RULE("link.probe", NULL, "an admin of this node", NULL, { ADM, POLICY_HERE }),
 
         /* catalogctl: writes at the owning station (its handlers check the tier) */
-        { "site.add", NULL, "an admin or registrar of this node", NULL, { { ADM | REG, POLICY_HERE } } },
-        { "site.update", NULL, "an admin or registrar of this node", NULL, { { ADM | REG, POLICY_HERE } } },
-        { "site.remove", NULL, "an admin or registrar of this node", NULL, { { ADM | REG, POLICY_HERE } } },
-        { "site.import", NULL, "an admin or registrar of this node", NULL, { { ADM | REG, POLICY_HERE } } },
-        { "system.add", NULL, "an admin or registrar of this node", NULL, { { ADM | REG, POLICY_HERE } } },
-        { "system.update", NULL, "an admin or registrar of this node", NULL, { { ADM | REG, POLICY_HERE } } },
-        { "system.remove", NULL, "an admin or registrar of this node", NULL, { { ADM | REG, POLICY_HERE } } },
-        { "system.import", NULL, "an admin or registrar of this node", NULL, { { ADM | REG, POLICY_HERE } } },
-        { "camera.add", NULL, "an admin or registrar of this node", NULL, { { ADM | REG, POLICY_HERE } } },
-        { "camera.update", NULL, "an admin or registrar of this node", NULL, { { ADM | REG, POLICY_HERE } } },
-        { "camera.remove", NULL, "an admin or registrar of this node", NULL, { { ADM | REG, POLICY_HERE } } },
-        { "camera.import", NULL, "an admin or registrar of this node", NULL, { { ADM | REG, POLICY_HERE } } },
+        RULE("site.add", NULL, "an admin or registrar of this node", NULL, { ADM | REG, POLICY_HERE }),
+        RULE("site.update", NULL, "an admin or registrar of this node", NULL, { ADM | REG, POLICY_HERE }),
+        RULE("site.remove", NULL, "an admin or registrar of this node", NULL, { ADM | REG, POLICY_HERE }),
+        RULE("site.import", NULL, "an admin or registrar of this node", NULL, { ADM | REG, POLICY_HERE }),
+        RULE("system.add", NULL, "an admin or registrar of this node", NULL, { ADM | REG, POLICY_HERE }),
+        RULE("system.update", NULL, "an admin or registrar of this node", NULL, { ADM | REG, POLICY_HERE }),
+        RULE("system.remove", NULL, "an admin or registrar of this node", NULL, { ADM | REG, POLICY_HERE }),
+        RULE("system.import", NULL, "an admin or registrar of this node", NULL, { ADM | REG, POLICY_HERE }),
+        RULE("camera.add", NULL, "an admin or registrar of this node", NULL, { ADM | REG, POLICY_HERE }),
+        RULE("camera.update", NULL, "an admin or registrar of this node", NULL, { ADM | REG, POLICY_HERE }),
+        RULE("camera.remove", NULL, "an admin or registrar of this node", NULL, { ADM | REG, POLICY_HERE }),
+        RULE("camera.import", NULL, "an admin or registrar of this node", NULL, { ADM | REG, POLICY_HERE }),
         /* Reads: the catalog is shared (Art 4), its source addresses are not. */
-        { "site.show", NULL, "anyone this node admits", NULL, { { POLICY_ANYONE, POLICY_ANYWHERE } } },
-        { "site.list", NULL, "anyone this node admits", NULL, { { POLICY_ANYONE, POLICY_ANYWHERE } } },
-        { "system.show", NULL, "anyone this node admits", NULL, { { POLICY_ANYONE, POLICY_ANYWHERE } } },
-        { "system.list", NULL, "anyone this node admits", NULL, { { POLICY_ANYONE, POLICY_ANYWHERE } } },
-        { "camera.show", NULL, "anyone this node admits", NULL, { { POLICY_ANYONE, POLICY_ANYWHERE } } },
-        { "camera.list", NULL, "anyone this node admits", NULL, { { POLICY_ANYONE, POLICY_ANYWHERE } } },
-        { "camera.count", NULL, "anyone this node admits", NULL, { { POLICY_ANYONE, POLICY_ANYWHERE } } },
-        { "location-types", NULL, "anyone this node admits", NULL, { { POLICY_ANYONE, POLICY_ANYWHERE } } },
+        RULE("site.show", NULL, "anyone this node admits", NULL, { POLICY_ANYONE, POLICY_ANYWHERE }),
+        RULE("site.list", NULL, "anyone this node admits", NULL, { POLICY_ANYONE, POLICY_ANYWHERE }),
+        RULE("system.show", NULL, "anyone this node admits", NULL, { POLICY_ANYONE, POLICY_ANYWHERE }),
+        RULE("system.list", NULL, "anyone this node admits", NULL, { POLICY_ANYONE, POLICY_ANYWHERE }),
+        RULE("camera.show", NULL, "anyone this node admits", NULL, { POLICY_ANYONE, POLICY_ANYWHERE }),
+        RULE("camera.list", NULL, "anyone this node admits", NULL, { POLICY_ANYONE, POLICY_ANYWHERE }),
+        RULE("camera.count", NULL, "anyone this node admits", NULL, { POLICY_ANYONE, POLICY_ANYWHERE }),
+        RULE("location-types", NULL, "anyone this node admits", NULL, { POLICY_ANYONE, POLICY_ANYWHERE }),
         /* A right, not a command: stream_url and reserved_interface in the
          * answers of show and list (Art 5; a source address never leaves
          * its station, CONTRACT.md). */
-        { "catalog.addresses", "Art 5", "an admin or registrar of this node", NULL, { { ADM | REG, POLICY_HERE } } },
+        RULE("catalog.addresses", "Art 5", "an admin or registrar of this node", NULL, { ADM | REG, POLICY_HERE }),
 
         /* accessctl: officers and delegations */
-        { "officer.add", NULL, "an admin of this node", NULL, { { ADM, POLICY_HERE } } },
-        { "officer.deactivate", NULL, "an admin of this node", NULL, { { ADM, POLICY_HERE } } },
-        { "officer.reactivate", NULL, "an admin of this node", NULL, { { ADM, POLICY_HERE } } },
-        { "officer.list", "Art 5", "auditors and principals of this node or above; an admin the officers "
-          "registered here", NULL, { { AUD | PRI, POLICY_HERE }, { ADM, POLICY_OWN } } },
-        { "delegation.add", "Art 19", "a principal, as themselves", NULL, { { PRI, POLICY_ANYWHERE } } },
-        { "delegation.revoke", "Art 19", "a principal, as themselves", NULL, { { PRI, POLICY_ANYWHERE } } },
-        { "delegation.list", "Art 5", "auditors and principals of this node or above; principals and deputies "
-          "the delegations naming them; an admin those registered here", NULL,
-          { { AUD | PRI, POLICY_HERE }, { PRI | DEP, POLICY_OWN }, { ADM, POLICY_OWN } } },
+        RULE("officer.add", NULL, "an admin of this node", NULL, { ADM, POLICY_HERE }),
+        RULE("officer.deactivate", NULL, "an admin of this node", NULL, { ADM, POLICY_HERE }),
+        RULE("officer.reactivate", NULL, "an admin of this node", NULL, { ADM, POLICY_HERE }),
+        RULE("officer.list", "Art 5", "auditors and principals of this node or above; an admin the officers "
+             "registered here", NULL, { AUD | PRI, POLICY_HERE }, { ADM, POLICY_OWN }),
+        RULE("delegation.add", "Art 19", "a principal, as themselves", NULL, { PRI, POLICY_ANYWHERE }),
+        RULE("delegation.revoke", "Art 19", "a principal, as themselves", NULL, { PRI, POLICY_ANYWHERE }),
+        RULE("delegation.list", "Art 5", "auditors and principals of this node or above; principals and deputies "
+             "the delegations naming them; an admin those registered here", NULL,
+             { AUD | PRI, POLICY_HERE }, { PRI | DEP, POLICY_OWN }, { ADM, POLICY_OWN }),
 
         /* accessctl: requests (Art 20) and decisions (Art 19) */
-        { "access.request", "Art 20(1)", "an investigator, as themselves", NULL, { { INV, POLICY_ANYWHERE } } },
-        { "access.countersign", "Art 20(1)", "an investigator, as themselves", NULL, { { INV, POLICY_ANYWHERE } } },
-        { "access.approve", "Art 19", "a principal or deputy, as themselves", NULL,
-          { { PRI | DEP, POLICY_ANYWHERE } } },
-        { "access.deny", "Art 19", "a principal or deputy, as themselves", NULL, { { PRI | DEP, POLICY_ANYWHERE } } },
-        { "access.revoke", "Art 19", "a principal or deputy, as themselves", NULL,
-          { { PRI | DEP, POLICY_ANYWHERE } } },
-        { "access.list", "Art 5", "auditors and principals of this node or above; principals and deputies of a "
-          "unit below the requests for its cameras; investigators the requests naming them", NULL,
-          { { AUD | PRI, POLICY_HERE }, { PRI | DEP, POLICY_UNIT }, { INV, POLICY_OWN } } },
+        RULE("access.request", "Art 20(1)", "an investigator, as themselves", NULL, { INV, POLICY_ANYWHERE }),
+        { RULE_FIELDS("access.countersign", "Art 20(1)", "an investigator, as themselves", NULL,
+                      { INV, POLICY_ANYWHERE }), .request_arg = "id" },
+        { RULE_FIELDS("access.approve", "Art 19", "a principal or deputy, as themselves", NULL,
+                      { PRI | DEP, POLICY_ANYWHERE }), .request_arg = "id" },
+        { RULE_FIELDS("access.deny", "Art 19", "a principal or deputy, as themselves", NULL,
+                      { PRI | DEP, POLICY_ANYWHERE }), .request_arg = "id" },
+        { RULE_FIELDS("access.revoke", "Art 19", "a principal or deputy, as themselves", NULL,
+                      { PRI | DEP, POLICY_ANYWHERE }), .request_arg = "id" },
+        RULE("access.list", "Art 5", "auditors and principals of this node or above; principals and deputies of a "
+             "unit below the requests for its cameras; investigators the requests naming them", NULL,
+             { AUD | PRI, POLICY_HERE }, { PRI | DEP, POLICY_UNIT }, { INV, POLICY_OWN }),
 
         /* accessctl: the access log (Art 23(5)) */
-        { "audit.list", "Art 5", "auditors and principals of the log's node or above", "node",
-          { { AUD | PRI, POLICY_NODE_ARG } } },
-        { "audit.verify", "Art 5", "auditors and principals of the log's node or above, or an admin of this node",
-          "node", { { AUD | PRI | ADM, POLICY_NODE_ARG } } },
-        { "audit.checkpoints", "Art 5", "auditors and principals of the log's node or above, or an admin of this "
-          "node", "node", { { AUD | PRI | ADM, POLICY_NODE_ARG } } },
+        RULE("audit.list", "Art 5", "auditors and principals of the log's node or above", "node",
+             { AUD | PRI, POLICY_NODE_ARG }),
+        RULE("audit.verify", "Art 5", "auditors and principals of the log's node or above, or an admin of this "
+             "node", "node", { AUD | PRI | ADM, POLICY_NODE_ARG }),
+        RULE("audit.checkpoints", "Art 5", "auditors and principals of the log's node or above, or an admin of "
+             "this node", "node", { AUD | PRI | ADM, POLICY_NODE_ARG }),
 
         /* viewctl: the station decides (Art 19, 20, 29(2)) */
-        { "view", "Art 29(2)", "officers, each as themselves (an admin gets no view)", NULL,
-          { { POLICY_OFFICERS, POLICY_ANYWHERE } } },
+        RULE("view", "Art 29(2)", "officers, each as themselves (an admin gets no view)", NULL,
+             { POLICY_OFFICERS, POLICY_ANYWHERE }),
 
         /* emergencyctl (Art 13, 19) */
-        { "emergency.declare", "Art 19", "a commander, as themselves", NULL, { { CMD, POLICY_ANYWHERE } } },
-        { "emergency.end", "Art 19", "a commander, as themselves", NULL, { { CMD, POLICY_ANYWHERE } } },
-        { "emergency.status", "Art 5", "commanders, principals, auditors and operators of this node or above",
-          NULL, { { CMD | PRI | AUD | OP, POLICY_HERE } } },
-        { "emergency.report", "Art 5", "commanders, principals and auditors of this node or above", NULL,
-          { { CMD | PRI | AUD, POLICY_HERE } } },
-        { "system.credentials", NULL, "an admin of this node", NULL, { { ADM, POLICY_HERE } } },
+        RULE("emergency.declare", "Art 19", "a commander, as themselves", NULL, { CMD, POLICY_ANYWHERE }),
+        { RULE_FIELDS("emergency.end", "Art 19", "a commander, as themselves", NULL, { CMD, POLICY_ANYWHERE }),
+          .emergency_arg = "id" },
+        { RULE_FIELDS("emergency.status", "Art 5", "commanders, principals, auditors and operators of this node "
+                      "or above", NULL, { CMD | PRI | AUD | OP, POLICY_HERE }), .emergency_arg = "id" },
+        { RULE_FIELDS("emergency.report", "Art 5", "commanders, principals and auditors of this node or above",
+                      NULL, { CMD | PRI | AUD, POLICY_HERE }), .emergency_arg = "id" },
+        RULE("system.credentials", NULL, "an admin of this node", NULL, { ADM, POLICY_HERE }),
 
-        { NULL, NULL, NULL, NULL, { { 0, 0 } } },
+        { .command = NULL },
 };
 
 const struct policy_rule *policy_rule_of(const char *command)

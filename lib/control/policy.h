@@ -55,6 +55,9 @@ struct policy_rule {
         const char *says;       /* who may, in words: the refusal's `rule` */
         const char *node_arg;   /* POLICY_NODE_ARG: the argument naming the node */
         struct policy_grant grants[POLICY_MAX_GRANTS];  /* the first that fits decides */
+        /* The argument whose value a refusal's record keeps as its
+         * request_id or emergency_id (a request's or an emergency's ID). */
+        const char *request_arg, *emergency_arg;
 };
 
 /* Who asks: roles (officer_roles_of, or POLICY_ADMIN) and unit (an
