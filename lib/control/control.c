@@ -202,6 +202,33 @@ static void control_on_refusal_logged(void *arg, struct db_tx *tx, int err, cons
         free(q);
 }
 
+/* Write the refusal F of Q to this node's access log, then answer it
+ * (control_on_refusal_logged). ACTION is the command; the record's
+ * camera, request and emergency are those the request named. Frees Q. */
+static void control_log_refusal(struct control_req *q, struct control_refusal *f, const char *action,
+                                const char *detail, const char *camera, const char *request, const char *emergency)
+{
+        struct control *c = q->c;
+        const char *p[7];
+        struct db_tx *tx;
+
+        q->data = f;
+        if (!db_is_up(c->db)) {
+                control_on_refusal_logged(q, NULL, -EIO, "the database is unreachable");
+                return;
+        }
+        p[0] = control_badge(q) ? control_badge(q) : q->user;
+        p[1] = action;
+        p[2] = f->article;
+        p[3] = detail;
+        p[4] = camera;
+        p[5] = request;
+        p[6] = emergency;
+        tx = db_tx_new();
+        db_tx_add(tx, "SELECT audit_append($1, $2, 'refused', $3, $5, NULL, NULL, $6, $7, $4)", 7, p, NULL, NULL);
+        db_submit(c->db, tx, control_on_refusal_logged, q);
+}
+
 /* Refuse Q by RULE: the answer names the rule and the article; the
  * attempt is a record of this node's access log (Art 23(5): an attempt is
  * never silent), written before the answer goes. Frees Q. */
@@ -210,9 +237,6 @@ static void control_refuse_by_rule(struct control_req *q, const struct policy_ru
         struct control *c = q->c;
         struct control_refusal *f = calloc(1, sizeof(*f));
         char words[64], roles[128], esc[160], detail[640];
-        const char *actor = control_badge(q) ? control_badge(q) : q->user;
-        const char *p[7];
-        struct db_tx *tx;
         size_t i;
 
         vigil_require(f != NULL);
@@ -229,24 +253,26 @@ static void control_refuse_by_rule(struct control_req *q, const struct policy_ru
         c->refused++;
         log_warn("control", "user=\"%s\" command=%s roles=%s unit=%s msg=\"refused by the policy\" rule=\"%s\"",
                  q->user, rule->command, roles, q->unit, log_escape(esc, sizeof(esc), f->rule));
-        q->data = f;
-        if (!db_is_up(c->db)) {
-                control_on_refusal_logged(q, NULL, -EIO, "the database is unreachable");
-                return;
-        }
         /* The record: who, the command, refused, the article; the camera a
          * view was asked for; the rule and what the caller holds. */
         snprintf(detail, sizeof(detail), "rule %s; caller %s of %s", f->rule, roles, q->unit[0] ? q->unit : "-");
-        p[0] = actor;
-        p[1] = rule->command;
-        p[2] = rule->article;
-        p[3] = detail;
-        p[4] = control_arg(q, "camera");
-        p[5] = rule->request_arg ? control_arg(q, rule->request_arg) : NULL;
-        p[6] = rule->emergency_arg ? control_arg(q, rule->emergency_arg) : NULL;
-        tx = db_tx_new();
-        db_tx_add(tx, "SELECT audit_append($1, $2, 'refused', $3, $5, NULL, NULL, $6, $7, $4)", 7, p, NULL, NULL);
-        db_submit(c->db, tx, control_on_refusal_logged, q);
+        control_log_refusal(q, f, rule->command, detail, control_arg(q, "camera"),
+                            rule->request_arg ? control_arg(q, rule->request_arg) : NULL,
+                            rule->emergency_arg ? control_arg(q, rule->emergency_arg) : NULL);
+}
+
+void control_refuse_logged(struct control_req *q, const char *error, const char *article)
+{
+        const struct policy_rule *rule = policy_rule_of(q->msg->command);
+        struct control_refusal *f = calloc(1, sizeof(*f));
+
+        vigil_require(f != NULL && rule != NULL);
+        snprintf(f->error, sizeof(f->error), "%s", error);
+        f->article = article;
+        q->c->refused++;
+        control_log_refusal(q, f, rule->command, error, control_arg(q, "camera"),
+                            rule->request_arg ? control_arg(q, rule->request_arg) : NULL,
+                            rule->emergency_arg ? control_arg(q, rule->emergency_arg) : NULL);
 }
 
 /* Decide Q's command by its rule; true if it may run (Q->reach set),

@@ -101,6 +101,11 @@ struct control_command {
 
 /** Refuse Q with ERROR (and ARTICLE, may be NULL), then free Q. */
 void control_refuse(struct control_req *q, const char *error, const char *article);
+/** The same, with the refusal written to this node's access log first (the
+ *  command, `refused`, ARTICLE, ERROR as detail): for a refusal a handler
+ *  decides itself, not its SQL. ARTICLE must be static. Only during the
+ *  handler's first call (it reads Q->msg). */
+void control_refuse_logged(struct control_req *q, const char *error, const char *article);
 /** A database callback (ARG is the request): reply with the JSON text in
  *  row 0, column 0 of statement 0, then free the request. A NULL value is
  *  "[]", unless Q->data names the refusal to give instead ("no such …"). */

@@ -15,6 +15,11 @@ control command has a rule (roles and unit scope, lib/control/policy.c):
   station of another district, and the city's own log;
 * an admin is not an officer: it reads no request, and its `view` is
   refused and logged (Art 29(2));
+* the catalog: a registrar of the station registers cameras, an operator
+  cannot (refused by rule, logged); anyone admitted reads it, but a
+  camera's source address only an admin or registrar of its station; a
+  registrar at the city is refused (only the owning station registers)
+  and that attempt is logged too;
 * vigilctl prints the rule, in --json and in human output.
 """
 
@@ -36,6 +41,8 @@ OFFICERS = [  # badge, unit, roles
     ("city-inv-1", "city", "investigator"),
     ("city-inv-2", "city", "investigator"),
     ("city-inv-3", "city", "investigator"),
+    ("y1-registrar", "yuelu-1", "registrar"),
+    ("city-registrar", "city", "registrar"),
 ]
 
 
@@ -162,7 +169,43 @@ def main():
             and views[-1]["camera"] == CAMERA, "the admin's view attempt in the city's log: %s" % views
         step("an admin reads no request and gets no view; both attempts are logged")
 
-        # 6. vigilctl's human output names the rule too.
+        # 6. The catalog: writes for the station's admins and registrars;
+        # reads for anyone admitted, the source address for its station's.
+        cam2 = "43010401001310000002"
+        add = ["camera", "add", "--id", cam2, "--name", "south", "--system", "gov", "--site", "s1",
+               "--stream-url", "rtsp://10.0.0.2/live"]
+        rc, doc = as_("y1-operator", "yuelu-1", *add)
+        refused_by_rule(rc, doc, "camera.add", None, "an operator registering a camera")
+        rc, doc = as_("y1-registrar", "yuelu-1", *add)
+        assert rc == 0, "the station's registrar registering a camera: %s" % doc
+
+        def shown(who, node):
+            ident = key[who] if who else None
+            rc, doc = fed.ctl(node, "camera", "show", cam2, as_identity=ident)
+            return doc if rc == 0 else None
+        for who, node, want in (("y1-registrar", "yuelu-1", "rtsp://10.0.0.2/live"),
+                                (None, "yuelu-1", "rtsp://10.0.0.2/live"),      # the station's admin
+                                ("y1-operator", "yuelu-1", None), ("y1-operator", "city", None),
+                                ("city-auditor", "city", None), (None, "city", None)):
+            doc = wait_until(lambda: shown(who, node), 15, what="camera %s at %s" % (cam2, node))
+            assert "stream_url" in doc and doc["stream_url"] == want, \
+                "camera show by %s at %s: stream_url %r, want %r" % (who or "the admin", node,
+                                                                      doc.get("stream_url"), want)
+        rc, doc = as_("city-registrar", "city", "camera", "add", "--id", "43010401001310000003", "--name", "x",
+                      "--system", "gov", "--site", "s1")
+        assert rc == 1 and "owning station" in doc.get("error", ""), "a registrar at the city: %s" % doc
+        wait_until(lambda: as_("city-auditor", "city", "audit", "list", "--node", ID["yuelu-1"])[0] == 0 and
+                   ("y1-operator", "camera.add", "refused") in
+                   [(r["actor"], r["action"], r["outcome"])
+                    for r in as_("city-auditor", "city", "audit", "list", "--node", ID["yuelu-1"])[1]],
+                   15, what="the operator's refused camera add in yuelu-1's log (copied at the city)")
+        assert ("city-registrar", "camera.add", "refused") in \
+            [(r["actor"], r["action"], r["outcome"]) for r in city_log()], "the city registrar's attempt unlogged"
+        counters = fed.ctl_ok("city", "status")["counters"]
+        assert counters.get("control_refused", 0) >= 10, "status counters: %s" % counters
+        step("catalog: the station's registrar writes, an operator cannot; addresses only for the station's own")
+
+        # 7. vigilctl's human output names the rule too.
         r = subprocess.run([fed.vigilctl, "-c", fed.node("city").ctl_conf, "--as", key["y1-operator"],
                             "audit", "list"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         assert r.returncode == 1 and "refused: Art 5" in r.stderr and "the rule: audit.list:" in r.stderr, \

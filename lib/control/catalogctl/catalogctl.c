@@ -52,8 +52,7 @@ bool catalogctl_station_only(struct control_req *q, const char *what)
                          "(Art 4: no node re-registers what another owns)", what, tier_name(n->cfg->tier));
         else
                 snprintf(e, sizeof(e), "refused: only an admin or registrar of this station %ss the catalog", what);
-        control_reply(q, CONTROL_REFUSED, NULL, e, NULL);
-        free(q);
+        control_refuse_logged(q, e, NULL);      /* an attempt is never silent */
         return false;
 }
 
