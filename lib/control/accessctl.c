@@ -509,17 +509,19 @@ static void accessctl_revoke(struct control_req *q)
 }
 
 /* access.list: all (auditors, principals of here or above); for a
- * principal or deputy of a unit below, the requests whose every camera is
- * under their unit (those they may decide, Art 19); for an investigator,
- * the requests naming them or filed by them. */
+ * principal of a unit below, or a deputy while a delegation to them is
+ * live, the requests whose every camera is under their unit (those they
+ * may decide, Art 19); for an investigator, the requests naming them or
+ * filed by them. */
 static void accessctl_list(struct control_req *q)
 {
         struct accessctl *a = q->ctx;
         struct db_tx *tx = db_tx_new();
-        const char *p[3];
+        const char *p[4];
         char prefix[16];
 
         accessctl_reach(q, p, prefix);
+        p[3] = control_has_role(q, OFFICER_ROLE_PRINCIPAL) ? "t" : "f";
         db_tx_add(tx, "SELECT json_agg(json_build_object('id', id, 'state', state, 'filed_by', filed_by, "
                       "'filed_at', filed_at, 'officers', officers, 'credentials', credentials, 'case', case_no, "
                       "'purpose', purpose, 'cameras', cameras, 'actions', actions, 'from', rec_from, "
@@ -527,8 +529,10 @@ static void accessctl_list(struct control_req *q)
                       "'countersigned_by', countersigned_by, 'decided_by', decided_by, 'decided_at', decided_at, "
                       "'reason', reason, 'expires_at', expires_at) ORDER BY filed_at)::text FROM access_requests "
                       "WHERE $1 = 'all' OR ($1 = 'unit' AND $3 <> '' AND NOT EXISTS (SELECT 1 FROM unnest(cameras) c "
-                      "WHERE c NOT LIKE $3 || '%')) OR ($1 = 'own' AND ($2 = ANY (officers) OR filed_by = $2))",
-                  3, p, NULL, NULL);
+                      "WHERE c NOT LIKE $3 || '%') AND ($4::boolean OR EXISTS (SELECT 1 FROM delegations d "
+                      "WHERE d.deputy = $2 AND NOT d.revoked AND now() >= d.valid_from AND now() < d.valid_until))) "
+                      "OR ($1 = 'own' AND ($2 = ANY (officers) OR filed_by = $2))",
+                  4, p, NULL, NULL);
         db_submit(a->d->links.db, tx, control_on_json_row, q);
 }
 

@@ -28,9 +28,10 @@
  * * Records (the access log, requests, officers with their credential
  *   numbers, delegations, emergency reports: Art 5, 23(5), 24(1)) are for
  *   the auditors and principals of the unit and of the units above it.
- *   Principals and deputies of a unit below see the requests they may
- *   decide (every camera under their unit, Art 19) and the delegations
- *   naming them; investigators the requests that name them.
+ *   Principals of a unit below, and their deputies while a delegation is
+ *   live, see the requests they may decide (every camera under their
+ *   unit, Art 19); principals and deputies the delegations naming them;
+ *   investigators the requests that name them.
  * * Operators get what their duty needs (Art 23(4)): the tree, the status,
  *   the catalog without source addresses, views (decided at the station).
  * * Admins run the node: enrol and remove children, register and end
@@ -98,8 +99,9 @@ const struct policy_rule policy_rules[] = {
                       { PRI | DEP, POLICY_ANYWHERE }), .request_arg = "id" },
         { RULE_FIELDS("access.revoke", "Art 19", "a principal or deputy, as themselves", NULL,
                       { PRI | DEP, POLICY_ANYWHERE }), .request_arg = "id" },
-        RULE("access.list", "Art 5", "auditors and principals of this node or above; principals and deputies of a "
-             "unit below the requests for its cameras; investigators the requests naming them", NULL,
+        RULE("access.list", "Art 5", "auditors and principals of this node or above; a principal of a unit "
+             "below, or its deputy while delegated, the requests for its cameras; investigators the requests "
+             "naming them", NULL,
              { AUD | PRI, POLICY_HERE }, { PRI | DEP, POLICY_UNIT }, { INV, POLICY_OWN }),
 
         /* accessctl: the access log (Art 23(5)) */

@@ -9,7 +9,9 @@ control command has a rule (roles and unit scope, lib/control/policy.c):
   the city's own access log;
 * a city auditor reads them all;
 * an investigator's `access list` shows only the requests naming them
-  (filtered in the database, not refused);
+  (filtered in the database, not refused); a district's principal, the
+  requests for its cameras (those it may decide), not another district's;
+  its deputy, those only while a delegation is live;
 * a district auditor reads, at the city, the copy of the log of a station
   under the district (`audit list --node`), and is refused the copy of a
   station of another district, and the city's own log;
@@ -43,6 +45,9 @@ OFFICERS = [  # badge, unit, roles
     ("city-inv-3", "city", "investigator"),
     ("y1-registrar", "yuelu-1", "registrar"),
     ("city-registrar", "city", "registrar"),
+    ("yuelu-principal", "yuelu", "principal"),
+    ("yuelu-deputy", "yuelu", "deputy"),
+    ("furong-principal", "furong", "principal"),
 ]
 
 
@@ -126,6 +131,18 @@ def main():
             rc, reqs = as_(badge, "city", "access", "list")
             assert rc == 0 and {r["id"] for r in reqs} == want, "%s's access list: %s" % (badge, reqs)
         step("investigators see only the requests naming them")
+
+        # ... a district's principal those it may decide (yuelu-1's camera),
+        # its deputy only while delegated; another district's, none.
+        both = set(req.values())
+        for badge, want in (("yuelu-principal", both), ("furong-principal", set()), ("yuelu-deputy", set())):
+            rc, reqs = as_(badge, "city", "access", "list")
+            assert rc == 0 and {r["id"] for r in reqs} == want, "%s's access list at the city: %s" % (badge, reqs)
+        rc, doc = as_("yuelu-principal", "yuelu", "delegation", "add", "--deputy", "yuelu-deputy", "--until", "1d")
+        assert rc == 0, "delegation: %s" % doc
+        wait_until(lambda: {r["id"] for r in as_("yuelu-deputy", "city", "access", "list")[1]} == both, 15,
+                   what="the delegated deputy seeing yuelu's requests at the city")
+        step("a district's principal (and its delegated deputy) sees the requests it may decide")
 
         # 4. A district auditor: the copy of a station's log under the
         # district, yes; of another district's station, or the city's own
