@@ -543,8 +543,16 @@ static void accessctl_audit_list(struct control_req *q)
         struct accessctl *a = q->ctx;
         const char *limit = control_arg(q, "limit"), *node = control_arg(q, "node");
         const char *p[2] = { limit ? limit : "100", node };
-        struct db_tx *tx = db_tx_new();
+        struct db_tx *tx;
 
+        /* A reply must fit in one message (security review M5). */
+        if (strspn(p[0], "0123456789") != strlen(p[0]) || strlen(p[0]) > 5 || atoi(p[0]) < 1 ||
+            atoi(p[0]) > 10000) {
+                control_reply(q, CONTROL_USAGE, NULL, "audit list: --limit is a number from 1 to 10000", NULL);
+                free(q);
+                return;
+        }
+        tx = db_tx_new();
         if (node && strcmp(node, a->d->cfg->node_id) != 0)
                 /* The copy held here of a node below. */
                 db_tx_add(tx, "SELECT json_agg(x ORDER BY x.seq)::text FROM (SELECT seq, at, node_id, actor, action, "

@@ -202,13 +202,18 @@ static void control_on_refusal_logged(void *arg, struct db_tx *tx, int err, cons
         free(q);
 }
 
-/* Write the refusal F of Q to this node's access log, then answer it
- * (control_on_refusal_logged). ACTION is the command; the record's
- * camera, request and emergency are those the request named. Frees Q. */
-static void control_log_refusal(struct control_req *q, struct control_refusal *f, const char *action,
-                                const char *detail, const char *camera, const char *request, const char *emergency)
+/* Write the refusal F of Q (by RULE) to this node's access log, then
+ * answer it (control_on_refusal_logged): the command, and the camera,
+ * request and emergency the request named (bounded: the record is not the
+ * place for whatever a caller sends). Frees Q. */
+static void control_log_refusal(struct control_req *q, struct control_refusal *f, const struct policy_rule *rule,
+                                const char *detail)
 {
         struct control *c = q->c;
+        const char *camera = control_arg(q, "camera");
+        const char *request = rule->request_arg ? control_arg(q, rule->request_arg) : NULL;
+        const char *emergency = rule->emergency_arg ? control_arg(q, rule->emergency_arg) : NULL;
+        char request_id[48], emergency_id[48];
         const char *p[7];
         struct db_tx *tx;
 
@@ -217,13 +222,15 @@ static void control_log_refusal(struct control_req *q, struct control_refusal *f
                 control_on_refusal_logged(q, NULL, -EIO, "the database is unreachable");
                 return;
         }
+        snprintf(request_id, sizeof(request_id), "%.40s", request ? request : "");
+        snprintf(emergency_id, sizeof(emergency_id), "%.40s", emergency ? emergency : "");
         p[0] = control_badge(q) ? control_badge(q) : q->user;
-        p[1] = action;
+        p[1] = rule->command;
         p[2] = f->article;
         p[3] = detail;
-        p[4] = camera;
-        p[5] = request;
-        p[6] = emergency;
+        p[4] = nodeid_is_wellformed(camera) ? camera : NULL;
+        p[5] = request ? request_id : NULL;
+        p[6] = emergency ? emergency_id : NULL;
         tx = db_tx_new();
         db_tx_add(tx, "SELECT audit_append($1, $2, 'refused', $3, $5, NULL, NULL, $6, $7, $4)", 7, p, NULL, NULL);
         db_submit(c->db, tx, control_on_refusal_logged, q);
@@ -256,9 +263,7 @@ static void control_refuse_by_rule(struct control_req *q, const struct policy_ru
         /* The record: who, the command, refused, the article; the camera a
          * view was asked for; the rule and what the caller holds. */
         snprintf(detail, sizeof(detail), "rule %s; caller %s of %s", f->rule, roles, q->unit[0] ? q->unit : "-");
-        control_log_refusal(q, f, rule->command, detail, control_arg(q, "camera"),
-                            rule->request_arg ? control_arg(q, rule->request_arg) : NULL,
-                            rule->emergency_arg ? control_arg(q, rule->emergency_arg) : NULL);
+        control_log_refusal(q, f, rule, detail);
 }
 
 void control_refuse_logged(struct control_req *q, const char *error, const char *article)
@@ -270,9 +275,7 @@ void control_refuse_logged(struct control_req *q, const char *error, const char 
         snprintf(f->error, sizeof(f->error), "%s", error);
         f->article = article;
         q->c->refused++;
-        control_log_refusal(q, f, rule->command, error, control_arg(q, "camera"),
-                            rule->request_arg ? control_arg(q, rule->request_arg) : NULL,
-                            rule->emergency_arg ? control_arg(q, rule->emergency_arg) : NULL);
+        control_log_refusal(q, f, rule, f->error);
 }
 
 /* Decide Q's command by its rule; true if it may run (Q->reach set),

@@ -123,6 +123,8 @@ def main():
             "the auditor's report of an unknown emergency: %s" % doc
         rc, doc = as_("city-auditor", "city", "audit", "verify")
         assert rc == 0 and doc.get("ok") is True, "the city auditor's audit verify: %s" % doc
+        rc, doc = as_("city-auditor", "city", "audit", "list", "--limit", "1000000")
+        assert rc == 2 and "--limit" in doc.get("error", ""), "an unbounded audit list: %s" % doc
         step("the city auditor reads the log, every request and the officers")
 
         # 3. An investigator sees the requests naming them, and only those.
