@@ -347,7 +347,11 @@ def auditor(fed, name):
     (lib/control/policy.c), not by an admin."""
     held = fed.__dict__.setdefault("_auditors", {})
     if name not in held:
-        held[name] = register_officers(fed, [(name + "-auditor", name, "auditor")])[name + "-auditor"]
+        path = register_officers(fed, [(name + "-auditor", name, "auditor")])[name + "-auditor"]
+        # The node answers the registration before its roster has reloaded.
+        wait_until(lambda: fed.ctl(name, "status", as_identity=path)[0] == 0, 10,
+                   what="%s-auditor admitted at %s" % (name, name))
+        held[name] = path
     return held[name]
 
 

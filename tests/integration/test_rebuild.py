@@ -98,6 +98,8 @@ def main():
         wait_until(lambda: fed.ctl("yuelu-1", "officer", "add", "--badge", "yuelu-1-auditor", "--name", "auditor",
                                    "--credential", "CRED-Y1-AUDITOR", "--roles", "auditor",
                                    "--public-key", pub)[0] == 0, 15, what="the rebuilt yuelu-1 answering")
+        wait_until(lambda: fed.ctl("yuelu-1", "status", as_identity=y1_auditor)[0] == 0, 10,
+                   what="its auditor admitted again")
         step("yuelu-1 rebuilt with an empty database, same keys")
 
         wait_until(lambda: yuelu1_log("emergency.received", em), 15,
