@@ -69,10 +69,24 @@ static int node_zap_lookup(void *arg, const char *domain, const char *key, char 
         return r;
 }
 
-/* The control socket's: who a request's key is now. */
-static int node_control_identify(void *arg, const char *key, char *ret_user, size_t n)
+/* The control socket's: who a request's key is now, with the roles and
+ * unit the policy decides by (control/policy.c). An admin's unit is this
+ * node; an officer's roles are officer_roles_of's. */
+static int node_control_identify(void *arg, const char *key, struct control_who *ret)
 {
-        return node_identity(arg, "control", key, ret_user, n);
+        struct node *node = arg;
+
+        if (node_identity(node, "control", key, ret->user, sizeof(ret->user)) < 0)
+                return -EACCES;
+        if (strncmp(ret->user, "officer:", 8) == 0) {
+                const char *unit = officer_unit_of(&node->officers, ret->user + 8);
+                ret->roles = officer_roles_of(&node->officers, ret->user + 8);
+                snprintf(ret->unit, sizeof(ret->unit), "%s", unit ? unit : "");
+        } else {
+                ret->roles = POLICY_ADMIN;
+                snprintf(ret->unit, sizeof(ret->unit), "%s", node->cfg.node_id);
+        }
+        return 0;
 }
 
 /* PostgreSQL notices ("relation exists, skipping") go to our log, in logfmt. */

@@ -34,18 +34,22 @@ const char *cmd_arg(const struct cmd_args *args, const char *name)
         return NULL;
 }
 
-int cmd_fail(const struct cmd_ctx *ctx, int status, const char *article, const char *fmt, ...)
+static int cmd_vfail(const struct cmd_ctx *ctx, int status, const char *article, const char *rule,
+                     const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
+
+static int cmd_vfail(const struct cmd_ctx *ctx, int status, const char *article, const char *rule,
+                     const char *fmt, va_list ap)
 {
         char msg[2048];
-        va_list ap;
 
-        va_start(ap, fmt);
         vsnprintf(msg, sizeof(msg), fmt, ap);
-        va_end(ap);
         if (article && !article[0])
                 article = NULL;
+        if (rule && !rule[0])
+                rule = NULL;
         if (ctx->json) {
-                json_t *doc = json_pack("{s:s, s:s?}", "error", msg, "article", article);
+                /* CONTRACT.md: {"error", "article" | null, "rule" | null}. */
+                json_t *doc = json_pack("{s:s, s:s?, s:s?}", "error", msg, "article", article, "rule", rule);
 
                 /* json_pack with s? turns a NULL article into null. */
                 if (doc) {
@@ -53,7 +57,9 @@ int cmd_fail(const struct cmd_ctx *ctx, int status, const char *article, const c
                         fputc('\n', ctx->out);
                         json_decref(doc);
                 }
-        } else if (article && !strstr(msg, article)) {
+                return status;
+        }
+        if (article && !strstr(msg, article)) {
                 /* CONTRACT.md: "refused: Art 20(1): at least two officers". */
                 fprintf(ctx->err, "vigilctl: refused: %s: %s\n", article, msg);
         } else if (article && strncmp(msg, article, strlen(article)) == 0) {
@@ -61,7 +67,32 @@ int cmd_fail(const struct cmd_ctx *ctx, int status, const char *article, const c
         } else {
                 fprintf(ctx->err, "vigilctl: %s\n", msg);
         }
+        if (rule)
+                fprintf(ctx->err, "vigilctl: the rule: %s\n", rule);
         return status;
+}
+
+int cmd_fail(const struct cmd_ctx *ctx, int status, const char *article, const char *fmt, ...)
+{
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        r = cmd_vfail(ctx, status, article, NULL, fmt, ap);
+        va_end(ap);
+        return r;
+}
+
+int cmd_fail_rule(const struct cmd_ctx *ctx, int status, const char *article, const char *rule, const char *fmt,
+                  ...)
+{
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        r = cmd_vfail(ctx, status, article, rule, fmt, ap);
+        va_end(ap);
+        return r;
 }
 
 /* Usages longer than this get their summary on the next line. */
@@ -428,8 +459,8 @@ int cmd_call(const struct cmd_ctx *ctx, const char *wire, const char *words, con
 
         if (reply->has_status && reply->status != 0) {
                 status = reply->status == CMD_EXIT_USAGE ? CMD_EXIT_USAGE : CMD_EXIT_FAILED;
-                r = cmd_fail(ctx, status, reply->article,
-                             "%s", reply->error && reply->error[0] ? reply->error : "the node gave no reason");
+                r = cmd_fail_rule(ctx, status, reply->article, reply->rule,
+                                  "%s", reply->error && reply->error[0] ? reply->error : "the node gave no reason");
         } else if (!reply->json) {
                 r = cmd_fail(ctx, CMD_EXIT_FAILED, NULL, "the node's reply to '%s' carries no document", words);
         } else {

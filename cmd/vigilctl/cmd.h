@@ -95,9 +95,13 @@ int cmd_global_option(struct cmd_ctx *ctx, int argc, char **argv, int *i);
 int cmd_dispatch(struct cmd_ctx *ctx, int argc, char **argv);
 /** Print the usage summary (every command) to OUT. */
 void cmd_usage(FILE *out);
-/** Report a failure: with --json one {"error","article"} document on stdout,
- *  else "vigilctl: MESSAGE" on stderr. Returns STATUS. */
+/** Report a failure: with --json one {"error","article","rule"} document on
+ *  stdout, else "vigilctl: MESSAGE" on stderr. Returns STATUS. */
 int cmd_fail(const struct cmd_ctx *ctx, int status, const char *article, const char *fmt, ...)
         __attribute__((format(printf, 4, 5)));
+/** The same for a refusal that names the RULE which refused it (NULL: none):
+ *  printed on a line of its own, or the "rule" of the JSON document. */
+int cmd_fail_rule(const struct cmd_ctx *ctx, int status, const char *article, const char *rule, const char *fmt,
+                  ...) __attribute__((format(printf, 5, 6)));
 /** The value of the first argument called NAME, or NULL. */
 const char *cmd_arg(const struct cmd_args *args, const char *name);

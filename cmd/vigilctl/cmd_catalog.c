@@ -223,7 +223,7 @@ static int import_collect(struct import *im, uint64_t id, bool apply)
                 return cmd_fail(im->ctx, CMD_EXIT_FAILED, NULL, "%s: no answer from %s while importing (%s)",
                                 im->path, im->endpoint, strerror(-r));
         if (reply->status != 0 || !reply->json) {
-                r = cmd_fail(im->ctx, CMD_EXIT_FAILED, reply->article, "%s: %s", im->path,
+                r = cmd_fail_rule(im->ctx, CMD_EXIT_FAILED, reply->article, reply->rule, "%s: %s", im->path,
                              reply->error ? reply->error : "import refused");
                 vigil__control_reply__free_unpacked(reply, NULL);
                 return r;

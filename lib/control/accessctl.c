@@ -169,14 +169,32 @@ static void accessctl_officer_add(struct control_req *q)
         db_submit(a->d->links.db, tx, accessctl_on_registered, q);
 }
 
+/* A listing's three parameters, what the policy let the caller see
+ * (control/policy.c): the reach ('all', 'unit', 'own'), the caller's badge
+ * (NULL: an admin), and their unit's prefix. Filtered here, in the SQL:
+ * what a caller may not see never leaves the database. */
+static void accessctl_reach(const struct control_req *q, const char **p, char *prefix)
+{
+        p[0] = control_reach(q);
+        p[1] = control_badge(q);
+        p[2] = control_unit_prefix(q, prefix);
+}
+
+/* officer.list: all (auditors, principals of here or above), or for an
+ * admin the officers registered here (via NULL), those it manages. */
 static void accessctl_officer_list(struct control_req *q)
 {
         struct accessctl *a = q->ctx;
         struct db_tx *tx = db_tx_new();
+        const char *p[3];
+        char prefix[16];
 
+        accessctl_reach(q, p, prefix);
         db_tx_add(tx, "SELECT json_agg(json_build_object('badge', badge, 'name', name, 'unit', unit, "
                       "'credential', credential, 'roles', roles, 'active', active, 'public_key', public_key) "
-                      "ORDER BY unit, badge)::text FROM officers", 0, NULL, NULL, NULL);
+                      "ORDER BY unit, badge)::text FROM officers WHERE $1 = 'all' "
+                      "OR ($1 = 'unit' AND unit LIKE $3 || '%') "
+                      "OR ($1 = 'own' AND (badge = $2 OR ($2 IS NULL AND via IS NULL)))", 3, p, NULL, NULL);
         db_submit(a->d->links.db, tx, control_on_json_row, q);
 }
 
@@ -382,15 +400,23 @@ static void accessctl_delegation_revoke(struct control_req *q)
         accessctl_end_start(q, 'r', id, reason, officer_delegation_columns, "delegations WHERE id");
 }
 
+/* delegation.list: all, or those naming the caller (an admin: those
+ * registered here). */
 static void accessctl_delegation_list(struct control_req *q)
 {
         struct accessctl *a = q->ctx;
         struct db_tx *tx = db_tx_new();
+        const char *p[3];
+        char prefix[16];
 
+        accessctl_reach(q, p, prefix);
         db_tx_add(tx, "SELECT json_agg(json_build_object('id', id, 'unit', unit, 'principal', principal, "
                       "'deputy', deputy, 'valid_from', valid_from, 'valid_until', valid_until, "
                       "'revoked', revoked, 'live', NOT revoked AND now() >= valid_from AND now() < valid_until) "
-                      "ORDER BY valid_from)::text FROM delegations", 0, NULL, NULL, NULL);
+                      "ORDER BY valid_from)::text FROM delegations WHERE $1 = 'all' "
+                      "OR ($1 = 'unit' AND unit LIKE $3 || '%') "
+                      "OR ($1 = 'own' AND (principal = $2 OR deputy = $2 OR ($2 IS NULL AND via IS NULL)))",
+                  3, p, NULL, NULL);
         db_submit(a->d->links.db, tx, control_on_json_row, q);
 }
 
@@ -629,18 +655,31 @@ static void accessctl_revoke(struct control_req *q)
         accessctl_step(q, "revoke", "revoke", "SELECT * FROM access_revoke($1, $2, $3)", 3);
 }
 
+/* access.list: all (auditors, principals of here or above); for a
+ * principal of a unit below, or a deputy while a delegation to them is
+ * live, the requests whose every camera is under their unit (those they
+ * may decide, Art 19); for an investigator, the requests naming them or
+ * filed by them. */
 static void accessctl_list(struct control_req *q)
 {
         struct accessctl *a = q->ctx;
         struct db_tx *tx = db_tx_new();
+        const char *p[4];
+        char prefix[16];
 
+        accessctl_reach(q, p, prefix);
+        p[3] = control_has_role(q, OFFICER_ROLE_PRINCIPAL) ? "t" : "f";
         db_tx_add(tx, "SELECT json_agg(json_build_object('id', id, 'state', state, 'filed_by', filed_by, "
                       "'filed_at', filed_at, 'officers', officers, 'credentials', credentials, 'case', case_no, "
                       "'purpose', purpose, 'cameras', cameras, 'actions', actions, 'from', rec_from, "
                       "'to', rec_to, 'destination', destination, 'approval_doc', approval_doc, "
                       "'countersigned_by', countersigned_by, 'decided_by', decided_by, 'decided_at', decided_at, "
-                      "'reason', reason, 'expires_at', expires_at) ORDER BY filed_at)::text FROM access_requests",
-                  0, NULL, NULL, NULL);
+                      "'reason', reason, 'expires_at', expires_at) ORDER BY filed_at)::text FROM access_requests "
+                      "WHERE $1 = 'all' OR ($1 = 'unit' AND $3 <> '' AND NOT EXISTS (SELECT 1 FROM unnest(cameras) c "
+                      "WHERE c NOT LIKE $3 || '%') AND ($4::boolean OR EXISTS (SELECT 1 FROM delegations d "
+                      "WHERE d.deputy = $2 AND NOT d.revoked AND now() >= d.valid_from AND now() < d.valid_until))) "
+                      "OR ($1 = 'own' AND ($2 = ANY (officers) OR filed_by = $2))",
+                  4, p, NULL, NULL);
         db_submit(a->d->links.db, tx, control_on_json_row, q);
 }
 
@@ -651,8 +690,16 @@ static void accessctl_audit_list(struct control_req *q)
         struct accessctl *a = q->ctx;
         const char *limit = control_arg(q, "limit"), *node = control_arg(q, "node");
         const char *p[2] = { limit ? limit : "100", node };
-        struct db_tx *tx = db_tx_new();
+        struct db_tx *tx;
 
+        /* A reply must fit in one message (security review M5). */
+        if (strspn(p[0], "0123456789") != strlen(p[0]) || strlen(p[0]) > 5 || atoi(p[0]) < 1 ||
+            atoi(p[0]) > 10000) {
+                control_reply(q, CONTROL_USAGE, NULL, "audit list: --limit is a number from 1 to 10000", NULL);
+                free(q);
+                return;
+        }
+        tx = db_tx_new();
         if (node && strcmp(node, a->d->cfg->node_id) != 0)
                 /* The copy held here of a node below. */
                 db_tx_add(tx, "SELECT json_agg(x ORDER BY x.seq)::text FROM (SELECT seq, at, node_id, actor, action, "

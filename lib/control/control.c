@@ -16,8 +16,8 @@
 #include "db/db.h"
 #include "wire/wire.h"
 
-void control_reply(struct control_req *q, uint32_t status, json_t *doc,
-                   const char *error, const char *article)
+static void control_send(struct control_req *q, uint32_t status, json_t *doc, const char *error,
+                         const char *article, const char *rule)
 {
         struct control *c = q->c;
         Vigil__Envelope env = VIGIL__ENVELOPE__INIT;
@@ -33,6 +33,7 @@ void control_reply(struct control_req *q, uint32_t status, json_t *doc,
         r.json = json;
         r.error = (char *)error;
         r.article = (char *)article;
+        r.rule = (char *)rule;
         env.origin = (char *)c->node_id;
         env.body_case = VIGIL__ENVELOPE__BODY_CONTROL_REPLY;
         env.control_reply = &r;
@@ -44,6 +45,17 @@ void control_reply(struct control_req *q, uint32_t status, json_t *doc,
         }
         free(json);
         json_decref(doc);
+}
+
+void control_reply(struct control_req *q, uint32_t status, json_t *doc, const char *error, const char *article)
+{
+        control_send(q, status, doc, error, article, NULL);
+}
+
+void control_reply_rule(struct control_req *q, uint32_t status, const char *error, const char *article,
+                        const char *rule)
+{
+        control_send(q, status, NULL, error, article, rule);
 }
 
 const char *control_arg(const struct control_req *q, const char *name)
@@ -65,6 +77,30 @@ const char *control_badge(const struct control_req *q)
 bool control_is_admin(const struct control_req *q)
 {
         return strncmp(q->user, "admin:", 6) == 0;
+}
+
+bool control_has_role(const struct control_req *q, unsigned roles)
+{
+        return (q->roles & roles) != 0;
+}
+
+bool control_allows(const struct control_req *q, const char *name)
+{
+        struct policy_caller who = { q->roles, q->unit };
+
+        return policy_allows(name, q->c->node_id, &who);
+}
+
+const char *control_reach(const struct control_req *q)
+{
+        return policy_reach_name(q->reach);
+}
+
+const char *control_unit_prefix(const struct control_req *q, char *buf)
+{
+        if (!nodeid_is_wellformed(q->unit) || !nodeid_prefix(q->unit, buf))
+                buf[0] = '\0';
+        return buf;
 }
 
 void control_refuse(struct control_req *q, const char *error, const char *article)
@@ -113,6 +149,19 @@ const char *control_answer_state(struct control_req *q, struct db_tx *tx, int er
 
 /* --- dispatch --- */
 
+static int control_identify(struct control *c, const char *key, struct control_req *q)
+{
+        struct control_who who;
+
+        memset(&who, 0, sizeof(who));
+        if (c->identify(c->identify_arg, key, &who) < 0)
+                return -EACCES;
+        snprintf(q->user, sizeof(q->user), "%s", who.user);
+        snprintf(q->unit, sizeof(q->unit), "%s", who.unit);
+        q->roles = who.roles;
+        return 0;
+}
+
 /* Say why, and that nothing was done: the operator may simply try again
  * (a request is never kept to run after the reconnect). */
 static void control_refuse_db_down(struct control_req *q)
@@ -126,6 +175,123 @@ static void control_refuse_db_down(struct control_req *q)
                  "`vigilctl status` shows it): nothing was done, try again", down > 0 ? " since " : "",
                  down > 0 ? since : "");
         control_refuse(q, e, NULL);
+}
+
+/* --- the policy (policy.c): refused before any handler runs, and logged --- */
+
+/* A refusal by the policy, kept until its record is in the access log. */
+struct control_refusal {
+        char error[512];
+        char rule[400];
+        const char *article;    /* static: the rule's */
+};
+
+static void control_on_refusal_logged(void *arg, struct db_tx *tx, int err, const char *msg)
+{
+        struct control_req *q = arg;
+        struct control_refusal *f = q->data;
+
+        (void)tx;
+        /* Refused either way; a refusal that could not be logged is said
+         * in our own log at least. */
+        if (err)
+                log_error("control", "user=\"%s\" msg=\"refusal not written to the access log\" reason=\"%s\"",
+                          q->user, msg ? msg : "");
+        control_reply_rule(q, CONTROL_REFUSED, f->error, f->article, f->rule);
+        free(f);
+        free(q);
+}
+
+/* Write the refusal F of Q (by RULE) to this node's access log, then
+ * answer it (control_on_refusal_logged): the command, and the camera,
+ * request and emergency the request named (bounded: the record is not the
+ * place for whatever a caller sends). Frees Q. */
+static void control_log_refusal(struct control_req *q, struct control_refusal *f, const struct policy_rule *rule,
+                                const char *detail)
+{
+        struct control *c = q->c;
+        const char *camera = control_arg(q, "camera");
+        const char *request = rule->request_arg ? control_arg(q, rule->request_arg) : NULL;
+        const char *emergency = rule->emergency_arg ? control_arg(q, rule->emergency_arg) : NULL;
+        char request_id[48], emergency_id[48];
+        const char *p[7];
+        struct db_tx *tx;
+
+        q->data = f;
+        if (!db_is_up(c->db)) {
+                control_on_refusal_logged(q, NULL, -EIO, "the database is unreachable");
+                return;
+        }
+        snprintf(request_id, sizeof(request_id), "%.40s", request ? request : "");
+        snprintf(emergency_id, sizeof(emergency_id), "%.40s", emergency ? emergency : "");
+        p[0] = control_badge(q) ? control_badge(q) : q->user;
+        p[1] = rule->command;
+        p[2] = f->article;
+        p[3] = detail;
+        p[4] = nodeid_is_wellformed(camera) ? camera : NULL;
+        p[5] = request ? request_id : NULL;
+        p[6] = emergency ? emergency_id : NULL;
+        tx = db_tx_new();
+        db_tx_add(tx, "SELECT audit_append($1, $2, 'refused', $3, $5, NULL, NULL, $6, $7, $4)", 7, p, NULL, NULL);
+        db_submit(c->db, tx, control_on_refusal_logged, q);
+}
+
+/* Refuse Q by RULE: the answer names the rule and the article; the
+ * attempt is a record of this node's access log (Art 23(5): an attempt is
+ * never silent), written before the answer goes. Frees Q. */
+static void control_refuse_by_rule(struct control_req *q, const struct policy_rule *rule)
+{
+        struct control *c = q->c;
+        struct control_refusal *f = calloc(1, sizeof(*f));
+        char words[64], roles[128], esc[160], detail[640];
+        size_t i;
+
+        vigil_require(f != NULL);
+        snprintf(words, sizeof(words), "%s", rule->command);
+        for (i = 0; words[i]; i++)
+                if (words[i] == '.')
+                        words[i] = ' ';
+        policy_roles_format(q->roles, roles, sizeof(roles));
+        f->article = rule->article;
+        snprintf(f->rule, sizeof(f->rule), "%s: %s", rule->command, rule->says);
+        snprintf(f->error, sizeof(f->error), "refused: %s%s%s is for %s (you: %s of %s)",
+                 rule->article ? rule->article : "", rule->article ? ": " : "", words, rule->says, roles,
+                 q->unit[0] ? q->unit : "no unit");
+        c->refused++;
+        log_warn("control", "user=\"%s\" command=%s roles=%s unit=%s msg=\"refused by the policy\" rule=\"%s\"",
+                 q->user, rule->command, roles, q->unit, log_escape(esc, sizeof(esc), f->rule));
+        /* The record: who, the command, refused, the article; the camera a
+         * view was asked for; the rule and what the caller holds. */
+        snprintf(detail, sizeof(detail), "rule %s; caller %s of %s", f->rule, roles, q->unit[0] ? q->unit : "-");
+        control_log_refusal(q, f, rule, detail);
+}
+
+void control_refuse_logged(struct control_req *q, const char *error, const char *article)
+{
+        const struct policy_rule *rule = policy_rule_of(q->msg->command);
+        struct control_refusal *f = calloc(1, sizeof(*f));
+
+        vigil_require(f != NULL && rule != NULL);
+        snprintf(f->error, sizeof(f->error), "%s", error);
+        f->article = article;
+        q->c->refused++;
+        control_log_refusal(q, f, rule, f->error);
+}
+
+/* Decide Q's command by its rule; true if it may run (Q->reach set),
+ * else Q was refused and freed. */
+static bool control_decide(struct control_req *q, const char *command)
+{
+        const struct policy_rule *rule = policy_rule_of(command);
+        struct policy_caller who = { q->roles, q->unit };
+
+        /* control_add refused to start with a command without a rule. */
+        vigil_require(rule != NULL);
+        if (policy_decide(rule, q->c->node_id, &who, rule->node_arg ? control_arg(q, rule->node_arg) : NULL,
+                          &q->reach) == 0)
+                return true;
+        control_refuse_by_rule(q, rule);
+        return false;
 }
 
 static void control_on_recv(struct zsock *zs, zmq_msg_t *frames, int nframes)
@@ -154,7 +320,7 @@ static void control_on_recv(struct zsock *zs, zmq_msg_t *frames, int nframes)
          * (an officer made inactive since the connection opened is not). */
         if (user)
                 snprintf(q->key, sizeof(q->key), "%s", user);
-        if (!user || c->identify(c->identify_arg, user, q->user, sizeof(q->user)) < 0) {
+        if (!user || control_identify(c, user, q) < 0) {
                 c->withdrawn++;
                 log_warn("control", "peer=%s key=\"%s\" msg=\"request from an identity no longer admitted "
                          "refused\"", peer ? peer : "?", user ? user : "");
@@ -210,7 +376,8 @@ static void control_on_recv(struct zsock *zs, zmq_msg_t *frames, int nframes)
                                         wire_envelope_free(env);
                                         return;
                                 }
-                                t->run(q);
+                                if (control_decide(q, t->name))
+                                        t->run(q);
                                 wire_envelope_free(env);
                                 return;
                         }
@@ -265,7 +432,16 @@ int control_init(struct control *c, uv_loop_t *loop, void *zctx, const struct no
 static void control_add_table(struct control *c, const struct control_command *commands, void *ctx,
                               bool from_memory)
 {
+        const struct control_command *t;
+
         vigil_require(c->n_tables < CONTROL_MAX_TABLES);
+        /* A command without a rule could never be run: a bug, found at
+         * start (tests/unit/test_policy.c finds it before). */
+        for (t = commands; t->name; t++)
+                if (!policy_rule_of(t->name)) {
+                        log_error("control", "command=%s msg=\"no rule in control/policy.c\"", t->name);
+                        vigil_require(policy_rule_of(t->name) != NULL);
+                }
         c->tables[c->n_tables].commands = commands;
         c->tables[c->n_tables].ctx = ctx;
         c->tables[c->n_tables].from_memory = from_memory;

@@ -14,6 +14,7 @@
 #include <uv.h>
 
 #include "base/keys.h"
+#include "control/policy.h"
 #include "transport/zsock.h"
 #include "vigil.pb-c.h"
 
@@ -21,10 +22,18 @@ struct db;
 struct db_tx;
 struct control_command;
 
-/** Who the CURVE key KEY is now ("admin:…", "officer:BADGE"), into
- *  RET_USER (size N); -EACCES if nobody (an officer made inactive since the
- *  connection opened). */
-typedef int (*control_identify_fn)(void *arg, const char *key, char *ret_user, size_t n);
+/* Who a request's key is now: "admin:…" or "officer:BADGE", the roles it
+ * holds here (enum officer_role bits, or POLICY_ADMIN) and its unit (an
+ * officer's; an admin's is this node). */
+struct control_who {
+        char user[128];
+        unsigned roles;
+        char unit[24];
+};
+
+/** Who the CURVE key KEY is now, into *RET; -EACCES if nobody (an officer
+ *  made inactive since the connection opened). */
+typedef int (*control_identify_fn)(void *arg, const char *key, struct control_who *ret);
 
 #define CONTROL_MAX_TABLES 8
 
@@ -44,6 +53,7 @@ struct control {
         int n_tables;
         unsigned long requests, malformed, oversize, unknown_body, wrong_origin;
         unsigned long withdrawn;    /* requests from a key no longer admitted */
+        unsigned long refused;      /* requests the policy refused (each in the access log) */
 };
 
 /** Bind ENDPOINT (CURVE server with KEYS' secret, in ZCTX, on LOOP);
@@ -53,7 +63,8 @@ int control_init(struct control *c, uv_loop_t *loop, void *zctx, const struct no
                  const char *endpoint, const char *node_id, struct db *db, control_identify_fn identify,
                  void *identify_arg);
 /** Add a table of commands (ending with a NULL name); its handlers get CTX
- *  as Q->ctx. While the node's database is unreachable they are refused
+ *  as Q->ctx. Every command must have a rule in policy.c (aborts if one
+ *  has none: it could never be run). While the node's database is unreachable they are refused
  *  at once, saying so (queued, they would run after the reconnect, when
  *  vigilctl has long said "no answer"). */
 void control_add(struct control *c, const struct control_command *commands, void *ctx);
@@ -76,6 +87,9 @@ struct control_req {
         uint64_t request_id;
         char user[128];             /* who: "admin:…", "officer:BADGE" */
         char key[KEYS_Z85_LEN + 1]; /* the connection's CURVE key (Z85): who, exactly */
+        unsigned roles;             /* what they hold here (struct control_who) */
+        char unit[24];              /* their unit (an admin's: this node) */
+        enum policy_reach reach;    /* what a listing shows them (the policy decided) */
         const Vigil__ControlRequest *msg;
         char arg_id[32], arg_name[64], arg_key[64];
         void *data;                 /* for the handler */
@@ -88,6 +102,11 @@ struct control_command {
 
 /** Refuse Q with ERROR (and ARTICLE, may be NULL), then free Q. */
 void control_refuse(struct control_req *q, const char *error, const char *article);
+/** The same, with the refusal written to this node's access log first (the
+ *  command, `refused`, ARTICLE, ERROR as detail): for a refusal a handler
+ *  decides itself, not its SQL. ARTICLE must be static. Only during the
+ *  handler's first call (it reads Q->msg). */
+void control_refuse_logged(struct control_req *q, const char *error, const char *article);
 /** A database callback (ARG is the request): reply with the JSON text in
  *  row 0, column 0 of statement 0, then free the request. A NULL value is
  *  "[]", unless Q->data names the refusal to give instead ("no such …"). */
@@ -104,7 +123,20 @@ const char *control_arg(const struct control_req *q, const char *name);
 const char *control_badge(const struct control_req *q);
 /** Whether the caller is an admin of this node. */
 bool control_is_admin(const struct control_req *q);
+/** Whether the caller holds any of ROLES (enum officer_role, POLICY_ADMIN). */
+bool control_has_role(const struct control_req *q, unsigned roles);
+/** Whether the caller holds right NAME (policy_allows) at this node. */
+bool control_allows(const struct control_req *q, const char *name);
+/** What a listing shows the caller, as its SQL parameter: "all", "unit"
+ *  (what concerns their unit and below) or "own" (their own records). */
+const char *control_reach(const struct control_req *q);
+/** The prefix of the caller's unit (nodeid_prefix), into BUF (size >= 9);
+ *  "" if none. Returns BUF. */
+const char *control_unit_prefix(const struct control_req *q, char *buf);
 /** Send the reply: STATUS (CONTROL_*), the JSON document DOC on success
  *  (reference stolen), or ERROR and ARTICLE (may be NULL). Does not free Q. */
 void control_reply(struct control_req *q, uint32_t status, json_t *doc, const char *error,
                    const char *article);
+/** The same for a refusal that names the RULE which refused it. */
+void control_reply_rule(struct control_req *q, uint32_t status, const char *error, const char *article,
+                        const char *rule);

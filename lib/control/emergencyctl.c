@@ -132,8 +132,8 @@ static void emergencyctl_credentials(struct control_req *q)
         struct db_tx *tx;
 
         if (!control_is_admin(q) || e->d->cfg->tier != TIER_STATION) {
-                control_refuse(q, "refused: an admin of the station holds the credentials of its reserved interfaces",
-                               NULL);
+                control_refuse_logged(q, "refused: an admin of the station holds the credentials of its reserved "
+                                      "interfaces", NULL);
                 return;
         }
         if (!p[0] || !p[1] || !p[2]) {

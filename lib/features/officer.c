@@ -230,6 +230,59 @@ static int officer_encode_delegation_snapshot_row(void *arg, const PGresult *res
         return officer_delegation_encode_row(res, i, ret, ret_len);
 }
 
+/* --- roles --- */
+
+static const char *const officer_role_names[] = {
+        "operator", "investigator", "principal", "deputy", "commander", "registrar", "auditor", "admin", NULL,
+};
+
+unsigned officer_role_bit(const char *name)
+{
+        for (unsigned i = 0; officer_role_names[i]; i++)
+                if (strcmp(officer_role_names[i], name) == 0)
+                        return 1u << i;
+        return 0;
+}
+
+const char *officer_role_name(unsigned bit)
+{
+        for (unsigned i = 0; officer_role_names[i]; i++)
+                if (bit == 1u << i)
+                        return officer_role_names[i];
+        return NULL;
+}
+
+unsigned officer_roles_parse(const char *list)
+{
+        char name[32];
+        unsigned roles = 0;
+        size_t l;
+
+        while (list && *list) {
+                l = strcspn(list, ",");
+                if (l < sizeof(name)) {
+                        memcpy(name, list, l);
+                        name[l] = '\0';
+                        roles |= officer_role_bit(name);
+                }
+                list += l + (list[l] == ',');
+        }
+        return roles;
+}
+
+const char *officer_roles_format(unsigned roles, char *buf, size_t n)
+{
+        size_t len = 0;
+
+        buf[0] = '\0';
+        for (unsigned i = 0; officer_role_names[i] && len < n; i++)
+                if (roles & (1u << i))
+                        len += (size_t)snprintf(buf + len, n - len, "%s%s", len ? "," : "", officer_role_names[i]);
+        if (!len)
+                snprintf(buf, n, "none");
+        return buf;
+}
+
 /* --- the roster --- */
 
 static void officer_on_loaded(void *arg, struct db_tx *tx, int err, const char *msg)
@@ -251,6 +304,7 @@ static void officer_on_loaded(void *arg, struct db_tx *tx, int err, const char *
                 snprintf(o[i].badge, sizeof(o[i].badge), "%s", PQgetvalue(res, i, 0));
                 snprintf(o[i].key, sizeof(o[i].key), "%s", PQgetvalue(res, i, 1));
                 snprintf(o[i].unit, sizeof(o[i].unit), "%s", PQgetvalue(res, i, 2));
+                o[i].roles = officer_roles_parse(PQgetvalue(res, i, 3));
         }
         free(r->list);
         r->list = o;
@@ -275,7 +329,14 @@ void officer_reload(struct officer_roster *r)
         if (!db || !db_is_up(db) || !runonce_begin(&r->loading))
                 return;
         tx = db_tx_new();
-        db_tx_add(tx, "SELECT badge, public_key, unit FROM officers WHERE active", 0, NULL, NULL, NULL);
+        /* The roles as registered; what the policy decides by
+         * (officer_roles_of). */
+        /* Principal and commander count only as conferred from above and
+         * live for the officer's current key (officer_has_power). */
+        db_tx_add(tx, "SELECT badge, public_key, unit, array_to_string(ARRAY("
+                      "SELECT r FROM unnest(roles) AS r WHERE r NOT IN ('principal', 'commander') UNION "
+                      "SELECT p FROM unnest(ARRAY['principal', 'commander']) AS p WHERE officer_has_power(badge, p)"
+                      "), ',') FROM officers WHERE active", 0, NULL, NULL, NULL);
         db_submit(db, tx, officer_on_loaded, r);
 }
 
@@ -309,6 +370,16 @@ const char *officer_key_of(const struct officer_roster *r, const char *badge)
                 if (strcmp(r->list[i].badge, badge) == 0)
                         return r->list[i].key;
         return NULL;
+}
+
+unsigned officer_roles_of(const struct officer_roster *r, const char *badge)
+{
+        size_t i;
+
+        for (i = 0; i < r->n; i++)
+                if (strcmp(r->list[i].badge, badge) == 0)
+                        return r->list[i].roles;
+        return 0;
 }
 
 void officer_init(struct officer_roster *r, struct delivery *d, const struct officer_hooks *hooks)

@@ -26,13 +26,38 @@ struct officer_hooks {
         void *arg;
 };
 
-/* The officers this node admits: CURVE key -> badge and unit. */
+/* The roles an officer holds (officers.roles), as bits: what the control
+ * socket's policy (control/policy.c) decides by. `admin` in an officer's
+ * list is kept but grants nothing there: a node's administration is by the
+ * keys in its [control] admin_keys, which are no officer's. */
+enum officer_role {
+        OFFICER_ROLE_OPERATOR = 1u << 0,
+        OFFICER_ROLE_INVESTIGATOR = 1u << 1,
+        OFFICER_ROLE_PRINCIPAL = 1u << 2,
+        OFFICER_ROLE_DEPUTY = 1u << 3,
+        OFFICER_ROLE_COMMANDER = 1u << 4,
+        OFFICER_ROLE_REGISTRAR = 1u << 5,
+        OFFICER_ROLE_AUDITOR = 1u << 6,
+        OFFICER_ROLE_ADMIN = 1u << 7,
+};
+
+/** The bit of role NAME ("principal"), or 0 for none. */
+unsigned officer_role_bit(const char *name);
+/** The name of role BIT (one bit), or NULL. Static string. */
+const char *officer_role_name(unsigned bit);
+/** The bits of the comma-separated role names LIST (unknown names: none). */
+unsigned officer_roles_parse(const char *list);
+/** ROLES as "investigator,operator" into BUF (size N); "none" if 0. */
+const char *officer_roles_format(unsigned roles, char *buf, size_t n);
+
+/* The officers this node admits: CURVE key -> badge, unit and roles. */
 struct officer_roster {
         struct delivery *d;
         struct officer_entry {
                 char key[41];
                 char badge[33];
                 char unit[21];
+                unsigned roles;         /* enum officer_role bits, as registered */
         } *list;
         size_t n;
         struct runonce loading;
@@ -53,6 +78,10 @@ int officer_lookup(const struct officer_roster *r, const char *key_z85, char *re
 const char *officer_unit_of(const struct officer_roster *r, const char *badge);
 /** The CURVE key of officer BADGE (borrowed), or NULL. */
 const char *officer_key_of(const struct officer_roster *r, const char *badge);
+/** The roles officer BADGE holds here (enum officer_role bits; 0 if not
+ *  admitted). The one place a caller's roles are looked up: roles
+ *  conferred from above are to be joined here too. */
+unsigned officer_roles_of(const struct officer_roster *r, const char *badge);
 
 /** The SELECT lists officer_encode_row / officer_delegation_encode_row
  *  expect. */

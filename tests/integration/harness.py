@@ -43,7 +43,7 @@ sys.path.insert(0, os.path.join(SOURCE, "deploy"))
 from localfed import SEVEN, Federation, FederationError  # noqa: E402
 
 __all__ = ["TestFederation", "SEVEN", "Federation", "FederationError",
-           "wait_until", "step", "free_port_block", "PG_SCRIPT"]
+           "wait_until", "step", "free_port_block", "PG_SCRIPT", "auditor"]
 
 PG_SCRIPT = os.path.join(SOURCE, "deploy", "pg")
 BUILD = os.path.abspath(os.environ.get("VIGIL_BUILD") or os.path.join(SOURCE, "build"))
@@ -354,6 +354,21 @@ def register_officers(fed, officers):
     for badge, unit, role in powers:
         fed.confer(badge, unit, role)
     return files
+
+
+def auditor(fed, name):
+    """The identity file of an auditor of node NAME (badge NAME-auditor),
+    registered there the first time it is asked for. The access log,
+    requests, officers and delegations are read by auditors
+    (lib/control/policy.c), not by an admin."""
+    held = fed.__dict__.setdefault("_auditors", {})
+    if name not in held:
+        path = register_officers(fed, [(name + "-auditor", name, "auditor")])[name + "-auditor"]
+        # The node answers the registration before its roster has reloaded.
+        wait_until(lambda: fed.ctl(name, "status", as_identity=path)[0] == 0, 10,
+                   what="%s-auditor admitted at %s" % (name, name))
+        held[name] = path
+    return held[name]
 
 
 def _sigterm(signum, frame):

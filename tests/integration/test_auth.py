@@ -40,7 +40,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import zmq  # noqa: E402
 
 import wire  # noqa: E402
-from harness import TestFederation, step, wait_until  # noqa: E402
+from harness import TestFederation, auditor, step, wait_until  # noqa: E402
 
 NODES = [
     ("city", "city", "43010000002000000001", None),
@@ -354,7 +354,7 @@ def check_node_remove(fed):
     assert ID["yuelu-2"] not in fed.tree("yuelu"), "yuelu still lists yuelu-2"
     assert ID["yuelu-2"] not in [c["id"] for c in fed.ctl_ok("yuelu", "status")["children"]]
     wait_until(lambda: ID["yuelu-2"] not in fed.tree("city"), 5, what="the city forgetting yuelu-2")
-    log = fed.ctl_ok("yuelu", "audit", "list", "--limit", "50")
+    log = fed.ctl_ok("yuelu", "audit", "list", "--limit", "50", as_identity=auditor(fed, "yuelu"))
     removals = [(r["action"], r["outcome"], r["detail"]) for r in log if r["action"] == "node.remove"]
     assert removals[-1] == ("node.remove", "ok", "%s (yuelu-2): merged into yuelu-1" % ID["yuelu-2"]) and \
         [o for _, o, _ in removals] == ["refused", "refused", "ok"], removals

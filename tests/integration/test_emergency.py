@@ -22,7 +22,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (SEVEN, TestFederation, free_port_block, start_rtsp_server, step,  # noqa: E402
+from harness import (SEVEN, TestFederation, auditor, free_port_block, start_rtsp_server, step,  # noqa: E402
                      stop_processes, wait_until)
 
 NODES = [n for n in SEVEN if n[0] in ("city", "yuelu", "furong", "yuelu-1", "yuelu-2", "furong-1")]
@@ -71,6 +71,8 @@ def main():
                                   check=True, stdout=subprocess.PIPE, text=True).stdout.split()[0]
             fed.ctl_ok("city", "officer", "add", "--badge", "city-inv-1", "--name", "inv", "--credential", "C-2",
                        "--roles", "investigator", "--public-key", ipub)
+            for node in ("city", "yuelu-1", "furong-1"):   # who reads the logs (lib/control/policy.c)
+                auditor(fed, node)
             wait_until(lambda: fed.ctl("city", "camera", "count")[1].get("count") == 6, 15,
                        what="the cameras at the city")
             step("six private systems behind real RTSP servers at three stations")
@@ -91,7 +93,7 @@ def main():
                 return next(s for s in doc["stations"] if s["id"] == ID[name])
 
             def y1_done():
-                rc, d = fed.ctl("city", "emergency", "status", em)
+                rc, d = fed.ctl("city", "emergency", "status", em, as_identity=key)
                 return d if rc == 0 and station(d, "yuelu-1")["done"] else None
             doc = wait_until(y1_done, 20, what="yuelu-1 linked and reported at the city")
             step("yuelu-1 reported to the city %.2f s after the declaration" % (time.monotonic() - t0))
@@ -100,7 +102,7 @@ def main():
             y1 = station(doc, "yuelu-1")
             assert y1["acked"] and y1["linked"] == 2 and y1["failed"] == 0, "yuelu-1: %s" % y1
             assert "details" not in y1, "status carries counts and failures, not every linkage: %s" % y1
-            report = fed.ctl_ok("city", "emergency", "report", em)
+            report = fed.ctl_ok("city", "emergency", "report", em, as_identity=key)
             linked = {d["system"]: d for d in report["linkages"] if d["station"] == ID["yuelu-1"]}
             assert set(linked) == {"mall-a", "hotel-b"}, "linked at yuelu-1: %s" % sorted(linked)
             for d in linked.values():
@@ -112,7 +114,8 @@ def main():
             # Art 23(5): the station's log of the order goes up with what it
             # records of the linkage, not at its next sweep (every 2 s).
             def city_copies(action):
-                rc, copy = fed.ctl("city", "audit", "list", "--node", ID["yuelu-1"], "--limit", "1000")
+                rc, copy = fed.ctl("city", "audit", "list", "--node", ID["yuelu-1"], "--limit", "1000",
+                                   as_identity=auditor(fed, "city"))
                 return [r for r in copy if r["action"] == action and r["emergency_id"] == em] if rc == 0 else []
             wait_until(lambda: city_copies("emergency.received"), 1.0,
                        what="the city holding yuelu-1's record of the order within 1 s of its report")
@@ -135,7 +138,7 @@ def main():
             fed.node("yuelu-2").start()
 
             def y2_done():
-                rc, d = fed.ctl("city", "emergency", "status", em)
+                rc, d = fed.ctl("city", "emergency", "status", em, as_identity=key)
                 return d if rc == 0 and station(d, "yuelu-2")["done"] else None
             doc = wait_until(y2_done, 30, what="yuelu-2 acting on the order once back")
             y2 = station(doc, "yuelu-2")
@@ -155,7 +158,7 @@ def main():
             assert rc == 0 and t.get("emergency") == em and t.get("grant") is None, "ticket basis: %s" % t
             rc, v = fed.ctl("city", "view", far_cam, as_identity=inv)
             assert rc == 1 and v.get("article") == "Art 29(2)", "outside the radius: %s" % v
-            rc, log = fed.ctl("yuelu-1", "audit", "list", "--limit", "50")
+            rc, log = fed.ctl("yuelu-1", "audit", "list", "--limit", "50", as_identity=auditor(fed, "yuelu-1"))
             assert any(r["camera"] == near_cam and r["outcome"] == "ok" and r["emergency_id"] == em for r in log), \
                 "the view under the emergency in yuelu-1's log: %s" % log
             step("under the emergency: a view without approval (ticket names it), refused outside the radius")
@@ -164,7 +167,7 @@ def main():
             assert rc == 0 and doc.get("state") == "ended", "end: %s" % doc
 
             def undone():
-                rc, d = fed.ctl("city", "emergency", "status", em)
+                rc, d = fed.ctl("city", "emergency", "status", em, as_identity=key)
                 return d if rc == 0 and station(d, "yuelu-1")["unlinked"] == 2 else None
             doc = wait_until(undone, 20, what="yuelu-1's linkages undone and reported")
             assert doc["state"] == "ended", doc
@@ -177,7 +180,7 @@ def main():
             # The after-action report: linkages, failures, the owners'
             # notifications, the accesses under it (from yuelu-1's log copy).
             def report():
-                rc, d = fed.ctl("city", "emergency", "report", em)
+                rc, d = fed.ctl("city", "emergency", "report", em, as_identity=key)
                 return d if rc == 0 and d.get("accesses") else None
             rep = wait_until(report, 20, what="the access under the emergency in the city's report")
             got = {(x["station"], x["system"]): x for x in rep["linkages"]}
@@ -198,11 +201,11 @@ def main():
             assert rc == 0, doc
             em2 = doc["id"]
             wait_until(lambda: any(s["done"] and s["linked"] == 1 for s in
-                                   fed.ctl("city", "emergency", "status", em2)[1].get("stations", [])), 20,
+                                   fed.ctl("city", "emergency", "status", em2, as_identity=key)[1].get("stations", [])), 20,
                        what="furong-1 linking under the drill")
             fed.node("furong").kill()
             wait_until(lambda: any(r["action"] == "emergency.unlink" and r["emergency_id"] == em2 for r in
-                                   fed.ctl("furong-1", "audit", "list", "--limit", "50")[1]), 15,
+                                   fed.ctl("furong-1", "audit", "list", "--limit", "50", as_identity=auditor(fed, "furong-1"))[1]), 15,
                        what="furong-1 undoing its linkage at expiry, cut off from furong")
             step("furong-1, cut off from its parent, undid its linkage at expiry on its own clock")
         finally:

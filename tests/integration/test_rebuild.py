@@ -15,7 +15,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import SEVEN, TestFederation, register_officers, step, wait_until  # noqa: E402
+from harness import SEVEN, TestFederation, auditor, register_officers, step, wait_until  # noqa: E402
 
 NODES = [n for n in SEVEN if n[0] in ("city", "yuelu", "yuelu-1")]
 ID = {n: i for n, _, i, _ in NODES}
@@ -45,8 +45,10 @@ def main():
         def as_(badge, node, *args):
             return fed.ctl(node, *args, as_identity=key[badge])
 
-        wait_until(lambda: len(fed.ctl("city", "officer", "list")[1]) == len(OFFICERS), 15,
-                   what="every officer known at the city")
+        # Auditors read the records (lib/control/policy.c).
+        city_auditor, y1_auditor = auditor(fed, "city"), auditor(fed, "yuelu-1")
+        wait_until(lambda: {o["badge"] for o in fed.ctl("city", "officer", "list", as_identity=city_auditor)[1]}
+                   >= {b for b, _, _ in OFFICERS}, 15, what="every officer known at the city")
         register_catalog(fed)
         wait_until(lambda: fed.ctl("city", "camera", "show", CAMERA)[0] == 0, 15, what="the camera at the city")
 
@@ -73,12 +75,12 @@ def main():
         em = doc["id"]
 
         def acked():
-            rc, d = fed.ctl("city", "emergency", "status", em)
+            rc, d = as_("city-commander", "city", "emergency", "status", em)
             return rc == 0 and d["stations"][0]["acked"]
         wait_until(acked, 15, what="yuelu-1 acking the order")
 
         def yuelu1_log(action, key):
-            rc, log = fed.ctl("yuelu-1", "audit", "list", "--limit", "500")
+            rc, log = fed.ctl("yuelu-1", "audit", "list", "--limit", "500", as_identity=y1_auditor)
             assert rc == 0, log
             return [r for r in log if r["action"] == action and key in (r["request_id"], r["emergency_id"])]
         wait_until(lambda: yuelu1_log("grant.revoked", revoked), 15, what="the revocation at yuelu-1")
@@ -90,6 +92,14 @@ def main():
         fed.pg("dropdb", fed.pg_dir, fed.pg_port, y1.dbname)
         fed.pg("createdb", fed.pg_dir, fed.pg_port, y1.dbname)
         y1.start()
+        # Its officers went with its database: its auditor is registered again.
+        with open(y1_auditor) as f:
+            pub = next(line.split("=", 1)[1].strip() for line in f if line.startswith("public"))
+        wait_until(lambda: fed.ctl("yuelu-1", "officer", "add", "--badge", "yuelu-1-auditor", "--name", "auditor",
+                                   "--credential", "CRED-Y1-AUDITOR", "--roles", "auditor",
+                                   "--public-key", pub)[0] == 0, 15, what="the rebuilt yuelu-1 answering")
+        wait_until(lambda: fed.ctl("yuelu-1", "status", as_identity=y1_auditor)[0] == 0, 10,
+                   what="its auditor admitted again")
         step("yuelu-1 rebuilt with an empty database, same keys")
 
         wait_until(lambda: yuelu1_log("emergency.received", em), 15,

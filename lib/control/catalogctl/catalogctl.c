@@ -44,15 +44,15 @@ bool catalogctl_station_only(struct control_req *q, const char *what)
         struct delivery *n = catalogctl_delivery(q);
         char e[200];
 
-        if (n->cfg->tier == TIER_STATION && control_is_admin(q))
+        /* Who (an admin or registrar of this node) the policy decided. */
+        if (n->cfg->tier == TIER_STATION && control_has_role(q, POLICY_ADMIN | OFFICER_ROLE_REGISTRAR))
                 return true;
         if (n->cfg->tier != TIER_STATION)
                 snprintf(e, sizeof(e), "refused: only the owning station %ss the catalog; this node is a %s "
                          "(Art 4: no node re-registers what another owns)", what, tier_name(n->cfg->tier));
         else
                 snprintf(e, sizeof(e), "refused: only an admin or registrar of this station %ss the catalog", what);
-        control_reply(q, CONTROL_REFUSED, NULL, e, NULL);
-        free(q);
+        control_refuse_logged(q, e, NULL);      /* an attempt is never silent */
         return false;
 }
 

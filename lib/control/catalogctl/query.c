@@ -30,13 +30,28 @@ static json_t *json_value(const PGresult *res, int i, int c)
         }
 }
 
-static json_t *row_object(const PGresult *res, int i)
+/* A camera's or system's source address: for an admin or registrar of the
+ * owning station only (Art 5; policy.c "catalog.addresses"); to anyone
+ * else, and at every other tier, it is null. */
+static bool catalogctl_is_address(const char *column)
+{
+        return strcmp(column, "stream_url") == 0 || strcmp(column, "reserved_interface") == 0;
+}
+
+static json_t *row_object(const PGresult *res, int i, bool addresses)
 {
         json_t *o = json_object();
 
         for (int c = 0; c < PQnfields(res); c++)
-                json_object_set_new(o, PQfname(res, c), json_value(res, i, c));
+                json_object_set_new(o, PQfname(res, c),
+                                    !addresses && catalogctl_is_address(PQfname(res, c)) ? json_null()
+                                                                                        : json_value(res, i, c));
         return o;
+}
+
+static bool catalogctl_addresses(const struct control_req *q)
+{
+        return catalogctl_delivery(q)->cfg->tier == TIER_STATION && control_allows(q, "catalog.addresses");
 }
 
 static void catalogctl_on_rows(void *arg, struct db_tx *tx, int err, const char *msg)
@@ -58,14 +73,15 @@ static void catalogctl_on_rows(void *arg, struct db_tx *tx, int err, const char 
                         free(q);
                         return;
                 }
-                doc = row_object(res, 0);
+                doc = row_object(res, 0, catalogctl_addresses(q));
         } else if (q->arg_name[0] == 'c') {    /* count */
                 doc = json_object();
                 json_object_set_new(doc, "count", json_integer(strtoll(PQgetvalue(res, 0, 0), NULL, 10)));
         } else {
                 doc = json_array();
+                bool addresses = catalogctl_addresses(q);
                 for (int i = 0; i < PQntuples(res); i++)
-                        json_array_append_new(doc, row_object(res, i));
+                        json_array_append_new(doc, row_object(res, i, addresses));
         }
         control_reply(q, CONTROL_OK, doc, NULL, NULL);
         free(q);

@@ -549,7 +549,8 @@ static bool catalogctl_status_only(struct control_req *q)
 
 void catalogctl_update(struct control_req *q)
 {
-        if (catalogctl_delivery(q)->cfg->tier == TIER_STATION && control_is_admin(q) &&
+        if (catalogctl_delivery(q)->cfg->tier == TIER_STATION &&
+            control_has_role(q, POLICY_ADMIN | OFFICER_ROLE_REGISTRAR) &&
             catalogctl_status_only(q))
                 return;
         catalogctl_change(q, false);
