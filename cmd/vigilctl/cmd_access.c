@@ -187,14 +187,18 @@ static int audit_checkpoints_cmd(const struct cmd_ctx *ctx, const struct cmd_arg
 
 const struct cmd_command cmd_access_commands[] = {
         { .words = "view", .wire = "view", .positional = { "camera" },
-          .options = { { "--action", "action", 0 }, { "--from", "from", 0 }, { "--to", "to", 0 } },
-          .usage = "CAMERA [--action view-live|view-recorded|copy|retrieve] [--from T --to T]",
+          .options = { { "--action", "action", 0 }, { "--from", "from", 0 }, { "--to", "to", 0 },
+                       { "--destination", "destination", 0 } },
+          .usage = "CAMERA [--action view-live|view-recorded|copy|retrieve] [--from T --to T] "
+                   "[--destination TEXT (copy, retrieve)]",
           .summary = "open a view: the owning station decides (Art 19, 29(2)) and logs it", .render = render_view },
         { .words = "emergency declare", .wire = "emergency.declare",
           .options = { { "--scope", "scope", CMD_OPT_REQUIRED }, { "--near", "near", 0 }, { "--radius", "radius", 0 },
                        { "--duration", "duration", CMD_OPT_REQUIRED }, { "--incident", "incident", CMD_OPT_REQUIRED },
-                       { "--authority", "authority", CMD_OPT_REQUIRED } },
-          .usage = "--scope ID [--near LAT,LON --radius M] --duration 30m|2h|1d --incident TEXT --authority TEXT",
+                       { "--authority", "authority", CMD_OPT_REQUIRED }, { "--officer", "officer", CMD_OPT_REPEAT },
+                       { "--role", "role", CMD_OPT_REPEAT }, { "--look-back", "look_back", 0 } },
+          .usage = "--scope ID [--near LAT,LON --radius M] --duration 30m|2h|1d --incident TEXT --authority TEXT "
+                   "--officer BADGE… | --role ROLE… [--look-back 0|30m|2h|24h]",
           .summary = "a commander forces the linkage of private systems in scope (Art 13, 19)",
           .render = render_state },
         { .words = "system credentials", .wire = "system.credentials", .positional = { "system" },

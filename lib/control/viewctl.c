@@ -71,6 +71,7 @@ static void viewctl_view(struct control_req *q)
         r.entry_node = (char *)vc->view->d->cfg->node_id;
         r.officer_key = (char *)officer_key_of(vc->officers, badge);
         r.officer_unit = (char *)officer_unit_of(vc->officers, badge);
+        r.destination = (char *)control_arg(q, "destination");   /* copy, retrieve: Art 20(4) */
         if ((control_arg(q, "from") &&
              vtime_parse(control_arg(q, "from"), vtime_now_us(), &r.from_us) < 0) ||
             (control_arg(q, "to") && vtime_parse(control_arg(q, "to"), vtime_now_us(), &r.to_us) < 0)) {
