@@ -23,7 +23,8 @@ RETURN (SELECT count(DISTINCT x)::integer FROM unnest(a) AS x WHERE x <> '');
 -- `user:password@`, any scheme), or what a client could take for one: a
 -- `%` (`%40` is an `@` once decoded) or a `\` (some clients read it as a
 -- `/`, others as part of the host) before the path; or a password in the
--- query. The host part ends only at the first `/`: lib/transport/rtsp.c
+-- query (with no `scheme://`, from the start). The host part ends only
+-- at the first `/`: lib/transport/rtsp.c
 -- reads `rtsp://h?u:p@x` as user u at host x, so must this. A URL travels
 -- up the tree, into emergency reports and to whoever lists the catalog:
 -- the credentials are held at the station (`vigilctl system
@@ -31,5 +32,5 @@ RETURN (SELECT count(DISTINCT x)::integer FROM unnest(a) AS x WHERE x <> '');
 -- says the same.
 CREATE OR REPLACE FUNCTION url_has_credentials(s text) RETURNS boolean
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
-RETURN s ~ '^[A-Za-z][A-Za-z0-9+.-]*://[^/]*[@%\\]'
+RETURN regexp_replace(s, '^[A-Za-z][A-Za-z0-9+.-]*://', '') ~ '^[^/]*[@%\\]'
     OR s ~* '[?&;](user|username|password|passwd|pass|pwd)=';

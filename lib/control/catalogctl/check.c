@@ -167,10 +167,9 @@ static bool url_has_credentials(const char *s)
         static const char *const keys[] = { "user=", "username=", "password=", "passwd=", "pass=", "pwd=", NULL };
         const char *h = strstr(s, "://"), *p;
 
-        if (h)
-                for (p = h + 3; *p && *p != '/'; p++)
-                        if (*p == '@' || *p == '%' || *p == '\\')
-                                return true;
+        for (p = h ? h + 3 : s; *p && *p != '/'; p++)
+                if (*p == '@' || *p == '%' || *p == '\\')
+                        return true;
         for (p = s; *p; p++) {
                 if (*p != '?' && *p != '&' && *p != ';')
                         continue;
