@@ -2002,7 +2002,7 @@ END $_$;
 
 CREATE FUNCTION public.url_has_credentials(s text) RETURNS boolean
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    RETURN ((s ~ '^[A-Za-z][A-Za-z0-9+.-]*://[^/]*[@%\\]'::text) OR (s ~* '[?&;](user|username|password|passwd|pass|pwd)='::text));
+    RETURN ((regexp_replace(s, '^[A-Za-z][A-Za-z0-9+.-]*://'::text, ''::text) ~ '^[^/]*[@%\\]'::text) OR (s ~* '[?&;](user|username|password|passwd|pass|pwd)='::text));
 
 
 --
