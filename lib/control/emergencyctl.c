@@ -241,7 +241,7 @@ static void emergencyctl_credentials(struct control_req *q)
         struct emergency *e = q->ctx;
         const char *p[3] = { control_arg(q, "system"), control_arg(q, "user"), control_arg(q, "password") };
         char *nonce = NULL, *sealed = NULL;
-        const char *sp[3];
+        const char *sp[4];
         struct db_tx *tx;
 
         if (!control_is_admin(q) || e->d->cfg->tier != TIER_STATION) {
@@ -263,12 +263,15 @@ static void emergencyctl_credentials(struct control_req *q)
         sp[0] = p[0];
         sp[1] = nonce;
         sp[2] = sealed;
+        sp[3] = q->user;
         tx = db_tx_new();
-        /* (q->data: whether the system is this station's, below) */
-        db_tx_add(tx, "INSERT INTO interface_credentials (system_code, nonce, sealed) "
+        /* Who set them, for which system, is on record (never what). */
+        db_tx_add(tx, "WITH held AS (INSERT INTO interface_credentials (system_code, nonce, sealed) "
                       "SELECT code, decode($2, 'hex'), decode($3, 'hex') FROM systems WHERE code = $1 AND via IS NULL "
                       "ON CONFLICT (system_code) DO UPDATE SET nonce = EXCLUDED.nonce, sealed = EXCLUDED.sealed, "
-                      "username = NULL, password = NULL RETURNING system_code", 3, sp, NULL, NULL);
+                      "username = NULL, password = NULL RETURNING system_code) "
+                      "SELECT system_code, audit_append($4, 'system.credentials', 'ok', NULL, NULL, NULL, NULL, NULL, "
+                      "NULL, 'system ' || system_code || ': credentials held, sealed') FROM held", 4, sp, NULL, NULL);
         free(nonce);
         free(sealed);
         db_submit(e->d->links.db, tx, emergencyctl_on_credentials, q);

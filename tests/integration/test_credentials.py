@@ -92,6 +92,9 @@ def main():
                        "FROM interface_credentials WHERE system_code = 'hotel'") == "24|t|t", row
             assert sql(fed, "yuelu-1", "SELECT count(*) FROM interface_credentials WHERE "
                        "position(convert_to('%s', 'UTF8') IN sealed) > 0" % SECRET) == "0"
+            logged = sql(fed, "yuelu-1", "SELECT actor || ' ' || detail FROM audit_log "
+                         "WHERE action = 'system.credentials'")
+            assert logged.startswith("admin:") and "hotel" in logged and SECRET not in logged, logged
             keyfile = os.path.join(fed.node("yuelu-1").key_dir, "credentials.key")
             assert stat.S_IMODE(os.stat(keyfile).st_mode) == 0o600, oct(os.stat(keyfile).st_mode)
             step("system credentials: the row holds a nonce and sealed bytes only; the key is %s (0600)"
