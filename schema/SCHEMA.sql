@@ -1242,6 +1242,10 @@ BEGIN
                          THEN json_build_object('lat', e.near_lat, 'lon', e.near_lon, 'radius_m', e.radius_m) END,
             'declared_by', e.declared_by, 'declared_at', e.declared_at, 'starts_at', e.starts_at,
             'ends_at', e.ends_at, 'ended_at', e.ended_at,
+            -- who may act under it (Art 19) and how far back
+            'officers', e.officers, 'roles', e.roles,
+            'named', (SELECT coalesce(json_agg(x->>'badge'), '[]') FROM jsonb_array_elements(e.named) x),
+            'look_back_s', extract(epoch FROM e.look_back)::bigint,
             'stations', coalesce((
                 SELECT json_agg(json_build_object('id', s.id, 'name', s.name, 'acked', r.acked_at IS NOT NULL,
                                                   'linked', coalesce(r.linked, 0), 'unlinked', coalesce(r.unlinked, 0),

@@ -85,6 +85,8 @@ def main():
                           as_identity=cmd)
         assert rc == 0 and doc.get("state") == "active", doc
         em = doc["id"]
+        assert doc.get("named") == ["city-duty", "city-inv-1"] and doc.get("roles") == ["operator"] and \
+            doc.get("look_back_s") == 3600, "the command sees whom it named: %s" % doc
         ok = log_rows(fed, "city", "action = 'emergency.declare' AND outcome = 'ok'")
         assert len(ok) == 1 and ok[0][5] == em and "city-duty" in ok[0][6] and "city-inv-1" in ok[0][6], ok
         # A later operator is not named: the command resolved the role when it declared.
