@@ -250,7 +250,8 @@ static void emergencyctl_credentials(struct control_req *q)
                 return;
         }
         if (!p[0] || !p[1] || !p[2]) {
-                control_reply(q, CONTROL_USAGE, NULL, "system credentials CODE --user U --password P", NULL);
+                control_reply(q, CONTROL_USAGE, NULL,
+                              "system credentials CODE --user U --password-file FILE (or --password P)", NULL);
                 free(q);
                 return;
         }

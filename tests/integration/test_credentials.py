@@ -84,7 +84,11 @@ def main():
             assert rc != 0 and "Art 5" in err, (rc, err)
             step("URLs with credentials refused (6 forms; a stream URL), by vigilctl and by the station's database")
 
-            fed.ctl_ok("yuelu-1", "system", "credentials", "hotel", "--user", "linkage", "--password", SECRET)
+            # From a file: the password stays out of argv (ps) and the shell's history.
+            pwfile = os.path.join(fed.tmp, "hotel.password")
+            with open(pwfile, "w") as f:
+                f.write(SECRET + "\n")
+            fed.ctl_ok("yuelu-1", "system", "credentials", "hotel", "--user", "linkage", "--password-file", pwfile)
             row = sql(fed, "yuelu-1", "SELECT row_to_json(k)::text FROM interface_credentials k "
                       "WHERE system_code = 'hotel'")
             assert row and SECRET not in row and "linkage" not in row, "the row: %s" % row
