@@ -37,3 +37,4 @@ CREATE TABLE IF NOT EXISTS signed_changes (
 DROP FUNCTION IF EXISTS node_enroll(text, text, text, text, text, bigint, bytea, text);
 DROP FUNCTION IF EXISTS node_enroll(text, text, text, text, text, text, bigint, bytea, text);
 DROP FUNCTION IF EXISTS node_enroll(text, text, text, text, text, bigint, bytea, text, bytea, text);
+DROP FUNCTION IF EXISTS view_decide(text, text, text, timestamptz, timestamptz, text, text, text);

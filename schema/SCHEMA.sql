@@ -687,6 +687,15 @@ BEGIN
         RETURN NULL;
     END IF;
     self := vigil_self();
+    -- Art 5, 24(1): no credentials in a stream URL (url_has_credentials);
+    -- a camera's are its system's, held at this station.
+    SELECT * INTO bad FROM new_rows WHERE via IS NULL AND stream_url IS NOT NULL AND url_has_credentials(stream_url)
+        LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'Art 5: the stream URL of camera % carries credentials; give it without them and hold '
+            'them at this station with `vigilctl system credentials % --user U --password P`',
+            bad.id, bad.system_code USING ERRCODE = 'VG005', DETAIL = 'stream_url';
+    END IF;
     -- GB/T 28181 (Art 15): a camera is type 131/132, under this station.
     SELECT * INTO bad FROM new_rows
         WHERE via IS NULL AND (substr(id, 11, 3) NOT IN ('131', '132') OR substr(id, 1, 8) <> substr(self, 1, 8)
@@ -1151,10 +1160,10 @@ END $$;
 
 
 --
--- Name: emergency_apply(text, text, bigint, text, double precision, double precision, double precision, timestamp with time zone, timestamp with time zone, text, text, text, text, boolean, bytea); Type: FUNCTION; Schema: public; Owner: -
+-- Name: emergency_apply(text, text, bigint, text, double precision, double precision, double precision, timestamp with time zone, timestamp with time zone, text, text, text, text, boolean, bytea, jsonb); Type: FUNCTION; Schema: public; Owner: -
 --
 
-CREATE FUNCTION public.emergency_apply(p_via text, p_id text, p_version bigint, p_scope text, p_lat double precision, p_lon double precision, p_radius double precision, p_starts timestamp with time zone, p_ends timestamp with time zone, p_incident text, p_authority text, p_declared_by text, p_declared_at text, p_ended boolean, p_change bytea) RETURNS integer
+CREATE FUNCTION public.emergency_apply(p_via text, p_id text, p_version bigint, p_scope text, p_lat double precision, p_lon double precision, p_radius double precision, p_starts timestamp with time zone, p_ends timestamp with time zone, p_incident text, p_authority text, p_declared_by text, p_declared_at text, p_ended boolean, p_change bytea, p_bounds jsonb DEFAULT NULL::jsonb) RETURNS integer
     LANGUAGE plpgsql
     AS $$
 DECLARE
@@ -1163,11 +1172,16 @@ DECLARE
     n integer := 0;
 BEGIN
     INSERT INTO emergencies AS e (id, version, scope, near_lat, near_lon, radius_m, starts_at, ends_at, incident,
-                                  authority, declared_by, declared_at, ended_at, via)
+                                  authority, declared_by, declared_at, ended_at, via, officers, roles, named,
+                                  look_back)
         VALUES (p_id, p_version, p_scope, p_lat, p_lon, p_radius, p_starts, p_ends, p_incident, p_authority,
-                p_declared_by, p_declared_at, CASE WHEN p_ended THEN now() END, p_via)
+                p_declared_by, p_declared_at, CASE WHEN p_ended THEN now() END, p_via,
+                emergency_bounds_officers(p_bounds), emergency_bounds_roles(p_bounds),
+                coalesce(p_bounds->'named', '[]'),
+                coalesce((p_bounds->>'look_back_us')::bigint, 0) * interval '1 microsecond')
         ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version, ends_at = EXCLUDED.ends_at,
-            ended_at = coalesce(e.ended_at, EXCLUDED.ended_at)
+            ended_at = coalesce(e.ended_at, EXCLUDED.ended_at), officers = EXCLUDED.officers,
+            roles = EXCLUDED.roles, named = EXCLUDED.named, look_back = EXCLUDED.look_back
         WHERE e.version < EXCLUDED.version
         RETURNING true INTO changed;
     IF p_via IS NULL THEN
@@ -1192,14 +1206,39 @@ END $$;
 
 
 --
--- Name: emergency_declare(text, text, text, double precision, double precision, double precision, interval, text, text); Type: FUNCTION; Schema: public; Owner: -
+-- Name: emergency_bounds_officers(jsonb); Type: FUNCTION; Schema: public; Owner: -
 --
 
-CREATE FUNCTION public.emergency_declare(p_id text, p_badge text, p_scope text, p_lat double precision, p_lon double precision, p_radius double precision, p_duration interval, p_incident text, p_authority text) RETURNS public.access_answer
+CREATE FUNCTION public.emergency_bounds_officers(p_bounds jsonb) RETURNS text[]
+    LANGUAGE sql IMMUTABLE
+    RETURN ARRAY(SELECT jsonb_array_elements_text(COALESCE((p_bounds -> 'officers'::text), '[]'::jsonb)) AS jsonb_array_elements_text);
+
+
+--
+-- Name: emergency_bounds_roles(jsonb); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.emergency_bounds_roles(p_bounds jsonb) RETURNS text[]
+    LANGUAGE sql IMMUTABLE
+    RETURN ARRAY(SELECT jsonb_array_elements_text(COALESCE((p_bounds -> 'roles'::text), '[]'::jsonb)) AS jsonb_array_elements_text);
+
+
+--
+-- Name: emergency_declare(text, text, text, double precision, double precision, double precision, interval, text, text, text[], text[], interval); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.emergency_declare(p_id text, p_badge text, p_scope text, p_lat double precision, p_lon double precision, p_radius double precision, p_duration interval, p_incident text, p_authority text, p_officers text[] DEFAULT '{}'::text[], p_roles text[] DEFAULT '{}'::text[], p_look_back interval DEFAULT '00:00:00'::interval) RETURNS public.access_answer
     LANGUAGE plpgsql
     AS $$
 DECLARE
     self text := vigil_self();
+    v_officers text[] := ARRAY(SELECT DISTINCT b FROM unnest(coalesce(p_officers, '{}')) b WHERE b <> '' ORDER BY 1);
+    v_roles text[] := ARRAY(SELECT DISTINCT r FROM unnest(coalesce(p_roles, '{}')) r WHERE r <> '' ORDER BY 1);
+    v_look_back interval := coalesce(p_look_back, interval '0');
+    who text := format('officers %s; roles %s; look-back %s', coalesce(nullif(array_to_string(p_officers, ','), ''), '-'),
+                       coalesce(nullif(array_to_string(p_roles, ','), ''), '-'), coalesce(p_look_back, interval '0'));
+    bad text;
+    v_named jsonb;
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM officers WHERE badge = p_badge AND unit = self AND active)
        OR NOT officer_has_power(p_badge, 'commander') THEN
@@ -1222,15 +1261,46 @@ BEGIN
         RETURN access_refuse(p_badge, 'emergency.declare', 'Art 19',
                              'Art 19: an emergency lasts a bounded time (up to 7 days)', NULL);
     END IF;
+    -- Art 19, 29(2): access under it is for whom it names, no one else.
+    IF cardinality(v_officers) = 0 AND cardinality(v_roles) = 0 THEN
+        RETURN access_refuse(p_badge, 'emergency.declare', 'Art 19',
+                             format('Art 19: an emergency names who may act under it: --officer BADGE or --role ROLE '
+                                    '(of %s)', self), NULL);
+    END IF;
+    IF cardinality(v_officers) > 256 THEN
+        RETURN access_refuse(p_badge, 'emergency.declare', 'Art 19',
+                             'Art 19: an emergency names at most 256 officers; name a role instead', NULL);
+    END IF;
+    SELECT string_agg(b, ', ') INTO bad FROM unnest(v_officers) b
+        WHERE NOT EXISTS (SELECT 1 FROM officers o WHERE o.badge = b AND o.unit = self AND o.active);
+    IF bad IS NOT NULL THEN
+        RETURN access_refuse(p_badge, 'emergency.declare', 'Art 19',
+                             format('Art 19: %s: not an active officer of %s', bad, self), NULL);
+    END IF;
+    SELECT string_agg(r, ', ') INTO bad FROM unnest(v_roles) r
+        WHERE NOT EXISTS (SELECT 1 FROM officers o WHERE o.unit = self AND o.active AND r = ANY (o.roles));
+    IF bad IS NOT NULL THEN
+        RETURN access_refuse(p_badge, 'emergency.declare', 'Art 19',
+                             format('Art 19: no active officer of %s holds the role %s', self, bad), NULL);
+    END IF;
+    IF v_look_back < interval '0' OR v_look_back > interval '24 hours' THEN
+        RETURN access_refuse(p_badge, 'emergency.declare', 'Art 19',
+                             'Art 19: an emergency looks back at most 24 hours before its start; older footage '
+                             'needs an approval (access request)', NULL);
+    END IF;
+    SELECT jsonb_agg(jsonb_build_object('unit', o.unit, 'badge', o.badge, 'key', o.public_key) ORDER BY o.badge)
+        INTO v_named
+        FROM officers o WHERE o.unit = self AND o.active AND (o.badge = ANY (v_officers) OR o.roles && v_roles);
     INSERT INTO emergencies (id, version, scope, near_lat, near_lon, radius_m, starts_at, ends_at, incident,
-                             authority, declared_by, declared_at, dispatch_version)
+                             authority, declared_by, declared_at, dispatch_version, officers, roles, named, look_back)
         VALUES (p_id, (extract(epoch FROM clock_timestamp()) * 1000000)::bigint, p_scope, p_lat, p_lon, p_radius,
                 now(), now() + p_duration, p_incident, p_authority, p_badge, self,
-                (extract(epoch FROM clock_timestamp()) * 1000000)::bigint);
+                (extract(epoch FROM clock_timestamp()) * 1000000)::bigint, v_officers, v_roles, v_named, v_look_back);
     PERFORM audit_append(p_badge, 'emergency.declare', 'ok', NULL, NULL, p_incident, NULL, NULL, p_id,
-                         format('scope %s%s, until %s, authority %s', p_scope,
+                         format('scope %s%s, until %s, authority %s; %s; named %s', p_scope,
                                 CASE WHEN p_radius IS NOT NULL THEN format(', %s m around %s,%s', p_radius, p_lat, p_lon)
-                                     ELSE '' END, now() + p_duration, p_authority));
+                                     ELSE '' END, now() + p_duration, p_authority, who,
+                                (SELECT string_agg(x->>'badge', ',') FROM jsonb_array_elements(v_named) x)));
     RETURN ROW(true, NULL, NULL, 'declared')::access_answer;
 END $$;
 
@@ -1256,6 +1326,8 @@ BEGIN
                              format('Art 19: only a commander of %s ends it', vigil_self()), NULL);
     END IF;
     IF e.ended_at IS NOT NULL THEN
+        PERFORM audit_append(p_badge, 'emergency.end', 'ok', NULL, NULL, e.incident, NULL, NULL, p_id,
+                             format('already ended at %s', e.ended_at));
         RETURN ROW(true, NULL, NULL, 'ended')::access_answer;
     END IF;
     UPDATE emergencies SET ended_at = now(), version = v, dispatch_version = v WHERE id = p_id;
@@ -1265,10 +1337,10 @@ END $$;
 
 
 --
--- Name: emergency_receive(text, text, bigint, text, double precision, double precision, double precision, timestamp with time zone, timestamp with time zone, text, text, text, text, boolean, bigint, timestamp with time zone, text, bytea); Type: FUNCTION; Schema: public; Owner: -
+-- Name: emergency_receive(text, text, bigint, text, double precision, double precision, double precision, timestamp with time zone, timestamp with time zone, text, text, text, text, boolean, bigint, timestamp with time zone, text, bytea, jsonb); Type: FUNCTION; Schema: public; Owner: -
 --
 
-CREATE FUNCTION public.emergency_receive(p_via text, p_id text, p_version bigint, p_scope text, p_lat double precision, p_lon double precision, p_radius double precision, p_starts timestamp with time zone, p_ends timestamp with time zone, p_incident text, p_authority text, p_declared_by text, p_declared_at text, p_ended boolean, p_report_version bigint, p_acked timestamp with time zone, p_uplink text, p_report bytea) RETURNS boolean
+CREATE FUNCTION public.emergency_receive(p_via text, p_id text, p_version bigint, p_scope text, p_lat double precision, p_lon double precision, p_radius double precision, p_starts timestamp with time zone, p_ends timestamp with time zone, p_incident text, p_authority text, p_declared_by text, p_declared_at text, p_ended boolean, p_report_version bigint, p_acked timestamp with time zone, p_uplink text, p_report bytea, p_bounds jsonb DEFAULT NULL::jsonb) RETURNS boolean
     LANGUAGE plpgsql
     AS $$
 DECLARE
@@ -1278,12 +1350,16 @@ DECLARE
     acked boolean;
 BEGIN
     INSERT INTO emergencies AS e (id, version, scope, near_lat, near_lon, radius_m, starts_at, ends_at, incident,
-                                  authority, declared_by, declared_at, ended_at, via, acked_version)
+                                  authority, declared_by, declared_at, ended_at, via, acked_version, officers, roles,
+                                  named, look_back)
         VALUES (p_id, p_version, p_scope, p_lat, p_lon, p_radius, p_starts, p_ends, p_incident, p_authority,
                 p_declared_by, p_declared_at, CASE WHEN p_ended THEN now() END, p_via,
-                CASE WHEN live THEN p_version END)
+                CASE WHEN live THEN p_version END, emergency_bounds_officers(p_bounds),
+                emergency_bounds_roles(p_bounds), coalesce(p_bounds->'named', '[]'),
+                coalesce((p_bounds->>'look_back_us')::bigint, 0) * interval '1 microsecond')
         ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version, ends_at = EXCLUDED.ends_at,
-            ended_at = coalesce(e.ended_at, EXCLUDED.ended_at),
+            ended_at = coalesce(e.ended_at, EXCLUDED.ended_at), officers = EXCLUDED.officers,
+            roles = EXCLUDED.roles, named = EXCLUDED.named, look_back = EXCLUDED.look_back,
             -- an order ended here stays ended: no later version is acked
             acked_version = CASE WHEN e.ended_at IS NULL THEN coalesce(EXCLUDED.acked_version, e.acked_version)
                                  ELSE e.acked_version END
@@ -1368,6 +1444,10 @@ BEGIN
                          THEN json_build_object('lat', e.near_lat, 'lon', e.near_lon, 'radius_m', e.radius_m) END,
             'declared_by', e.declared_by, 'declared_at', e.declared_at, 'starts_at', e.starts_at,
             'ends_at', e.ends_at, 'ended_at', e.ended_at,
+            -- who may act under it (Art 19) and how far back
+            'officers', e.officers, 'roles', e.roles,
+            'named', (SELECT coalesce(json_agg(x->>'badge'), '[]') FROM jsonb_array_elements(e.named) x),
+            'look_back_s', extract(epoch FROM e.look_back)::bigint,
             'stations', coalesce((
                 SELECT json_agg(json_build_object('id', s.id, 'name', s.name, 'acked', r.acked_at IS NOT NULL,
                                                   'linked', coalesce(r.linked, 0), 'unlinked', coalesce(r.unlinked, 0),
@@ -1398,10 +1478,10 @@ END $$;
 -- Name: emergency_systems(text); Type: FUNCTION; Schema: public; Owner: -
 --
 
-CREATE FUNCTION public.emergency_systems(p_id text) RETURNS TABLE(system_code text, url text, username text, password text)
+CREATE FUNCTION public.emergency_systems(p_id text) RETURNS TABLE(system_code text, url text, username text, password text, nonce bytea, sealed bytea)
     LANGUAGE sql STABLE
     AS $$
-    SELECT y.code, y.reserved_interface, k.username, k.password
+    SELECT y.code, y.reserved_interface, k.username, k.password, k.nonce, k.sealed
     FROM emergencies e
     JOIN systems y ON y.station_id = vigil_self() AND y.builder_class = 'private'
                   AND y.reserved_interface ~ '^rtsps?://' AND y.via IS NULL
@@ -1421,7 +1501,7 @@ $$;
 -- Name: emergency_take(); Type: FUNCTION; Schema: public; Owner: -
 --
 
-CREATE FUNCTION public.emergency_take() RETURNS TABLE(emergency_id text, acked_at timestamp with time zone, system_code text, url text, username text, password text)
+CREATE FUNCTION public.emergency_take() RETURNS TABLE(emergency_id text, acked_at timestamp with time zone, system_code text, url text, username text, password text, nonce bytea, sealed bytea)
     LANGUAGE plpgsql
     AS $$
 DECLARE
@@ -1435,11 +1515,11 @@ BEGIN
         SELECT r.acked_at INTO acked_at FROM emergency_reports r
             WHERE r.emergency_id = e.id AND r.station = vigil_self();
         system_code := NULL;
-        FOR system_code, url, username, password IN SELECT * FROM emergency_systems(e.id) LOOP
+        FOR system_code, url, username, password, nonce, sealed IN SELECT * FROM emergency_systems(e.id) LOOP
             RETURN NEXT;
         END LOOP;
         IF system_code IS NULL THEN
-            url := NULL; username := NULL; password := NULL;
+            url := NULL; username := NULL; password := NULL; nonce := NULL; sealed := NULL;
             RETURN NEXT;
         END IF;
     END LOOP;
@@ -1488,6 +1568,75 @@ BEGIN
                               'system ' || u.system_code)) INTO n
     FROM undone u;
     RETURN n;
+END $$;
+
+
+--
+-- Name: emergency_view_basis(text, text, text, text, text, timestamp with time zone, timestamp with time zone, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.emergency_view_basis(p_camera text, p_officer text, p_key text, p_unit text, p_action text, p_from timestamp with time zone, p_to timestamp with time zone, p_destination text, OUT granted boolean, OUT emergency_id text, OUT valid_until timestamp with time zone, OUT article text, OUT message text) RETURNS record
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    self text := vigil_self();
+    lat double precision;
+    lon double precision;
+    e emergencies;
+    me jsonb := jsonb_build_array(jsonb_build_object('unit', p_unit, 'badge', p_officer, 'key', p_key));
+    recorded boolean := p_action <> 'view-live';
+    why text;
+    why_article text;
+BEGIN
+    granted := false;
+    SELECT coalesce(c.latitude, s.latitude), coalesce(c.longitude, s.longitude) INTO lat, lon
+        FROM cameras c LEFT JOIN sites s ON s.station_id = c.station_id AND s.code = c.site_code
+        WHERE c.id = p_camera AND c.station_id = self;
+    FOR e IN SELECT em.* FROM emergencies em
+             WHERE em.ended_at IS NULL AND now() >= em.starts_at AND now() < em.ends_at
+               AND left(self, length(vigil_prefix(em.scope))) = vigil_prefix(em.scope)
+               AND (em.radius_m IS NULL
+                    OR (lat IS NOT NULL AND vigil_distance_m(em.near_lat, em.near_lon, lat, lon) <= em.radius_m))
+             -- those naming this officer first, the longest-lived first
+             ORDER BY (em.declared_at = p_unit AND em.named @> me) DESC, em.ends_at DESC LOOP
+        IF p_unit IS NULL OR coalesce(p_key, '') = '' OR e.declared_at <> p_unit OR NOT e.named @> me THEN
+            -- (those naming them came first: if one did, its refusal stands)
+            IF article IS NULL THEN
+                emergency_id := e.id;
+                article := 'Art 19';
+                message := format('Art 19: emergency %s does not name %s (unit %s, key %s) among those who may '
+                                  'act under it', e.id, p_officer, coalesce(p_unit, '?'),
+                                  left(coalesce(nullif(p_key, ''), '?'), 8));
+            END IF;
+            RETURN;
+        END IF;
+        IF recorded AND (p_from IS NULL OR p_to IS NULL OR p_from >= p_to) THEN
+            why_article := 'Art 20(4)';
+            why := format('Art 20(4): %s under emergency %s needs its time range (--from before --to)',
+                          p_action, e.id);
+        ELSIF recorded AND (p_from < e.starts_at - e.look_back OR p_to > least(now(), e.ends_at)) THEN
+            why_article := 'Art 29(2)';
+            why := format('Art 29(2): emergency %s covers recorded material from %s (its start%s) until now, '
+                          'not %s to %s; older footage needs an approval', e.id, e.starts_at - e.look_back,
+                          CASE WHEN e.look_back > interval '0' THEN format(' less its look-back of %s', e.look_back)
+                               ELSE '' END, p_from, p_to);
+        ELSIF p_action IN ('copy', 'retrieve') AND coalesce(btrim(p_destination), '') = '' THEN
+            why_article := 'Art 20(4)';
+            why := format('Art 20(4): a %s under emergency %s says where it goes (--destination)', p_action, e.id);
+        ELSE
+            granted := true;
+            emergency_id := e.id;
+            valid_until := e.ends_at;
+            article := NULL;
+            message := NULL;
+            RETURN;
+        END IF;
+        IF article IS NULL THEN     -- the first reason stands, unless another allows it
+            emergency_id := e.id;
+            article := why_article;
+            message := why;
+        END IF;
+    END LOOP;
 END $$;
 
 
@@ -2146,6 +2295,16 @@ BEGIN
         RAISE EXCEPTION 'Art 13: reserved interface of system "%" must be an rtsp:// (or http://) URL, not "%"',
             bad.code, bad.reserved_interface USING ERRCODE = 'VG013', DETAIL = 'reserved_interface';
     END IF;
+    -- Art 5, 24(1): the URL travels up; the credentials stay here, sealed
+    -- (url_has_credentials). The URL is not repeated in the message.
+    SELECT * INTO bad FROM new_rows
+        WHERE via IS NULL AND reserved_interface IS NOT NULL AND url_has_credentials(reserved_interface)
+        LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'Art 5: the reserved interface of system "%" carries credentials in its URL; give it '
+            'without them and hold them at this station with `vigilctl system credentials % --user U --password P`',
+            bad.code, bad.code USING ERRCODE = 'VG005', DETAIL = 'reserved_interface';
+    END IF;
     RETURN NULL;
 END $_$;
 
@@ -2175,16 +2334,26 @@ END $$;
 
 
 --
--- Name: view_decide(text, text, text, timestamp with time zone, timestamp with time zone, text, text, text); Type: FUNCTION; Schema: public; Owner: -
+-- Name: url_has_credentials(text); Type: FUNCTION; Schema: public; Owner: -
 --
 
-CREATE FUNCTION public.view_decide(p_officer text, p_camera text, p_action text, p_from timestamp with time zone, p_to timestamp with time zone, p_entry text, p_unit text, p_key text, OUT granted boolean, OUT article text, OUT message text, OUT url text, OUT request_id text, OUT valid_until timestamp with time zone, OUT emergency_id text) RETURNS record
+CREATE FUNCTION public.url_has_credentials(s text) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN ((regexp_replace(s, '^[A-Za-z][A-Za-z0-9+.-]*://'::text, ''::text) ~ '^[^/]*[@%\\]'::text) OR (s ~* '[?&;](user|username|password|passwd|pass|pwd)='::text));
+
+
+--
+-- Name: view_decide(text, text, text, timestamp with time zone, timestamp with time zone, text, text, text, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.view_decide(p_officer text, p_camera text, p_action text, p_from timestamp with time zone, p_to timestamp with time zone, p_entry text, p_unit text, p_key text DEFAULT NULL::text, p_destination text DEFAULT NULL::text, OUT granted boolean, OUT article text, OUT message text, OUT url text, OUT request_id text, OUT valid_until timestamp with time zone, OUT emergency_id text) RETURNS record
     LANGUAGE plpgsql
     AS $$
 DECLARE
     g grants;
     c cameras;
     e emergencies;
+    b record;
 BEGIN
     granted := false;
     SELECT * INTO c FROM cameras WHERE id = p_camera AND station_id = vigil_self();
@@ -2207,39 +2376,33 @@ BEGIN
             request_id := g.request_id;
             valid_until := g.valid_until;
         ELSE
-            -- Art 19: under an emergency, its command's officers need no
-            -- approval, within its scope, radius and time.
-            SELECT em.* INTO e FROM emergencies em
-                LEFT JOIN sites s ON s.station_id = c.station_id AND s.code = c.site_code
-                WHERE em.ended_at IS NULL AND now() >= em.starts_at AND now() < em.ends_at
-                  AND p_unit IS NOT NULL AND p_unit = em.declared_at
-                  AND left(vigil_self(), length(vigil_prefix(em.scope))) = vigil_prefix(em.scope)
-                  AND (em.radius_m IS NULL
-                       OR (coalesce(c.latitude, s.latitude) IS NOT NULL
-                           AND vigil_distance_m(em.near_lat, em.near_lon, coalesce(c.latitude, s.latitude),
-                                                coalesce(c.longitude, s.longitude)) <= em.radius_m))
-                ORDER BY em.ends_at DESC LIMIT 1;
-            IF FOUND THEN
+            -- Art 19: under an emergency, whom it names, within its bounds.
+            SELECT * INTO b FROM emergency_view_basis(p_camera, p_officer, p_key, p_unit, p_action, p_from, p_to,
+                                                      p_destination);
+            SELECT * INTO e FROM emergencies em WHERE em.id = b.emergency_id;
+            IF b.granted THEN
                 granted := true;
                 url := c.stream_url;
                 emergency_id := e.id;
-                valid_until := e.ends_at;
-            ELSIF EXISTS (SELECT 1 FROM grants WHERE cameras @> ARRAY[p_camera] AND officers @> ARRAY[p_officer]
-                          AND NOT revoked AND now() < grants.valid_until) THEN
+                valid_until := b.valid_until;
+            ELSIF b.message IS NULL
+                  AND EXISTS (SELECT 1 FROM grants WHERE cameras @> ARRAY[p_camera] AND officers @> ARRAY[p_officer]
+                              AND NOT revoked AND now() < grants.valid_until) THEN
                 article := 'Art 29(2)';
                 message := format('Art 29(2): the grants for camera %s name an officer %s of another unit or key '
                                   '(this one: unit %s, key %s); no view under them', p_camera, p_officer,
                                   coalesce(p_unit, '?'), coalesce(left(p_key, 8) || '…', '?'));
             ELSE
-                article := 'Art 29(2)';
-                message := format('Art 29(2): no live approval or emergency lets %s %s camera %s%s', p_officer,
-                                  p_action, p_camera,
-                                  CASE WHEN p_action <> 'view-live' THEN ' for that time range' ELSE '' END);
+                article := coalesce(b.article, 'Art 29(2)');
+                message := coalesce(b.message, format('Art 29(2): no live approval or emergency lets %s %s camera %s%s',
+                                  p_officer, p_action, p_camera,
+                                  CASE WHEN p_action <> 'view-live' THEN ' for that time range' ELSE '' END));
             END IF;
         END IF;
     END IF;
     PERFORM audit_append(p_officer, p_action, CASE WHEN granted THEN 'ok' ELSE 'refused' END, article,
-                         p_camera, coalesce(g.purpose, e.incident), g.destination, g.request_id, e.id,
+                         p_camera, coalesce(g.purpose, e.incident),
+                         CASE WHEN g.request_id IS NULL THEN p_destination ELSE g.destination END, g.request_id, e.id,
                          coalesce(message, format('from %s', p_entry)));
 END $$;
 
@@ -2515,10 +2678,16 @@ CREATE TABLE public.emergencies (
     dispatched_version bigint,
     acted_version bigint,
     acked_version bigint,
+    officers text[] DEFAULT '{}'::text[] NOT NULL,
+    roles text[] DEFAULT '{}'::text[] NOT NULL,
+    named jsonb DEFAULT '[]'::jsonb NOT NULL,
+    look_back interval DEFAULT '00:00:00'::interval NOT NULL,
     CONSTRAINT "Art 19: a point and a radius together" CHECK ((((near_lat IS NULL) = (near_lon IS NULL)) AND ((near_lat IS NULL) = (radius_m IS NULL)))),
+    CONSTRAINT "Art 19: an emergency looks back at most 24 hours" CHECK (((look_back >= '00:00:00'::interval) AND (look_back <= '24:00:00'::interval))),
     CONSTRAINT emergencies_authority_check CHECK ((length(authority) > 0)),
     CONSTRAINT emergencies_check CHECK ((ends_at > starts_at)),
     CONSTRAINT emergencies_incident_check CHECK ((length(incident) > 0)),
+    CONSTRAINT emergencies_named_check CHECK ((jsonb_typeof(named) = 'array'::text)),
     CONSTRAINT emergencies_near_lat_check CHECK (((near_lat >= ('-90'::integer)::double precision) AND (near_lat <= (90)::double precision))),
     CONSTRAINT emergencies_near_lon_check CHECK (((near_lon >= ('-180'::integer)::double precision) AND (near_lon <= (180)::double precision))),
     CONSTRAINT emergencies_radius_m_check CHECK ((radius_m > (0)::double precision)),
@@ -2577,8 +2746,11 @@ CREATE TABLE public.grants (
 
 CREATE TABLE public.interface_credentials (
     system_code text NOT NULL,
-    username text NOT NULL,
-    password text NOT NULL
+    username text,
+    password text,
+    nonce bytea,
+    sealed bytea,
+    CONSTRAINT interface_credentials_sealed_or_pending CHECK ((((nonce IS NULL) = (sealed IS NULL)) AND ((sealed IS NULL) = (password IS NOT NULL)) AND ((sealed IS NULL) OR (username IS NULL))))
 );
 
 

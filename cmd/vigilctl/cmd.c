@@ -265,6 +265,24 @@ static int cmd_add(struct cmd_args *args, const char *name, const char *value)
         return 0;
 }
 
+/* The first line of file PATH (a password, CMD_OPT_FILE), in static
+ * storage (one such option per command), or NULL. */
+static const char *cmd_file_line(const char *path)
+{
+        static char line[1024];
+        FILE *f = fopen(path, "re");
+        bool got;
+
+        if (!f)
+                return NULL;
+        got = fgets(line, sizeof(line), f) != NULL;
+        fclose(f);
+        if (!got)
+                return NULL;
+        line[strcspn(line, "\r\n")] = '\0';
+        return line;
+}
+
 /* Parse what follows the command's words into ARGS. Global options may
  * appear here too (`vigilctl tree --json`). Exit status on error, else 0. */
 static int cmd_parse(struct cmd_ctx *ctx, const struct cmd_command *c, int argc, char **argv,
@@ -312,6 +330,9 @@ static int cmd_parse(struct cmd_ctx *ctx, const struct cmd_command *c, int argc,
                                 value = argv[++i];
                         }
                         i++;
+                        if ((o->flags & CMD_OPT_FILE) && !(value = cmd_file_line(value)))
+                                return cmd_usage_error(ctx, c, "%s: %s: cannot read its first line", c->words,
+                                                       o->flag);
                         if (cmd_add(args, o->name, value) < 0)
                                 return cmd_usage_error(ctx, c, "%s: too many arguments", c->words);
                         continue;

@@ -23,6 +23,8 @@ enum cmd_option_flags {
         CMD_OPT_REQUIRED = 1 << 0,  /* must be given */
         CMD_OPT_REPEAT   = 1 << 1,  /* may be given more than once (--camera) */
         CMD_OPT_FLAG     = 1 << 2,  /* takes no value; sent as "true" */
+        CMD_OPT_FILE     = 1 << 3,  /* the value is a file; its first line is sent
+                                     * (a secret kept out of argv, ps and shell history) */
 };
 
 struct cmd_option {

@@ -112,6 +112,25 @@ static int mkdir_parents(const char *dir)
         }
 }
 
+/* A fresh DIR/credentials.key (never replaces one: the credentials held
+ * would no longer open). */
+static int keys_credentials_create(const char *dir)
+{
+        uint8_t key[32];
+        char text[2 * sizeof(key) + 2], path[4096];
+        int r;
+
+        if ((r = join(path, sizeof(path), dir, "credentials.key")) < 0)
+                return r;
+        randombytes_buf(key, sizeof(key));
+        sodium_bin2hex(text, sizeof(text) - 1, key, sizeof(key));
+        strcat(text, "\n");
+        r = write_new_file(path, text);
+        sodium_memzero(key, sizeof(key));
+        sodium_memzero(text, sizeof(text));
+        return r;
+}
+
 int keys_generate(const char *dir, char *ret_public)
 {
         char pub[KEYS_Z85_LEN + 1], sec[KEYS_Z85_LEN + 1];
@@ -130,6 +149,13 @@ int keys_generate(const char *dir, char *ret_public)
                 if ((r = join(paths[i], sizeof(paths[i]), dir, key_files[i])) < 0)
                         return r;
                 if (access(paths[i], F_OK) == 0)
+                        return -EEXIST;
+        }
+        {
+                char cpath[4096];
+                if ((r = join(cpath, sizeof(cpath), dir, "credentials.key")) < 0)
+                        return r;
+                if (access(cpath, F_OK) == 0)
                         return -EEXIST;
         }
         if (zmq_curve_keypair(pub, sec) != 0)
@@ -151,6 +177,9 @@ int keys_generate(const char *dir, char *ret_public)
                         unlink(paths[i]);
         else if (ret_public)
                 memcpy(ret_public, pub, sizeof(pub));
+        if (r == 0 && (r = keys_credentials_create(dir)) < 0)
+                for (int i = 0; i < 4; i++)
+                        unlink(paths[i]);
         sodium_memzero(sec, sizeof(sec));
         sodium_memzero(ssk, sizeof(ssk));
         sodium_memzero(texts, sizeof(texts));
@@ -172,6 +201,32 @@ static int read_key_file(const char *path, char *buf, size_t n)
         while (got > 0 && (buf[got - 1] == '\n' || buf[got - 1] == '\r' ||
                            buf[got - 1] == ' ' || buf[got - 1] == '\t'))
                 buf[--got] = '\0';
+        return 0;
+}
+
+/* DIR/credentials.key into RET (32 bytes), created if missing. */
+static int keys_credentials_load(const char *dir, uint8_t *ret, char *err, size_t errlen)
+{
+        char text[2 * 32 + 8], path[4096];
+        size_t bin_len;
+        int r;
+
+        if (join(path, sizeof(path), dir, "credentials.key") < 0)
+                return fail(err, errlen, -ENAMETOOLONG, "key directory %s: path too long", dir);
+        r = read_key_file(path, text, sizeof(text));
+        if (r == -ENOENT) {
+                if ((r = keys_credentials_create(dir)) < 0 && r != -EEXIST)
+                        return fail(err, errlen, r, "%s: cannot create it: %s", path, strerror(-r));
+                r = read_key_file(path, text, sizeof(text));
+        }
+        if (r < 0)
+                return fail(err, errlen, r == -EFBIG ? -EINVAL : r, "%s: %s", path,
+                            r == -EFBIG ? "file too long for a key" : strerror(-r));
+        if (strlen(text) != 64 || sodium_hex2bin(ret, 32, text, 64, NULL, &bin_len, NULL) != 0 || bin_len != 32) {
+                sodium_memzero(text, sizeof(text));
+                return fail(err, errlen, -EINVAL, "%s: not a 64-digit hex key", path);
+        }
+        sodium_memzero(text, sizeof(text));
         return 0;
 }
 
@@ -233,6 +288,8 @@ int keys_load(const char *dir, struct node_keys *ret, char *err, size_t errlen)
                 fail(err, errlen, r, "%s: sign.pub does not belong to sign.key", dir);
                 goto out;
         }
+        if ((r = keys_credentials_load(dir, k.credentials_key, err, errlen)) < 0)
+                goto out;
         *ret = k;
         r = 0;
 out:

@@ -6,6 +6,11 @@
  *   DIR/curve.key   Z85 secret key
  *   DIR/sign.pub    Ed25519 public key, hex (64 chars)
  *   DIR/sign.key    Ed25519 secret key, hex (128 chars)
+ *   DIR/credentials.key  the key that seals the credentials a station holds
+ *                   (XChaCha20-Poly1305, 32 bytes, hex): outside the
+ *                   database, so a copy of the database holds no password
+ *                   (Art 5, 24(1)); created by keygen, and by keys_load in
+ *                   a key directory made before it existed
  * Identity file (written by `vigilctl keygen FILE --name NAME`, mode 0600), INI:
  *   [identity]
  *   name = admin
@@ -24,6 +29,7 @@ struct node_keys {
         char curve_secret[KEYS_Z85_LEN + 1];
         uint8_t sign_public[32];
         uint8_t sign_secret[64];
+        uint8_t credentials_key[32];
 };
 
 struct identity {
@@ -36,7 +42,9 @@ struct identity {
  *  overwrite existing key files (-EEXIST). On success copies the Z85 CURVE
  *  public key into RET_PUBLIC (size >= 41). Negative errno on failure. */
 int keys_generate(const char *dir, char *ret_public);
-/** Load DIR's key set into RET; -ENOENT/-EINVAL with a sentence in ERR. */
+/** Load DIR's key set into RET; -ENOENT/-EINVAL with a sentence in ERR.
+ *  A missing credentials.key is created (mode 0600): a key directory of an
+ *  older vigild has none. */
 int keys_load(const char *dir, struct node_keys *ret, char *err, size_t errlen);
 /** Parse a 64-digit hex Ed25519 public key (sign.pub) into RET. 0 or -EINVAL. */
 int keys_sign_public_parse(const char *hex, uint8_t ret[32]);

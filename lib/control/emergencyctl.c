@@ -6,8 +6,98 @@
 #include <string.h>
 
 #include "base/ids.h"
+#include "base/log.h"
 #include "base/nodeid.h"
+#include "base/sqlarray.h"
 #include "db/db.h"
+
+/* Art 23(5), 29(2): every declare and end attempt is a record in this
+ * node's access log, refused here in C too (a usage error, an admin
+ * declaring): the reply follows once it is on record. */
+struct emergencyctl_refusal {
+        struct control_req *q;
+        uint32_t status;
+        char error[300], article[16];
+};
+
+static void emergencyctl_on_refusal_logged(void *arg, struct db_tx *tx, int err, const char *msg)
+{
+        struct emergencyctl_refusal *r = arg;
+
+        (void)tx;
+        if (err)
+                log_warn("emergency", "msg=\"cannot log a refused attempt\" reason=\"%s\"", msg);
+        control_reply(r->q, r->status, NULL, r->error, r->article[0] ? r->article : NULL);
+        free(r->q);
+        free(r);
+}
+
+/* Refuse Q (STATUS: CONTROL_REFUSED or CONTROL_USAGE) with ERROR and
+ * ARTICLE (may be NULL), logged as ACTION by whoever asked; frees Q. */
+static void emergencyctl_refuse(struct control_req *q, const char *action, uint32_t status, const char *error,
+                                const char *article)
+{
+        struct emergency *e = q->ctx;
+        struct emergencyctl_refusal *r = calloc(1, sizeof(*r));
+        const char *badge = control_badge(q);
+        const char *p[4];
+        struct db_tx *tx;
+
+        vigil_require(r != NULL);
+        r->q = q;
+        r->status = status;
+        snprintf(r->error, sizeof(r->error), "%s", error);
+        snprintf(r->article, sizeof(r->article), "%s", article ? article : "");
+        p[0] = badge ? badge : q->user;
+        p[1] = action;
+        p[2] = article;
+        p[3] = error;
+        tx = db_tx_new();
+        db_tx_add(tx, "SELECT access_refuse($1, $2, $3, $4, NULL)", 4, p, NULL, NULL);
+        db_submit(e->d->links.db, tx, emergencyctl_on_refusal_logged, r);
+}
+
+/* Every value of the repeated argument NAME (also "a,b" lists) into RET. */
+static void emergencyctl_args(const struct control_req *q, const char *name, struct sqlarray *ret)
+{
+        size_t i;
+
+        sqlarray_set_type(ret, SQLARRAY_TEXT);
+        for (i = 0; i < q->msg->n_args; i++) {
+                const Vigil__Arg *a = q->msg->args[i];
+                char *copy, *save = NULL, *tok;
+                if (!a->name || !a->value || strcmp(a->name, name) != 0)
+                        continue;
+                copy = strdup(a->value);
+                vigil_require(copy != NULL);
+                for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+                        if (*tok)
+                                sqlarray_add_text(ret, tok);
+                free(copy);
+        }
+}
+
+/* "90s", "30m", "2h", "1d" (and "0") as an interval into OUT; false if not. */
+static bool emergencyctl_duration(const char *v, char *out, size_t n)
+{
+        char *end;
+        long d;
+
+        if (!v)
+                return false;
+        d = strtol(v, &end, 10);
+        if (end == v || d < 0 || d > 100000)
+                return false;
+        if (d == 0 && *end == '\0') {
+                snprintf(out, n, "0 seconds");
+                return true;
+        }
+        if (!(end[0] == 's' || end[0] == 'm' || end[0] == 'h' || end[0] == 'd') || end[1])
+                return false;
+        snprintf(out, n, "%ld %s", d,
+                 end[0] == 's' ? "seconds" : end[0] == 'm' ? "minutes" : end[0] == 'h' ? "hours" : "days");
+        return true;
+}
 
 /* Declared or ended: the answer is the status (CONTRACT.md: id, state,
  * stations), built by the database. */
@@ -40,32 +130,37 @@ static void emergencyctl_declare(struct control_req *q)
         struct emergency *e = q->ctx;
         const char *badge = control_badge(q);
         const char *near = control_arg(q, "near"), *radius = control_arg(q, "radius");
-        const char *duration = control_arg(q, "duration");
-        char id[32], lat[32] = "", lon[32] = "", interval[32];
-        const char *p[9];
+        const char *duration = control_arg(q, "duration"), *look_back = control_arg(q, "look_back");
+        char id[32], lat[32] = "", lon[32] = "", interval[32], back[32] = "0 seconds";
+        const char *p[12];
+        int lens[12] = { 0 }, fmts[12] = { 0 };
+        struct sqlarray officers = { 0 }, roles = { 0 };
         struct db_tx *tx;
         double la, lo;
-        long d;
-        char *end;
 
         if (!badge) {
-                control_refuse(q, "refused: Art 19: a commander declares, as themselves (--as)", "Art 19");
+                emergencyctl_refuse(q, "emergency.declare", CONTROL_REFUSED,
+                                    "refused: Art 19: a commander declares, as themselves (--as)", "Art 19");
                 return;
         }
         if ((near == NULL) != (radius == NULL) ||
             (near && (sscanf(near, "%lf,%lf", &la, &lo) != 2 || strtod(radius, NULL) <= 0))) {
-                control_reply(q, CONTROL_USAGE, NULL, "--near LAT,LON and --radius METRES go together", NULL);
-                free(q);
+                emergencyctl_refuse(q, "emergency.declare", CONTROL_USAGE,
+                                    "--near LAT,LON and --radius METRES go together", NULL);
                 return;
         }
-        d = duration ? strtol(duration, &end, 10) : 0;
-        if (!duration || d <= 0 || !(end[0] == 's' || end[0] == 'm' || end[0] == 'h' || end[0] == 'd') || end[1]) {
-                control_reply(q, CONTROL_USAGE, NULL, "--duration is 90s, 30m, 2h or 1d", NULL);
-                free(q);
+        if (!emergencyctl_duration(duration, interval, sizeof(interval)) || strncmp(interval, "0 ", 2) == 0) {
+                emergencyctl_refuse(q, "emergency.declare", CONTROL_USAGE, "--duration is 90s, 30m, 2h or 1d",
+                                    NULL);
                 return;
         }
-        snprintf(interval, sizeof(interval), "%ld %s", d,
-                 end[0] == 's' ? "seconds" : end[0] == 'm' ? "minutes" : end[0] == 'h' ? "hours" : "days");
+        /* Art 19: recorded footage from how long before its start (0: from
+         * its start only; at most 24 hours, which the database checks). */
+        if (look_back && !emergencyctl_duration(look_back, back, sizeof(back))) {
+                emergencyctl_refuse(q, "emergency.declare", CONTROL_USAGE, "--look-back is 0, 90s, 30m, 2h or 1d",
+                                    NULL);
+                return;
+        }
         if (near) {
                 snprintf(lat, sizeof(lat), "%.9f", la);
                 snprintf(lon, sizeof(lon), "%.9f", lo);
@@ -82,13 +177,22 @@ static void emergencyctl_declare(struct control_req *q)
         p[7] = control_arg(q, "incident");
         p[8] = control_arg(q, "authority");
         if (!p[2] || !nodeid_is_wellformed(p[2])) {
-                control_reply(q, CONTROL_USAGE, NULL, "--scope is a node ID (its subtree)", NULL);
-                free(q);
+                emergencyctl_refuse(q, "emergency.declare", CONTROL_USAGE, "--scope is a node ID (its subtree)",
+                                    NULL);
                 return;
         }
+        /* Who may act under it (Art 19): the database resolves them into
+         * identities and refuses an emergency that names nobody. */
+        emergencyctl_args(q, "officer", &officers);
+        emergencyctl_args(q, "role", &roles);
+        sqlarray_param(&officers, &p[9], &lens[9], &fmts[9]);
+        sqlarray_param(&roles, &p[10], &lens[10], &fmts[10]);
+        p[11] = back;
         tx = db_tx_new();
         db_tx_add(tx, "SELECT * FROM emergency_declare($1, $2, $3, $4::float8, $5::float8, $6::float8, $7::interval, "
-                      "$8, $9)", 9, p, NULL, NULL);
+                      "$8, $9, $10::text[], $11::text[], $12::interval)", 12, p, lens, fmts);
+        sqlarray_deinit(&officers);
+        sqlarray_deinit(&roles);
         db_submit(e->d->links.db, tx, emergencyctl_on_declared, q);
 }
 
@@ -111,9 +215,14 @@ static void emergencyctl_on_credentials(void *arg, struct db_tx *tx, int err, co
         struct control_req *q = arg;
         json_t *doc;
 
-        (void)tx;
         if (err) {
                 control_refuse(q, msg, NULL);
+                return;
+        }
+        if (!db_tx_result(tx, 0) || PQntuples(db_tx_result(tx, 0)) != 1) {
+                char m[160];
+                snprintf(m, sizeof(m), "no system %s is registered at this station", q->arg_id);
+                control_refuse(q, m, NULL);
                 return;
         }
         doc = json_object();
@@ -124,11 +233,15 @@ static void emergencyctl_on_credentials(void *arg, struct db_tx *tx, int err, co
 }
 
 /* An admin of the station records the credentials of a reserved interface:
- * kept here only, never replicated (the URL that travels up has none). */
+ * kept here only, never replicated (the URL that travels up has none),
+ * sealed here with the node's credentials.key before they reach the
+ * database (Art 5, 24(1): a copy of the database holds no password). */
 static void emergencyctl_credentials(struct control_req *q)
 {
         struct emergency *e = q->ctx;
         const char *p[3] = { control_arg(q, "system"), control_arg(q, "user"), control_arg(q, "password") };
+        char *nonce = NULL, *sealed = NULL;
+        const char *sp[4];
         struct db_tx *tx;
 
         if (!control_is_admin(q) || e->d->cfg->tier != TIER_STATION) {
@@ -137,16 +250,31 @@ static void emergencyctl_credentials(struct control_req *q)
                 return;
         }
         if (!p[0] || !p[1] || !p[2]) {
-                control_reply(q, CONTROL_USAGE, NULL, "system credentials CODE --user U --password P", NULL);
+                control_reply(q, CONTROL_USAGE, NULL,
+                              "system credentials CODE --user U --password-file FILE (or --password P)", NULL);
                 free(q);
                 return;
         }
         snprintf(q->arg_id, sizeof(q->arg_id), "%s", p[0]);
+        if (credentials_seal(&e->creds, p[0], p[1], p[2], &nonce, &sealed) < 0) {
+                control_reply(q, CONTROL_USAGE, NULL, "a user or a password is at most 256 bytes", NULL);
+                free(q);
+                return;
+        }
+        sp[0] = p[0];
+        sp[1] = nonce;
+        sp[2] = sealed;
+        sp[3] = q->user;
         tx = db_tx_new();
-        db_tx_add(tx, "INSERT INTO interface_credentials (system_code, username, password) "
-                      "SELECT code, $2, $3 FROM systems WHERE code = $1 AND via IS NULL "
-                      "ON CONFLICT (system_code) DO UPDATE SET username = EXCLUDED.username, "
-                      "password = EXCLUDED.password", 3, p, NULL, NULL);
+        /* Who set them, for which system, is on record (never what). */
+        db_tx_add(tx, "WITH held AS (INSERT INTO interface_credentials (system_code, nonce, sealed) "
+                      "SELECT code, decode($2, 'hex'), decode($3, 'hex') FROM systems WHERE code = $1 AND via IS NULL "
+                      "ON CONFLICT (system_code) DO UPDATE SET nonce = EXCLUDED.nonce, sealed = EXCLUDED.sealed, "
+                      "username = NULL, password = NULL RETURNING system_code) "
+                      "SELECT system_code, audit_append($4, 'system.credentials', 'ok', NULL, NULL, NULL, NULL, NULL, "
+                      "NULL, 'system ' || system_code || ': credentials held, sealed') FROM held", 4, sp, NULL, NULL);
+        free(nonce);
+        free(sealed);
         db_submit(e->d->links.db, tx, emergencyctl_on_credentials, q);
 }
 
@@ -158,12 +286,12 @@ static void emergencyctl_end(struct control_req *q)
         struct db_tx *tx;
 
         if (!badge) {
-                control_refuse(q, "refused: Art 19: a commander ends it, as themselves (--as)", "Art 19");
+                emergencyctl_refuse(q, "emergency.end", CONTROL_REFUSED,
+                                    "refused: Art 19: a commander ends it, as themselves (--as)", "Art 19");
                 return;
         }
         if (!p[0]) {
-                control_reply(q, CONTROL_USAGE, NULL, "which emergency? (its ID)", NULL);
-                free(q);
+                emergencyctl_refuse(q, "emergency.end", CONTROL_USAGE, "which emergency? (its ID)", NULL);
                 return;
         }
         snprintf(q->arg_id, sizeof(q->arg_id), "%s", p[0]);

@@ -77,6 +77,7 @@ static void viewctl_view(struct control_req *q)
          * grant names it), and the unit this node knows them by. */
         r.officer_key = q->key;
         r.officer_unit = (char *)officer_unit_of(vc->officers, badge);
+        r.destination = (char *)control_arg(q, "destination");   /* copy, retrieve: Art 20(4) */
         if ((control_arg(q, "from") &&
              vtime_parse(control_arg(q, "from"), vtime_now_us(), &r.from_us) < 0) ||
             (control_arg(q, "to") && vtime_parse(control_arg(q, "to"), vtime_now_us(), &r.to_us) < 0)) {

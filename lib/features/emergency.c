@@ -3,11 +3,13 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "features/audit.h"
+#include "features/emergency_bounds.h"
 #include "db/db.h"
 #include "base/log.h"
 #include "base/nodeid.h"
@@ -18,6 +20,7 @@
 #include "wire/wire.h"
 #include "base/vtime.h"
 #include "base/ids.h"
+#include "base/keys.h"
 
 /* Reserved interfaces probed at once by a station (of them, against one
  * host and port: a recorder behind several systems, many of which accept
@@ -41,7 +44,8 @@
 static const char emergency_select[] =
         "SELECT id, dispatch_version, scope, near_lat, near_lon, radius_m, "
         "(extract(epoch FROM starts_at) * 1000000)::bigint, (extract(epoch FROM ends_at) * 1000000)::bigint, "
-        "incident, authority, declared_by, declared_at, ended_at IS NOT NULL FROM emergencies "
+        "incident, authority, declared_by, declared_at, ended_at IS NOT NULL, " EMERGENCY_BOUNDS_COLUMN
+        " FROM emergencies "
         "WHERE dispatch_version IS DISTINCT FROM dispatched_version ORDER BY dispatch_version LIMIT 20";
 
 /* The numbers among an order's fields, as text for its parameters. */
@@ -74,27 +78,30 @@ static void emergency_order_params(const Vigil__EmergencyOrder *o, const char **
         p[13] = o->ended ? "t" : "f";
 }
 
+/* BOUNDS: emergency_bounds_json of O. */
 static void emergency_add_apply(struct db_tx *tx, const char *via, const Vigil__EmergencyOrder *o,
-                                const uint8_t *change, size_t len)
+                                const uint8_t *change, size_t len, const char *bounds)
 {
         struct emergency_order_text t;
-        const char *p[15];
-        int lens[15] = { 0 }, fmts[15] = { 0 };
+        const char *p[16];
+        int lens[16] = { 0 }, fmts[16] = { 0 };
 
         emergency_order_params(o, p, &t);
         p[0] = via;
         p[14] = (const char *)change;
         lens[14] = (int)len;
         fmts[14] = 1;
+        p[15] = bounds;
         db_tx_add(tx, "SELECT emergency_apply($1, $2, $3, $4, $5, $6, $7, "
                       "timestamptz 'epoch' + $8::bigint * interval '1 microsecond', "
-                      "timestamptz 'epoch' + $9::bigint * interval '1 microsecond', $10, $11, $12, $13, $14, $15)",
-                  15, p, lens, fmts);
+                      "timestamptz 'epoch' + $9::bigint * interval '1 microsecond', $10, $11, $12, $13, $14, $15, "
+                      "$16::jsonb)",
+                  16, p, lens, fmts);
 }
 
 /* Row I of an emergency_select (or emergency_snapshot_select) result as
- * an order; O points into RES. */
-static void emergency_row_read(Vigil__EmergencyOrder *o, const PGresult *res, int i)
+ * an order; O points into RES and B (emergency_bounds_free it). */
+static void emergency_row_read(Vigil__EmergencyOrder *o, struct emergency_bounds *b, const PGresult *res, int i)
 {
         vigil__emergency_order__init(o);
         o->id = PQgetvalue(res, i, 0);
@@ -115,15 +122,16 @@ static void emergency_row_read(Vigil__EmergencyOrder *o, const PGresult *res, in
         o->declared_by = PQgetvalue(res, i, 10);
         o->declared_at = PQgetvalue(res, i, 11);
         o->ended = PQgetvalue(res, i, 12)[0] == 't';
+        emergency_bounds_read(b, o, PQgetvalue(res, i, 13));
 }
 
 /* Row I read into *O and encoded as an EmergencyOrder change. */
-static int emergency_row_encode(Vigil__EmergencyOrder *o, const PGresult *res, int i, uint8_t **ret,
-                                size_t *ret_len)
+static int emergency_row_encode(Vigil__EmergencyOrder *o, struct emergency_bounds *b, const PGresult *res, int i,
+                                uint8_t **ret, size_t *ret_len)
 {
         Vigil__Change c = VIGIL__CHANGE__INIT;
 
-        emergency_row_read(o, res, i);
+        emergency_row_read(o, b, res, i);
         c.kind_case = VIGIL__CHANGE__KIND_EMERGENCY_ORDER;
         c.emergency_order = o;
         return wire_encode_change(&c, ret, ret_len);
@@ -135,12 +143,15 @@ static int emergency_row_encode(Vigil__EmergencyOrder *o, const PGresult *res, i
 static int emergency_encode_row(void *arg, const PGresult *res, int i, uint8_t **ret, size_t *ret_len)
 {
         Vigil__EmergencyOrder o;
+        struct emergency_bounds b;
         int r = signed_bytes(res, i, PQnfields(res) - 1, ret, ret_len);
 
         if (r != 0)
                 return r < 0 ? r : 0;
         (void)arg;
-        return emergency_row_encode(&o, res, i, ret, ret_len);
+        r = emergency_row_encode(&o, &b, res, i, ret, ret_len);
+        emergency_bounds_free(&b);
+        return r;
 }
 
 /* The live orders held here that cover a child ($1: its ID; the last
@@ -151,9 +162,9 @@ static int emergency_encode_row(void *arg, const PGresult *res, int i, uint8_t *
 static const char emergency_snapshot_select[] =
         "SELECT id, version, scope, near_lat, near_lon, radius_m, "
         "(extract(epoch FROM starts_at) * 1000000)::bigint, (extract(epoch FROM ends_at) * 1000000)::bigint, "
-        "incident, authority, declared_by, declared_at, ended_at IS NOT NULL, "
-        SIGNED_BYTES_SQL("emergency_order", "emergencies.id", "emergencies.version") " FROM emergencies "
-        "WHERE ended_at IS NULL AND ends_at > now() "
+        "incident, authority, declared_by, declared_at, ended_at IS NOT NULL, " EMERGENCY_BOUNDS_COLUMN ", "
+        SIGNED_BYTES_SQL("emergency_order", "emergencies.id", "emergencies.version")
+        " FROM emergencies WHERE ended_at IS NULL AND ends_at > now() "
         "AND (left($1, length(vigil_prefix(scope))) = vigil_prefix(scope) "
         "OR left(scope, length(vigil_prefix($1))) = vigil_prefix($1)) ORDER BY id";
 
@@ -163,23 +174,26 @@ static const char emergency_snapshot_select[] =
 static int emergency_add_row(struct emergency *e, struct db_tx *tx, const PGresult *res, int i)
 {
         Vigil__EmergencyOrder o;
+        struct emergency_bounds b;
         Vigil__Change c = VIGIL__CHANGE__INIT;
         uint8_t *buf, sig[DECISION_SIG_LEN];
         size_t len;
         int r;
 
-        emergency_row_read(&o, res, i);
+        emergency_row_read(&o, &b, res, i);
         r = decision_sign(&o.base, e->d->cfg->node_id, e->audit->keys->sign_secret, sig, NULL);
-        if (r < 0)
-                return r;
-        c.kind_case = VIGIL__CHANGE__KIND_EMERGENCY_ORDER;
-        c.emergency_order = &o;
-        r = wire_encode_change(&c, &buf, &len);
         if (r == 0) {
-                emergency_add_apply(tx, NULL, &o, buf, len);
+                c.kind_case = VIGIL__CHANGE__KIND_EMERGENCY_ORDER;
+                c.emergency_order = &o;
+                r = wire_encode_change(&c, &buf, &len);
+        }
+        if (r == 0) {
+                /* The command's own row: its bounds as it holds them. */
+                emergency_add_apply(tx, NULL, &o, buf, len, PQgetvalue(res, i, 13));
                 signed_keep(tx, "emergency_order", o.id, o.version, buf, len);
                 free(buf);
         }
+        emergency_bounds_free(&b);
         return r;
 }
 
@@ -310,13 +324,14 @@ static void emergency_add_report(struct emergency *e, struct db_tx *tx, const ch
 /* At a station, the statement keeping order O from VIA and acking it, its
  * report up (schema/functions/emergency.sql: emergency_receive decides whether the order is
  * new, live and covers this station). */
-static void emergency_add_receive(struct emergency *e, struct db_tx *tx, const char *via, const Vigil__EmergencyOrder *o)
+static void emergency_add_receive(struct emergency *e, struct db_tx *tx, const char *via, const Vigil__EmergencyOrder *o,
+                                  const char *bounds)
 {
         Vigil__EmergencyReport r;
         struct emergency_order_text t;
         char rversion[24], acked[24];
-        const char *p[18];
-        int lens[18] = { 0 }, fmts[18] = { 0 };
+        const char *p[19];
+        int lens[19] = { 0 }, fmts[19] = { 0 };
         uint8_t *buf;
         size_t len;
 
@@ -331,11 +346,12 @@ static void emergency_add_receive(struct emergency *e, struct db_tx *tx, const c
         p[17] = (const char *)buf;
         lens[17] = (int)len;
         fmts[17] = 1;
+        p[18] = bounds;
         db_tx_add(tx, "SELECT emergency_receive($1, $2, $3, $4, $5, $6, $7, "
                       "timestamptz 'epoch' + $8::bigint * interval '1 microsecond', "
                       "timestamptz 'epoch' + $9::bigint * interval '1 microsecond', $10, $11, $12, $13, $14, $15, "
-                      "timestamptz 'epoch' + $16::bigint * interval '1 microsecond', $17, $18)",
-                  18, p, lens, fmts);
+                      "timestamptz 'epoch' + $16::bigint * interval '1 microsecond', $17, $18, $19::jsonb)",
+                  19, p, lens, fmts);
         free(buf);
 }
 
@@ -350,6 +366,7 @@ static int emergency_add_order(void *arg, struct change_batch *b, const Vigil__C
         struct emergency *e = arg;
         const Vigil__EmergencyOrder *o = c->emergency_order;
         char why[512];
+        char *bounds;
 
         if (!o->id || !o->has_version || !o->scope || !nodeid_is_wellformed(o->scope) || !o->has_starts_us ||
             !o->has_ends_us || o->ends_us <= o->starts_us || !o->incident || !o->authority ||
@@ -365,12 +382,16 @@ static int emergency_add_order(void *arg, struct change_batch *b, const Vigil__C
                               "emergency.receive", o->id, &o->base, why);
                 return 0;
         }
+        if (!(bounds = emergency_bounds_json(o, err, errlen)))
+                return -EBADMSG;
         signed_keep(change_batch_tx(b), "emergency_order", o->id, o->version, change, len);
         if (e->d->cfg->tier != TIER_STATION) {
-                emergency_add_apply(change_batch_tx(b), change_batch_via(b), o, change, len);
+                emergency_add_apply(change_batch_tx(b), change_batch_via(b), o, change, len, bounds);
+                free(bounds);
                 return 0;
         }
-        emergency_add_receive(e, change_batch_tx(b), change_batch_via(b), o);
+        emergency_add_receive(e, change_batch_tx(b), change_batch_via(b), o, bounds);
+        free(bounds);
         /* Linked after a delay (emergency_act_soon, once the transaction
          * committed); an end is undone at once. */
         if (!o->ended)
@@ -600,11 +621,32 @@ static void emergency_flush(struct emergency_job *j)
         db_submit(j->e->d->links.db, tx, emergency_on_flushed, j);
 }
 
+/* URL without any userinfo, into OUT: what goes on record and up in the
+ * report (Art 5, 24(1)). The catalog refuses a URL with one (url_has_
+ * credentials); a row of an older database was cleaned by migration 009;
+ * this is the last line, should either have been got round. */
+static const char *emergency_url_clean(const char *url, char *out, size_t n)
+{
+        const char *h = strstr(url, "://"), *end, *at = NULL, *p;
+
+        if (!h)
+                return url;
+        end = strchr(h + 3, '/');
+        for (p = h + 3; end ? p < end : *p; p++)
+                if (*p == '@')
+                        at = p;
+        if (!at)
+                return url;
+        snprintf(out, n, "%.*s%s", (int)(h + 3 - url), url, at + 1);
+        return out;
+}
+
 static void emergency_on_probed(void *arg, const struct rtsp_result *r)
 {
         struct emergency_probe *pr = arg;
         struct emergency_job *j = pr->job;
         json_t *o, *streams;
+        char clean[sizeof(pr->url)];
         int i;
 
         j->pending--;
@@ -631,7 +673,7 @@ static void emergency_on_probed(void *arg, const struct rtsp_result *r)
         }
         o = json_object();
         json_object_set_new(o, "system", json_string(pr->system));
-        json_object_set_new(o, "url", json_string(pr->url));
+        json_object_set_new(o, "url", json_string(emergency_url_clean(pr->url, clean, sizeof(clean))));
         json_object_set_new(o, "outcome", json_string(r->outcome == RTSP_OK ? "linked"
                                                                               : rtsp_outcome_name(r->outcome)));
         json_object_set_new(o, "reason", json_string(r->reason ? r->reason : ""));
@@ -639,6 +681,36 @@ static void emergency_on_probed(void *arg, const struct rtsp_result *r)
         json_array_append_new(j->details, o);
         free(pr);
         emergency_flush_soon(j);
+}
+
+/* Probe PR, row I of an emergency_take result: with the credentials held,
+ * opened here, on the loop, and nowhere else (features/credentials.h). */
+static void emergency_probe(struct emergency *e, struct emergency_probe *pr, const PGresult *res, int i)
+{
+        char user[CREDENTIALS_MAX + 1], password[CREDENTIALS_MAX + 1];
+        const char *u = PQgetisnull(res, i, 4) ? NULL : PQgetvalue(res, i, 4);
+        const char *pw = PQgetisnull(res, i, 5) ? NULL : PQgetvalue(res, i, 5);
+        struct rtsp_result bad = { RTSP_BAD_RESPONSE, "not an rtsp:// URL we can probe", 0, NULL };
+        int r;
+
+        if (!PQgetisnull(res, i, 7)) {
+                if (credentials_open(&e->creds, pr->system, PQgetvalue(res, i, 6), PQgetvalue(res, i, 7), user,
+                                     password) < 0) {
+                        /* Another key directory, or the row altered. */
+                        struct rtsp_result sealed = { RTSP_AUTH_FAILED, "the credentials held here do not open "
+                                                      "with this node's credentials.key", 0, NULL };
+                        log_warn("emergency", "system=%s msg=\"held credentials do not open\"", pr->system);
+                        emergency_on_probed(pr, &sealed);
+                        return;
+                }
+                u = user;
+                pw = password;
+        }
+        r = e->rtsp ? rtsp_probe(e->rtsp, pr->url, u, pw, EMERGENCY_PROBE_MS, emergency_on_probed, pr) : -EINVAL;
+        sodium_memzero(user, sizeof(user));
+        sodium_memzero(password, sizeof(password));
+        if (r < 0)
+                emergency_on_probed(pr, &bad);
 }
 
 /* Start probing the systems of one order: rows [FIRST, END) of RES. */
@@ -670,12 +742,7 @@ static void emergency_start(struct emergency *e, PGresult *res, int first, int e
                 pr->job = j;
                 snprintf(pr->system, sizeof(pr->system), "%s", PQgetvalue(res, i, 2));
                 snprintf(pr->url, sizeof(pr->url), "%s", PQgetvalue(res, i, 3));
-                if (!e->rtsp || rtsp_probe(e->rtsp, pr->url, PQgetisnull(res, i, 4) ? NULL : PQgetvalue(res, i, 4),
-                                           PQgetisnull(res, i, 5) ? NULL : PQgetvalue(res, i, 5), EMERGENCY_PROBE_MS,
-                                           emergency_on_probed, pr) < 0) {
-                        struct rtsp_result bad = { RTSP_BAD_RESPONSE, "not an rtsp:// URL we can probe", 0, NULL };
-                        emergency_on_probed(pr, &bad);
-                }
+                emergency_probe(e, pr, res, i);
         }
 }
 
@@ -738,9 +805,12 @@ void emergency_act(struct emergency *e)
         db_tx_add(tx, "SELECT * FROM emergency_unlink_due()", 0, NULL, NULL, NULL);
         if (!e->timer_init || !uv_is_active((uv_handle_t *)&e->link_timer))
                 db_tx_add(tx, "SELECT emergency_id, (extract(epoch FROM acked_at) * 1000000)::bigint, system_code, "
-                              "url, username, password FROM emergency_take()",
+                              "url, username, password, encode(nonce, 'hex'), encode(sealed, 'hex') "
+                              "FROM emergency_take()",
                           0, NULL, NULL, NULL);
         db_submit(e->d->links.db, tx, emergency_on_acting, e);
+        /* Credentials an older database held in clear are sealed. */
+        credentials_seal_pending(&e->creds, e->d->links.db);
 }
 
 /* The ack first, then the linking. A station acks an order in the
@@ -825,11 +895,12 @@ static void emergency_add_read(void *arg, struct db_tx *tx, const struct snapsho
         db_tx_add(tx, emergency_snapshot_select, 1, p, NULL, NULL);
 }
 
-void emergency_init(struct emergency *e, struct delivery *d, struct audit *audit)
+void emergency_init(struct emergency *e, struct delivery *d, struct audit *audit, const struct node_keys *keys)
 {
         memset(e, 0, sizeof(*e));
         e->d = d;
         e->audit = audit;
+        credentials_init(&e->creds, keys->credentials_key);
         e->link_delay_ms = d->cfg->emergency_link_delay_ms;
         e->order_note = change_note_new(&d->kinds);
         /* Orders come down from the parent, reports up from children. */

@@ -20,9 +20,11 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "base/keys.h"
 #include "base/runonce.h"
 #include "delivery/delivery.h"
 #include "features/audit.h"
+#include "features/credentials.h"
 #include "vigil.pb-c.h"
 
 struct rtsp_pool;
@@ -37,12 +39,14 @@ struct emergency {
         bool timer_init, stopping;
         struct rtsp_pool *rtsp;         /* reserved interfaces being probed (stations) */
         unsigned long refused;          /* orders from above refused: unsigned, forged, beyond the signer */
+        struct credentials creds;       /* theirs, sealed (stations) */
 };
 
 /** Set E up on D: the EmergencyOrder kind (from the parent), the
  *  EmergencyReport kind (from children), the orders' snapshot section (down)
- *  and a listener that acts on orders at a station. AUDIT is borrowed. */
-void emergency_init(struct emergency *e, struct delivery *d, struct audit *audit);
+ *  and a listener that acts on orders at a station. AUDIT and KEYS (its
+ *  credentials key seals the interfaces' credentials) are borrowed. */
+void emergency_init(struct emergency *e, struct delivery *d, struct audit *audit, const struct node_keys *keys);
 /** Send down the orders declared here and not yet sent. */
 void emergency_dispatch(struct emergency *e);
 /** At a station: act on the orders received and not yet acted on, and undo

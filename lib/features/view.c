@@ -189,7 +189,7 @@ static void view_decide(struct view *v, struct view_decision *d, const Vigil__Vi
                         const char *entry)
 {
         char from[32], to[32];
-        const char *p[8];
+        const char *p[9];
         struct db_tx *tx = db_tx_new();
 
         snprintf(from, sizeof(from), "%.6f", (double)r->from_us / 1e6);
@@ -201,12 +201,12 @@ static void view_decide(struct view *v, struct view_decision *d, const Vigil__Vi
         p[4] = r->has_to_us ? to : NULL;
         p[5] = entry;
         p[6] = r->officer_unit && *r->officer_unit ? r->officer_unit : NULL;
-        /* Identity, not text: the grant must name this unit and key. */
         p[7] = r->officer_key && *r->officer_key ? r->officer_key : NULL;
+        p[8] = r->destination && *r->destination ? r->destination : NULL;   /* Art 20(4) */
         db_tx_add(tx, "SELECT granted, article, message, url, request_id, "
                       "(extract(epoch FROM valid_until) * 1000000)::bigint, emergency_id "
                       "FROM view_decide($1, $2, $3, to_timestamp($4::double precision), "
-                      "to_timestamp($5::double precision), $6, $7, $8)", 8, p, NULL, NULL);
+                      "to_timestamp($5::double precision), $6, $7, $8, $9)", 9, p, NULL, NULL);
         db_submit(v->d->links.db, tx, view_on_decided, d);
 }
 

@@ -590,23 +590,26 @@ END $$;
 -- station, and logged either way (with the emergency's ID when one let
 -- it). Returns the grant and the stream URL.
 --
--- An officer of the command that declared an emergency (P_UNIT, their unit,
--- is the node it was declared at) may view, copy and retrieve within its
--- scope (and radius) and time without a per-request approval (Art 19).
--- Outside scope or time, or after the end: refused (Art 29(2)).
---
 -- Identity, not text: a grant names each officer by unit, badge and key as
 -- the deciding node knew them; the officer asking is the unit (P_UNIT) and
 -- key (P_KEY) the entry node authenticated. A badge registered again below,
 -- with another key, gets nothing under the grant of the officer it copies.
+--
+-- Without a grant, an officer an emergency names (P_UNIT, P_KEY: their
+-- unit and key as the entry node authenticated them) may act under it
+-- within its bounds without a per-request approval (Art 19):
+-- emergency_view_basis (functions/emergency.sql) decides; a copy or
+-- retrieval names where it goes (P_DESTINATION, Art 20(4)), logged.
 CREATE OR REPLACE FUNCTION view_decide(p_officer text, p_camera text, p_action text, p_from timestamptz,
-        p_to timestamptz, p_entry text, p_unit text, p_key text, OUT granted boolean, OUT article text,
-        OUT message text, OUT url text, OUT request_id text, OUT valid_until timestamptz, OUT emergency_id text)
+        p_to timestamptz, p_entry text, p_unit text, p_key text DEFAULT NULL, p_destination text DEFAULT NULL,
+        OUT granted boolean, OUT article text, OUT message text,
+        OUT url text, OUT request_id text, OUT valid_until timestamptz, OUT emergency_id text)
 LANGUAGE plpgsql AS $$
 DECLARE
     g grants;
     c cameras;
     e emergencies;
+    b record;
 BEGIN
     granted := false;
     SELECT * INTO c FROM cameras WHERE id = p_camera AND station_id = vigil_self();
@@ -629,39 +632,33 @@ BEGIN
             request_id := g.request_id;
             valid_until := g.valid_until;
         ELSE
-            -- Art 19: under an emergency, its command's officers need no
-            -- approval, within its scope, radius and time.
-            SELECT em.* INTO e FROM emergencies em
-                LEFT JOIN sites s ON s.station_id = c.station_id AND s.code = c.site_code
-                WHERE em.ended_at IS NULL AND now() >= em.starts_at AND now() < em.ends_at
-                  AND p_unit IS NOT NULL AND p_unit = em.declared_at
-                  AND left(vigil_self(), length(vigil_prefix(em.scope))) = vigil_prefix(em.scope)
-                  AND (em.radius_m IS NULL
-                       OR (coalesce(c.latitude, s.latitude) IS NOT NULL
-                           AND vigil_distance_m(em.near_lat, em.near_lon, coalesce(c.latitude, s.latitude),
-                                                coalesce(c.longitude, s.longitude)) <= em.radius_m))
-                ORDER BY em.ends_at DESC LIMIT 1;
-            IF FOUND THEN
+            -- Art 19: under an emergency, whom it names, within its bounds.
+            SELECT * INTO b FROM emergency_view_basis(p_camera, p_officer, p_key, p_unit, p_action, p_from, p_to,
+                                                      p_destination);
+            SELECT * INTO e FROM emergencies em WHERE em.id = b.emergency_id;
+            IF b.granted THEN
                 granted := true;
                 url := c.stream_url;
                 emergency_id := e.id;
-                valid_until := e.ends_at;
-            ELSIF EXISTS (SELECT 1 FROM grants WHERE cameras @> ARRAY[p_camera] AND officers @> ARRAY[p_officer]
-                          AND NOT revoked AND now() < grants.valid_until) THEN
+                valid_until := b.valid_until;
+            ELSIF b.message IS NULL
+                  AND EXISTS (SELECT 1 FROM grants WHERE cameras @> ARRAY[p_camera] AND officers @> ARRAY[p_officer]
+                              AND NOT revoked AND now() < grants.valid_until) THEN
                 article := 'Art 29(2)';
                 message := format('Art 29(2): the grants for camera %s name an officer %s of another unit or key '
                                   '(this one: unit %s, key %s); no view under them', p_camera, p_officer,
                                   coalesce(p_unit, '?'), coalesce(left(p_key, 8) || '…', '?'));
             ELSE
-                article := 'Art 29(2)';
-                message := format('Art 29(2): no live approval or emergency lets %s %s camera %s%s', p_officer,
-                                  p_action, p_camera,
-                                  CASE WHEN p_action <> 'view-live' THEN ' for that time range' ELSE '' END);
+                article := coalesce(b.article, 'Art 29(2)');
+                message := coalesce(b.message, format('Art 29(2): no live approval or emergency lets %s %s camera %s%s',
+                                  p_officer, p_action, p_camera,
+                                  CASE WHEN p_action <> 'view-live' THEN ' for that time range' ELSE '' END));
             END IF;
         END IF;
     END IF;
     PERFORM audit_append(p_officer, p_action, CASE WHEN granted THEN 'ok' ELSE 'refused' END, article,
-                         p_camera, coalesce(g.purpose, e.incident), g.destination, g.request_id, e.id,
+                         p_camera, coalesce(g.purpose, e.incident),
+                         CASE WHEN g.request_id IS NULL THEN p_destination ELSE g.destination END, g.request_id, e.id,
                          coalesce(message, format('from %s', p_entry)));
 END $$;
 

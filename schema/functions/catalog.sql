@@ -29,6 +29,16 @@ BEGIN
         RAISE EXCEPTION 'Art 13: reserved interface of system "%" must be an rtsp:// (or http://) URL, not "%"',
             bad.code, bad.reserved_interface USING ERRCODE = 'VG013', DETAIL = 'reserved_interface';
     END IF;
+    -- Art 5, 24(1): the URL travels up; the credentials stay here, sealed
+    -- (url_has_credentials). The URL is not repeated in the message.
+    SELECT * INTO bad FROM new_rows
+        WHERE via IS NULL AND reserved_interface IS NOT NULL AND url_has_credentials(reserved_interface)
+        LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'Art 5: the reserved interface of system "%" carries credentials in its URL; give it '
+            'without them and hold them at this station with `vigilctl system credentials % --user U --password P`',
+            bad.code, bad.code USING ERRCODE = 'VG005', DETAIL = 'reserved_interface';
+    END IF;
     RETURN NULL;
 END $$;
 CREATE OR REPLACE TRIGGER systems_check_insert AFTER INSERT ON systems
@@ -52,6 +62,15 @@ BEGIN
         RETURN NULL;
     END IF;
     self := vigil_self();
+    -- Art 5, 24(1): no credentials in a stream URL (url_has_credentials);
+    -- a camera's are its system's, held at this station.
+    SELECT * INTO bad FROM new_rows WHERE via IS NULL AND stream_url IS NOT NULL AND url_has_credentials(stream_url)
+        LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'Art 5: the stream URL of camera % carries credentials; give it without them and hold '
+            'them at this station with `vigilctl system credentials % --user U --password P`',
+            bad.id, bad.system_code USING ERRCODE = 'VG005', DETAIL = 'stream_url';
+    END IF;
     -- GB/T 28181 (Art 15): a camera is type 131/132, under this station.
     SELECT * INTO bad FROM new_rows
         WHERE via IS NULL AND (substr(id, 11, 3) NOT IN ('131', '132') OR substr(id, 1, 8) <> substr(self, 1, 8)

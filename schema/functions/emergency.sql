@@ -16,13 +16,28 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN 2 * 6371000 * asin(sqrt(power(sin(radians(lat2 - lat1) / 2), 2)
                                + cos(radians(lat1)) * cos(radians(lat2)) * power(sin(radians(lon2 - lon1) / 2), 2)));
 
--- Art 19: a commander of this node declares, over a subtree of it.
+-- Art 19: a commander of this node declares, over a subtree of it, naming
+-- who may act under it: P_OFFICERS (badges) and P_ROLES (roles held) of
+-- this unit, resolved here and now into each officer's unit, badge and key
+-- (`named`: the station checks that identity, not a badge; an officer
+-- given the role later is not named), and P_LOOK_BACK, how far before its
+-- start recorded footage may be had (0: only from its start; at most 24
+-- hours: older footage needs an approval, Art 19). Every attempt is a
+-- record in the access log, refused or not.
 CREATE OR REPLACE FUNCTION emergency_declare(p_id text, p_badge text, p_scope text, p_lat double precision,
         p_lon double precision, p_radius double precision, p_duration interval, p_incident text,
-        p_authority text) RETURNS access_answer
+        p_authority text, p_officers text[] DEFAULT '{}', p_roles text[] DEFAULT '{}',
+        p_look_back interval DEFAULT '0') RETURNS access_answer
 LANGUAGE plpgsql AS $$
 DECLARE
     self text := vigil_self();
+    v_officers text[] := ARRAY(SELECT DISTINCT b FROM unnest(coalesce(p_officers, '{}')) b WHERE b <> '' ORDER BY 1);
+    v_roles text[] := ARRAY(SELECT DISTINCT r FROM unnest(coalesce(p_roles, '{}')) r WHERE r <> '' ORDER BY 1);
+    v_look_back interval := coalesce(p_look_back, interval '0');
+    who text := format('officers %s; roles %s; look-back %s', coalesce(nullif(array_to_string(p_officers, ','), ''), '-'),
+                       coalesce(nullif(array_to_string(p_roles, ','), ''), '-'), coalesce(p_look_back, interval '0'));
+    bad text;
+    v_named jsonb;
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM officers WHERE badge = p_badge AND unit = self AND active)
        OR NOT officer_has_power(p_badge, 'commander') THEN
@@ -45,24 +60,67 @@ BEGIN
         RETURN access_refuse(p_badge, 'emergency.declare', 'Art 19',
                              'Art 19: an emergency lasts a bounded time (up to 7 days)', NULL);
     END IF;
+    -- Art 19, 29(2): access under it is for whom it names, no one else.
+    IF cardinality(v_officers) = 0 AND cardinality(v_roles) = 0 THEN
+        RETURN access_refuse(p_badge, 'emergency.declare', 'Art 19',
+                             format('Art 19: an emergency names who may act under it: --officer BADGE or --role ROLE '
+                                    '(of %s)', self), NULL);
+    END IF;
+    IF cardinality(v_officers) > 256 THEN
+        RETURN access_refuse(p_badge, 'emergency.declare', 'Art 19',
+                             'Art 19: an emergency names at most 256 officers; name a role instead', NULL);
+    END IF;
+    SELECT string_agg(b, ', ') INTO bad FROM unnest(v_officers) b
+        WHERE NOT EXISTS (SELECT 1 FROM officers o WHERE o.badge = b AND o.unit = self AND o.active);
+    IF bad IS NOT NULL THEN
+        RETURN access_refuse(p_badge, 'emergency.declare', 'Art 19',
+                             format('Art 19: %s: not an active officer of %s', bad, self), NULL);
+    END IF;
+    SELECT string_agg(r, ', ') INTO bad FROM unnest(v_roles) r
+        WHERE NOT EXISTS (SELECT 1 FROM officers o WHERE o.unit = self AND o.active AND r = ANY (o.roles));
+    IF bad IS NOT NULL THEN
+        RETURN access_refuse(p_badge, 'emergency.declare', 'Art 19',
+                             format('Art 19: no active officer of %s holds the role %s', self, bad), NULL);
+    END IF;
+    IF v_look_back < interval '0' OR v_look_back > interval '24 hours' THEN
+        RETURN access_refuse(p_badge, 'emergency.declare', 'Art 19',
+                             'Art 19: an emergency looks back at most 24 hours before its start; older footage '
+                             'needs an approval (access request)', NULL);
+    END IF;
+    SELECT jsonb_agg(jsonb_build_object('unit', o.unit, 'badge', o.badge, 'key', o.public_key) ORDER BY o.badge)
+        INTO v_named
+        FROM officers o WHERE o.unit = self AND o.active AND (o.badge = ANY (v_officers) OR o.roles && v_roles);
     INSERT INTO emergencies (id, version, scope, near_lat, near_lon, radius_m, starts_at, ends_at, incident,
-                             authority, declared_by, declared_at, dispatch_version)
+                             authority, declared_by, declared_at, dispatch_version, officers, roles, named, look_back)
         VALUES (p_id, (extract(epoch FROM clock_timestamp()) * 1000000)::bigint, p_scope, p_lat, p_lon, p_radius,
                 now(), now() + p_duration, p_incident, p_authority, p_badge, self,
-                (extract(epoch FROM clock_timestamp()) * 1000000)::bigint);
+                (extract(epoch FROM clock_timestamp()) * 1000000)::bigint, v_officers, v_roles, v_named, v_look_back);
     PERFORM audit_append(p_badge, 'emergency.declare', 'ok', NULL, NULL, p_incident, NULL, NULL, p_id,
-                         format('scope %s%s, until %s, authority %s', p_scope,
+                         format('scope %s%s, until %s, authority %s; %s; named %s', p_scope,
                                 CASE WHEN p_radius IS NOT NULL THEN format(', %s m around %s,%s', p_radius, p_lat, p_lon)
-                                     ELSE '' END, now() + p_duration, p_authority));
+                                     ELSE '' END, now() + p_duration, p_authority, who,
+                                (SELECT string_agg(x->>'badge', ',') FROM jsonb_array_elements(v_named) x)));
     RETURN ROW(true, NULL, NULL, 'declared')::access_answer;
 END $$;
+
+-- The bounds of an order as they travel (EmergencyOrder officers, roles,
+-- named, look_back_us): P_BOUNDS is {"officers":[..],"roles":[..],
+-- "named":[{"unit","badge","key"}..],"look_back_us":N}, built by vigild
+-- from the order; NULL (an order of an older command) names nobody.
+CREATE OR REPLACE FUNCTION emergency_bounds_officers(p_bounds jsonb) RETURNS text[]
+LANGUAGE sql IMMUTABLE
+RETURN ARRAY(SELECT jsonb_array_elements_text(coalesce(p_bounds->'officers', '[]')));
+
+CREATE OR REPLACE FUNCTION emergency_bounds_roles(p_bounds jsonb) RETURNS text[]
+LANGUAGE sql IMMUTABLE
+RETURN ARRAY(SELECT jsonb_array_elements_text(coalesce(p_bounds->'roles', '[]')));
 
 -- Keep an order (newer versions replace) and pass it to each child whose
 -- subtree overlaps the scope. P_VIA: the parent, or NULL when declared here.
 CREATE OR REPLACE FUNCTION emergency_apply(p_via text, p_id text, p_version bigint, p_scope text, p_lat double precision,
         p_lon double precision, p_radius double precision, p_starts timestamptz, p_ends timestamptz,
         p_incident text, p_authority text, p_declared_by text, p_declared_at text, p_ended boolean,
-        p_change bytea) RETURNS integer
+        p_change bytea, p_bounds jsonb DEFAULT NULL) RETURNS integer
 LANGUAGE plpgsql AS $$
 DECLARE
     changed boolean;
@@ -70,11 +128,16 @@ DECLARE
     n integer := 0;
 BEGIN
     INSERT INTO emergencies AS e (id, version, scope, near_lat, near_lon, radius_m, starts_at, ends_at, incident,
-                                  authority, declared_by, declared_at, ended_at, via)
+                                  authority, declared_by, declared_at, ended_at, via, officers, roles, named,
+                                  look_back)
         VALUES (p_id, p_version, p_scope, p_lat, p_lon, p_radius, p_starts, p_ends, p_incident, p_authority,
-                p_declared_by, p_declared_at, CASE WHEN p_ended THEN now() END, p_via)
+                p_declared_by, p_declared_at, CASE WHEN p_ended THEN now() END, p_via,
+                emergency_bounds_officers(p_bounds), emergency_bounds_roles(p_bounds),
+                coalesce(p_bounds->'named', '[]'),
+                coalesce((p_bounds->>'look_back_us')::bigint, 0) * interval '1 microsecond')
         ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version, ends_at = EXCLUDED.ends_at,
-            ended_at = coalesce(e.ended_at, EXCLUDED.ended_at)
+            ended_at = coalesce(e.ended_at, EXCLUDED.ended_at), officers = EXCLUDED.officers,
+            roles = EXCLUDED.roles, named = EXCLUDED.named, look_back = EXCLUDED.look_back
         WHERE e.version < EXCLUDED.version
         RETURNING true INTO changed;
     IF p_via IS NULL THEN
@@ -115,7 +178,8 @@ END $$;
 CREATE OR REPLACE FUNCTION emergency_receive(p_via text, p_id text, p_version bigint, p_scope text, p_lat double precision,
         p_lon double precision, p_radius double precision, p_starts timestamptz, p_ends timestamptz,
         p_incident text, p_authority text, p_declared_by text, p_declared_at text, p_ended boolean,
-        p_report_version bigint, p_acked timestamptz, p_uplink text, p_report bytea) RETURNS boolean
+        p_report_version bigint, p_acked timestamptz, p_uplink text, p_report bytea, p_bounds jsonb DEFAULT NULL)
+RETURNS boolean
 LANGUAGE plpgsql AS $$
 DECLARE
     self text := vigil_self();
@@ -124,12 +188,16 @@ DECLARE
     acked boolean;
 BEGIN
     INSERT INTO emergencies AS e (id, version, scope, near_lat, near_lon, radius_m, starts_at, ends_at, incident,
-                                  authority, declared_by, declared_at, ended_at, via, acked_version)
+                                  authority, declared_by, declared_at, ended_at, via, acked_version, officers, roles,
+                                  named, look_back)
         VALUES (p_id, p_version, p_scope, p_lat, p_lon, p_radius, p_starts, p_ends, p_incident, p_authority,
                 p_declared_by, p_declared_at, CASE WHEN p_ended THEN now() END, p_via,
-                CASE WHEN live THEN p_version END)
+                CASE WHEN live THEN p_version END, emergency_bounds_officers(p_bounds),
+                emergency_bounds_roles(p_bounds), coalesce(p_bounds->'named', '[]'),
+                coalesce((p_bounds->>'look_back_us')::bigint, 0) * interval '1 microsecond')
         ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version, ends_at = EXCLUDED.ends_at,
-            ended_at = coalesce(e.ended_at, EXCLUDED.ended_at),
+            ended_at = coalesce(e.ended_at, EXCLUDED.ended_at), officers = EXCLUDED.officers,
+            roles = EXCLUDED.roles, named = EXCLUDED.named, look_back = EXCLUDED.look_back,
             -- an order ended here stays ended: no later version is acked
             acked_version = CASE WHEN e.ended_at IS NULL THEN coalesce(EXCLUDED.acked_version, e.acked_version)
                                  ELSE e.acked_version END
@@ -150,10 +218,13 @@ END $$;
 -- At a station: the private systems an emergency links (in scope, with a
 -- reserved interface; within the radius when one is given: a system is in
 -- it when one of its cameras, by its own position or its site's, is).
+-- With the credentials held: sealed (nonce, sealed: vigild opens them on
+-- its loop, with the key only it holds), or, for a row of an older
+-- database not sealed yet, as they were kept.
 CREATE OR REPLACE FUNCTION emergency_systems(p_id text)
-RETURNS TABLE (system_code text, url text, username text, password text)
+RETURNS TABLE (system_code text, url text, username text, password text, nonce bytea, sealed bytea)
 LANGUAGE sql STABLE AS $$
-    SELECT y.code, y.reserved_interface, k.username, k.password
+    SELECT y.code, y.reserved_interface, k.username, k.password, k.nonce, k.sealed
     FROM emergencies e
     JOIN systems y ON y.station_id = vigil_self() AND y.builder_class = 'private'
                   AND y.reserved_interface ~ '^rtsps?://' AND y.via IS NULL
@@ -210,11 +281,90 @@ BEGIN
                              format('Art 19: only a commander of %s ends it', vigil_self()), NULL);
     END IF;
     IF e.ended_at IS NOT NULL THEN
+        PERFORM audit_append(p_badge, 'emergency.end', 'ok', NULL, NULL, e.incident, NULL, NULL, p_id,
+                             format('already ended at %s', e.ended_at));
         RETURN ROW(true, NULL, NULL, 'ended')::access_answer;
     END IF;
     UPDATE emergencies SET ended_at = now(), version = v, dispatch_version = v WHERE id = p_id;
     PERFORM audit_append(p_badge, 'emergency.end', 'ok', NULL, NULL, e.incident, NULL, NULL, p_id, NULL);
     RETURN ROW(true, NULL, NULL, 'ended')::access_answer;
+END $$;
+
+-- Art 19, 20(4), 29(2): may OFFICER (key P_KEY, unit P_UNIT, as the entry
+-- node authenticated them) do P_ACTION on P_CAMERA, of this station, under
+-- a live emergency, for P_FROM..P_TO, copies going to P_DESTINATION?
+-- view_decide asks when no grant lets it. Only an officer the declaration
+-- names, by unit, badge and key (`named`: the command resolved its
+-- --officer and --role into identities; a badge alone is not one); within
+-- its scope, radius and time; recorded material only from its look-back
+-- before its start until now (and not after its end); a copy or retrieval
+-- names where it goes (Art 20(4)). GRANTED with the emergency and until
+-- when; refused with the article and why, and the emergency it was
+-- refused under (the record names it); no emergency covering the camera:
+-- all NULL (view_decide says no approval or emergency lets it).
+CREATE OR REPLACE FUNCTION emergency_view_basis(p_camera text, p_officer text, p_key text, p_unit text,
+        p_action text, p_from timestamptz, p_to timestamptz, p_destination text, OUT granted boolean,
+        OUT emergency_id text, OUT valid_until timestamptz, OUT article text, OUT message text)
+LANGUAGE plpgsql AS $$
+DECLARE
+    self text := vigil_self();
+    lat double precision;
+    lon double precision;
+    e emergencies;
+    me jsonb := jsonb_build_array(jsonb_build_object('unit', p_unit, 'badge', p_officer, 'key', p_key));
+    recorded boolean := p_action <> 'view-live';
+    why text;
+    why_article text;
+BEGIN
+    granted := false;
+    SELECT coalesce(c.latitude, s.latitude), coalesce(c.longitude, s.longitude) INTO lat, lon
+        FROM cameras c LEFT JOIN sites s ON s.station_id = c.station_id AND s.code = c.site_code
+        WHERE c.id = p_camera AND c.station_id = self;
+    FOR e IN SELECT em.* FROM emergencies em
+             WHERE em.ended_at IS NULL AND now() >= em.starts_at AND now() < em.ends_at
+               AND left(self, length(vigil_prefix(em.scope))) = vigil_prefix(em.scope)
+               AND (em.radius_m IS NULL
+                    OR (lat IS NOT NULL AND vigil_distance_m(em.near_lat, em.near_lon, lat, lon) <= em.radius_m))
+             -- those naming this officer first, the longest-lived first
+             ORDER BY (em.declared_at = p_unit AND em.named @> me) DESC, em.ends_at DESC LOOP
+        IF p_unit IS NULL OR coalesce(p_key, '') = '' OR e.declared_at <> p_unit OR NOT e.named @> me THEN
+            -- (those naming them came first: if one did, its refusal stands)
+            IF article IS NULL THEN
+                emergency_id := e.id;
+                article := 'Art 19';
+                message := format('Art 19: emergency %s does not name %s (unit %s, key %s) among those who may '
+                                  'act under it', e.id, p_officer, coalesce(p_unit, '?'),
+                                  left(coalesce(nullif(p_key, ''), '?'), 8));
+            END IF;
+            RETURN;
+        END IF;
+        IF recorded AND (p_from IS NULL OR p_to IS NULL OR p_from >= p_to) THEN
+            why_article := 'Art 20(4)';
+            why := format('Art 20(4): %s under emergency %s needs its time range (--from before --to)',
+                          p_action, e.id);
+        ELSIF recorded AND (p_from < e.starts_at - e.look_back OR p_to > least(now(), e.ends_at)) THEN
+            why_article := 'Art 29(2)';
+            why := format('Art 29(2): emergency %s covers recorded material from %s (its start%s) until now, '
+                          'not %s to %s; older footage needs an approval', e.id, e.starts_at - e.look_back,
+                          CASE WHEN e.look_back > interval '0' THEN format(' less its look-back of %s', e.look_back)
+                               ELSE '' END, p_from, p_to);
+        ELSIF p_action IN ('copy', 'retrieve') AND coalesce(btrim(p_destination), '') = '' THEN
+            why_article := 'Art 20(4)';
+            why := format('Art 20(4): a %s under emergency %s says where it goes (--destination)', p_action, e.id);
+        ELSE
+            granted := true;
+            emergency_id := e.id;
+            valid_until := e.ends_at;
+            article := NULL;
+            message := NULL;
+            RETURN;
+        END IF;
+        IF article IS NULL THEN     -- the first reason stands, unless another allows it
+            emergency_id := e.id;
+            article := why_article;
+            message := why;
+        END IF;
+    END LOOP;
 END $$;
 
 -- A linkage recorded at the station: the row, and for a system linked, its
@@ -278,7 +428,8 @@ END $$;
 -- done). Stamped in the caller's transaction: a crash before the probes
 -- finish leaves the order acted on, and what was probed on record.
 CREATE OR REPLACE FUNCTION emergency_take()
-RETURNS TABLE (emergency_id text, acked_at timestamptz, system_code text, url text, username text, password text)
+RETURNS TABLE (emergency_id text, acked_at timestamptz, system_code text, url text, username text, password text,
+               nonce bytea, sealed bytea)
 LANGUAGE plpgsql AS $$
 DECLARE
     e record;
@@ -291,11 +442,11 @@ BEGIN
         SELECT r.acked_at INTO acked_at FROM emergency_reports r
             WHERE r.emergency_id = e.id AND r.station = vigil_self();
         system_code := NULL;
-        FOR system_code, url, username, password IN SELECT * FROM emergency_systems(e.id) LOOP
+        FOR system_code, url, username, password, nonce, sealed IN SELECT * FROM emergency_systems(e.id) LOOP
             RETURN NEXT;
         END LOOP;
         IF system_code IS NULL THEN
-            url := NULL; username := NULL; password := NULL;
+            url := NULL; username := NULL; password := NULL; nonce := NULL; sealed := NULL;
             RETURN NEXT;
         END IF;
     END LOOP;
@@ -370,6 +521,10 @@ BEGIN
                          THEN json_build_object('lat', e.near_lat, 'lon', e.near_lon, 'radius_m', e.radius_m) END,
             'declared_by', e.declared_by, 'declared_at', e.declared_at, 'starts_at', e.starts_at,
             'ends_at', e.ends_at, 'ended_at', e.ended_at,
+            -- who may act under it (Art 19) and how far back
+            'officers', e.officers, 'roles', e.roles,
+            'named', (SELECT coalesce(json_agg(x->>'badge'), '[]') FROM jsonb_array_elements(e.named) x),
+            'look_back_s', extract(epoch FROM e.look_back)::bigint,
             'stations', coalesce((
                 SELECT json_agg(json_build_object('id', s.id, 'name', s.name, 'acked', r.acked_at IS NOT NULL,
                                                   'linked', coalesce(r.linked, 0), 'unlinked', coalesce(r.unlinked, 0),

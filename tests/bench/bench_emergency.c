@@ -142,9 +142,11 @@ static int fanout(int argc, char **argv)
                 return 1;
         }
         for (run = 0; run < runs; run++) {
-                const char *dn[5] = { "scope", "duration", "incident", "authority", NULL };
-                const char *dv[5] = { scope, "30m", "emergency-fanout benchmark",
-                                      "Changsha Municipal Public Security Bureau", NULL };
+                /* Art 19: it names who may act under it (the command's
+                 * commanders; the benchmark views nothing). */
+                const char *dn[6] = { "scope", "duration", "incident", "authority", "role", NULL };
+                const char *dv[6] = { scope, "30m", "emergency-fanout benchmark",
+                                      "Changsha Municipal Public Security Bureau", "commander", NULL };
                 const char *sn[1] = { "id" }, *sv[1];
                 json_t *doc, *status = NULL;
                 char em[64];
@@ -153,7 +155,7 @@ static int fanout(int argc, char **argv)
                 if (run > 0)
                         sleep_ms(gap_ms);
                 t0 = bench_now_ms();
-                doc = call(c, "emergency.declare", dn, dv, 4);
+                doc = call(c, "emergency.declare", dn, dv, 5);
                 if (!doc)
                         goto fail;
                 snprintf(em, sizeof(em), "%s", json_string_value(json_object_get(doc, "id")));

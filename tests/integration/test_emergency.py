@@ -79,7 +79,7 @@ def main():
 
             args = ["emergency", "declare", "--scope", ID["yuelu"], "--near", "%f,%f" % NEAR, "--radius", "1000",
                     "--duration", "30m", "--incident", "fire at the Lushan road market",
-                    "--authority", "Changsha Municipal Public Security Bureau"]
+                    "--authority", "Changsha Municipal Public Security Bureau", "--officer", "city-inv-1"]
             rc, doc = fed.ctl("city", *args, as_identity=inv)
             assert rc == 1 and doc.get("article") == "Art 19", "an investigator declaring: %s" % doc
             fed.node("yuelu-2").kill()
@@ -197,7 +197,8 @@ def main():
 
             # A station cut off from its parent ends it on its own timer.
             rc, doc = fed.ctl("city", "emergency", "declare", "--scope", ID["furong"], "--duration", "4s",
-                              "--incident", "drill", "--authority", "Changsha PSB", as_identity=key)
+                              "--incident", "drill", "--authority", "Changsha PSB", "--role", "investigator",
+                              as_identity=key)
             assert rc == 0, doc
             em2 = doc["id"]
             wait_until(lambda: any(s["done"] and s["linked"] == 1 for s in

@@ -15,7 +15,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import SEVEN, TestFederation, auditor, register_officers, step, wait_until  # noqa: E402
+from harness import SEVEN, TestFederation, auditor, psql, register_officers, step, wait_until  # noqa: E402
 
 NODES = [n for n in SEVEN if n[0] in ("city", "yuelu", "yuelu-1")]
 ID = {n: i for n, _, i, _ in NODES}
@@ -70,7 +70,8 @@ def main():
         assert rc == 0, doc
         wait_until(lambda: as_("city-inv-1", "city", "view", CAMERA)[0] == 0, 15, what="a view under the grant")
         rc, doc = as_("city-commander", "city", "emergency", "declare", "--scope", ID["yuelu-1"],
-                      "--duration", "30m", "--incident", "flood at the river bank", "--authority", "Changsha PSB")
+                      "--duration", "30m", "--incident", "flood at the river bank", "--authority", "Changsha PSB",
+                      "--officer", "city-inv-1", "--look-back", "2h")
         assert rc == 0, "declare: %s" % doc
         em = doc["id"]
 
@@ -105,6 +106,11 @@ def main():
         wait_until(lambda: yuelu1_log("emergency.received", em), 15,
                    what="the live order at the rebuilt yuelu-1")
         wait_until(lambda: yuelu1_log("grant.received", live), 15, what="the live grant at the rebuilt yuelu-1")
+        # The order's bounds come with it: whom it names, by unit, badge
+        # and key, and its look-back (Art 19).
+        rc, held, err = psql(fed, "yuelu-1", "SELECT named->0->>'badge', look_back FROM emergencies "
+                             "WHERE id = '%s'" % em)
+        assert rc == 0 and held == "city-inv-1|02:00:00", (held, err)
         assert not yuelu1_log("grant.received", revoked) and not yuelu1_log("grant.received", expired), \
             "a revoked or expired grant sent to the rebuilt station"
         # What the rebuilt station no longer holds is gone above it too: its

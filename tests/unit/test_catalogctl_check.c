@@ -142,6 +142,39 @@ static void test_camera_refusals(void)
         check_refused(&f, "name", "name is required", NULL);
 }
 
+/* Art 5, 24(1): no credentials in a URL, however written; the refusal
+ * does not repeat the URL (it holds the password). */
+static void test_url_credentials(void)
+{
+        static const char *const bad[] = {
+                "rtsp://admin:pw1@10.0.0.9/live", "rtsp://admin@10.0.0.9/live", "RTSP://admin:pw1@10.0.0.9/",
+                "rtsp://admin%3Apw1%4010.0.0.9/live", "rtsp://10.0.0.9\\@evil/live", "rtsp://10.0.0.9?u:pw1@evil/",
+                "http://10.0.0.9/live?user=a&password=pw1", "https://10.0.0.9/x;pwd=pw1", NULL };
+        static const char *const good[] = { "rtsp://10.0.0.9:554/live", "rtsp://10.0.0.9/live@main",
+                                            "http://10.0.0.9/x?channel=1&profile=2", NULL };
+        struct fixture f;
+
+        for (const char *const *u = bad; *u; u++) {
+                const char *err;
+                camera(&f);
+                give(&f, "stream_url", *u);
+                CHECK(!catalogctl_row_check(STATION, &f.e, &f.r, &f.rj));
+                err = json_string_value(json_object_get(json_array_get(f.rj.list, 0), "error"));
+                if (strncmp(*u, "RTSP", 4) != 0) {     /* (an upper-case scheme is no URL here at all) */
+                        CHECK_CONTAINS(err, "Art 5: stream_url carries credentials");
+                        CHECK_CONTAINS(err, "vigilctl system credentials");
+                        CHECK(strstr(err, "pw1") == NULL);
+                }
+                teardown(&f);
+        }
+        for (const char *const *u = good; *u; u++) {
+                camera(&f);
+                give(&f, "stream_url", *u);
+                CHECK(catalogctl_row_check(STATION, &f.e, &f.r, &f.rj));
+                teardown(&f);
+        }
+}
+
 static void test_site_and_system(void)
 {
         struct fixture f;
@@ -229,6 +262,7 @@ int main(void)
 {
         RUN(test_good_camera);
         RUN(test_camera_refusals);
+        RUN(test_url_credentials);
         RUN(test_site_and_system);
         RUN(test_rejections_bounded);
         RUN(test_helpers);

@@ -1,5 +1,6 @@
 /* Unit tests for lib/keys.c: key sets, identities, Z85 checks. */
 #include <errno.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -49,6 +50,26 @@ static void test_generate_and_load(void)
         CHECK(keys_load(kd, &k, err, sizeof(err)) == 0);
         CHECK_STREQ(k.curve_public, pub);
         CHECK(keys_z85_valid(k.curve_secret));
+
+        /* Art 5, 24(1): the key that seals held credentials, outside the
+         * database; a key directory made before it gets one on loading,
+         * and keeps it */
+        uint8_t ck[32];
+        snprintf(path, sizeof(path), "%s/credentials.key", kd);
+        CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
+        memcpy(ck, k.credentials_key, sizeof(ck));
+        CHECK(sodium_is_zero(ck, sizeof(ck)) == 0);
+        CHECK(unlink(path) == 0);
+        CHECK(keys_load(kd, &k, err, sizeof(err)) == 0);
+        CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
+        CHECK(memcmp(ck, k.credentials_key, sizeof(ck)) != 0);
+        memcpy(ck, k.credentials_key, sizeof(ck));
+        CHECK(keys_load(kd, &k, err, sizeof(err)) == 0 && memcmp(ck, k.credentials_key, sizeof(ck)) == 0);
+        write_file(path, "short\n");
+        CHECK(keys_load(kd, &k, err, sizeof(err)) == -EINVAL);
+        CHECK_CONTAINS(err, "credentials.key: not a 64-digit hex key");
+        CHECK(unlink(path) == 0);
+        CHECK(keys_load(kd, &k, err, sizeof(err)) == 0);
 
         /* never overwrites */
         char pub2[KEYS_Z85_LEN + 1] = "";

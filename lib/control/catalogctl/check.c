@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/log.h"
 #include "base/nodeid.h"
@@ -156,6 +157,29 @@ static bool is_url(const char *s)
         return true;
 }
 
+/* Art 5, 24(1): whether URL S carries credentials, as the database's
+ * url_has_credentials() says (schema/functions/checks.sql): a userinfo, or
+ * a '%' or '\\' that a client might decode into one, before the first '/'
+ * (transport/rtsp.c ends the host there, so `rtsp://h?u:p@x` is user u at
+ * x); or a password in the query. */
+static bool url_has_credentials(const char *s)
+{
+        static const char *const keys[] = { "user=", "username=", "password=", "passwd=", "pass=", "pwd=", NULL };
+        const char *h = strstr(s, "://"), *p;
+
+        for (p = h ? h + 3 : s; *p && *p != '/'; p++)
+                if (*p == '@' || *p == '%' || *p == '\\')
+                        return true;
+        for (p = s; *p; p++) {
+                if (*p != '?' && *p != '&' && *p != ';')
+                        continue;
+                for (const char *const *k = keys; *k; k++)
+                        if (strncasecmp(p + 1, *k, strlen(*k)) == 0)
+                                return true;
+        }
+        return false;
+}
+
 static const char *const yes_words[] = { "1", "t", "true", "y", "yes", NULL };
 static const char *const no_words[] = { "0", "f", "false", "n", "no", NULL };
 
@@ -268,6 +292,11 @@ static bool check_url(const struct value *x, const char *v)
 {
         if (!is_url(v))
                 return REFUSE(x, x->c->article, "%s \"%s\" is not an rtsp:// or http:// URL", x->name, v);
+        /* The URL is not repeated: it holds a password. */
+        if (url_has_credentials(v))
+                return REFUSE(x, "Art 5", "Art 5: %s carries credentials (user@ or a password in the URL), which "
+                              "would travel up the tree; give it without them and hold them at this station with "
+                              "`vigilctl system credentials SYSTEM --user U --password P`", x->name);
         return true;
 }
 
