@@ -373,7 +373,7 @@ int node_init(struct node *n, uv_loop_t *loop, const struct config *cfg, char *e
         catalog_register(&n->delivery);
         officer_init(&n->officers, &n->delivery, &hooks);
         grant_init(&n->grant, &n->delivery, &n->keys);
-        conferral_init(&n->conferral, &n->delivery, &n->keys);
+        conferral_init(&n->conferral, &n->delivery, &n->keys, node_on_officers_changed, n);
         audit_init(&n->audit, &n->delivery, &n->keys);
         emergency_init(&n->emergency, &n->delivery, &n->audit, &n->keys);
         return node_load(n, err, errlen);

@@ -437,6 +437,7 @@ static void accessctl_on_conferred(void *arg, struct db_tx *tx, int err, const c
         audit_forward(a->audit);
         if (!state)
                 return;
+        officer_reload(a->officers);  /* a city principal or commander acts at once */
         conferral_dispatch(a->conferral);
         doc = json_object();
         json_object_set_new(doc, "id", json_string(q->arg_id));

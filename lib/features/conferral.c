@@ -97,6 +97,8 @@ static int conferral_add(void *arg, struct change_batch *b, const Vigil__Change 
                               why);
                 return 0;
         }
+        if (cf->changed)
+                cf->changed(cf->changed_arg);
         for (i = 0; i < k->n_conferred_by; i++)
                 sqlarray_add_text(&by, k->conferred_by[i]);
         snprintf(version, sizeof(version), "%" PRId64, k->version);
@@ -133,11 +135,14 @@ static int conferral_encode_row(void *arg, const PGresult *res, int i, uint8_t *
         return conferral_row_encode(arg, res, i, ret, ret_len);
 }
 
-void conferral_init(struct conferral *c, struct delivery *d, const struct node_keys *keys)
+void conferral_init(struct conferral *c, struct delivery *d, const struct node_keys *keys,
+                    void (*changed)(void *arg), void *arg)
 {
         memset(c, 0, sizeof(*c));
         c->d = d;
         c->keys = keys;
+        c->changed = changed;
+        c->changed_arg = arg;
         change_register(&d->kinds, &(struct change_kind){
                 .kind_case = VIGIL__CHANGE__KIND_CONFERRAL, .name = "conferral", .from = CHANGE_FROM_PARENT,
                 .wrong_way = "a conferral only comes from the parent (powers come from above)",

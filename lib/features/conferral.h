@@ -26,13 +26,18 @@
 struct conferral {
         struct delivery *d;
         const struct node_keys *keys;  /* the conferring node signs (Art 19) */
+        void (*changed)(void *arg);    /* a conferral is about to be applied: reload the roster */
+        void *changed_arg;
         struct runonce dispatching;
         unsigned long sent, refused;
 };
 
 /** Set C up on D: registers the kind (from the parent) and the section
- *  going down. KEYS (borrowed) sign what is conferred here. */
-void conferral_init(struct conferral *c, struct delivery *d, const struct node_keys *keys);
+ *  going down. KEYS (borrowed) sign what is conferred here; CHANGED(ARG)
+ *  is told when one from the parent is applied (the roles the roster
+ *  admits by change with it). */
+void conferral_init(struct conferral *c, struct delivery *d, const struct node_keys *keys,
+                    void (*changed)(void *arg), void *arg);
 /** Send down what was conferred or revoked here and not yet sent. One at a
  *  time; one asked for meanwhile follows. */
 void conferral_dispatch(struct conferral *c);

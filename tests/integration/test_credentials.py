@@ -27,7 +27,7 @@ import stat
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (SEVEN, TestFederation, free_port_block, psql, register_officers,  # noqa: E402
+from harness import (SEVEN, auditor, TestFederation, free_port_block, psql, register_officers,  # noqa: E402
                      start_rtsp_server, step, stop_processes, wait_until)
 
 NODES = [n for n in SEVEN if n[0] in ("city", "yuelu", "yuelu-1")]
@@ -109,7 +109,7 @@ def main():
 
             def linked(em, n_linked, n_failed):
                 def done():
-                    rc, d = fed.ctl("city", "emergency", "status", em)
+                    rc, d = fed.ctl("city", "emergency", "status", em, as_identity=auditor(fed, "city"))
                     s = d.get("stations", [{}])[0] if rc == 0 else {}
                     return d if s.get("done") and s.get("linked") == n_linked and s.get("failed") == n_failed \
                         else None
@@ -117,7 +117,7 @@ def main():
 
             em = fed.ctl_ok("city", *declare, as_identity=ids["city-commander"])["id"]
             linked(em, 1, 0)
-            report = fed.ctl_ok("city", "emergency", "report", em)
+            report = fed.ctl_ok("city", "emergency", "report", em, as_identity=auditor(fed, "city"))
             assert SECRET not in json.dumps(report) and "linkage@" not in json.dumps(report), report
             fed.ctl_ok("city", "emergency", "end", em, as_identity=ids["city-commander"])
             step("linked through digest authentication with the sealed credentials; nothing of them in the report")

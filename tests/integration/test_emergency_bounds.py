@@ -24,7 +24,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import SEVEN, TestFederation, psql, register_officers, step, wait_until  # noqa: E402
+from harness import SEVEN, auditor, TestFederation, psql, register_officers, step, wait_until  # noqa: E402
 
 NODES = [n for n in SEVEN if n[0] in ("city", "yuelu", "yuelu-1")]
 ID = {n: i for n, _, i, _ in NODES}
@@ -59,7 +59,7 @@ def main():
         cam = "%s00131%07d" % (station[:8], 1)
         fed.ctl_ok("yuelu-1", "camera", "add", "--id", cam, "--name", "square", "--system", "gov", "--site", "sq")
         wait_until(lambda: fed.ctl("city", "camera", "count")[1].get("count") == 1, 15, what="the camera at the city")
-        wait_until(lambda: len(fed.ctl("city", "officer", "list")[1]) >= 4, 10, what="the officers at the city")
+        wait_until(lambda: len(fed.ctl("city", "officer", "list", as_identity=auditor(fed, "city"))[1]) >= 4, 10, what="the officers at the city")
 
         base = ["emergency", "declare", "--scope", ID["yuelu"], "--duration", "30m", "--incident", "flood",
                 "--authority", "Changsha Municipal Public Security Bureau"]

@@ -29,7 +29,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import SEVEN, TestFederation, psql, register_officers, step, wait_until  # noqa: E402
+from harness import SEVEN, auditor, TestFederation, psql, register_officers, step, wait_until  # noqa: E402
 
 NODES = [n for n in SEVEN if n[0] in ("city", "yuelu", "yuelu-1")]
 ID = {n: i for n, _, i, _ in NODES}
@@ -82,14 +82,14 @@ def main():
         rc, doc = fed.ctl("yuelu-1", "view", CAMERA, as_identity=fake1)
         assert rc == 1 and doc.get("article") == "Art 29(2)" and "another unit or key" in doc["error"], \
             "a badge copied at the station views under the city's grant: %s" % doc
-        rc, log = fed.ctl("yuelu-1", "audit", "list", "--limit", "50")
+        rc, log = fed.ctl("yuelu-1", "audit", "list", "--limit", "50", as_identity=auditor(fed, "yuelu-1"))
         refused = [r for r in log if r["actor"] == "city-inv-1" and r["outcome"] == "refused"
                    and r["camera"] == CAMERA]
         assert refused and refused[-1]["article"] == "Art 29(2)", "the refusal at yuelu-1: %s" % log[-5:]
         step("a copy of city-inv-1 registered at yuelu-1 with another key is refused there, and logged")
 
         # --- 2: a district admin copies a badge: refused at the city ------
-        real2 = {o["badge"]: o for o in fed.ctl_ok("city", "officer", "list")}["city-inv-2"]
+        real2 = {o["badge"]: o for o in fed.ctl_ok("city", "officer", "list", as_identity=auditor(fed, "city"))}["city-inv-2"]
         fake2 = os.path.join(fed.tmp, "fake-inv-2.key")
         fed.ctl_ok("yuelu", "officer", "add", "--badge", "city-inv-2", "--name", "not the investigator",
                    "--credential", "FAKE-2", "--roles", "investigator",
@@ -100,11 +100,11 @@ def main():
                                            "AND node_id = '%s' AND detail LIKE '%%city-inv-2%%'" % ID["yuelu"])
             return rc == 0 and out == "1"
         wait_until(alarmed, 15, what="the collision alarm at the city")
-        now2 = {o["badge"]: o for o in fed.ctl_ok("city", "officer", "list")}["city-inv-2"]
+        now2 = {o["badge"]: o for o in fed.ctl_ok("city", "officer", "list", as_identity=auditor(fed, "city"))}["city-inv-2"]
         assert (now2["unit"], now2["public_key"], now2["name"]) == (real2["unit"], real2["public_key"],
                                                                    real2["name"]), \
             "the city's city-inv-2 was overwritten: %s" % now2
-        rc, log = fed.ctl("city", "audit", "list", "--limit", "100")
+        rc, log = fed.ctl("city", "audit", "list", "--limit", "100", as_identity=auditor(fed, "city"))
         rep = [r for r in log if r["action"] == "officer.replicate" and r["outcome"] == "refused"]
         assert rep and rep[-1]["actor"] == ID["yuelu"] and "city-inv-2" in rep[-1]["detail"], \
             "the refused replica not in the city's log: %s" % rep
@@ -118,7 +118,7 @@ def main():
              "refused at yuelu-1")
 
         # --- 3: another badge with a real officer's (public) key ----------
-        real1_key = {o["badge"]: o for o in fed.ctl_ok("city", "officer", "list")}["city-inv-1"]["public_key"]
+        real1_key = {o["badge"]: o for o in fed.ctl_ok("city", "officer", "list", as_identity=auditor(fed, "city"))}["city-inv-1"]["public_key"]
         fed.ctl_ok("yuelu-1", "officer", "add", "--badge", "ghost", "--name", "ghost", "--credential", "G-1",
                    "--roles", "investigator", "--public-key", real1_key)
 
@@ -127,7 +127,7 @@ def main():
                                            "AND detail LIKE '%%officer ghost%%'")
             return rc == 0 and out == "1"
         wait_until(key_alarmed, 15, what="the key collision alarm at the city")
-        badges = {o["badge"] for o in fed.ctl_ok("city", "officer", "list")}
+        badges = {o["badge"] for o in fed.ctl_ok("city", "officer", "list", as_identity=auditor(fed, "city"))}
         assert "ghost" not in badges, "a second badge for one key at the city"
         step("a new badge with city-inv-1's key: refused at the city, alarm")
 
@@ -151,7 +151,7 @@ def main():
             y1._signal(signal.SIGCONT)
 
         def refused_at(node, camera):
-            rc, log = fed.ctl(node, "audit", "list", "--limit", "200")
+            rc, log = fed.ctl(node, "audit", "list", "--limit", "200", as_identity=auditor(fed, node))
             return [r for r in log or [] if r["camera"] == camera and r["outcome"] == "refused"
                     and r["actor"] == "city-inv-1" and ("refused at %s" % ID[node]) in (r["detail"] or "")]
         wait_until(lambda: refused_at("city", nowhere), 10, what="the refusal logged at the city")

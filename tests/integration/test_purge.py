@@ -21,7 +21,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import SEVEN, TestFederation, register_officers, step, wait_until  # noqa: E402
+from harness import SEVEN, auditor, TestFederation, register_officers, step, wait_until  # noqa: E402
 
 NODES = [n for n in SEVEN if n[0] in ("city", "yuelu", "yuelu-1", "yuelu-2")]
 ID = {n: i for n, _, i, _ in NODES}
@@ -39,11 +39,11 @@ def main():
                    as_identity=key["y1-principal"])
 
         def badges(node):
-            rc, doc = fed.ctl(node, "officer", "list")
+            rc, doc = fed.ctl(node, "officer", "list", as_identity=auditor(fed, node))
             return {o["badge"] for o in doc or []} if rc == 0 else None
 
         def delegations(node):
-            rc, doc = fed.ctl(node, "delegation", "list")
+            rc, doc = fed.ctl(node, "delegation", "list", as_identity=auditor(fed, node))
             return [d for d in doc or [] if d["unit"] == ID["yuelu-1"]] if rc == 0 else None
 
         mine = {"y1-op", "y1-principal", "y1-deputy"}
@@ -63,7 +63,7 @@ def main():
             assert delegations(node) == [], "the delegation stays at %s: %s" % (node, delegations(node))
             wait_until(lambda: fed.ctl(node, "status", as_identity=key["y1-op"])[0] != 0, 5,
                        what="y1-op no longer admitted at %s" % node)
-            rc, log = fed.ctl(node, "audit", "list", "--limit", "100")
+            rc, log = fed.ctl(node, "audit", "list", "--limit", "100", as_identity=auditor(fed, node))
             purge = [r for r in log if r["action"] == "officer.purge"]
             assert purge and "3 officer(s), 1 delegation(s)" in purge[-1]["detail"], \
                 "the purge at %s: %s" % (node, purge)

@@ -43,7 +43,7 @@ import zmq
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import wire  # noqa: E402
-from harness import SEVEN, TestFederation, psql, register_officers, step, wait_until  # noqa: E402
+from harness import SEVEN, TestFederation, auditor, psql, register_officers, step, wait_until  # noqa: E402
 
 NODES = [n for n in SEVEN if n[0] in ("city", "yuelu", "yuelu-1")]
 ID = {n: i for n, _, i, _ in NODES}
@@ -323,7 +323,7 @@ def main():
         wait_until(lambda: fed.ctl("city", "camera", "show", CAMERA)[0] == 0, 15, what="the camera at the city")
 
         def city_knows():
-            rc, doc = fed.ctl("city", "officer", "list")
+            rc, doc = fed.ctl("city", "officer", "list", as_identity=auditor(fed, "city"))
             return rc == 0 and {o["badge"] for o in doc} >= {b for b, _, _ in OFFICERS}
         wait_until(city_knows, 15, what="the officers known at the city")
         check_chains(fed)
