@@ -280,8 +280,11 @@ static void nodectl_on_enrolled(void *arg, struct db_tx *tx, int err, const char
         (void)tx;
         if (err) {
                 char e[512];
+                const char *twin = strstr(msg, "centre code ");
                 if (strstr(msg, "nodes_public_key_key"))
                         snprintf(e, sizeof(e), "refused: this public key is already enrolled for another node");
+                else if (twin && strstr(twin, "one node per centre code"))
+                        snprintf(e, sizeof(e), "refused: %.*s", (int)strcspn(twin, "\n"), twin);
                 else
                         snprintf(e, sizeof(e), "enrolment failed: %s", msg);
                 control_reply(q, CONTROL_REFUSED, NULL, e, NULL);

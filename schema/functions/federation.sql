@@ -179,7 +179,18 @@ RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
     old_key text;
     old_sign text;
+    twin text;
 BEGIN
+    -- One node per centre code: authority, routing and ownership go by
+    -- prefix, so a second node under a code already held would share the
+    -- first one's cameras, grants and powers (a city admin enrolling a
+    -- "district" of yuelu's code could confer a principal over yuelu's
+    -- cameras alone; issue 15, Art 19).
+    SELECT id INTO twin FROM nodes WHERE id <> p_id AND vigil_prefix(id) = vigil_prefix(p_id) LIMIT 1;
+    IF twin IS NOT NULL THEN
+        RAISE EXCEPTION 'centre code % is already node %''s: one node per centre code (remove it first)',
+            vigil_prefix(p_id), twin;
+    END IF;
     SELECT public_key, sign_key INTO old_key, old_sign FROM nodes WHERE id = p_id AND via IS NULL;
     IF (old_key IS NOT NULL AND old_key <> p_key)
        OR (old_sign IS NOT NULL AND old_sign <> lower(p_sign_key)) THEN

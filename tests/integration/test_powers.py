@@ -159,6 +159,20 @@ def main():
             assert want in admin, "%s not logged at yuelu: %s" % (want, admin)
         step("one yuelu admin with invented officers: no approval, no view; every attempt logged at yuelu")
 
+        # A city admin alone cannot make a "district" of yuelu's centre code
+        # (whose principal one city admin could confer, over yuelu's
+        # cameras): one node per centre code.
+        twin_dir = os.path.join(fed.tmp, "twin-keys")
+        out = subprocess.run([fed.vigild, "keygen", twin_dir], check=True, stdout=subprocess.PIPE,
+                             text=True).stdout.split()
+        rc, doc = fed.ctl("city", "node", "enroll", "43010400002000000099", "--public-key", out[0],
+                          "--sign-key", out[1], "--name", "twin")
+        assert rc == 1 and "one node per centre code" in doc.get("error", ""), "a twin of yuelu enrolled: %s" % doc
+        rc, doc = fed.ctl("yuelu", "node", "enroll", "43010401002000000099", "--public-key", out[0],
+                          "--sign-key", out[1], "--name", "twin")
+        assert rc == 1 and "one node per centre code" in doc.get("error", ""), "a twin of yuelu-1 enrolled: %s" % doc
+        step("a second node under a centre code already held is refused (a city admin gets no yuelu of their own)")
+
         # --- unconfer ------------------------------------------------------
         rc, doc = fed.ctl("city", "officer", "unconfer", "yuelu-principal", "--role", "principal",
                           "--reason", "retired")
