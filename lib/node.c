@@ -13,6 +13,7 @@
 
 #include "base/log.h"
 #include "base/vtime.h"
+#include "control/auditctl.h"
 #include "control/catalogctl.h"
 #include "control/emergencyctl.h"
 #include "db/db.h"
@@ -499,6 +500,7 @@ int node_start(struct node *n, char *err, size_t errlen)
         control_add(&n->control, nodectl_commands, &n->nodectl);
         control_add(&n->control, catalogctl_commands, &n->delivery);
         control_add(&n->control, accessctl_commands, &n->accessctl);
+        control_add(&n->control, auditctl_commands, &n->delivery);
         control_add(&n->control, viewctl_commands, &n->viewctl);
         control_add(&n->control, emergencyctl_commands, &n->emergency);
         /* Bind the downlink, connect the uplink. */
