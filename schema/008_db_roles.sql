@@ -9,10 +9,18 @@
 -- raises it must not be able to clear it, and it used to set `logged` on
 -- it (UPDATE). That this node's log has shown an alarm is its own
 -- bookkeeping, kept in audit_alarms_logged: an insert per alarm shown,
--- nothing updated.
-CREATE TABLE audit_alarms_logged (
+-- nothing updated. (Written to run again harmlessly, as the migrations
+-- after the baseline are over a database of the old chain.)
+CREATE TABLE IF NOT EXISTS audit_alarms_logged (
     alarm_id  bigint PRIMARY KEY REFERENCES audit_alarms (id),
     logged_at timestamptz NOT NULL DEFAULT now()
 );
-INSERT INTO audit_alarms_logged (alarm_id) SELECT id FROM audit_alarms WHERE logged;
-ALTER TABLE audit_alarms DROP COLUMN logged;
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'audit_alarms'::regclass AND attname = 'logged'
+               AND NOT attisdropped) THEN
+        INSERT INTO audit_alarms_logged (alarm_id) SELECT id FROM audit_alarms WHERE logged
+            ON CONFLICT DO NOTHING;
+        ALTER TABLE audit_alarms DROP COLUMN logged;
+    END IF;
+END $$;

@@ -2030,7 +2030,20 @@ BEGIN
         EXECUTE format('REVOKE INSERT, UPDATE, DELETE ON %I FROM vigil_writer', t);
         IF EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = ('public.' || t)::regclass
                    AND attname = 'snapshot_mark' AND NOT attisdropped) THEN
+            -- Only rows that came through a child, and only those its
+            -- snapshot left marked: a row registered here is the owner's
+            -- functions' alone. Row security binds the writer, not the
+            -- owner (whose functions write these tables).
             EXECUTE format('GRANT UPDATE (snapshot_mark), DELETE ON %I TO vigil_writer', t);
+            EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
+            EXECUTE format('DROP POLICY IF EXISTS vigil_read ON %I', t);
+            EXECUTE format('DROP POLICY IF EXISTS vigil_snapshot_mark ON %I', t);
+            EXECUTE format('DROP POLICY IF EXISTS vigil_snapshot_remove ON %I', t);
+            EXECUTE format('CREATE POLICY vigil_read ON %I FOR SELECT TO vigil_writer USING (true)', t);
+            EXECUTE format('CREATE POLICY vigil_snapshot_mark ON %I FOR UPDATE TO vigil_writer '
+                           'USING (via IS NOT NULL) WITH CHECK (via IS NOT NULL)', t);
+            EXECUTE format('CREATE POLICY vigil_snapshot_remove ON %I FOR DELETE TO vigil_writer '
+                           'USING (via IS NOT NULL AND snapshot_mark)', t);
         END IF;
     END LOOP;
     GRANT UPDATE (dispatched_version) ON emergencies TO vigil_writer;
@@ -3022,6 +3035,60 @@ ALTER TABLE ONLY public.audit_alarms_logged
 
 ALTER TABLE ONLY public.sites
     ADD CONSTRAINT sites_location_type_fkey FOREIGN KEY (location_type) REFERENCES public.location_types(code);
+
+
+--
+-- Name: delegations; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.delegations ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: officers; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.officers ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: delegations vigil_read; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY vigil_read ON public.delegations FOR SELECT TO vigil_writer USING (true);
+
+
+--
+-- Name: officers vigil_read; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY vigil_read ON public.officers FOR SELECT TO vigil_writer USING (true);
+
+
+--
+-- Name: delegations vigil_snapshot_mark; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY vigil_snapshot_mark ON public.delegations FOR UPDATE TO vigil_writer USING ((via IS NOT NULL)) WITH CHECK ((via IS NOT NULL));
+
+
+--
+-- Name: officers vigil_snapshot_mark; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY vigil_snapshot_mark ON public.officers FOR UPDATE TO vigil_writer USING ((via IS NOT NULL)) WITH CHECK ((via IS NOT NULL));
+
+
+--
+-- Name: delegations vigil_snapshot_remove; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY vigil_snapshot_remove ON public.delegations FOR DELETE TO vigil_writer USING (((via IS NOT NULL) AND snapshot_mark));
+
+
+--
+-- Name: officers vigil_snapshot_remove; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY vigil_snapshot_remove ON public.officers FOR DELETE TO vigil_writer USING (((via IS NOT NULL) AND snapshot_mark));
 
 
 --

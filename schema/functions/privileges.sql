@@ -46,8 +46,9 @@ RETURN ARRAY[
 -- bookkeeping a table keeps about its rows' travel, never what decides.
 -- A guarded table's snapshot_mark (and DELETE of the rows still marked)
 -- is how a child's snapshot removes what the child no longer holds
--- (lib/delivery/snapshot.c): it can take an officer away, never add one
--- or change a role, key or date. emergencies.dispatched_version says
+-- (lib/delivery/snapshot.c): only on rows that came through a child (row
+-- security), it can take such an officer away, never add one or change a
+-- role, key or date. emergencies.dispatched_version says
 -- which version of an order was sent down (lib/features/emergency.c).
 CREATE OR REPLACE FUNCTION vigil_privileges_apply() RETURNS void
 LANGUAGE plpgsql AS $$
@@ -77,7 +78,20 @@ BEGIN
         EXECUTE format('REVOKE INSERT, UPDATE, DELETE ON %I FROM vigil_writer', t);
         IF EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = ('public.' || t)::regclass
                    AND attname = 'snapshot_mark' AND NOT attisdropped) THEN
+            -- Only rows that came through a child, and only those its
+            -- snapshot left marked: a row registered here is the owner's
+            -- functions' alone. Row security binds the writer, not the
+            -- owner (whose functions write these tables).
             EXECUTE format('GRANT UPDATE (snapshot_mark), DELETE ON %I TO vigil_writer', t);
+            EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
+            EXECUTE format('DROP POLICY IF EXISTS vigil_read ON %I', t);
+            EXECUTE format('DROP POLICY IF EXISTS vigil_snapshot_mark ON %I', t);
+            EXECUTE format('DROP POLICY IF EXISTS vigil_snapshot_remove ON %I', t);
+            EXECUTE format('CREATE POLICY vigil_read ON %I FOR SELECT TO vigil_writer USING (true)', t);
+            EXECUTE format('CREATE POLICY vigil_snapshot_mark ON %I FOR UPDATE TO vigil_writer '
+                           'USING (via IS NOT NULL) WITH CHECK (via IS NOT NULL)', t);
+            EXECUTE format('CREATE POLICY vigil_snapshot_remove ON %I FOR DELETE TO vigil_writer '
+                           'USING (via IS NOT NULL AND snapshot_mark)', t);
         END IF;
     END LOOP;
     GRANT UPDATE (dispatched_version) ON emergencies TO vigil_writer;
