@@ -83,7 +83,9 @@ static void node_pg_notice(void *arg, const char *message)
         log_debug("db", "msg=\"PostgreSQL notice\" notice=\"%.*s\"", (int)strcspn(message, "\n"), message);
 }
 
-static PGconn *node_connect_blocking(const char *conninfo, char *err, size_t errlen)
+/* Connect to CONNINFO, waiting for PostgreSQL; an error names it as SHOWN
+ * (the owner's conninfo may hold a password: it is not printed). */
+static PGconn *node_connect_blocking(const char *conninfo, const char *shown, char *err, size_t errlen)
 {
         PGconn *c = NULL;
         int i;
@@ -102,7 +104,7 @@ static PGconn *node_connect_blocking(const char *conninfo, char *err, size_t err
                         usleep(500 * 1000);
                 }
         }
-        snprintf(err, errlen, "cannot connect to PostgreSQL (%s): %.*s", conninfo,
+        snprintf(err, errlen, "cannot connect to PostgreSQL (%s): %.*s", shown,
                  (int)strcspn(PQerrorMessage(c), "\n"), PQerrorMessage(c));
         PQfinish(c);
         return NULL;
@@ -131,7 +133,7 @@ static int node_exec(PGconn *c, PGresult **ret, char *err, size_t errlen, const 
 static int node_load(struct node *n, char *err, size_t errlen)
 {
         char e[512];
-        PGconn *c = node_connect_blocking(n->cfg.conninfo, err, errlen);
+        PGconn *c = node_connect_blocking(n->cfg.conninfo, n->cfg.conninfo, err, errlen);
         PGresult *r;
         int i, ret;
 
@@ -290,7 +292,7 @@ int node_migrate(const struct config *cfg, const char *owner_conninfo, int *ret_
 
         if (node_owner_conninfo(cfg->conninfo, owner_conninfo, ci, sizeof(ci), role, sizeof(role), err, errlen) < 0)
                 return -EINVAL;
-        c = node_connect_blocking(ci, e, sizeof(e));
+        c = node_connect_blocking(ci, "the owner's conninfo", e, sizeof(e));
         if (!c) {
                 snprintf(err, errlen, "as the owner: %s", e);
                 return -EIO;
