@@ -51,6 +51,13 @@ SEVEN = [
     ("furong-2", "station", "43010202002000000001", "furong"),
 ]
 
+# How `vigild migrate` logs in as the owner: deploy/pg's superuser, over
+# the cluster's socket (host, port and dbname come from each node's
+# conninfo). deploy/pg's cluster trusts that socket, so there is no
+# secret to keep (README.md "Database roles" says why, and what a real
+# deployment sets instead).
+OWNER_CONNINFO = "user=postgres"
+
 STOP_GRACE_S = 10.0
 START_TIMEOUT_S = 30.0
 
@@ -216,8 +223,11 @@ class Node:
 
     def write_configs(self):
         f = self.fed
-        conninfo = "host=%s port=%d dbname=%s user=postgres" % (
-            f.pg_dir, f.pg_port, self.dbname)
+        # The daemon logs in as a role of its own, named as its database
+        # (`vigild migrate` creates it: a member of vigil_writer only); the
+        # owner's conninfo is in no file the daemon reads (migrate()).
+        conninfo = "host=%s port=%d dbname=%s user=%s" % (
+            f.pg_dir, f.pg_port, self.dbname, self.dbname)
         lines = [
             "; %s: written by deploy/localfed.py; rewritten at every start" % self.name,
             "[node]",
@@ -281,11 +291,18 @@ class Node:
     def alive(self):
         return self.pid is not None
 
+    def migrate(self):
+        """`vigild migrate`: the schema and the daemon's role, as the owner
+        (OWNER_CONNINFO), before the daemon starts; idempotent."""
+        _run([self.fed.vigild, "migrate", "-c", self.conf, "--owner", OWNER_CONNINFO],
+             "vigild migrate for %s" % self.name)
+
     def start(self, wait=True, timeout=START_TIMEOUT_S):
-        """Start the daemon unless it already runs; wait until its control
-        socket answers `status`."""
+        """Migrate, then start the daemon unless it already runs; wait
+        until its control socket answers `status`."""
         if self.alive():
             return
+        self.migrate()
         log = open(self.log, "ab")
         log.write(("--- localfed: starting %s at %s\n" % (
             self.name, time.strftime("%Y-%m-%dT%H:%M:%S"))).encode())

@@ -13,6 +13,7 @@
 
 #include "base/log.h"
 #include "base/vtime.h"
+#include "control/auditctl.h"
 #include "control/catalogctl.h"
 #include "control/emergencyctl.h"
 #include "db/db.h"
@@ -96,7 +97,9 @@ static void node_pg_notice(void *arg, const char *message)
         log_debug("db", "msg=\"PostgreSQL notice\" notice=\"%.*s\"", (int)strcspn(message, "\n"), message);
 }
 
-static PGconn *node_connect_blocking(const char *conninfo, char *err, size_t errlen)
+/* Connect to CONNINFO, waiting for PostgreSQL; an error names it as SHOWN
+ * (the owner's conninfo may hold a password: it is not printed). */
+static PGconn *node_connect_blocking(const char *conninfo, const char *shown, char *err, size_t errlen)
 {
         PGconn *c = NULL;
         int i;
@@ -115,7 +118,7 @@ static PGconn *node_connect_blocking(const char *conninfo, char *err, size_t err
                         usleep(500 * 1000);
                 }
         }
-        snprintf(err, errlen, "cannot connect to PostgreSQL (%s): %.*s", conninfo,
+        snprintf(err, errlen, "cannot connect to PostgreSQL (%s): %.*s", shown,
                  (int)strcspn(PQerrorMessage(c), "\n"), PQerrorMessage(c));
         PQfinish(c);
         return NULL;
@@ -191,20 +194,21 @@ static int node_load_chain(struct node *n, PGconn *c, char *err, size_t errlen)
 static int node_load(struct node *n, char *err, size_t errlen)
 {
         char e[512];
-        PGconn *c = node_connect_blocking(n->cfg.conninfo, err, errlen);
+        PGconn *c = node_connect_blocking(n->cfg.conninfo, n->cfg.conninfo, err, errlen);
         PGresult *r;
         uint8_t sign[32];
-        int applied, i, ret;
+        int i, ret;
 
         if (!c)
                 return -EIO;
-        ret = migrate_apply(c, &applied, e, sizeof(e));
+        /* The daemon never migrates: it could not (it is not the owner),
+         * and a schema older or newer than this binary is refused here
+         * rather than half-working (Art 23(5): its log's guards are in it). */
+        ret = migrate_check(c, e, sizeof(e));
         if (ret < 0) {
-                snprintf(err, errlen, "schema migration failed: %s", e);
+                snprintf(err, errlen, "%s", e);
                 goto out;
         }
-        if (applied > 0)
-                log_info("db", "msg=\"schema migrated\" applied=%d", applied);
         {
                 const char *p[4] = { n->cfg.node_id, delivery_parent_id(&n->delivery),
                                      tier_name(n->cfg.tier), n->cfg.name };
@@ -279,6 +283,116 @@ static int node_load(struct node *n, char *err, size_t errlen)
 out:
         PQfinish(c);
         return ret;
+}
+
+/* Append KEY='VALUE' to BUF (a conninfo string), quoted as libpq reads it. */
+static void node_conninfo_add(char *buf, size_t len, const char *key, const char *value)
+{
+        size_t at = strlen(buf);
+        const char *v;
+
+        at += (size_t)snprintf(buf + at, at < len ? len - at : 0, "%s%s='", at ? " " : "", key);
+        for (v = value; *v && at + 2 < len; v++) {
+                if (*v == '\'' || *v == '\\')
+                        buf[at++] = '\\';
+                buf[at++] = *v;
+        }
+        if (at + 1 < len) {
+                buf[at++] = '\'';
+                buf[at] = '\0';
+        }
+}
+
+/* The owner's conninfo: where [database] conninfo points (host, port,
+ * dbname, ...), as whom OWNER says. The daemon's own credentials are never
+ * the owner's. */
+static int node_owner_conninfo(const char *daemon, const char *owner, char *buf, size_t len, char *ret_user,
+                               size_t userlen, char *err, size_t errlen)
+{
+        PQconninfoOption *d = NULL, *o = NULL, *x, *y;
+        char *msg = NULL;
+        int ret = -EINVAL;
+
+        buf[0] = ret_user[0] = '\0';
+        d = PQconninfoParse(daemon, &msg);
+        if (!d) {
+                snprintf(err, errlen, "[database] conninfo: %s", msg ? msg : "cannot be parsed");
+                goto out;
+        }
+        o = PQconninfoParse(owner, &msg);
+        if (!o) {
+                snprintf(err, errlen, "the owner's conninfo: %s", msg ? msg : "cannot be parsed");
+                goto out;
+        }
+        for (x = d; x->keyword; x++) {
+                if (strcmp(x->keyword, "user") == 0 && x->val)
+                        snprintf(ret_user, userlen, "%s", x->val);
+                if (!x->val || strcmp(x->keyword, "user") == 0 || strcmp(x->keyword, "password") == 0 ||
+                    strcmp(x->keyword, "passfile") == 0)
+                        continue;
+                for (y = o; y->keyword && strcmp(y->keyword, x->keyword) != 0; y++)
+                        ;
+                if (!y->keyword || !y->val)
+                        node_conninfo_add(buf, len, x->keyword, x->val);
+        }
+        for (y = o; y->keyword; y++)
+                if (y->val)
+                        node_conninfo_add(buf, len, y->keyword, y->val);
+        if (!ret_user[0]) {
+                snprintf(err, errlen, "[database] conninfo names no user: name the daemon's own role "
+                                      "(user=...), which vigild migrate creates");
+                goto out;
+        }
+        ret = 0;
+out:
+        PQfreemem(msg);
+        PQconninfoFree(d);
+        PQconninfoFree(o);
+        return ret;
+}
+
+int node_migrate(const struct config *cfg, const char *owner_conninfo, int *ret_applied, char *err, size_t errlen)
+{
+        char ci[2048], role[128], e[768];
+        PGconn *c;
+        int r;
+
+        if (node_owner_conninfo(cfg->conninfo, owner_conninfo, ci, sizeof(ci), role, sizeof(role), err, errlen) < 0)
+                return -EINVAL;
+        c = node_connect_blocking(ci, "the owner's conninfo", e, sizeof(e));
+        if (!c) {
+                snprintf(err, errlen, "as the owner: %s", e);
+                return -EIO;
+        }
+        r = migrate_apply(c, ret_applied, e, sizeof(e));
+        if (r < 0) {
+                snprintf(err, errlen, "schema migration failed: %s", e);
+                PQfinish(c);
+                return r;
+        }
+        r = migrate_daemon_role(c, role, e, sizeof(e));
+        PQfinish(c);
+        if (r < 0) {
+                snprintf(err, errlen, "%s", e);
+                return r;
+        }
+        /* What the daemon will find: it can log in, and is fit. */
+        c = PQconnectdb(cfg->conninfo);
+        if (PQstatus(c) != CONNECTION_OK) {
+                /* Not necessarily wrong: migrate may run as another user
+                 * than the daemon (systemd's ExecStartPre=+), without the
+                 * daemon's password. The daemon checks at its start. */
+                log_warn("db", "role=%s msg=\"migrated; could not log in as the daemon's role to check it "
+                               "(vigild checks at start)\" reason=\"%.*s\"",
+                         role, (int)strcspn(PQerrorMessage(c), "\n"), PQerrorMessage(c));
+                PQfinish(c);
+                return 0;
+        }
+        r = migrate_check(c, e, sizeof(e));
+        PQfinish(c);
+        if (r < 0)
+                snprintf(err, errlen, "migrated, but: %s", e);
+        return r;
 }
 
 int node_check(const struct config *cfg, char *err, size_t errlen)
@@ -424,18 +538,12 @@ int node_start(struct node *n, char *err, size_t errlen)
                 return r;
         }
         n->zap_init = true;
-        /* The loop's connection works as vigil_writer (schema/006_daemon_role.sql): it
-         * cannot change or remove the access log (Art 23(5)). A conninfo
-         * that sets options itself keeps them, and its own role. */
+        /* The daemon's login role is a member of vigil_writer and of
+         * nothing else (schema/README.md "Roles"; node_load checked it):
+         * no SET ROLE here, which RESET ROLE would undo. */
         {
                 struct db_events quiet = { 0 };
-                char ci[sizeof(n->cfg.conninfo) + 64];
-                if (!strstr(n->cfg.conninfo, "options")) {
-                        snprintf(ci, sizeof(ci), "%s options='-c role=vigil_writer'", n->cfg.conninfo);
-                } else {
-                        log_warn("node", "msg=\"the conninfo sets options: not switching to the vigil_writer role\"");
-                        snprintf(ci, sizeof(ci), "%s", n->cfg.conninfo);
-                }
+                const char *ci = n->cfg.conninfo;
                 n->db = db_new(n->loop, ci, &ev);
                 /* A second connection reads and trims the outboxes, so that
                  * sending runs beside applying instead of queueing behind it
@@ -477,6 +585,7 @@ int node_start(struct node *n, char *err, size_t errlen)
         control_add(&n->control, nodectl_commands, &n->nodectl);
         control_add(&n->control, catalogctl_commands, &n->delivery);
         control_add(&n->control, accessctl_commands, &n->accessctl);
+        control_add(&n->control, auditctl_commands, &n->delivery);
         control_add(&n->control, viewctl_commands, &n->viewctl);
         control_add(&n->control, emergencyctl_commands, &n->emergency);
         /* Bind the downlink, connect the uplink. */

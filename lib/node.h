@@ -61,8 +61,19 @@ struct node {
 /** `vigild --check`: keys load and PostgreSQL answers (changes nothing).
  *  0, or negative errno with a sentence in ERR. */
 int node_check(const struct config *cfg, char *err, size_t errlen);
+/** `vigild migrate`, before the daemon starts (blocking): as the owner
+ *  (OWNER_CONNINFO: a libpq conninfo whose keys override those of
+ *  [database] conninfo, whose user, password and passfile it does not
+ *  take; e.g. "user=vigil_owner passfile=/etc/vigil/owner.pgpass"), apply
+ *  the schema and make conninfo's user the daemon's role
+ *  (migrate_daemon_role); then, as the daemon, check what it will check
+ *  at start. *RET_APPLIED gets how many schema files were applied. 0, or
+ *  negative errno with a sentence in ERR. */
+int node_migrate(const struct config *cfg, const char *owner_conninfo, int *ret_applied, char *err,
+                 size_t errlen);
 /** Start-up (may block): load keys, connect to PostgreSQL (retrying for a
- *  while), apply migrations, load enrolled children. 0, or negative errno with
+ *  while), check that the schema is current and the login is the daemon's
+ *  role (migrate_check; it never migrates), load enrolled children. 0, or negative errno with
  *  a sentence in ERR. */
 int node_init(struct node *n, uv_loop_t *loop, const struct config *cfg, char *err, size_t errlen);
 /** Bind sockets and start everything on the loop. */

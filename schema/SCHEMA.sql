@@ -393,7 +393,8 @@ CREATE FUNCTION public.audit_canonical_copy(r public.audit_copies) RETURNS bytea
 --
 
 CREATE FUNCTION public.audit_chain() RETURNS trigger
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
     AS $$
 DECLARE
     h audit_head;
@@ -534,6 +535,42 @@ BEGIN
         PERFORM outbox_append(p_uplink, ARRAY[p_change]);
     END IF;
     RETURN 'stored';
+END $$;
+
+
+--
+-- Name: audit_head_advance(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.audit_head_advance() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF NEW.one IS DISTINCT FROM OLD.one OR NEW.seq IS DISTINCT FROM OLD.seq + 1
+       OR length(NEW.hash) IS DISTINCT FROM 32 THEN
+        RAISE EXCEPTION 'Art 23(5): the head of the access log only advances to the next record (% to % refused)',
+            OLD.seq, NEW.seq USING ERRCODE = 'VG023';
+    END IF;
+    RETURN NEW;
+END $$;
+
+
+--
+-- Name: audit_head_chained(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.audit_head_chained() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    PERFORM 1 FROM audit_log l
+        WHERE l.seq = NEW.seq AND l.hash = NEW.hash AND l.prev_hash = OLD.hash
+          AND l.hash = sha256(OLD.hash || audit_canonical(l));
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'Art 23(5): the head of the access log names record %, which the log does not hold '
+                        'as the successor of record %', NEW.seq, OLD.seq USING ERRCODE = 'VG023';
+    END IF;
+    RETURN NULL;
 END $$;
 
 
@@ -878,7 +915,8 @@ END $$;
 --
 
 CREATE FUNCTION public.conferral_apply(p_via text, p_id text, p_version bigint, p_unit text, p_badge text, p_public_key text, p_role text, p_by text[], p_at text, p_until timestamp with time zone, p_revoked boolean) RETURNS boolean
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
     AS $_$
 DECLARE
     changed boolean;
@@ -927,7 +965,8 @@ END $_$;
 --
 
 CREATE FUNCTION public.conferral_confer(p_admin text, p_actor text, p_id text, p_badge text, p_role text, p_until timestamp with time zone, p_version bigint, p_parent text) RETURNS public.access_answer
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
     AS $$
 DECLARE
     self text := vigil_self();
@@ -1001,7 +1040,8 @@ END $$;
 --
 
 CREATE FUNCTION public.conferral_send(p_id text, p_version bigint, p_change bytea) RETURNS boolean
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
     AS $$
 DECLARE
     c conferrals;
@@ -1024,7 +1064,8 @@ END $$;
 --
 
 CREATE FUNCTION public.conferral_unconfer(p_actor text, p_badge text, p_role text, p_reason text, p_version bigint) RETURNS public.access_answer
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
     AS $$
 DECLARE
     c conferrals;
@@ -1049,7 +1090,8 @@ END $$;
 --
 
 CREATE FUNCTION public.delegation_apply(p_via text, p_uplink text, p_snapshot boolean, p_id text, p_version bigint, p_unit text, p_principal text, p_deputy text, p_from timestamp with time zone, p_until timestamp with time zone, p_revoked boolean, p_change bytea) RETURNS boolean
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
     AS $$
 DECLARE
     changed boolean := false;
@@ -1077,7 +1119,8 @@ END $$;
 --
 
 CREATE FUNCTION public.delegation_grant(p_id text, p_principal text, p_deputy text, p_from timestamp with time zone, p_until timestamp with time zone, p_version bigint, p_change bytea, p_uplink text, p_max interval) RETURNS public.access_answer
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
     AS $$
 DECLARE
     self text := vigil_self();
@@ -1116,7 +1159,8 @@ END $$;
 --
 
 CREATE FUNCTION public.delegation_revoke(p_id text, p_badge text, p_reason text, p_seen_version bigint, p_version bigint, p_change bytea, p_uplink text) RETURNS public.access_answer
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
     AS $$
 DECLARE
     d delegations;
@@ -1164,7 +1208,8 @@ END $$;
 --
 
 CREATE FUNCTION public.emergency_apply(p_via text, p_id text, p_version bigint, p_scope text, p_lat double precision, p_lon double precision, p_radius double precision, p_starts timestamp with time zone, p_ends timestamp with time zone, p_incident text, p_authority text, p_declared_by text, p_declared_at text, p_ended boolean, p_change bytea, p_bounds jsonb DEFAULT NULL::jsonb) RETURNS integer
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
     AS $$
 DECLARE
     changed boolean;
@@ -1228,7 +1273,8 @@ CREATE FUNCTION public.emergency_bounds_roles(p_bounds jsonb) RETURNS text[]
 --
 
 CREATE FUNCTION public.emergency_declare(p_id text, p_badge text, p_scope text, p_lat double precision, p_lon double precision, p_radius double precision, p_duration interval, p_incident text, p_authority text, p_officers text[] DEFAULT '{}'::text[], p_roles text[] DEFAULT '{}'::text[], p_look_back interval DEFAULT '00:00:00'::interval) RETURNS public.access_answer
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
     AS $$
 DECLARE
     self text := vigil_self();
@@ -1310,7 +1356,8 @@ END $$;
 --
 
 CREATE FUNCTION public.emergency_end(p_id text, p_badge text) RETURNS public.access_answer
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
     AS $$
 DECLARE
     e emergencies;
@@ -1341,7 +1388,8 @@ END $$;
 --
 
 CREATE FUNCTION public.emergency_receive(p_via text, p_id text, p_version bigint, p_scope text, p_lat double precision, p_lon double precision, p_radius double precision, p_starts timestamp with time zone, p_ends timestamp with time zone, p_incident text, p_authority text, p_declared_by text, p_declared_at text, p_ended boolean, p_report_version bigint, p_acked timestamp with time zone, p_uplink text, p_report bytea, p_bounds jsonb DEFAULT NULL::jsonb) RETURNS boolean
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
     AS $$
 DECLARE
     self text := vigil_self();
@@ -1502,7 +1550,8 @@ $$;
 --
 
 CREATE FUNCTION public.emergency_take() RETURNS TABLE(emergency_id text, acked_at timestamp with time zone, system_code text, url text, username text, password text, nonce bytea, sealed bytea)
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
     AS $$
 DECLARE
     e record;
@@ -1654,7 +1703,8 @@ CREATE FUNCTION public.gbt28181_id(s text) RETURNS boolean
 --
 
 CREATE FUNCTION public.grant_apply(p_via text, p_request_id text, p_version bigint, p_cameras text[], p_actions text[], p_officers text[], p_from timestamp with time zone, p_to timestamp with time zone, p_until timestamp with time zone, p_revoked boolean, p_purpose text, p_destination text, p_case text, p_approved_by text, p_filed_at text, p_change bytea, p_units text[], p_keys text[]) RETURNS SETOF text
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
     AS $$
 DECLARE
     changed boolean;
@@ -1841,7 +1891,18 @@ CREATE FUNCTION public.node_enroll(p_id text, p_parent text, p_tier text, p_name
 DECLARE
     old_key text;
     old_sign text;
+    twin text;
 BEGIN
+    -- One node per centre code: authority, routing and ownership go by
+    -- prefix, so a second node under a code already held would share the
+    -- first one's cameras, grants and powers (a city admin enrolling a
+    -- "district" of yuelu's code could confer a principal over yuelu's
+    -- cameras alone; issue 15, Art 19).
+    SELECT id INTO twin FROM nodes WHERE id <> p_id AND vigil_prefix(id) = vigil_prefix(p_id) LIMIT 1;
+    IF twin IS NOT NULL THEN
+        RAISE EXCEPTION 'centre code % is already node %''s: one node per centre code (remove it first)',
+            vigil_prefix(p_id), twin;
+    END IF;
     SELECT public_key, sign_key INTO old_key, old_sign FROM nodes WHERE id = p_id AND via IS NULL;
     IF (old_key IS NOT NULL AND old_key <> p_key)
        OR (old_sign IS NOT NULL AND old_sign <> lower(p_sign_key)) THEN
@@ -1933,7 +1994,8 @@ END $$;
 --
 
 CREATE FUNCTION public.officer_apply(p_via text, p_uplink text, p_snapshot boolean, p_badge text, p_version bigint, p_removed boolean, p_name text, p_unit text, p_credential text, p_roles text[], p_public_key text, p_active boolean, p_change bytea) RETURNS boolean
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
     AS $$
 DECLARE
     changed boolean := false;
@@ -2005,7 +2067,8 @@ $$;
 --
 
 CREATE FUNCTION public.officer_purge(p_node text, p_actor text, p_why text) RETURNS integer
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
     AS $$
 DECLARE
     pre text := vigil_prefix(p_node);
@@ -2035,7 +2098,8 @@ END $$;
 --
 
 CREATE FUNCTION public.officer_register(p_actor text, p_badge text, p_name text, p_credential text, p_roles text[], p_public_key text, p_version bigint, p_change bytea, p_uplink text) RETURNS public.access_answer
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
     AS $$
 BEGIN
     IF p_roles && ARRAY['principal', 'commander'] THEN
@@ -2070,7 +2134,8 @@ END $$;
 --
 
 CREATE FUNCTION public.officer_set_active(p_actor text, p_badge text, p_active boolean, p_reason text, p_seen_version bigint, p_version bigint, p_change bytea, p_uplink text) RETURNS public.access_answer
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
     AS $$
 DECLARE
     o officers;
@@ -2426,12 +2491,95 @@ CREATE FUNCTION public.vigil_distinct_count(a text[]) RETURNS integer
 
 
 --
+-- Name: vigil_guarded_tables(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.vigil_guarded_tables() RETURNS text[]
+    LANGUAGE sql IMMUTABLE
+    RETURN ARRAY['grants'::text, 'emergencies'::text, 'officers'::text, 'delegations'::text, 'conferrals'::text];
+
+
+--
+-- Name: vigil_guarded_writers(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.vigil_guarded_writers() RETURNS text[]
+    LANGUAGE sql IMMUTABLE
+    RETURN ARRAY['officer_register'::text, 'officer_set_active'::text, 'officer_apply'::text, 'delegation_grant'::text, 'delegation_revoke'::text, 'delegation_apply'::text, 'officer_purge'::text, 'conferral_confer'::text, 'conferral_unconfer'::text, 'conferral_send'::text, 'conferral_apply'::text, 'grant_apply'::text, 'emergency_declare'::text, 'emergency_end'::text, 'emergency_apply'::text, 'emergency_receive'::text, 'emergency_take'::text, 'audit_chain'::text];
+
+
+--
 -- Name: vigil_prefix(text); Type: FUNCTION; Schema: public; Owner: -
 --
 
 CREATE FUNCTION public.vigil_prefix(id text) RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN CASE WHEN (substr(id, 7, 2) <> '00'::text) THEN substr(id, 1, 8) WHEN (substr(id, 5, 2) <> '00'::text) THEN substr(id, 1, 6) ELSE substr(id, 1, 4) END;
+
+
+--
+-- Name: vigil_privileges_apply(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.vigil_privileges_apply() RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    t text;
+    f regprocedure;
+BEGIN
+    GRANT USAGE ON SCHEMA public TO vigil_writer;
+    -- Everything else: read and write, as the daemon's work needs.
+    GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO vigil_writer;
+    GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO vigil_writer;
+    REVOKE TRUNCATE ON ALL TABLES IN SCHEMA public FROM vigil_writer;
+    -- Which migrations ran is the owner's to say (vigild checks it at start).
+    REVOKE INSERT, UPDATE, DELETE ON schema_migrations, schema_function_files FROM vigil_writer;
+    -- The access log, the copies of the logs below and the checkpoints:
+    -- append and read (Art 23(5)); the triggers of audit.sql refuse the
+    -- rest even to the owner.
+    REVOKE UPDATE, DELETE ON audit_log, audit_copies, audit_checkpoints FROM vigil_writer;
+    -- The head moves only as a record is appended (audit_chain, as the
+    -- owner), and only to that record (the triggers below).
+    REVOKE INSERT, UPDATE, DELETE ON audit_head FROM vigil_writer;
+    -- An alarm is evidence of a rewritten log: raised, read, never cleared.
+    REVOKE UPDATE, DELETE ON audit_alarms, audit_alarms_logged FROM vigil_writer;
+    REVOKE INSERT, DELETE ON audit_sent FROM vigil_writer;
+    FOREACH t IN ARRAY vigil_guarded_tables() LOOP
+        CONTINUE WHEN to_regclass('public.' || t) IS NULL;
+        EXECUTE format('REVOKE INSERT, UPDATE, DELETE ON %I FROM vigil_writer', t);
+        IF EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = ('public.' || t)::regclass
+                   AND attname = 'snapshot_mark' AND NOT attisdropped) THEN
+            -- Only rows that came through a child, and only those its
+            -- snapshot left marked: a row registered here is the owner's
+            -- functions' alone. Row security binds the writer, not the
+            -- owner (whose functions write these tables).
+            EXECUTE format('GRANT UPDATE (snapshot_mark), DELETE ON %I TO vigil_writer', t);
+            EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
+            EXECUTE format('DROP POLICY IF EXISTS vigil_read ON %I', t);
+            EXECUTE format('DROP POLICY IF EXISTS vigil_snapshot_mark ON %I', t);
+            EXECUTE format('DROP POLICY IF EXISTS vigil_snapshot_remove ON %I', t);
+            EXECUTE format('CREATE POLICY vigil_read ON %I FOR SELECT TO vigil_writer USING (true)', t);
+            EXECUTE format('CREATE POLICY vigil_snapshot_mark ON %I FOR UPDATE TO vigil_writer '
+                           'USING (via IS NOT NULL) WITH CHECK (via IS NOT NULL)', t);
+            EXECUTE format('CREATE POLICY vigil_snapshot_remove ON %I FOR DELETE TO vigil_writer '
+                           'USING (via IS NOT NULL AND snapshot_mark)', t);
+        END IF;
+    END LOOP;
+    GRANT UPDATE (dispatched_version) ON emergencies TO vigil_writer;
+    -- The writers run as the owner; every other function as its caller
+    -- (a name taken off the list goes back to SECURITY INVOKER).
+    FOR f IN SELECT p.oid::regprocedure FROM pg_proc p
+             WHERE p.pronamespace = 'public'::regnamespace AND p.prokind = 'f' LOOP
+        IF (SELECT proname FROM pg_proc WHERE oid = f) = ANY (vigil_guarded_writers()) THEN
+            EXECUTE format('ALTER FUNCTION %s SECURITY DEFINER SET search_path = public, pg_temp', f);
+        ELSIF (SELECT prosecdef FROM pg_proc WHERE oid = f) THEN
+            EXECUTE format('ALTER FUNCTION %s SECURITY INVOKER RESET search_path', f);
+        END IF;
+    END LOOP;
+    -- Nobody else runs this (the daemon's role could not do it anyway).
+    REVOKE EXECUTE ON FUNCTION vigil_privileges_apply() FROM PUBLIC;
+END $$;
 
 
 --
@@ -2509,7 +2657,6 @@ CREATE TABLE public.audit_alarms (
     kind text NOT NULL,
     detail text NOT NULL,
     raised_at timestamp with time zone DEFAULT now() NOT NULL,
-    logged boolean DEFAULT false NOT NULL,
     CONSTRAINT audit_alarms_kind_check CHECK ((kind = ANY (ARRAY['fork'::text, 'gap'::text, 'collision'::text])))
 );
 
@@ -2531,6 +2678,16 @@ CREATE SEQUENCE public.audit_alarms_id_seq
 --
 
 ALTER SEQUENCE public.audit_alarms_id_seq OWNED BY public.audit_alarms.id;
+
+
+--
+-- Name: audit_alarms_logged; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.audit_alarms_logged (
+    alarm_id bigint NOT NULL,
+    logged_at timestamp with time zone DEFAULT now() NOT NULL
+);
 
 
 --
@@ -3046,6 +3203,14 @@ ALTER TABLE ONLY public.applied_seq
 
 
 --
+-- Name: audit_alarms_logged audit_alarms_logged_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.audit_alarms_logged
+    ADD CONSTRAINT audit_alarms_logged_pkey PRIMARY KEY (alarm_id);
+
+
+--
 -- Name: audit_alarms audit_alarms_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -3391,6 +3556,20 @@ CREATE TRIGGER audit_copies_no_update BEFORE DELETE OR UPDATE ON public.audit_co
 
 
 --
+-- Name: audit_head audit_head_advance; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER audit_head_advance BEFORE UPDATE ON public.audit_head FOR EACH ROW EXECUTE FUNCTION public.audit_head_advance();
+
+
+--
+-- Name: audit_head audit_head_chained; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE CONSTRAINT TRIGGER audit_head_chained AFTER UPDATE ON public.audit_head DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION public.audit_head_chained();
+
+
+--
 -- Name: audit_head audit_head_no_delete; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -3468,11 +3647,73 @@ CREATE TRIGGER systems_in_use BEFORE DELETE ON public.systems FOR EACH ROW EXECU
 
 
 --
+-- Name: audit_alarms_logged audit_alarms_logged_alarm_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.audit_alarms_logged
+    ADD CONSTRAINT audit_alarms_logged_alarm_id_fkey FOREIGN KEY (alarm_id) REFERENCES public.audit_alarms(id);
+
+
+--
 -- Name: sites sites_location_type_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
 ALTER TABLE ONLY public.sites
     ADD CONSTRAINT sites_location_type_fkey FOREIGN KEY (location_type) REFERENCES public.location_types(code);
+
+
+--
+-- Name: delegations; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.delegations ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: officers; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.officers ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: delegations vigil_read; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY vigil_read ON public.delegations FOR SELECT TO vigil_writer USING (true);
+
+
+--
+-- Name: officers vigil_read; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY vigil_read ON public.officers FOR SELECT TO vigil_writer USING (true);
+
+
+--
+-- Name: delegations vigil_snapshot_mark; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY vigil_snapshot_mark ON public.delegations FOR UPDATE TO vigil_writer USING ((via IS NOT NULL)) WITH CHECK ((via IS NOT NULL));
+
+
+--
+-- Name: officers vigil_snapshot_mark; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY vigil_snapshot_mark ON public.officers FOR UPDATE TO vigil_writer USING ((via IS NOT NULL)) WITH CHECK ((via IS NOT NULL));
+
+
+--
+-- Name: delegations vigil_snapshot_remove; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY vigil_snapshot_remove ON public.delegations FOR DELETE TO vigil_writer USING (((via IS NOT NULL) AND snapshot_mark));
+
+
+--
+-- Name: officers vigil_snapshot_remove; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY vigil_snapshot_remove ON public.officers FOR DELETE TO vigil_writer USING (((via IS NOT NULL) AND snapshot_mark));
 
 
 --
@@ -3497,6 +3738,13 @@ GRANT SELECT,INSERT ON TABLE public.audit_copies TO vigil_writer;
 
 
 --
+-- Name: FUNCTION vigil_privileges_apply(); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.vigil_privileges_apply() FROM PUBLIC;
+
+
+--
 -- Name: TABLE access_requests; Type: ACL; Schema: public; Owner: -
 --
 
@@ -3514,7 +3762,7 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.applied_seq TO vigil_writer;
 -- Name: TABLE audit_alarms; Type: ACL; Schema: public; Owner: -
 --
 
-GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.audit_alarms TO vigil_writer;
+GRANT SELECT,INSERT ON TABLE public.audit_alarms TO vigil_writer;
 
 
 --
@@ -3522,6 +3770,13 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.audit_alarms TO vigil_writer;
 --
 
 GRANT ALL ON SEQUENCE public.audit_alarms_id_seq TO vigil_writer;
+
+
+--
+-- Name: TABLE audit_alarms_logged; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT,INSERT ON TABLE public.audit_alarms_logged TO vigil_writer;
 
 
 --
@@ -3535,14 +3790,14 @@ GRANT SELECT,INSERT ON TABLE public.audit_checkpoints TO vigil_writer;
 -- Name: TABLE audit_head; Type: ACL; Schema: public; Owner: -
 --
 
-GRANT SELECT,INSERT,UPDATE ON TABLE public.audit_head TO vigil_writer;
+GRANT SELECT ON TABLE public.audit_head TO vigil_writer;
 
 
 --
 -- Name: TABLE audit_sent; Type: ACL; Schema: public; Owner: -
 --
 
-GRANT SELECT,INSERT,UPDATE ON TABLE public.audit_sent TO vigil_writer;
+GRANT SELECT,UPDATE ON TABLE public.audit_sent TO vigil_writer;
 
 
 --
@@ -3556,21 +3811,35 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.cameras TO vigil_writer;
 -- Name: TABLE conferrals; Type: ACL; Schema: public; Owner: -
 --
 
-GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.conferrals TO vigil_writer;
+GRANT SELECT ON TABLE public.conferrals TO vigil_writer;
 
 
 --
 -- Name: TABLE delegations; Type: ACL; Schema: public; Owner: -
 --
 
-GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.delegations TO vigil_writer;
+GRANT SELECT,DELETE ON TABLE public.delegations TO vigil_writer;
+
+
+--
+-- Name: COLUMN delegations.snapshot_mark; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(snapshot_mark) ON TABLE public.delegations TO vigil_writer;
 
 
 --
 -- Name: TABLE emergencies; Type: ACL; Schema: public; Owner: -
 --
 
-GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.emergencies TO vigil_writer;
+GRANT SELECT ON TABLE public.emergencies TO vigil_writer;
+
+
+--
+-- Name: COLUMN emergencies.dispatched_version; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(dispatched_version) ON TABLE public.emergencies TO vigil_writer;
 
 
 --
@@ -3584,7 +3853,7 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.emergency_reports TO vigil_wri
 -- Name: TABLE grants; Type: ACL; Schema: public; Owner: -
 --
 
-GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.grants TO vigil_writer;
+GRANT SELECT ON TABLE public.grants TO vigil_writer;
 
 
 --
@@ -3640,7 +3909,14 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.nodes TO vigil_writer;
 -- Name: TABLE officers; Type: ACL; Schema: public; Owner: -
 --
 
-GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.officers TO vigil_writer;
+GRANT SELECT,DELETE ON TABLE public.officers TO vigil_writer;
+
+
+--
+-- Name: COLUMN officers.snapshot_mark; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(snapshot_mark) ON TABLE public.officers TO vigil_writer;
 
 
 --
@@ -3661,14 +3937,14 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.outbox_seq TO vigil_writer;
 -- Name: TABLE schema_function_files; Type: ACL; Schema: public; Owner: -
 --
 
-GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.schema_function_files TO vigil_writer;
+GRANT SELECT ON TABLE public.schema_function_files TO vigil_writer;
 
 
 --
 -- Name: TABLE schema_migrations; Type: ACL; Schema: public; Owner: -
 --
 
-GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.schema_migrations TO vigil_writer;
+GRANT SELECT ON TABLE public.schema_migrations TO vigil_writer;
 
 
 --

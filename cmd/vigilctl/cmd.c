@@ -19,6 +19,7 @@ static const struct cmd_command *const cmd_groups[] = {
         cmd_node_commands,
         cmd_catalog_commands,
         cmd_access_commands,
+        cmd_audit_commands,
         cmd_ticket_commands,
         cmd_keygen_commands,
         NULL,

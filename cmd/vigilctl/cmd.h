@@ -69,6 +69,7 @@ extern const struct cmd_command cmd_node_commands[];
 extern const struct cmd_command cmd_keygen_commands[];
 extern const struct cmd_command cmd_catalog_commands[];
 extern const struct cmd_command cmd_access_commands[];
+extern const struct cmd_command cmd_audit_commands[];
 extern const struct cmd_command cmd_ticket_commands[];
 
 /** A node's Ed25519 public key from --key HEX or --key-file (its sign.pub),

@@ -2,14 +2,12 @@
  * (Art 19, 20, 23(5)). Officers act as themselves: `--as FILE` names their
  * identity. */
 #include <errno.h>
-#include <sodium.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cmd.h"
 #include "render.h"
-#include "wire/checkpoint.h"
 
 /* {"id","state"}: "req-…: countersigned". */
 static int render_state(FILE *out, const json_t *doc, const struct cmd_args *args)
@@ -115,86 +113,6 @@ static int render_audit(FILE *out, const json_t *doc, const struct cmd_args *arg
         return render_json_rows(out, doc, keys, heads, 8);
 }
 
-/* audit checkpoints: fetch the signed checkpoints the node holds (its own,
- * or of a node below) and, given that node's key, check each here: the
- * signature is that node's, and the log or copy held has that hash at that
- * record. Trusting neither the node asked nor the network. */
-static int audit_checkpoints_cmd(const struct cmd_ctx *ctx, const struct cmd_args *args)
-{
-        const char *names[2], *values[2];
-        bool have_key = cmd_arg(args, "key") || cmd_arg(args, "key_file"), all_ok = true;
-        uint8_t pk[32];
-        json_t *doc, *cps, *cp;
-        char *json;
-        size_t i, nargs = 0;
-        int r;
-
-        if (sodium_init() < 0)
-                return cmd_fail(ctx, CMD_EXIT_FAILED, NULL, "libsodium did not start");
-        if (have_key && (r = cmd_sign_key(ctx, args, pk)) != 0)
-                return r;
-        if (cmd_arg(args, "node")) {
-                names[nargs] = "node";
-                values[nargs++] = cmd_arg(args, "node");
-        }
-        if (cmd_arg(args, "limit")) {
-                names[nargs] = "limit";
-                values[nargs++] = cmd_arg(args, "limit");
-        }
-        r = cmd_call(ctx, "audit.checkpoints", "audit checkpoints", names, values, (int)nargs, &json);
-        if (r != CMD_EXIT_OK)
-                return r;
-        doc = json_loads(json, 0, NULL);
-        free(json);
-        cps = json_object_get(doc, "checkpoints");
-        if (!json_is_array(cps)) {
-                json_decref(doc);
-                return cmd_fail(ctx, CMD_EXIT_FAILED, NULL, "the node's answer to 'audit checkpoints' is unreadable");
-        }
-        json_array_foreach(cps, i, cp) {
-                const char *hash = json_string_value(json_object_get(cp, "hash"));
-                const char *held = json_string_value(json_object_get(cp, "held_hash"));
-                const char *sig = json_string_value(json_object_get(cp, "signature"));
-                uint8_t h[32], s[64];
-                size_t hl = 0, sl = 0;
-                bool matches = hash && held && strcmp(hash, held) == 0;
-
-                json_object_set_new(cp, "matches_held", json_boolean(matches));
-                all_ok &= matches;
-                if (!have_key)
-                        continue;
-                bool valid = hash && sig && sodium_hex2bin(h, 32, hash, strlen(hash), NULL, &hl, NULL) == 0 &&
-                             hl == 32 && sodium_hex2bin(s, 64, sig, strlen(sig), NULL, &sl, NULL) == 0 && sl == 64 &&
-                             checkpoint_verify(pk, json_string_value(json_object_get(doc, "node")),
-                                                     json_integer_value(json_object_get(cp, "seq")), h,
-                                                     json_integer_value(json_object_get(cp, "signed_at_us")), s);
-                json_object_set_new(cp, "signature_valid", json_boolean(valid));
-                all_ok &= valid;
-        }
-        json_object_set_new(doc, "verified", have_key ? json_boolean(all_ok) : json_null());
-        if (ctx->json) {
-                json_dumpf(doc, ctx->out, JSON_COMPACT);
-                fputc('\n', ctx->out);
-        } else {
-                fprintf(ctx->out, "%zu checkpoint(s) of the access log of %s held there:\n", json_array_size(cps),
-                        json_string_value(json_object_get(doc, "node")));
-                json_array_foreach(cps, i, cp)
-                        fprintf(ctx->out, "  record %lld  hash %.16s…  %s%s\n",
-                                (long long)json_integer_value(json_object_get(cp, "seq")),
-                                json_string_value(json_object_get(cp, "hash")),
-                                json_is_true(json_object_get(cp, "matches_held")) ? "held copy matches"
-                                                                                   : "HELD COPY DIFFERS",
-                                !have_key ? "" : json_is_true(json_object_get(cp, "signature_valid"))
-                                                 ? ", signed by that node" : ", SIGNATURE NOT THAT NODE'S");
-                if (!have_key)
-                        fprintf(ctx->out, "signatures NOT checked: give the node's key (--key-file its sign.pub)\n");
-                else
-                        fprintf(ctx->out, "%s\n", all_ok ? "verified" : "NOT verified");
-        }
-        json_decref(doc);
-        return all_ok ? CMD_EXIT_OK : CMD_EXIT_FAILED;
-}
-
 const struct cmd_command cmd_access_commands[] = {
         { .words = "view", .wire = "view", .positional = { "camera" },
           .options = { { "--action", "action", 0 }, { "--from", "from", 0 }, { "--to", "to", 0 },
@@ -286,12 +204,6 @@ const struct cmd_command cmd_access_commands[] = {
           .options = { { "--limit", "limit", 0 }, { "--node", "node", 0 } }, .usage = "[--node ID] [--limit N]",
           .summary = "the latest records of this node's access log, or of the copy held of a node below",
           .render = render_audit },
-        { .words = "audit checkpoints",
-          .options = { { "--node", "node", 0 }, { "--limit", "limit", 0 }, { "--key", "key", 0 },
-                       { "--key-file", "key_file", 0 } },
-          .usage = "[--node ID] [--limit N] [--key-file sign.pub | --key HEX]",
-          .summary = "the node's signed checkpoints of an access log; with its key, checked here",
-          .local = audit_checkpoints_cmd },
         { .words = "audit verify", .wire = "audit.verify", .options = { { "--node", "node", 0 } },
           .usage = "[--node ID]", .summary = "recompute this node's access-log chain, or the copy of a node below",
           .render = render_verify },

@@ -14,6 +14,7 @@
 static void usage(FILE *f)
 {
         fprintf(f, "usage: vigild -c FILE [--check]\n"
+                   "       vigild migrate -c FILE [--owner CONNINFO]\n"
                    "       vigild keygen DIR\n"
                    "       vigild --version\n");
 }
@@ -41,34 +42,64 @@ static int cmd_keygen(const char *dir)
         return 0;
 }
 
+/* `vigild migrate`: the schema, as the owner, before the daemon starts
+ * (schema/README.md "Roles"). The owner's conninfo is never in the
+ * daemon's configuration, so a running daemon never holds it. */
+static int cmd_migrate(const char *path, const struct config *cfg, const char *owner)
+{
+        char err[1024];
+        int applied = 0;
+
+        if (!owner || !*owner) {
+                fprintf(stderr, "vigild: migrate needs the owner's conninfo: --owner CONNINFO or "
+                                "VIGIL_OWNER_CONNINFO (e.g. \"user=vigil_owner passfile=/etc/vigil/owner.pgpass\"; "
+                                "host, port and dbname default to [database] conninfo's)\n");
+                return 2;
+        }
+        if (node_migrate(cfg, owner, &applied, err, sizeof(err)) < 0) {
+                fprintf(stderr, "vigild: %s: %s\n", path, err);
+                return 1;
+        }
+        printf("schema current (%d file%s applied)\n", applied, applied == 1 ? "" : "s");
+        return 0;
+}
+
 int main(int argc, char **argv)
 {
         static const struct option opts[] = {
                 { "config", required_argument, NULL, 'c' },
                 { "check", no_argument, NULL, 'k' },
+                { "owner", required_argument, NULL, 'o' },
                 { "version", no_argument, NULL, 'V' },
                 { "help", no_argument, NULL, 'h' },
                 { NULL, 0, NULL, 0 },
         };
-        const char *path = NULL;
+        const char *path = NULL, *owner = getenv("VIGIL_OWNER_CONNINFO");
         struct config cfg;
         struct node node;
         enum log_level level;
         char err[1024];
-        int check = 0, c, r;
+        int check = 0, migrate = 0, owner_given = 0, c, r;
 
         if (argc == 3 && strcmp(argv[1], "keygen") == 0)
                 return cmd_keygen(argv[2]);
+        if (argc > 1 && strcmp(argv[1], "migrate") == 0) {
+                migrate = 1;
+                argv[1] = argv[0];
+                argc--;
+                argv++;
+        }
         while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
                 switch (c) {
                 case 'c': path = optarg; break;
                 case 'k': check = 1; break;
+                case 'o': owner = optarg; owner_given = 1; break;
                 case 'V': printf("vigild %s\n", VIGIL_VERSION); return 0;
                 case 'h': usage(stdout); return 0;
                 default: usage(stderr); return 2;
                 }
         }
-        if (!path || optind != argc) {
+        if (!path || optind != argc || (migrate && check) || (!migrate && owner_given)) {
                 usage(stderr);
                 return 2;
         }
@@ -83,6 +114,8 @@ int main(int argc, char **argv)
                 fprintf(stderr, "vigild: cannot open log file %s\n", cfg.log_file);
                 return 1;
         }
+        if (migrate)
+                return cmd_migrate(path, &cfg, owner);
         if (check) {
                 if (node_check(&cfg, err, sizeof(err)) < 0) {
                         fprintf(stderr, "vigild: %s: %s\n", path, err);

@@ -117,8 +117,12 @@ const struct policy_rule policy_rules[] = {
              { AUD | PRI, POLICY_NODE_ARG }),
         RULE("audit.verify", "Art 5", "auditors and principals of the log's node or above, or an admin of this "
              "node", "node", { AUD | PRI | ADM, POLICY_NODE_ARG }),
-        RULE("audit.checkpoints", "Art 5", "auditors and principals of the log's node or above, or an admin of "
-             "this node", "node", { AUD | PRI | ADM, POLICY_NODE_ARG }),
+        /* checkpoints are checked against records vigilctl fetches and
+         * recomputes (audit.records): the records themselves, so no admin. */
+        RULE("audit.checkpoints", "Art 5", "auditors and principals of the log's node or above", "node",
+             { AUD | PRI, POLICY_NODE_ARG }),
+        RULE("audit.records", "Art 5", "auditors and principals of the log's node or above", "node",
+             { AUD | PRI, POLICY_NODE_ARG }),
 
         /* viewctl: the station decides (Art 19, 20, 29(2)) */
         RULE("view", "Art 29(2)", "officers, each as themselves (an admin gets no view)", NULL,

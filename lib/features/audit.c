@@ -318,8 +318,14 @@ void audit_check_alarms(struct audit *au)
                 return;
         au->alarm_check = true;
         tx = db_tx_new();
-        db_tx_add(tx, "UPDATE audit_alarms SET logged = true WHERE NOT logged "
-                      "RETURNING node_id, seq, kind, detail", 0, NULL, NULL, NULL);
+        /* Alarms are insert-only (schema/008_db_roles.sql): that one was
+         * shown is an insert of its own, never a change to the alarm. */
+        db_tx_add(tx, "WITH shown AS (INSERT INTO audit_alarms_logged (alarm_id) "
+                      "SELECT a.id FROM audit_alarms a WHERE NOT EXISTS "
+                      "(SELECT 1 FROM audit_alarms_logged l WHERE l.alarm_id = a.id) "
+                      "ON CONFLICT DO NOTHING RETURNING alarm_id) "
+                      "SELECT a.node_id, a.seq, a.kind, a.detail FROM audit_alarms a "
+                      "JOIN shown ON shown.alarm_id = a.id ORDER BY a.id", 0, NULL, NULL, NULL);
         db_submit(au->d->links.db, tx, audit_on_alarms, au);
 }
 

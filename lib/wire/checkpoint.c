@@ -54,3 +54,22 @@ bool checkpoint_verify(const uint8_t public_key[32], const char *node, int64_t s
 
         return n > 0 && crypto_sign_verify_detached(sig, m, n, public_key) == 0;
 }
+
+void checkpoint_record_hash(const uint8_t prev[32], const char *const fields[CHECKPOINT_RECORD_FIELDS],
+                            uint8_t out[32])
+{
+        static const unsigned char sep = 0x1f;
+        crypto_hash_sha256_state st;
+        int i;
+
+        crypto_hash_sha256_init(&st);
+        crypto_hash_sha256_update(&st, prev, 32);
+        for (i = 0; i < CHECKPOINT_RECORD_FIELDS; i++) {
+                const char *f = fields[i] ? fields[i] : "";
+
+                if (i > 0)
+                        crypto_hash_sha256_update(&st, &sep, 1);
+                crypto_hash_sha256_update(&st, (const unsigned char *)f, strlen(f));
+        }
+        crypto_hash_sha256_final(&st, out);
+}

@@ -21,3 +21,16 @@ int checkpoint_sign(const uint8_t secret_key[64], const char *node, int64_t seq,
 /** Whether SIG is PUBLIC_KEY's (32 bytes) signature on that checkpoint. */
 bool checkpoint_verify(const uint8_t public_key[32], const char *node, int64_t seq, const uint8_t hash[32],
                        int64_t signed_at_us, const uint8_t sig[64]);
+
+/* The fields of an access-log record in the order of its canonical form. */
+enum {
+        CHECKPOINT_RECORD_FIELDS = 13, /* seq, at_us, node, actor, action, outcome, article, camera,
+                                        * purpose, destination, request_id, emergency_id, detail */
+};
+
+/** A record's hash as the node computes it (schema/functions/audit.sql,
+ *  audit_canonical and audit_chain): SHA-256(PREV || the 13 FIELDS, each
+ *  as text (a NULL as ""), joined by 0x1f). The same bytes at every tier,
+ *  so a client that fetched the records recomputes the chain itself. */
+void checkpoint_record_hash(const uint8_t prev[32], const char *const fields[CHECKPOINT_RECORD_FIELDS],
+                            uint8_t out[32]);

@@ -215,15 +215,19 @@ static void test_changed_function_file_applied_again(void)
         f->sql = sql;
         PQclear(unit_pg_exec(c, "UPDATE schema_function_files SET applied_at = '2000-01-01'"));
 
-        migrate_or_die(c, files, n, 1);
+        /* It, and the privileges after it: CREATE OR REPLACE made its
+         * writers SECURITY INVOKER again, privileges.sql makes them the
+         * owner's once more. */
+        migrate_or_die(c, files, n, 2);
         CHECK(unit_pg_long(c, "SELECT count(*) FROM pg_proc WHERE proname = 'access_decide' "
                               "AND prosrc LIKE '%a denial needs a reason (changed)%'") == 1);
-        CHECK(unit_pg_long(c, "SELECT count(*) FROM schema_function_files WHERE applied_at > '2000-01-01'") == 1);
+        CHECK(unit_pg_long(c, "SELECT count(*) FROM schema_function_files WHERE applied_at > '2000-01-01'") == 2);
         CHECK(unit_pg_long(c, "SELECT count(*) FROM schema_function_files WHERE applied_at > '2000-01-01' "
-                              "AND name = 'functions/access.sql'") == 1);
+                              "AND name IN ('functions/access.sql', 'functions/privileges.sql')") == 2);
+        CHECK(unit_pg_long(c, "SELECT count(*) FROM pg_proc WHERE proname = 'officer_register' AND prosecdef") == 1);
         migrate_or_die(c, files, n, 0);
 
-        migrate_or_die(c, migrate_files, migrate_n_files, 1);
+        migrate_or_die(c, migrate_files, migrate_n_files, 2);
         CHECK(unit_pg_long(c, "SELECT count(*) FROM pg_proc WHERE proname = 'access_decide' "
                               "AND prosrc LIKE '%a denial needs a reason (changed)%'") == 0);
         free(sql);
