@@ -922,7 +922,7 @@ DECLARE
     changed boolean;
 BEGIN
     IF p_unit IS DISTINCT FROM vigil_self() OR p_at IS DISTINCT FROM p_via
-       OR p_role NOT IN ('principal', 'commander') OR p_public_key !~ '^.{40}$'
+       OR p_role NOT IN ('principal', 'commander', 'auditor') OR p_public_key !~ '^.{40}$'
        OR coalesce(cardinality(p_by), 0) = 0 THEN
         PERFORM audit_append(p_via, 'officer.conferral', 'refused', 'Art 19', NULL, NULL, NULL, NULL, NULL,
                              format('Art 19: conferral %s of %s on %s (unit %s, by %s) refused: the parent confers '
@@ -974,9 +974,9 @@ DECLARE
     c conferrals;
     what text;
 BEGIN
-    IF p_role IS NULL OR p_role NOT IN ('principal', 'commander') THEN
+    IF p_role IS NULL OR p_role NOT IN ('principal', 'commander', 'auditor') THEN
         RETURN access_refuse(p_actor, 'officer.confer', 'Art 19',
-                             'Art 19: the roles conferred from above are principal and commander', NULL);
+                             'Art 19: the roles conferred from above are principal, commander and auditor', NULL);
     END IF;
     SELECT * INTO o FROM officers WHERE badge = p_badge AND active;
     IF NOT FOUND THEN
@@ -2102,9 +2102,9 @@ CREATE FUNCTION public.officer_register(p_actor text, p_badge text, p_name text,
     SET search_path TO 'public', 'pg_temp'
     AS $$
 BEGIN
-    IF p_roles && ARRAY['principal', 'commander'] THEN
+    IF p_roles && ARRAY['principal', 'commander', 'auditor'] THEN
         RETURN access_refuse(p_actor, 'officer.add', 'Art 19',
-                             format('Art 19: principal and commander are conferred by an admin of the tier above: '
+                             format('Art 19: principal, commander and auditor are conferred by an admin of the tier above: '
                                     'vigilctl officer confer %s --role ROLE (register %s without them)', p_badge,
                                     p_badge), NULL);
     END IF;
@@ -2785,7 +2785,7 @@ CREATE TABLE public.conferrals (
     dispatched_version bigint,
     CONSTRAINT "Art 19: at the city, two distinct admins confer" CHECK (((state <> 'live'::text) OR (conferred_at <> unit) OR (public.vigil_distinct_count(conferred_by) >= 2))),
     CONSTRAINT conferrals_public_key_check CHECK ((public_key ~ '^.{40}$'::text)),
-    CONSTRAINT conferrals_role_check CHECK ((role = ANY (ARRAY['principal'::text, 'commander'::text]))),
+    CONSTRAINT conferrals_role_check CHECK ((role = ANY (ARRAY['principal'::text, 'commander'::text, 'auditor'::text]))),
     CONSTRAINT conferrals_state_check CHECK ((state = ANY (ARRAY['pending'::text, 'live'::text, 'revoked'::text]))),
     CONSTRAINT conferrals_unit_check CHECK (public.gbt28181_id(unit))
 );

@@ -464,7 +464,7 @@ static void accessctl_officer_confer(struct control_req *q)
                 return;
         }
         if (!badge || !role || (until_s && vtime_parse(until_s, now, &until) < 0)) {
-                accessctl_refuse(q, "officer.confer", NULL, "officer confer needs BADGE and --role principal|commander, "
+                accessctl_refuse(q, "officer.confer", NULL, "officer confer needs BADGE and --role principal|commander|auditor, "
                                  "optionally --until (YYYY-MM-DDTHH:MM:SSZ, or 30d)", NULL);
                 return;
         }

@@ -287,8 +287,10 @@ static void nodectl_on_enrolled(void *arg, struct db_tx *tx, int err, const char
                         snprintf(e, sizeof(e), "refused: %.*s", (int)strcspn(twin, "\n"), twin);
                 else
                         snprintf(e, sizeof(e), "enrolment failed: %s", msg);
-                control_reply(q, CONTROL_REFUSED, NULL, e, NULL);
-                free(q);
+                /* Logged where refused (Art 23(5)), like every refusal. */
+                free(q->data);
+                q->data = NULL;
+                control_refuse_logged(q, e, NULL);
                 return;
         }
         {
@@ -326,8 +328,8 @@ static void nodectl_enroll(struct control_req *q)
         int64_t v;
 
         if (strncmp(q->user, "admin:", 6) != 0) {
-                control_reply(q, CONTROL_REFUSED, NULL, "refused: only an admin of this node enrols nodes", NULL);
-                goto out;
+                control_refuse_logged(q, "refused: only an admin of this node enrols nodes", NULL);
+                return;
         }
         if (!id || !key || !sign || !name || !*name) {
                 control_reply(q, CONTROL_USAGE, NULL, "node enroll needs ID, --public-key, --sign-key and --name",
@@ -335,41 +337,41 @@ static void nodectl_enroll(struct control_req *q)
                 goto out;
         }
         if (n->d->cfg->tier == TIER_STATION) {
-                control_reply(q, CONTROL_REFUSED, NULL, "refused: a station has no child platforms", NULL);
-                goto out;
+                control_refuse_logged(q, "refused: a station has no child platforms", NULL);
+                return;
         }
         if (nodeid_check_node(id, child_tier, err, sizeof(err)) < 0 ||
             nodeid_check_child(id, n->d->cfg->node_id, err, sizeof(err)) < 0) {
                 snprintf(e, sizeof(e), "refused: %s", err);
-                control_reply(q, CONTROL_REFUSED, NULL, e, NULL);
-                goto out;
+                control_refuse_logged(q, e, NULL);
+                return;
         }
         if (!keys_z85_valid(key)) {
-                control_reply(q, CONTROL_REFUSED, NULL,
+                control_refuse_logged(q,
                               "refused: --public-key must be a 40-character Z85 CURVE public key "
                               "(curve.pub from `vigild keygen`)", NULL);
-                goto out;
+                return;
         }
         if (strcmp(key, n->keys->curve_public) == 0) {
-                control_reply(q, CONTROL_REFUSED, NULL, "refused: that is this node's own key", NULL);
-                goto out;
+                control_refuse_logged(q, "refused: that is this node's own key", NULL);
+                return;
         }
         /* Signed decisions (Art 19): the child's signing key, which this
          * node certifies to the child's own descendants (lib/wire/trust.h). */
         if (keys_sign_public_parse(sign, sign_key) < 0) {
-                control_reply(q, CONTROL_REFUSED, NULL,
+                control_refuse_logged(q,
                               "refused: --sign-key must be a 64-digit hex Ed25519 public key "
                               "(sign.pub, the second line `vigild keygen` prints)", NULL);
-                goto out;
+                return;
         }
         keys_sign_public_hex(n->keys->sign_public, own_sign);
         if (strcasecmp(sign, own_sign) == 0) {
-                control_reply(q, CONTROL_REFUSED, NULL, "refused: that is this node's own signing key", NULL);
-                goto out;
+                control_refuse_logged(q, "refused: that is this node's own signing key", NULL);
+                return;
         }
         if (strlen(name) >= sizeof(q->arg_name)) {
-                control_reply(q, CONTROL_REFUSED, NULL, "refused: --name is longer than 63 bytes", NULL);
-                goto out;
+                control_refuse_logged(q, "refused: --name is longer than 63 bytes", NULL);
+                return;
         }
         snprintf(q->arg_id, sizeof(q->arg_id), "%s", id);
         snprintf(q->arg_name, sizeof(q->arg_name), "%s", name);
@@ -439,7 +441,7 @@ static void nodectl_remove(struct control_req *q)
         struct db_tx *tx;
 
         if (strncmp(q->user, "admin:", 6) != 0) {
-                control_refuse(q, "refused: only an admin of this node removes its child platforms", NULL);
+                control_refuse_logged(q, "refused: only an admin of this node removes its child platforms", NULL);
                 return;
         }
         if (!id || !nodeid_is_wellformed(id)) {
@@ -609,8 +611,7 @@ static void nodectl_link_probe(struct control_req *q)
         int i;
 
         if (strncmp(q->user, "admin:", 6) != 0) {
-                control_reply(q, CONTROL_REFUSED, NULL, "refused: only an admin of this node probes its link", NULL);
-                free(q);
+                control_refuse_logged(q, "refused: only an admin of this node probes its link", NULL);
                 return;
         }
         if (!n->d->has_parent) {

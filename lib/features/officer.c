@@ -331,11 +331,12 @@ void officer_reload(struct officer_roster *r)
         tx = db_tx_new();
         /* The roles as registered; what the policy decides by
          * (officer_roles_of). */
-        /* Principal and commander count only as conferred from above and
+        /* Principal, commander and auditor count only as conferred from above and
          * live for the officer's current key (officer_has_power). */
         db_tx_add(tx, "SELECT badge, public_key, unit, array_to_string(ARRAY("
-                      "SELECT r FROM unnest(roles) AS r WHERE r NOT IN ('principal', 'commander') UNION "
-                      "SELECT p FROM unnest(ARRAY['principal', 'commander']) AS p WHERE officer_has_power(badge, p)"
+                      "SELECT r FROM unnest(roles) AS r WHERE r NOT IN ('principal', 'commander', 'auditor') UNION "
+                      "SELECT p FROM unnest(ARRAY['principal', 'commander', 'auditor']) AS p "
+                      "WHERE officer_has_power(badge, p)"
                       "), ',') FROM officers WHERE active", 0, NULL, NULL, NULL);
         db_submit(db, tx, officer_on_loaded, r);
 }

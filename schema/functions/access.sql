@@ -367,16 +367,18 @@ END $$;
 
 -- An admin of this node registers an officer of this unit; the change
 -- (P_CHANGE, encoded by vigild) goes to the parent in the same transaction.
--- Art 19: not as principal or commander: the roles that approve and
--- declare are conferred from above (conferral_confer), or one admin could
--- invent the whole chain of a request (two investigators and a principal).
+-- Art 19: not as principal, commander or auditor: the roles that approve,
+-- declare and read the records are conferred from above
+-- (conferral_confer), or one admin could invent the whole chain of a
+-- request (two investigators and a principal), or register an auditor
+-- with a key of their own and read every investigation (Art 5).
 CREATE OR REPLACE FUNCTION officer_register(p_actor text, p_badge text, p_name text, p_credential text,
         p_roles text[], p_public_key text, p_version bigint, p_change bytea, p_uplink text)
 RETURNS access_answer LANGUAGE plpgsql AS $$
 BEGIN
-    IF p_roles && ARRAY['principal', 'commander'] THEN
+    IF p_roles && ARRAY['principal', 'commander', 'auditor'] THEN
         RETURN access_refuse(p_actor, 'officer.add', 'Art 19',
-                             format('Art 19: principal and commander are conferred by an admin of the tier above: '
+                             format('Art 19: principal, commander and auditor are conferred by an admin of the tier above: '
                                     'vigilctl officer confer %s --role ROLE (register %s without them)', p_badge,
                                     p_badge), NULL);
     END IF;
@@ -697,9 +699,9 @@ DECLARE
     c conferrals;
     what text;
 BEGIN
-    IF p_role IS NULL OR p_role NOT IN ('principal', 'commander') THEN
+    IF p_role IS NULL OR p_role NOT IN ('principal', 'commander', 'auditor') THEN
         RETURN access_refuse(p_actor, 'officer.confer', 'Art 19',
-                             'Art 19: the roles conferred from above are principal and commander', NULL);
+                             'Art 19: the roles conferred from above are principal, commander and auditor', NULL);
     END IF;
     SELECT * INTO o FROM officers WHERE badge = p_badge AND active;
     IF NOT FOUND THEN
@@ -811,7 +813,7 @@ DECLARE
     changed boolean;
 BEGIN
     IF p_unit IS DISTINCT FROM vigil_self() OR p_at IS DISTINCT FROM p_via
-       OR p_role NOT IN ('principal', 'commander') OR p_public_key !~ '^.{40}$'
+       OR p_role NOT IN ('principal', 'commander', 'auditor') OR p_public_key !~ '^.{40}$'
        OR coalesce(cardinality(p_by), 0) = 0 THEN
         PERFORM audit_append(p_via, 'officer.conferral', 'refused', 'Art 19', NULL, NULL, NULL, NULL, NULL,
                              format('Art 19: conferral %s of %s on %s (unit %s, by %s) refused: the parent confers '

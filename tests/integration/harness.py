@@ -323,7 +323,7 @@ def psql(fed, name, query):
     return r.returncode, r.stdout.strip(), r.stderr.strip()
 
 
-CONFERRED = ("principal", "commander")
+CONFERRED = ("principal", "commander", "auditor")
 
 
 def register_officers(fed, officers):
@@ -331,7 +331,7 @@ def register_officers(fed, officers):
     admin of node UNIT with credential CRED-<BADGE>. Principal and
     commander are not registered but conferred from above (Art 19,
     Federation.confer), once every officer is registered; an officer with
-    only those is registered as an auditor. Returns {badge: file}."""
+    only those is registered as an operator. Returns {badge: file}."""
     folder = os.path.join(fed.tmp, "officers")
     os.makedirs(folder, exist_ok=True)
     files = {}
@@ -342,7 +342,7 @@ def register_officers(fed, officers):
                            text=True, check=True)
         files[badge] = path
         listed = roles.split(",")
-        plain = [x for x in listed if x not in CONFERRED] or ["auditor"]
+        plain = [x for x in listed if x not in CONFERRED] or ["operator"]
         add = ["officer", "add", "--badge", badge, "--name", badge.replace("-", " "),
                "--credential", "CRED-" + badge.upper(), "--public-key", r.stdout.strip().splitlines()[0]]
         # A build before issue 15 registers the powers as roles (for

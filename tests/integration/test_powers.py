@@ -172,6 +172,16 @@ def main():
                           "--sign-key", out[1], "--name", "twin")
         assert rc == 1 and "one node per centre code" in doc.get("error", ""), "a twin of yuelu-1 enrolled: %s" % doc
         step("a second node under a centre code already held is refused (a city admin gets no yuelu of their own)")
+        rc, log = fed.ctl("city", "audit", "list", "--limit", "200", as_identity=auditor(fed, "city"))
+        assert any(r["action"] == "node.enroll" and r["outcome"] == "refused" and r["actor"].startswith("admin:")
+                   for r in log), "the twin's refusal is not in the city's log: %s" % log[-5:]
+        # Nor can one admin read every investigation through an auditor of
+        # their own: the auditor is conferred from above too.
+        sneaky = os.path.join(fed.tmp, "sneaky.key")
+        rc, doc = fed.ctl("city", "officer", "add", "--badge", "sneaky-aud", "--name", "sneaky", "--credential",
+                          "C-SNEAKY", "--roles", "auditor", "--public-key", keygen(fed, sneaky, "sneaky-aud"))
+        assert rc == 1 and doc.get("article") == "Art 19", "an admin registered an auditor: %s" % doc
+        step("… and logged at the city; an admin registers no auditor of their own (Art 5, 19: conferred)")
 
         # --- unconfer ------------------------------------------------------
         rc, doc = fed.ctl("city", "officer", "unconfer", "yuelu-principal", "--role", "principal",

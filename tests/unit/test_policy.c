@@ -97,7 +97,9 @@ static void test_node_arg(void)
         CHECK(decide("audit.verify", CITY, OFFICER_ROLE_AUDITOR, CITY, FURONG_1, NULL) == 0);
         /* An admin (unit: its node) checks integrity, reads no records. */
         CHECK(decide("audit.verify", CITY, POLICY_ADMIN, CITY, FURONG_1, NULL) == 0);
-        CHECK(decide("audit.checkpoints", CITY, POLICY_ADMIN, CITY, NULL, NULL) == 0);
+        CHECK(decide("audit.checkpoints", CITY, POLICY_ADMIN, CITY, NULL, NULL) == -EACCES);   /* it reads the records */
+        CHECK(decide("audit.records", CITY, POLICY_ADMIN, CITY, NULL, NULL) == -EACCES);
+        CHECK(decide("audit.records", CITY, OFFICER_ROLE_AUDITOR, CITY, FURONG_1, NULL) == 0);
         CHECK(decide("audit.list", CITY, POLICY_ADMIN, CITY, NULL, NULL) == -EACCES);
 }
 

@@ -203,13 +203,15 @@ static void test_old_database_upgraded(void)
         unit_pg_setup(&pg, "vigil_unit_privileges_old");
         c = unit_pg_connect(&pg, pg.dbname);
         {
-                /* The files before 008 and privileges.sql, as the old code
-                 * had them. */
+                /* Everything but 008 and privileges.sql, as the old code
+                 * had it (the other migrations too: today's function
+                 * files need their tables). */
                 struct migration *files = calloc((size_t)migrate_n_files, sizeof(*files));
                 int i, n = 0;
                 CHECK(files);
                 for (i = 0; i < migrate_n_files; i++)
-                        if (strcmp(migrate_files[i].name, "008_db_roles.sql") < 0 ||
+                        if ((migrate_files[i].kind != MIGRATION_FUNCTIONS && migrate_files[i].kind != MIGRATION_CHECKS &&
+                             strcmp(migrate_files[i].name, "008_db_roles.sql") != 0) ||
                             (migrate_files[i].kind == MIGRATION_FUNCTIONS &&
                              strcmp(migrate_files[i].name, "functions/privileges.sql") != 0) ||
                             migrate_files[i].kind == MIGRATION_CHECKS)
