@@ -57,11 +57,11 @@ def main():
                 # Art 19: a principal is conferred from above, not registered.
                 fed.ctl_ok(unit, "officer", "add", "--badge", badge, "--name", badge.replace("-", " "),
                            "--credential", "CRED-" + badge.upper(),
-                           "--roles", "auditor" if roles == "principal" else roles,
+                           "--roles", "operator" if roles in ("principal", "auditor") else roles,
                            "--public-key", key[badge][1])
         for badge, unit, roles in OFFICERS:
-            if roles == "principal":
-                fed.confer(badge, unit, "principal")
+            if roles in ("principal", "auditor"):
+                fed.confer(badge, unit, roles)
         step("6 officers registered at their units; the principals conferred from above")
 
         def as_(badge, node, *args):

@@ -63,7 +63,7 @@ def main():
             pub = subprocess.run([fed.vigilctl, "officer", "keygen", key, "--name", "city-commander"],
                                  check=True, stdout=subprocess.PIPE, text=True).stdout.split()[0]
             fed.ctl_ok("city", "officer", "add", "--badge", "city-commander", "--name", "commander",
-                       "--credential", "C-1", "--roles", "auditor", "--public-key", pub)
+                       "--credential", "C-1", "--roles", "operator", "--public-key", pub)
             # Art 19: a commander is conferred (at the city by its two admins).
             fed.confer("city-commander", "city", "commander")
             inv = os.path.join(fed.tmp, "inv.key")

@@ -50,7 +50,7 @@ def main():
         ids = register_officers(fed, [("city-commander", "city", "commander"),
                                       ("city-inv-1", "city", "investigator,operator"),
                                       ("city-inv-2", "city", "investigator"),
-                                      ("city-duty", "city", "operator")])
+                                      ("city-duty", "city", "registrar")])
         station = ID["yuelu-1"]
         fed.ctl_ok("yuelu-1", "site", "add", "--code", "sq", "--name", "square", "--location-type", "street",
                    "--latitude", "28.2", "--longitude", "112.94")
@@ -81,20 +81,20 @@ def main():
         assert [r[0] for r in refused].count("city-commander") == 4 and refused[2][0].startswith("admin:"), refused
         step("declarations naming nobody, looking back 25 h, by an admin, malformed: refused, all five logged")
 
-        rc, doc = fed.ctl("city", *base, "--officer", "city-inv-1", "--role", "operator", "--look-back", "1h",
+        rc, doc = fed.ctl("city", *base, "--officer", "city-inv-1", "--role", "registrar", "--look-back", "1h",
                           as_identity=cmd)
         assert rc == 0 and doc.get("state") == "active", doc
         em = doc["id"]
-        assert doc.get("named") == ["city-duty", "city-inv-1"] and doc.get("roles") == ["operator"] and \
+        assert doc.get("named") == ["city-duty", "city-inv-1"] and doc.get("roles") == ["registrar"] and \
             doc.get("look_back_s") == 3600, "the command sees whom it named: %s" % doc
         ok = log_rows(fed, "city", "action = 'emergency.declare' AND outcome = 'ok'")
         assert len(ok) == 1 and ok[0][5] == em and "city-duty" in ok[0][6] and "city-inv-1" in ok[0][6], ok
-        # A later operator is not named: the command resolved the role when it declared.
-        late = register_officers(fed, [("city-late", "city", "operator")])
+        # A later registrar is not named: the command resolved the role when it declared.
+        late = register_officers(fed, [("city-late", "city", "registrar")])
         wait_until(lambda: fed.ctl("yuelu-1", "status")[0] == 0 and
                    log_rows(fed, "yuelu-1", "action = 'emergency.received' AND emergency_id = '%s'" % em), 10,
                    what="the order at yuelu-1")
-        step("declared for city-inv-1 and the operators of the city, looking back 1 h; the order at the station")
+        step("declared for city-inv-1 and the registrars of the city, looking back 1 h; the order at the station")
 
         def view(who, *args):
             return fed.ctl("city", "view", cam, *args, as_identity=ids.get(who) or late.get(who))
@@ -102,13 +102,13 @@ def main():
         rc, v = view("city-inv-1")
         assert rc == 0 and v.get("ticket"), "a named officer views: %s" % v
         rc, v = view("city-duty")
-        assert rc == 0 and v.get("ticket"), "an operator of the city (the named role) views: %s" % v
+        assert rc == 0 and v.get("ticket"), "a registrar of the city (the named role) views: %s" % v
         rc, v = view("city-inv-2")
         assert rc == 1 and v.get("article") == "Art 19" and em in v.get("error", ""), \
             "an investigator of the city it does not name: %s" % v
         rc, v = view("city-late")
         assert rc == 1 and v.get("article") == "Art 19", "the role given after the declaration: %s" % v
-        step("live: city-inv-1 and city-duty view; city-inv-2 and a later operator refused (Art 19)")
+        step("live: city-inv-1 and city-duty view; city-inv-2 and a later registrar refused (Art 19)")
 
         now = datetime.datetime.now(datetime.timezone.utc)
         rc, v = view("city-inv-1", "--action", "view-recorded", "--from", iso(now - datetime.timedelta(minutes=50)),

@@ -67,11 +67,11 @@ def main():
         key = register_officers(fed, [("city-inv-1", "city", "investigator"),
                                       ("city-inv-2", "city", "investigator"),
                                       ("yuelu-deputy", "yuelu", "deputy")])
-        rc, doc, ypath = add(fed, "yuelu", "yuelu-principal", "auditor")
+        rc, doc, ypath = add(fed, "yuelu", "yuelu-principal", "operator")
         assert rc == 0, doc
-        rc, doc, cpath = add(fed, "city", "city-principal", "auditor")
+        rc, doc, cpath = add(fed, "city", "city-principal", "operator")
         assert rc == 0, doc
-        rc, doc, kpath = add(fed, "yuelu", "yuelu-commander", "auditor")
+        rc, doc, kpath = add(fed, "yuelu", "yuelu-commander", "operator")
         assert rc == 0, doc
         key.update({"yuelu-principal": ypath, "city-principal": cpath, "yuelu-commander": kpath})
 
@@ -209,7 +209,7 @@ def main():
         assert rc == 0, "a conferred commander declares: %s" % doc
         rc, log = fed.ctl("city", "audit", "list", "--limit", "200", as_identity=auditor(fed, "city"))
         confers = [(r["action"], r["outcome"]) for r in log if r["action"] in ("officer.confer", "officer.unconfer")]
-        assert confers.count(("officer.confer", "ok")) == 4 and ("officer.unconfer", "ok") in confers \
+        assert confers.count(("officer.confer", "ok")) >= 4 and ("officer.unconfer", "ok") in confers \
             and ("officer.confer", "refused") in confers, confers
         rc, ylog = fed.ctl("yuelu", "audit", "list", "--limit", "200", as_identity=auditor(fed, "yuelu"))
         dele = [(r["actor"], r["outcome"], r["article"]) for r in ylog if r["action"] in ("delegate", "delegation.add")]
@@ -237,10 +237,12 @@ def main():
         def held_at_yuelu():
             rc, held = fed.ctl("yuelu", "officer", "conferrals")
             return rc == 0 and [(c["badge"], c["role"]) for c in held or [] if c["state"] == "live"]
-        wait_until(lambda: held_at_yuelu() == [("yuelu-commander", "commander")], 15,
+        # (yuelu's auditor, conferred by the city for the reads above, comes too)
+        wait_until(lambda: set(held_at_yuelu() or []) - {("yuelu-auditor", "auditor")}
+                   == {("yuelu-commander", "commander")}, 15,
                    what="the live conferral in yuelu's snapshot from the city")
         fed.ctl_ok("yuelu", "officer", "add", "--badge", "yuelu-commander", "--name", "yuelu-commander",
-                   "--credential", "C-yuelu-commander", "--roles", "auditor", "--public-key", kpub)
+                   "--credential", "C-yuelu-commander", "--roles", "operator", "--public-key", kpub)
         wait_until(lambda: fed.ctl("yuelu", "status", as_identity=key["yuelu-commander"])[0] == 0, 10,
                    what="yuelu-commander registered again at yuelu")
         rc, doc = fed.ctl("yuelu", "emergency", "declare", "--scope", ID["yuelu-1"], "--duration", "10m",

@@ -97,7 +97,7 @@ def main():
         with open(y1_auditor) as f:
             pub = next(line.split("=", 1)[1].strip() for line in f if line.startswith("public"))
         wait_until(lambda: fed.ctl("yuelu-1", "officer", "add", "--badge", "yuelu-1-auditor", "--name", "auditor",
-                                   "--credential", "CRED-Y1-AUDITOR", "--roles", "auditor",
+                                   "--credential", "CRED-Y1-AUDITOR", "--roles", "operator",
                                    "--public-key", pub)[0] == 0, 15, what="the rebuilt yuelu-1 answering")
         wait_until(lambda: fed.ctl("yuelu-1", "status", as_identity=y1_auditor)[0] == 0, 10,
                    what="its auditor admitted again")
