@@ -207,9 +207,11 @@ def main():
                           "--incident", "x", "--authority", "y", "--officer", "yuelu-commander",
                           as_identity=key["yuelu-commander"])
         assert rc == 0, "a conferred commander declares: %s" % doc
+        # 4 conferrals of powers, and 3 of the auditors who read here (the
+        # city's by its two admins, yuelu's by one).
         rc, log = fed.ctl("city", "audit", "list", "--limit", "200", as_identity=auditor(fed, "city"))
         confers = [(r["action"], r["outcome"]) for r in log if r["action"] in ("officer.confer", "officer.unconfer")]
-        assert confers.count(("officer.confer", "ok")) >= 4 and ("officer.unconfer", "ok") in confers \
+        assert confers.count(("officer.confer", "ok")) == 4 + 3 and ("officer.unconfer", "ok") in confers \
             and ("officer.confer", "refused") in confers, confers
         rc, ylog = fed.ctl("yuelu", "audit", "list", "--limit", "200", as_identity=auditor(fed, "yuelu"))
         dele = [(r["actor"], r["outcome"], r["article"]) for r in ylog if r["action"] in ("delegate", "delegation.add")]
