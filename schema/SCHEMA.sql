@@ -54,11 +54,7 @@ BEGIN
     IF officer_has_power(p_badge, 'principal') THEN
         RETURN NULL;
     END IF;
-    IF 'deputy' = ANY (o.roles) AND EXISTS (
-            SELECT 1 FROM delegations d JOIN officers p ON p.badge = d.principal
-            WHERE d.deputy = p_badge AND d.unit = o.unit AND p.unit = o.unit
-              AND officer_has_power(p.badge, 'principal')
-              AND NOT d.revoked AND now() >= d.valid_from AND now() < d.valid_until) THEN
+    IF 'deputy' = ANY (o.roles) AND delegation_live(p_badge) THEN
         RETURN NULL;
     END IF;
     IF 'deputy' = ANY (o.roles) THEN
@@ -1152,6 +1148,22 @@ BEGIN
                          format('to %s from %s until %s', p_deputy, p_from, p_until));
     RETURN ROW(true, NULL, NULL, 'delegated')::access_answer;
 END $$;
+
+
+--
+-- Name: delegation_live(text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.delegation_live(p_deputy text) RETURNS boolean
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT EXISTS (SELECT 1 FROM officers o
+                       JOIN delegations d ON d.deputy = o.badge AND d.unit = o.unit
+                       JOIN officers p ON p.badge = d.principal AND p.unit = o.unit
+                   WHERE o.badge = p_deputy AND o.active AND 'deputy' = ANY (o.roles)
+                     AND officer_has_power(p.badge, 'principal')
+                     AND NOT d.revoked AND now() >= d.valid_from AND now() < d.valid_until);
+$$;
 
 
 --

@@ -657,8 +657,9 @@ static void accessctl_revoke(struct control_req *q)
 }
 
 /* access.list: all (auditors, principals of here or above); for a
- * principal of a unit below, or a deputy while a delegation to them is
- * live, the requests whose every camera is under their unit (those they
+ * principal of a unit below, or a deputy while authorised (a live
+ * delegation from a principal who still holds the power:
+ * delegation_live), the requests whose every camera is under their unit (those they
  * may decide, Art 19); for an investigator, the requests naming them or
  * filed by them. */
 static void accessctl_list(struct control_req *q)
@@ -677,8 +678,7 @@ static void accessctl_list(struct control_req *q)
                       "'countersigned_by', countersigned_by, 'decided_by', decided_by, 'decided_at', decided_at, "
                       "'reason', reason, 'expires_at', expires_at) ORDER BY filed_at)::text FROM access_requests "
                       "WHERE $1 = 'all' OR ($1 = 'unit' AND $3 <> '' AND NOT EXISTS (SELECT 1 FROM unnest(cameras) c "
-                      "WHERE c NOT LIKE $3 || '%') AND ($4::boolean OR EXISTS (SELECT 1 FROM delegations d "
-                      "WHERE d.deputy = $2 AND NOT d.revoked AND now() >= d.valid_from AND now() < d.valid_until))) "
+                      "WHERE c NOT LIKE $3 || '%') AND ($4::boolean OR delegation_live($2))) "
                       "OR ($1 = 'own' AND ($2 = ANY (officers) OR filed_by = $2))",
                   4, p, NULL, NULL);
         db_submit(a->d->links.db, tx, control_on_json_row, q);

@@ -152,11 +152,7 @@ BEGIN
     IF officer_has_power(p_badge, 'principal') THEN
         RETURN NULL;
     END IF;
-    IF 'deputy' = ANY (o.roles) AND EXISTS (
-            SELECT 1 FROM delegations d JOIN officers p ON p.badge = d.principal
-            WHERE d.deputy = p_badge AND d.unit = o.unit AND p.unit = o.unit
-              AND officer_has_power(p.badge, 'principal')
-              AND NOT d.revoked AND now() >= d.valid_from AND now() < d.valid_until) THEN
+    IF 'deputy' = ANY (o.roles) AND delegation_live(p_badge) THEN
         RETURN NULL;
     END IF;
     IF 'deputy' = ANY (o.roles) THEN
@@ -685,6 +681,20 @@ LANGUAGE sql STABLE AS $$
                        ON c.badge = o.badge AND c.unit = o.unit AND c.public_key = o.public_key
                    WHERE o.badge = p_badge AND o.active AND c.role = p_role AND c.state = 'live'
                      AND (c.valid_until IS NULL OR now() < c.valid_until));
+$$;
+
+-- Art 19: is DEPUTY authorised now: an active deputy holding a live
+-- delegation from a principal of their own unit who still holds the
+-- power? What the approver check and the deputy's reading of the
+-- requests (lib/control/accessctl.c, access list) both ask.
+CREATE OR REPLACE FUNCTION delegation_live(p_deputy text) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT EXISTS (SELECT 1 FROM officers o
+                       JOIN delegations d ON d.deputy = o.badge AND d.unit = o.unit
+                       JOIN officers p ON p.badge = d.principal AND p.unit = o.unit
+                   WHERE o.badge = p_deputy AND o.active AND 'deputy' = ANY (o.roles)
+                     AND officer_has_power(p.badge, 'principal')
+                     AND NOT d.revoked AND now() >= d.valid_from AND now() < d.valid_until);
 $$;
 
 -- `vigilctl officer confer BADGE --role R [--until T]` by admin P_ADMIN

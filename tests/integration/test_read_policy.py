@@ -145,6 +145,12 @@ def main():
         wait_until(lambda: {r["id"] for r in as_("yuelu-deputy", "city", "access", "list")[1]} == both, 15,
                    what="the delegated deputy seeing yuelu's requests at the city")
         step("a district's principal (and its delegated deputy) sees the requests it may decide")
+        # The deputy reads on the principal's authority: with the power
+        # unconferred, the delegation authorises nothing, reads included.
+        fed.ctl_ok("city", "officer", "unconfer", "yuelu-principal", "--role", "principal", "--reason", "moved")
+        wait_until(lambda: as_("yuelu-deputy", "city", "access", "list")[1] in ([], None), 15,
+                   what="the deputy seeing nothing once the principal's power ended")
+        step("… and the deputy nothing once the principal's power is unconferred")
 
         # 4. A district auditor: the copy of a station's log under the
         # district, yes; of another district's station, or the city's own
