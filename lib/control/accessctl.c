@@ -55,26 +55,6 @@ static void accessctl_refuse(struct control_req *q, const char *action, const ch
         control_refuse(q, m, article);
 }
 
-/* Collect every value of the repeated argument NAME (also "a,b" lists). */
-static void accessctl_args(const struct control_req *q, const char *name, struct sqlarray *ret)
-{
-        size_t i;
-
-        sqlarray_set_type(ret, SQLARRAY_TEXT);
-        for (i = 0; i < q->msg->n_args; i++) {
-                const Vigil__Arg *a = q->msg->args[i];
-                char *copy, *save = NULL, *tok;
-                if (!a->name || !a->value || strcmp(a->name, name) != 0)
-                        continue;
-                copy = strdup(a->value);
-                vigil_require(copy != NULL);
-                for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
-                        if (*tok)
-                                sqlarray_add_text(ret, tok);
-                free(copy);
-        }
-}
-
 /* Reply {"id","state"} to an access_answer (statement 0 of TX). */
 static void accessctl_answer(struct control_req *q, struct db_tx *tx, int err, const char *msg)
 {
@@ -149,7 +129,7 @@ static void accessctl_officer_add(struct control_req *q)
         snprintf(version, sizeof(version), "%" PRId64, v);
         vigil_require(officer_encode(badge, name, a->d->cfg->node_id, cred ? cred : "", roles, key, true, v, false,
                                      &buf, &len) == 0);
-        accessctl_args(q, "roles", &ra);
+        control_args(q, "roles", &ra);
         p[0] = accessctl_actor(q);
         p[1] = badge;
         p[2] = name;
@@ -573,9 +553,9 @@ static void accessctl_request(struct control_req *q)
                 snprintf(ts, sizeof(ts), "%.6f", (double)to / 1e6);
         ids_new("req", id, sizeof(id));
         snprintf(q->arg_id, sizeof(q->arg_id), "%s", id);
-        accessctl_args(q, "officer", &officers);
-        accessctl_args(q, "camera", &cameras);
-        accessctl_args(q, "actions", &actions);
+        control_args(q, "officer", &officers);
+        control_args(q, "camera", &cameras);
+        control_args(q, "actions", &actions);
         p[0] = id;
         p[1] = badge;
         sqlarray_param(&officers, &p[2], &lens[2], &fmts[2]);

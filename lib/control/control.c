@@ -278,6 +278,70 @@ void control_refuse_logged(struct control_req *q, const char *error, const char 
         control_log_refusal(q, f, rule, f->error);
 }
 
+/* A refusal on its way to the access log (control_refuse_recorded). */
+struct control_recorded {
+        struct control_req *q;
+        uint32_t status;
+        char error[512], article[16];
+};
+
+static void control_on_recorded(void *arg, struct db_tx *tx, int err, const char *msg)
+{
+        struct control_recorded *r = arg;
+
+        (void)tx;
+        if (err)
+                log_error("control", "user=\"%s\" msg=\"refusal not written to the access log\" reason=\"%s\"",
+                          r->q->user, msg ? msg : "");
+        control_reply(r->q, r->status, NULL, r->error, r->article[0] ? r->article : NULL);
+        free(r->q);
+        free(r);
+}
+
+void control_refuse_recorded(struct control_req *q, const char *action, uint32_t status, const char *error,
+                             const char *article)
+{
+        struct control_recorded *r = calloc(1, sizeof(*r));
+        const char *p[4];
+        struct db_tx *tx;
+
+        vigil_require(r != NULL);
+        r->q = q;
+        r->status = status;
+        snprintf(r->error, sizeof(r->error), "%s", error);
+        snprintf(r->article, sizeof(r->article), "%s", article ? article : "");
+        p[0] = control_badge(q) ? control_badge(q) : q->user;
+        p[1] = action;
+        p[2] = article;
+        p[3] = error;
+        if (!db_is_up(q->c->db)) {
+                control_on_recorded(r, NULL, -EIO, "the database is unreachable");
+                return;
+        }
+        tx = db_tx_new();
+        db_tx_add(tx, "SELECT access_refuse($1, $2, $3, $4, NULL)", 4, p, NULL, NULL);
+        db_submit(q->c->db, tx, control_on_recorded, r);
+}
+
+void control_args(const struct control_req *q, const char *name, struct sqlarray *ret)
+{
+        size_t i;
+
+        sqlarray_set_type(ret, SQLARRAY_TEXT);
+        for (i = 0; i < q->msg->n_args; i++) {
+                const Vigil__Arg *a = q->msg->args[i];
+                char *copy, *save = NULL, *tok;
+                if (!a->name || !a->value || strcmp(a->name, name) != 0)
+                        continue;
+                copy = strdup(a->value);
+                vigil_require(copy != NULL);
+                for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+                        if (*tok)
+                                sqlarray_add_text(ret, tok);
+                free(copy);
+        }
+}
+
 /* Decide Q's command by its rule; true if it may run (Q->reach set),
  * else Q was refused and freed. */
 static bool control_decide(struct control_req *q, const char *command)

@@ -14,6 +14,7 @@
 #include <uv.h>
 
 #include "base/keys.h"
+#include "base/sqlarray.h"
 #include "control/policy.h"
 #include "transport/zsock.h"
 #include "vigil.pb-c.h"
@@ -107,6 +108,16 @@ void control_refuse(struct control_req *q, const char *error, const char *articl
  *  decides itself, not its SQL. ARTICLE must be static. Only during the
  *  handler's first call (it reads Q->msg). */
 void control_refuse_logged(struct control_req *q, const char *error, const char *article);
+/** Refuse Q with STATUS (CONTROL_REFUSED or CONTROL_USAGE), ERROR and
+ *  ARTICLE (may be NULL) once the refusal is a record in this node's
+ *  access log as ACTION by whoever asked (Art 23(5)); frees Q (not
+ *  Q->data). Unlike control_refuse_logged it needs nothing of the
+ *  request's message, so a database callback may call it too. */
+void control_refuse_recorded(struct control_req *q, const char *action, uint32_t status, const char *error,
+                             const char *article);
+/** Every value of Q's repeated argument NAME (also "a,b" lists) into RET
+ *  (text). */
+void control_args(const struct control_req *q, const char *name, struct sqlarray *ret);
 /** A database callback (ARG is the request): reply with the JSON text in
  *  row 0, column 0 of statement 0, then free the request. A NULL value is
  *  "[]", unless Q->data names the refusal to give instead ("no such …"). */

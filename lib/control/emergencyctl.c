@@ -13,69 +13,7 @@
 
 /* Art 23(5), 29(2): every declare and end attempt is a record in this
  * node's access log, refused here in C too (a usage error, an admin
- * declaring): the reply follows once it is on record. */
-struct emergencyctl_refusal {
-        struct control_req *q;
-        uint32_t status;
-        char error[300], article[16];
-};
-
-static void emergencyctl_on_refusal_logged(void *arg, struct db_tx *tx, int err, const char *msg)
-{
-        struct emergencyctl_refusal *r = arg;
-
-        (void)tx;
-        if (err)
-                log_warn("emergency", "msg=\"cannot log a refused attempt\" reason=\"%s\"", msg);
-        control_reply(r->q, r->status, NULL, r->error, r->article[0] ? r->article : NULL);
-        free(r->q);
-        free(r);
-}
-
-/* Refuse Q (STATUS: CONTROL_REFUSED or CONTROL_USAGE) with ERROR and
- * ARTICLE (may be NULL), logged as ACTION by whoever asked; frees Q. */
-static void emergencyctl_refuse(struct control_req *q, const char *action, uint32_t status, const char *error,
-                                const char *article)
-{
-        struct emergency *e = q->ctx;
-        struct emergencyctl_refusal *r = calloc(1, sizeof(*r));
-        const char *badge = control_badge(q);
-        const char *p[4];
-        struct db_tx *tx;
-
-        vigil_require(r != NULL);
-        r->q = q;
-        r->status = status;
-        snprintf(r->error, sizeof(r->error), "%s", error);
-        snprintf(r->article, sizeof(r->article), "%s", article ? article : "");
-        p[0] = badge ? badge : q->user;
-        p[1] = action;
-        p[2] = article;
-        p[3] = error;
-        tx = db_tx_new();
-        db_tx_add(tx, "SELECT access_refuse($1, $2, $3, $4, NULL)", 4, p, NULL, NULL);
-        db_submit(e->d->links.db, tx, emergencyctl_on_refusal_logged, r);
-}
-
-/* Every value of the repeated argument NAME (also "a,b" lists) into RET. */
-static void emergencyctl_args(const struct control_req *q, const char *name, struct sqlarray *ret)
-{
-        size_t i;
-
-        sqlarray_set_type(ret, SQLARRAY_TEXT);
-        for (i = 0; i < q->msg->n_args; i++) {
-                const Vigil__Arg *a = q->msg->args[i];
-                char *copy, *save = NULL, *tok;
-                if (!a->name || !a->value || strcmp(a->name, name) != 0)
-                        continue;
-                copy = strdup(a->value);
-                vigil_require(copy != NULL);
-                for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
-                        if (*tok)
-                                sqlarray_add_text(ret, tok);
-                free(copy);
-        }
-}
+ * declaring): control_refuse_recorded answers once it is on record. */
 
 /* "90s", "30m", "2h", "1d" (and "0") as an interval into OUT; false if not. */
 static bool emergencyctl_duration(const char *v, char *out, size_t n)
@@ -139,25 +77,25 @@ static void emergencyctl_declare(struct control_req *q)
         double la, lo;
 
         if (!badge) {
-                emergencyctl_refuse(q, "emergency.declare", CONTROL_REFUSED,
+                control_refuse_recorded(q, "emergency.declare", CONTROL_REFUSED,
                                     "refused: Art 19: a commander declares, as themselves (--as)", "Art 19");
                 return;
         }
         if ((near == NULL) != (radius == NULL) ||
             (near && (sscanf(near, "%lf,%lf", &la, &lo) != 2 || strtod(radius, NULL) <= 0))) {
-                emergencyctl_refuse(q, "emergency.declare", CONTROL_USAGE,
+                control_refuse_recorded(q, "emergency.declare", CONTROL_USAGE,
                                     "--near LAT,LON and --radius METRES go together", NULL);
                 return;
         }
         if (!emergencyctl_duration(duration, interval, sizeof(interval)) || strncmp(interval, "0 ", 2) == 0) {
-                emergencyctl_refuse(q, "emergency.declare", CONTROL_USAGE, "--duration is 90s, 30m, 2h or 1d",
+                control_refuse_recorded(q, "emergency.declare", CONTROL_USAGE, "--duration is 90s, 30m, 2h or 1d",
                                     NULL);
                 return;
         }
         /* Art 19: recorded footage from how long before its start (0: from
          * its start only; at most 24 hours, which the database checks). */
         if (look_back && !emergencyctl_duration(look_back, back, sizeof(back))) {
-                emergencyctl_refuse(q, "emergency.declare", CONTROL_USAGE, "--look-back is 0, 90s, 30m, 2h or 1d",
+                control_refuse_recorded(q, "emergency.declare", CONTROL_USAGE, "--look-back is 0, 90s, 30m, 2h or 1d",
                                     NULL);
                 return;
         }
@@ -177,14 +115,14 @@ static void emergencyctl_declare(struct control_req *q)
         p[7] = control_arg(q, "incident");
         p[8] = control_arg(q, "authority");
         if (!p[2] || !nodeid_is_wellformed(p[2])) {
-                emergencyctl_refuse(q, "emergency.declare", CONTROL_USAGE, "--scope is a node ID (its subtree)",
+                control_refuse_recorded(q, "emergency.declare", CONTROL_USAGE, "--scope is a node ID (its subtree)",
                                     NULL);
                 return;
         }
         /* Who may act under it (Art 19): the database resolves them into
          * identities and refuses an emergency that names nobody. */
-        emergencyctl_args(q, "officer", &officers);
-        emergencyctl_args(q, "role", &roles);
+        control_args(q, "officer", &officers);
+        control_args(q, "role", &roles);
         sqlarray_param(&officers, &p[9], &lens[9], &fmts[9]);
         sqlarray_param(&roles, &p[10], &lens[10], &fmts[10]);
         p[11] = back;
@@ -286,12 +224,12 @@ static void emergencyctl_end(struct control_req *q)
         struct db_tx *tx;
 
         if (!badge) {
-                emergencyctl_refuse(q, "emergency.end", CONTROL_REFUSED,
+                control_refuse_recorded(q, "emergency.end", CONTROL_REFUSED,
                                     "refused: Art 19: a commander ends it, as themselves (--as)", "Art 19");
                 return;
         }
         if (!p[0]) {
-                emergencyctl_refuse(q, "emergency.end", CONTROL_USAGE, "which emergency? (its ID)", NULL);
+                control_refuse_recorded(q, "emergency.end", CONTROL_USAGE, "which emergency? (its ID)", NULL);
                 return;
         }
         snprintf(q->arg_id, sizeof(q->arg_id), "%s", p[0]);

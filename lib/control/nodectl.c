@@ -271,35 +271,6 @@ static void nodectl_tree(struct control_req *q)
 
 /* --- node enroll --- */
 
-/* Answer the refusal Q->data (a string, freed with Q) once its record is
- * in the access log. */
-static void nodectl_on_refusal_logged(void *arg, struct db_tx *tx, int err, const char *msg)
-{
-        struct control_req *q = arg;
-
-        (void)tx;
-        if (err)
-                log_error("control", "user=\"%s\" msg=\"refusal not written to the access log\" reason=\"%s\"",
-                          q->user, msg ? msg : "");
-        control_reply(q, CONTROL_REFUSED, NULL, q->data, NULL);
-        free(q->data);
-        free(q);
-}
-
-/* A refusal decided after the handler returned (the request's message is
- * gone by then, so not control_refuse_logged): the record of ACTION
- * refused for DETAIL, then the answer. */
-static void nodectl_log_refusal(struct control_req *q, const char *action, const char *detail)
-{
-        struct nodectl *n = q->ctx;
-        const char *p[3] = { q->user, action, detail };
-        struct db_tx *tx = db_tx_new();
-
-        db_tx_add(tx, "SELECT audit_append($1, $2, 'refused', NULL, NULL, NULL, NULL, NULL, NULL, $3)", 3, p, NULL,
-                  NULL);
-        db_submit(n->d->links.db, tx, nodectl_on_refusal_logged, q);
-}
-
 static void nodectl_on_enrolled(void *arg, struct db_tx *tx, int err, const char *msg)
 {
         struct control_req *q = arg;
@@ -318,9 +289,7 @@ static void nodectl_on_enrolled(void *arg, struct db_tx *tx, int err, const char
                         snprintf(e, sizeof(e), "enrolment failed: %s", msg);
                 /* Logged where refused (Art 23(5)), like every refusal. */
                 free(q->data);
-                q->data = strdup(e);
-                vigil_require(q->data != NULL);
-                nodectl_log_refusal(q, "node.enroll", e);
+                control_refuse_recorded(q, "node.enroll", CONTROL_REFUSED, e, NULL);
                 return;
         }
         {
