@@ -158,9 +158,13 @@ def main():
         # refused attempt there is one.
         assert as_("y1-operator", "yuelu-1", "audit", "list")[0] == 1
         fed.ctl("furong-1", "view", CAMERA)     # an admin's view: refused, a record at furong-1
-        wait_until(lambda: as_("city-auditor", "city", "audit", "list", "--node", ID["yuelu-1"])[1] not in ([], None)
-                   and as_("city-auditor", "city", "audit", "list", "--node", ID["furong-1"])[1] not in ([], None),
-                   20, what="the stations' logs copied at the city")
+        # Wait for the very records just made: older ones (officer.add)
+        # reach the city first, and a non-empty copy proves nothing.
+        def copied(node, actor, action):
+            rc, rows = as_("city-auditor", "city", "audit", "list", "--node", ID[node])
+            return rc == 0 and any(r["actor"].startswith(actor) and r["action"] == action for r in rows or [])
+        wait_until(lambda: copied("yuelu-1", "y1-operator", "audit.list") and copied("furong-1", "admin:", "view"),
+                   20, what="the stations' new records copied at the city")
         rc, copy = as_("yuelu-auditor", "city", "audit", "list", "--node", ID["yuelu-1"])
         assert rc == 0 and any(r["actor"] == "y1-operator" and r["action"] == "audit.list" for r in copy), \
             "the yuelu auditor's copy of yuelu-1's log at the city: %s" % copy
