@@ -154,6 +154,8 @@ class Node:
         self.control_port = fed.base_port + 2 * index
         self.downlink_port = (fed.base_port + 2 * index + 1
                               if tier != "station" else None)
+        # A station has no downlink: its second port is its stream gate's.
+        self.gate_port = fed.base_port + 2 * index + 1 if tier == "station" else None
         self.dbname = (fed.db_prefix + name).replace("-", "_")
         self._proc = None               # Popen when this process started it
         self.last_exit = None           # exit status of the last process we reaped
@@ -192,6 +194,11 @@ class Node:
     @property
     def control_endpoint(self):
         return "tcp://127.0.0.1:%d" % self.control_port
+
+    @property
+    def gate_url(self):
+        """rtsp://HOST:PORT of the station's stream gate (None above)."""
+        return "rtsp://127.0.0.1:%d" % self.gate_port if self.gate_port else None
 
     @property
     def downlink_endpoint(self):
@@ -251,6 +258,10 @@ class Node:
         if self.downlink_endpoint:
             lines.append("downlink = " + self.downlink_endpoint)
         lines += ["", "[database]", "conninfo = " + conninfo, ""]
+        if self.gate_port:
+            lines += ["[gate]", "listen = 127.0.0.1:%d" % self.gate_port]
+            lines += ["%s = %s" % (k, v) for k, v in sorted(f.gate.items())]
+            lines.append("")
         for section, keys in (("link", f.link), ("emergency", f.emergency)):
             if keys:
                 lines.append("[%s]" % section)
@@ -431,7 +442,7 @@ class Node:
     def describe(self):
         return {"name": self.name, "tier": self.tier, "id": self.id,
                 "parent": self.parent, "control_port": self.control_port,
-                "downlink_port": self.downlink_port, "dbname": self.dbname}
+                "downlink_port": self.downlink_port, "gate_port": self.gate_port, "dbname": self.dbname}
 
 
 class Federation:
@@ -442,7 +453,7 @@ class Federation:
 
     def __init__(self, base, nodes, pg_dir, pg_port, base_port,
                  build=None, db_prefix="vigil_", heartbeat_ms=None,
-                 link=None, log_level="info", env=None, emergency=None):
+                 link=None, log_level="info", env=None, emergency=None, gate=None):
         self.base = os.path.abspath(base)
         self.pg_dir = os.path.abspath(pg_dir)
         self.pg_port = int(pg_port)
@@ -454,6 +465,7 @@ class Federation:
         self.db_prefix = db_prefix
         self.link = dict(link or {})
         self.emergency = dict(emergency or {})   # [emergency] keys
+        self.gate = dict(gate or {})             # [gate] keys beyond listen (stations)
         if heartbeat_ms is not None:
             self.link["heartbeat_ms"] = int(heartbeat_ms)
         self.log_level = log_level
@@ -479,7 +491,7 @@ class Federation:
         return {"base": self.base, "pg_dir": self.pg_dir, "pg_port": self.pg_port,
                 "base_port": self.base_port, "build": self.build,
                 "db_prefix": self.db_prefix, "link": self.link,
-                "emergency": self.emergency, "log_level": self.log_level,
+                "emergency": self.emergency, "gate": self.gate, "log_level": self.log_level,
                 "nodes": [n.describe() for n in self.nodes]}
 
     def save(self):
@@ -499,7 +511,7 @@ class Federation:
         return cls(d["base"], d["nodes"], d["pg_dir"], d["pg_port"], d["base_port"],
                    build=build or d["build"], db_prefix=d["db_prefix"],
                    link=d.get("link"), log_level=d.get("log_level", "info"),
-                   emergency=d.get("emergency"))
+                   emergency=d.get("emergency"), gate=d.get("gate"))
 
     # -- access ------------------------------------------------------------
 

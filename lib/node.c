@@ -569,6 +569,9 @@ int node_start(struct node *n, char *err, size_t errlen)
                 snprintf(err, errlen, "cannot start the view timer: %s", uv_strerror(r));
                 return r;
         }
+        r = stream_gate_start(&n->gate, n->loop, &n->cfg, &n->keys, &n->audit, n->db, err, errlen);
+        if (r < 0)
+                return r;
         r = control_init(&n->control, n->loop, n->zctx, &n->keys, n->cfg.control_endpoint, n->cfg.node_id, n->db,
                          node_control_identify, n);
         if (r < 0) {
@@ -577,7 +580,8 @@ int node_start(struct node *n, char *err, size_t errlen)
                 return r;
         }
         n->nodectl = (struct nodectl){ .d = &n->delivery, .keys = &n->keys, .zap = &n->zap, .control = &n->control,
-                                       .audit = &n->audit, .view = &n->view, .started_ms = n->started_ms };
+                                       .audit = &n->audit, .view = &n->view, .gate = &n->gate,
+                                       .started_ms = n->started_ms };
         n->accessctl = (struct accessctl){ .d = &n->delivery, .officers = &n->officers, .grant = &n->grant,
                                            .conferral = &n->conferral, .audit = &n->audit };
         n->viewctl = (struct viewctl){ .view = &n->view, .officers = &n->officers };
@@ -610,6 +614,11 @@ void node_stop(struct node *n)
         n->nodectl.stopping = true;
         /* Probes in flight end first (cancelled): they report nothing. */
         emergency_close(&n->emergency);
+        /* The gate's sessions end, their records submitted (and
+         * cancelled with the database, below, if it cannot take them in
+         * time: the open record stands; README "The stream gate"). */
+        stream_gate_stop(&n->gate);
+        stream_gate_forget_db(&n->gate);
         /* The databases first: their transactions in flight end now (with
          * -ECANCELED), while the links, requests and sockets their
          * callbacks point at still exist. Both pointers stay until both

@@ -22,6 +22,7 @@
 #include "features/conferral.h"
 #include "features/grant.h"
 #include "features/officer.h"
+#include "features/stream_gate.h"
 #include "features/view.h"
 #include "transport/zap.h"
 
@@ -44,6 +45,7 @@ struct node {
         struct audit audit;
         struct emergency emergency;
         struct view view;
+        struct stream_gate gate;
         struct control control;
         /* the command groups' contexts */
         struct nodectl nodectl;

@@ -29,6 +29,7 @@ static json_t *ticket_json(const struct ticket *t)
         json_object_set_new(o, "station", json_string(t->station));
         json_object_set_new(o, "officer", json_string(t->officer));
         json_object_set_new(o, "officer_key", t->officer_key[0] ? json_string(t->officer_key) : json_null());
+        json_object_set_new(o, "unit", t->unit[0] ? json_string(t->unit) : json_null());
         json_object_set_new(o, "camera", json_string(t->camera));
         json_object_set_new(o, "action", json_string(t->action));
         json_object_set_new(o, "from_us", t->from_us ? json_integer(t->from_us) : json_null());

@@ -7,6 +7,7 @@
  * until the whole file has parsed and every rule between keys holds. */
 #include "base/config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <ini.h>
 #include <limits.h>
@@ -176,6 +177,42 @@ static int parse_sign_key(struct config_parse *p, const struct key_def *k, const
         return parse_string(p, k, value);
 }
 
+/* HOST:PORT, HOST numeric IPv4 or [IPv6] (the gate binds it as given:
+ * no name to resolve at start). */
+static int parse_listen(struct config_parse *p, const struct key_def *k, const char *value)
+{
+        char host[64];
+        const char *colon = strrchr(value, ':');
+        char *end;
+        long port = colon ? strtol(colon + 1, &end, 10) : 0;
+        size_t hl = colon ? (size_t)(colon - value) : 0;
+        unsigned char buf[16];
+
+        if (hl > 1 && value[0] == '[' && value[hl - 1] == ']') {
+                value++;
+                hl -= 2;
+        }
+        if (!colon || hl == 0 || hl >= sizeof(host) || *end != '\0' || port <= 0 || port > 65535)
+                return fail_at(p, p->line, "[%s] %s: \"%.100s\" is not HOST:PORT", k->section, k->key, value);
+        memcpy(host, value, hl);
+        host[hl] = '\0';
+        if (inet_pton(AF_INET, host, buf) != 1 && inet_pton(AF_INET6, host, buf) != 1)
+                return fail_at(p, p->line, "[%s] %s: \"%.60s\" is not a numeric IPv4 or IPv6 address",
+                               k->section, k->key, host);
+        snprintf(p->cfg.gate_host, sizeof(p->cfg.gate_host), "%s", host);
+        p->cfg.gate_port = (int)port;
+        return 1;
+}
+
+static int parse_rtsp_url(struct config_parse *p, const struct key_def *k, const char *value)
+{
+        if (strncmp(value, "rtsp://", 7) != 0 || value[7] == '\0' || strchr(value + 7, '@') ||
+            strchr(value + 7, '/') || strpbrk(value, " \t"))
+                return fail_at(p, p->line, "[%s] %s: \"%.100s\" is not rtsp://HOST[:PORT] (no path, no user)",
+                               k->section, k->key, value);
+        return parse_string(p, k, value);
+}
+
 static int parse_int(struct config_parse *p, const struct key_def *k, const char *value)
 {
         char *end;
@@ -252,6 +289,10 @@ static const struct key_def keys[] = {
         /* Art 19: how long an approval and a delegation may last (README). */
         { "access", "max_approval_hours", parse_int, I(max_approval_hours, 1, 8760), false },
         { "access", "max_delegation_days", parse_int, I(max_delegation_days, 1, 366), false },
+        /* Art 19, 29(2): a station's stream gate (README "The stream gate"). */
+        { "gate", "listen", parse_listen, F(gate_host), 0, 0, false },
+        { "gate", "public_url", parse_rtsp_url, F(gate_public_url), 0, 0, false },
+        { "gate", "ticket_seconds", parse_int, I(ticket_seconds, 10, 86400), false },
 };
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
 _Static_assert(N_KEYS <= MAX_KEYS, "raise MAX_KEYS");
@@ -261,7 +302,8 @@ enum key_index {
         K_NODE_ID, K_NAME, K_TIER, K_KEY_DIR, K_PARENT_ID, K_PARENT_ENDPOINT,
         K_PARENT_KEY, K_ROOT_SIGN_KEY, K_CONTROL, K_DOWNLINK, K_CONNINFO, K_HEARTBEAT_MS,
         K_HEARTBEAT_MISSES, K_WINDOW, K_RECONNECT_MIN, K_RECONNECT_MAX,
-        K_LINK_DELAY, K_ADMIN_KEYS, K_LOG_LEVEL, K_LOG_FILE, K_MAX_APPROVAL, K_MAX_DELEGATION, K_COUNT
+        K_LINK_DELAY, K_ADMIN_KEYS, K_LOG_LEVEL, K_LOG_FILE, K_MAX_APPROVAL, K_MAX_DELEGATION,
+        K_GATE_LISTEN, K_GATE_PUBLIC_URL, K_TICKET_SECONDS, K_COUNT
 };
 _Static_assert(K_COUNT == N_KEYS, "enum key_index out of step with keys[]");
 
@@ -277,6 +319,7 @@ void config_init(struct config *cfg)
         cfg->emergency_link_delay_ms = 200;
         cfg->max_approval_hours = 72;
         cfg->max_delegation_days = 30;
+        cfg->ticket_seconds = 300;
         snprintf(cfg->log_level, sizeof(cfg->log_level), "info");
 }
 
@@ -325,7 +368,7 @@ static int handler(void *user, const char *section, const char *name, const char
                 if (strcmp(section, keys[i].section) == 0)
                         return fail_at(p, p->line, "[%.40s] %.40s: unknown key", section, name);
         return fail_at(p, p->line, "[%.40s]: unknown section (known: node, parent, listen, "
-                       "database, link, emergency, access, control, log)", section);
+                       "database, link, emergency, access, gate, control, log)", section);
 }
 
 static int require(struct config_parse *p, enum key_index i, const char *why)
@@ -386,6 +429,29 @@ static void check_rules(struct config_parse *p)
                 return;
         if (!require(p, K_CONNINFO, "the libpq conninfo of this node's database"))
                 return;
+        if (c->tier != TIER_STATION) {
+                for (int i = K_GATE_LISTEN; i <= K_TICKET_SECONDS; i++)
+                        if (p->key_line[i]) {
+                                fail_at(p, p->key_line[i], "[gate] %s: a stream gate is at the station that "
+                                        "owns the cameras, not at a %s; remove the [gate] section", keys[i].key,
+                                        tier_name(c->tier));
+                                return;
+                        }
+        } else if (p->key_line[K_GATE_PUBLIC_URL] && !p->key_line[K_GATE_LISTEN]) {
+                fail_at(p, p->key_line[K_GATE_PUBLIC_URL], "[gate] public_url: without [gate] listen there is "
+                        "no gate to name");
+                return;
+        } else if (p->key_line[K_GATE_LISTEN] && !p->key_line[K_GATE_PUBLIC_URL]) {
+                /* A gate on a wildcard address has no one name a player
+                 * could use: say it rather than answer rtsp://0.0.0.0. */
+                if (strcmp(c->gate_host, "0.0.0.0") == 0 || strcmp(c->gate_host, "::") == 0) {
+                        fail_at(p, p->key_line[K_GATE_LISTEN], "[gate] listen: %s listens on every address; "
+                                "say which one players use in [gate] public_url", c->gate_host);
+                        return;
+                }
+                snprintf(c->gate_public_url, sizeof(c->gate_public_url), strchr(c->gate_host, ':') ?
+                         "rtsp://[%s]:%d" : "rtsp://%s:%d", c->gate_host, c->gate_port);
+        }
         if (c->reconnect_min_ms > c->reconnect_max_ms)
                 fail_at(p, p->key_line[K_RECONNECT_MIN] ? p->key_line[K_RECONNECT_MIN] :
                         p->key_line[K_RECONNECT_MAX],

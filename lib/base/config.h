@@ -53,6 +53,11 @@ struct config {
         /* [access] */
         int max_approval_hours;
         int max_delegation_days;
+        /* [gate]: a station's RTSP gate (features/stream_gate.h) */
+        char gate_host[64];                     /* "" if none */
+        int gate_port;
+        char gate_public_url[256];              /* rtsp://HOST:PORT the view answers name */
+        int ticket_seconds;
         /* [control] */
         int n_admin_keys;
         char admin_keys[CONFIG_MAX_ADMIN_KEYS][KEYS_Z85_LEN + 1];

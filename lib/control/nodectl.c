@@ -102,6 +102,10 @@ static void nodectl_status(struct control_req *q)
                 json_object_set_new(doc, "signing_keys", json_pack("{s:b,s:o}", "complete", n->d->trust.complete,
                                                                     "nodes", keys));
         }
+        {
+                json_t *g = stream_gate_status(n->gate);
+                json_object_set_new(doc, "gate", g ? g : json_null());
+        }
         json_object_set_new(doc, "uptime_s", json_integer((json_int_t)((uv_now(n->d->links.loop) - n->started_ms) / 1000)));
         control_reply(q, CONTROL_OK, doc, NULL, NULL);
         free(q);

@@ -12,6 +12,7 @@
 #include "control/control.h"
 #include "delivery/delivery.h"
 #include "features/audit.h"
+#include "features/stream_gate.h"
 #include "features/view.h"
 #include "transport/zap.h"
 
@@ -23,6 +24,7 @@ struct nodectl {
         struct control *control;
         struct audit *audit;
         struct view *view;
+        struct stream_gate *gate;       /* its counters in status */
         uint64_t started_ms;            /* loop time the node started */
         bool stopping;                  /* probes waiting give up */
 };

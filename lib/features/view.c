@@ -113,30 +113,35 @@ struct view_decision {
         int64_t from_us, to_us;
 };
 
-/* A ticket lives this long at most (and never past its grant). */
-#define VIEW_TICKET_LIFE_US (5LL * 60 * 1000000)
-
-/* Sign the ticket for decision D, granted by REQUEST until UNTIL_US. */
+/* Sign the ticket for decision D, granted by REQUEST (or under EMERGENCY)
+ * until UNTIL_US: it lives [gate] ticket_seconds at most, and never past
+ * its basis. It names the station's gate, never the camera's own address
+ * (Art 5: that stays here; the ticket travels to wherever the officer is). */
 static int view_ticket(struct view *v, const struct view_decision *d, const char *request, const char *emergency,
-                       const char *url, int64_t until_us, char **ret_token, int64_t *ret_expires)
+                       int64_t until_us, char **ret_token, int64_t *ret_expires)
 {
+        const struct config *cfg = v->d->cfg;
+        int64_t life = (int64_t)cfg->ticket_seconds * 1000000;
         struct ticket t;
 
         memset(&t, 0, sizeof(t));
         ticket_new_id(&t);
-        snprintf(t.station, sizeof(t.station), "%s", v->d->cfg->node_id);
+        snprintf(t.station, sizeof(t.station), "%s", cfg->node_id);
         snprintf(t.officer, sizeof(t.officer), "%s", d->officer);
         snprintf(t.officer_key, sizeof(t.officer_key), "%s", d->key);
+        snprintf(t.unit, sizeof(t.unit), "%s", d->unit);
         snprintf(t.camera, sizeof(t.camera), "%s", d->camera);
         snprintf(t.action, sizeof(t.action), "%s", d->action);
         /* The basis, exactly one (Art 29(2)): the grant, or the emergency. */
         snprintf(t.grant, sizeof(t.grant), "%s", request ? request : "");
         snprintf(t.emergency, sizeof(t.emergency), "%s", request ? "" : emergency ? emergency : "");
-        snprintf(t.url, sizeof(t.url), "%s", url ? url : "");
+        snprintf(t.url, sizeof(t.url), "%s", cfg->gate_public_url);
         t.from_us = d->from_us;
         t.to_us = d->to_us;
         t.issued_us = vtime_now_us();
-        t.expires_us = t.issued_us + VIEW_TICKET_LIFE_US < until_us ? t.issued_us + VIEW_TICKET_LIFE_US : until_us;
+        if (life > TICKET_MAX_LIFE_US)
+                life = TICKET_MAX_LIFE_US;
+        t.expires_us = t.issued_us + life < until_us ? t.issued_us + life : until_us;
         *ret_expires = t.expires_us;
         return ticket_sign(&t, v->keys->sign_secret, ret_token);
 }
@@ -147,7 +152,7 @@ static void view_on_decided(void *arg, struct db_tx *tx, int err, const char *ms
         struct view *v = d->v;
         PGresult *res = db_tx_result(tx, 0);
         struct view_answer a = { .station = v->d->cfg->node_id };
-        char m[300], *token = NULL;
+        char m[300], *token = NULL, *url = NULL;
 
         if (err || !res || PQntuples(res) != 1) {
                 snprintf(m, sizeof(m), "the station could not decide: %s", err ? msg : "no answer");
@@ -156,18 +161,22 @@ static void view_on_decided(void *arg, struct db_tx *tx, int err, const char *ms
                 a.granted = PQgetvalue(res, 0, 0)[0] == 't';
                 a.article = PQgetisnull(res, 0, 1) ? NULL : PQgetvalue(res, 0, 1);
                 a.error = PQgetisnull(res, 0, 2) ? NULL : PQgetvalue(res, 0, 2);
-                a.url = PQgetisnull(res, 0, 3) ? NULL : PQgetvalue(res, 0, 3);
+                /* Column 3 is the camera's own address: it stays here.
+                 * The officer gets the gate's URL with the ticket in it
+                 * (features/stream_gate.h). */
                 if (a.granted) {
                         int64_t until = strtoll(PQgetvalue(res, 0, 5), NULL, 10);
                         a.expires_at_us = until;
                         if (view_ticket(v, d, PQgetisnull(res, 0, 4) ? NULL : PQgetvalue(res, 0, 4),
-                                        PQgetisnull(res, 0, 6) ? NULL : PQgetvalue(res, 0, 6), a.url, until, &token,
-                                        &a.expires_at_us) < 0) {
+                                        PQgetisnull(res, 0, 6) ? NULL : PQgetvalue(res, 0, 6), until, &token,
+                                        &a.expires_at_us) < 0 ||
+                            asprintf(&url, "%s/t/%s", v->d->cfg->gate_public_url, token) < 0) {
+                                url = NULL;
                                 a.granted = false;
-                                a.url = NULL;
                                 a.error = "the station could not sign a ticket";
                         }
                         a.ticket = token;
+                        a.url = url;
                 }
         }
         if (a.granted)
@@ -182,6 +191,7 @@ static void view_on_decided(void *arg, struct db_tx *tx, int err, const char *ms
                 view_reply_parent(v, d->parent_id, &a);
         free(d);
         free(token);
+        free(url);
         audit_forward(v->audit);
 }
 
@@ -340,6 +350,17 @@ static void view_route(struct view *v, const Vigil__ViewRequest *r, view_answer_
                         view_refuse_unsigned(v, r, why);
                         a.error = why;
                         a.article = strncmp(why, "Art 19", 6) == 0 ? "Art 19" : NULL;
+                        a.station = cfg->node_id;
+                        goto answer;
+                }
+                if (!cfg->gate_public_url[0]) {
+                        /* No gate, no stream (Art 29(2)): the camera's own
+                         * address is never the answer. */
+                        snprintf(why, sizeof(why), "this station has no stream gate ([gate] listen in its "
+                                 "vigild.conf): no stream of camera %s leaves it", r->camera);
+                        view_log_refusal(v, r->officer, r->camera, r->action, NULL, why);
+                        v->refused++;
+                        a.error = why;
                         a.station = cfg->node_id;
                         goto answer;
                 }

@@ -43,6 +43,7 @@ static bool ticket_valid(const struct ticket *t)
         return nodeid_is_wellformed(t->station) && nodeid_is_wellformed(t->camera) &&
                strncmp(t->camera, t->station, 8) == 0 && ticket_text_ok(t->officer, 32, true) &&
                ticket_text_ok(t->officer_key, 40, false) && ticket_action_ok(t->action) &&
+               (t->unit[0] == '\0' || nodeid_is_wellformed(t->unit)) &&
                t->issued_us > 0 && t->expires_us > t->issued_us &&
                t->expires_us - t->issued_us <= TICKET_MAX_LIFE_US &&
                (t->from_us == 0 || t->to_us > t->from_us) &&
@@ -71,6 +72,7 @@ int ticket_sign(const struct ticket *t, const uint8_t secret[64], char **ret_tok
         m.station = (char *)t->station;
         m.officer = (char *)t->officer;
         m.officer_key = t->officer_key[0] ? (char *)t->officer_key : NULL;
+        m.unit = t->unit[0] ? (char *)t->unit : NULL;
         m.camera = (char *)t->camera;
         m.action = (char *)t->action;
         m.has_from_us = t->from_us != 0;
@@ -167,7 +169,7 @@ static int ticket_parse(const char *token, uint8_t **ret_msg, size_t *ret_len, u
             strlen(m->camera) >= sizeof(t.camera) || strlen(m->action) >= sizeof(t.action) ||
             (m->grant && strlen(m->grant) >= sizeof(t.grant)) ||
             (m->emergency && strlen(m->emergency) >= sizeof(t.emergency)) ||
-            (m->url && strlen(m->url) >= sizeof(t.url))) {
+            (m->url && strlen(m->url) >= sizeof(t.url)) || (m->unit && strlen(m->unit) >= sizeof(t.unit))) {
                 vigil__ticket__free_unpacked(m, NULL);
                 free(msg);
                 return -EBADMSG;
@@ -176,6 +178,7 @@ static int ticket_parse(const char *token, uint8_t **ret_msg, size_t *ret_len, u
         ticket_copy(t.station, sizeof(t.station), m->station);
         ticket_copy(t.officer, sizeof(t.officer), m->officer);
         ticket_copy(t.officer_key, sizeof(t.officer_key), m->officer_key);
+        ticket_copy(t.unit, sizeof(t.unit), m->unit);
         ticket_copy(t.camera, sizeof(t.camera), m->camera);
         ticket_copy(t.action, sizeof(t.action), m->action);
         ticket_copy(t.grant, sizeof(t.grant), m->grant);

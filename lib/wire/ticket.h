@@ -27,6 +27,7 @@ struct ticket {
         char station[21];
         char officer[33];
         char officer_key[41];
+        char unit[21];                   /* the officer's unit, as the entry node knew it */
         char camera[21];
         char action[16];
         int64_t from_us, to_us;          /* 0: none (live) */

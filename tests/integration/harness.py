@@ -186,7 +186,7 @@ class TestFederation(Federation):
     a shared one is available (a test that restarts PostgreSQL needs that)."""
 
     def __init__(self, name, nodes, private_pg=False, heartbeat_ms=None,
-                 link=None, log_level="info", keep=None):
+                 link=None, log_level="info", keep=None, gate=None):
         self.test_name = name
         self.nodes = []
         self._cleaned = False
@@ -211,7 +211,7 @@ class TestFederation(Federation):
         base_port = free_port_block(name, 2 * len(nodes) + 2)
         super().__init__(os.path.join(self.tmp, "nodes"), nodes, pg_dir, pg_port, base_port,
                          build=BUILD, db_prefix="t_%s_" % _safe(name),
-                         heartbeat_ms=heartbeat_ms, link=link, log_level=log_level)
+                         heartbeat_ms=heartbeat_ms, link=link, log_level=log_level, gate=gate)
         # meson's timeout sends SIGTERM: turn it into SystemExit so that
         # finally-blocks and atexit run and no daemon is left behind.
         signal.signal(signal.SIGTERM, _sigterm)

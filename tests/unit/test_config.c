@@ -252,6 +252,33 @@ static void test_untouched_on_failure(void)
         CHECK(memcmp(&before, &cfg, sizeof(cfg)) == 0);
 }
 
+/* [gate]: at a station only; a wildcard listen needs its public name. */
+static void test_gate(void)
+{
+        CHECK(load(STATION) == 0);
+        CHECK_STREQ(cfg.gate_host, "");
+        CHECK_STREQ(cfg.gate_public_url, "");
+        CHECK(cfg.ticket_seconds == 300);
+        CHECK(load(STATION "[gate]\nlisten = 127.0.0.1:8554\n") == 0);
+        CHECK_STREQ(cfg.gate_host, "127.0.0.1");
+        CHECK(cfg.gate_port == 8554);
+        CHECK_STREQ(cfg.gate_public_url, "rtsp://127.0.0.1:8554");
+        CHECK(load(STATION "[gate]\nlisten = [::1]:8554\nticket_seconds = 60\n") == 0);
+        CHECK_STREQ(cfg.gate_public_url, "rtsp://[::1]:8554");
+        CHECK(cfg.ticket_seconds == 60);
+        CHECK(load(STATION "[gate]\nlisten = 0.0.0.0:8554\npublic_url = rtsp://10.0.0.5:8554\n") == 0);
+        CHECK_STREQ(cfg.gate_public_url, "rtsp://10.0.0.5:8554");
+        REFUSED(STATION "[gate]\nlisten = 0.0.0.0:8554\n", "public_url");
+        REFUSED(STATION "[gate]\nlisten = gate.example:8554\n", "numeric");
+        REFUSED(STATION "[gate]\nlisten = 127.0.0.1\n", "HOST:PORT");
+        REFUSED(STATION "[gate]\nlisten = 127.0.0.1:0\n", "HOST:PORT");
+        REFUSED(STATION "[gate]\npublic_url = rtsp://10.0.0.5:8554\n", "without [gate] listen");
+        REFUSED(STATION "[gate]\nlisten = 127.0.0.1:8554\npublic_url = rtsp://u:p@10.0.0.5\n", "no user");
+        REFUSED(STATION "[gate]\nlisten = 127.0.0.1:8554\npublic_url = rtsp://10.0.0.5/x\n", "no path");
+        REFUSED(STATION "[gate]\nlisten = 127.0.0.1:8554\nticket_seconds = 5\n", "10 to 86400");
+        REFUSED(CITY "[gate]\nlisten = 127.0.0.1:8554\n", "not at a city");
+}
+
 int main(void)
 {
         CHECK(mkdtemp(dir) != NULL);
@@ -263,6 +290,7 @@ int main(void)
         RUN(test_tier_rules);
         RUN(test_value_refusals);
         RUN(test_untouched_on_failure);
+        RUN(test_gate);
         unlink(path);
         rmdir(dir);
         return 0;

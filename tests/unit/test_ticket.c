@@ -21,10 +21,11 @@ static struct ticket sample(void)
         snprintf(t.station, sizeof(t.station), "43010401002000000001");
         snprintf(t.officer, sizeof(t.officer), "city-inv-1");
         snprintf(t.officer_key, sizeof(t.officer_key), "%s", "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7");
+        snprintf(t.unit, sizeof(t.unit), "43010000002000000001");
         snprintf(t.camera, sizeof(t.camera), "43010401001310000001");
         snprintf(t.action, sizeof(t.action), "view-live");
         snprintf(t.grant, sizeof(t.grant), "req-0123456789");
-        snprintf(t.url, sizeof(t.url), "rtsp://10.0.0.1/live");
+        snprintf(t.url, sizeof(t.url), "rtsp://10.0.0.1:8554");     /* the station's gate */
         t.issued_us = 1800000000000000LL;
         t.expires_us = t.issued_us + 300000000LL;
         return t;
@@ -39,6 +40,14 @@ static void test_roundtrip(void)
         CHECK(strncmp(tok, "vt1.", 4) == 0);
         CHECK(ticket_verify(tok, pk, t.issued_us + 1, &got) == 0);
         CHECK(memcmp(&got, &t, sizeof(t)) == 0);
+        CHECK(strcmp(got.unit, "43010000002000000001") == 0);
+        /* A unit that is not a node ID is not signed. */
+        {
+                struct ticket bad = t;
+                char *no;
+                snprintf(bad.unit, sizeof(bad.unit), "city");
+                CHECK(ticket_sign(&bad, sk, &no) == -EINVAL);
+        }
         /* Another station's key. */
         CHECK(ticket_verify(tok, pk2, t.issued_us + 1, &got) == -EKEYREJECTED);
         /* Time: before issue, at and after expiry. */
