@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/log.h"
 #include "base/sqlarray.h"
@@ -71,6 +72,26 @@ static void sg_time(char *out, size_t n, int64_t us)
         snprintf(out, n, "%.6f", (double)us / 1e6);
 }
 
+/* The recorded range a ticket for recorded material covers, as an RTSP
+ * absolute range (RFC 2326 3.7): "clock=20261203T010000Z-20261203T011500Z".
+ * The gate asks the upstream for this range and no other, whatever the
+ * player asks: a grant for a quarter of an hour of footage plays that
+ * quarter of an hour (Art 29(2)). "" for live. */
+static void sg_range(const struct ticket *t, char *out, size_t n)
+{
+        char a[24], b[24];
+        time_t from = (time_t)(t->from_us / 1000000), to = (time_t)(t->to_us / 1000000);
+        struct tm tf, tt;
+
+        out[0] = '\0';
+        if (strcmp(t->action, "view-live") == 0 || !t->from_us || !t->to_us || !gmtime_r(&from, &tf) ||
+            !gmtime_r(&to, &tt))
+                return;
+        strftime(a, sizeof(a), "%Y%m%dT%H%M%SZ", &tf);
+        strftime(b, sizeof(b), "%Y%m%dT%H%M%SZ", &tt);
+        snprintf(out, n, "clock=%s-%s", a, b);
+}
+
 /* --- a token refused on the loop (not a ticket, forged, expired) --- */
 
 static void sg_refuse_token(struct stream_gate *sg, struct gate_session *s, const char *token, const char *client,
@@ -111,6 +132,7 @@ static void sg_on_decided(void *arg, struct db_tx *tx, int err, const char *msg)
         PGresult *res = db_tx_result(tx, 0);
         char user[CREDENTIALS_MAX + 1] = "", password[CREDENTIALS_MAX + 1] = "";
         const char *u = NULL, *pw = NULL;
+        char range[64];
 
         gt->deciding = false;
         if (!gt->s) {                   /* the player left meanwhile */
@@ -146,8 +168,11 @@ static void sg_on_decided(void *arg, struct db_tx *tx, int err, const char *msg)
                 pw = PQgetvalue(res, 0, 6);
         }
         gt->admitted = true;
-        log_info("gate", "ticket=%s officer=%s camera=%s client=%s msg=\"admitted\"", gt->id, gt->t.officer,
-                 gt->t.camera, gt->client);
+        sg_range(&gt->t, range, sizeof(range));
+        if (range[0])
+                gate_force_range(gt->s, range);
+        log_info("gate", "ticket=%s officer=%s camera=%s client=%s range=%s msg=\"admitted\"", gt->id,
+                 gt->t.officer, gt->t.camera, gt->client, range[0] ? range : "live");
         gate_admit(gt->s, PQgetvalue(res, 0, 3), u, pw, gt);
         sodium_memzero(user, sizeof(user));
         sodium_memzero(password, sizeof(password));

@@ -84,6 +84,10 @@ int gate_port(const struct gate *g);
  *  cannot be opened ends S with GATE_END_UPSTREAM and the player gets 502
  *  Bad Gateway (504 on a timeout). */
 void gate_admit(struct gate_session *s, const char *url, const char *user, const char *password, void *tag);
+/** Before gate_admit: every PLAY to the upstream asks for RANGE (an RTSP
+ *  Range value, "clock=...-..."), and the player's own Range is ignored,
+ *  so recorded material plays only within what was approved. */
+void gate_force_range(struct gate_session *s, const char *range);
 /** Refuse S: the player gets STATUS (401, 403, 404, 503) with REASON as
  *  the reason phrase's detail (no secret in it), and the connection ends. */
 void gate_refuse(struct gate_session *s, int status, const char *reason);
