@@ -1702,6 +1702,166 @@ END $$;
 
 
 --
+-- Name: gate_basis_problem(text, text, text, text, text, text, text, timestamp with time zone, timestamp with time zone); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.gate_basis_problem(p_grant text, p_emergency text, p_officer text, p_key text, p_unit text, p_camera text, p_action text, p_from timestamp with time zone, p_to timestamp with time zone, OUT article text, OUT message text) RETURNS record
+    LANGUAGE plpgsql STABLE
+    AS $$
+DECLARE
+    g grants;
+    b record;
+    y systems;
+BEGIN
+    IF coalesce(p_grant, '') <> '' THEN
+        SELECT * INTO g FROM grants WHERE request_id = p_grant;
+        article := 'Art 29(2)';
+        IF NOT FOUND THEN
+            message := format('Art 29(2): grant %s is not held at this station', p_grant);
+        ELSIF g.revoked THEN
+            message := format('Art 29(2): grant %s was revoked', p_grant);
+        ELSIF now() >= g.valid_until THEN
+            message := format('Art 29(2): grant %s ended at %s', p_grant, g.valid_until);
+        ELSIF NOT (g.cameras @> ARRAY[p_camera] AND g.actions @> ARRAY[p_action]) THEN
+            message := format('Art 29(2): grant %s does not let anyone %s camera %s', p_grant, p_action, p_camera);
+        ELSIF NOT EXISTS (SELECT 1 FROM unnest(g.officers, g.officer_units, g.officer_keys) AS n(b, u, k)
+                          WHERE n.b = p_officer AND n.u IS NOT DISTINCT FROM p_unit AND n.k = p_key) THEN
+            message := format('Art 29(2): grant %s does not name %s of unit %s with this key', p_grant, p_officer,
+                              coalesce(p_unit, '?'));
+        ELSIF p_action <> 'view-live' AND NOT (p_from >= g.rec_from AND p_to <= g.rec_to) THEN
+            message := format('Art 29(2): grant %s does not cover recorded material from %s to %s', p_grant,
+                              p_from, p_to);
+        ELSE
+            article := NULL;
+        END IF;
+        RETURN;
+    END IF;
+    -- Under an emergency: it still names the officer, covers the camera
+    -- and the time (the destination of a copy was checked when the ticket
+    -- was signed: a ticket names no other), and a private system's camera
+    -- is reached only while the system is linked under it (Art 13).
+    SELECT * INTO b FROM emergency_view_basis(p_camera, p_officer, p_key, p_unit, p_action, p_from, p_to,
+                                              '(as when the ticket was signed)');
+    IF NOT coalesce(b.granted, false) OR b.emergency_id IS DISTINCT FROM p_emergency THEN
+        IF NOT EXISTS (SELECT 1 FROM emergencies e WHERE e.id = p_emergency AND e.ended_at IS NULL
+                       AND now() < e.ends_at) THEN
+            article := 'Art 19';
+            message := format('Art 19: emergency %s has ended', p_emergency);
+        ELSE
+            article := coalesce(b.article, 'Art 19');
+            message := coalesce(b.message, format('Art 19: emergency %s no longer lets %s %s camera %s',
+                                                  p_emergency, p_officer, p_action, p_camera));
+        END IF;
+        RETURN;
+    END IF;
+    SELECT y2.* INTO y FROM cameras c JOIN systems y2 ON y2.station_id = c.station_id AND y2.code = c.system_code
+        WHERE c.id = p_camera AND c.station_id = vigil_self();
+    IF y.builder_class = 'private' AND NOT EXISTS (
+            SELECT 1 FROM linkages l WHERE l.emergency_id = p_emergency AND l.system_code = y.code
+            AND l.outcome = 'linked' AND l.unlinked_at IS NULL) THEN
+        article := 'Art 13';
+        message := format('Art 13: private system %s is not linked under emergency %s', y.code, p_emergency);
+    END IF;
+END $$;
+
+
+--
+-- Name: gate_check(text[], text[], text[], text[], text[], text[], text[], double precision[], double precision[]); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.gate_check(p_grants text[], p_emergencies text[], p_officers text[], p_keys text[], p_units text[], p_cameras text[], p_actions text[], p_froms double precision[], p_tos double precision[]) RETURNS TABLE(i integer, article text, message text)
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT s.i, p.article, p.message
+    FROM generate_subscripts(p_cameras, 1) AS s(i),
+         LATERAL gate_basis_problem(p_grants[s.i], p_emergencies[s.i], p_officers[s.i], p_keys[s.i], p_units[s.i],
+                                    p_cameras[s.i], p_actions[s.i], to_timestamp(p_froms[s.i]),
+                                    to_timestamp(p_tos[s.i])) p
+    WHERE p.message IS NOT NULL
+$$;
+
+
+--
+-- Name: gate_closed(text, text, text, text, text, text, bigint, double precision, text, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.gate_closed(p_ticket text, p_officer text, p_camera text, p_grant text, p_emergency text, p_client text, p_bytes bigint, p_seconds double precision, p_end text, p_reason text) RETURNS void
+    LANGUAGE sql
+    AS $$
+    SELECT audit_append(p_officer, 'gate.close', 'ok', NULL, p_camera, NULL, NULL, nullif(p_grant, ''),
+                        nullif(p_emergency, ''),
+                        format('ticket %s, from %s: %s bytes in %s s, ended: %s%s', p_ticket, p_client, p_bytes,
+                               round(p_seconds::numeric, 3), p_end, coalesce(' (' || p_reason || ')', '')));
+$$;
+
+
+--
+-- Name: gate_open(text, text, text, text, text, text, timestamp with time zone, timestamp with time zone, text, text, text, timestamp with time zone); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.gate_open(p_ticket text, p_officer text, p_key text, p_unit text, p_camera text, p_action text, p_from timestamp with time zone, p_to timestamp with time zone, p_grant text, p_emergency text, p_client text, p_expires timestamp with time zone, OUT granted boolean, OUT article text, OUT message text, OUT url text, OUT system_code text, OUT username text, OUT password text, OUT nonce text, OUT sealed text) RETURNS record
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    c cameras;
+    y systems;
+    k interface_credentials;
+    p record;
+    purpose text;
+BEGIN
+    granted := false;
+    SELECT * INTO c FROM cameras WHERE id = p_camera AND station_id = vigil_self();
+    IF NOT FOUND THEN
+        message := format('camera %s is not registered at this station', p_camera);
+    ELSE
+        SELECT * INTO y FROM systems WHERE station_id = c.station_id AND code = c.system_code;
+        SELECT * INTO p FROM gate_basis_problem(p_grant, p_emergency, p_officer, p_key, p_unit, p_camera, p_action,
+                                                p_from, p_to);
+        IF p.message IS NOT NULL THEN
+            article := p.article;
+            message := p.message;
+        ELSE
+            url := coalesce(c.stream_url, CASE WHEN y.builder_class = 'private' THEN y.reserved_interface END);
+            IF url IS NULL THEN
+                message := format('camera %s has no stream address registered at this station', p_camera);
+            ELSE
+                granted := true;
+                system_code := y.code;
+                SELECT * INTO k FROM interface_credentials ic WHERE ic.system_code = y.code;
+                IF FOUND THEN
+                    username := k.username;
+                    password := k.password;
+                    nonce := encode(k.nonce, 'hex');
+                    sealed := encode(k.sealed, 'hex');
+                END IF;
+            END IF;
+        END IF;
+    END IF;
+    SELECT coalesce(g.purpose, e.incident) INTO purpose FROM (SELECT 1) one
+        LEFT JOIN grants g ON g.request_id = nullif(p_grant, '')
+        LEFT JOIN emergencies e ON e.id = nullif(p_emergency, '');
+    PERFORM audit_append(p_officer, 'gate.open', CASE WHEN granted THEN 'ok' ELSE 'refused' END, article, p_camera,
+                         purpose, NULL, nullif(p_grant, ''), nullif(p_emergency, ''),
+                         format('ticket %s, %s, from %s%s', p_ticket, p_action, p_client,
+                                CASE WHEN granted THEN format(', until %s', p_expires)
+                                     ELSE ': ' || message END));
+END $$;
+
+
+--
+-- Name: gate_refused(text, text, text, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.gate_refused(p_claimed_officer text, p_claimed_camera text, p_client text, p_reason text) RETURNS void
+    LANGUAGE sql
+    AS $$
+    SELECT audit_append(coalesce(nullif(p_claimed_officer, ''), '(unknown)'), 'gate.open', 'refused', 'Art 29(2)',
+                        nullif(p_claimed_camera, ''), NULL, NULL, NULL, NULL,
+                        format('from %s: %s', p_client, p_reason));
+$$;
+
+
+--
 -- Name: gbt28181_id(text); Type: FUNCTION; Schema: public; Owner: -
 --
 
