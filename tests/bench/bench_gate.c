@@ -4,7 +4,7 @@
  * own RTSP TCP connection for D seconds, as a player of the station's
  * stream gate (or of the camera directly, the baseline) would.
  *
- *   bench_gate [--n N] [--seconds D] [--timeout-ms T] URL...
+ *   bench_gate [--n N] [--seconds D] [--timeout-ms T] [--watch-pid PID]... URL...
  *
  * Session i plays URL[i mod count] (rtsp://HOST[:PORT]/PATH, HOST a numeric
  * IPv4 address; no authentication). Each sends OPTIONS, DESCRIBE, SETUP
@@ -25,9 +25,13 @@
  * "bytes_per_s"}, then, last, one JSON object with the aggregates:
  * {"what":"gate-load","n","ok","failed","window_s","bytes","bytes_per_s",
  * "bytes_per_s_per_session_p50","first_packet_ms_p50","first_frame_ms_p50",
- * "first_frame_ms_p95","first_frame_ms_max","errors":{...}} (first-frame
- * figures over the sessions that had one; bytes_per_s is the total over
- * all sessions). Exit 0 when it ran (failed sessions are counted, not an
+ * "first_frame_ms_p95","first_frame_ms_max","errors":{...},"cpu_s":{...}}
+ * (first-frame figures over the sessions that had one; bytes_per_s is the
+ * total over all sessions). cpu_s is the CPU time (user + system, from
+ * /proc/PID/stat) spent in the window by bench_gate itself ("self") and by
+ * each process named with --watch-pid (the gate, the RTSP server: "PID"),
+ * read as the window opens and closes, so that what a process does while
+ * the sessions are set up is not counted. Exit 0 when it ran (failed sessions are counted, not an
  * error), 1 if no session played at all, 2 on usage.
  */
 #include <errno.h>
@@ -37,6 +41,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <uv.h>
 
@@ -47,6 +52,7 @@
 #define BUF_SIZE (256 * 1024)   /* > one frame (64 KiB) + one response (80 KiB) */
 #define MAX_URL 512
 #define MAX_SESSION_ID 128
+#define MAX_WATCHED 8
 
 enum step { STEP_CONNECT, STEP_OPTIONS, STEP_DESCRIBE, STEP_SETUP, STEP_PLAY, STEP_PLAYING, STEP_DONE };
 
@@ -77,7 +83,42 @@ static struct {
         int n, seconds, timeout_ms;
         double t0, window_open, window_close;
         bool window;                    /* the window is open */
+        int watched[MAX_WATCHED + 1];   /* [0] is ourselves */
+        int n_watched;
+        double cpu_open[MAX_WATCHED + 1], cpu_close[MAX_WATCHED + 1];
 } bench;
+
+/* User + system CPU seconds of PID (0: this process) so far, -1 if it
+ * cannot be read. */
+static double cpu_seconds(int pid)
+{
+        char path[64], line[1024], *p;
+        unsigned long long utime, stime;
+        FILE *f;
+        size_t n;
+
+        if (pid)
+                snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+        else
+                snprintf(path, sizeof(path), "/proc/self/stat");
+        f = fopen(path, "r");
+        if (!f)
+                return -1;
+        n = fread(line, 1, sizeof(line) - 1, f);
+        fclose(f);
+        line[n] = '\0';
+        /* After the command's ")": state (field 3) ... utime (14), stime (15). */
+        p = strrchr(line, ')');
+        if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) != 2)
+                return -1;
+        return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static void cpu_sample(double *ret)
+{
+        for (int i = 0; i < bench.n_watched; i++)
+                ret[i] = cpu_seconds(bench.watched[i]);
+}
 
 struct write_req {
         uv_write_t req;
@@ -410,6 +451,7 @@ static void on_window_closed(uv_timer_t *t)
 {
         (void)t;
         bench.window_close = bench_now_ms();
+        cpu_sample(bench.cpu_close);
         for (int i = 0; i < bench.n; i++) {
                 struct session *s = &bench.s[i];
                 if (s->open && s->step == STEP_PLAYING) {
@@ -431,6 +473,7 @@ static void open_window(void)
 {
         bench.window = true;
         bench.window_open = bench_now_ms();
+        cpu_sample(bench.cpu_open);
         for (int i = 0; i < bench.n; i++)
                 bench.s[i].bytes_at_open = bench.s[i].bytes;
         uv_timer_start(&bench.timer, on_window_closed, (uint64_t)bench.seconds * 1000, 0);
@@ -556,6 +599,18 @@ static int report(void)
         printf(",\"errors\":{");
         for (j = 0; j < nerr; j++)
                 printf("%s\"%s\":%d", j ? "," : "", errors[j], counts[j]);
+        printf("},\"cpu_s\":{");
+        for (j = 0; j < bench.n_watched; j++) {
+                double c = bench.cpu_close[j] - bench.cpu_open[j];
+                if (j)
+                        printf(",\"%d\":", bench.watched[j]);
+                else
+                        printf("\"self\":");
+                if (bench.cpu_open[j] < 0 || bench.cpu_close[j] < 0)
+                        printf("null");
+                else
+                        printf("%.3f", c);
+        }
         printf("}}\n");
         free(ff);
         free(fp);
@@ -578,6 +633,8 @@ int main(int argc, char **argv)
                         bench.seconds = atoi(argv[++i]);
                 else if (strcmp(argv[i], "--timeout-ms") == 0 && i + 1 < argc)
                         bench.timeout_ms = atoi(argv[++i]);
+                else if (strcmp(argv[i], "--watch-pid") == 0 && i + 1 < argc && bench.n_watched < MAX_WATCHED)
+                        bench.watched[1 + bench.n_watched++] = atoi(argv[++i]);
                 else if (strncmp(argv[i], "rtsp://", 7) == 0)
                         urls[nurls++] = argv[i];
                 else
@@ -585,8 +642,10 @@ int main(int argc, char **argv)
         }
         if (bench.n < 0)
                 bench.n = nurls;
+        bench.n_watched++;   /* and ourselves, watched[0] = 0 */
         if (nurls <= 0 || bench.n < 1 || bench.seconds < 1 || bench.timeout_ms < 1) {
-                fprintf(stderr, "usage: bench_gate [--n N] [--seconds D] [--timeout-ms T] rtsp://HOST:PORT/PATH...\n");
+                fprintf(stderr, "usage: bench_gate [--n N] [--seconds D] [--timeout-ms T] [--watch-pid PID]... "
+                        "rtsp://HOST:PORT/PATH...\n");
                 return 2;
         }
         bench.loop = uv_default_loop();
