@@ -4,7 +4,7 @@
  * own RTSP TCP connection for D seconds, as a player of the station's
  * stream gate (or of the camera directly, the baseline) would.
  *
- *   bench_gate [--n N] [--seconds D] [--timeout-ms T] [--watch-pid PID]... URL...
+ *   bench_gate [--n N] [--seconds D] [--timeout-ms T] [--keepalive-ms K] [--watch-pid PID]... URL...
  *
  * Session i plays URL[i mod count] (rtsp://HOST[:PORT]/PATH, HOST a numeric
  * IPv4 address; no authentication). Each sends OPTIONS, DESCRIBE, SETUP
@@ -18,14 +18,17 @@
  * ms, default 10000, of the start has failed, "timeout"), and lasts D
  * seconds (default 10); the RTP bytes each session receives in it (frame
  * payloads on RTP channels, RTCP not counted) are its throughput. Then
- * every session sends TEARDOWN and closes.
+ * every session sends TEARDOWN and closes. With --keepalive-ms, every
+ * playing session sends GET_PARAMETER that often (their answers come
+ * among the frames; counted, "keepalives_answered").
  *
  * Prints one JSON line per session, {"session","url","ok","error",
  * "connect_ms","play_ms","first_packet_ms","first_frame_ms","bytes",
- * "bytes_per_s"}, then, last, one JSON object with the aggregates:
+ * "bytes_per_s","keepalives_sent","keepalives_answered"}, then, last, one JSON object with the aggregates:
  * {"what":"gate-load","n","ok","failed","window_s","bytes","bytes_per_s",
  * "bytes_per_s_per_session_p50","first_packet_ms_p50","first_frame_ms_p50",
- * "first_frame_ms_p95","first_frame_ms_max","errors":{...},"cpu_s":{...}}
+ * "first_frame_ms_p95","first_frame_ms_max","keepalives_sent",
+ * "keepalives_answered","errors":{...},"cpu_s":{...}}
  * (first-frame figures over the sessions that had one; bytes_per_s is the
  * total over all sessions). cpu_s is the CPU time (user + system, from
  * /proc/PID/stat) spent in the window by bench_gate itself ("self") and by
@@ -63,6 +66,8 @@ struct session {
         uv_connect_t connect;
         bool open, failed;
         const char *error;
+        char error_buf[64];
+        int keepalives_sent, keepalives_answered;
         enum step step;
         int cseq, setup_next;
         char session_id[MAX_SESSION_ID];
@@ -78,7 +83,8 @@ struct session {
 
 static struct {
         uv_loop_t *loop;
-        uv_timer_t timer;
+        uv_timer_t timer, keepalive;
+        int keepalive_ms;
         struct session *s;
         int n, seconds, timeout_ms;
         double t0, window_open, window_close;
@@ -240,15 +246,21 @@ static void session_response(struct session *s, const struct rtspmsg_response *r
 {
         char v[512];
 
-        if (s->step == STEP_PLAYING || s->step == STEP_DONE)
-                return;   /* a late answer (keep-alive, TEARDOWN): nothing to do */
-        if (r->cseq != s->cseq) {
-                session_fail(s, "response out of sequence");
+        if (s->step == STEP_PLAYING || s->step == STEP_DONE) {
+                /* A keep-alive's answer, among the frames. */
+                s->keepalives_answered += r->status == 200;
                 return;
         }
         if (r->status != 200) {
-                session_fail(s, s->step == STEP_DESCRIBE ? "DESCRIBE refused" : s->step == STEP_SETUP ? "SETUP refused"
-                                : s->step == STEP_PLAY ? "PLAY refused" : "OPTIONS refused");
+                static const char *const names[] = { [STEP_OPTIONS] = "OPTIONS", [STEP_DESCRIBE] = "DESCRIBE",
+                                                      [STEP_SETUP] = "SETUP", [STEP_PLAY] = "PLAY" };
+                snprintf(s->error_buf, sizeof(s->error_buf), "%s refused %d",
+                         names[s->step] ? names[s->step] : "request", r->status);
+                session_fail(s, s->error_buf);
+                return;
+        }
+        if (r->cseq != s->cseq) {
+                session_fail(s, "response out of sequence");
                 return;
         }
         switch (s->step) {
@@ -467,6 +479,24 @@ static void on_window_closed(uv_timer_t *t)
                 session_close(s);
         }
         uv_close((uv_handle_t *)&bench.timer, on_closed);
+        uv_close((uv_handle_t *)&bench.keepalive, on_closed);
+}
+
+/* GET_PARAMETER to every playing session: RTSP answers then come among
+ * the frames, as a player's keep-alives bring them. */
+static void on_keepalive(uv_timer_t *t)
+{
+        char extra[MAX_SESSION_ID + 32];
+
+        (void)t;
+        for (int i = 0; i < bench.n; i++) {
+                struct session *s = &bench.s[i];
+                if (!s->open || s->step != STEP_PLAYING)
+                        continue;
+                snprintf(extra, sizeof(extra), "Session: %s\r\n", s->session_id);
+                session_request(s, "GET_PARAMETER", s->url, extra);
+                s->keepalives_sent++;
+        }
 }
 
 static void open_window(void)
@@ -546,7 +576,7 @@ static int report(void)
         double *ff = calloc((size_t)bench.n, sizeof(double)), *fp = calloc((size_t)bench.n, sizeof(double));
         double *rate = calloc((size_t)bench.n, sizeof(double));
         const char *errors[64];
-        int counts[64], nerr = 0, ok = 0, nff = 0, nfp = 0, i, j;
+        int counts[64], nerr = 0, ok = 0, nff = 0, nfp = 0, ka_sent = 0, ka_answered = 0, i, j;
         uint64_t total = 0;
 
         if (!ff || !fp || !rate)
@@ -566,8 +596,11 @@ static int report(void)
                 print_ms("play_ms", s->play_ms);
                 print_ms("first_packet_ms", s->first_packet_ms);
                 print_ms("first_frame_ms", s->first_frame_ms);
-                printf(",\"bytes\":%llu,\"bytes_per_s\":%.0f}\n", (unsigned long long)bytes,
-                       window_s > 0 ? bytes / window_s : 0);
+                printf(",\"bytes\":%llu,\"bytes_per_s\":%.0f,\"keepalives_sent\":%d,\"keepalives_answered\":%d}\n",
+                       (unsigned long long)bytes, window_s > 0 ? bytes / window_s : 0, s->keepalives_sent,
+                       s->keepalives_answered);
+                ka_sent += s->keepalives_sent;
+                ka_answered += s->keepalives_answered;
                 if (good) {
                         ok++;
                         rate[ok - 1] = window_s > 0 ? bytes / window_s : 0;
@@ -590,12 +623,14 @@ static int report(void)
         qsort(fp, (size_t)nfp, sizeof(double), bench_cmp_double);
         qsort(rate, (size_t)ok, sizeof(double), bench_cmp_double);
         printf("{\"what\":\"gate-load\",\"n\":%d,\"ok\":%d,\"failed\":%d,\"window_s\":%.3f,\"bytes\":%llu,"
-               "\"bytes_per_s\":%.0f,\"bytes_per_s_per_session_p50\":%.0f", bench.n, ok, bench.n - ok, window_s,
-               (unsigned long long)total, window_s > 0 ? total / window_s : 0, percentile(rate, ok, 0.5));
+               "\"bytes_per_s\":%.0f", bench.n, ok, bench.n - ok, window_s, (unsigned long long)total,
+               window_s > 0 ? total / window_s : 0);
+        print_ms("bytes_per_s_per_session_p50", percentile(rate, ok, 0.5));
         print_ms("first_packet_ms_p50", percentile(fp, nfp, 0.5));
         print_ms("first_frame_ms_p50", percentile(ff, nff, 0.5));
         print_ms("first_frame_ms_p95", percentile(ff, nff, 0.95));
         print_ms("first_frame_ms_max", nff ? ff[nff - 1] : -1);
+        printf(",\"keepalives_sent\":%d,\"keepalives_answered\":%d", ka_sent, ka_answered);
         printf(",\"errors\":{");
         for (j = 0; j < nerr; j++)
                 printf("%s\"%s\":%d", j ? "," : "", errors[j], counts[j]);
@@ -633,6 +668,8 @@ int main(int argc, char **argv)
                         bench.seconds = atoi(argv[++i]);
                 else if (strcmp(argv[i], "--timeout-ms") == 0 && i + 1 < argc)
                         bench.timeout_ms = atoi(argv[++i]);
+                else if (strcmp(argv[i], "--keepalive-ms") == 0 && i + 1 < argc)
+                        bench.keepalive_ms = atoi(argv[++i]);
                 else if (strcmp(argv[i], "--watch-pid") == 0 && i + 1 < argc && bench.n_watched < MAX_WATCHED)
                         bench.watched[1 + bench.n_watched++] = atoi(argv[++i]);
                 else if (strncmp(argv[i], "rtsp://", 7) == 0)
@@ -644,7 +681,7 @@ int main(int argc, char **argv)
                 bench.n = nurls;
         bench.n_watched++;   /* and ourselves, watched[0] = 0 */
         if (nurls <= 0 || bench.n < 1 || bench.seconds < 1 || bench.timeout_ms < 1) {
-                fprintf(stderr, "usage: bench_gate [--n N] [--seconds D] [--timeout-ms T] [--watch-pid PID]... "
+                fprintf(stderr, "usage: bench_gate [--n N] [--seconds D] [--timeout-ms T] [--keepalive-ms K] [--watch-pid PID]... "
                         "rtsp://HOST:PORT/PATH...\n");
                 return 2;
         }
@@ -668,6 +705,10 @@ int main(int argc, char **argv)
                         return 2;
                 }
         uv_timer_start(&bench.timer, on_setup_timeout, (uint64_t)bench.timeout_ms, 0);
+        uv_timer_init(bench.loop, &bench.keepalive);
+        if (bench.keepalive_ms > 0)
+                uv_timer_start(&bench.keepalive, on_keepalive, (uint64_t)bench.keepalive_ms,
+                               (uint64_t)bench.keepalive_ms);
         check_window();
         uv_run(bench.loop, UV_RUN_DEFAULT);
         r = report();
