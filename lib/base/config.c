@@ -292,7 +292,7 @@ static const struct key_def keys[] = {
         /* Art 19, 29(2): a station's stream gate (README "The stream gate"). */
         { "gate", "listen", parse_listen, F(gate_host), 0, 0, false },
         { "gate", "public_url", parse_rtsp_url, F(gate_public_url), 0, 0, false },
-        { "gate", "ticket_seconds", parse_int, I(ticket_seconds, 10, 86400), false },
+        { "gate", "ticket_seconds", parse_int, I(ticket_seconds, 10, 3600), false },
 };
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
 _Static_assert(N_KEYS <= MAX_KEYS, "raise MAX_KEYS");

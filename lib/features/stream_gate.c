@@ -92,27 +92,142 @@ static void sg_range(const struct ticket *t, char *out, size_t n)
         snprintf(out, n, "clock=%s-%s", a, b);
 }
 
-/* --- a token refused on the loop (not a ticket, forged, expired) --- */
+/* --- a token refused on the loop (not a ticket, forged, expired, in use) --- */
 
-static void sg_refuse_token(struct stream_gate *sg, struct gate_session *s, const char *token, const char *client,
-                            const char *why)
+/* A claimed badge for the daemon's log: what a forged token says is
+ * anyone's words, kept to what a badge may be made of. */
+static const char *sg_claim(const char *s)
+{
+        for (const char *c = s; *c; c++)
+                if (!((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') ||
+                      *c == '-' || *c == '_' || *c == '.'))
+                        return "?";
+        return *s ? s : "?";
+}
+
+static void sg_on_refusal_logged(void *arg, struct db_tx *tx, int err, const char *msg)
+{
+        struct stream_gate *sg = arg;
+
+        sg->pending_refusals--;
+        sg_on_logged(arg, tx, err, msg);
+}
+
+static void sg_write_refusal(struct stream_gate *sg, const char *const p[8])
+{
+        struct db_tx *tx = db_tx_new();
+
+        db_tx_add(tx, "SELECT gate_refused($1, $2, $3, $4, $5::boolean, $6, $7, $8)", 8, p, NULL, NULL);
+        sg->pending_refusals++;
+        db_submit(sg->db, tx, sg_on_refusal_logged, sg);
+}
+
+/* The player gets STATUS and WHY; the station's log gets a record, unless
+ * a flood of refusals is being written: then it gets one record that sums
+ * them up when the flood has passed (sg_on_check). T: the ticket, if its
+ * signature verified (its officer and basis are then its own). */
+static void sg_refuse(struct stream_gate *sg, struct gate_session *s, int status, const char *token,
+                      const struct ticket *t, const char *client, const char *why)
 {
         struct ticket claim;
-        bool claims = ticket_decode_unverified(token, &claim) == 0;
-        const char *p[4] = { claims ? claim.officer : NULL, claims ? claim.camera : NULL, client, why };
-        struct db_tx *tx;
+        bool claims = !t && ticket_decode_unverified(token, &claim) == 0;
+        const struct ticket *who = t ? t : claims ? &claim : NULL;
+        char id[2 * sizeof(claim.id) + 1] = "";
 
-        sg->refused_token++;
-        log_warn("gate", "client=%s officer=%s msg=\"token refused\" reason=\"%s\"", client,
-                 claims ? claim.officer : "?", why);
-        gate_refuse(s, 403, why);
+        if (t)
+                sodium_bin2hex(id, sizeof(id), t->id, sizeof(t->id));
+        log_warn("gate", "client=%s officer=%s%s msg=\"token refused\" reason=\"%s\"", client,
+                 who ? sg_claim(who->officer) : "?", t ? "" : " (unverified)", why);
+        gate_refuse(s, status, why);
         if (!sg->db || !db_is_up(sg->db)) {
                 log_warn("gate", "client=%s msg=\"refusal not on record: the database is down\"", client);
                 return;
         }
-        tx = db_tx_new();
-        db_tx_add(tx, "SELECT gate_refused($1, $2, $3, $4)", 4, p, NULL, NULL);
-        db_submit(sg->db, tx, sg_on_logged, sg);
+        if (sg->pending_refusals >= STREAM_GATE_MAX_PENDING_REFUSALS) {
+                sg->unrecorded_refusals++;
+                return;
+        }
+        {
+                const char *p[8] = { who ? who->officer : NULL, who ? who->camera : NULL, client, why,
+                                     t ? "true" : "false", t ? t->grant : NULL, t ? t->emergency : NULL,
+                                     t ? id : NULL };
+                sg_write_refusal(sg, p);
+        }
+}
+
+static void sg_refuse_token(struct stream_gate *sg, struct gate_session *s, const char *token, const char *client,
+                            const char *why)
+{
+        sg->refused_token++;
+        sg_refuse(sg, s, 403, token, NULL, client, why);
+}
+
+/* A flood's refusals, summed up in one record once it has passed. */
+static void sg_sum_up_refusals(struct stream_gate *sg)
+{
+        char why[160];
+        const char *p[8] = { NULL, NULL, "(many)", why, "false", NULL, NULL, NULL };
+
+        if (!sg->unrecorded_refusals || sg->pending_refusals || !sg->db || !db_is_up(sg->db))
+                return;
+        snprintf(why, sizeof(why), "%lu more tokens refused in a flood, not recorded one by one (the daemon's "
+                 "log names their addresses)", sg->unrecorded_refusals);
+        sg->unrecorded_refusals = 0;
+        sg_write_refusal(sg, p);
+}
+
+/* --- each ticket serves the address that first opened it --- */
+
+struct stream_gate_binding {
+        struct stream_gate_binding *next;
+        char id[2 * sizeof(((struct ticket *)0)->id) + 1];
+        char host[64];
+        int64_t expires_us;
+};
+
+/* "1.2.3.4:5678" -> "1.2.3.4", "[::1]:5678" -> "[::1]". */
+static void sg_host(const char *client, char *out, size_t n)
+{
+        const char *colon = strrchr(client, ':');
+        size_t len = colon ? (size_t)(colon - client) : strlen(client);
+
+        snprintf(out, n, "%.*s", (int)len, client);
+}
+
+/* True if ID may be opened from CLIENT: the first to open it binds it to
+ * its address until it expires. A ticket is a bearer credential for its
+ * minutes; one intercepted on the way (a compromised node above, the
+ * plain RTSP hop) then serves nobody but the player it was opened by. */
+static bool sg_bind(struct stream_gate *sg, const struct ticket *t, const char *id, const char *client)
+{
+        struct stream_gate_binding *b;
+        char host[64];
+
+        sg_host(client, host, sizeof(host));
+        for (b = sg->bindings; b; b = b->next)
+                if (strcmp(b->id, id) == 0)
+                        return strcmp(b->host, host) == 0;
+        b = calloc(1, sizeof(*b));
+        vigil_require(b != NULL);
+        snprintf(b->id, sizeof(b->id), "%s", id);
+        snprintf(b->host, sizeof(b->host), "%s", host);
+        b->expires_us = t->expires_us;
+        b->next = sg->bindings;
+        sg->bindings = b;
+        return true;
+}
+
+static void sg_unbind_expired(struct stream_gate *sg, int64_t now, bool all)
+{
+        struct stream_gate_binding **bp = &sg->bindings, *b;
+
+        while ((b = *bp))
+                if (all || now >= b->expires_us) {
+                        *bp = b->next;
+                        free(b);
+                } else {
+                        bp = &b->next;
+                }
 }
 
 /* --- the basis, asked of the database --- */
@@ -120,6 +235,7 @@ static void sg_refuse_token(struct stream_gate *sg, struct gate_session *s, cons
 static void sg_free_if_done(struct stream_gate_ticket *gt)
 {
         if (!gt->s && !gt->deciding) {
+                gt->sg->sessions--;
                 sg_unlink(gt);
                 free(gt);
         }
@@ -154,11 +270,21 @@ static void sg_on_decided(void *arg, struct db_tx *tx, int err, const char *msg)
                 audit_forward(sg->audit);
                 return;
         }
+        /* From here the open is on record (gate.open ok): a refusal now is
+         * its close, so every open has one (sg_closed, end "refused"). */
+        gt->admitted = true;
+        if (vtime_now_us() >= gt->t.expires_us) {
+                snprintf(gt->closing, sizeof(gt->closing), "the ticket expired while it was checked");
+                gate_refuse(gt->s, 403, gt->closing);
+                return;
+        }
         if (!PQgetisnull(res, 0, 8)) {
                 if (credentials_open(&sg->creds, PQgetvalue(res, 0, 4), PQgetvalue(res, 0, 7),
                                      PQgetvalue(res, 0, 8), user, password) < 0) {
                         log_warn("gate", "system=%s msg=\"held credentials do not open\"", PQgetvalue(res, 0, 4));
-                        gate_refuse(gt->s, 503, "the credentials held for the camera's system do not open here");
+                        snprintf(gt->closing, sizeof(gt->closing),
+                                 "the credentials held for the camera's system do not open here");
+                        gate_refuse(gt->s, 503, gt->closing);
                         return;
                 }
                 u = user;
@@ -167,10 +293,10 @@ static void sg_on_decided(void *arg, struct db_tx *tx, int err, const char *msg)
                 u = PQgetisnull(res, 0, 5) ? NULL : PQgetvalue(res, 0, 5);
                 pw = PQgetvalue(res, 0, 6);
         }
-        gt->admitted = true;
+        /* The range the ticket covers, or none for live: the player's own
+         * Range never reaches the camera (a live grant is not a playback). */
         sg_range(&gt->t, range, sizeof(range));
-        if (range[0])
-                gate_force_range(gt->s, range);
+        gate_force_range(gt->s, range);
         log_info("gate", "ticket=%s officer=%s camera=%s client=%s range=%s msg=\"admitted\"", gt->id,
                  gt->t.officer, gt->t.camera, gt->client, range[0] ? range : "live");
         gate_admit(gt->s, PQgetvalue(res, 0, 3), u, pw, gt);
@@ -201,6 +327,18 @@ static void sg_admit(void *arg, struct gate_session *s, const char *token, const
                 sg_refuse_token(sg, s, token, client, why);
                 return;
         }
+        if (strcmp(t.action, "view-live") != 0 && (!t.from_us || !t.to_us || t.from_us >= t.to_us)) {
+                sg->refused_token++;
+                sg_refuse(sg, s, 403, token, &t, client, "Art 20(4): a ticket for recorded material names its "
+                          "time range");
+                return;
+        }
+        if (sg->sessions >= STREAM_GATE_MAX_SESSIONS) {
+                sg->refused_unavailable++;
+                log_warn("gate", "client=%s sessions=%u msg=\"refused: the gate is full\"", client, sg->sessions);
+                gate_refuse(s, 503, "the gate has as many sessions as it serves");
+                return;
+        }
         gt = calloc(1, sizeof(*gt));
         vigil_require(gt != NULL);
         gt->sg = sg;
@@ -211,22 +349,28 @@ static void sg_admit(void *arg, struct gate_session *s, const char *token, const
          * second viewer while the first watches. */
         for (struct stream_gate_ticket *o = sg->tickets; o; o = o->next)
                 if (o->s && strcmp(o->id, gt->id) == 0) {
-                        char m[200];
-                        snprintf(m, sizeof(m), "ticket %.12s… is in use by another session (from %s)", gt->id,
-                                 o->client);
                         free(gt);
                         sg->refused_busy++;
-                        sg_refuse_token(sg, s, token, client, m);
+                        sg_refuse(sg, s, 403, token, &t, client, "the ticket is in use by another session");
                         return;
                 }
+        if (!sg_bind(sg, &t, gt->id, client)) {
+                free(gt);
+                sg->refused_busy++;
+                sg_refuse(sg, s, 403, token, &t, client, "the ticket was opened from another address; it serves "
+                          "only the player that first opened it");
+                return;
+        }
         if (!sg->db || !db_is_up(sg->db)) {
                 free(gt);
+                sg->refused_unavailable++;
                 log_warn("gate", "client=%s msg=\"cannot check a ticket: the database is down\"", client);
                 gate_refuse(s, 503, "the station cannot check tickets now");
                 return;
         }
         gt->s = s;
         gt->deciding = true;
+        sg->sessions++;
         sg_link(sg, gt);
         sg_time(from, sizeof(from), t.from_us);
         sg_time(to, sizeof(to), t.to_us);
@@ -246,6 +390,21 @@ static void sg_admit(void *arg, struct gate_session *s, const char *token, const
 
 /* --- the end of a session, on record --- */
 
+/* Why a session ended, in the log's words: fixed sentences, as what the
+ * protocol half says of an upstream may name the camera's address. */
+static const char *sg_end_text(enum gate_end end)
+{
+        switch (end) {
+        case GATE_END_TEARDOWN: return "the player ended it";
+        case GATE_END_CLIENT_GONE: return "the player's connection closed";
+        case GATE_END_UPSTREAM: return "the camera's stream failed or could not be opened";
+        case GATE_END_CLOSED: return "closed by the station";
+        case GATE_END_REFUSED: return "refused";
+        case GATE_END_PROTOCOL: return "the player broke the protocol";
+        }
+        return "?";
+}
+
 static void sg_closed(void *arg, struct gate_session *s, enum gate_end end, uint64_t bytes, int64_t duration_us,
                       const char *reason)
 {
@@ -256,8 +415,9 @@ static void sg_closed(void *arg, struct gate_session *s, enum gate_end end, uint
         if (!gt)
                 return;                 /* refused on the loop: on record already */
         gt->s = NULL;
+        (void)reason;   /* the gate's own words may name the camera's address: not for the log */
         if (gt->admitted) {
-                const char *why = gt->closing[0] ? gt->closing : reason;
+                const char *why = gt->closing[0] ? gt->closing : sg_end_text(end);
                 const char *p[10] = { gt->id, gt->t.officer, gt->t.camera, gt->t.grant, gt->t.emergency,
                                       gt->client, b, secs, gate_end_name(end), why };
                 snprintf(b, sizeof(b), "%" PRIu64, bytes);
@@ -295,12 +455,13 @@ static void sg_on_checked(void *arg, struct db_tx *tx, int err, const char *msg)
 
         sg->checking = false;
         if (err || !res) {
-                /* The sessions go on until their tickets expire: the
-                 * revocation that would end them comes through this
-                 * database too, and is acted on once it answers. */
+                /* The sessions go on for STREAM_GATE_CHECK_GRACE_MS at
+                 * most (sg_on_check): a revocation comes through this
+                 * database, and may be waiting in it. */
                 log_warn("gate", "msg=\"cannot check the open sessions\" reason=\"%s\"", err ? msg : "no result");
                 return;
         }
+        sg->checked_us = (int64_t)uv_now(sg->loop) * 1000;
         n = PQntuples(res);
         for (i = 0; i < n; i++) {
                 const char *id = PQgetvalue(res, i, 0);
@@ -322,15 +483,24 @@ static void sg_on_check(uv_timer_t *t)
         int lens[10], fmts[10], n = 0, i;
         struct stream_gate_ticket *gt, *next;
 
+        bool unchecked = (int64_t)uv_now(sg->loop) * 1000 - sg->checked_us > STREAM_GATE_CHECK_GRACE_MS * 1000LL;
+
         for (gt = sg->tickets; gt; gt = next) {
                 next = gt->next;                /* gate_close may end it at once */
-                if (gt->admitted && gt->s && now >= gt->t.expires_us) {
-                        char m[120];
+                if (gt->admitted && gt->s && !gt->closing[0] && now >= gt->t.expires_us) {
                         sg->closed_expired++;
-                        snprintf(m, sizeof(m), "the ticket expired");
-                        sg_close(gt, m);
+                        sg_close(gt, "the ticket expired");
+                } else if (gt->admitted && gt->s && !gt->closing[0] && unchecked) {
+                        sg->closed_unchecked++;
+                        sg_close(gt, "the station could not confirm the grant or emergency for 10 s");
                 }
         }
+        sg_unbind_expired(sg, now, false);
+        sg_sum_up_refusals(sg);
+        for (gt = sg->tickets; gt && !(gt->admitted && gt->s); gt = gt->next)
+                ;
+        if (!gt)
+                sg->checked_us = (int64_t)uv_now(sg->loop) * 1000;     /* nothing to confirm */
         if (sg->checking || !sg->db || !db_is_up(sg->db))
                 return;
         memset(a, 0, sizeof(a));
@@ -389,6 +559,14 @@ int stream_gate_start(struct stream_gate *sg, uv_loop_t *loop, const struct conf
                          cfg->gate_port, uv_strerror(r));
                 return r;
         }
+        /* Sessions the log shows open from before a stop or crash get
+         * their close, "end unknown" (gate_recover, Art 23(5)). */
+        {
+                struct db_tx *tx = db_tx_new();
+                db_tx_add(tx, "SELECT gate_recover()", 0, NULL, NULL, NULL);
+                db_submit(db, tx, sg_on_logged, sg);
+        }
+        sg->checked_us = (int64_t)uv_now(loop) * 1000;
         uv_timer_init(loop, &sg->check);
         sg->check.data = sg;
         sg->check_init = true;
@@ -418,6 +596,7 @@ void stream_gate_stop(struct stream_gate *sg)
                 gate_stop(sg->gate);
         }
         sg->gate = NULL;
+        sg_unbind_expired(sg, 0, true);
 }
 
 void *stream_gate_status(const struct stream_gate *sg)
@@ -436,6 +615,8 @@ void *stream_gate_status(const struct stream_gate *sg)
         json_object_set_new(o, "refused_token", json_integer((json_int_t)sg->refused_token));
         json_object_set_new(o, "refused_basis", json_integer((json_int_t)sg->refused_basis));
         json_object_set_new(o, "refused_in_use", json_integer((json_int_t)sg->refused_busy));
+        json_object_set_new(o, "refused_unavailable", json_integer((json_int_t)sg->refused_unavailable));
+        json_object_set_new(o, "closed_unchecked", json_integer((json_int_t)sg->closed_unchecked));
         json_object_set_new(o, "closed", json_integer((json_int_t)st.closed));
         json_object_set_new(o, "closed_expired", json_integer((json_int_t)sg->closed_expired));
         json_object_set_new(o, "closed_revoked", json_integer((json_int_t)sg->closed_basis));

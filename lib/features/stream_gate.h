@@ -32,9 +32,20 @@
 #include "transport/gate.h"
 
 #define STREAM_GATE_CHECK_MS 1000
+/* Sessions fail closed: when the database has not confirmed their basis
+ * for this long (down, or too slow), they end; a revocation it holds
+ * would otherwise go unheard until the tickets expire. */
+#define STREAM_GATE_CHECK_GRACE_MS 10000
+/* At most this many sessions open or being decided; more get 503. */
+#define STREAM_GATE_MAX_SESSIONS 512
+/* Refusals being written at once; beyond, a flood of bad tokens (a port
+ * scanner, an attack) is counted and summed up in one record, so that it
+ * cannot hold back the database the revocations come through. */
+#define STREAM_GATE_MAX_PENDING_REFUSALS 16
 
 struct db;
 struct stream_gate_ticket;
+struct stream_gate_binding;
 
 struct stream_gate {
         uv_loop_t *loop;
@@ -45,10 +56,16 @@ struct stream_gate {
         struct credentials creds;
         struct gate *gate;                      /* NULL: no [gate] here */
         struct stream_gate_ticket *tickets;     /* every session asked of, admitted or being decided */
+        struct stream_gate_binding *bindings;   /* each ticket opened, to the address that opened it */
+        unsigned sessions;                      /* in tickets */
         uv_timer_t check;
         bool check_init, checking;
+        int64_t checked_us;                     /* when the database last confirmed the sessions (monotonic) */
+        unsigned pending_refusals;
+        unsigned long unrecorded_refusals;      /* beyond STREAM_GATE_MAX_PENDING_REFUSALS, not yet summed up */
         /* counters, for `status` */
-        unsigned long refused_token, refused_basis, refused_busy, closed_expired, closed_basis;
+        unsigned long refused_token, refused_basis, refused_busy, refused_unavailable, closed_expired, closed_basis,
+                closed_unchecked;
 };
 
 /** Start the gate of a station whose [gate] section names one (else

@@ -302,8 +302,12 @@ END $$;
 -- when; refused with the article and why, and the emergency it was
 -- refused under (the record names it); no emergency covering the camera:
 -- all NULL (view_decide says no approval or emergency lets it).
+-- P_ONLY (the stream gate, functions/gate.sql): that emergency alone is
+-- weighed, not the longest-lived that names the officer.
+DROP FUNCTION IF EXISTS emergency_view_basis(text, text, text, text, text, timestamptz, timestamptz, text);
 CREATE OR REPLACE FUNCTION emergency_view_basis(p_camera text, p_officer text, p_key text, p_unit text,
-        p_action text, p_from timestamptz, p_to timestamptz, p_destination text, OUT granted boolean,
+        p_action text, p_from timestamptz, p_to timestamptz, p_destination text, p_only text DEFAULT NULL,
+        OUT granted boolean,
         OUT emergency_id text, OUT valid_until timestamptz, OUT article text, OUT message text)
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -322,6 +326,7 @@ BEGIN
         WHERE c.id = p_camera AND c.station_id = self;
     FOR e IN SELECT em.* FROM emergencies em
              WHERE em.ended_at IS NULL AND now() >= em.starts_at AND now() < em.ends_at
+               AND (p_only IS NULL OR em.id = p_only)
                AND left(self, length(vigil_prefix(em.scope))) = vigil_prefix(em.scope)
                AND (em.radius_m IS NULL
                     OR (lat IS NOT NULL AND vigil_distance_m(em.near_lat, em.near_lon, lat, lon) <= em.radius_m))

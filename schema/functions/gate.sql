@@ -36,9 +36,12 @@ BEGIN
                           WHERE n.b = p_officer AND n.u IS NOT DISTINCT FROM p_unit AND n.k = p_key) THEN
             message := format('Art 29(2): grant %s does not name %s of unit %s with this key', p_grant, p_officer,
                               coalesce(p_unit, '?'));
-        ELSIF p_action <> 'view-live' AND NOT (p_from >= g.rec_from AND p_to <= g.rec_to) THEN
+        ELSIF p_action <> 'view-live' AND (p_from IS NULL OR p_to IS NULL OR g.rec_from IS NULL
+                                           OR g.rec_to IS NULL OR NOT (p_from >= g.rec_from AND p_to <= g.rec_to)) THEN
             message := format('Art 29(2): grant %s does not cover recorded material from %s to %s', p_grant,
                               p_from, p_to);
+        ELSIF NOT EXISTS (SELECT 1 FROM cameras c WHERE c.id = p_camera AND c.station_id = vigil_self()) THEN
+            message := format('camera %s is no longer registered at this station', p_camera);
         ELSE
             article := NULL;
         END IF;
@@ -48,8 +51,10 @@ BEGIN
     -- and the time (the destination of a copy was checked when the ticket
     -- was signed: a ticket names no other), and a private system's camera
     -- is reached only while the system is linked under it (Art 13).
+    -- Exactly the emergency the ticket names: another, longer one that
+    -- also names the officer does not end (or stand in for) this one.
     SELECT * INTO b FROM emergency_view_basis(p_camera, p_officer, p_key, p_unit, p_action, p_from, p_to,
-                                              '(as when the ticket was signed)');
+                                              '(as when the ticket was signed)', p_emergency);
     IF NOT coalesce(b.granted, false) OR b.emergency_id IS DISTINCT FROM p_emergency THEN
         IF NOT EXISTS (SELECT 1 FROM emergencies e WHERE e.id = p_emergency AND e.ended_at IS NULL
                        AND now() < e.ends_at) THEN
@@ -64,7 +69,10 @@ BEGIN
     END IF;
     SELECT y2.* INTO y FROM cameras c JOIN systems y2 ON y2.station_id = c.station_id AND y2.code = c.system_code
         WHERE c.id = p_camera AND c.station_id = vigil_self();
-    IF y.builder_class = 'private' AND NOT EXISTS (
+    IF NOT FOUND THEN
+        article := 'Art 29(2)';
+        message := format('camera %s is no longer registered at this station', p_camera);
+    ELSIF y.builder_class = 'private' AND NOT EXISTS (
             SELECT 1 FROM linkages l WHERE l.emergency_id = p_emergency AND l.system_code = y.code
             AND l.outcome = 'linked' AND l.unlinked_at IS NULL) THEN
         article := 'Art 13';
@@ -108,8 +116,11 @@ BEGIN
             ELSE
                 granted := true;
                 system_code := y.code;
+                -- The credentials held for a system answer its reserved
+                -- interface and nothing else (Art 5): a camera address an
+                -- admin points elsewhere gets none of them.
                 SELECT * INTO k FROM interface_credentials ic WHERE ic.system_code = y.code;
-                IF FOUND THEN
+                IF FOUND AND url IS NOT DISTINCT FROM y.reserved_interface THEN
                     username := k.username;
                     password := k.password;
                     nonce := encode(k.nonce, 'hex');
@@ -121,6 +132,12 @@ BEGIN
     SELECT coalesce(g.purpose, e.incident) INTO purpose FROM (SELECT 1) one
         LEFT JOIN grants g ON g.request_id = nullif(p_grant, '')
         LEFT JOIN emergencies e ON e.id = nullif(p_emergency, '');
+    IF granted THEN
+        INSERT INTO gate_sessions (ticket, officer, camera, request_id, emergency_id, client, expires_at)
+            VALUES (p_ticket, p_officer, p_camera, nullif(p_grant, ''), nullif(p_emergency, ''), p_client,
+                    p_expires)
+            ON CONFLICT DO NOTHING;
+    END IF;
     PERFORM audit_append(p_officer, 'gate.open', CASE WHEN granted THEN 'ok' ELSE 'refused' END, article, p_camera,
                          purpose, NULL, nullif(p_grant, ''), nullif(p_emergency, ''),
                          format('ticket %s, %s, from %s%s', p_ticket, p_action, p_client,
@@ -147,6 +164,8 @@ $$;
 CREATE OR REPLACE FUNCTION gate_closed(p_ticket text, p_officer text, p_camera text, p_grant text,
         p_emergency text, p_client text, p_bytes bigint, p_seconds double precision, p_end text, p_reason text)
 RETURNS void LANGUAGE sql AS $$
+    DELETE FROM gate_sessions WHERE (ticket, opened_at) IN
+        (SELECT ticket, opened_at FROM gate_sessions WHERE ticket = p_ticket ORDER BY opened_at LIMIT 1);
     SELECT audit_append(p_officer, 'gate.close', 'ok', NULL, p_camera, NULL, NULL, nullif(p_grant, ''),
                         nullif(p_emergency, ''),
                         format('ticket %s, from %s: %s bytes in %s s, ended: %s%s', p_ticket, p_client, p_bytes,
@@ -154,10 +173,43 @@ RETURNS void LANGUAGE sql AS $$
 $$;
 
 -- A token refused before its basis was asked (not a ticket, not signed by
--- this station, expired): on record, under the badge it claims, if any.
-CREATE OR REPLACE FUNCTION gate_refused(p_claimed_officer text, p_claimed_camera text, p_client text, p_reason text)
+-- this station, expired, in use): on record. A token whose signature did
+-- not verify is anyone's words: its actor is "(unverified)", the badge it
+-- claims only in the detail, so nobody can put an attempt on an officer's
+-- name by writing it into a forged token. P_VERIFIED: the signature held
+-- (expired, in use), the officer and the grant or emergency are the
+-- ticket's own.
+CREATE OR REPLACE FUNCTION gate_refused(p_claimed_officer text, p_claimed_camera text, p_client text, p_reason text,
+        p_verified boolean DEFAULT false, p_grant text DEFAULT NULL, p_emergency text DEFAULT NULL,
+        p_ticket text DEFAULT NULL)
 RETURNS void LANGUAGE sql AS $$
-    SELECT audit_append(coalesce(nullif(p_claimed_officer, ''), '(unknown)'), 'gate.open', 'refused', 'Art 29(2)',
-                        nullif(p_claimed_camera, ''), NULL, NULL, NULL, NULL,
-                        format('from %s: %s', p_client, p_reason));
+    SELECT audit_append(CASE WHEN p_verified THEN p_claimed_officer ELSE '(unverified)' END, 'gate.open',
+                        'refused', 'Art 29(2)', CASE WHEN p_verified THEN nullif(p_claimed_camera, '') END,
+                        NULL, NULL, CASE WHEN p_verified THEN nullif(p_grant, '') END,
+                        CASE WHEN p_verified THEN nullif(p_emergency, '') END,
+                        format('%sfrom %s%s: %s', coalesce('ticket ' || p_ticket || ', ', ''), p_client,
+                               CASE WHEN NOT p_verified AND coalesce(p_claimed_officer, '') <> ''
+                                    THEN format(', claiming officer %s camera %s', p_claimed_officer,
+                                                coalesce(nullif(p_claimed_camera, ''), '?')) ELSE '' END,
+                               p_reason));
 $$;
+
+-- At the gate's start: every session the log shows open with no close
+-- (the station stopped, crashed or lost its database while it played)
+-- gets its close, "end unknown". Returns how many.
+CREATE OR REPLACE FUNCTION gate_recover() RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+    s gate_sessions;
+    n integer := 0;
+BEGIN
+    FOR s IN DELETE FROM gate_sessions RETURNING * LOOP
+        PERFORM audit_append(s.officer, 'gate.close', 'ok', NULL, s.camera, NULL, NULL, s.request_id,
+                             s.emergency_id,
+                             format('ticket %s, from %s: bytes unknown, ended: unknown (the station stopped '
+                                    'or lost its database before the close was recorded; the ticket expired %s)',
+                                    s.ticket, s.client, s.expires_at));
+        n := n + 1;
+    END LOOP;
+    RETURN n;
+END $$;

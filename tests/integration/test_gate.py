@@ -57,6 +57,18 @@ def ffmpeg_read(url, seconds=120):
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 
+def describe_from(source, url):
+    """The RTSP status a DESCRIBE of URL gets from a connection made from
+    SOURCE (a loopback address other than 127.0.0.1: another host)."""
+    import socket
+    from urllib.parse import urlsplit
+    u = urlsplit(url)
+    with socket.create_connection((u.hostname, u.port), timeout=10, source_address=(source, 0)) as c:
+        c.sendall(("DESCRIBE %s RTSP/1.0\r\nCSeq: 1\r\nAccept: application/sdp\r\n\r\n" % url).encode())
+        answer = c.recv(4096).decode("latin-1")
+    return int(answer.split(" ")[1]) if answer.startswith("RTSP/1.0 ") else None
+
+
 def log_rows(fed, where):
     rc, out, err = psql(fed, "yuelu-1", "SELECT actor, action, outcome, coalesce(article, ''), "
                         "coalesce(request_id, ''), coalesce(emergency_id, ''), coalesce(detail, '') "
@@ -159,7 +171,9 @@ def run(fed, servers):
     refused = log_rows(fed, "action = 'gate.open' AND outcome = 'refused'")
     assert len(refused) == 2 and all(r[3] == "Art 29(2)" for r in refused) and \
         "not one this station signed" in refused[0][6] and "not a ticket" in refused[1][6], refused
-    step("an altered token and a non-ticket: refused (RTSP error), both on record at yuelu-1")
+    # A forged token's claims are nobody's: no refusal goes on an officer's name.
+    assert all(r[0] == "(unverified)" for r in refused) and "claiming officer city-inv-1" in refused[0][6], refused
+    step("an altered token and a non-ticket: refused (RTSP error), both on record at yuelu-1, as unverified")
 
     # A long read ends when its ticket expires; a second player on the same
     # ticket is refused meanwhile.
@@ -186,6 +200,31 @@ def run(fed, servers):
     assert rc != 0, "an expired ticket played"
     step("a session ended at its ticket's expiry (%.1f s, %d bytes, on record); a second player and the "
          "expired ticket were refused" % (took, nbytes))
+
+    # A ticket serves the address that first opened it: the same token from
+    # another address (an intercepted ticket) is refused, on record.
+    v = view("city-inv-1", CAM)
+    rc, codecs, err = ffprobe(v["url"])
+    assert rc == 0 and codecs == ["h264"], err
+    status = describe_from("127.0.0.2", v["url"])
+    assert status == 403, "the ticket opened from another address: RTSP %s" % status
+    assert "another address" in log_rows(fed, "action = 'gate.open' AND outcome = 'refused'")[-1][6]
+    step("the same ticket from 127.0.0.2 after 127.0.0.1 opened it: 403, on record")
+
+    # A crash while a player watches: the next start records the close.
+    tid = fed.ctl("city", "ticket", "show", v["ticket"])[1]["id"]
+    v = view("city-inv-1", CAM)
+    tid = fed.ctl("city", "ticket", "show", v["ticket"])[1]["id"]
+    p = ffmpeg_read(v["url"])
+    wait_until(lambda: log_rows(fed, "action = 'gate.open' AND outcome = 'ok' AND detail LIKE '%%%s%%'" % tid), 10,
+               what="the read admitted")
+    fed.node("yuelu-1").kill()
+    p.wait(timeout=20)
+    fed.node("yuelu-1").start()
+    closes = wait_until(lambda: log_rows(fed, "action = 'gate.close' AND detail LIKE '%%%s%%'" % tid), 20,
+                        what="the crashed session's close, recorded at the next start")
+    assert len(closes) == 1 and "ended: unknown" in closes[0][6] and closes[0][4] == req, closes
+    step("killed while a player watched: the next start put its close on record (end unknown)")
 
     # Revocation ends a session within seconds, and the URL is refused after.
     v = view("city-inv-1", CAM)
@@ -225,6 +264,14 @@ def run(fed, servers):
     assert rc == 1 and doc.get("article") == "Art 19", "an officer the emergency does not name: %s" % doc
     p = ffmpeg_read(v["url"])
     time.sleep(2)
+    # A second, longer emergency naming the same officer does not end the
+    # session opened under the first.
+    rc, doc = fed.ctl("city", "emergency", "declare", "--scope", STATION, "--duration", "60m", "--incident", "flood",
+                      "--authority", "Changsha PSB", "--officer", "city-inv-1", as_identity=ids["city-commander"])
+    assert rc == 0, doc
+    em2 = doc["id"]
+    time.sleep(4)
+    assert p.poll() is None, "a second emergency ended the first one's session: %s" % p.stderr.read()
     rc, doc = fed.ctl("city", "emergency", "end", em, as_identity=ids["city-commander"])
     assert rc == 0, doc
     p.wait(timeout=25)
@@ -233,6 +280,8 @@ def run(fed, servers):
     assert "ended" in rows[-1][6] or "unlinked" in rows[-1][6] or "not linked" in rows[-1][6], rows[-1]
     everything = json.dumps(log_rows(fed, "true"))
     assert SECRET not in everything and "linkage@" not in everything, "credentials in the station's log"
+    assert not any(a in everything for a in addresses), "a camera's address in the station's access log"
+    assert fed.ctl("city", "emergency", "end", em2, as_identity=ids["city-commander"])[0] == 0
     step("emergency %s: the private camera played through the gate for the officer it names, on record "
          "with its ID; the session ended with the emergency" % em)
 

@@ -275,7 +275,8 @@ static void test_gate(void)
         REFUSED(STATION "[gate]\npublic_url = rtsp://10.0.0.5:8554\n", "without [gate] listen");
         REFUSED(STATION "[gate]\nlisten = 127.0.0.1:8554\npublic_url = rtsp://u:p@10.0.0.5\n", "no user");
         REFUSED(STATION "[gate]\nlisten = 127.0.0.1:8554\npublic_url = rtsp://10.0.0.5/x\n", "no path");
-        REFUSED(STATION "[gate]\nlisten = 127.0.0.1:8554\nticket_seconds = 5\n", "10 to 86400");
+        REFUSED(STATION "[gate]\nlisten = 127.0.0.1:8554\nticket_seconds = 5\n", "10 to 3600");
+        REFUSED(STATION "[gate]\nlisten = 127.0.0.1:8554\nticket_seconds = 86400\n", "10 to 3600");
         REFUSED(CITY "[gate]\nlisten = 127.0.0.1:8554\n", "not at a city");
 }
 
