@@ -113,6 +113,57 @@ CREATE OR REPLACE TRIGGER cameras_check_insert AFTER INSERT ON cameras
 CREATE OR REPLACE TRIGGER cameras_check_update AFTER UPDATE ON cameras
     REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION cameras_check();
 
+-- Art 19, 29(2) (and Art 5, 24(1)): a camera's source address and a
+-- system's reserved interface are held at their station and nowhere else
+-- (DESIGN.md "The gate"). Above a station, and for any row that came
+-- through a child, one given is not stored: only that it exists
+-- (has_stream, has_reserved_interface), which is what a station sends up
+-- in its place (lib/features/catalog/codec.c), so that a parent that gets
+-- one all the same (from an old or a hostile station) holds none either.
+-- At the station the presence follows the address (vigild works it out as
+-- it writes; this catches any other writer). The WHEN clause keeps the
+-- trigger off every row without an address: a replica's, by the million.
+CREATE OR REPLACE FUNCTION catalog_address_stays() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_TABLE_NAME = 'cameras' THEN
+        NEW.has_stream := true;
+        IF NEW.via IS NOT NULL OR NOT vigil_self_is_station() THEN
+            NEW.stream_url := NULL;
+        END IF;
+    ELSE
+        NEW.has_reserved_interface := true;
+        IF NEW.via IS NOT NULL OR NOT vigil_self_is_station() THEN
+            NEW.reserved_interface := NULL;
+        END IF;
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE OR REPLACE TRIGGER cameras_address_stays BEFORE INSERT OR UPDATE ON cameras FOR EACH ROW
+    WHEN (NEW.stream_url IS NOT NULL AND (NEW.via IS NOT NULL OR NOT NEW.has_stream OR NOT vigil_self_is_station()))
+    EXECUTE FUNCTION catalog_address_stays();
+CREATE OR REPLACE TRIGGER systems_address_stays BEFORE INSERT OR UPDATE ON systems FOR EACH ROW
+    WHEN (NEW.reserved_interface IS NOT NULL
+          AND (NEW.via IS NOT NULL OR NOT NEW.has_reserved_interface OR NOT vigil_self_is_station()))
+    EXECUTE FUNCTION catalog_address_stays();
+-- And without an address at the station, no presence: one removed there
+-- goes up as has_stream = false.
+CREATE OR REPLACE FUNCTION catalog_address_gone() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_TABLE_NAME = 'cameras' THEN
+        NEW.has_stream := false;
+    ELSE
+        NEW.has_reserved_interface := false;
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE OR REPLACE TRIGGER cameras_address_gone BEFORE INSERT OR UPDATE ON cameras FOR EACH ROW
+    WHEN (NEW.stream_url IS NULL AND NEW.has_stream AND NEW.via IS NULL AND vigil_self_is_station())
+    EXECUTE FUNCTION catalog_address_gone();
+CREATE OR REPLACE TRIGGER systems_address_gone BEFORE INSERT OR UPDATE ON systems FOR EACH ROW
+    WHEN (NEW.reserved_interface IS NULL AND NEW.has_reserved_interface AND NEW.via IS NULL
+          AND vigil_self_is_station())
+    EXECUTE FUNCTION catalog_address_gone();
+
 -- A site whose location type Art 8 forbids cameras at cannot change into
 -- one while it has cameras.
 CREATE OR REPLACE FUNCTION sites_check() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -155,11 +206,13 @@ CREATE OR REPLACE TRIGGER sites_in_use BEFORE DELETE ON sites FOR EACH ROW EXECU
 CREATE OR REPLACE TRIGGER systems_in_use BEFORE DELETE ON systems FOR EACH ROW EXECUTE FUNCTION catalog_in_use();
 
 -- Art 13: a private system without a reserved interface is accepted but
--- flagged; compliance reports read this view.
+-- flagged; compliance reports read this view, at every tier: by
+-- has_reserved_interface, as the interface itself is held at its station
+-- only (Art 19, 29(2)).
 CREATE OR REPLACE VIEW system_flags AS
     SELECT station_id, code, 'Art 13'::text AS article,
            'private system has no reserved interface'::text AS rule
-    FROM systems WHERE builder_class = 'private' AND reserved_interface IS NULL;
+    FROM systems WHERE builder_class = 'private' AND NOT has_reserved_interface;
 
 -- --- Replicas ------------------------------------------------------------
 --
