@@ -720,6 +720,12 @@ BEGIN
         RETURN NULL;
     END IF;
     self := vigil_self();
+    -- Art 19, 29(2): an address is held at its station, and this node is
+    -- none (cameras_address_stays).
+    IF EXISTS (SELECT 1 FROM new_rows WHERE via IS NULL AND stream_url IS NOT NULL) AND NOT vigil_self_is_station() THEN
+        RAISE EXCEPTION 'Art 19: a stream URL is held at its camera''s station only, and this node is not a station'
+            USING ERRCODE = 'VG019', DETAIL = 'stream_url';
+    END IF;
     -- Art 5, 24(1): no credentials in a stream URL (url_has_credentials);
     -- a camera's are its system's, held at this station.
     SELECT * INTO bad FROM new_rows WHERE via IS NULL AND stream_url IS NOT NULL AND url_has_credentials(stream_url)
@@ -2412,7 +2418,14 @@ BEGIN
         RAISE EXCEPTION 'Art 13: reserved interface of system "%" must be an rtsp:// (or http://) URL, not "%"',
             bad.code, bad.reserved_interface USING ERRCODE = 'VG013', DETAIL = 'reserved_interface';
     END IF;
-    -- Art 5, 24(1): the URL travels up; the credentials stay here, sealed
+    -- Art 19, 29(2): an address is held at its station, and this node is
+    -- none (cameras_address_stays).
+    IF EXISTS (SELECT 1 FROM new_rows WHERE via IS NULL AND reserved_interface IS NOT NULL)
+       AND NOT vigil_self_is_station() THEN
+        RAISE EXCEPTION 'Art 19: a reserved interface is held at its station only, and this node is not a station'
+            USING ERRCODE = 'VG019', DETAIL = 'reserved_interface';
+    END IF;
+    -- Art 5, 24(1): the credentials stay at the station, sealed
     -- (url_has_credentials). The URL is not repeated in the message.
     SELECT * INTO bad FROM new_rows
         WHERE via IS NULL AND reserved_interface IS NOT NULL AND url_has_credentials(reserved_interface)
@@ -3671,7 +3684,7 @@ CREATE TRIGGER cameras_address_gone BEFORE INSERT OR UPDATE ON public.cameras FO
 -- Name: cameras cameras_address_stays; Type: TRIGGER; Schema: public; Owner: -
 --
 
-CREATE TRIGGER cameras_address_stays BEFORE INSERT OR UPDATE ON public.cameras FOR EACH ROW WHEN (((new.stream_url IS NOT NULL) AND ((new.via IS NOT NULL) OR (NOT new.has_stream) OR (NOT public.vigil_self_is_station())))) EXECUTE FUNCTION public.catalog_address_stays();
+CREATE TRIGGER cameras_address_stays BEFORE INSERT OR UPDATE ON public.cameras FOR EACH ROW WHEN (((new.stream_url IS NOT NULL) AND ((new.via IS NOT NULL) OR (NOT new.has_stream)))) EXECUTE FUNCTION public.catalog_address_stays();
 
 
 --
@@ -3713,7 +3726,7 @@ CREATE TRIGGER systems_address_gone BEFORE INSERT OR UPDATE ON public.systems FO
 -- Name: systems systems_address_stays; Type: TRIGGER; Schema: public; Owner: -
 --
 
-CREATE TRIGGER systems_address_stays BEFORE INSERT OR UPDATE ON public.systems FOR EACH ROW WHEN (((new.reserved_interface IS NOT NULL) AND ((new.via IS NOT NULL) OR (NOT new.has_reserved_interface) OR (NOT public.vigil_self_is_station())))) EXECUTE FUNCTION public.catalog_address_stays();
+CREATE TRIGGER systems_address_stays BEFORE INSERT OR UPDATE ON public.systems FOR EACH ROW WHEN (((new.reserved_interface IS NOT NULL) AND ((new.via IS NOT NULL) OR (NOT new.has_reserved_interface)))) EXECUTE FUNCTION public.catalog_address_stays();
 
 
 --

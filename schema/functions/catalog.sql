@@ -29,7 +29,14 @@ BEGIN
         RAISE EXCEPTION 'Art 13: reserved interface of system "%" must be an rtsp:// (or http://) URL, not "%"',
             bad.code, bad.reserved_interface USING ERRCODE = 'VG013', DETAIL = 'reserved_interface';
     END IF;
-    -- Art 5, 24(1): the URL travels up; the credentials stay here, sealed
+    -- Art 19, 29(2): an address is held at its station, and this node is
+    -- none (cameras_address_stays).
+    IF EXISTS (SELECT 1 FROM new_rows WHERE via IS NULL AND reserved_interface IS NOT NULL)
+       AND NOT vigil_self_is_station() THEN
+        RAISE EXCEPTION 'Art 19: a reserved interface is held at its station only, and this node is not a station'
+            USING ERRCODE = 'VG019', DETAIL = 'reserved_interface';
+    END IF;
+    -- Art 5, 24(1): the credentials stay at the station, sealed
     -- (url_has_credentials). The URL is not repeated in the message.
     SELECT * INTO bad FROM new_rows
         WHERE via IS NULL AND reserved_interface IS NOT NULL AND url_has_credentials(reserved_interface)
@@ -62,6 +69,12 @@ BEGIN
         RETURN NULL;
     END IF;
     self := vigil_self();
+    -- Art 19, 29(2): an address is held at its station, and this node is
+    -- none (cameras_address_stays).
+    IF EXISTS (SELECT 1 FROM new_rows WHERE via IS NULL AND stream_url IS NOT NULL) AND NOT vigil_self_is_station() THEN
+        RAISE EXCEPTION 'Art 19: a stream URL is held at its camera''s station only, and this node is not a station'
+            USING ERRCODE = 'VG019', DETAIL = 'stream_url';
+    END IF;
     -- Art 5, 24(1): no credentials in a stream URL (url_has_credentials);
     -- a camera's are its system's, held at this station.
     SELECT * INTO bad FROM new_rows WHERE via IS NULL AND stream_url IS NOT NULL AND url_has_credentials(stream_url)
@@ -122,7 +135,11 @@ CREATE OR REPLACE TRIGGER cameras_check_update AFTER UPDATE ON cameras
 -- one all the same (from an old or a hostile station) holds none either.
 -- At the station the presence follows the address (vigild works it out as
 -- it writes; this catches any other writer). The WHEN clause keeps the
--- trigger off every row without an address: a replica's, by the million.
+-- trigger off every row vigild writes: a replica's (no address), by the
+-- million, and the station's own (its presence set), by the million at an
+-- import, without a look at the node's tier per row. A row of this
+-- node's own with an address at a node that is not a station is refused
+-- once per statement (systems_check, cameras_check).
 CREATE OR REPLACE FUNCTION catalog_address_stays() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_TABLE_NAME = 'cameras' THEN
@@ -139,11 +156,10 @@ BEGIN
     RETURN NEW;
 END $$;
 CREATE OR REPLACE TRIGGER cameras_address_stays BEFORE INSERT OR UPDATE ON cameras FOR EACH ROW
-    WHEN (NEW.stream_url IS NOT NULL AND (NEW.via IS NOT NULL OR NOT NEW.has_stream OR NOT vigil_self_is_station()))
+    WHEN (NEW.stream_url IS NOT NULL AND (NEW.via IS NOT NULL OR NOT NEW.has_stream))
     EXECUTE FUNCTION catalog_address_stays();
 CREATE OR REPLACE TRIGGER systems_address_stays BEFORE INSERT OR UPDATE ON systems FOR EACH ROW
-    WHEN (NEW.reserved_interface IS NOT NULL
-          AND (NEW.via IS NOT NULL OR NOT NEW.has_reserved_interface OR NOT vigil_self_is_station()))
+    WHEN (NEW.reserved_interface IS NOT NULL AND (NEW.via IS NOT NULL OR NOT NEW.has_reserved_interface))
     EXECUTE FUNCTION catalog_address_stays();
 -- And without an address at the station, no presence: one removed there
 -- goes up as has_stream = false.

@@ -370,6 +370,24 @@ static void test_addresses_stay(PGconn *c)
                               "AND stream_url IS NULL AND has_stream") == 1);
         run(c, "DELETE FROM cameras");
         run(c, "DELETE FROM systems");
+        /* The city's own row with an address: not kept (the row trigger)
+         * or, said to be there already, refused (once per statement). */
+        run(c, "INSERT INTO systems (station_id, code, name, builder_class, responsible_entity, reserved_interface, "
+               "retention_days, version) VALUES ('" STATION "', 'own', 'own', 'private', 'o', 'rtsp://10.9.9.9/o', "
+               "30, 1)");
+        CHECK(unit_pg_long(c, "SELECT count(*) FROM systems WHERE reserved_interface IS NULL "
+                              "AND has_reserved_interface") == 1);
+        run(c, "DELETE FROM systems");
+        {
+                PGresult *r = PQexec(c, "INSERT INTO systems (station_id, code, name, builder_class, "
+                                        "responsible_entity, reserved_interface, has_reserved_interface, "
+                                        "retention_days, version) VALUES "
+                                        "('" STATION "', 'own', 'own', 'private', 'o', 'rtsp://10.9.9.9/o', true, 30, "
+                                        "1)");
+                CHECK(PQresultStatus(r) == PGRES_FATAL_ERROR);
+                CHECK_CONTAINS(PQresultErrorMessage(r), "Art 19: a reserved interface is held at its station only");
+                PQclear(r);
+        }
 
         /* The same database as the station's. */
         run(c, "UPDATE node_settings SET value = '" STATION "' WHERE key = 'node_id'");
