@@ -18,6 +18,10 @@ on a real city, district and station:
   anyway, as an old or a compromised one would (written into its outbox
   by hand), is stored at the district without it, and forwarded to the
   city without it;
+* an emergency over the station links its private systems (one through
+  a real RTSP server, two that fail): the report the city gets names no
+  interface (no URL, no host in a reason, no absolute control URL of a
+  stream), while the station keeps each in its linkages;
 * the database enforces it where the data lives: an address written at
   the district by hand is not kept; migration 013 clears one a district
   held before it.
@@ -30,7 +34,8 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import PG_SCRIPT, SEVEN, SOURCE, TestFederation, psql, step, wait_until  # noqa: E402
+from harness import (PG_SCRIPT, SEVEN, SOURCE, TestFederation, auditor, free_port_block, psql,  # noqa: E402
+                     register_officers, start_rtsp_server, step, stop_processes, wait_until)
 import wire  # noqa: E402
 
 NODES = [n for n in SEVEN if n[0] in ("city", "yuelu", "yuelu-1")]
@@ -72,6 +77,7 @@ def secrets():
     """Every address and credential held at the station, and the pieces
     of them that would give one away."""
     out = [stream_url(i) for i in range(N_CAMERAS)] + list(INTERFACES.values())
+    out += [u.split("/")[2] for u in INTERFACES.values()]
     out += ["10.77.0.1", "192.0.2.77", "cam-7.bank.example", USER, PASSWORD, HOSTILE_URL, "hostile-Pw9",
             "198.51.100.9"]
     return out
@@ -108,8 +114,13 @@ def hostile_change():
 
 
 def main():
+    servers = []
     with TestFederation("addresses", NODES, heartbeat_ms=500) as fed:
+      try:
         fed.start()
+        port = free_port_block("test_addresses_rtsp", 1)
+        servers.append(start_rtsp_server(["--port", str(port), "--mounts", "1"]))
+        INTERFACES["hotel"] = "rtsp://127.0.0.1:%d/cam0" % port
         s = "yuelu-1"
         fed.ctl_ok(s, "site", "add", "--code", "junction", "--name", "junction", "--location-type", "junction")
         fed.ctl_ok(s, "system", "add", "--code", "gov", "--name", "gov", "--builder-class", "government",
@@ -128,13 +139,13 @@ def main():
         doc = fed.ctl_ok(s, "camera", "import", path, timeout=60)
         assert doc.get("imported") == N_CAMERAS and not doc.get("rejected"), doc
         with_stream = sorted(camera_id(i) for i in range(N_CAMERAS) if i % 4)
-        step("yuelu-1: %d cameras (%d with a stream URL), 2 private systems with reserved interfaces and "
-             "credentials, 1 without" % (N_CAMERAS, len(with_stream)))
+        step("yuelu-1: %d cameras (%d with a stream URL), %d private systems with reserved interfaces and "
+             "credentials, 1 without" % (N_CAMERAS, len(with_stream), len(INTERFACES)))
 
         def arrived(name):
             rc, cams = fed.ctl(name, "camera", "list", "--under", ID[s])
             rc2, systems = fed.ctl(name, "system", "list")
-            if rc != 0 or rc2 != 0 or len(cams) != N_CAMERAS or len(systems) != 4:
+            if rc != 0 or rc2 != 0 or len(cams) != N_CAMERAS or len(systems) != len(INTERFACES) + 2:
                 return None
             return cams, systems
 
@@ -149,7 +160,7 @@ def main():
             assert all(c.get("codec") == "H264" and c.get("resolution") == "1920x1080" for c in cams)
             by_code = {y["code"]: y for y in systems}
             assert {k: y.get("has_reserved_interface") for k, y in by_code.items()} == \
-                {"gov": False, "mall": True, "bank": True, "shop": False}, by_code
+                dict({"gov": False, "shop": False}, **{k: True for k in INTERFACES}), by_code
             assert all(y.get("reserved_interface") is None for y in systems)
             one = fed.ctl_ok(name, "camera", "show", with_stream[0])
             mall = fed.ctl_ok(name, "system", "show", "mall", "--station", ID[s])
@@ -185,6 +196,31 @@ def main():
                        "FROM cameras WHERE id = '%s'" % HOSTILE_CAMERA) == "- true H264"
         step("a change with a stream URL (userinfo and all) sent up by hand: kept and forwarded without it")
 
+        # An emergency over the station: its report goes up without them.
+        ids = register_officers(fed, [("city-commander", "city", "commander"),
+                                      ("city-inv-1", "city", "investigator")])
+        em = fed.ctl_ok("city", "emergency", "declare", "--scope", ID[s], "--duration", "30m", "--incident", "fire",
+                        "--authority", "Changsha PSB", "--officer", "city-inv-1",
+                        as_identity=ids["city-commander"])["id"]
+
+        def done():
+            rc, d = fed.ctl("city", "emergency", "status", em, as_identity=auditor(fed, "city"))
+            st = d.get("stations", [{}])[0] if rc == 0 and d.get("stations") else {}
+            return d if st.get("done") and st.get("linked", 0) + st.get("failed", 0) == len(INTERFACES) else None
+        status = wait_until(done, 40, what="emergency %s acted on" % em)
+        assert status["stations"][0]["linked"] == 1, status
+        report = fed.ctl_ok("city", "emergency", "report", em, as_identity=auditor(fed, "city"))
+        text = json.dumps(report) + json.dumps(status)
+        assert not leaks(text), "the emergency report at the city holds %s: %s" % (leaks(text), text)
+        got = {x["system"]: x for x in report["linkages"]}
+        assert got["hotel"]["outcome"] == "linked" and got["hotel"]["streams"][0]["codec"], got["hotel"]
+        assert all("url" not in x for x in got.values()), got
+        assert sql(fed, s, "SELECT string_agg(system_code, ',' ORDER BY system_code) FROM linkages "
+                   "WHERE url LIKE 'rtsp://%%'") == "bank,hotel,mall"
+        fed.ctl_ok("city", "emergency", "end", em, as_identity=ids["city-commander"])
+        step("emergency: 1 linked, 2 failed; the report at the city names no interface, the station's "
+             "linkages keep them")
+
         for name in ABOVE:
             data = dump(fed, name, "--data-only")
             assert not leaks(data), "pg_dump --data-only of %s holds %s" % (name, leaks(data))
@@ -208,6 +244,8 @@ def main():
         assert sql(fed, "yuelu", "SELECT count(*) FROM cameras WHERE stream_url IS NOT NULL") == "0"
         assert sql(fed, s, "SELECT count(*) FROM cameras WHERE stream_url IS NOT NULL") == str(len(with_stream))
         step("the district's database keeps no address written by hand; migration 013 clears an old one")
+      finally:
+        stop_processes(servers)
     print("test_addresses: OK")
 
 
