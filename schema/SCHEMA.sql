@@ -632,10 +632,10 @@ END $$;
 
 
 --
--- Name: camera_apply(text, text, boolean, text[], text[], bigint[], boolean[], text[], text[], text[], text[], text[], text[], double precision[], double precision[], double precision[], double precision[], boolean[], text[], bytea[]); Type: FUNCTION; Schema: public; Owner: -
+-- Name: camera_apply(text, text, boolean, text[], text[], bigint[], boolean[], text[], text[], text[], text[], text[], text[], double precision[], double precision[], double precision[], double precision[], boolean[], text[], boolean[], bytea[]); Type: FUNCTION; Schema: public; Owner: -
 --
 
-CREATE FUNCTION public.camera_apply(p_via text, p_uplink text, p_snapshot boolean, p_id text[], p_station_id text[], p_version bigint[], p_removed boolean[], p_name text[], p_system_code text[], p_site_code text[], p_stream_url text[], p_codec text[], p_resolution text[], p_latitude double precision[], p_longitude double precision[], p_bearing double precision[], p_field_of_view double precision[], p_ptz boolean[], p_status text[], p_change bytea[]) RETURNS integer
+CREATE FUNCTION public.camera_apply(p_via text, p_uplink text, p_snapshot boolean, p_id text[], p_station_id text[], p_version bigint[], p_removed boolean[], p_name text[], p_system_code text[], p_site_code text[], p_stream_url text[], p_codec text[], p_resolution text[], p_latitude double precision[], p_longitude double precision[], p_bearing double precision[], p_field_of_view double precision[], p_ptz boolean[], p_status text[], p_has_stream boolean[], p_change bytea[]) RETURNS integer
     LANGUAGE plpgsql
     AS $$
 DECLARE
@@ -645,14 +645,14 @@ BEGIN
     -- from the columns of cameras: change the table, not this text.
     WITH input AS (
         SELECT DISTINCT ON (id) *
-        FROM unnest(p_id, p_station_id, p_version, p_removed, p_name, p_system_code, p_site_code, p_stream_url, p_codec, p_resolution, p_latitude, p_longitude, p_bearing, p_field_of_view, p_ptz, p_status, p_change)
-             WITH ORDINALITY AS u(id, station_id, version, removed, name, system_code, site_code, stream_url, codec, resolution, latitude, longitude, bearing, field_of_view, ptz, status, change, ord)
+        FROM unnest(p_id, p_station_id, p_version, p_removed, p_name, p_system_code, p_site_code, p_stream_url, p_codec, p_resolution, p_latitude, p_longitude, p_bearing, p_field_of_view, p_ptz, p_status, p_has_stream, p_change)
+             WITH ORDINALITY AS u(id, station_id, version, removed, name, system_code, site_code, stream_url, codec, resolution, latitude, longitude, bearing, field_of_view, ptz, status, has_stream, change, ord)
         ORDER BY id, version DESC
     ), upserted AS (
-        INSERT INTO cameras AS t (id, station_id, name, system_code, site_code, stream_url, codec, resolution, latitude, longitude, bearing, field_of_view, ptz, status, version, via)
-        SELECT id, station_id, name, system_code, site_code, stream_url, codec, resolution, latitude, longitude, bearing, field_of_view, coalesce(ptz, false), coalesce(status, 'unknown'::text), version, p_via
+        INSERT INTO cameras AS t (id, station_id, name, system_code, site_code, stream_url, codec, resolution, latitude, longitude, bearing, field_of_view, ptz, status, has_stream, version, via)
+        SELECT id, station_id, name, system_code, site_code, stream_url, codec, resolution, latitude, longitude, bearing, field_of_view, coalesce(ptz, false), coalesce(status, 'unknown'::text), coalesce(has_stream, false), version, p_via
         FROM input WHERE NOT removed
-        ON CONFLICT (id) DO UPDATE SET station_id = EXCLUDED.station_id, name = EXCLUDED.name, system_code = EXCLUDED.system_code, site_code = EXCLUDED.site_code, stream_url = EXCLUDED.stream_url, codec = EXCLUDED.codec, resolution = EXCLUDED.resolution, latitude = EXCLUDED.latitude, longitude = EXCLUDED.longitude, bearing = EXCLUDED.bearing, field_of_view = EXCLUDED.field_of_view, ptz = EXCLUDED.ptz, status = EXCLUDED.status,
+        ON CONFLICT (id) DO UPDATE SET station_id = EXCLUDED.station_id, name = EXCLUDED.name, system_code = EXCLUDED.system_code, site_code = EXCLUDED.site_code, stream_url = EXCLUDED.stream_url, codec = EXCLUDED.codec, resolution = EXCLUDED.resolution, latitude = EXCLUDED.latitude, longitude = EXCLUDED.longitude, bearing = EXCLUDED.bearing, field_of_view = EXCLUDED.field_of_view, ptz = EXCLUDED.ptz, status = EXCLUDED.status, has_stream = EXCLUDED.has_stream,
             version = EXCLUDED.version, via = EXCLUDED.via, updated_at = now(), snapshot_mark = false
         WHERE t.version < EXCLUDED.version
         RETURNING t.id
@@ -720,6 +720,12 @@ BEGIN
         RETURN NULL;
     END IF;
     self := vigil_self();
+    -- Art 19, 29(2): an address is held at its station, and this node is
+    -- none (cameras_address_stays).
+    IF EXISTS (SELECT 1 FROM new_rows WHERE via IS NULL AND stream_url IS NOT NULL) AND NOT vigil_self_is_station() THEN
+        RAISE EXCEPTION 'Art 19: a stream URL is held at its camera''s station only, and this node is not a station'
+            USING ERRCODE = 'VG019', DETAIL = 'stream_url';
+    END IF;
     -- Art 5, 24(1): no credentials in a stream URL (url_has_credentials);
     -- a camera's are its system's, held at this station.
     SELECT * INTO bad FROM new_rows WHERE via IS NULL AND stream_url IS NOT NULL AND url_has_credentials(stream_url)
@@ -765,6 +771,46 @@ BEGIN
             USING ERRCODE = 'VG017', DETAIL = 'system';
     END IF;
     RETURN NULL;
+END $$;
+
+
+--
+-- Name: catalog_address_gone(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.catalog_address_gone() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF TG_TABLE_NAME = 'cameras' THEN
+        NEW.has_stream := false;
+    ELSE
+        NEW.has_reserved_interface := false;
+    END IF;
+    RETURN NEW;
+END $$;
+
+
+--
+-- Name: catalog_address_stays(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.catalog_address_stays() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF TG_TABLE_NAME = 'cameras' THEN
+        NEW.has_stream := true;
+        IF NEW.via IS NOT NULL OR NOT vigil_self_is_station() THEN
+            NEW.stream_url := NULL;
+        END IF;
+    ELSE
+        NEW.has_reserved_interface := true;
+        IF NEW.via IS NOT NULL OR NOT vigil_self_is_station() THEN
+            NEW.reserved_interface := NULL;
+        END IF;
+    END IF;
+    RETURN NEW;
 END $$;
 
 
@@ -2470,10 +2516,10 @@ $$;
 
 
 --
--- Name: system_apply(text, text, boolean, text[], text[], bigint[], boolean[], text[], text[], text[], text[], text[], text[], text[], date[], date[], text[], integer[], bytea[]); Type: FUNCTION; Schema: public; Owner: -
+-- Name: system_apply(text, text, boolean, text[], text[], bigint[], boolean[], text[], text[], text[], text[], text[], text[], text[], date[], date[], text[], integer[], boolean[], bytea[]); Type: FUNCTION; Schema: public; Owner: -
 --
 
-CREATE FUNCTION public.system_apply(p_via text, p_uplink text, p_snapshot boolean, p_station_id text[], p_code text[], p_version bigint[], p_removed boolean[], p_name text[], p_builder_class text[], p_responsible_entity text[], p_maintainer text[], p_maintenance_agreement text[], p_installer text[], p_installer_licence text[], p_commissioned_on date[], p_accepted_on date[], p_reserved_interface text[], p_retention_days integer[], p_change bytea[]) RETURNS integer
+CREATE FUNCTION public.system_apply(p_via text, p_uplink text, p_snapshot boolean, p_station_id text[], p_code text[], p_version bigint[], p_removed boolean[], p_name text[], p_builder_class text[], p_responsible_entity text[], p_maintainer text[], p_maintenance_agreement text[], p_installer text[], p_installer_licence text[], p_commissioned_on date[], p_accepted_on date[], p_reserved_interface text[], p_retention_days integer[], p_has_reserved_interface boolean[], p_change bytea[]) RETURNS integer
     LANGUAGE plpgsql
     AS $$
 DECLARE
@@ -2483,14 +2529,14 @@ BEGIN
     -- from the columns of systems: change the table, not this text.
     WITH input AS (
         SELECT DISTINCT ON (station_id, code) *
-        FROM unnest(p_station_id, p_code, p_version, p_removed, p_name, p_builder_class, p_responsible_entity, p_maintainer, p_maintenance_agreement, p_installer, p_installer_licence, p_commissioned_on, p_accepted_on, p_reserved_interface, p_retention_days, p_change)
-             WITH ORDINALITY AS u(station_id, code, version, removed, name, builder_class, responsible_entity, maintainer, maintenance_agreement, installer, installer_licence, commissioned_on, accepted_on, reserved_interface, retention_days, change, ord)
+        FROM unnest(p_station_id, p_code, p_version, p_removed, p_name, p_builder_class, p_responsible_entity, p_maintainer, p_maintenance_agreement, p_installer, p_installer_licence, p_commissioned_on, p_accepted_on, p_reserved_interface, p_retention_days, p_has_reserved_interface, p_change)
+             WITH ORDINALITY AS u(station_id, code, version, removed, name, builder_class, responsible_entity, maintainer, maintenance_agreement, installer, installer_licence, commissioned_on, accepted_on, reserved_interface, retention_days, has_reserved_interface, change, ord)
         ORDER BY station_id, code, version DESC
     ), upserted AS (
-        INSERT INTO systems AS t (station_id, code, name, builder_class, responsible_entity, maintainer, maintenance_agreement, installer, installer_licence, commissioned_on, accepted_on, reserved_interface, retention_days, version, via)
-        SELECT station_id, code, name, builder_class, responsible_entity, maintainer, maintenance_agreement, installer, installer_licence, commissioned_on, accepted_on, reserved_interface, retention_days, version, p_via
+        INSERT INTO systems AS t (station_id, code, name, builder_class, responsible_entity, maintainer, maintenance_agreement, installer, installer_licence, commissioned_on, accepted_on, reserved_interface, retention_days, has_reserved_interface, version, via)
+        SELECT station_id, code, name, builder_class, responsible_entity, maintainer, maintenance_agreement, installer, installer_licence, commissioned_on, accepted_on, reserved_interface, retention_days, coalesce(has_reserved_interface, false), version, p_via
         FROM input WHERE NOT removed
-        ON CONFLICT (station_id, code) DO UPDATE SET name = EXCLUDED.name, builder_class = EXCLUDED.builder_class, responsible_entity = EXCLUDED.responsible_entity, maintainer = EXCLUDED.maintainer, maintenance_agreement = EXCLUDED.maintenance_agreement, installer = EXCLUDED.installer, installer_licence = EXCLUDED.installer_licence, commissioned_on = EXCLUDED.commissioned_on, accepted_on = EXCLUDED.accepted_on, reserved_interface = EXCLUDED.reserved_interface, retention_days = EXCLUDED.retention_days,
+        ON CONFLICT (station_id, code) DO UPDATE SET name = EXCLUDED.name, builder_class = EXCLUDED.builder_class, responsible_entity = EXCLUDED.responsible_entity, maintainer = EXCLUDED.maintainer, maintenance_agreement = EXCLUDED.maintenance_agreement, installer = EXCLUDED.installer, installer_licence = EXCLUDED.installer_licence, commissioned_on = EXCLUDED.commissioned_on, accepted_on = EXCLUDED.accepted_on, reserved_interface = EXCLUDED.reserved_interface, retention_days = EXCLUDED.retention_days, has_reserved_interface = EXCLUDED.has_reserved_interface,
             version = EXCLUDED.version, via = EXCLUDED.via, updated_at = now(), snapshot_mark = false
         WHERE t.version < EXCLUDED.version
         RETURNING t.station_id, t.code
@@ -2532,7 +2578,14 @@ BEGIN
         RAISE EXCEPTION 'Art 13: reserved interface of system "%" must be an rtsp:// (or http://) URL, not "%"',
             bad.code, bad.reserved_interface USING ERRCODE = 'VG013', DETAIL = 'reserved_interface';
     END IF;
-    -- Art 5, 24(1): the URL travels up; the credentials stay here, sealed
+    -- Art 19, 29(2): an address is held at its station, and this node is
+    -- none (cameras_address_stays).
+    IF EXISTS (SELECT 1 FROM new_rows WHERE via IS NULL AND reserved_interface IS NOT NULL)
+       AND NOT vigil_self_is_station() THEN
+        RAISE EXCEPTION 'Art 19: a reserved interface is held at its station only, and this node is not a station'
+            USING ERRCODE = 'VG019', DETAIL = 'reserved_interface';
+    END IF;
+    -- Art 5, 24(1): the credentials stay at the station, sealed
     -- (url_has_credentials). The URL is not repeated in the message.
     SELECT * INTO bad FROM new_rows
         WHERE via IS NULL AND reserved_interface IS NOT NULL AND url_has_credentials(reserved_interface)
@@ -2767,6 +2820,15 @@ END $$;
 
 
 --
+-- Name: vigil_self_is_station(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.vigil_self_is_station() RETURNS boolean
+    LANGUAGE sql STABLE
+    RETURN COALESCE((substr(public.vigil_self(), 7, 2) <> '00'::text), false);
+
+
+--
 -- Name: access_requests; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -2926,6 +2988,7 @@ CREATE TABLE public.cameras (
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     via text,
     snapshot_mark boolean DEFAULT false NOT NULL,
+    has_stream boolean DEFAULT false NOT NULL,
     CONSTRAINT cameras_bearing_check CHECK (((bearing >= (0)::double precision) AND (bearing < (360)::double precision))),
     CONSTRAINT cameras_field_of_view_check CHECK (((field_of_view > (0)::double precision) AND (field_of_view <= (360)::double precision))),
     CONSTRAINT cameras_id_check CHECK (public.gbt28181_id(id)),
@@ -3311,6 +3374,7 @@ CREATE TABLE public.systems (
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     via text,
     snapshot_mark boolean DEFAULT false NOT NULL,
+    has_reserved_interface boolean DEFAULT false NOT NULL,
     CONSTRAINT "Art 23(6): retention at least 15 days" CHECK ((retention_days >= 15)),
     CONSTRAINT systems_builder_class_check CHECK ((builder_class = ANY (ARRAY['government'::text, 'private'::text]))),
     CONSTRAINT systems_code_check CHECK ((code ~ '^[A-Za-z0-9._-]{1,64}$'::text)),
@@ -3329,7 +3393,7 @@ CREATE VIEW public.system_flags AS
     'Art 13'::text AS article,
     'private system has no reserved interface'::text AS rule
    FROM public.systems
-  WHERE ((systems.builder_class = 'private'::text) AND (systems.reserved_interface IS NULL));
+  WHERE ((systems.builder_class = 'private'::text) AND (NOT systems.has_reserved_interface));
 
 
 --
@@ -3770,6 +3834,20 @@ CREATE TRIGGER audit_no_update BEFORE DELETE OR UPDATE ON public.audit_log FOR E
 
 
 --
+-- Name: cameras cameras_address_gone; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER cameras_address_gone BEFORE INSERT OR UPDATE ON public.cameras FOR EACH ROW WHEN (((new.stream_url IS NULL) AND new.has_stream AND (new.via IS NULL) AND public.vigil_self_is_station())) EXECUTE FUNCTION public.catalog_address_gone();
+
+
+--
+-- Name: cameras cameras_address_stays; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER cameras_address_stays BEFORE INSERT OR UPDATE ON public.cameras FOR EACH ROW WHEN (((new.stream_url IS NOT NULL) AND ((new.via IS NOT NULL) OR (NOT new.has_stream)))) EXECUTE FUNCTION public.catalog_address_stays();
+
+
+--
 -- Name: cameras cameras_check_insert; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -3795,6 +3873,20 @@ CREATE TRIGGER sites_check_update AFTER UPDATE ON public.sites REFERENCING NEW T
 --
 
 CREATE TRIGGER sites_in_use BEFORE DELETE ON public.sites FOR EACH ROW EXECUTE FUNCTION public.catalog_in_use();
+
+
+--
+-- Name: systems systems_address_gone; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER systems_address_gone BEFORE INSERT OR UPDATE ON public.systems FOR EACH ROW WHEN (((new.reserved_interface IS NULL) AND new.has_reserved_interface AND (new.via IS NULL) AND public.vigil_self_is_station())) EXECUTE FUNCTION public.catalog_address_gone();
+
+
+--
+-- Name: systems systems_address_stays; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER systems_address_stays BEFORE INSERT OR UPDATE ON public.systems FOR EACH ROW WHEN (((new.reserved_interface IS NOT NULL) AND ((new.via IS NOT NULL) OR (NOT new.has_reserved_interface)))) EXECUTE FUNCTION public.catalog_address_stays();
 
 
 --

@@ -40,7 +40,9 @@ static int render_object(FILE *out, const json_t *doc, const struct cmd_args *ar
 
 static int render_cameras(FILE *out, const json_t *doc, const struct cmd_args *args)
 {
-        static const char *const keys[] = { "id", "name", "station", "category", "status", "stream_url" };
+        /* The address at its station for its admins; elsewhere only
+         * whether there is one (Art 19, 29(2)). */
+        static const char *const keys[] = { "id", "name", "station", "category", "status", "stream_url|has_stream" };
         static const char *const heads[] = { "ID", "NAME", "STATION", "CATEGORY", "STATUS", "STREAM" };
 
         return render_json_rows(out, doc, keys, heads, 6);
@@ -57,7 +59,7 @@ static int render_sites(FILE *out, const json_t *doc, const struct cmd_args *arg
 static int render_systems(FILE *out, const json_t *doc, const struct cmd_args *args)
 {
         static const char *const keys[] = { "station_id", "code", "name", "builder_class", "responsible_entity",
-                                            "retention_days", "reserved_interface" };
+                                            "retention_days", "reserved_interface|has_reserved_interface" };
         static const char *const heads[] = { "STATION", "CODE", "NAME", "BUILDER", "RESPONSIBLE", "RETENTION",
                                              "RESERVED INTERFACE" };
 

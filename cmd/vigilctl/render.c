@@ -490,6 +490,23 @@ void render_cell(char *buf, size_t n, const json_t *v)
         }
 }
 
+/* O's value for KEY: "a|b" is the first of a and b that is not null. */
+static const json_t *render_key(const json_t *o, const char *key)
+{
+        const json_t *v = NULL;
+        char name[64];
+
+        while (*key) {
+                size_t len = strcspn(key, "|");
+                snprintf(name, sizeof(name), "%.*s", (int)len, key);
+                v = json_object_get(o, name);
+                if (v && !json_is_null(v))
+                        return v;
+                key += len + (key[len] == '|');
+        }
+        return v;
+}
+
 int render_json_rows(FILE *out, const json_t *doc, const char *const *keys, const char *const *heads, size_t n)
 {
         struct render_table *t;
@@ -509,7 +526,7 @@ int render_json_rows(FILE *out, const json_t *doc, const char *const *keys, cons
                 return -ENOMEM;
         json_array_foreach(doc, i, o) {
                 for (k = 0; k < n; k++) {
-                        render_cell(cells[k], sizeof(cells[k]), json_object_get(o, keys[k]));
+                        render_cell(cells[k], sizeof(cells[k]), render_key(o, keys[k]));
                         row[k] = cells[k];
                 }
                 render_table_add(t, 0, row);

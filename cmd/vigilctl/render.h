@@ -29,7 +29,9 @@ size_t render_width(const char *s);
  *  numbers, yes/no, arrays of strings joined by ',', "-" for null. */
 void render_cell(char *buf, size_t n, const json_t *v);
 /** An array of objects as a table of the columns KEYS, headed HEADS (at
- *  most 8); "(none)" if empty. 0 or -EBADMSG. */
+ *  most 8); "(none)" if empty. A key "a|b" shows a, or b where a is null
+ *  (stream_url|has_stream: the address where it is shown, else yes/no).
+ *  0 or -EBADMSG. */
 int render_json_rows(FILE *out, const json_t *doc, const char *const *keys, const char *const *heads, size_t n);
 
 /** `status`: key: value lines and a table of children. 0 or -EBADMSG. */

@@ -90,6 +90,12 @@ struct catalog_column {
         enum catalog_type type;
         enum catalog_role role;
         bool null_false;                /* BOOL: NULL travels as false (NOT NULL DEFAULT false) */
+        /* Art 19, 29(2): an address (and its credentials) held at the
+         * station only. Never encoded into a change; a parent drops it
+         * from one a child sends. What travels instead is PRESENCE, the
+         * boolean column saying that the station holds one. */
+        bool station_only;
+        const char *presence;           /* station_only: its boolean column ("has_stream") */
         /* What an operator gives, and how it is checked: */
         const char *option;             /* CSV column and add/update option; NULL: none */
         enum catalog_check check;
@@ -125,6 +131,10 @@ const char *catalog_table(enum catalog_kind kind);
 const char *catalog_columns(enum catalog_kind kind);
 /** Index of the version in catalog_columns(KIND), or -1. */
 int catalog_version_column(enum catalog_kind kind);
+/** Is column COL of KIND derived from the others (a station-only
+ *  column's presence), so that no operator gives it and a row being
+ *  changed leaves it out (it is worked out again)? */
+bool catalog_column_derived(enum catalog_kind kind, int col);
 /** Index of SQL column NAME in catalog_columns(KIND), or -1. */
 int catalog_column_index(enum catalog_kind kind, const char *name);
 /** Columns in catalog_columns(KIND) (0 for CATALOG_NONE/CAMERA_STATUS). */
@@ -163,7 +173,10 @@ void catalog_cols_init(struct sqlarray *cols, enum catalog_kind kind);
  *  row to COLS (CATALOG_MAX_COLUMNS arrays). A row the child may not send
  *  (a station outside its subtree, a camera ID outside its station, a
  *  required field missing unless removed) is refused with -EBADMSG and a
- *  reason in ERR, and nothing is appended. */
+ *  reason in ERR, and nothing is appended. An address it should not have
+ *  sent (a station-only column: Art 19, 29(2)) is dropped: NULL in its
+ *  array, true in its presence's, and the change re-encoded without it is
+ *  what is forwarded (else CHANGE as it came). */
 int catalog_replica_row(struct sqlarray *cols, const Vigil__Change *c, const char *via,
                         const uint8_t *change, size_t len, char *err, size_t errlen);
 /** Append a row of KIND (NCOLS strings in the order of catalog_columns(),

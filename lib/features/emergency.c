@@ -10,6 +10,7 @@
 
 #include "features/audit.h"
 #include "features/emergency_bounds.h"
+#include "features/emergency_details.h"
 #include "db/db.h"
 #include "base/log.h"
 #include "base/nodeid.h"
@@ -407,6 +408,10 @@ static int emergency_add_copy(void *arg, struct change_batch *b, const Vigil__Ch
         const Vigil__EmergencyReport *r = c->emergency_report;
         const char *via = change_batch_via(b);
         json_t *d = NULL;
+        char *stripped = NULL;
+        uint8_t *buf;
+        size_t blen;
+        int s;
 
         (void)arg;
         if (!r->emergency_id || !r->station || !nodeid_is_wellformed(r->station) ||
@@ -416,6 +421,28 @@ static int emergency_add_copy(void *arg, struct change_batch *b, const Vigil__Ch
                 return -EBADMSG;
         }
         json_decref(d);
+        /* Art 19, 29(2): a child that sends a reserved interface up (an
+         * old or a hostile station) gets it neither kept nor forwarded:
+         * the report goes on re-encoded without it. */
+        if (r->details && (s = emergency_details_strip(r->details, &stripped)) != 0) {
+                Vigil__EmergencyReport copy = *r;
+                Vigil__Change cc = *c;
+                if (s < 0) {
+                        snprintf(err, errlen, "emergency report: details not kept (%s)", strerror(-s));
+                        return -EBADMSG;
+                }
+                copy.details = stripped;
+                cc.emergency_report = &copy;
+                if (wire_encode_change(&cc, &buf, &blen) < 0) {
+                        free(stripped);
+                        snprintf(err, errlen, "emergency report: cannot re-encode it without its addresses");
+                        return -ENOMEM;
+                }
+                emergency_add_report_apply(change_batch_tx(b), via, change_batch_uplink(b), &copy, buf, blen);
+                free(buf);
+                free(stripped);
+                return 0;
+        }
         emergency_add_report_apply(change_batch_tx(b), via, change_batch_uplink(b), r, change, len);
         return 0;
 }
@@ -494,7 +521,16 @@ static void emergency_report_done(struct emergency_job *j, const char *details)
 {
         struct emergency *e = j->e;
         struct db_tx *tx = db_tx_new();
+        char *stripped = NULL;
 
+        /* Art 19, 29(2): the reserved interfaces linked stay here, in the
+         * linkages; the report says what was linked and how it went. */
+        if (emergency_details_strip(details, &stripped) < 0) {
+                log_warn("emergency", "id=%s msg=\"details unreadable; kept at the station\"", j->id);
+                details = "[]";
+        } else if (stripped) {
+                details = stripped;
+        }
         if (strlen(details) > WIRE_MAX_REPORT_DETAILS) {
                 /* A parent refuses longer details (lib/wire.c): the counts
                  * go up, the record of each system stays here. */
@@ -504,6 +540,7 @@ static void emergency_report_done(struct emergency_job *j, const char *details)
         }
         log_info("emergency", "id=%s linked=%d failed=%d msg=\"linkage done\"", j->id, j->linked, j->failed);
         emergency_add_report(e, tx, j->id, j->acked_us, j->linked, j->failed, true, details, 0);
+        free(stripped);
         link_set_read_parent_in(&e->d->links, tx);   /* sent as it commits */
         db_submit(e->d->links.db, tx, emergency_on_report, e);
 }
@@ -621,26 +658,6 @@ static void emergency_flush(struct emergency_job *j)
         db_submit(j->e->d->links.db, tx, emergency_on_flushed, j);
 }
 
-/* URL without any userinfo, into OUT: what goes on record and up in the
- * report (Art 5, 24(1)). The catalog refuses a URL with one (url_has_
- * credentials); a row of an older database was cleaned by migration 009;
- * this is the last line, should either have been got round. */
-static const char *emergency_url_clean(const char *url, char *out, size_t n)
-{
-        const char *h = strstr(url, "://"), *end, *at = NULL, *p;
-
-        if (!h)
-                return url;
-        end = strchr(h + 3, '/');
-        for (p = h + 3; end ? p < end : *p; p++)
-                if (*p == '@')
-                        at = p;
-        if (!at)
-                return url;
-        snprintf(out, n, "%.*s%s", (int)(h + 3 - url), url, at + 1);
-        return out;
-}
-
 static void emergency_on_probed(void *arg, const struct rtsp_result *r)
 {
         struct emergency_probe *pr = arg;
@@ -673,7 +690,10 @@ static void emergency_on_probed(void *arg, const struct rtsp_result *r)
         }
         o = json_object();
         json_object_set_new(o, "system", json_string(pr->system));
-        json_object_set_new(o, "url", json_string(emergency_url_clean(pr->url, clean, sizeof(clean))));
+        /* On record here without any userinfo (Art 5, 24(1)): the catalog
+         * refuses a URL with one (url_has_credentials), migration 009
+         * cleaned older rows; this is the last line. */
+        json_object_set_new(o, "url", json_string(emergency_details_url_clean(pr->url, clean, sizeof(clean))));
         json_object_set_new(o, "outcome", json_string(r->outcome == RTSP_OK ? "linked"
                                                                               : rtsp_outcome_name(r->outcome)));
         json_object_set_new(o, "reason", json_string(r->reason ? r->reason : ""));

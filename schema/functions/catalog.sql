@@ -29,7 +29,14 @@ BEGIN
         RAISE EXCEPTION 'Art 13: reserved interface of system "%" must be an rtsp:// (or http://) URL, not "%"',
             bad.code, bad.reserved_interface USING ERRCODE = 'VG013', DETAIL = 'reserved_interface';
     END IF;
-    -- Art 5, 24(1): the URL travels up; the credentials stay here, sealed
+    -- Art 19, 29(2): an address is held at its station, and this node is
+    -- none (cameras_address_stays).
+    IF EXISTS (SELECT 1 FROM new_rows WHERE via IS NULL AND reserved_interface IS NOT NULL)
+       AND NOT vigil_self_is_station() THEN
+        RAISE EXCEPTION 'Art 19: a reserved interface is held at its station only, and this node is not a station'
+            USING ERRCODE = 'VG019', DETAIL = 'reserved_interface';
+    END IF;
+    -- Art 5, 24(1): the credentials stay at the station, sealed
     -- (url_has_credentials). The URL is not repeated in the message.
     SELECT * INTO bad FROM new_rows
         WHERE via IS NULL AND reserved_interface IS NOT NULL AND url_has_credentials(reserved_interface)
@@ -62,6 +69,12 @@ BEGIN
         RETURN NULL;
     END IF;
     self := vigil_self();
+    -- Art 19, 29(2): an address is held at its station, and this node is
+    -- none (cameras_address_stays).
+    IF EXISTS (SELECT 1 FROM new_rows WHERE via IS NULL AND stream_url IS NOT NULL) AND NOT vigil_self_is_station() THEN
+        RAISE EXCEPTION 'Art 19: a stream URL is held at its camera''s station only, and this node is not a station'
+            USING ERRCODE = 'VG019', DETAIL = 'stream_url';
+    END IF;
     -- Art 5, 24(1): no credentials in a stream URL (url_has_credentials);
     -- a camera's are its system's, held at this station.
     SELECT * INTO bad FROM new_rows WHERE via IS NULL AND stream_url IS NOT NULL AND url_has_credentials(stream_url)
@@ -113,6 +126,60 @@ CREATE OR REPLACE TRIGGER cameras_check_insert AFTER INSERT ON cameras
 CREATE OR REPLACE TRIGGER cameras_check_update AFTER UPDATE ON cameras
     REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION cameras_check();
 
+-- Art 19, 29(2) (and Art 5, 24(1)): a camera's source address and a
+-- system's reserved interface are held at their station and nowhere else
+-- (DESIGN.md "The gate"). Above a station, and for any row that came
+-- through a child, one given is not stored: only that it exists
+-- (has_stream, has_reserved_interface), which is what a station sends up
+-- in its place (lib/features/catalog/codec.c), so that a parent that gets
+-- one all the same (from an old or a hostile station) holds none either.
+-- At the station the presence follows the address (vigild works it out as
+-- it writes; this catches any other writer). The WHEN clause keeps the
+-- trigger off every row vigild writes: a replica's (no address), by the
+-- million, and the station's own (its presence set), by the million at an
+-- import, without a look at the node's tier per row. A row of this
+-- node's own with an address at a node that is not a station is refused
+-- once per statement (systems_check, cameras_check).
+CREATE OR REPLACE FUNCTION catalog_address_stays() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_TABLE_NAME = 'cameras' THEN
+        NEW.has_stream := true;
+        IF NEW.via IS NOT NULL OR NOT vigil_self_is_station() THEN
+            NEW.stream_url := NULL;
+        END IF;
+    ELSE
+        NEW.has_reserved_interface := true;
+        IF NEW.via IS NOT NULL OR NOT vigil_self_is_station() THEN
+            NEW.reserved_interface := NULL;
+        END IF;
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE OR REPLACE TRIGGER cameras_address_stays BEFORE INSERT OR UPDATE ON cameras FOR EACH ROW
+    WHEN (NEW.stream_url IS NOT NULL AND (NEW.via IS NOT NULL OR NOT NEW.has_stream))
+    EXECUTE FUNCTION catalog_address_stays();
+CREATE OR REPLACE TRIGGER systems_address_stays BEFORE INSERT OR UPDATE ON systems FOR EACH ROW
+    WHEN (NEW.reserved_interface IS NOT NULL AND (NEW.via IS NOT NULL OR NOT NEW.has_reserved_interface))
+    EXECUTE FUNCTION catalog_address_stays();
+-- And without an address at the station, no presence: one removed there
+-- goes up as has_stream = false.
+CREATE OR REPLACE FUNCTION catalog_address_gone() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_TABLE_NAME = 'cameras' THEN
+        NEW.has_stream := false;
+    ELSE
+        NEW.has_reserved_interface := false;
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE OR REPLACE TRIGGER cameras_address_gone BEFORE INSERT OR UPDATE ON cameras FOR EACH ROW
+    WHEN (NEW.stream_url IS NULL AND NEW.has_stream AND NEW.via IS NULL AND vigil_self_is_station())
+    EXECUTE FUNCTION catalog_address_gone();
+CREATE OR REPLACE TRIGGER systems_address_gone BEFORE INSERT OR UPDATE ON systems FOR EACH ROW
+    WHEN (NEW.reserved_interface IS NULL AND NEW.has_reserved_interface AND NEW.via IS NULL
+          AND vigil_self_is_station())
+    EXECUTE FUNCTION catalog_address_gone();
+
 -- A site whose location type Art 8 forbids cameras at cannot change into
 -- one while it has cameras.
 CREATE OR REPLACE FUNCTION sites_check() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -155,11 +222,13 @@ CREATE OR REPLACE TRIGGER sites_in_use BEFORE DELETE ON sites FOR EACH ROW EXECU
 CREATE OR REPLACE TRIGGER systems_in_use BEFORE DELETE ON systems FOR EACH ROW EXECUTE FUNCTION catalog_in_use();
 
 -- Art 13: a private system without a reserved interface is accepted but
--- flagged; compliance reports read this view.
+-- flagged; compliance reports read this view, at every tier: by
+-- has_reserved_interface, as the interface itself is held at its station
+-- only (Art 19, 29(2)).
 CREATE OR REPLACE VIEW system_flags AS
     SELECT station_id, code, 'Art 13'::text AS article,
            'private system has no reserved interface'::text AS rule
-    FROM systems WHERE builder_class = 'private' AND reserved_interface IS NULL;
+    FROM systems WHERE builder_class = 'private' AND NOT has_reserved_interface;
 
 -- --- Replicas ------------------------------------------------------------
 --

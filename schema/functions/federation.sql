@@ -15,6 +15,13 @@ BEGIN
     RETURN (SELECT value FROM node_settings WHERE key = 'node_id');
 END $$;
 
+-- Is this node a station? Its centre code's grassroots-unit pair is not
+-- 00 (DESIGN.md "Identity and tiers"). A database no vigild has started
+-- on yet (no node ID) is not: it holds nothing a station alone may hold.
+CREATE OR REPLACE FUNCTION vigil_self_is_station() RETURNS boolean
+LANGUAGE sql STABLE
+RETURN coalesce(substr(vigil_self(), 7, 2) <> '00', false);
+
 -- The prefix of a node ID: its centre code without trailing "00" pairs
 -- (DESIGN.md "Identity and tiers"); a camera is under a node if its ID
 -- starts with the node's prefix.

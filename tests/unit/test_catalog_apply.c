@@ -57,11 +57,11 @@ static void test_arguments_as_vigild_passes_them(void)
                     "double precision[], double precision[], text[], text[], boolean[], text[], bytea[] -> integer");
         check_value(c, SIGNATURE("system_apply"),
                     "text, text, boolean, text[], text[], bigint[], boolean[], text[], text[], text[], text[], "
-                    "text[], text[], text[], date[], date[], text[], integer[], bytea[] -> integer");
+                    "text[], text[], text[], date[], date[], text[], integer[], boolean[], bytea[] -> integer");
         check_value(c, SIGNATURE("camera_apply"),
                     "text, text, boolean, text[], text[], bigint[], boolean[], text[], text[], text[], text[], "
                     "text[], text[], double precision[], double precision[], double precision[], "
-                    "double precision[], boolean[], text[], bytea[] -> integer");
+                    "double precision[], boolean[], text[], boolean[], bytea[] -> integer");
         PQfinish(c);
 }
 
@@ -90,7 +90,7 @@ static void test_camera_apply_batch(void)
                        NULLS6 "::text[], " NULLS6 "::text[], " NULLS6 "::text[], "
                        NULLS6 "::float8[], " NULLS6 "::float8[], " NULLS6 "::float8[], " NULLS6 "::float8[], "
                        "ARRAY[true, true, true, true, NULL, NULL]::boolean[], "
-                       "ARRAY['online', 'online', 'online', 'online', NULL, NULL]::text[], "
+                       "ARRAY['online', 'online', 'online', 'online', NULL, NULL]::text[], " NULLS6 "::boolean[], "
                        "ARRAY['\\x01', '\\x02', '\\x03', '\\x04', '\\x05', '\\x06']::bytea[])",
                     "3");
         check_value(c, "SELECT string_agg(format('%s %s %s %s %s %s', id, name, version, ptz, status, snapshot_mark), "
@@ -105,7 +105,7 @@ static void test_camera_apply_batch(void)
                        "ARRAY['" CHILD "'], ARRAY[3]::bigint[], ARRAY[false], ARRAY['c'], ARRAY['y'], ARRAY['s'], "
                        "ARRAY[NULL]::text[], ARRAY[NULL]::text[], ARRAY[NULL]::text[], ARRAY[NULL]::float8[], "
                        "ARRAY[NULL]::float8[], ARRAY[NULL]::float8[], ARRAY[NULL]::float8[], ARRAY[true], "
-                       "ARRAY['online'], ARRAY['\\x07']::bytea[])",
+                       "ARRAY['online'], ARRAY[NULL]::boolean[], ARRAY['\\x07']::bytea[])",
                     "0");
         check_value(c, "SELECT count(*) FROM outbox", "1");
         PQfinish(c);
@@ -126,16 +126,16 @@ static void test_new_column_reaches_camera_apply(void)
         unit_schema_add_numbered(files, &n, "999_test_column.sql", "ALTER TABLE cameras ADD COLUMN test_col text;");
         CHECK(migrate_apply_files(c, files, n, &applied, err, sizeof(err)) == 0);
         CHECK(applied > 1);
-        check_value(c, "SELECT pronargs || ' ' || proargnames[20] || ' ' || (proargtypes::regtype[])[19] || ' ' || "
-                       "proargnames[21] FROM pg_proc WHERE proname = 'camera_apply'",
-                    "21 p_test_col text[] p_change");
+        check_value(c, "SELECT pronargs || ' ' || proargnames[21] || ' ' || (proargtypes::regtype[])[20] || ' ' || "
+                       "proargnames[22] FROM pg_proc WHERE proname = 'camera_apply'",
+                    "22 p_test_col text[] p_change");
         check_value(c, "SELECT count(*) FROM pg_proc WHERE proname = 'camera_apply'", "1");
         check_value(c, SIGNATURE("site_apply"), site_before);
         check_value(c, "SELECT camera_apply('" CHILD "', NULL, false, ARRAY['43010401001310000009'], "
                        "ARRAY['" CHILD "'], ARRAY[1]::bigint[], ARRAY[false], ARRAY['nine'], ARRAY['y'], ARRAY['s'], "
                        "ARRAY[NULL]::text[], ARRAY[NULL]::text[], ARRAY[NULL]::text[], ARRAY[NULL]::float8[], "
                        "ARRAY[NULL]::float8[], ARRAY[NULL]::float8[], ARRAY[NULL]::float8[], ARRAY[NULL]::boolean[], "
-                       "ARRAY[NULL]::text[], ARRAY['stored'], ARRAY['\\x09']::bytea[])",
+                       "ARRAY[NULL]::text[], ARRAY[NULL]::boolean[], ARRAY['stored'], ARRAY['\\x09']::bytea[])",
                     "1");
         check_value(c, "SELECT test_col FROM cameras WHERE id = '43010401001310000009'", "stored");
         free(site_before);

@@ -263,9 +263,35 @@ static void test_json_rows(void)
         free(out);
 }
 
+static int streams_of(FILE *f, const json_t *doc)
+{
+        static const char *const keys[] = { "id", "stream_url|has_stream" };
+        static const char *const heads[] = { "ID", "STREAM" };
+
+        return render_json_rows(f, doc, keys, heads, 2);
+}
+
+/* "a|b": the address where it is shown (at its station), else whether
+ * there is one. */
+static void test_json_rows_either(void)
+{
+        int rc;
+        char *out = render_to_string(streams_of, "[{\"id\":\"c1\",\"stream_url\":\"rtsp://10.0.0.1/a\","
+                                     "\"has_stream\":true},{\"id\":\"c2\",\"stream_url\":null,\"has_stream\":true},"
+                                     "{\"id\":\"c3\",\"stream_url\":null,\"has_stream\":false},{\"id\":\"c4\"}]", &rc);
+
+        CHECK(rc == 0);
+        CHECK_STREQ(line_of(out, 1), "c1  rtsp://10.0.0.1/a");
+        CHECK_STREQ(line_of(out, 2), "c2  yes");
+        CHECK_STREQ(line_of(out, 3), "c3  no");
+        CHECK_STREQ(line_of(out, 4), "c4  -");
+        free(out);
+}
+
 int main(void)
 {
         RUN(test_json_rows);
+        RUN(test_json_rows_either);
         RUN(test_tree_order_and_states);
         RUN(test_tree_exact);
         RUN(test_tree_cycle_and_bad_shape);

@@ -32,7 +32,9 @@ static json_t *json_value(const PGresult *res, int i, int c)
 
 /* A camera's or system's source address: for an admin or registrar of the
  * owning station only (Art 5; policy.c "catalog.addresses"); to anyone
- * else, and at every other tier, it is null. */
+ * else it is null. Above the station it is not even held (Art 19, 29(2):
+ * schema/013_addresses_stay.sql): has_stream and has_reserved_interface,
+ * shown to all, say whether there is one. */
 static bool catalogctl_is_address(const char *column)
 {
         return strcmp(column, "stream_url") == 0 || strcmp(column, "reserved_interface") == 0;

@@ -420,7 +420,9 @@ static void catalogctl_on_current(void *arg, struct db_tx *tx, int err, const ch
         b->done = catalogctl_on_written;
         for (int c = 0; c < e->e->ncolumns; c++) {
                 const char *given = p->args.v[c];
-                if (c == e->version_col)
+                /* A presence (has_stream) is worked out again from the
+                 * address as it will be. */
+                if (c == e->version_col || catalog_column_derived(e->kind, c))
                         continue;
                 catalogctl_row_set(&b->rows[0], c, PQgetisnull(res, 0, c) ? NULL : PQgetvalue(res, 0, c));
                 if (given && c != e->key_col && c != e->station_col)

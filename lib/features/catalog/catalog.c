@@ -108,6 +108,34 @@ static void catalog_derive_sql(struct catalog_schema *s)
         vigil_require(len < sizeof(s->apply_sql));
 }
 
+/* Each station-only column's presence column (Art 19, 29(2)): a boolean
+ * data column of the same table that no operator gives. */
+static void catalog_resolve_presence(struct catalog_schema *s)
+{
+        const struct catalog_entity *e = s->e;
+        int i, p;
+
+        for (i = 0; i < s->n; i++)
+                s->fields[i].source = -1;
+        for (i = 0; i < s->n; i++) {
+                const struct catalog_column *c = &e->columns[i];
+                if (!c->station_only) {
+                        if (c->presence)
+                                catalog_table_wrong(e, c->sql, "a presence column for a column not station-only");
+                        continue;
+                }
+                if (c->role != CATALOG_DATA || c->type != CATALOG_TEXT || c->required || !c->presence)
+                        catalog_table_wrong(e, c->sql, "a station-only column is optional text with a presence");
+                for (p = 0; p < s->n && strcmp(e->columns[p].sql, c->presence) != 0; p++)
+                        ;
+                if (p == s->n || e->columns[p].type != CATALOG_BOOL || e->columns[p].role != CATALOG_DATA ||
+                    e->columns[p].option || !e->columns[p].null_false || s->fields[p].source >= 0)
+                        catalog_table_wrong(e, c->sql, "its presence is not a boolean column of its own");
+                s->fields[p].source = i;
+                s->station_only = true;
+        }
+}
+
 static void catalog_resolve_entity(struct catalog_schema *s, const struct catalog_entity *e)
 {
         int i;
@@ -144,6 +172,7 @@ static void catalog_resolve_entity(struct catalog_schema *s, const struct catalo
         }
         if (s->station < 0 || s->key < 0 || s->version < 0 || e->columns[s->version].type != CATALOG_INT8)
                 catalog_table_wrong(e, NULL, "a station, a key and a bigint version are required");
+        catalog_resolve_presence(s);
         catalog_lay_out_args(s);
         catalog_derive_sql(s);
         catalog_list_required(s);
@@ -214,6 +243,13 @@ int catalog_ncolumns(enum catalog_kind kind)
         const struct catalog_schema *s = catalog_schema(kind);
 
         return s ? s->n : 0;
+}
+
+bool catalog_column_derived(enum catalog_kind kind, int col)
+{
+        const struct catalog_schema *s = catalog_schema(kind);
+
+        return s && col >= 0 && col < s->n && s->fields[col].source >= 0;
 }
 
 int catalog_column_index(enum catalog_kind kind, const char *name)

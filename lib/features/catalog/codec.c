@@ -114,6 +114,19 @@ union catalog_message {
         Vigil__Camera camera;
 };
 
+/* Row V's value of column I as it travels and is stored: a presence
+ * column says whether its station-only column holds an address (where it
+ * is held: the station), else what the row says (a replica's, from
+ * below). */
+static const char *catalog_value(const struct catalog_schema *s, const char *const *v, int nvals, int i)
+{
+        int src = s->fields[i].source;
+
+        if (src >= 0 && src < nvals && v[src])
+                return "t";
+        return i < nvals ? v[i] : NULL;
+}
+
 int catalog_encode_values(enum catalog_kind kind, const char *const *v, int nvals, int64_t version,
                           bool removed, uint8_t **ret, size_t *ret_len)
 {
@@ -129,8 +142,12 @@ int catalog_encode_values(enum catalog_kind kind, const char *const *v, int nval
         s->message->message_init(&m.base);
         for (i = 0; i < s->n; i++) {
                 const struct catalog_field *f = &s->fields[i];
-                const char *value = i < nvals ? v[i] : NULL;
-                if (i == s->version) {
+                const char *value = catalog_value(s, v, nvals, i);
+                if (f->col->station_only) {
+                        /* Art 19, 29(2): the address stays here; its
+                         * presence column says that there is one. */
+                        continue;
+                } else if (i == s->version) {
                         /* Always sent: a row without one could not be ordered. */
                         *catalog_has(base, f->fd) = 1;
                         *(int64_t *)(base + f->fd->offset) =
@@ -243,11 +260,62 @@ static int catalog_status_row(struct sqlarray *cols, const Vigil__CameraStatus *
         return 3;
 }
 
+/* Does the message at BASE carry an address (a station-only field)? */
+static bool catalog_carries_address(const struct catalog_schema *s, const char *base)
+{
+        for (int i = 0; s->station_only && i < s->n; i++)
+                if (s->fields[i].col->station_only && catalog_field_present(base, s->fields[i].fd))
+                        return true;
+        return false;
+}
+
+/* Change C (its entity's message at BASE) again without its addresses,
+ * each replaced by its presence (Art 19, 29(2)): what a parent stores and
+ * forwards when a child sent one (an old station's, or a hostile one's).
+ * The rest, unknown fields included, as it came. Caller owns *RET. */
+static int catalog_strip_addresses(const struct catalog_schema *s, const Vigil__Change *c, const char *base,
+                                   uint8_t **ret, size_t *ret_len)
+{
+        union catalog_message m;
+        Vigil__Change copy = *c;
+        char *mb = (char *)&m;
+
+        vigil_require(s->message->sizeof_message <= sizeof(m));
+        memcpy(&m, base, s->message->sizeof_message);
+        for (int i = 0; i < s->n; i++) {
+                const struct catalog_field *f = &s->fields[i];
+                if (f->source >= 0 && catalog_field_present(base, s->fields[f->source].fd)) {
+                        *catalog_has(mb, f->fd) = 1;
+                        *(protobuf_c_boolean *)(mb + f->fd->offset) = 1;
+                }
+        }
+        for (int i = 0; i < s->n; i++)
+                if (s->fields[i].col->station_only)
+                        *(char **)(mb + s->fields[i].fd->offset) = NULL;
+        *(ProtobufCMessage **)((char *)&copy + s->change->offset) = &m.base;
+        return wire_encode_change(&copy, ret, ret_len);
+}
+
+/* Field F of the message at BASE onto its argument array, as a parent
+ * keeps it: never an address (its presence, should the child have sent
+ * one, says that the station holds it). */
+static void catalog_add_replica_field(const struct catalog_schema *s, struct sqlarray *cols, const char *base,
+                                      const struct catalog_field *f)
+{
+        if (f->col->station_only)
+                sqlarray_add_null(&cols[f->arg]);
+        else if (f->source >= 0 && catalog_field_present(base, s->fields[f->source].fd))
+                sqlarray_add_bool(&cols[f->arg], true, true);
+        else
+                f->ops->add(&cols[f->arg], base, f->fd);
+}
+
 int catalog_replica_row(struct sqlarray *cols, const Vigil__Change *c, const char *via,
                         const uint8_t *change, size_t len, char *err, size_t errlen)
 {
         const struct catalog_schema *s = catalog_schema_of(c);
         const char *base, *station, *id;
+        uint8_t *stripped = NULL;
         bool removed;
         int i, r;
 
@@ -279,10 +347,17 @@ int catalog_replica_row(struct sqlarray *cols, const Vigil__Change *c, const cha
                         snprintf(err, errlen, "%s without %s", s->e->name, s->incomplete);
                 return -EBADMSG;
         }
+        /* Re-encoded before anything is appended: a failure leaves COLS
+         * as they were. */
+        if (catalog_carries_address(s, base) && (r = catalog_strip_addresses(s, c, base, &stripped, &len)) < 0) {
+                snprintf(err, errlen, "%s: cannot re-encode it without its address", s->e->name);
+                return r;
+        }
         for (i = 0; i < s->n; i++)
-                s->fields[i].ops->add(&cols[s->fields[i].arg], base, s->fields[i].fd);
+                catalog_add_replica_field(s, cols, base, &s->fields[i]);
         sqlarray_add_bool(&cols[3], true, removed);
-        sqlarray_add_bytea(&cols[s->nargs - 1], change, len);
+        sqlarray_add_bytea(&cols[s->nargs - 1], stripped ? stripped : change, len);
+        free(stripped);
         return 0;
 }
 
@@ -316,7 +391,7 @@ int catalog_cols_add(struct sqlarray *cols, enum catalog_kind kind, const char *
                         return -EINVAL;
         for (i = 0; i < s->n; i++) {
                 const struct catalog_column *c = &s->e->columns[i];
-                const char *value = i < ncols ? v[i] : NULL;
+                const char *value = catalog_value(s, v, ncols, i);
                 int a = s->fields[i].arg;
                 if (c->role == CATALOG_VERSION)
                         sqlarray_add_int64(&cols[a], version);

@@ -5,6 +5,10 @@
  * value is checked. The node's own bookkeeping columns (updated_at, via,
  * snapshot_mark) never travel and are not here.
  *
+ * A station-only column (an address: Art 19, 29(2)) names its presence
+ * column, a boolean no operator gives: the station works it out from the
+ * address, and it is all that goes up (schema/013_addresses_stay.sql).
+ *
  * To add a column: a field in the proto message, a line here, the column
  * in a migration (and so an argument of the *_apply() function before
  * p_change). tests/unit/test_catalog_schema.c compares this table with the
@@ -55,12 +59,16 @@ static const struct catalog_column system_columns[] = {
           .article = "Art 11" },
         { "accepted_on", .type = CATALOG_DATE, .option = "accepted_on", .check = CATALOG_CHECK_DATE,
           .article = "Art 16" },
+        /* Art 13; held at the station (Art 19, 29(2)): only that the
+         * system has one goes up, as has_reserved_interface. */
         { "reserved_interface", .type = CATALOG_TEXT, .option = "reserved_interface",
-          .check = CATALOG_CHECK_URL, .article = "Art 13" },
+          .check = CATALOG_CHECK_URL, .article = "Art 13", .station_only = true,
+          .presence = "has_reserved_interface" },
         /* Art 23(6): footage is kept at least 15 days. */
         { "retention_days", .type = CATALOG_INT4, .option = "retention_days", .check = CATALOG_CHECK_WHOLE,
           .required = true, .min = 15, .max = 36500, .article = "Art 23(6)" },
         { "version", .type = CATALOG_INT8, .role = CATALOG_VERSION },
+        { "has_reserved_interface", .type = CATALOG_BOOL, .null_false = true },
 };
 
 static const struct catalog_column camera_columns[] = {
@@ -72,7 +80,10 @@ static const struct catalog_column camera_columns[] = {
         { "system_code", .type = CATALOG_TEXT, .option = "system", .check = CATALOG_CHECK_CODE,
           .required = true },
         { "site_code", .type = CATALOG_TEXT, .option = "site", .check = CATALOG_CHECK_CODE, .required = true },
-        { "stream_url", .type = CATALOG_TEXT, .option = "stream_url", .check = CATALOG_CHECK_URL },
+        /* A camera's source address never leaves its station (Art 19,
+         * 29(2); DESIGN.md "The gate"): has_stream goes up instead. */
+        { "stream_url", .type = CATALOG_TEXT, .option = "stream_url", .check = CATALOG_CHECK_URL,
+          .station_only = true, .presence = "has_stream" },
         { "codec", .type = CATALOG_TEXT, .option = "codec", .check = CATALOG_CHECK_TEXT },
         { "resolution", .type = CATALOG_TEXT, .option = "resolution", .check = CATALOG_CHECK_TEXT },
         { "latitude", .type = CATALOG_FLOAT8, .option = "latitude", .check = CATALOG_CHECK_NUMBER,
@@ -87,6 +98,7 @@ static const struct catalog_column camera_columns[] = {
         { "status", .type = CATALOG_TEXT, .option = "status", .check = CATALOG_CHECK_CHOICE,
           .choices = statuses },
         { "version", .type = CATALOG_INT8, .role = CATALOG_VERSION },
+        { "has_stream", .type = CATALOG_BOOL, .null_false = true },
 };
 
 #define N(a) ((int)(sizeof(a) / sizeof((a)[0])))

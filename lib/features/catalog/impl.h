@@ -30,6 +30,7 @@ struct catalog_field {
         const struct catalog_type_ops *ops;
         const ProtobufCFieldDescriptor *fd;
         int arg;                        /* its argument array of *_apply() */
+        int source;                     /* a presence column: its station-only column, else -1 */
 };
 
 /* An entity as the code uses it, derived from its column table once. */
@@ -42,6 +43,7 @@ struct catalog_schema {
         int n;                          /* columns */
         int station, key, version;      /* their columns */
         int nargs;                      /* argument arrays, the change last */
+        bool station_only;              /* has a station-only column */
         enum sqlarray_type arg_types[CATALOG_MAX_COLUMNS];
         char select[1024];              /* catalog_columns() */
         char apply_sql[512];            /* "SELECT camera_apply($1, …, $20)" */
