@@ -15,3 +15,7 @@ CREATE TABLE IF NOT EXISTS gate_sessions (
     expires_at  timestamptz NOT NULL,
     PRIMARY KEY (ticket, opened_at)
 );
+
+-- emergency_view_basis gained P_ONLY (functions/emergency.sql): the
+-- function of before, without it, would make every call ambiguous.
+DROP FUNCTION IF EXISTS emergency_view_basis(text, text, text, text, text, timestamptz, timestamptz, text);

@@ -1679,10 +1679,10 @@ END $$;
 
 
 --
--- Name: emergency_view_basis(text, text, text, text, text, timestamp with time zone, timestamp with time zone, text); Type: FUNCTION; Schema: public; Owner: -
+-- Name: emergency_view_basis(text, text, text, text, text, timestamp with time zone, timestamp with time zone, text, text); Type: FUNCTION; Schema: public; Owner: -
 --
 
-CREATE FUNCTION public.emergency_view_basis(p_camera text, p_officer text, p_key text, p_unit text, p_action text, p_from timestamp with time zone, p_to timestamp with time zone, p_destination text, OUT granted boolean, OUT emergency_id text, OUT valid_until timestamp with time zone, OUT article text, OUT message text) RETURNS record
+CREATE FUNCTION public.emergency_view_basis(p_camera text, p_officer text, p_key text, p_unit text, p_action text, p_from timestamp with time zone, p_to timestamp with time zone, p_destination text, p_only text DEFAULT NULL::text, OUT granted boolean, OUT emergency_id text, OUT valid_until timestamp with time zone, OUT article text, OUT message text) RETURNS record
     LANGUAGE plpgsql
     AS $$
 DECLARE
@@ -1701,6 +1701,7 @@ BEGIN
         WHERE c.id = p_camera AND c.station_id = self;
     FOR e IN SELECT em.* FROM emergencies em
              WHERE em.ended_at IS NULL AND now() >= em.starts_at AND now() < em.ends_at
+               AND (p_only IS NULL OR em.id = p_only)
                AND left(self, length(vigil_prefix(em.scope))) = vigil_prefix(em.scope)
                AND (em.radius_m IS NULL
                     OR (lat IS NOT NULL AND vigil_distance_m(em.near_lat, em.near_lon, lat, lon) <= em.radius_m))
@@ -1774,9 +1775,12 @@ BEGIN
                           WHERE n.b = p_officer AND n.u IS NOT DISTINCT FROM p_unit AND n.k = p_key) THEN
             message := format('Art 29(2): grant %s does not name %s of unit %s with this key', p_grant, p_officer,
                               coalesce(p_unit, '?'));
-        ELSIF p_action <> 'view-live' AND NOT (p_from >= g.rec_from AND p_to <= g.rec_to) THEN
+        ELSIF p_action <> 'view-live' AND (p_from IS NULL OR p_to IS NULL OR g.rec_from IS NULL
+                                           OR g.rec_to IS NULL OR NOT (p_from >= g.rec_from AND p_to <= g.rec_to)) THEN
             message := format('Art 29(2): grant %s does not cover recorded material from %s to %s', p_grant,
                               p_from, p_to);
+        ELSIF NOT EXISTS (SELECT 1 FROM cameras c WHERE c.id = p_camera AND c.station_id = vigil_self()) THEN
+            message := format('camera %s is no longer registered at this station', p_camera);
         ELSE
             article := NULL;
         END IF;
@@ -1786,8 +1790,10 @@ BEGIN
     -- and the time (the destination of a copy was checked when the ticket
     -- was signed: a ticket names no other), and a private system's camera
     -- is reached only while the system is linked under it (Art 13).
+    -- Exactly the emergency the ticket names: another, longer one that
+    -- also names the officer does not end (or stand in for) this one.
     SELECT * INTO b FROM emergency_view_basis(p_camera, p_officer, p_key, p_unit, p_action, p_from, p_to,
-                                              '(as when the ticket was signed)');
+                                              '(as when the ticket was signed)', p_emergency);
     IF NOT coalesce(b.granted, false) OR b.emergency_id IS DISTINCT FROM p_emergency THEN
         IF NOT EXISTS (SELECT 1 FROM emergencies e WHERE e.id = p_emergency AND e.ended_at IS NULL
                        AND now() < e.ends_at) THEN
@@ -1802,7 +1808,10 @@ BEGIN
     END IF;
     SELECT y2.* INTO y FROM cameras c JOIN systems y2 ON y2.station_id = c.station_id AND y2.code = c.system_code
         WHERE c.id = p_camera AND c.station_id = vigil_self();
-    IF y.builder_class = 'private' AND NOT EXISTS (
+    IF NOT FOUND THEN
+        article := 'Art 29(2)';
+        message := format('camera %s is no longer registered at this station', p_camera);
+    ELSIF y.builder_class = 'private' AND NOT EXISTS (
             SELECT 1 FROM linkages l WHERE l.emergency_id = p_emergency AND l.system_code = y.code
             AND l.outcome = 'linked' AND l.unlinked_at IS NULL) THEN
         article := 'Art 13';
@@ -1834,6 +1843,8 @@ $$;
 CREATE FUNCTION public.gate_closed(p_ticket text, p_officer text, p_camera text, p_grant text, p_emergency text, p_client text, p_bytes bigint, p_seconds double precision, p_end text, p_reason text) RETURNS void
     LANGUAGE sql
     AS $$
+    DELETE FROM gate_sessions WHERE (ticket, opened_at) IN
+        (SELECT ticket, opened_at FROM gate_sessions WHERE ticket = p_ticket ORDER BY opened_at LIMIT 1);
     SELECT audit_append(p_officer, 'gate.close', 'ok', NULL, p_camera, NULL, NULL, nullif(p_grant, ''),
                         nullif(p_emergency, ''),
                         format('ticket %s, from %s: %s bytes in %s s, ended: %s%s', p_ticket, p_client, p_bytes,
@@ -1873,8 +1884,11 @@ BEGIN
             ELSE
                 granted := true;
                 system_code := y.code;
+                -- The credentials held for a system answer its reserved
+                -- interface and nothing else (Art 5): a camera address an
+                -- admin points elsewhere gets none of them.
                 SELECT * INTO k FROM interface_credentials ic WHERE ic.system_code = y.code;
-                IF FOUND THEN
+                IF FOUND AND url IS NOT DISTINCT FROM y.reserved_interface THEN
                     username := k.username;
                     password := k.password;
                     nonce := encode(k.nonce, 'hex');
@@ -1886,6 +1900,12 @@ BEGIN
     SELECT coalesce(g.purpose, e.incident) INTO purpose FROM (SELECT 1) one
         LEFT JOIN grants g ON g.request_id = nullif(p_grant, '')
         LEFT JOIN emergencies e ON e.id = nullif(p_emergency, '');
+    IF granted THEN
+        INSERT INTO gate_sessions (ticket, officer, camera, request_id, emergency_id, client, expires_at)
+            VALUES (p_ticket, p_officer, p_camera, nullif(p_grant, ''), nullif(p_emergency, ''), p_client,
+                    p_expires)
+            ON CONFLICT DO NOTHING;
+    END IF;
     PERFORM audit_append(p_officer, 'gate.open', CASE WHEN granted THEN 'ok' ELSE 'refused' END, article, p_camera,
                          purpose, NULL, nullif(p_grant, ''), nullif(p_emergency, ''),
                          format('ticket %s, %s, from %s%s', p_ticket, p_action, p_client,
@@ -1895,15 +1915,44 @@ END $$;
 
 
 --
--- Name: gate_refused(text, text, text, text); Type: FUNCTION; Schema: public; Owner: -
+-- Name: gate_recover(); Type: FUNCTION; Schema: public; Owner: -
 --
 
-CREATE FUNCTION public.gate_refused(p_claimed_officer text, p_claimed_camera text, p_client text, p_reason text) RETURNS void
+CREATE FUNCTION public.gate_recover() RETURNS integer
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    s gate_sessions;
+    n integer := 0;
+BEGIN
+    FOR s IN DELETE FROM gate_sessions RETURNING * LOOP
+        PERFORM audit_append(s.officer, 'gate.close', 'ok', NULL, s.camera, NULL, NULL, s.request_id,
+                             s.emergency_id,
+                             format('ticket %s, from %s: bytes unknown, ended: unknown (the station stopped '
+                                    'or lost its database before the close was recorded; the ticket expired %s)',
+                                    s.ticket, s.client, s.expires_at));
+        n := n + 1;
+    END LOOP;
+    RETURN n;
+END $$;
+
+
+--
+-- Name: gate_refused(text, text, text, text, boolean, text, text, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.gate_refused(p_claimed_officer text, p_claimed_camera text, p_client text, p_reason text, p_verified boolean DEFAULT false, p_grant text DEFAULT NULL::text, p_emergency text DEFAULT NULL::text, p_ticket text DEFAULT NULL::text) RETURNS void
     LANGUAGE sql
     AS $$
-    SELECT audit_append(coalesce(nullif(p_claimed_officer, ''), '(unknown)'), 'gate.open', 'refused', 'Art 29(2)',
-                        nullif(p_claimed_camera, ''), NULL, NULL, NULL, NULL,
-                        format('from %s: %s', p_client, p_reason));
+    SELECT audit_append(CASE WHEN p_verified THEN p_claimed_officer ELSE '(unverified)' END, 'gate.open',
+                        'refused', 'Art 29(2)', CASE WHEN p_verified THEN nullif(p_claimed_camera, '') END,
+                        NULL, NULL, CASE WHEN p_verified THEN nullif(p_grant, '') END,
+                        CASE WHEN p_verified THEN nullif(p_emergency, '') END,
+                        format('%sfrom %s%s: %s', coalesce('ticket ' || p_ticket || ', ', ''), p_client,
+                               CASE WHEN NOT p_verified AND coalesce(p_claimed_officer, '') <> ''
+                                    THEN format(', claiming officer %s camera %s', p_claimed_officer,
+                                                coalesce(nullif(p_claimed_camera, ''), '?')) ELSE '' END,
+                               p_reason));
 $$;
 
 
@@ -3107,6 +3156,22 @@ CREATE TABLE public.emergency_reports (
 
 
 --
+-- Name: gate_sessions; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.gate_sessions (
+    ticket text NOT NULL,
+    opened_at timestamp with time zone DEFAULT now() NOT NULL,
+    officer text NOT NULL,
+    camera text NOT NULL,
+    request_id text,
+    emergency_id text,
+    client text NOT NULL,
+    expires_at timestamp with time zone NOT NULL
+);
+
+
+--
 -- Name: grants; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -3532,6 +3597,14 @@ ALTER TABLE ONLY public.emergencies
 
 ALTER TABLE ONLY public.emergency_reports
     ADD CONSTRAINT emergency_reports_pkey PRIMARY KEY (emergency_id, station);
+
+
+--
+-- Name: gate_sessions gate_sessions_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.gate_sessions
+    ADD CONSTRAINT gate_sessions_pkey PRIMARY KEY (ticket, opened_at);
 
 
 --
@@ -4111,6 +4184,13 @@ GRANT UPDATE(dispatched_version) ON TABLE public.emergencies TO vigil_writer;
 --
 
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.emergency_reports TO vigil_writer;
+
+
+--
+-- Name: TABLE gate_sessions; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.gate_sessions TO vigil_writer;
 
 
 --

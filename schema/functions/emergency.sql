@@ -304,7 +304,7 @@ END $$;
 -- all NULL (view_decide says no approval or emergency lets it).
 -- P_ONLY (the stream gate, functions/gate.sql): that emergency alone is
 -- weighed, not the longest-lived that names the officer.
-DROP FUNCTION IF EXISTS emergency_view_basis(text, text, text, text, text, timestamptz, timestamptz, text);
+-- (014_gate_sessions.sql drops the eight-argument one of before.)
 CREATE OR REPLACE FUNCTION emergency_view_basis(p_camera text, p_officer text, p_key text, p_unit text,
         p_action text, p_from timestamptz, p_to timestamptz, p_destination text, p_only text DEFAULT NULL,
         OUT granted boolean,
