@@ -73,7 +73,8 @@ struct gate_ops {
 int gate_start(uv_loop_t *loop, const char *host, int port, const struct gate_ops *ops, void *arg,
                struct gate **ret);
 /** Close every session (ops->closed, GATE_END_CLOSED, for each) and the
- *  listener; G is freed once its handles are closed. */
+ *  listener; G is freed once its handles are closed (so gate_get_stats
+ *  still reads it until the loop runs again). */
 void gate_stop(struct gate *g);
 /** The port it listens on (after gate_start with port 0). */
 int gate_port(const struct gate *g);
@@ -84,9 +85,11 @@ int gate_port(const struct gate *g);
  *  cannot be opened ends S with GATE_END_UPSTREAM and the player gets 502
  *  Bad Gateway (504 on a timeout). */
 void gate_admit(struct gate_session *s, const char *url, const char *user, const char *password, void *tag);
-/** Before gate_admit: every PLAY to the upstream asks for RANGE (an RTSP
- *  Range value, "clock=...-..."), and the player's own Range is ignored,
- *  so recorded material plays only within what was approved. */
+/** Play only RANGE (an RTSP Range value, "clock=20261128T100000Z-20261128T110000Z"
+ *  or "npt=..."): called before gate_admit(), every PLAY the gate sends the
+ *  upstream carries it and the player's own Range is ignored, so that a
+ *  grant of recorded footage plays its approved time range only. Copied;
+ *  printable ASCII, up to 127 characters. */
 void gate_force_range(struct gate_session *s, const char *range);
 /** Refuse S: the player gets STATUS (401, 403, 404, 503) with REASON as
  *  the reason phrase's detail (no secret in it), and the connection ends. */

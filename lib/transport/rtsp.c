@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sodium.h>
 
 #include "transport/rtspmsg.h"
 
@@ -488,44 +489,19 @@ void rtsp_pool_stats(const struct rtsp_pool *p, int *ret_running, int *ret_queue
         *ret_peak = p->peak;
 }
 
-/* Split rtsp://[user:pass@]host[:port]/path. */
+/* Split rtsp://[user:pass@]host[:port]/path (rtspmsg_url_split). */
 static int rtsp_parse_url(struct rtsp_probe *pr, const char *url)
 {
-        const char *h, *at, *slash, *colon, *hend;
+        struct rtspmsg_url u;
 
-        if (strncasecmp(url, "rtsp://", 7) != 0 || strlen(url) >= sizeof(pr->url))
+        if (rtspmsg_url_split(url, &u) < 0)
                 return -EINVAL;
-        h = url + 7;
-        slash = strchr(h, '/');
-        hend = slash ? slash : h + strlen(h);
-        at = memchr(h, '@', (size_t)(hend - h));
-        if (at) {
-                const char *c = memchr(h, ':', (size_t)(at - h));
-                size_t ul = (size_t)((c ? c : at) - h);
-                if (ul >= sizeof(pr->user) || (c && (size_t)(at - c - 1) >= sizeof(pr->password)))
-                        return -EINVAL;
-                memcpy(pr->user, h, ul);
-                pr->user[ul] = '\0';
-                if (c) {
-                        memcpy(pr->password, c + 1, (size_t)(at - c - 1));
-                        pr->password[at - c - 1] = '\0';
-                }
-                h = at + 1;
-        }
-        colon = memchr(h, ':', (size_t)(hend - h));
-        if ((size_t)((colon ? colon : hend) - h) >= sizeof(pr->host) || (colon ? colon : hend) == h)
-                return -EINVAL;
-        memcpy(pr->host, h, (size_t)((colon ? colon : hend) - h));
-        if (colon) {
-                size_t pl = (size_t)(hend - colon - 1);
-                if (pl == 0 || pl >= sizeof(pr->port) || strspn(colon + 1, "0123456789") < pl)
-                        return -EINVAL;
-                memcpy(pr->port, colon + 1, pl);
-        } else {
-                snprintf(pr->port, sizeof(pr->port), "554");
-        }
-        /* The URL as sent: without the credentials. */
-        snprintf(pr->url, sizeof(pr->url), "rtsp://%.*s%s", (int)(hend - h), h, slash ? slash : "/");
+        snprintf(pr->url, sizeof(pr->url), "%s", u.url);
+        snprintf(pr->host, sizeof(pr->host), "%s", u.host);
+        snprintf(pr->port, sizeof(pr->port), "%s", u.port);
+        snprintf(pr->user, sizeof(pr->user), "%s", u.user);
+        snprintf(pr->password, sizeof(pr->password), "%s", u.password);
+        sodium_memzero(&u, sizeof(u));
         return 0;
 }
 

@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <openssl/evp.h>
+#include <sodium.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,6 +111,22 @@ int rtspmsg_parse(const char *buf, size_t len, struct rtspmsg_response *ret)
                 } else if (nlen == 16 && strncasecmp(p, "WWW-Authenticate", 16) == 0 && !r.www_authenticate[0] &&
                            (size_t)(e - v) >= 6 && strncasecmp(v, "Digest", 6) == 0) {
                         rtspmsg_copy(r.www_authenticate, sizeof(r.www_authenticate), v, (size_t)(e - v));
+                } else if (nlen == 16 && strncasecmp(p, "WWW-Authenticate", 16) == 0 && (size_t)(e - v) >= 5 &&
+                           strncasecmp(v, "Basic", 5) == 0) {
+                        r.basic = true;
+                } else if (nlen == 7 && strncasecmp(p, "Session", 7) == 0) {
+                        const char *semi = memchr(v, ';', (size_t)(e - v));
+                        const char *se = semi ? semi : e;
+                        while (se > v && se[-1] == ' ')
+                                se--;
+                        rtspmsg_copy(r.session, sizeof(r.session), v, (size_t)(se - v));
+                } else if (nlen == 9 && strncasecmp(p, "Transport", 9) == 0) {
+                        rtspmsg_copy(r.transport, sizeof(r.transport), v, (size_t)(e - v));
+                } else if (nlen == 5 && strncasecmp(p, "Range", 5) == 0) {
+                        rtspmsg_copy(r.range, sizeof(r.range), v, (size_t)(e - v));
+                } else if (nlen == 8 && strncasecmp(p, "RTP-Info", 8) == 0 &&
+                           (size_t)(e - v) < sizeof(r.rtp_info)) {
+                        rtspmsg_copy(r.rtp_info, sizeof(r.rtp_info), v, (size_t)(e - v));
                 }
                 if (line_end == end)
                         break;
@@ -233,4 +250,70 @@ int rtspmsg_digest(const struct rtspmsg_challenge *c, const char *method, const 
                              c->opaque[0] ? ", opaque=\"" : "", c->opaque, c->opaque[0] ? "\"" : "");
         }
         return w < 0 || (size_t)w >= n ? -ENOSPC : 0;
+}
+
+int rtspmsg_url_split(const char *url, struct rtspmsg_url *ret)
+{
+        struct rtspmsg_url u;
+        const char *h, *at, *slash, *colon, *hend, *host_end;
+
+        memset(&u, 0, sizeof(u));
+        if (!url || strncasecmp(url, "rtsp://", 7) != 0 || strlen(url) >= sizeof(u.url))
+                return -EINVAL;
+        h = url + 7;
+        slash = strchr(h, '/');
+        hend = slash ? slash : h + strlen(h);
+        at = memchr(h, '@', (size_t)(hend - h));
+        if (at) {
+                const char *c = memchr(h, ':', (size_t)(at - h));
+                size_t ul = (size_t)((c ? c : at) - h);
+                if (ul >= sizeof(u.user) || (c && (size_t)(at - c - 1) >= sizeof(u.password)))
+                        return -EINVAL;
+                memcpy(u.user, h, ul);
+                if (c)
+                        memcpy(u.password, c + 1, (size_t)(at - c - 1));
+                h = at + 1;
+        }
+        if (*h == '[') {
+                /* An IPv6 literal: [addr]:port */
+                const char *rb = memchr(h, ']', (size_t)(hend - h));
+                if (!rb || rb == h + 1 || (size_t)(rb - h - 1) >= sizeof(u.host))
+                        return -EINVAL;
+                memcpy(u.host, h + 1, (size_t)(rb - h - 1));
+                colon = rb + 1 < hend && rb[1] == ':' ? rb + 1 : NULL;
+                if (rb + 1 < hend && !colon)
+                        return -EINVAL;
+        } else {
+                colon = memchr(h, ':', (size_t)(hend - h));
+                host_end = colon ? colon : hend;
+                if ((size_t)(host_end - h) >= sizeof(u.host) || host_end == h)
+                        return -EINVAL;
+                memcpy(u.host, h, (size_t)(host_end - h));
+        }
+        if (colon) {
+                size_t pl = (size_t)(hend - colon - 1);
+                if (pl == 0 || pl >= sizeof(u.port) || strspn(colon + 1, "0123456789") < pl)
+                        return -EINVAL;
+                memcpy(u.port, colon + 1, pl);
+        } else {
+                snprintf(u.port, sizeof(u.port), "554");
+        }
+        /* The URL as sent: without the credentials. */
+        snprintf(u.url, sizeof(u.url), "rtsp://%.*s%s", (int)(hend - h), h, slash ? slash : "/");
+        *ret = u;
+        return 0;
+}
+
+int rtspmsg_basic(const char *user, const char *password, char *out, size_t n)
+{
+        char plain[260];
+        int w = snprintf(plain, sizeof(plain), "%s:%s", user, password);
+
+        if (w < 0 || (size_t)w >= sizeof(plain) || n < 6 + sodium_base64_ENCODED_LEN((size_t)w,
+                                                                                       sodium_base64_VARIANT_ORIGINAL))
+                return -ENOSPC;
+        memcpy(out, "Basic ", 6);
+        sodium_bin2base64(out + 6, n - 6, (const unsigned char *)plain, (size_t)w, sodium_base64_VARIANT_ORIGINAL);
+        sodium_memzero(plain, sizeof(plain));
+        return 0;
 }

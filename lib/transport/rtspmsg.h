@@ -4,6 +4,7 @@
  * on the loop is rtsp.c. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define RTSPMSG_MAX_HEAD 16384     /* status line and headers */
@@ -17,6 +18,11 @@ struct rtspmsg_response {
         char content_base[512];     /* Content-Base (or Content-Location) */
         char www_authenticate[512]; /* the first Digest challenge, if any */
         char content_type[64];
+        bool basic;                 /* a Basic challenge was offered */
+        char session[128];          /* the Session ID, without ";timeout=" */
+        char transport[256];
+        char range[128];
+        char rtp_info[1024];        /* "" if absent or too long to keep whole */
         const char *body;           /* points into the buffer parsed */
         size_t body_len;
 };
@@ -44,3 +50,19 @@ int rtspmsg_challenge_parse(const char *value, struct rtspmsg_challenge *ret);
  *  auth). Written to OUT (size N); 0 or -ENOSPC. */
 int rtspmsg_digest(const struct rtspmsg_challenge *c, const char *method, const char *uri, const char *user,
                    const char *password, const char *cnonce, unsigned nc, char *out, size_t n);
+
+/* An rtsp:// URL split. */
+struct rtspmsg_url {
+        char host[256];             /* without the brackets of an IPv6 literal */
+        char port[8];               /* "554" if not given */
+        char user[128], password[128];  /* from user:password@, "" if absent */
+        char url[1024];             /* the URL as sent: without user:password@ */
+};
+
+/** Split rtsp://[user[:password]@]host[:port][/path]. 0, or -EINVAL (not
+ *  rtsp://, no host, a bad port, a part too long). */
+int rtspmsg_url_split(const char *url, struct rtspmsg_url *ret);
+
+/** The Authorization value for a Basic challenge: "Basic " and base64 of
+ *  USER:PASSWORD, into OUT (size N); 0 or -ENOSPC. */
+int rtspmsg_basic(const char *user, const char *password, char *out, size_t n);

@@ -1,6 +1,7 @@
 #include "transport/sdp.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,6 +116,67 @@ int sdp_parse(const char *buf, size_t len, const char *base, struct sdp_session 
         }
         if (!seen_v)
                 return -EBADMSG;
+        snprintf(s.control, sizeof(s.control), "%s", session_control);
         *ret = s;
+        return 0;
+}
+
+int sdp_rewrite_controls(const char *buf, size_t len, const char *base, char **ret, size_t *ret_len)
+{
+        const char *p, *end = buf + len;
+        size_t lines = 0, media = 0, cap, n = 0, bl = strlen(base);
+        bool seen_v = false, session_control = false, in_media = false;
+        char *out;
+
+        for (p = buf; p < end; p++) {
+                lines += *p == '\n';
+                media += *p == 'm' && (p == buf || p[-1] == '\n') && p + 1 < end && p[1] == '=';
+        }
+        cap = len + 2 * (lines + 1) + (media + 1) * (bl + 32) + 1;
+        out = malloc(cap);
+        if (!out)
+                return -ENOMEM;
+        media = 0;
+        for (p = buf; p < end;) {
+                const char *nl = memchr(p, '\n', (size_t)(end - p));
+                const char *e = nl ? nl : end;
+                size_t l = (size_t)(e - p);
+                if (l > 0 && p[l - 1] == '\r')
+                        l--;
+                if (l == 0) {
+                        p = nl ? nl + 1 : end;
+                        continue;
+                }
+                if (!seen_v) {
+                        if (l < 3 || strncmp(p, "v=0", 3) != 0) {
+                                free(out);
+                                return -EBADMSG;
+                        }
+                        seen_v = true;
+                }
+                if (l >= 10 && strncmp(p, "a=control:", 10) == 0) {
+                        if (!in_media && !session_control) {
+                                session_control = true;
+                                n += (size_t)snprintf(out + n, cap - n, "a=control:%s/\r\n", base);
+                        }
+                } else {
+                        memcpy(out + n, p, l);
+                        n += l;
+                        out[n++] = '\r';
+                        out[n++] = '\n';
+                        if (l >= 2 && p[0] == 'm' && p[1] == '=') {
+                                in_media = true;
+                                n += (size_t)snprintf(out + n, cap - n, "a=control:%s/track%zu\r\n", base, media++);
+                        }
+                }
+                p = nl ? nl + 1 : end;
+        }
+        if (!seen_v) {
+                free(out);
+                return -EBADMSG;
+        }
+        out[n] = '\0';
+        *ret = out;
+        *ret_len = n;
         return 0;
 }

@@ -19,6 +19,7 @@ struct sdp_media {
 };
 
 struct sdp_session {
+        char control[512];          /* the session's a=control, resolved; "" if absent */
         int n_media;
         struct sdp_media media[SDP_MAX_MEDIA];
 };
@@ -28,3 +29,10 @@ struct sdp_session {
  *  a line without '=', a malformed m= line). Media past SDP_MAX_MEDIA are
  *  ignored. */
 int sdp_parse(const char *buf, size_t len, const char *base, struct sdp_session *ret);
+
+/** BUF (LEN bytes) as the stream gate answers it: every a=control line
+ *  goes; the session's first becomes "a=control:BASE/", and each media gets
+ *  "a=control:BASE/trackN" (N = 0, 1, ... in m= order) right after its m=
+ *  line. Lines end "\r\n". Caller owns *RET (free). 0, -EBADMSG (no
+ *  v=0 first), -ENOMEM. */
+int sdp_rewrite_controls(const char *buf, size_t len, const char *base, char **ret, size_t *ret_len);
