@@ -61,6 +61,7 @@ struct gate_session {
         char base[RTSPREQ_MAX_URL];      /* rtsp://AUTHORITY/t/TOKEN, as the player wrote it */
         char id[24];                     /* the Session ID the player is given */
         char force_range[128];
+        bool range_forced;              /* gate_force_range() was called ("": no Range at all) */
 
         /* The player. */
         uv_tcp_t player;

@@ -486,7 +486,7 @@ static void gate_on_setup(struct gate_session *s, const struct rtspreq *r, const
 static void gate_on_play(struct gate_session *s, const struct rtspreq *r, const struct rtspreq_url *u)
 {
         /* A grant of recorded footage plays its approved range only. */
-        const char *range = s->force_range[0] ? s->force_range : r->range;
+        const char *range = s->range_forced ? s->force_range : r->range;
         char extra[160] = "";
 
         (void)u;
@@ -778,7 +778,8 @@ void gate_force_range(struct gate_session *s, const char *range)
 {
         if (vigil_fails(s != NULL))
                 return;
-        gate_clean(s->force_range, sizeof(s->force_range), range);
+        gate_clean(s->force_range, sizeof(s->force_range), range ? range : "");
+        s->range_forced = true;
 }
 
 void *gate_session_tag(const struct gate_session *s)

@@ -89,7 +89,10 @@ void gate_admit(struct gate_session *s, const char *url, const char *user, const
  *  or "npt=..."): called before gate_admit(), every PLAY the gate sends the
  *  upstream carries it and the player's own Range is ignored, so that a
  *  grant of recorded footage plays its approved time range only. Copied;
- *  printable ASCII, up to 127 characters. */
+ *  printable ASCII, up to 127 characters. RANGE "" (live): no Range goes
+ *  upstream at all. A non-empty RANGE the upstream's PLAY answer does not
+ *  confirm as a clock= range ends the session (502): a camera that
+ *  ignores it would stream what was not approved. */
 void gate_force_range(struct gate_session *s, const char *range);
 /** Refuse S: the player gets STATUS (401, 403, 404, 503) with REASON as
  *  the reason phrase's detail (no secret in it), and the connection ends. */

@@ -223,6 +223,15 @@ static void gate_up_played(struct gate_session *s, const struct rtspmsg_response
                 gate_up_pass_status(s, r);
                 return;
         }
+        if (s->force_range[0] && strncmp(r->range, "clock=", 6) != 0) {
+                /* Asked for recorded material, it answered something else
+                 * (a live camera ignores Range: clock): what it would send
+                 * is not what was approved. */
+                gate_reply(s, 502, s->wait_cseq, "the camera did not play the approved recorded range", NULL,
+                           NULL, 0);
+                gate_end(s, GATE_END_UPSTREAM, "the camera did not play the approved recorded range");
+                return;
+        }
         s->playing = true;
         rtp_info = r->rtp_info[0] ? gate_rtp_info(s, r->rtp_info) : NULL;
         n = (rtp_info ? strlen(rtp_info) : 0) + sizeof(r->range) + 32;
