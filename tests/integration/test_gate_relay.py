@@ -1,0 +1,256 @@
+"""The stream gate's protocol half (lib/transport/gate.c, issue 16) between
+real players and real RTSP servers (deploy/rtsp-server, GStreamer), run by
+tests/integration/gate_probe with its made-up policy (ok.PATH admitted to
+UPSTREAM/PATH, refuse.* 403, anything else 401):
+
+* ffprobe over TCP through the gate: h264 from the H.264 camera, hevc from
+  the H.265 one (relayed as it is); ffprobe without -rtsp_transport tcp
+  too (its UDP SETUP gets 461 and it asks again over TCP);
+* GStreamer's rtspsrc plays through it, over TCP and with its defaults;
+* a refused token: the player fails with 403 and the gate reports
+  "refused"; an unknown one: 401;
+* a camera with digest authentication plays through a gate that holds the
+  credentials; the player never had them, a gate without them cannot
+  open it, and they appear in none of the gate's output;
+* an upstream that is down, or a mount it does not have: the player gets
+  502 and the gate serves the next player;
+* garbage and HTTP from a raw socket: 400, the connection closed, the gate
+  serves the next player; pipelined requests are answered in order with
+  their CSeq; a request with another token ends the session (403,
+  "protocol");
+* --close-after-ms 1500: a long ffmpeg read ends within ~3 s and the gate
+  reports "closed" with the bytes relayed;
+* the counters gate_probe prints at SIGTERM agree with what it reported.
+"""
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import SOURCE, free_port_block, start_rtsp_server, step, stop_processes, wait_until  # noqa: E402
+
+GATE_PROBE = os.environ.get("VIGIL_GATE_PROBE") or os.path.join(
+    os.environ.get("VIGIL_BUILD", os.path.join(SOURCE, "build")), "tests", "integration", "gate_probe")
+SECRET = "s3cret-at-the-station"
+
+
+class Gate:
+    """gate_probe on port 0, its stdout read by a thread."""
+
+    def __init__(self, upstream, *args):
+        self.p = subprocess.Popen([GATE_PROBE, "--listen", "127.0.0.1:0", "--upstream", upstream] + list(args),
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        line = self.p.stdout.readline()
+        if not line.startswith("ready "):
+            self.p.kill()
+            raise AssertionError("gate_probe did not start: %r %s" % (line, self.p.stderr.read()))
+        self.port = int(line.split()[1])
+        self.lines, self.err = [], []
+        threading.Thread(target=self._read, args=(self.p.stdout, self.lines), daemon=True).start()
+        threading.Thread(target=self._read, args=(self.p.stderr, self.err), daemon=True).start()
+
+    @staticmethod
+    def _read(f, into):
+        for line in f:
+            into.append(line.rstrip("\n"))
+
+    def url(self, token):
+        return "rtsp://127.0.0.1:%d/t/%s" % (self.port, token)
+
+    def closed(self, token=None):
+        """The closed lines so far, as (token, end, bytes)."""
+        out = []
+        for x in list(self.lines):
+            m = re.match(r"^closed (\S+) (\S+) (\d+)$", x)
+            if m and (token is None or m.group(1) == token):
+                out.append((m.group(1), m.group(2), int(m.group(3))))
+        return out
+
+    def wait_closed(self, token, n=1, timeout=10):
+        wait_until(lambda: len(self.closed(token)) >= n, timeout, what="gate_probe reports %s closed" % token,
+                   detail=lambda: "\n".join(self.lines + self.err[-20:]))
+        return self.closed(token)
+
+    def stop(self):
+        """SIGTERM: it must exit 0 with its counters as the last line."""
+        self.p.send_signal(signal.SIGTERM)
+        rc = self.p.wait(timeout=10)
+        time.sleep(0.2)
+        assert rc == 0, "gate_probe exited %d: %s" % (rc, "\n".join(self.err[-20:]))
+        stats = json.loads(self.lines[-1])
+        return stats
+
+
+def ffprobe(url, tcp=True, timeout=30):
+    args = ["ffprobe", "-v", "error"] + (["-rtsp_transport", "tcp"] if tcp else []) + \
+        ["-show_entries", "stream=codec_name", "-of", "csv=p=0", url]
+    r = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=timeout)
+    return r.returncode, r.stdout.strip(), r.stderr
+
+
+# 20 buffers through rtspsrc, judged by the EOS fakesink posts after them:
+# gst-launch's exit status also counts a race inside rtspsrc at shutdown
+# (its PAUSE flushed by its own CLOSE: "Received end-of-file").
+GST_PLAY = """
+import sys, gi
+gi.require_version("Gst", "1.0")
+from gi.repository import Gst
+Gst.init(None)
+p = Gst.parse_launch("rtspsrc location=%s %s ! fakesink num-buffers=20" % (sys.argv[1], sys.argv[2]))
+p.set_state(Gst.State.PLAYING)
+m = p.get_bus().timed_pop_filtered(30 * Gst.SECOND, Gst.MessageType.EOS | Gst.MessageType.ERROR)
+print("eos" if m and m.type == Gst.MessageType.EOS else "error: %s" % (m.parse_error()[0].message if m else "timeout"))
+p.set_state(Gst.State.NULL)
+"""
+
+
+def gst_play(url, protocols):
+    r = subprocess.run(["/usr/bin/python3", "-c", GST_PLAY, url, protocols], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, text=True, timeout=60)
+    return r.stdout.strip() or r.stderr
+
+
+def raw(port, data, wait=1.0):
+    """Send DATA on a fresh connection; everything read until the gate
+    closes it or WAIT passes, and whether it closed."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    s.sendall(data)
+    got, closed, end = b"", False, time.monotonic() + wait
+    s.settimeout(0.2)
+    while time.monotonic() < end:
+        try:
+            chunk = s.recv(65536)
+        except socket.timeout:
+            continue
+        if not chunk:
+            closed = True
+            break
+        got += chunk
+    s.close()
+    return got.decode("latin-1"), closed
+
+
+def main():
+    base = free_port_block("test_gate_relay", 5)
+    h264, h265, digest, down = base, base + 1, base + 2, base + 3
+    servers, gates = [], []
+    try:
+        servers.append(start_rtsp_server(["--port", str(h264), "--mounts", "2"]))
+        servers.append(start_rtsp_server(["--port", str(h265), "--mounts", "1", "--codec", "h265"]))
+        servers.append(start_rtsp_server(["--port", str(digest), "--mounts", "1", "--user", "linkage",
+                                          "--password", SECRET]))
+        main_gate = Gate("rtsp://127.0.0.1:%d" % h264)
+        hevc_gate = Gate("rtsp://127.0.0.1:%d" % h265)
+        auth_gate = Gate("rtsp://127.0.0.1:%d" % digest, "--user", "linkage", "--password", SECRET)
+        noauth_gate = Gate("rtsp://127.0.0.1:%d" % digest)
+        down_gate = Gate("rtsp://127.0.0.1:%d" % down)
+        closer = Gate("rtsp://127.0.0.1:%d" % h264, "--close-after-ms", "1500")
+        gates = [main_gate, hevc_gate, auth_gate, noauth_gate, down_gate, closer]
+        step("servers on %d..%d, gates on %s" % (h264, digest, [g.port for g in gates]))
+
+        rc, out, err = ffprobe(main_gate.url("ok.cam0"))
+        assert rc == 0 and out == "h264", "ffprobe over TCP: rc %d out %r err %s" % (rc, out, err)
+        (_, end, nbytes), = main_gate.wait_closed("ok.cam0")
+        assert end == "teardown" and nbytes > 0, main_gate.closed()
+        step("ffprobe -rtsp_transport tcp through the gate: h264, %d bytes, teardown" % nbytes)
+
+        rc, out, err = ffprobe(hevc_gate.url("ok.cam0"))
+        assert rc == 0 and out == "hevc", "ffprobe of the H.265 camera: rc %d out %r err %s" % (rc, out, err)
+        step("the H.265 camera through the gate: hevc")
+
+        rc, out, err = ffprobe(main_gate.url("ok.cam1"), tcp=False)
+        assert rc == 0 and out == "h264", "ffprobe with its defaults: rc %d out %r err %s" % (rc, out, err)
+        assert "461" in err, "ffprobe's UDP SETUP was not answered 461: %s" % err
+        step("ffprobe without -rtsp_transport tcp: 461 to UDP, then TCP: h264")
+
+        for protocols in ("protocols=tcp", ""):
+            got = gst_play(main_gate.url("ok.cam1"), protocols)
+            assert got == "eos", "rtspsrc %s through the gate: %s\ngate: %s" % (protocols, got,
+                                                                            "\n".join(main_gate.err[-6:]))
+        step("GStreamer rtspsrc plays 20 buffers through the gate, over TCP and with its defaults")
+
+        rc, out, err = ffprobe(main_gate.url("refuse.grant9"))
+        assert rc != 0 and "403" in err and out == "", "a refused token: rc %d out %r err %s" % (rc, out, err)
+        assert main_gate.wait_closed("refuse.grant9") == [("refuse.grant9", "refused", 0)], main_gate.closed()
+        rc, out, err = ffprobe(main_gate.url("nosuchticket"))
+        assert rc != 0 and "401" in err, "an unknown token: rc %d err %s" % (rc, err)
+        step("refuse.* gets 403 (closed ... refused 0), an unknown token 401")
+
+        rc, out, err = ffprobe(auth_gate.url("ok.cam0"))
+        assert rc == 0 and out == "h264", "the digest camera through the gate: rc %d out %r err %s" % (rc, out, err)
+        rc, out, err = ffprobe(noauth_gate.url("ok.cam0"))
+        assert rc != 0 and "502" in err, "a gate without the credentials: rc %d out %r err %s" % (rc, out, err)
+        noauth_gate.wait_closed("ok.cam0")
+        assert noauth_gate.closed("ok.cam0")[0][1] == "upstream", noauth_gate.closed()
+        step("digest camera: plays through the gate holding the credentials, 502 through one without")
+
+        rc, out, err = ffprobe(down_gate.url("ok.cam0"))
+        assert rc != 0 and "502" in err, "an upstream that is down: rc %d err %s" % (rc, err)
+        assert down_gate.wait_closed("ok.cam0")[0][1:] == ("upstream", 0), down_gate.closed()
+        got, _ = raw(down_gate.port, b"OPTIONS * RTSP/1.0\r\nCSeq: 7\r\n\r\n", wait=0.5)
+        assert got.startswith("RTSP/1.0 200 OK\r\nCSeq: 7\r\n"), "the gate after a failed upstream: %r" % got
+        rc, out, err = ffprobe(main_gate.url("ok.nothing-here"))
+        assert rc != 0 and "502" in err, "a mount the upstream does not have: rc %d err %s" % (rc, err)
+        rc, out, err = ffprobe(main_gate.url("ok.cam0"))
+        assert rc == 0 and out == "h264", "the next player after a 502: rc %d out %r err %s" % (rc, out, err)
+        step("an upstream down, a mount missing: 502, and the gate serves the next player")
+
+        for junk in (b"\x00\xffHELLO this is not RTSP\r\n\r\n", b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"):
+            got, closed = raw(main_gate.port, junk)
+            assert got.startswith("RTSP/1.0 400 Bad Request") and closed, "junk %r: %r closed=%s" % (junk, got,
+                                                                                                   closed)
+        got, closed = raw(main_gate.port,
+                          b"OPTIONS * RTSP/1.0\r\nCSeq: 1\r\n\r\n"
+                          b"OPTIONS rtsp://h/t/ok.cam0 RTSP/1.0\r\nCSeq: 2\r\n\r\n"
+                          b"DESCRIBE rtsp://h/t/ok.cam0 RTSP/1.0\r\nCSeq: 3\r\nAccept: application/sdp\r\n\r\n"
+                          b"OPTIONS rtsp://h/t/ok.cam1 RTSP/1.0\r\nCSeq: 4\r\n\r\n", wait=3)
+        cseqs = re.findall(r"^RTSP/1.0 (\d+) .*\r\nCSeq: (\d+)", got, re.M)
+        assert cseqs == [("200", "1"), ("200", "2"), ("200", "3"), ("403", "4")] and closed, \
+            "pipelined requests: %s closed=%s\n%s" % (cseqs, closed, got)
+        assert "a=control:rtsp://h/t/ok.cam0/track0" in got and "Content-Base: rtsp://h/t/ok.cam0/" in got \
+            and ":%d" % h264 not in got, "the SDP names the gate, not the camera: %s" % got
+        assert main_gate.wait_closed("ok.cam0", 3)[-1][1] == "protocol", main_gate.closed()
+        rc, out, err = ffprobe(main_gate.url("ok.cam1"))
+        assert rc == 0 and out == "h264", "the next player after garbage: rc %d out %r err %s" % (rc, out, err)
+        step("garbage and HTTP: 400 and closed; pipelined requests answered in order; another token: 403")
+
+        t0 = time.monotonic()
+        r = subprocess.run(["ffmpeg", "-v", "error", "-rtsp_transport", "tcp", "-i", closer.url("ok.cam0"),
+                            "-f", "null", "-"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           timeout=30)
+        took = time.monotonic() - t0
+        (_, end, nbytes), = closer.wait_closed("ok.cam0")
+        assert took < 4.0, "ffmpeg ran %.1f s through a gate closing after 1.5 s" % took
+        assert end == "closed" and nbytes > 0, closer.closed()
+        step("--close-after-ms 1500: ffmpeg ended after %.1f s, closed with %d bytes" % (took, nbytes))
+
+        stats = {}
+        for g in gates:
+            got = g.closed()
+            stats[g] = g.stop()
+            assert stats[g]["sessions_live"] == 0 and stats[g]["closed"] == len(got), (stats[g], got)
+            assert stats[g]["bytes"] == sum(b for _, _, b in got), (stats[g], got)
+            assert not any(SECRET in x for x in g.lines + g.err), "the credentials in the gate's output"
+        m = stats[main_gate]
+        assert m["refused"] == 2 and m["protocol_errors"] == 3 and m["upstream_errors"] == 1, m
+        assert stats[down_gate]["upstream_errors"] == 1 and stats[down_gate]["opened"] == 1, stats[down_gate]
+        teardowns = [x for x in main_gate.closed() if x[1] == "teardown"]
+        assert len(teardowns) == 6, "TEARDOWNs counted: %s" % main_gate.closed()
+        step("counters agree with the closed lines; %d TEARDOWNs; no credentials in any output" % len(teardowns))
+    finally:
+        for g in gates:
+            if g.p.poll() is None:
+                g.p.kill()
+        stop_processes(servers)
+    print("ok")
+
+
+if __name__ == "__main__":
+    main()
