@@ -18,6 +18,9 @@ UPSTREAM/PATH, refuse.* 403, anything else 401):
   serves the next player; pipelined requests are answered in order with
   their CSeq; a request with another token ends the session (403,
   "protocol");
+* a player that stops reading while a fast upstream blasts frames: the
+  gate stops reading the upstream (its memory stays bounded, the upstream's
+  sends stall) until the player reads again;
 * --close-after-ms 1500: a long ffmpeg read ends within ~3 s and the gate
   reports "closed" with the bytes relayed;
 * the counters gate_probe prints at SIGTERM agree with what it reported.
@@ -137,9 +140,129 @@ def raw(port, data, wait=1.0):
     return got.decode("latin-1"), closed
 
 
+class FastCamera:
+    """A camera that sends 1400-byte frames as fast as TCP takes them once
+    PLAYed, and counts what it sent and the GET_PARAMETERs it heard."""
+
+    SDP = ("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=fast\r\nt=0 0\r\na=control:*\r\n"
+           "m=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\na=control:trackA\r\n")
+
+    def __init__(self, port):
+        self.srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.srv.bind(("127.0.0.1", port))
+        self.srv.listen(8)
+        self.sent, self.keepalives, self.lock, self.stop = 0, 0, threading.Lock(), False
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while not self.stop:
+            try:
+                c, _ = self.srv.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._answer, args=(c,), daemon=True).start()
+
+    def _send(self, c, data):
+        with self.lock:
+            c.sendall(data)
+
+    def _blast(self, c):
+        frame = b"$\x00\x05\x78" + bytes(1400)
+        try:
+            while not self.stop:
+                self._send(c, frame * 16)
+                self.sent += len(frame) * 16
+        except OSError:
+            pass
+
+    def _answer(self, c):
+        data = b""
+        try:
+            while not self.stop:
+                chunk = c.recv(65536)
+                if not chunk:
+                    return
+                data += chunk
+                while b"\r\n\r\n" in data:
+                    head, data = data.split(b"\r\n\r\n", 1)
+                    lines = head.decode("latin-1").split("\r\n")
+                    method = lines[0].split(" ")[0]
+                    cseq = next((x.split(":", 1)[1].strip() for x in lines if x.lower().startswith("cseq:")), "0")
+                    extra, body = "", ""
+                    if method == "DESCRIBE":
+                        extra = "Content-Base: rtsp://127.0.0.1/fast/\r\nContent-Type: application/sdp\r\n"
+                        body = self.SDP
+                    elif method == "SETUP":
+                        extra = "Session: fast1;timeout=60\r\nTransport: RTP/AVP/TCP;unicast;interleaved=0-1\r\n"
+                    elif method == "GET_PARAMETER":
+                        self.keepalives += 1
+                    self._send(c, ("RTSP/1.0 200 OK\r\nCSeq: %s\r\n%sContent-Length: %d\r\n\r\n%s"
+                                   % (cseq, extra, len(body), body)).encode())
+                    if method == "PLAY":
+                        threading.Thread(target=self._blast, args=(c,), daemon=True).start()
+        except OSError:
+            pass
+
+    def close(self):
+        self.stop = True
+        self.srv.close()
+
+
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        return next(int(x.split()[1]) for x in f if x.startswith("VmRSS:"))
+
+
+def backpressure(port):
+    """A player that stops reading: the gate's memory stays bounded and the
+    camera's sends stall; once it reads again, frames flow."""
+    cam = FastCamera(port)
+    gate = Gate("rtsp://127.0.0.1:%d" % port)
+    try:
+        base_rss = rss_kib(gate.p.pid)
+        p = socket.create_connection(("127.0.0.1", gate.port), timeout=5)
+        u = gate.url("ok.fast")
+        p.sendall(("DESCRIBE %s RTSP/1.0\r\nCSeq: 1\r\n\r\n" % u).encode())
+        got = b""
+        while b"a=control:" + u.encode() + b"/track0" not in got:
+            got += p.recv(65536)
+        p.sendall(("SETUP %s/track0 RTSP/1.0\r\nCSeq: 2\r\nTransport: RTP/AVP/TCP;unicast;interleaved=0-1\r\n"
+                   "\r\n" % u).encode())
+        while b"CSeq: 2" not in got:
+            got += p.recv(65536)
+        sid = re.search(rb"Session: ([0-9a-f]+)", got).group(1).decode()
+        p.sendall(("PLAY %s/ RTSP/1.0\r\nCSeq: 3\r\nSession: %s\r\n\r\n" % (u, sid)).encode())
+        while b"CSeq: 3" not in got:
+            got += p.recv(65536)
+        # The player reads nothing now.
+        time.sleep(2)
+        sent_2s, rss_2s = cam.sent, rss_kib(gate.p.pid)
+        time.sleep(1)
+        sent_3s, rss_3s = cam.sent, rss_kib(gate.p.pid)
+        assert sent_3s - sent_2s < 256 * 1024, "the camera still sends to a stalled player: %d -> %d bytes" % (
+            sent_2s, sent_3s)
+        assert rss_3s - base_rss < 24 * 1024, "the gate holds %d KiB for a stalled player" % (rss_3s - base_rss)
+        # It reads again: frames flow, the camera sends again.
+        n, t0 = 0, time.monotonic()
+        while time.monotonic() - t0 < 1.0:
+            n += len(p.recv(1 << 20))
+        assert n > 8 * 1024 * 1024 and cam.sent > sent_3s + 4 * 1024 * 1024, \
+            "after the stall: read %d, the camera sent %d more" % (n, cam.sent - sent_3s)
+        p.close()
+        (_, end, nbytes), = gate.wait_closed("ok.fast")
+        assert end == "client_gone" and nbytes >= n, gate.closed()
+        gate.stop()
+        return sent_3s, rss_3s - base_rss, n
+    finally:
+        if gate.p.poll() is None:
+            gate.p.kill()
+        cam.close()
+
+
 def main():
     base = free_port_block("test_gate_relay", 5)
-    h264, h265, digest, down = base, base + 1, base + 2, base + 3
+    h264, h265, digest, down, fast = base, base + 1, base + 2, base + 3, base + 4
     servers, gates = [], []
     try:
         servers.append(start_rtsp_server(["--port", str(h264), "--mounts", "2"]))
@@ -220,6 +343,10 @@ def main():
         rc, out, err = ffprobe(main_gate.url("ok.cam1"))
         assert rc == 0 and out == "h264", "the next player after garbage: rc %d out %r err %s" % (rc, out, err)
         step("garbage and HTTP: 400 and closed; pipelined requests answered in order; another token: 403")
+
+        sent, grew, n = backpressure(fast)
+        step("a stalled player: the camera stalled after %d MiB, the gate grew %d KiB; then %d MiB read in 1 s"
+             % (sent >> 20, grew, n >> 20))
 
         t0 = time.monotonic()
         r = subprocess.run(["ffmpeg", "-v", "error", "-rtsp_transport", "tcp", "-i", closer.url("ok.cam0"),
