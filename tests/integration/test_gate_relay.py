@@ -18,6 +18,8 @@ UPSTREAM/PATH, refuse.* 403, anything else 401):
   serves the next player; pipelined requests are answered in order with
   their CSeq; a request with another token ends the session (403,
   "protocol");
+* a forced range (gate_force_range) is what the camera is asked to PLAY,
+  whatever Range the player sends;
 * a player that stops reading while a fast upstream blasts frames: the
   gate stops reading the upstream (its memory stays bounded, the upstream's
   sends stall) until the player reads again;
@@ -153,6 +155,7 @@ class FastCamera:
         self.srv.bind(("127.0.0.1", port))
         self.srv.listen(8)
         self.sent, self.keepalives, self.lock, self.stop = 0, 0, threading.Lock(), False
+        self.ranges, self.blasting = [], True
         threading.Thread(target=self._serve, daemon=True).start()
 
     def _serve(self):
@@ -197,21 +200,66 @@ class FastCamera:
                         extra = "Session: fast1;timeout=60\r\nTransport: RTP/AVP/TCP;unicast;interleaved=0-1\r\n"
                     elif method == "GET_PARAMETER":
                         self.keepalives += 1
+                    elif method == "PLAY":
+                        self.ranges += [x.split(":", 1)[1].strip() for x in lines if x.lower().startswith("range:")]
                     self._send(c, ("RTSP/1.0 200 OK\r\nCSeq: %s\r\n%sContent-Length: %d\r\n\r\n%s"
                                    % (cseq, extra, len(body), body)).encode())
-                    if method == "PLAY":
+                    if method == "PLAY" and self.blasting:
                         threading.Thread(target=self._blast, args=(c,), daemon=True).start()
         except OSError:
             pass
 
     def close(self):
         self.stop = True
+        try:
+            self.srv.shutdown(socket.SHUT_RDWR)     # wakes the accept()
+        except OSError:
+            pass
         self.srv.close()
 
 
 def rss_kib(pid):
     with open("/proc/%d/status" % pid) as f:
         return next(int(x.split()[1]) for x in f if x.startswith("VmRSS:"))
+
+
+def play_raw(gate, token, range_=None):
+    """DESCRIBE, SETUP, PLAY (with RANGE_) on a raw socket; the socket."""
+    p = socket.create_connection(("127.0.0.1", gate.port), timeout=5)
+    u = gate.url(token)
+    p.sendall(("DESCRIBE %s RTSP/1.0\r\nCSeq: 1\r\n\r\n" % u).encode())
+    got = b""
+    while b"a=control:" + u.encode() + b"/track0" not in got:
+        got += p.recv(65536)
+    p.sendall(("SETUP %s/track0 RTSP/1.0\r\nCSeq: 2\r\nTransport: RTP/AVP/TCP;unicast;interleaved=0-1\r\n"
+               "\r\n" % u).encode())
+    while b"CSeq: 2" not in got:
+        got += p.recv(65536)
+    sid = re.search(rb"Session: ([0-9a-f]+)", got).group(1).decode()
+    p.sendall(("PLAY %s/ RTSP/1.0\r\nCSeq: 3\r\nSession: %s\r\n%s\r\n"
+               % (u, sid, "Range: %s\r\n" % range_ if range_ else "")).encode())
+    while b"CSeq: 3" not in got:
+        got += p.recv(65536)
+    return p
+
+
+def forced_range(port):
+    """gate_force_range: the camera hears the forced Range, not the player's."""
+    cam = FastCamera(port)
+    cam.blasting = False
+    forced = Gate("rtsp://127.0.0.1:%d" % port, "--force-range", "clock=20261128T100000Z-20261128T110000Z")
+    free = Gate("rtsp://127.0.0.1:%d" % port)
+    try:
+        for g in (forced, free):
+            play_raw(g, "ok.rec", "npt=0-").close()
+            g.wait_closed("ok.rec")
+            g.stop()
+        assert cam.ranges == ["clock=20261128T100000Z-20261128T110000Z", "npt=0-"], cam.ranges
+    finally:
+        for g in (forced, free):
+            if g.p.poll() is None:
+                g.p.kill()
+        cam.close()
 
 
 def backpressure(port):
@@ -221,20 +269,7 @@ def backpressure(port):
     gate = Gate("rtsp://127.0.0.1:%d" % port)
     try:
         base_rss = rss_kib(gate.p.pid)
-        p = socket.create_connection(("127.0.0.1", gate.port), timeout=5)
-        u = gate.url("ok.fast")
-        p.sendall(("DESCRIBE %s RTSP/1.0\r\nCSeq: 1\r\n\r\n" % u).encode())
-        got = b""
-        while b"a=control:" + u.encode() + b"/track0" not in got:
-            got += p.recv(65536)
-        p.sendall(("SETUP %s/track0 RTSP/1.0\r\nCSeq: 2\r\nTransport: RTP/AVP/TCP;unicast;interleaved=0-1\r\n"
-                   "\r\n" % u).encode())
-        while b"CSeq: 2" not in got:
-            got += p.recv(65536)
-        sid = re.search(rb"Session: ([0-9a-f]+)", got).group(1).decode()
-        p.sendall(("PLAY %s/ RTSP/1.0\r\nCSeq: 3\r\nSession: %s\r\n\r\n" % (u, sid)).encode())
-        while b"CSeq: 3" not in got:
-            got += p.recv(65536)
+        p = play_raw(gate, "ok.fast")
         # The player reads nothing now.
         time.sleep(2)
         sent_2s, rss_2s = cam.sent, rss_kib(gate.p.pid)
@@ -261,8 +296,8 @@ def backpressure(port):
 
 
 def main():
-    base = free_port_block("test_gate_relay", 5)
-    h264, h265, digest, down, fast = base, base + 1, base + 2, base + 3, base + 4
+    base = free_port_block("test_gate_relay", 6)
+    h264, h265, digest, down, fast, recorded = base, base + 1, base + 2, base + 3, base + 4, base + 5
     servers, gates = [], []
     try:
         servers.append(start_rtsp_server(["--port", str(h264), "--mounts", "2"]))
@@ -343,6 +378,9 @@ def main():
         rc, out, err = ffprobe(main_gate.url("ok.cam1"))
         assert rc == 0 and out == "h264", "the next player after garbage: rc %d out %r err %s" % (rc, out, err)
         step("garbage and HTTP: 400 and closed; pipelined requests answered in order; another token: 403")
+
+        forced_range(recorded)
+        step("gate_force_range: the camera is asked for the forced range, not the player's")
 
         sent, grew, n = backpressure(fast)
         step("a stalled player: the camera stalled after %d MiB, the gate grew %d KiB; then %d MiB read in 1 s"
