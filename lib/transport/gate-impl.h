@@ -66,8 +66,8 @@ struct gate_session {
         /* The player. */
         uv_tcp_t player;
         bool player_open, player_reading, pumping;
-        char *pin;                       /* read, not yet taken (GATE_PLAYER_BUF) */
-        size_t pin_len;
+        char *pin;                       /* read, not yet taken (up to GATE_PLAYER_BUF) */
+        size_t pin_len, pin_cap;
         size_t player_queued;            /* bytes written, not yet sent */
         enum gate_wait wait;
         int wait_cseq;                   /* the pending request's CSeq */

@@ -314,13 +314,21 @@ static void gate_player_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
         struct gate_session *s = h->data;
 
         (void)suggested;
-        if (!s->pin)
-                s->pin = malloc(GATE_PLAYER_BUF);
-        if (!s->pin || s->pin_len >= GATE_PLAYER_BUF) {
+        /* Players send little: the buffer grows to GATE_PLAYER_BUF only for
+         * a request or frame that needs it. */
+        if (s->pin_len == s->pin_cap && s->pin_cap < GATE_PLAYER_BUF) {
+                size_t cap = s->pin_cap ? s->pin_cap * 4 : 4096;
+                char *p = realloc(s->pin, cap < GATE_PLAYER_BUF ? cap : GATE_PLAYER_BUF);
+                if (p) {
+                        s->pin = p;
+                        s->pin_cap = cap < GATE_PLAYER_BUF ? cap : GATE_PLAYER_BUF;
+                }
+        }
+        if (s->pin_len >= s->pin_cap) {
                 *b = uv_buf_init(NULL, 0);
                 return;
         }
-        *b = uv_buf_init(s->pin + s->pin_len, (unsigned)(GATE_PLAYER_BUF - s->pin_len));
+        *b = uv_buf_init(s->pin + s->pin_len, (unsigned)(s->pin_cap - s->pin_len));
 }
 
 static void gate_player_on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
@@ -331,7 +339,7 @@ static void gate_player_on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
         if (n == 0 || s->ended)
                 return;
         gate_hold(s);
-        if (n == UV_ENOBUFS && s->pin) {
+        if (n == UV_ENOBUFS && s->pin_cap == GATE_PLAYER_BUF) {
                 gate_flow(s);
         } else if (n < 0) {
                 gate_end(s, GATE_END_CLIENT_GONE,
@@ -568,6 +576,13 @@ static void gate_request(struct gate_session *s, const struct rtspreq *r)
         }
         if (s->token[0] && strcmp(u.token, s->token) != 0) {
                 gate_protocol_error(s, 403, r->cseq, "a request with another token");
+                return;
+        }
+        if (r->require[0]) {
+                /* No extension is supported (RFC 2326 12.32). */
+                char unsupported[160];
+                snprintf(unsupported, sizeof(unsupported), "Unsupported: %s\r\n", r->require);
+                gate_reply(s, 551, r->cseq, NULL, unsupported, NULL, 0);
                 return;
         }
         if (m->session && s->id[0] && strcmp(r->session, s->id) != 0) {

@@ -129,6 +129,9 @@ int sdp_rewrite_controls(const char *buf, size_t len, const char *base, char **r
         char *out;
 
         for (p = buf; p < end; p++) {
+                /* Text only: a NUL or a control byte is no SDP to hand on. */
+                if ((unsigned char)*p < ' ' && *p != '\n' && *p != '\r' && *p != '\t')
+                        return -EBADMSG;
                 lines += *p == '\n';
                 media += *p == 'm' && (p == buf || p[-1] == '\n') && p + 1 < end && p[1] == '=';
         }

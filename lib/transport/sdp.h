@@ -34,5 +34,5 @@ int sdp_parse(const char *buf, size_t len, const char *base, struct sdp_session 
  *  goes; the session's first becomes "a=control:BASE/", and each media gets
  *  "a=control:BASE/trackN" (N = 0, 1, ... in m= order) right after its m=
  *  line. Lines end "\r\n". Caller owns *RET (free). 0, -EBADMSG (no
- *  v=0 first), -ENOMEM. */
+ *  v=0 first, a control byte other than CR, LF, tab), -ENOMEM. */
 int sdp_rewrite_controls(const char *buf, size_t len, const char *base, char **ret, size_t *ret_len);

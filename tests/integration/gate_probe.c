@@ -3,11 +3,12 @@
  * benchmark tests/bench/stream-gate.
  *
  *   gate_probe --listen HOST:PORT --upstream rtsp://HOST:PORT [--user U --password P]
- *              [--close-after-ms N]
+ *              [--close-after-ms N] [--force-range RANGE]
  *
  * Tokens: ok.PATH is admitted to UPSTREAM/PATH; slow.PATH the same after
  * 1 s; refuse.ANYTHING gets 403; anything else 401. --close-after-ms N
- * calls gate_close() on each admitted session N ms after its admission.
+ * calls gate_close() on each admitted session N ms after its admission;
+ * --force-range RANGE calls gate_force_range() before each admission.
  * Prints "ready PORT" once listening, "closed TOKEN END BYTES" for each
  * ops->closed, and on SIGTERM or SIGINT stops the gate, prints its
  * counters as one JSON line and exits 0. */
@@ -35,7 +36,7 @@ struct pending {
 static struct {
         uv_loop_t *loop;
         struct gate *gate;
-        const char *upstream, *user, *password;
+        const char *upstream, *user, *password, *force_range;
         long close_after_ms;
         struct pending *pending;
         uv_signal_t sigterm, sigint;
@@ -96,6 +97,8 @@ static void pending_add(struct gate_session *s, enum pending_kind kind, const ch
 
 static void admit_now(struct gate_session *s, const char *url)
 {
+        if (probe.force_range)
+                gate_force_range(s, probe.force_range);
         gate_admit(s, url, probe.user, probe.password, NULL);
         if (probe.close_after_ms > 0 && gate_session_admitted(s))
                 pending_add(s, PENDING_CLOSE, NULL, (uint64_t)probe.close_after_ms);
@@ -165,7 +168,7 @@ static void on_signal(uv_signal_t *h, int signum)
 static int usage(void)
 {
         fprintf(stderr, "usage: gate_probe --listen HOST:PORT --upstream rtsp://HOST:PORT [--user U --password P] "
-                        "[--close-after-ms N]\n");
+                        "[--close-after-ms N] [--force-range RANGE]\n");
         return 2;
 }
 
@@ -187,6 +190,8 @@ int main(int argc, char **argv)
                         probe.user = argv[i + 1];
                 else if (strcmp(argv[i], "--password") == 0)
                         probe.password = argv[i + 1];
+                else if (strcmp(argv[i], "--force-range") == 0)
+                        probe.force_range = argv[i + 1];
                 else if (strcmp(argv[i], "--close-after-ms") == 0)
                         probe.close_after_ms = strtol(argv[i + 1], NULL, 10);
                 else
