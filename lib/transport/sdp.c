@@ -121,6 +121,39 @@ int sdp_parse(const char *buf, size_t len, const char *base, struct sdp_session 
         return 0;
 }
 
+/* The lines of a camera's SDP that could say where it is or whose it is
+ * (Art 19, 29(2): its address stays at the station): the origin's and the
+ * connection's addresses, a URI, an e-mail, a phone, any other URL. */
+static bool sdp_hides(const char *p, size_t l)
+{
+        if (l >= 2 && (p[0] == 'o' || p[0] == 'c' || p[0] == 'u' || p[0] == 'e' || p[0] == 'p') && p[1] == '=')
+                return true;
+        for (size_t i = 0; i + 3 <= l; i++)
+                if (memcmp(p + i, "://", 3) == 0)
+                        return true;
+        return false;
+}
+
+/* What stands for a hidden line in OUT (N bytes, enough for 80): an origin
+ * keeps its session ID and version (players compare them), a connection
+ * says 0.0.0.0 (RTP comes over the RTSP connection), the rest goes. */
+static size_t sdp_hidden(const char *p, size_t l, char *out, size_t n)
+{
+        char line[256], id[24] = "0", version[24] = "0";
+
+        if (p[0] == 'o' || p[0] == 'c') {
+                snprintf(line, sizeof(line), "%.*s", (int)(l < sizeof(line) - 1 ? l : sizeof(line) - 1), p);
+                if (p[0] == 'o' && (sscanf(line, "o=%*s %23[0-9] %23[0-9]", id, version) != 2)) {
+                        snprintf(id, sizeof(id), "0");
+                        snprintf(version, sizeof(version), "0");
+                }
+                if (p[0] == 'o')
+                        return (size_t)snprintf(out, n, "o=- %s %s IN IP4 0.0.0.0\r\n", id, version);
+                return (size_t)snprintf(out, n, "c=IN IP4 0.0.0.0\r\n");
+        }
+        return 0;
+}
+
 int sdp_rewrite_controls(const char *buf, size_t len, const char *base, char **ret, size_t *ret_len)
 {
         const char *p, *end = buf + len;
@@ -135,7 +168,7 @@ int sdp_rewrite_controls(const char *buf, size_t len, const char *base, char **r
                 lines += *p == '\n';
                 media += *p == 'm' && (p == buf || p[-1] == '\n') && p + 1 < end && p[1] == '=';
         }
-        cap = len + 2 * (lines + 1) + (media + 1) * (bl + 32) + 1;
+        cap = len + 80 * (lines + 1) + (media + 1) * (bl + 32) + 1;
         out = malloc(cap);
         if (!out)
                 return -ENOMEM;
@@ -162,6 +195,8 @@ int sdp_rewrite_controls(const char *buf, size_t len, const char *base, char **r
                                 session_control = true;
                                 n += (size_t)snprintf(out + n, cap - n, "a=control:%s/\r\n", base);
                         }
+                } else if (sdp_hides(p, l)) {
+                        n += sdp_hidden(p, l, out + n, cap - n);
                 } else {
                         memcpy(out + n, p, l);
                         n += l;

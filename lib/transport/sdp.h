@@ -33,6 +33,8 @@ int sdp_parse(const char *buf, size_t len, const char *base, struct sdp_session 
 /** BUF (LEN bytes) as the stream gate answers it: every a=control line
  *  goes; the session's first becomes "a=control:BASE/", and each media gets
  *  "a=control:BASE/trackN" (N = 0, 1, ... in m= order) right after its m=
- *  line. Lines end "\r\n". Caller owns *RET (free). 0, -EBADMSG (no
+ *  line. Nothing of where the camera is goes on: the o= line's address
+ *  and user become 0.0.0.0 and -, c= says 0.0.0.0, u=, e=, p= lines and
+ *  any other line with a URL are dropped. Lines end "\r\n". Caller owns *RET (free). 0, -EBADMSG (no
  *  v=0 first, a control byte other than CR, LF, tab), -ENOMEM. */
 int sdp_rewrite_controls(const char *buf, size_t len, const char *base, char **ret, size_t *ret_len);

@@ -244,6 +244,18 @@ static void test_sdp_rewrite(void)
         CHECK_STREQ(s.control, "rtsp://g:1/t/tok/");
         CHECK_STREQ(s.media[0].codec, "H265");
         free(out);
+        /* Nothing of where the camera is: origin, connection, URLs. */
+        in = "v=0\r\no=admin 3735 2 IN IP4 10.20.30.40\r\ns=cam\r\nu=http://10.20.30.40/info\r\n"
+             "e=owner@hotel.example\r\np=+86 731 0000\r\nc=IN IP4 10.20.30.40/127\r\n"
+             "a=x-backchannel:rtsp://10.20.30.40:554/back\r\nm=video 0 RTP/AVP 96\r\nc=IN IP6 fe80::1\r\n"
+             "a=rtpmap:96 H264/90000\r\n";
+        CHECK(sdp_rewrite_controls(in, strlen(in), "rtsp://g:1/t/tok", &out, &len) == 0);
+        CHECK(strstr(out, "10.20.30.40") == NULL && strstr(out, "fe80") == NULL && strstr(out, "admin") == NULL);
+        CHECK(strstr(out, "hotel") == NULL && strstr(out, "+86") == NULL && strstr(out, "backchannel") == NULL);
+        CHECK_CONTAINS(out, "o=- 3735 2 IN IP4 0.0.0.0\r\ns=cam\r\nc=IN IP4 0.0.0.0\r\n");
+        CHECK_CONTAINS(out, "a=control:rtsp://g:1/t/tok/track0\r\nc=IN IP4 0.0.0.0\r\na=rtpmap:96 H264/90000\r\n");
+        CHECK(sdp_parse(out, len, "rtsp://g:1/t/tok/", &s) == 0 && s.n_media == 1);
+        free(out);
         CHECK(sdp_rewrite_controls("x=1\r\n", 5, "rtsp://g", &out, &len) == -EBADMSG);
         CHECK(sdp_rewrite_controls("", 0, "rtsp://g", &out, &len) == -EBADMSG);
 }
