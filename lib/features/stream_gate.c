@@ -230,6 +230,46 @@ static void sg_unbind_expired(struct stream_gate *sg, int64_t now, bool all)
                 }
 }
 
+/* Why a session ended, in the log's words: fixed sentences, as what the
+ * protocol half says of an upstream may name the camera's address. */
+static const char *sg_end_text(enum gate_end end)
+{
+        switch (end) {
+        case GATE_END_TEARDOWN: return "the player ended it";
+        case GATE_END_CLIENT_GONE: return "the player's connection closed";
+        case GATE_END_UPSTREAM: return "the camera's stream failed or could not be opened";
+        case GATE_END_CLOSED: return "closed by the station";
+        case GATE_END_REFUSED: return "refused";
+        case GATE_END_PROTOCOL: return "the player broke the protocol";
+        }
+        return "?";
+}
+
+/* The close of an admitted session, on record (gate_closed; its open row
+ * in gate_sessions goes with it). */
+static void sg_record_close(struct stream_gate_ticket *gt, const char *end, uint64_t bytes, int64_t duration_us,
+                            const char *why)
+{
+        struct stream_gate *sg = gt->sg;
+        char b[32], secs[32];
+        const char *p[10] = { gt->id, gt->t.officer, gt->t.camera, gt->t.grant, gt->t.emergency,
+                              gt->client, b, secs, end, why };
+
+        snprintf(b, sizeof(b), "%" PRIu64, bytes);
+        snprintf(secs, sizeof(secs), "%.3f", (double)duration_us / 1e6);
+        log_info("gate", "ticket=%s officer=%s camera=%s client=%s bytes=%s seconds=%s end=%s "
+                 "msg=\"closed\" reason=\"%s\"", gt->id, gt->t.officer, gt->t.camera, gt->client, b, secs, end,
+                 why);
+        if (sg->db && db_is_up(sg->db)) {
+                struct db_tx *tx = db_tx_new();
+                db_tx_add(tx, "SELECT gate_closed($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)", 10, p, NULL, NULL);
+                db_submit(sg->db, tx, sg_on_logged, sg);
+        } else {
+                log_warn("gate", "ticket=%s msg=\"close not on record: the database is down (recorded at the "
+                         "next start)\"", gt->id);
+        }
+}
+
 /* --- the basis, asked of the database --- */
 
 static void sg_free_if_done(struct stream_gate_ticket *gt)
@@ -252,6 +292,9 @@ static void sg_on_decided(void *arg, struct db_tx *tx, int err, const char *msg)
 
         gt->deciding = false;
         if (!gt->s) {                   /* the player left meanwhile */
+                if (!err && res && PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't')
+                        sg_record_close(gt, gate_end_name(GATE_END_CLIENT_GONE), 0, 0,
+                                        "the player left before the stream opened");
                 sg_free_if_done(gt);
                 return;
         }
@@ -390,50 +433,19 @@ static void sg_admit(void *arg, struct gate_session *s, const char *token, const
 
 /* --- the end of a session, on record --- */
 
-/* Why a session ended, in the log's words: fixed sentences, as what the
- * protocol half says of an upstream may name the camera's address. */
-static const char *sg_end_text(enum gate_end end)
-{
-        switch (end) {
-        case GATE_END_TEARDOWN: return "the player ended it";
-        case GATE_END_CLIENT_GONE: return "the player's connection closed";
-        case GATE_END_UPSTREAM: return "the camera's stream failed or could not be opened";
-        case GATE_END_CLOSED: return "closed by the station";
-        case GATE_END_REFUSED: return "refused";
-        case GATE_END_PROTOCOL: return "the player broke the protocol";
-        }
-        return "?";
-}
-
 static void sg_closed(void *arg, struct gate_session *s, enum gate_end end, uint64_t bytes, int64_t duration_us,
                       const char *reason)
 {
         struct stream_gate *sg = arg;
         struct stream_gate_ticket *gt = sg_find(sg, s);
-        char b[32], secs[32];
 
         if (!gt)
                 return;                 /* refused on the loop: on record already */
         gt->s = NULL;
         (void)reason;   /* the gate's own words may name the camera's address: not for the log */
-        if (gt->admitted) {
-                const char *why = gt->closing[0] ? gt->closing : sg_end_text(end);
-                const char *p[10] = { gt->id, gt->t.officer, gt->t.camera, gt->t.grant, gt->t.emergency,
-                                      gt->client, b, secs, gate_end_name(end), why };
-                snprintf(b, sizeof(b), "%" PRIu64, bytes);
-                snprintf(secs, sizeof(secs), "%.3f", (double)duration_us / 1e6);
-                log_info("gate", "ticket=%s officer=%s camera=%s client=%s bytes=%s seconds=%s end=%s "
-                         "msg=\"closed\" reason=\"%s\"", gt->id, gt->t.officer, gt->t.camera, gt->client, b, secs,
-                         gate_end_name(end), why ? why : "");
-                if (sg->db && db_is_up(sg->db)) {
-                        struct db_tx *tx = db_tx_new();
-                        db_tx_add(tx, "SELECT gate_closed($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)", 10, p, NULL,
-                                  NULL);
-                        db_submit(sg->db, tx, sg_on_logged, sg);
-                } else {
-                        log_warn("gate", "ticket=%s msg=\"close not on record: the database is down\"", gt->id);
-                }
-        }
+        if (gt->admitted)
+                sg_record_close(gt, gate_end_name(end), bytes, duration_us,
+                                gt->closing[0] ? gt->closing : sg_end_text(end));
         sg_free_if_done(gt);
 }
 
