@@ -71,57 +71,6 @@ int gate_up_send(struct gate_session *s, const char *method, const char *uri, co
 
 /* --- answers --- */
 
-/* The upstream's RTP-Info with each url= made the track's URL at the gate;
- * an entry for a URL that is no track's goes (the camera's address stays
- * at the station). Caller frees; NULL if nothing is left. */
-static char *gate_rtp_info(const struct gate_session *s, const char *value)
-{
-        size_t cap = strlen(value) + (size_t)GATE_MAX_TRACKS * (strlen(s->base) + 16) + 16, n = 0;
-        char *out = malloc(cap);
-        const char *p = value;
-
-        if (!out)
-                return NULL;
-        while (*p) {
-                const char *comma = strchr(p, ',');
-                size_t l = comma ? (size_t)(comma - p) : strlen(p);
-                char item[1200];
-                char *url, *rest;
-                int i, track = -1;
-
-                if (l < sizeof(item)) {
-                        memcpy(item, p, l);
-                        item[l] = '\0';
-                        url = item;
-                        while (*url == ' ')
-                                url++;
-                        rest = strchr(url, ';');
-                        if (rest)
-                                *rest++ = '\0';
-                        if (strncmp(url, "url=", 4) == 0) {
-                                url += 4;
-                                for (i = 0; i < s->n_tracks && track < 0; i++) {
-                                        const char *c = s->tracks[i].control;
-                                        size_t cl = strlen(c), ul = strlen(url);
-                                        /* Absolute, or the tail of the control URL. */
-                                        if (strcmp(c, url) == 0 ||
-                                            (!strstr(url, "://") && ul < cl && strcmp(c + cl - ul, url) == 0 &&
-                                             c[cl - ul - 1] == '/'))
-                                                track = i;
-                                }
-                        }
-                        if (track >= 0 && n + strlen(s->base) + 16 + (rest ? strlen(rest) : 0) < cap)
-                                n += (size_t)snprintf(out + n, cap - n, "%surl=%s/track%d%s%s", n ? "," : "",
-                                                      s->base, track, rest ? ";" : "", rest ? rest : "");
-                }
-                p = comma ? comma + 1 : p + l;
-        }
-        if (n == 0) {
-                free(out);
-                return NULL;
-        }
-        return out;
-}
 
 /* A status other than 200 to the player's request, the upstream's reason
  * as the detail. */
@@ -233,7 +182,14 @@ static void gate_up_played(struct gate_session *s, const struct rtspmsg_response
                 return;
         }
         s->playing = true;
-        rtp_info = r->rtp_info[0] ? gate_rtp_info(s, r->rtp_info) : NULL;
+        if (r->rtp_info[0]) {
+                const char *controls[GATE_MAX_TRACKS];
+                for (int i = 0; i < s->n_tracks; i++)
+                        controls[i] = s->tracks[i].control;
+                rtp_info = rtspmsg_rtp_info_rewrite(r->rtp_info, controls, s->n_tracks, s->base);
+        } else {
+                rtp_info = NULL;
+        }
         n = (rtp_info ? strlen(rtp_info) : 0) + sizeof(r->range) + 32;
         headers = malloc(n);
         if (headers)

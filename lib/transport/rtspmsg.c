@@ -317,3 +317,55 @@ int rtspmsg_basic(const char *user, const char *password, char *out, size_t n)
         sodium_memzero(plain, sizeof(plain));
         return 0;
 }
+
+/* (rtspmsg.h) */
+char *rtspmsg_rtp_info_rewrite(const char *value, const char *const *controls, int n_controls, const char *base)
+{
+        size_t cap = strlen(value) + (size_t)(n_controls > 0 ? n_controls : 0) * (strlen(base) + 16) + 16, n = 0;
+        char *out = malloc(cap);
+        const char *p = value;
+
+        if (!out)
+                return NULL;
+        while (*p) {
+                const char *comma = strchr(p, ',');
+                size_t l = comma ? (size_t)(comma - p) : strlen(p);
+                char item[1200];
+                char *url, *rest;
+                int i, track = -1;
+
+                if (l < sizeof(item)) {
+                        memcpy(item, p, l);
+                        item[l] = '\0';
+                        url = item;
+                        while (*url == ' ')
+                                url++;
+                        rest = strchr(url, ';');
+                        if (rest)
+                                *rest++ = '\0';
+                        if (rest && strstr(rest, "://"))
+                                rest = NULL;    /* seq= and rtptime= carry no URL; anything that does goes */
+                        if (strncmp(url, "url=", 4) == 0) {
+                                url += 4;
+                                for (i = 0; i < n_controls && track < 0; i++) {
+                                        const char *c = controls[i];
+                                        size_t cl = strlen(c), ul = strlen(url);
+                                        /* Absolute, or the tail of the control URL. */
+                                        if (strcmp(c, url) == 0 ||
+                                            (!strstr(url, "://") && ul < cl && strcmp(c + cl - ul, url) == 0 &&
+                                             c[cl - ul - 1] == '/'))
+                                                track = i;
+                                }
+                        }
+                        if (track >= 0 && n + strlen(base) + 16 + (rest ? strlen(rest) : 0) < cap)
+                                n += (size_t)snprintf(out + n, cap - n, "%surl=%s/track%d%s%s", n ? "," : "",
+                                                      base, track, rest ? ";" : "", rest ? rest : "");
+                }
+                p = comma ? comma + 1 : p + l;
+        }
+        if (n == 0) {
+                free(out);
+                return NULL;
+        }
+        return out;
+}

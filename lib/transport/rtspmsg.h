@@ -66,3 +66,10 @@ int rtspmsg_url_split(const char *url, struct rtspmsg_url *ret);
 /** The Authorization value for a Basic challenge: "Basic " and base64 of
  *  USER:PASSWORD, into OUT (size N); 0 or -ENOSPC. */
 int rtspmsg_basic(const char *user, const char *password, char *out, size_t n);
+
+/** A camera's RTP-Info value (untrusted) as the gate answers it: each
+ *  url= that is one of CONTROLS (absolute, or its tail after a '/')
+ *  becomes BASE/trackN, N its index; an entry for any other URL goes (the
+ *  camera's address stays at the station). Caller frees; NULL if nothing
+ *  is left or out of memory. Fuzzed by tests/fuzz/fuzz_rtsp.c. */
+char *rtspmsg_rtp_info_rewrite(const char *value, const char *const *controls, int n_controls, const char *base);

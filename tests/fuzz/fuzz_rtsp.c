@@ -37,6 +37,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                                sizeof(out));
                 }
                 sdp_parse(r.body, r.body_len, r.content_base, &s);
+                if (r.rtp_info[0]) {
+                        const char *controls[2] = { "rtsp://h/x/stream=0", "rtsp://h/x/stream=1" };
+                        char *out = rtspmsg_rtp_info_rewrite(r.rtp_info, controls, 2, "rtsp://g:1/t/tok");
+                        if (out && (strstr(out, "rtsp://h/") || strchr(out, '\r') || strchr(out, '\n')))
+                                abort();        /* the camera's URL, or a header broken, reached the player */
+                        free(out);
+                }
         }
         /* The whole input as an SDP too. */
         if (sdp_parse(buf, size, "rtsp://h/base/", &s) == 0 && (s.n_media < 0 || s.n_media > SDP_MAX_MEDIA))

@@ -223,6 +223,24 @@ static void test_frames(void)
         }
 }
 
+/* RTP-Info as the gate answers it: its own track URLs only. */
+static void test_rtp_info_rewrite(void)
+{
+        const char *controls[2] = { "rtsp://10.0.0.9:554/cam/stream=0", "rtsp://10.0.0.9:554/cam/stream=1" };
+        char *out;
+
+        out = rtspmsg_rtp_info_rewrite("url=rtsp://10.0.0.9:554/cam/stream=1;seq=7;rtptime=9, "
+                                       "url=stream=0;seq=1,url=rtsp://elsewhere/x;seq=2,"
+                                       "url=rtsp://10.0.0.9:554/cam/stream=0;x=rtsp://10.0.0.9/", controls, 2,
+                                       "rtsp://g:1/t/tok");
+        CHECK(out != NULL);
+        CHECK_STREQ(out, "url=rtsp://g:1/t/tok/track1;seq=7;rtptime=9,url=rtsp://g:1/t/tok/track0;seq=1,"
+                         "url=rtsp://g:1/t/tok/track0");
+        free(out);
+        CHECK(rtspmsg_rtp_info_rewrite("url=rtsp://elsewhere/x;seq=2", controls, 2, "rtsp://g:1/t/tok") == NULL);
+        CHECK(rtspmsg_rtp_info_rewrite("", controls, 2, "rtsp://g:1/t/tok") == NULL);
+}
+
 /* The SDP the gate answers: its own control URLs, nothing of the camera's. */
 static void test_sdp_rewrite(void)
 {
@@ -308,6 +326,7 @@ int main(void)
         RUN(test_urls);
         RUN(test_transport);
         RUN(test_frames);
+        RUN(test_rtp_info_rewrite);
         RUN(test_sdp_rewrite);
         RUN(test_upstream_answers);
         return 0;
