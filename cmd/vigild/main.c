@@ -1,6 +1,7 @@
 /* vigild: one platform node (city, district or station). Thin: options,
  * configuration, the loop. Everything else is in lib/ (node.c). */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,6 +125,11 @@ int main(int argc, char **argv)
                 printf("configuration OK\n");
                 return 0;
         }
+        /* A write to a socket its peer has reset (a player that vanishes
+         * mid-stream at the stream gate, a camera that drops us) is an
+         * EPIPE for the code that wrote it, not the end of the station:
+         * libuv leaves SIGPIPE's default, which kills the process. */
+        signal(SIGPIPE, SIG_IGN);
         r = node_init(&node, uv_default_loop(), &cfg, err, sizeof(err));
         if (r < 0) {
                 log_error("node", "msg=\"cannot start\" reason=\"%s\"", err);
