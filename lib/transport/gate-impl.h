@@ -18,6 +18,16 @@
 #define GATE_UP_BUF (RTSPMSG_MAX_HEAD + 4 + RTSPMSG_MAX_BODY)
 #define GATE_LINGER_MS 2000      /* an ended session's last bytes, then its handles close */
 #define GATE_SESSION_TIMEOUT 60  /* seconds, as the player is told in Session */
+/* Hostile players (the gate's port is open to the officers' networks):
+ * replies queued to a player that does not read stop its requests being
+ * taken (its TCP pushes back) beyond GATE_MAX_REPLIES_QUEUED; a
+ * connection must ask with a token within GATE_ASK_WITHIN_MS; a player
+ * whose queue stays full this long is gone; at most GATE_MAX_CONNECTIONS
+ * at once. */
+#define GATE_MAX_REPLIES_QUEUED (64 << 10)
+#define GATE_ASK_WITHIN_MS 10000
+#define GATE_STALLED_MS 30000
+#define GATE_MAX_CONNECTIONS 1024
 
 enum gate_state {
         GATE_NEW,        /* OPTIONS at most: no token asked yet */
@@ -45,6 +55,7 @@ struct gate {
         struct gate_session *sessions;
         struct gate_stats stats;
         int port;
+        unsigned connections;    /* sessions in the list */
 };
 
 struct gate_session {
@@ -62,6 +73,7 @@ struct gate_session {
         char id[24];                     /* the Session ID the player is given */
         char force_range[128];
         bool range_forced;              /* gate_force_range() was called ("": no Range at all) */
+        uint64_t paused_ns;             /* when backpressure paused the upstream's reads (0: not) */
 
         /* The player. */
         uv_tcp_t player;

@@ -72,6 +72,7 @@ void gate_release(struct gate_session *s)
                 g->sessions = s->next;
         if (s->next)
                 s->next->prev = s->prev;
+        g->connections--;
         free(s->pin);
         free(s->uin);
         free(s->sdp);
@@ -111,6 +112,10 @@ static void gate_on_timer(uv_timer_t *t)
 
         if (s->ended) {
                 gate_close_all(s);
+                return;
+        }
+        if (s->state == GATE_NEW) {
+                gate_end(s, GATE_END_PROTOCOL, "no request with a token in time");
                 return;
         }
         gate_fail(s, GATE_END_UPSTREAM, 504, "no answer from the upstream in time");
@@ -236,6 +241,8 @@ static void gate_on_written(uv_write_t *req, int status)
         if (status < 0 && status != UV_ECANCELED && !s->ended)
                 gate_end(s, to_player ? GATE_END_CLIENT_GONE : GATE_END_UPSTREAM,
                          to_player ? "the player's connection failed" : "the upstream's connection failed");
+        else if (!s->ended && to_player && s->pin_len && s->wait == GATE_WAIT_NONE)
+                gate_pump(s);   /* requests held while its replies were queued */
         else if (!s->ended)
                 gate_flow(s);
         gate_release(s);
@@ -374,8 +381,10 @@ void gate_flow(struct gate_session *s)
                 uv_read_stop((uv_stream_t *)&s->up);
                 s->up_reading = false;
                 s->up_paused = true;
+                s->paused_ns = uv_hrtime();
         } else if (!s->up_reading && (!s->up_paused || s->player_queued <= GATE_MAX_QUEUED / 2)) {
                 s->up_paused = false;
+                s->paused_ns = 0;
                 gate_up_read_start(s);
         }
 }
@@ -429,6 +438,7 @@ static void gate_on_describe(struct gate_session *s, const struct rtspreq *r, co
         s->asked = true;
         s->asked_ns = uv_hrtime();
         s->state = GATE_ASKING;
+        uv_timer_stop(&s->timer);       /* the deadline to ask is met */
         s->wait = GATE_WAIT_ADMIT;
         s->wait_cseq = r->cseq;
         g->stats.sessions_live++;
@@ -603,7 +613,8 @@ void gate_pump(struct gate_session *s)
                 return;
         s->pumping = true;
         gate_hold(s);
-        while (!s->ended && s->wait == GATE_WAIT_NONE && off < s->pin_len) {
+        while (!s->ended && s->wait == GATE_WAIT_NONE && off < s->pin_len &&
+               s->player_queued <= (s->playing ? GATE_MAX_QUEUED : GATE_MAX_REPLIES_QUEUED)) {
                 const char *p = s->pin + off;
                 size_t len = s->pin_len - off;
                 int n;
@@ -680,6 +691,7 @@ static void gate_on_connection(uv_stream_t *server, int status)
         if (g->sessions)
                 g->sessions->prev = s;
         g->sessions = s;
+        g->connections++;
         uv_tcp_init(g->loop, &s->player);
         uv_timer_init(g->loop, &s->timer);
         uv_timer_init(g->loop, &s->keepalive);
@@ -692,6 +704,14 @@ static void gate_on_connection(uv_stream_t *server, int status)
         }
         uv_tcp_nodelay(&s->player, 1);
         gate_client_name(&s->player, s->client, sizeof(s->client));
+        if (g->connections > GATE_MAX_CONNECTIONS) {
+                log_warn("gate", "client=%s connections=%u msg=\"refused: too many connections\"", s->client,
+                         g->connections);
+                gate_reply(s, 503, -1, "too many connections", NULL, NULL, 0);
+                gate_end(s, GATE_END_CLIENT_GONE, "too many connections");
+                return;
+        }
+        uv_timer_start(&s->timer, gate_on_timer, GATE_ASK_WITHIN_MS, 0);
         gate_flow(s);
 }
 

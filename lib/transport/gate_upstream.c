@@ -76,10 +76,13 @@ int gate_up_send(struct gate_session *s, const char *method, const char *uri, co
  * as the detail. */
 static void gate_up_pass_status(struct gate_session *s, const struct rtspmsg_response *r)
 {
-        char detail[100];
+        /* The gate's own words: the camera's reason phrase (or a 3xx's
+         * redirect) may name where it is. */
+        int status = r->status >= 400 && r->status <= 599 ? r->status : 502;
+        char detail[64];
 
-        snprintf(detail, sizeof(detail), "upstream: %s", r->reason);
-        gate_reply(s, r->status >= 300 ? r->status : 502, s->wait_cseq, detail, NULL, NULL, 0);
+        snprintf(detail, sizeof(detail), "the camera answered %d", r->status);
+        gate_reply(s, status, s->wait_cseq, detail, NULL, NULL, 0);
 }
 
 static void gate_up_described(struct gate_session *s, const struct rtspmsg_response *r)
@@ -164,6 +167,7 @@ static void gate_up_set_up(struct gate_session *s, const struct rtspmsg_response
 
 static void gate_up_played(struct gate_session *s, const struct rtspmsg_response *r)
 {
+        bool range_ok;
         char *rtp_info, *headers;
         size_t n;
 
@@ -190,11 +194,17 @@ static void gate_up_played(struct gate_session *s, const struct rtspmsg_response
         } else {
                 rtp_info = NULL;
         }
+        /* The camera's Range only as a range: npt=, clock= or smpte= and
+         * the characters of their grammar (RFC 2326 3.5-3.7). */
+        range_ok = (strncmp(r->range, "npt=", 4) == 0 || strncmp(r->range, "clock=", 6) == 0 ||
+                    strncmp(r->range, "smpte=", 6) == 0) &&
+                   strspn(r->range, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789=.:-,+; ") ==
+                           strlen(r->range);
         n = (rtp_info ? strlen(rtp_info) : 0) + sizeof(r->range) + 32;
         headers = malloc(n);
         if (headers)
-                snprintf(headers, n, "%s%s%s%s%s%s", r->range[0] ? "Range: " : "", r->range,
-                         r->range[0] ? "\r\n" : "", rtp_info ? "RTP-Info: " : "", rtp_info ? rtp_info : "",
+                snprintf(headers, n, "%s%s%s%s%s%s", range_ok ? "Range: " : "", range_ok ? r->range : "",
+                         range_ok ? "\r\n" : "", rtp_info ? "RTP-Info: " : "", rtp_info ? rtp_info : "",
                          rtp_info ? "\r\n" : "");
         gate_reply(s, 200, s->wait_cseq, NULL, headers, NULL, 0);
         free(headers);
@@ -282,6 +292,13 @@ static void gate_up_on_request(struct gate_session *s, const struct rtspreq *q)
                  strcmp(q->method, "SET_PARAMETER") == 0;
         int n = snprintf(buf, sizeof(buf), "RTSP/1.0 %s\r\nCSeq: %d\r\n\r\n", ok ? "200 OK" : "501 Not Implemented",
                          q->cseq < 0 ? 0 : q->cseq);
+
+        /* A camera that asks and does not read its answers would queue
+         * them without end. */
+        if (s->up_queued > GATE_MAX_REPLIES_QUEUED) {
+                gate_end(s, GATE_END_UPSTREAM, "the upstream sends requests and does not read the answers");
+                return;
+        }
 
         w = gate_write_new(s, (size_t)n);
         if (!w)
@@ -432,6 +449,12 @@ void gate_up_on_keepalive(uv_timer_t *t)
 
         if (s->ended || !s->up_connected)
                 return;
+        if (s->up_paused && s->paused_ns && uv_hrtime() - s->paused_ns > (uint64_t)GATE_STALLED_MS * 1000000) {
+                /* Its queue full, unread, for this long: the player holds
+                 * the session and the camera's for nothing. */
+                gate_end(s, GATE_END_CLIENT_GONE, "the player stopped reading");
+                return;
+        }
         if (s->up_keepalive_cseq >= 0) {
                 /* A paused read cannot see the answer; otherwise it is gone. */
                 if (!s->up_paused)

@@ -80,6 +80,11 @@ int rtspmsg_parse(const char *buf, size_t len, struct rtspmsg_response *ret)
                         continue;
                 if (++headers > RTSPMSG_MAX_HEADERS)
                         return -EBADMSG;
+                /* A bare CR or another control byte in a header is no
+                 * RTSP, and passed on it would be a header of its own. */
+                for (const char *q = p; q < e; q++)
+                        if ((unsigned char)*q < ' ' && *q != '\t')
+                                return -EBADMSG;
                 colon = memchr(p, ':', (size_t)(e - p));
                 if (!colon)
                         return -EBADMSG;
@@ -318,6 +323,33 @@ int rtspmsg_basic(const char *user, const char *password, char *out, size_t n)
         return 0;
 }
 
+/* RTP-Info parameters the gate passes on: seq=, rtptime=, ssrc=, each a
+ * number (ssrc in hex), ';'-separated; nothing else. */
+static bool rtspmsg_rtp_info_params(const char *rest)
+{
+        const char *p = rest;
+
+        while (*p) {
+                const char *v;
+                if (strncmp(p, "seq=", 4) == 0 || strncmp(p, "ssrc=", 5) == 0)
+                        v = strchr(p, '=') + 1;
+                else if (strncmp(p, "rtptime=", 8) == 0)
+                        v = p + 8;
+                else
+                        return false;
+                if (!isxdigit((unsigned char)*v))
+                        return false;
+                while (isxdigit((unsigned char)*v))
+                        v++;
+                if (*v == ';')
+                        v++;
+                else if (*v)
+                        return false;
+                p = v;
+        }
+        return true;
+}
+
 /* (rtspmsg.h) */
 char *rtspmsg_rtp_info_rewrite(const char *value, const char *const *controls, int n_controls, const char *base)
 {
@@ -343,8 +375,8 @@ char *rtspmsg_rtp_info_rewrite(const char *value, const char *const *controls, i
                         rest = strchr(url, ';');
                         if (rest)
                                 *rest++ = '\0';
-                        if (rest && strstr(rest, "://"))
-                                rest = NULL;    /* seq= and rtptime= carry no URL; anything that does goes */
+                        if (rest && !rtspmsg_rtp_info_params(rest))
+                                rest = NULL;    /* seq=, rtptime=, ssrc= only: anything else goes */
                         if (strncmp(url, "url=", 4) == 0) {
                                 url += 4;
                                 for (i = 0; i < n_controls && track < 0; i++) {

@@ -126,8 +126,24 @@ int sdp_parse(const char *buf, size_t len, const char *base, struct sdp_session 
  * connection's addresses, a URI, an e-mail, a phone, any other URL. */
 static bool sdp_hides(const char *p, size_t l)
 {
-        if (l >= 2 && (p[0] == 'o' || p[0] == 'c' || p[0] == 'u' || p[0] == 'e' || p[0] == 'p') && p[1] == '=')
+        /* What a player needs, and nothing else (an allow-list: cameras
+         * put their addresses and names in s=, i=, a=ssrc cname:,
+         * a=source-filter, a=rtcp, x- attributes, ...). */
+        static const char *const kept[] = { "a=rtpmap:", "a=fmtp:", "a=framerate:", "a=range:", "a=recvonly",
+                                            "a=sendonly", "a=sendrecv", "a=inactive", "a=framesize:",
+                                            "a=x-dimensions:", "a=length:", "a=type:", NULL };
+
+        if (l < 2 || p[1] != '=')
                 return true;
+        if (p[0] == 'v' || p[0] == 't' || p[0] == 'm' || p[0] == 'b' || p[0] == 'r')
+                goto urls;
+        if (p[0] != 'a')
+                return true;
+        for (int i = 0; kept[i]; i++)
+                if (l >= strlen(kept[i]) && memcmp(p, kept[i], strlen(kept[i])) == 0)
+                        goto urls;
+        return true;
+urls:
         for (size_t i = 0; i + 3 <= l; i++)
                 if (memcmp(p + i, "://", 3) == 0)
                         return true;
@@ -141,6 +157,8 @@ static size_t sdp_hidden(const char *p, size_t l, char *out, size_t n)
 {
         char line[256], id[24] = "0", version[24] = "0";
 
+        if (p[0] == 's' && l >= 2 && p[1] == '=')
+                return (size_t)snprintf(out, n, "s=vigil stream gate\r\n");
         if (p[0] == 'o' || p[0] == 'c') {
                 snprintf(line, sizeof(line), "%.*s", (int)(l < sizeof(line) - 1 ? l : sizeof(line) - 1), p);
                 if (p[0] == 'o' && (sscanf(line, "o=%*s %23[0-9] %23[0-9]", id, version) != 2)) {
@@ -164,6 +182,10 @@ int sdp_rewrite_controls(const char *buf, size_t len, const char *base, char **r
         for (p = buf; p < end; p++) {
                 /* Text only: a NUL or a control byte is no SDP to hand on. */
                 if ((unsigned char)*p < ' ' && *p != '\n' && *p != '\r' && *p != '\t')
+                        return -EBADMSG;
+                /* A bare CR: a player that ends lines there would read a
+                 * line we never looked at. */
+                if (*p == '\r' && (p + 1 == end || p[1] != '\n'))
                         return -EBADMSG;
                 lines += *p == '\n';
                 media += *p == 'm' && (p == buf || p[-1] == '\n') && p + 1 < end && p[1] == '=';
@@ -209,7 +231,9 @@ int sdp_rewrite_controls(const char *buf, size_t len, const char *base, char **r
                 }
                 p = nl ? nl + 1 : end;
         }
-        if (!seen_v) {
+        /* Past SDP_MAX_MEDIA media, or grown past what a response may
+         * carry: not an SDP a camera sends. */
+        if (!seen_v || media > SDP_MAX_MEDIA || n > SDP_MAX_REWRITTEN) {
                 free(out);
                 return -EBADMSG;
         }

@@ -34,7 +34,12 @@ int sdp_parse(const char *buf, size_t len, const char *base, struct sdp_session 
  *  goes; the session's first becomes "a=control:BASE/", and each media gets
  *  "a=control:BASE/trackN" (N = 0, 1, ... in m= order) right after its m=
  *  line. Nothing of where the camera is goes on: the o= line's address
- *  and user become 0.0.0.0 and -, c= says 0.0.0.0, u=, e=, p= lines and
- *  any other line with a URL are dropped. Lines end "\r\n". Caller owns *RET (free). 0, -EBADMSG (no
+ *  and user become 0.0.0.0 and -, c= says 0.0.0.0, s= is the gate's; of
+ *  the rest only v= t= m= b= r= and the a= lines a player needs (rtpmap,
+ *  fmtp, framerate, range, direction, framesize, ...) are kept, none with
+ *  a URL. More than SDP_MAX_MEDIA media, a bare CR, or an answer over
+ *  SDP_MAX_REWRITTEN bytes: -EBADMSG. Lines end "\r\n". Caller owns *RET (free). 0, -EBADMSG (no
  *  v=0 first, a control byte other than CR, LF, tab), -ENOMEM. */
+#define SDP_MAX_REWRITTEN 65536
+
 int sdp_rewrite_controls(const char *buf, size_t len, const char *base, char **ret, size_t *ret_len);

@@ -379,6 +379,36 @@ def main():
         assert rc == 0 and out == "h264", "the next player after garbage: rc %d out %r err %s" % (rc, out, err)
         step("garbage and HTTP: 400 and closed; pipelined requests answered in order; another token: 403")
 
+        # Hostile players, before any token: a connection that says nothing
+        # is closed; one that pipelines requests and never reads its
+        # answers is held back by TCP, and the gate's memory stays bounded.
+        hostile = Gate("rtsp://127.0.0.1:%d" % h264)
+        gates.append(hostile)
+        idle = socket.create_connection(("127.0.0.1", hostile.port), timeout=20)
+        t0 = time.monotonic()
+        assert idle.recv(100) == b"", "an idle connection got an answer"
+        took = time.monotonic() - t0
+        assert 8 < took < 15, "an idle connection was closed after %.1f s (10 s expected)" % took
+        idle.close()
+        flood = socket.socket()
+        flood.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        flood.connect(("127.0.0.1", hostile.port))
+        flood.setblocking(False)
+        sent, chunk = 0, b"OPTIONS * RTSP/1.0\r\nCSeq: 1\r\n\r\n" * 1000
+        end = time.monotonic() + 5
+        while time.monotonic() < end:
+            try:
+                sent += flood.send(chunk)
+            except BlockingIOError:
+                time.sleep(0.01)
+        with open("/proc/%d/status" % hostile.p.pid) as f:
+            rss_kb = int(next(x for x in f if x.startswith("VmRSS:")).split()[1])
+        flood.close()
+        assert rss_kb < 64 * 1024, "a player that never reads grew the gate to %d KiB (%d bytes sent)" % (
+            rss_kb, sent)
+        step("an idle connection closed after %.1f s; a pipelining player that never reads: %d KiB sent, "
+             "the gate at %d KiB" % (took, sent // 1024, rss_kb))
+
         forced_range(recorded)
         step("gate_force_range: the camera is asked for the forced range, not the player's")
 

@@ -238,6 +238,15 @@ static void test_rtp_info_rewrite(void)
                          "url=rtsp://g:1/t/tok/track0");
         free(out);
         CHECK(rtspmsg_rtp_info_rewrite("url=rtsp://elsewhere/x;seq=2", controls, 2, "rtsp://g:1/t/tok") == NULL);
+        out = rtspmsg_rtp_info_rewrite("url=stream=0;seq=1;x=10.9.9.9", controls, 2, "rtsp://g:1/t/tok");
+        CHECK(out != NULL);
+        CHECK_STREQ(out, "url=rtsp://g:1/t/tok/track0");
+        free(out);
+        {
+                struct rtspmsg_response r;
+                const char *bad = "RTSP/1.0 200 OK\r\nCSeq: 3\r\nRange: npt=0-\rLocation: rtsp://a:b@10.9.9.9/\r\n\r\n";
+                CHECK(rtspmsg_parse(bad, strlen(bad), &r) == -EBADMSG);
+        }
         CHECK(rtspmsg_rtp_info_rewrite("", controls, 2, "rtsp://g:1/t/tok") == NULL);
 }
 
@@ -270,10 +279,33 @@ static void test_sdp_rewrite(void)
         CHECK(sdp_rewrite_controls(in, strlen(in), "rtsp://g:1/t/tok", &out, &len) == 0);
         CHECK(strstr(out, "10.20.30.40") == NULL && strstr(out, "fe80") == NULL && strstr(out, "admin") == NULL);
         CHECK(strstr(out, "hotel") == NULL && strstr(out, "+86") == NULL && strstr(out, "backchannel") == NULL);
-        CHECK_CONTAINS(out, "o=- 3735 2 IN IP4 0.0.0.0\r\ns=cam\r\nc=IN IP4 0.0.0.0\r\n");
+        CHECK_CONTAINS(out, "o=- 3735 2 IN IP4 0.0.0.0\r\ns=vigil stream gate\r\nc=IN IP4 0.0.0.0\r\n");
         CHECK_CONTAINS(out, "a=control:rtsp://g:1/t/tok/track0\r\nc=IN IP4 0.0.0.0\r\na=rtpmap:96 H264/90000\r\n");
         CHECK(sdp_parse(out, len, "rtsp://g:1/t/tok/", &s) == 0 && s.n_media == 1);
         free(out);
+        /* An allow-list: what names the camera goes, whatever its line. */
+        in = "v=0\r\ns=cam 10.9.9.9\r\ni=Camera at 10.9.9.9\r\nt=0 0\r\na=tool:hik 10.9.9.9\r\n"
+             "m=video 0 RTP/AVP 96\r\na=source-filter: incl IN IP4 * 10.9.9.9\r\na=rtcp:5001 IN IP4 10.9.9.9\r\n"
+             "a=ssrc:1555842223 cname:admin@10.9.9.9\r\na=rtpmap:96 H264/90000\r\na=fmtp:96 packetization-mode=1\r\n"
+             "a=framerate:25\r\na=recvonly\r\n";
+        CHECK(sdp_rewrite_controls(in, strlen(in), "rtsp://g:1/t/tok", &out, &len) == 0);
+        CHECK(strstr(out, "10.9.9.9") == NULL && strstr(out, "cname") == NULL && strstr(out, "hik") == NULL);
+        CHECK_CONTAINS(out, "a=rtpmap:96 H264/90000\r\na=fmtp:96 packetization-mode=1\r\na=framerate:25\r\n"
+                            "a=recvonly\r\n");
+        CHECK_CONTAINS(out, "t=0 0\r\n");
+        free(out);
+        /* A bare CR hides a line; nine media are more than a camera has. */
+        in = "v=0\r\na=rtpmap:96 H264/90000\rc=IN IP4 10.9.9.8\r\nm=video 0 RTP/AVP 96\r\n";
+        CHECK(sdp_rewrite_controls(in, strlen(in), "rtsp://g:1/t/tok", &out, &len) == -EBADMSG);
+        {
+                char many[400] = "v=0\r\n";
+                for (int i = 0; i < 9; i++)
+                        strcat(many, "m=video 0 RTP/AVP 96\r\n");
+                CHECK(sdp_rewrite_controls(many, strlen(many), "rtsp://g:1/t/tok", &out, &len) == -EBADMSG);
+                many[strlen(many) - strlen("m=video 0 RTP/AVP 96\r\n")] = '\0';
+                CHECK(sdp_rewrite_controls(many, strlen(many), "rtsp://g:1/t/tok", &out, &len) == 0);
+                free(out);
+        }
         CHECK(sdp_rewrite_controls("x=1\r\n", 5, "rtsp://g", &out, &len) == -EBADMSG);
         CHECK(sdp_rewrite_controls("", 0, "rtsp://g", &out, &len) == -EBADMSG);
 }
