@@ -54,8 +54,9 @@ int rtspmsg_parse(const char *buf, size_t len, struct rtspmsg_response *ret)
         head_len = (size_t)(end - buf);
         if (head_len > RTSPMSG_MAX_HEAD)
                 return -EBADMSG;
-        /* Status line: RTSP/1.0 SP code SP reason */
-        line_end = memchr(buf, '\n', head_len + 1);
+        /* Status line: RTSP/1.0 SP code SP reason. Its LF may be the
+         * separator's first (a status line and no header: "404 X\r\n\r\n"). */
+        line_end = memchr(buf, '\n', head_len + (sep == 4 ? 2 : 1));
         if (!line_end || line_end - buf < 12 || strncmp(buf, "RTSP/1.", 7) != 0 || buf[8] != ' ' ||
             !isdigit((unsigned char)buf[9]) || !isdigit((unsigned char)buf[10]) ||
             !isdigit((unsigned char)buf[11]))

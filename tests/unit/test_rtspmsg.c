@@ -117,6 +117,10 @@ static void test_refused(void)
         CHECK(rtspmsg_parse("RTSP/1.0 200 OK\r\nContent-Length: 9999999\r\n\r\n", sizeof("RTSP/1.0 200 OK\r\nContent-Length: 9999999\r\n\r\n") - 1, &r) == -EBADMSG);
         CHECK(rtspmsg_parse("RTSP/1.0 200 OK\r\nNo colon here\r\n\r\n", sizeof("RTSP/1.0 200 OK\r\nNo colon here\r\n\r\n") - 1, &r) == -EBADMSG);
         CHECK(rtspmsg_parse("RTSP/1.0 200 OK\r\nCSeq: 2\r\nContent-Length: 5\r\n\r\nab", sizeof("RTSP/1.0 200 OK\r\nCSeq: 2\r\nContent-Length: 5\r\n\r\nab") - 1, &r) == 0);
+        /* A status line and no header at all: a response (CSeq absent). */
+        CHECK(rtspmsg_parse("RTSP/1.0 404 X\r\n\r\n", 18, &r) == 18 && r.status == 404 && r.cseq == -1);
+        CHECK(rtspmsg_parse("RTSP/1.0 404 X\n\n", 16, &r) == 16 && r.status == 404);
+        CHECK(rtspmsg_parse("RTSP/1.0 200 OK\r\nContent-Length: 05\r\n\r\nv=0\r\n", 44, &r) == 44 && r.body_len == 5);
         memset(big, 'a', sizeof(big));
         memcpy(big, "RTSP/1.0 200 OK\r\n", 17);
         CHECK(rtspmsg_parse(big, sizeof(big), &r) == -EBADMSG);
