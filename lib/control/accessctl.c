@@ -547,6 +547,13 @@ static void accessctl_request(struct control_req *q)
                                  "Art 20(4): --from and --to are times: YYYY-MM-DDTHH:MM:SSZ", NULL);
                 return;
         }
+        /* --under names a node, and only a node: no pattern reaches SQL
+         * (a "%" would have asked for every camera the node holds). */
+        if (control_arg(q, "under") &&
+            (!nodeid_is_wellformed(control_arg(q, "under")) || nodeid_tier(control_arg(q, "under")) == TIER_NONE)) {
+                control_reply(q, CONTROL_USAGE, NULL, "--under must be a node ID (20 digits)", NULL);
+                return;
+        }
         if (control_arg(q, "from"))
                 snprintf(fs, sizeof(fs), "%.6f", (double)from / 1e6);
         if (control_arg(q, "to"))
@@ -572,7 +579,8 @@ static void accessctl_request(struct control_req *q)
         p[11] = control_arg(q, "under");
         db_tx_add(tx, "SELECT * FROM access_request_file($1, $2, $3::text[], $4, $5, "
                       "$6::text[] || coalesce((SELECT array_agg(id ORDER BY id) FROM cameras "
-                      "WHERE $12::text IS NOT NULL AND id LIKE vigil_prefix($12::text) || '%'), '{}'), $7::text[], "
+                      "WHERE $12::text IS NOT NULL AND left(id, length(vigil_prefix($12::text))) = "
+                      "vigil_prefix($12::text)), '{}'), $7::text[], "
                       "to_timestamp($8::double precision), to_timestamp($9::double precision), $10, $11)",
                   12, p, lens, fmts);
         sqlarray_deinit(&officers);

@@ -16,6 +16,7 @@
   and DELETE even from the database owner.
 """
 
+import json
 import os
 import subprocess
 import sys
@@ -115,6 +116,11 @@ def main():
                       "--officer", "city-inv-2", "--case", "C9", "--purpose", "p", "--actions", "view-live",
                       "--approval-doc", "D9")
         assert rc == 0, "request --under: %s" % doc
+        for bad in ("%", "4301%", ID["yuelu-1"][:8]):
+            rc, d = as_("city-inv-1", "city", "access", "request", "--under", bad, "--officer", "city-inv-1",
+                        "--officer", "city-inv-2", "--case", "C-X", "--purpose", "p", "--actions", "view-live",
+                        "--approval-doc", "D")
+            assert rc != 0 and "--under must be a node ID" in json.dumps(d), "--under %r: %s" % (bad, d)
         rc, reqs = as_("city-auditor", "city", "access", "list")
         assert [r["cameras"] for r in reqs if r["id"] == doc["id"]] == [[CAMERA]], "resolved cameras: %s" % reqs
 
