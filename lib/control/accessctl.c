@@ -552,6 +552,7 @@ static void accessctl_request(struct control_req *q)
         if (control_arg(q, "under") &&
             (!nodeid_is_wellformed(control_arg(q, "under")) || nodeid_tier(control_arg(q, "under")) == TIER_NONE)) {
                 control_reply(q, CONTROL_USAGE, NULL, "--under must be a node ID (20 digits)", NULL);
+                free(q);
                 return;
         }
         if (control_arg(q, "from"))
