@@ -473,7 +473,7 @@ static void sg_on_checked(void *arg, struct db_tx *tx, int err, const char *msg)
                 log_warn("gate", "msg=\"cannot check the open sessions\" reason=\"%s\"", err ? msg : "no result");
                 return;
         }
-        sg->checked_us = (int64_t)uv_now(sg->loop) * 1000;
+        sg->checked_ms = uv_now(sg->loop);
         n = PQntuples(res);
         for (i = 0; i < n; i++) {
                 const char *id = PQgetvalue(res, i, 0);
@@ -495,7 +495,7 @@ static void sg_on_check(uv_timer_t *t)
         int lens[10], fmts[10], n = 0, i;
         struct stream_gate_ticket *gt, *next;
 
-        bool unchecked = (int64_t)uv_now(sg->loop) * 1000 - sg->checked_us > STREAM_GATE_CHECK_GRACE_MS * 1000LL;
+        bool unchecked = uv_now(sg->loop) - sg->checked_ms > STREAM_GATE_CHECK_GRACE_MS;
 
         for (gt = sg->tickets; gt; gt = next) {
                 next = gt->next;                /* gate_close may end it at once */
@@ -512,7 +512,7 @@ static void sg_on_check(uv_timer_t *t)
         for (gt = sg->tickets; gt && !(gt->admitted && gt->s); gt = gt->next)
                 ;
         if (!gt)
-                sg->checked_us = (int64_t)uv_now(sg->loop) * 1000;     /* nothing to confirm */
+                sg->checked_ms = uv_now(sg->loop);     /* nothing to confirm */
         if (sg->checking || !sg->db || !db_is_up(sg->db))
                 return;
         memset(a, 0, sizeof(a));
@@ -578,7 +578,7 @@ int stream_gate_start(struct stream_gate *sg, uv_loop_t *loop, const struct conf
                 db_tx_add(tx, "SELECT gate_recover()", 0, NULL, NULL, NULL);
                 db_submit(db, tx, sg_on_logged, sg);
         }
-        sg->checked_us = (int64_t)uv_now(loop) * 1000;
+        sg->checked_ms = uv_now(loop);
         uv_timer_init(loop, &sg->check);
         sg->check.data = sg;
         sg->check_init = true;

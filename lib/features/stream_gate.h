@@ -60,7 +60,7 @@ struct stream_gate {
         unsigned sessions;                      /* in tickets */
         uv_timer_t check;
         bool check_init, checking;
-        int64_t checked_us;                     /* when the database last confirmed the sessions (monotonic) */
+        uint64_t checked_ms;                    /* when the database last confirmed the sessions (uv_now) */
         unsigned pending_refusals;
         unsigned long unrecorded_refusals;      /* beyond STREAM_GATE_MAX_PENDING_REFUSALS, not yet summed up */
         /* counters, for `status` */

@@ -23,7 +23,6 @@
 int gate_up_send(struct gate_session *s, const char *method, const char *uri, const char *extra)
 {
         char authz[1200] = "", sess[160] = "", cnonce[17];
-        unsigned char nonce_bytes[8];
         struct gate_write *w;
         int n;
 
@@ -38,8 +37,7 @@ int gate_up_send(struct gate_session *s, const char *method, const char *uri, co
         }
         s->up_cseq++;
         if (s->auth == 1) {
-                randombytes_buf(nonce_bytes, sizeof(nonce_bytes));
-                sodium_bin2hex(cnonce, sizeof(cnonce), nonce_bytes, sizeof(nonce_bytes));
+                rtspmsg_cnonce(cnonce);
                 memcpy(authz, "Authorization: ", 15);
                 if (rtspmsg_digest(&s->challenge, method, uri, s->up_url.user, s->up_url.password, cnonce,
                                    ++s->auth_nc, authz + 15, sizeof(authz) - 17) < 0)

@@ -152,7 +152,6 @@ static void rtsp_on_written(uv_write_t *w, int status)
 static void rtsp_send(struct rtsp_probe *pr, const char *method, bool auth)
 {
         char req[2048], authz[1024] = "", cnonce[17];
-        unsigned char nonce_bytes[8];
         uv_write_t *w = malloc(sizeof(*w) + sizeof(req));
         uv_buf_t b;
         int n;
@@ -161,10 +160,7 @@ static void rtsp_send(struct rtsp_probe *pr, const char *method, bool auth)
                 rtsp_finish(pr, RTSP_BAD_RESPONSE, "out of memory");
                 return;
         }
-        /* A client nonce of its own each time (RFC 2617 3.2.2): a fixed
-         * one lets a recorded answer be checked offline against guesses. */
-        randombytes_buf(nonce_bytes, sizeof(nonce_bytes));
-        sodium_bin2hex(cnonce, sizeof(cnonce), nonce_bytes, sizeof(nonce_bytes));
+        rtspmsg_cnonce(cnonce);
         if (auth && rtspmsg_digest(&pr->challenge, method, pr->url, pr->user, pr->password, cnonce, 1, authz,
                                    sizeof(authz)) < 0) {
                 free(w);

@@ -351,6 +351,14 @@ static bool rtspmsg_rtp_info_params(const char *rest)
         return true;
 }
 
+void rtspmsg_cnonce(char out[17])
+{
+        unsigned char b[8];
+
+        randombytes_buf(b, sizeof(b));
+        sodium_bin2hex(out, 17, b, sizeof(b));
+}
+
 /* (rtspmsg.h) */
 char *rtspmsg_rtp_info_rewrite(const char *value, const char *const *controls, int n_controls, const char *base)
 {

@@ -45,6 +45,11 @@ struct rtspmsg_challenge {
  *  algorithm other than MD5), -EBADMSG. */
 int rtspmsg_challenge_parse(const char *value, struct rtspmsg_challenge *ret);
 
+/** A fresh random client nonce (16 hex digits) for rtspmsg_digest: one
+ *  of its own each time (RFC 2617 3.2.2), so that a recorded answer
+ *  cannot be checked offline against guesses. */
+void rtspmsg_cnonce(char out[17]);
+
 /** The Authorization header value answering challenge C for METHOD on URI
  *  as USER/PASSWORD (CNONCE and NC used when the challenge asks for qop
  *  auth). Written to OUT (size N); 0 or -ENOSPC. */
