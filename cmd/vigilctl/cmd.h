@@ -83,6 +83,13 @@ int cmd_sign_key(const struct cmd_ctx *ctx, const struct cmd_args *args, uint8_t
 int cmd_call(const struct cmd_ctx *ctx, const char *wire, const char *words, const char *const *names,
              const char *const *values, int nargs, char **ret_json);
 
+/** The same for a listing the node sends a page at a time: the pages'
+ *  rows in one list. HAS_LIMIT: the command has a --limit option; without
+ *  one given, only the first page is read, and more existing is said on
+ *  stderr. */
+int cmd_call_paged(const struct cmd_ctx *ctx, const char *wire, const char *words, const char *const *names,
+                   const char *const *values, int nargs, bool has_limit, char **ret_json);
+
 struct ctlclient;
 /** For a local command that talks to the node several times: load the
  *  profile and identity and connect. 0, or the exit status after reporting.

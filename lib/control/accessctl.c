@@ -675,11 +675,40 @@ static void accessctl_list(struct control_req *q)
 
 /* --- the access log --- */
 
+/* A page of the access log (issue 17, fault 5): its records as JSON, and
+ * whether more follow the page. */
+static void accessctl_on_audit_page(void *arg, struct db_tx *tx, int err, const char *msg)
+{
+        struct control_req *q = arg;
+        PGresult *res = db_tx_result(tx, 0);
+        json_t *doc;
+
+        if (err || !res || PQntuples(res) != 1) {
+                control_refuse(q, err ? msg : "no answer", NULL);
+                return;
+        }
+        doc = json_loads(PQgetisnull(res, 0, 0) ? "[]" : PQgetvalue(res, 0, 0), 0, NULL);
+        if (!doc) {
+                control_refuse(q, "unreadable answer", NULL);
+                return;
+        }
+        control_reply_page(q, doc, PQgetisnull(res, 0, 1) ? NULL : PQgetvalue(res, 0, 1));
+        free(q);
+}
+
+/* audit.list [--node ID] [--limit N]: the latest N records in order, a page
+ * (CONTROL_PAGE_ROWS) at a time: the first page starts N records before
+ * the end; the next ones after the cursor (the last record's seq) the
+ * first page gave. */
 static void accessctl_audit_list(struct control_req *q)
 {
         struct accessctl *a = q->ctx;
-        const char *limit = control_arg(q, "limit"), *node = control_arg(q, "node");
-        const char *p[2] = { limit ? limit : "100", node };
+        const char *limit = control_arg(q, "limit"), *node = control_arg(q, "node"),
+                   *page = control_arg(q, "page");
+        char rows[16], sql[1400];
+        const char *p[4] = { limit ? limit : "100", node, page, rows };
+        bool copies = node && strcmp(node, a->d->cfg->node_id) != 0;
+        const char *from = copies ? "audit_copies WHERE node_id = $2 AND" : "audit_log WHERE $2::text IS NULL AND";
         struct db_tx *tx;
 
         /* A reply must fit in one message (security review M5). */
@@ -689,19 +718,32 @@ static void accessctl_audit_list(struct control_req *q)
                 free(q);
                 return;
         }
+        if (page && (strspn(page, "0123456789") != strlen(page) || strlen(page) < 1 || strlen(page) > 19)) {
+                control_reply(q, CONTROL_USAGE, NULL, "audit list: page is not a cursor this node gave", NULL);
+                free(q);
+                return;
+        }
+        if (!copies)
+                p[1] = NULL;
+        snprintf(rows, sizeof(rows), "%d", atoi(p[0]) < CONTROL_PAGE_ROWS ? atoi(p[0]) : CONTROL_PAGE_ROWS);
+        /* One row more than the page, to know whether more follow. */
+        snprintf(sql, sizeof(sql),
+                 "WITH x AS (SELECT seq, at, node_id, actor, action, outcome, article, camera, purpose, destination, "
+                 "request_id, emergency_id, detail, encode(hash, 'hex') AS hash FROM %s seq %s "
+                 "ORDER BY seq LIMIT $4::int + 1), "
+                 "y AS (SELECT * FROM x ORDER BY seq LIMIT $4::int) "
+                 "SELECT (SELECT json_agg(y ORDER BY y.seq) FROM y)::text, "
+                 "CASE WHEN (SELECT count(*) FROM x) > $4::int THEN (SELECT max(seq) FROM y)::text END "
+                 "WHERE $1::int > 0",
+                 from,
+                 page ? "> $3::bigint" :
+                 copies ? ">= coalesce((SELECT seq FROM audit_copies WHERE node_id = $2 ORDER BY seq DESC "
+                          "OFFSET $1::int - 1 LIMIT 1), 0) AND $3::text IS NULL"
+                        : ">= coalesce((SELECT seq FROM audit_log ORDER BY seq DESC OFFSET $1::int - 1 LIMIT 1), 0) "
+                          "AND $3::text IS NULL");
         tx = db_tx_new();
-        if (node && strcmp(node, a->d->cfg->node_id) != 0)
-                /* The copy held here of a node below. */
-                db_tx_add(tx, "SELECT json_agg(x ORDER BY x.seq)::text FROM (SELECT seq, at, node_id, actor, action, "
-                              "outcome, article, camera, purpose, destination, request_id, emergency_id, detail, "
-                              "encode(hash, 'hex') AS hash FROM audit_copies WHERE node_id = $2 "
-                              "ORDER BY seq DESC LIMIT $1::int) x", 2, p, NULL, NULL);
-        else
-                db_tx_add(tx, "SELECT json_agg(x ORDER BY x.seq)::text FROM (SELECT seq, at, node_id, actor, action, "
-                              "outcome, article, camera, purpose, destination, request_id, emergency_id, detail, "
-                              "encode(hash, 'hex') AS hash FROM audit_log ORDER BY seq DESC LIMIT $1::int) x",
-                          1, p, NULL, NULL);
-        db_submit(a->d->links.db, tx, control_on_json_row, q);
+        db_tx_add(tx, sql, 4, p, NULL, NULL);
+        db_submit(a->d->links.db, tx, accessctl_on_audit_page, q);
 }
 
 static void accessctl_on_verified(void *arg, struct db_tx *tx, int err, const char *msg)

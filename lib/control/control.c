@@ -16,8 +16,76 @@
 #include "db/db.h"
 #include "wire/wire.h"
 
+/* Requests of one identity (one CURVE key) being answered at once: the
+ * first wave let one key queue as many database round trips as it could
+ * send (issue 17, fault 5). vigilctl sends one at a time, an import up to
+ * eight. */
+#define CONTROL_INFLIGHT_MAX 32
+
+static struct control_inflight *control_inflight_of(struct control *c, const char *key, bool make)
+{
+        struct control_inflight *f;
+
+        for (f = c->inflight; f; f = f->next)
+                if (strcmp(f->key, key) == 0)
+                        return f;
+        if (!make)
+                return NULL;
+        f = calloc(1, sizeof(*f));
+        vigil_require(f != NULL);
+        snprintf(f->key, sizeof(f->key), "%s", key);
+        f->next = c->inflight;
+        c->inflight = f;
+        return f;
+}
+
+/* Q is answered: its identity has one request fewer in flight. */
+static void control_inflight_done(struct control_req *q)
+{
+        struct control *c = q->c;
+        struct control_inflight *f, **pp;
+
+        if (!q->counted)
+                return;
+        q->counted = false;
+        for (pp = &c->inflight; (f = *pp); pp = &f->next) {
+                if (strcmp(f->key, q->key) != 0)
+                        continue;
+                if (--f->n <= 0) {
+                        *pp = f->next;
+                        free(f);
+                }
+                return;
+        }
+}
+
+int control_reply_encode(Vigil__Envelope *env, uint8_t **ret_buf, size_t *ret_len)
+{
+        Vigil__ControlReply *r = env->control_reply;
+        char e[300];
+        size_t n;
+
+        if (wire_encode_envelope(env, ret_buf, ret_len) == 0)
+                return 0;
+        /* Too large for one message: it would have been dropped, and the
+         * operator left waiting for "no answer". Say so instead. */
+        n = vigil__envelope__get_packed_size(env);
+        snprintf(e, sizeof(e), "the answer (%zu KiB) is larger than the %d MiB one reply may carry: nothing was "
+                 "lost, narrow the request (--under, --limit, --node)", n / 1024, WIRE_MAX_MESSAGE / (1024 * 1024));
+        log_warn("control", "request_id=%" PRIu64 " msg=\"reply too large, refused instead\" bytes=%zu",
+                 r->request_id, n);
+        r->has_status = 1;
+        r->status = CONTROL_REFUSED;
+        r->json = NULL;
+        r->next = NULL;
+        r->error = e;
+        r->article = NULL;
+        r->rule = NULL;
+        return wire_encode_envelope(env, ret_buf, ret_len);
+}
+
 static void control_send(struct control_req *q, uint32_t status, json_t *doc, const char *error,
-                         const char *article, const char *rule)
+                         const char *article, const char *rule, const char *next)
 {
         struct control *c = q->c;
         Vigil__Envelope env = VIGIL__ENVELOPE__INIT;
@@ -26,6 +94,7 @@ static void control_send(struct control_req *q, uint32_t status, json_t *doc, co
         uint8_t *buf;
         size_t len;
 
+        control_inflight_done(q);
         r.has_request_id = 1;
         r.request_id = q->request_id;
         r.has_status = 1;
@@ -34,10 +103,11 @@ static void control_send(struct control_req *q, uint32_t status, json_t *doc, co
         r.error = (char *)error;
         r.article = (char *)article;
         r.rule = (char *)rule;
+        r.next = (char *)next;
         env.origin = (char *)c->node_id;
         env.body_case = VIGIL__ENVELOPE__BODY_CONTROL_REPLY;
         env.control_reply = &r;
-        if (c->open && wire_encode_envelope(&env, &buf, &len) == 0) {
+        if (c->open && control_reply_encode(&env, &buf, &len) == 0) {
                 const void *f[2] = { q->routing, buf };
                 size_t l[2] = { q->routing_len, len };
                 zsock_send(&c->zs, f, l, 2);
@@ -49,13 +119,18 @@ static void control_send(struct control_req *q, uint32_t status, json_t *doc, co
 
 void control_reply(struct control_req *q, uint32_t status, json_t *doc, const char *error, const char *article)
 {
-        control_send(q, status, doc, error, article, NULL);
+        control_send(q, status, doc, error, article, NULL, NULL);
+}
+
+void control_reply_page(struct control_req *q, json_t *doc, const char *next)
+{
+        control_send(q, CONTROL_OK, doc, NULL, NULL, NULL, next);
 }
 
 void control_reply_rule(struct control_req *q, uint32_t status, const char *error, const char *article,
                         const char *rule)
 {
-        control_send(q, status, NULL, error, article, rule);
+        control_send(q, status, NULL, error, article, rule, NULL);
 }
 
 const char *control_arg(const struct control_req *q, const char *name)
@@ -425,6 +500,25 @@ static void control_on_recv(struct zsock *zs, zmq_msg_t *frames, int nframes)
         }
         q->request_id = env->control_request->request_id;
         q->msg = env->control_request;
+        {
+                struct control_inflight *f = control_inflight_of(c, q->key, true);
+                if (f->n >= CONTROL_INFLIGHT_MAX) {
+                        c->busy++;
+                        /* Once per flood (until its answers drain): the
+                         * count is in `status` (control_busy). */
+                        if (!f->told)
+                                log_warn("control", "user=\"%s\" peer=%s msg=\"too many requests in flight, "
+                                         "refusing more until they are answered\" in_flight=%d", q->user,
+                                         peer ? peer : "?", f->n);
+                        f->told = true;
+                        snprintf(err, sizeof(err), "refused: this identity already has %d requests being "
+                                 "answered here; wait for their answers", CONTROL_INFLIGHT_MAX);
+                        control_reply(q, CONTROL_REFUSED, NULL, err, NULL);
+                        goto out;
+                }
+                f->n++;
+                q->counted = true;
+        }
         c->requests++;
         for (i = 0; i < (size_t)c->n_tables; i++) {
                 const struct control_command *t;
@@ -524,7 +618,13 @@ void control_add_from_memory(struct control *c, const struct control_command *co
 
 void control_close(struct control *c)
 {
+        struct control_inflight *f;
+
         if (c->open)
                 zsock_close(&c->zs, NULL);
         c->open = false;
+        while ((f = c->inflight)) {
+                c->inflight = f->next;
+                free(f);
+        }
 }

@@ -55,6 +55,14 @@ struct control {
         unsigned long requests, malformed, oversize, unknown_body, wrong_origin;
         unsigned long withdrawn;    /* requests from a key no longer admitted */
         unsigned long refused;      /* requests the policy refused (each in the access log) */
+        unsigned long busy;         /* refused: too many of one identity's in flight */
+        /* Requests being answered, per identity (control.c). */
+        struct control_inflight {
+                struct control_inflight *next;
+                char key[KEYS_Z85_LEN + 1];
+                int n;
+                bool told;      /* its refusal is logged (once per flood) */
+        } *inflight;
 };
 
 /** Bind ENDPOINT (CURVE server with KEYS' secret, in ZCTX, on LOOP);
@@ -76,6 +84,10 @@ void control_close(struct control *c);
 
 enum { CONTROL_OK = 0, CONTROL_REFUSED = 1, CONTROL_USAGE = 2 };
 
+/* Rows in one page of a listing (control_reply_page): well inside the
+ * 4 MiB a reply may carry, whatever the rows hold. */
+#define CONTROL_PAGE_ROWS 1000
+
 /* One request being answered: where the reply goes. Handlers own it and
  * free() it once they have replied (possibly later, from a database
  * callback). `msg` is valid only during the handler's first call: copy
@@ -94,6 +106,8 @@ struct control_req {
         const Vigil__ControlRequest *msg;
         char arg_id[32], arg_name[64], arg_key[64];
         void *data;                 /* for the handler */
+        bool counted;               /* in its identity's requests in flight */
+        int page_rows;              /* a listing's page: rows it holds (control_reply_page) */
 };
 
 struct control_command {
@@ -101,6 +115,13 @@ struct control_command {
         void (*run)(struct control_req *q);
 };
 
+/** Answer Q with DOC, a page of a listing: NEXT (may be NULL: the last
+ *  page) is the cursor the client sends back as the argument `page` for the
+ *  rows after it. Does not free Q. */
+void control_reply_page(struct control_req *q, json_t *doc, const char *next);
+/** Encode ENV (a ControlReply) into *RET_BUF: one too large for a message
+ *  becomes a refusal that says so. 0 or a negative errno. */
+int control_reply_encode(Vigil__Envelope *env, uint8_t **ret_buf, size_t *ret_len);
 /** Refuse Q with ERROR (and ARTICLE, may be NULL), then free Q. */
 void control_refuse(struct control_req *q, const char *error, const char *article);
 /** The same, with the refusal written to this node's access log first (the

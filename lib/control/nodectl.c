@@ -88,6 +88,7 @@ static void nodectl_status(struct control_req *q)
         json_object_set_new(counters, "control_wrong_origin", json_integer((json_int_t)q->c->wrong_origin));
         json_object_set_new(counters, "control_requests", json_integer((json_int_t)q->c->requests));
         json_object_set_new(counters, "control_withdrawn", json_integer((json_int_t)q->c->withdrawn));
+        json_object_set_new(counters, "control_busy", json_integer((json_int_t)q->c->busy));
         json_object_set_new(counters, "control_refused", json_integer((json_int_t)q->c->refused));
         json_object_set_new(counters, "downlink_unenrolled", json_integer((json_int_t)n->d->downlink.unenrolled));
         json_object_set_new(counters, "uplink_malformed", json_integer((json_int_t)n->d->uplink.malformed));

@@ -56,6 +56,27 @@ static bool catalogctl_addresses(const struct control_req *q)
         return catalogctl_delivery(q)->cfg->tier == TIER_STATION && control_allows(q, "catalog.addresses");
 }
 
+/* Listings come a page at a time (issue 17, fault 5: a reply is built
+ * whole, and one over 4 MiB could not be sent). The cursor of the next
+ * page is the key of a page's last row: a camera's ID, or a site's or
+ * system's station ID (20 digits) followed by its code. */
+static void catalogctl_page_next(const PGresult *res, int i, char *next, size_t n)
+{
+        int id = PQfnumber(res, "id"), station = PQfnumber(res, "station_id"), code = PQfnumber(res, "code");
+
+        if (id >= 0)
+                snprintf(next, n, "%s", PQgetvalue(res, i, id));
+        else if (station >= 0 && code >= 0 && strlen(PQgetvalue(res, i, station)) == 20)
+                snprintf(next, n, "%s%s", PQgetvalue(res, i, station), PQgetvalue(res, i, code));
+}
+
+/* Q's page size from its --limit (LIM rows wanted in all; the client asks
+ * again for the rest): at most CONTROL_PAGE_ROWS. */
+static void catalogctl_page_rows(struct control_req *q, long lim)
+{
+        q->page_rows = lim < CONTROL_PAGE_ROWS ? (int)lim : CONTROL_PAGE_ROWS;
+}
+
 static void catalogctl_on_rows(void *arg, struct db_tx *tx, int err, const char *msg)
 {
         struct control_req *q = arg;
@@ -80,10 +101,20 @@ static void catalogctl_on_rows(void *arg, struct db_tx *tx, int err, const char 
                 doc = json_object();
                 json_object_set_new(doc, "count", json_integer(strtoll(PQgetvalue(res, 0, 0), NULL, 10)));
         } else {
-                doc = json_array();
+                /* A page: one row more than it holds was asked for, to know
+                 * whether more follow (catalogctl_page_sql). */
                 bool addresses = catalogctl_addresses(q);
-                for (int i = 0; i < PQntuples(res); i++)
+                int n = PQntuples(res), rows = n > q->page_rows ? q->page_rows : n;
+                char next[160] = "";
+
+                doc = json_array();
+                for (int i = 0; i < rows; i++)
                         json_array_append_new(doc, row_object(res, i, addresses));
+                if (n > rows && rows > 0)
+                        catalogctl_page_next(res, rows - 1, next, sizeof(next));
+                control_reply_page(q, doc, next[0] ? next : NULL);
+                free(q);
+                return;
         }
         control_reply(q, CONTROL_OK, doc, NULL, NULL);
         free(q);
@@ -169,11 +200,12 @@ static int camera_filters(struct control_req *q, char *where, size_t n, const ch
 
 static void catalogctl_camera_query(struct control_req *q, char kind)
 {
-        const char *params[4];
+        const char *params[5];
         char where[300], select[2048], sql[2600];
-        const char *limit = control_arg(q, "limit");
+        const char *limit = control_arg(q, "limit"), *page = control_arg(q, "page");
         int np = 0;
-        long lim = limit ? strtol(limit, NULL, 10) : 1000;
+        char *end = NULL;
+        long lim = limit ? strtol(limit, &end, 10) : 1000;
         struct db_tx *tx;
 
         if (camera_filters(q, where, sizeof(where), params, &np) < 0) {
@@ -181,11 +213,21 @@ static void catalogctl_camera_query(struct control_req *q, char kind)
                 free(q);
                 return;
         }
-        if (lim < 1 || lim > 1000000) {
+        if (lim < 1 || lim > 1000000 || (end && *end)) {
                 control_reply(q, CONTROL_USAGE, NULL, "--limit must be from 1 to 1000000", NULL);
                 free(q);
                 return;
         }
+        if (page && kind == 'l') {
+                if (strlen(page) > 64) {
+                        control_reply(q, CONTROL_USAGE, NULL, "page: not a cursor this node gave", NULL);
+                        free(q);
+                        return;
+                }
+                params[np++] = page;
+                snprintf(where + strlen(where), sizeof(where) - strlen(where), " AND c.id > $%d", np);
+        }
+        catalogctl_page_rows(q, lim);
         q->arg_name[0] = kind;
         /* Counting joins the sites only to filter by category: a million
          * cameras under a prefix are then an index-only range count. */
@@ -196,7 +238,7 @@ static void catalogctl_camera_query(struct control_req *q, char kind)
                 snprintf(sql, sizeof(sql), "SELECT count(*) FROM cameras c WHERE true%s", where);
         } else {
                 camera_select(select, sizeof(select));
-                snprintf(sql, sizeof(sql), "%s WHERE true%s ORDER BY c.id LIMIT %ld", select, where, lim);
+                snprintf(sql, sizeof(sql), "%s WHERE true%s ORDER BY c.id LIMIT %d", select, where, q->page_rows + 1);
         }
         tx = db_tx_new();
         db_tx_add(tx, sql, np, params, NULL, NULL);
@@ -207,9 +249,9 @@ void catalogctl_list(struct control_req *q)
 {
         struct catalogctl_entity e;
         char sql[2400];
-        const char *under = control_arg(q, "under");
-        char prefix[16] = "";
-        const char *p[1] = { prefix };
+        const char *under = control_arg(q, "under"), *page = control_arg(q, "page");
+        char prefix[16] = "", station[21] = "";
+        const char *p[3] = { prefix, station, page && strlen(page) > 20 ? page + 20 : "" };
         struct db_tx *tx;
 
         vigil_require(catalogctl_entity_of(q->msg->command, &e));
@@ -225,11 +267,21 @@ void catalogctl_list(struct control_req *q)
                 }
                 nodeid_prefix(under, prefix);
         }
+        if (page && (strlen(page) <= 20 || strlen(page) > 100 || strspn(page, "0123456789") < 20)) {
+                control_reply(q, CONTROL_USAGE, NULL, "page: not a cursor this node gave", NULL);
+                free(q);
+                return;
+        }
+        if (page)
+                memcpy(station, page, 20);
         q->arg_name[0] = 'l';
-        snprintf(sql, sizeof(sql), "SELECT %s FROM %s WHERE station_id LIKE $1 || '%%' ORDER BY %s "
-                 "LIMIT 100000", catalog_columns(e.kind), e.e->table, e.e->primary_key);
+        catalogctl_page_rows(q, CONTROL_PAGE_ROWS);
+        /* The page after the cursor: a range of the primary key's index. */
+        snprintf(sql, sizeof(sql), "SELECT %s FROM %s WHERE station_id LIKE $1 || '%%'%s ORDER BY %s "
+                 "LIMIT %d", catalog_columns(e.kind), e.e->table,
+                 page ? " AND (station_id, code) > ($2, $3)" : "", e.e->primary_key, q->page_rows + 1);
         tx = db_tx_new();
-        db_tx_add(tx, sql, 1, p, NULL, NULL);
+        db_tx_add(tx, sql, page ? 3 : 1, p, NULL, NULL);
         db_submit(catalogctl_delivery(q)->links.db, tx, catalogctl_on_rows, q);
 }
 
