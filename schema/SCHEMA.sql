@@ -1262,6 +1262,19 @@ END $$;
 
 
 --
+-- Name: emergency_acted(text, bigint); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.emergency_acted(p_id text, p_version bigint) RETURNS void
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+    UPDATE emergencies SET acted_version = p_version
+    WHERE id = p_id AND acted_version IS DISTINCT FROM p_version;
+$$;
+
+
+--
 -- Name: emergency_apply(text, text, bigint, text, double precision, double precision, double precision, timestamp with time zone, timestamp with time zone, text, text, text, text, boolean, bytea, jsonb); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -1604,36 +1617,6 @@ $$;
 
 
 --
--- Name: emergency_take(); Type: FUNCTION; Schema: public; Owner: -
---
-
-CREATE FUNCTION public.emergency_take() RETURNS TABLE(emergency_id text, acked_at timestamp with time zone, system_code text, url text, username text, password text, nonce bytea, sealed bytea)
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'public', 'pg_temp'
-    AS $$
-DECLARE
-    e record;
-BEGIN
-    FOR e IN UPDATE emergencies m SET acted_version = m.version
-             WHERE m.acked_version = m.version AND m.acted_version IS DISTINCT FROM m.version
-               AND m.ended_at IS NULL AND now() < m.ends_at
-             RETURNING m.id LOOP
-        emergency_id := e.id;
-        SELECT r.acked_at INTO acked_at FROM emergency_reports r
-            WHERE r.emergency_id = e.id AND r.station = vigil_self();
-        system_code := NULL;
-        FOR system_code, url, username, password, nonce, sealed IN SELECT * FROM emergency_systems(e.id) LOOP
-            RETURN NEXT;
-        END LOOP;
-        IF system_code IS NULL THEN
-            url := NULL; username := NULL; password := NULL; nonce := NULL; sealed := NULL;
-            RETURN NEXT;
-        END IF;
-    END LOOP;
-END $$;
-
-
---
 -- Name: emergency_unlink_due(); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -1743,6 +1726,39 @@ BEGIN
             emergency_id := e.id;
             article := why_article;
             message := why;
+        END IF;
+    END LOOP;
+END $$;
+
+
+--
+-- Name: emergency_work(text[]); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.emergency_work(p_busy text[]) RETURNS TABLE(emergency_id text, acked_at timestamp with time zone, system_code text, url text, username text, password text, nonce bytea, sealed bytea, version bigint)
+    LANGUAGE plpgsql STABLE
+    AS $$
+DECLARE
+    e record;
+BEGIN
+    FOR e IN SELECT m.id, m.version FROM emergencies m
+             WHERE m.acked_version = m.version AND m.acted_version IS DISTINCT FROM m.version
+               AND m.ended_at IS NULL AND now() < m.ends_at AND NOT (m.id = ANY (coalesce(p_busy, '{}')))
+             ORDER BY m.id LOOP
+        emergency_id := e.id;
+        version := e.version;
+        SELECT r.acked_at INTO acked_at FROM emergency_reports r
+            WHERE r.emergency_id = e.id AND r.station = vigil_self();
+        system_code := NULL;
+        FOR system_code, url, username, password, nonce, sealed IN
+            SELECT w.* FROM emergency_systems(e.id) w
+            WHERE NOT EXISTS (SELECT 1 FROM linkages l WHERE l.emergency_id = e.id AND l.system_code = w.system_code
+                                                        AND l.outcome = 'linked' AND l.unlinked_at IS NULL) LOOP
+            RETURN NEXT;
+        END LOOP;
+        IF system_code IS NULL THEN
+            url := NULL; username := NULL; password := NULL; nonce := NULL; sealed := NULL;
+            RETURN NEXT;
         END IF;
     END LOOP;
 END $$;
@@ -2779,7 +2795,7 @@ CREATE FUNCTION public.vigil_guarded_tables() RETURNS text[]
 
 CREATE FUNCTION public.vigil_guarded_writers() RETURNS text[]
     LANGUAGE sql IMMUTABLE
-    RETURN ARRAY['officer_register'::text, 'officer_set_active'::text, 'officer_apply'::text, 'delegation_grant'::text, 'delegation_revoke'::text, 'delegation_apply'::text, 'officer_purge'::text, 'conferral_confer'::text, 'conferral_unconfer'::text, 'conferral_send'::text, 'conferral_apply'::text, 'grant_apply'::text, 'emergency_declare'::text, 'emergency_end'::text, 'emergency_apply'::text, 'emergency_receive'::text, 'emergency_take'::text, 'audit_chain'::text];
+    RETURN ARRAY['officer_register'::text, 'officer_set_active'::text, 'officer_apply'::text, 'delegation_grant'::text, 'delegation_revoke'::text, 'delegation_apply'::text, 'officer_purge'::text, 'conferral_confer'::text, 'conferral_unconfer'::text, 'conferral_send'::text, 'conferral_apply'::text, 'grant_apply'::text, 'emergency_declare'::text, 'emergency_end'::text, 'emergency_apply'::text, 'emergency_receive'::text, 'emergency_acted'::text, 'audit_chain'::text];
 
 
 --

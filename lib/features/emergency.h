@@ -40,6 +40,7 @@ struct emergency {
         struct rtsp_pool *rtsp;         /* reserved interfaces being probed (stations) */
         unsigned long refused;          /* orders from above refused: unsigned, forged, beyond the signer */
         struct credentials creds;       /* theirs, sealed (stations) */
+        struct emergency_job *jobs;     /* orders being acted on (emergency_act.c) */
 };
 
 /** Set E up on D: the EmergencyOrder kind (from the parent), the

@@ -427,27 +427,35 @@ BEGIN
                          p_emergency, 'systems ' || what);
 END $$;
 
--- At a station: the orders acked and not yet acted on, now marked acted,
--- with every private system each links (one row per system; a row with a
--- NULL system for an order that links none, so that it is still reported
--- done). Stamped in the caller's transaction: a crash before the probes
--- finish leaves the order acted on, and what was probed on record.
-CREATE OR REPLACE FUNCTION emergency_take()
+-- At a station: the orders acked and not yet acted on, except those a job
+-- of the daemon is working on (P_BUSY), with every private system each
+-- still has to link (one row per system; a row with a NULL system for an
+-- order with none left, so that it is still reported done), and the
+-- order's version. Nothing is marked here: an order is acted on once its
+-- final report is on record (emergency_acted, in that transaction), so a
+-- crash or a stop while linking leaves it to be taken again: at least once
+-- (issue 17, fault 7). A system linked by an earlier take is not probed
+-- again; one that failed is.
+CREATE OR REPLACE FUNCTION emergency_work(p_busy text[])
 RETURNS TABLE (emergency_id text, acked_at timestamptz, system_code text, url text, username text, password text,
-               nonce bytea, sealed bytea)
-LANGUAGE plpgsql AS $$
+               nonce bytea, sealed bytea, version bigint)
+LANGUAGE plpgsql STABLE AS $$
 DECLARE
     e record;
 BEGIN
-    FOR e IN UPDATE emergencies m SET acted_version = m.version
+    FOR e IN SELECT m.id, m.version FROM emergencies m
              WHERE m.acked_version = m.version AND m.acted_version IS DISTINCT FROM m.version
-               AND m.ended_at IS NULL AND now() < m.ends_at
-             RETURNING m.id LOOP
+               AND m.ended_at IS NULL AND now() < m.ends_at AND NOT (m.id = ANY (coalesce(p_busy, '{}')))
+             ORDER BY m.id LOOP
         emergency_id := e.id;
+        version := e.version;
         SELECT r.acked_at INTO acked_at FROM emergency_reports r
             WHERE r.emergency_id = e.id AND r.station = vigil_self();
         system_code := NULL;
-        FOR system_code, url, username, password, nonce, sealed IN SELECT * FROM emergency_systems(e.id) LOOP
+        FOR system_code, url, username, password, nonce, sealed IN
+            SELECT w.* FROM emergency_systems(e.id) w
+            WHERE NOT EXISTS (SELECT 1 FROM linkages l WHERE l.emergency_id = e.id AND l.system_code = w.system_code
+                                                        AND l.outcome = 'linked' AND l.unlinked_at IS NULL) LOOP
             RETURN NEXT;
         END LOOP;
         IF system_code IS NULL THEN
@@ -456,6 +464,14 @@ BEGIN
         END IF;
     END LOOP;
 END $$;
+
+-- The final report of order P_ID at version P_VERSION is on record (the
+-- caller's transaction): it is acted on.
+CREATE OR REPLACE FUNCTION emergency_acted(p_id text, p_version bigint) RETURNS void
+LANGUAGE sql AS $$
+    UPDATE emergencies SET acted_version = p_version
+    WHERE id = p_id AND acted_version IS DISTINCT FROM p_version;
+$$;
 
 -- A station undoes an emergency's linkages and reports it in one
 -- transaction: the daemon reads what is due (emergency_unlink_due), then,

@@ -40,8 +40,8 @@ RETURN ARRAY[
     'conferral_confer', 'conferral_unconfer', 'conferral_send', 'conferral_apply',
     -- grants: decided above, applied here
     'grant_apply',
-    -- emergencies: declared, ended, replicated, received and taken
-    'emergency_declare', 'emergency_end', 'emergency_apply', 'emergency_receive', 'emergency_take',
+    -- emergencies: declared, ended, replicated, received and acted on
+    'emergency_declare', 'emergency_end', 'emergency_apply', 'emergency_receive', 'emergency_acted',
     -- the head of the access log, advanced by the chaining trigger only
     'audit_chain'
 ];
