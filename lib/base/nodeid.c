@@ -201,6 +201,13 @@ int nodeid_check_below(const char *id, const char *above, char *err, size_t errl
         return 0;
 }
 
+bool nodeid_at_or_below(const char *id, const char *node)
+{
+        if (!id || !node)
+                return false;
+        return (nodeid_is_wellformed(id) && strcmp(id, node) == 0) || nodeid_check_below(id, node, NULL, 0) == 0;
+}
+
 bool nodeid_under(const char *id, const char *root)
 {
         char prefix[9];

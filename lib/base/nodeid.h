@@ -53,6 +53,12 @@ int nodeid_check_child(const char *child, const char *parent, char *err, size_t 
  *  IDs and the rule. */
 int nodeid_check_below(const char *id, const char *above, char *err, size_t errlen);
 
+/** True if ID is node NODE itself or a platform node strictly below it
+ *  (nodeid_check_below): the nodes a child may speak for (its log, its
+ *  officers' units, its stations), never another node of its own centre
+ *  code (issue 17, fault 6). */
+bool nodeid_at_or_below(const char *id, const char *node);
+
 /** True if ID (any well-formed ID, node or device) lies in the subtree of
  *  node ROOT (its centre code starts with ROOT's prefix). */
 bool nodeid_under(const char *id, const char *root);

@@ -172,6 +172,23 @@ static void test_check_below(void)
         CHECK(nodeid_check_below(NULL, CITY, err, sizeof(err)) == -EINVAL);
 }
 
+/* What a child may speak for (its log, officers' units, stations): itself
+ * or a node below it, never a node it invented inside its own code. */
+static void test_at_or_below(void)
+{
+        CHECK(nodeid_at_or_below(YUELU_1, YUELU_1));
+        CHECK(nodeid_at_or_below(YUELU_1, YUELU));
+        CHECK(nodeid_at_or_below(YUELU, YUELU));
+        CHECK(nodeid_at_or_below(YUELU_1, CITY));
+        CHECK(!nodeid_at_or_below("43010401002000000099", YUELU_1));
+        CHECK(!nodeid_at_or_below("43010400002000000099", YUELU));
+        CHECK(!nodeid_at_or_below(YUELU_2, YUELU_1));
+        CHECK(!nodeid_at_or_below(YUELU, YUELU_1));
+        CHECK(!nodeid_at_or_below("43010401001310000001", YUELU_1));    /* a camera is no node */
+        CHECK(!nodeid_at_or_below(NULL, YUELU));
+        CHECK(!nodeid_at_or_below("junk", "junk"));
+}
+
 int main(void)
 {
         RUN(test_wellformed);
@@ -182,5 +199,6 @@ int main(void)
         RUN(test_check_child);
         RUN(test_under);
         RUN(test_check_below);
+        RUN(test_at_or_below);
         return 0;
 }
