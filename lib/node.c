@@ -252,6 +252,15 @@ static int node_load(struct node *n, char *err, size_t errlen)
         }
         snprintf(n->epoch, sizeof(n->epoch), "%s", PQgetvalue(r, 0, 0));
         PQclear(r);
+        /* Versions go on above what this node issued before it stopped,
+         * whatever the clock says now (issue 17, fault 4). */
+        ret = node_exec(c, &r, e, sizeof(e), "SELECT coalesce((SELECT last FROM version_clock), 0)", 0, NULL);
+        if (ret < 0) {
+                snprintf(err, errlen, "cannot read the version clock: %s", e);
+                goto out;
+        }
+        delivery_versions_seed(&n->delivery, strtoll(PQgetvalue(r, 0, 0), NULL, 10));
+        PQclear(r);
         {
                 const char *p[1] = { n->cfg.node_id };
                 ret = node_exec(c, &r, e, sizeof(e),

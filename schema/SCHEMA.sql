@@ -159,7 +159,7 @@ BEGIN
     UPDATE access_requests SET state = CASE WHEN p_approve THEN 'approved' ELSE 'denied' END,
         decided_by = p_badge, decided_at = now(), reason = p_reason,
         expires_at = CASE WHEN p_approve THEN now() + p_valid_for END,
-        grant_version = CASE WHEN p_approve THEN (extract(epoch FROM clock_timestamp()) * 1000000)::bigint END
+        grant_version = CASE WHEN p_approve THEN next_version() END
         WHERE id = p_id;
     PERFORM audit_append(p_badge, act, 'ok', NULL, NULL, r.purpose, r.destination, p_id, NULL, p_reason);
     RETURN ROW(true, NULL, NULL, CASE WHEN p_approve THEN 'approved' ELSE 'denied' END)::access_answer;
@@ -289,7 +289,7 @@ BEGIN
         RETURN access_refuse(p_badge, 'revoke', NULL, format('request %s is %s, not approved', p_id, r.state), p_id);
     END IF;
     UPDATE access_requests SET state = 'revoked', reason = coalesce(p_reason, reason),
-        grant_version = (extract(epoch FROM clock_timestamp()) * 1000000)::bigint WHERE id = p_id;
+        grant_version = greatest(next_version(), coalesce(r.grant_version, 0) + 1) WHERE id = p_id;
     PERFORM audit_append(p_badge, 'revoke', 'ok', NULL, NULL, r.purpose, r.destination, p_id, NULL, p_reason);
     RETURN ROW(true, NULL, NULL, 'revoked')::access_answer;
 END $$;
@@ -1356,6 +1356,7 @@ DECLARE
                        coalesce(nullif(array_to_string(p_roles, ','), ''), '-'), coalesce(p_look_back, interval '0'));
     bad text;
     v_named jsonb;
+    v bigint;
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM officers WHERE badge = p_badge AND unit = self AND active)
        OR NOT officer_has_power(p_badge, 'commander') THEN
@@ -1408,11 +1409,12 @@ BEGIN
     SELECT jsonb_agg(jsonb_build_object('unit', o.unit, 'badge', o.badge, 'key', o.public_key) ORDER BY o.badge)
         INTO v_named
         FROM officers o WHERE o.unit = self AND o.active AND (o.badge = ANY (v_officers) OR o.roles && v_roles);
+    v := next_version();    -- never below a version issued before (issue 17, fault 4)
     INSERT INTO emergencies (id, version, scope, near_lat, near_lon, radius_m, starts_at, ends_at, incident,
                              authority, declared_by, declared_at, dispatch_version, officers, roles, named, look_back)
-        VALUES (p_id, (extract(epoch FROM clock_timestamp()) * 1000000)::bigint, p_scope, p_lat, p_lon, p_radius,
+        VALUES (p_id, v, p_scope, p_lat, p_lon, p_radius,
                 now(), now() + p_duration, p_incident, p_authority, p_badge, self,
-                (extract(epoch FROM clock_timestamp()) * 1000000)::bigint, v_officers, v_roles, v_named, v_look_back);
+                v, v_officers, v_roles, v_named, v_look_back);
     PERFORM audit_append(p_badge, 'emergency.declare', 'ok', NULL, NULL, p_incident, NULL, NULL, p_id,
                          format('scope %s%s, until %s, authority %s; %s; named %s', p_scope,
                                 CASE WHEN p_radius IS NOT NULL THEN format(', %s m around %s,%s', p_radius, p_lat, p_lon)
@@ -1432,7 +1434,7 @@ CREATE FUNCTION public.emergency_end(p_id text, p_badge text) RETURNS public.acc
     AS $$
 DECLARE
     e emergencies;
-    v bigint := (extract(epoch FROM clock_timestamp()) * 1000000)::bigint;
+    v bigint;
 BEGIN
     SELECT * INTO e FROM emergencies WHERE id = p_id FOR UPDATE;
     IF NOT FOUND OR e.declared_at <> vigil_self() THEN
@@ -1448,6 +1450,9 @@ BEGIN
                              format('already ended at %s', e.ended_at));
         RETURN ROW(true, NULL, NULL, 'ended')::access_answer;
     END IF;
+    -- Above the order's version even if the clock stepped back since it
+    -- was declared: else every station ignores the end (issue 17, fault 4).
+    v := greatest(next_version(), e.version + 1);
     UPDATE emergencies SET ended_at = now(), version = v, dispatch_version = v WHERE id = p_id;
     PERFORM audit_append(p_badge, 'emergency.end', 'ok', NULL, NULL, e.incident, NULL, NULL, p_id, NULL);
     RETURN ROW(true, NULL, NULL, 'ended')::access_answer;
@@ -2113,6 +2118,21 @@ END $$;
 
 
 --
+-- Name: next_version(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.next_version() RETURNS bigint
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+    INSERT INTO version_clock AS v (only_row, last)
+        VALUES (true, (extract(epoch FROM clock_timestamp()) * 1000000)::bigint)
+        ON CONFLICT (only_row) DO UPDATE SET last = greatest(EXCLUDED.last, v.last + 1)
+        RETURNING v.last;
+$$;
+
+
+--
 -- Name: node_decommission(text, text, text, bytea, text); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -2174,17 +2194,32 @@ CREATE FUNCTION public.node_enroll(p_id text, p_parent text, p_tier text, p_name
 DECLARE
     old_key text;
     old_sign text;
-    twin text;
+    twin nodes;
 BEGIN
     -- One node per centre code: authority, routing and ownership go by
     -- prefix, so a second node under a code already held would share the
     -- first one's cameras, grants and powers (a city admin enrolling a
     -- "district" of yuelu's code could confer a principal over yuelu's
     -- cameras alone; issue 15, Art 19).
-    SELECT id INTO twin FROM nodes WHERE id <> p_id AND vigil_prefix(id) = vigil_prefix(p_id) LIMIT 1;
-    IF twin IS NOT NULL THEN
-        RAISE EXCEPTION 'centre code % is already node %''s: one node per centre code (remove it first)',
-            vigil_prefix(p_id), twin;
+    -- Issue 17, fault 6: nor one that overlaps a code held, a node under
+    -- the new code known through another child (or none); the unique index
+    -- nodes_one_per_centre_code (016) holds it against a race. The child
+    -- sits directly under this node (vigild checks it first, nodectl.c).
+    IF NOT coalesce(p_parent = vigil_self() AND p_tier = vigil_tier(p_id) AND vigil_node_below(p_id, p_parent)
+                    AND length(vigil_prefix(p_id)) = length(vigil_prefix(p_parent)) + 2, false) THEN
+        RAISE EXCEPTION 'node % (%) is not a direct child of % here', p_id, p_tier, vigil_self()
+            USING ERRCODE = 'check_violation';
+    END IF;
+    SELECT * INTO twin FROM nodes n
+        WHERE n.id <> p_id AND left(n.id, length(vigil_prefix(p_id))) = vigil_prefix(p_id)
+          AND (vigil_prefix(n.id) = vigil_prefix(p_id) OR n.via IS DISTINCT FROM p_id)
+        ORDER BY length(vigil_prefix(n.id)), n.id LIMIT 1;
+    IF FOUND AND vigil_prefix(twin.id) = vigil_prefix(p_id) THEN
+        RAISE EXCEPTION 'centre code % is already node %''s (%): one node per centre code (remove it first)',
+            vigil_prefix(p_id), twin.id, twin.name;
+    ELSIF FOUND THEN
+        RAISE EXCEPTION 'centre code % overlaps node % (%), known here through %: one node per centre code',
+            vigil_prefix(p_id), twin.id, twin.name, coalesce(twin.via, 'no child');
     END IF;
     SELECT public_key, sign_key INTO old_key, old_sign FROM nodes WHERE id = p_id AND via IS NULL;
     IF (old_key IS NOT NULL AND old_key <> p_key)
@@ -2232,6 +2267,10 @@ CREATE FUNCTION public.node_remove_apply(p_via text, p_id text, p_change bytea, 
     LANGUAGE plpgsql
     AS $$
 BEGIN
+    IF NOT vigil_node_below(p_id, p_via) THEN
+        RAISE EXCEPTION 'node removed of % refused: % may remove only nodes below itself', p_id, p_via
+            USING ERRCODE = 'check_violation';
+    END IF;
     DELETE FROM nodes WHERE id = p_id AND via = p_via;
     IF NOT FOUND THEN
         RETURN false;
@@ -2253,7 +2292,33 @@ CREATE FUNCTION public.node_state_apply(p_via text, p_id text, p_parent text, p_
     AS $$
 DECLARE
     changed boolean;
+    twin nodes;
 BEGIN
+    -- A child announces only nodes strictly below itself, of a lower tier,
+    -- each of its own centre code (issue 17, fault 6): vigild refuses any
+    -- other first (delivery/tree.c); here the rule is where the data is.
+    IF NOT coalesce(vigil_node_below(p_id, p_via) AND p_tier = vigil_tier(p_id)
+                    AND (p_parent = p_via OR vigil_node_below(p_parent, p_via))
+                    AND vigil_node_below(p_id, p_parent)
+                    AND length(vigil_prefix(p_id)) = length(vigil_prefix(p_parent)) + 2, false) THEN
+        RAISE EXCEPTION 'node state of % (parent %, tier %) refused: % may announce only nodes below itself, '
+                        'of a lower tier, under their own parent', p_id, p_parent, p_tier, p_via
+            USING ERRCODE = 'check_violation';
+    END IF;
+    SELECT * INTO twin FROM nodes WHERE id <> p_id AND vigil_prefix(id) = vigil_prefix(p_id);
+    IF FOUND THEN
+        -- What the child's own snapshot replaces (it held the code under
+        -- another ID before): it would go at the snapshot's end. Only the
+        -- city takes a snapshot holding nodes (a station's holds none),
+        -- so no removal is owed to a tier above.
+        IF p_snapshot AND twin.via = p_via AND twin.snapshot_mark THEN
+            DELETE FROM nodes WHERE id = twin.id;
+        ELSE
+            RAISE EXCEPTION 'node state of % refused: centre code % is already node %''s (%): one node per '
+                            'centre code', p_id, vigil_prefix(p_id), twin.id, twin.name
+                USING ERRCODE = 'unique_violation';
+        END IF;
+    END IF;
     INSERT INTO nodes AS n (id, parent_id, tier, name, online, last_seen, version, via)
         VALUES (p_id, p_parent, p_tier, p_name, p_online, p_last_seen, p_version, p_via)
         ON CONFLICT (id) DO UPDATE SET parent_id = EXCLUDED.parent_id, tier = EXCLUDED.tier,
@@ -2364,7 +2429,7 @@ BEGIN
     DELETE FROM delegations WHERE via IS NOT NULL AND (unit = p_node OR left(unit, length(pre)) = pre);
     GET DIAGNOSTICS n_delegations = ROW_COUNT;
     UPDATE conferrals SET state = 'revoked', updated_at = now(),
-        version = greatest(version + 1, (extract(epoch FROM clock_timestamp()) * 1000000)::bigint)
+        version = greatest(version + 1, next_version())
         WHERE via IS NULL AND state <> 'revoked' AND (unit = p_node OR left(unit, length(pre)) = pre);
     GET DIAGNOSTICS n_conferrals = ROW_COUNT;
     IF n_officers + n_delegations + n_conferrals > 0 THEN
@@ -2698,6 +2763,20 @@ CREATE FUNCTION public.url_has_credentials(s text) RETURNS boolean
 
 
 --
+-- Name: version_reserve(bigint); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.version_reserve(p_upto bigint) RETURNS bigint
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+    INSERT INTO version_clock AS v (only_row, last) VALUES (true, p_upto)
+        ON CONFLICT (only_row) DO UPDATE SET last = greatest(EXCLUDED.last, v.last)
+        RETURNING v.last;
+$$;
+
+
+--
 -- Name: view_decide(text, text, text, timestamp with time zone, timestamp with time zone, text, text, text, text); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -2786,7 +2865,7 @@ CREATE FUNCTION public.vigil_distinct_count(a text[]) RETURNS integer
 
 CREATE FUNCTION public.vigil_guarded_tables() RETURNS text[]
     LANGUAGE sql IMMUTABLE
-    RETURN ARRAY['grants'::text, 'emergencies'::text, 'officers'::text, 'delegations'::text, 'conferrals'::text];
+    RETURN ARRAY['grants'::text, 'emergencies'::text, 'officers'::text, 'delegations'::text, 'conferrals'::text, 'version_clock'::text];
 
 
 --
@@ -2795,7 +2874,7 @@ CREATE FUNCTION public.vigil_guarded_tables() RETURNS text[]
 
 CREATE FUNCTION public.vigil_guarded_writers() RETURNS text[]
     LANGUAGE sql IMMUTABLE
-    RETURN ARRAY['officer_register'::text, 'officer_set_active'::text, 'officer_apply'::text, 'delegation_grant'::text, 'delegation_revoke'::text, 'delegation_apply'::text, 'officer_purge'::text, 'conferral_confer'::text, 'conferral_unconfer'::text, 'conferral_send'::text, 'conferral_apply'::text, 'grant_apply'::text, 'emergency_declare'::text, 'emergency_end'::text, 'emergency_apply'::text, 'emergency_receive'::text, 'emergency_acted'::text, 'audit_chain'::text];
+    RETURN ARRAY['officer_register'::text, 'officer_set_active'::text, 'officer_apply'::text, 'delegation_grant'::text, 'delegation_revoke'::text, 'delegation_apply'::text, 'officer_purge'::text, 'conferral_confer'::text, 'conferral_unconfer'::text, 'conferral_send'::text, 'conferral_apply'::text, 'grant_apply'::text, 'emergency_declare'::text, 'emergency_end'::text, 'emergency_apply'::text, 'emergency_receive'::text, 'emergency_acted'::text, 'audit_chain'::text, 'next_version'::text, 'version_reserve'::text];
 
 
 --
@@ -2805,6 +2884,24 @@ CREATE FUNCTION public.vigil_guarded_writers() RETURNS text[]
 CREATE FUNCTION public.vigil_prefix(id text) RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN CASE WHEN (substr(id, 7, 2) <> '00'::text) THEN substr(id, 1, 8) WHEN (substr(id, 5, 2) <> '00'::text) THEN substr(id, 1, 6) ELSE substr(id, 1, 4) END;
+
+
+--
+-- Name: vigil_tier(text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.vigil_tier(id text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN CASE WHEN ((substr(id, 1, 2) = '00'::text) OR (substr(id, 3, 2) = '00'::text)) THEN NULL::text WHEN ((substr(id, 5, 2) = '00'::text) AND (substr(id, 7, 2) <> '00'::text)) THEN NULL::text WHEN (substr(id, 7, 2) <> '00'::text) THEN 'station'::text WHEN (substr(id, 5, 2) <> '00'::text) THEN 'district'::text ELSE 'city'::text END;
+
+
+--
+-- Name: vigil_node_below(text, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.vigil_node_below(p_id text, p_above text) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN COALESCE(((substr(p_id, 11, 3) = '200'::text) AND (public.vigil_tier(p_id) IS NOT NULL) AND (public.vigil_tier(p_above) IS NOT NULL) AND (length(public.vigil_prefix(p_id)) > length(public.vigil_prefix(p_above))) AND ("left"(p_id, length(public.vigil_prefix(p_above))) = public.vigil_prefix(p_above))), false);
 
 
 --
@@ -3497,6 +3594,17 @@ CREATE TABLE public.trust_chain (
 
 
 --
+-- Name: version_clock; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.version_clock (
+    only_row boolean DEFAULT true NOT NULL,
+    last bigint NOT NULL,
+    CONSTRAINT version_clock_only_row_check CHECK (only_row)
+);
+
+
+--
 -- Name: audit_alarms id; Type: DEFAULT; Schema: public; Owner: -
 --
 
@@ -3776,6 +3884,14 @@ ALTER TABLE ONLY public.trust_chain
 
 
 --
+-- Name: version_clock version_clock_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.version_clock
+    ADD CONSTRAINT version_clock_pkey PRIMARY KEY (only_row);
+
+
+--
 -- Name: access_requests_state; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -3815,6 +3931,18 @@ CREATE UNIQUE INDEX conferrals_current ON public.conferrals USING btree (unit, b
 --
 
 CREATE INDEX grants_cameras ON public.grants USING gin (cameras);
+
+
+--
+-- Name: nodes_one_per_centre_code; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX nodes_one_per_centre_code ON public.nodes USING btree ((
+CASE
+    WHEN (substr(id, 7, 2) <> '00'::text) THEN substr(id, 1, 8)
+    WHEN (substr(id, 5, 2) <> '00'::text) THEN substr(id, 1, 6)
+    ELSE substr(id, 1, 4)
+END));
 
 
 --
@@ -4340,6 +4468,13 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.system_flags TO vigil_writer;
 --
 
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.trust_chain TO vigil_writer;
+
+
+--
+-- Name: TABLE version_clock; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT ON TABLE public.version_clock TO vigil_writer;
 
 
 --

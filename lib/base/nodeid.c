@@ -173,6 +173,41 @@ int nodeid_check_child(const char *child, const char *parent, char *err, size_t 
         return 0;
 }
 
+int nodeid_check_below(const char *id, const char *above, char *err, size_t errlen)
+{
+        enum tier it, at = nodeid_tier(above);
+        char prefix[9];
+
+        if (!nodeid_is_wellformed(id))
+                return fail(err, errlen, "\"%.40s\" is not a GB/T 28181 node ID (20 digits)", id ? id : "");
+        if (at == TIER_NONE)
+                return fail(err, errlen, "\"%.40s\" is no platform node ID", above ? above : "");
+        if (nodeid_type(id) != NODEID_TYPE_PLATFORM)
+                return fail(err, errlen, "node ID %s has type %03d (digits 11-13), not a platform's %d",
+                            id, nodeid_type(id), NODEID_TYPE_PLATFORM);
+        /* A station's code is a whole centre code: anything it names below
+         * itself would be a second node of that code. */
+        if (at == TIER_STATION)
+                return fail(err, errlen, "station %s has no platforms below it: node %s is not its to announce",
+                            above, id);
+        it = nodeid_tier(id);
+        nodeid_prefix(above, prefix);
+        if (strncmp(id, prefix, strlen(prefix)) != 0)
+                return fail(err, errlen, "node %s is not under %s (prefix %s): a node announces only its own "
+                            "subtree", id, above, prefix);
+        if (it == TIER_NONE || it <= at)
+                return fail(err, errlen, "node %s (%s) is not of a lower tier than %s (%s): one node per "
+                            "centre code, and only below it", id, tier_name(it), above, tier_name(at));
+        return 0;
+}
+
+bool nodeid_at_or_below(const char *id, const char *node)
+{
+        if (!id || !node)
+                return false;
+        return (nodeid_is_wellformed(id) && strcmp(id, node) == 0) || nodeid_check_below(id, node, NULL, 0) == 0;
+}
+
 bool nodeid_under(const char *id, const char *root)
 {
         char prefix[9];

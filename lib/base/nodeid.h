@@ -45,6 +45,20 @@ int nodeid_check_node(const char *id, enum tier tier, char *err, size_t errlen);
  *  naming both IDs and the rule. */
 int nodeid_check_child(const char *child, const char *parent, char *err, size_t errlen);
 
+/** Check that ID is a platform node strictly below node ABOVE: of a lower
+ *  tier than ABOVE and under its prefix, so never ABOVE itself nor another
+ *  node of ABOVE's centre code (issue 17, fault 6: a station has nothing
+ *  below it and can fabricate no node inside its own code). ABOVE must
+ *  pass nodeid_check_node(). -EINVAL with a sentence in ERR naming both
+ *  IDs and the rule. */
+int nodeid_check_below(const char *id, const char *above, char *err, size_t errlen);
+
+/** True if ID is node NODE itself or a platform node strictly below it
+ *  (nodeid_check_below): the nodes a child may speak for (its log, its
+ *  officers' units, its stations), never another node of its own centre
+ *  code (issue 17, fault 6). */
+bool nodeid_at_or_below(const char *id, const char *node);
+
 /** True if ID (any well-formed ID, node or device) lies in the subtree of
  *  node ROOT (its centre code starts with ROOT's prefix). */
 bool nodeid_under(const char *id, const char *root);

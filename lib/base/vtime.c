@@ -61,5 +61,22 @@ int64_t vtime_next_version(struct vtime_versions *v)
         if (now <= v->last)
                 now = v->last + 1;
         v->last = now;
+        /* Half the window left: reserve the next one, before it is needed. */
+        if (v->reserve && now > v->horizon - VTIME_RESERVE_US / 2) {
+                v->horizon = now + VTIME_RESERVE_US;
+                v->reserve(v->reserve_arg, v->horizon);
+        }
         return now;
+}
+
+void vtime_versions_seed(struct vtime_versions *v, int64_t stored)
+{
+        if (stored > v->last)
+                v->last = stored;
+        v->horizon = 0;
+}
+
+void vtime_versions_unreserved(struct vtime_versions *v)
+{
+        v->horizon = 0;
 }

@@ -290,6 +290,11 @@ static void nodectl_on_enrolled(void *arg, struct db_tx *tx, int err, const char
                         snprintf(e, sizeof(e), "refused: this public key is already enrolled for another node");
                 else if (twin && strstr(twin, "one node per centre code"))
                         snprintf(e, sizeof(e), "refused: %.*s", (int)strcspn(twin, "\n"), twin);
+                else if (strstr(msg, "nodes_one_per_centre_code"))
+                        /* Another enrolment of the code committed meanwhile
+                         * (schema/016's unique index; issue 17, fault 6). */
+                        snprintf(e, sizeof(e), "refused: another node of centre code %.8s was enrolled meanwhile: "
+                                 "one node per centre code", q->arg_id);
                 else
                         snprintf(e, sizeof(e), "enrolment failed: %s", msg);
                 /* Logged where refused (Art 23(5)), like every refusal. */

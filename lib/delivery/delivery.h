@@ -65,6 +65,10 @@ void delivery_db_up(struct delivery *d);
 
 /** A fresh version for a change of this node's own. */
 int64_t delivery_next_version(struct delivery *d);
+/** At start: versions continue above STORED (version_clock.last, the last
+ *  version the database says this node issued or reserved), and are
+ *  reserved there ahead of use from now on (issue 17, fault 4). */
+void delivery_versions_seed(struct delivery *d, int64_t stored);
 /** The parent's ID, or NULL at the city. */
 const char *delivery_parent_id(const struct delivery *d);
 /** The enrolled child below which ID lies (itself included), or NULL. */

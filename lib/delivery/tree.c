@@ -13,11 +13,40 @@
 #include "wire/wire.h"
 
 /* A child may only tell us about nodes strictly below itself: a station
- * cannot speak for another station (DESIGN.md "Sockets"). */
-static int tree_check_subject(const char *via, const char *id, char *err, size_t errlen)
+ * cannot speak for another station (DESIGN.md "Sockets"), nor invent one
+ * inside its own centre code, which would share its cameras, grants and
+ * audit copies, as ownership goes by prefix (issue 17, fault 6). */
+int tree_check_node_removed(const char *via, const Vigil__NodeRemoved *rm, char *err, size_t errlen)
 {
-        if (!id || !nodeid_is_wellformed(id) || strcmp(id, via) == 0 || !nodeid_under(id, via)) {
-                snprintf(err, errlen, "node %s is not below %s", id ? id : "(none)", via);
+        char why[384];
+
+        if (nodeid_check_below(rm->node_id, via, why, sizeof(why)) < 0) {
+                snprintf(err, errlen, "node removed refused: %s", why);
+                return -EBADMSG;
+        }
+        return 0;
+}
+
+int tree_check_node_state(const char *via, const Vigil__NodeState *s, char *err, size_t errlen)
+{
+        char why[384];
+
+        if (nodeid_check_below(s->node_id, via, why, sizeof(why)) < 0) {
+                snprintf(err, errlen, "node state refused: %s", why);
+                return -EBADMSG;
+        }
+        if (!s->has_tier || (int)s->tier != (int)nodeid_tier(s->node_id) || !s->name) {
+                snprintf(err, errlen, "node state of %s refused: it lacks a name, or its tier is not the %s "
+                         "its ID encodes", s->node_id, tier_name(nodeid_tier(s->node_id)));
+                return -EBADMSG;
+        }
+        /* Its parent: directly above it (nodeid_check_child), and VIA or a
+         * node below VIA: the tree a child describes is its own. */
+        if (!s->parent_id || nodeid_check_child(s->node_id, s->parent_id, why, sizeof(why)) < 0 ||
+            (strcmp(s->parent_id, via) != 0 && nodeid_check_below(s->parent_id, via, why, sizeof(why)) < 0)) {
+                snprintf(err, errlen, "node state of %s refused: parent %s is not %s or a node below it "
+                         "directly above %s", s->node_id, s->parent_id ? s->parent_id : "(none)", via,
+                         s->node_id);
                 return -EBADMSG;
         }
         return 0;
@@ -31,16 +60,11 @@ static int tree_add_node_state(void *arg, struct change_batch *b, const Vigil__C
         char online[2], last_seen[32], version[24];
         const char *p[11];
         int lens[11] = { 0 }, fmts[11] = { 0 };
-        int r = tree_check_subject(via, s->node_id, err, errlen);
+        int r = tree_check_node_state(via, s, err, errlen);
 
         (void)arg;
         if (r < 0)
                 return r;
-        if (!s->has_tier || s->tier == VIGIL__TIER__TIER_UNKNOWN || s->tier > VIGIL__TIER__TIER_STATION ||
-            !s->parent_id || !nodeid_is_wellformed(s->parent_id) || !s->name) {
-                snprintf(err, errlen, "node state of %s lacks tier, parent or name", s->node_id);
-                return -EBADMSG;
-        }
         snprintf(online, sizeof(online), "%s", s->online ? "t" : "f");
         snprintf(last_seen, sizeof(last_seen), "%.6f", (double)s->last_seen_us / 1e6);
         snprintf(version, sizeof(version), "%" PRId64, s->version);
@@ -68,7 +92,7 @@ static int tree_add_node_removed(void *arg, struct change_batch *b, const Vigil_
         const Vigil__NodeRemoved *rm = c->node_removed;
         const char *p[4];
         int lens[4] = { 0, 0, (int)len, 0 }, fmts[4] = { 0, 0, 1, 0 };
-        int r = tree_check_subject(change_batch_via(b), rm->node_id, err, errlen);
+        int r = tree_check_node_removed(change_batch_via(b), rm, err, errlen);
 
         (void)arg;
         if (r < 0)

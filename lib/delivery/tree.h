@@ -24,6 +24,15 @@ struct tree {
 void tree_register(struct tree *t, struct vtime_versions *versions, struct change_table *kinds,
                    struct snapshot_table *sections);
 
+/** What child VIA may announce (issue 17, fault 6): a NodeState of a
+ *  platform node strictly below VIA and of a lower tier (a station
+ *  announces none), its tier the one its ID encodes, its parent VIA or a
+ *  node below VIA directly above it. 0, or -EBADMSG with the reason in ERR
+ *  (the change is refused, never applied). */
+int tree_check_node_state(const char *via, const Vigil__NodeState *s, char *err, size_t errlen);
+/** The same for a NodeRemoved: only a node strictly below VIA. */
+int tree_check_node_removed(const char *via, const Vigil__NodeRemoved *rm, char *err, size_t errlen);
+
 /** Encode a NodeState change; caller owns *RET. */
 int tree_encode_node_state(const char *id, const char *parent_id, int tier, const char *name, bool online,
                            int64_t last_seen_us, int64_t version, uint8_t **ret, size_t *ret_len);

@@ -281,8 +281,9 @@ static int audit_checkpoint_add_copy(void *arg, struct change_batch *b, const Vi
         const char *via = change_batch_via(b);
 
         (void)arg;
-        /* wire.c checked the fields; the subject must be under the child. */
-        if (!nodeid_under(cp->node_id, via)) {
+        /* wire.c checked the fields; the subject must be the child or a
+         * node below it (no log of a node it invented: issue 17, fault 6). */
+        if (!nodeid_at_or_below(cp->node_id, via)) {
                 snprintf(err, errlen, "audit checkpoint of %s, not under %s", cp->node_id, via);
                 return -EBADMSG;
         }
@@ -349,7 +350,7 @@ static int audit_copy_row(void *arg, struct change_batch *b, struct sqlarray *co
         int i;
 
         (void)arg;
-        if (!a->node_id || !nodeid_is_wellformed(a->node_id) || !nodeid_under(a->node_id, via) || !a->has_seq ||
+        if (!a->node_id || !nodeid_at_or_below(a->node_id, via) || !a->has_seq ||
             a->seq < 1 || !a->has_at_us || !a->actor || !a->action || !a->outcome || a->prev_hash.len != 32 ||
             a->hash.len != 32) {
                 snprintf(err, errlen, "audit record: incomplete, or of a node not under %s", via);

@@ -396,8 +396,7 @@ static int emergency_add_copy(void *arg, struct change_batch *b, const Vigil__Ch
         int s;
 
         (void)arg;
-        if (!r->emergency_id || !r->station || !nodeid_is_wellformed(r->station) ||
-            !nodeid_under(r->station, via) || !r->has_version || !r->has_acked_us ||
+        if (!r->emergency_id || !r->station || !nodeid_at_or_below(r->station, via) || !r->has_version || !r->has_acked_us ||
             (r->details && !(d = json_loads(r->details, 0, NULL)))) {
                 snprintf(err, errlen, "emergency report: incomplete, or of a station not under %s", via);
                 return -EBADMSG;

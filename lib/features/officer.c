@@ -93,7 +93,7 @@ int officer_delegation_encode_row(const PGresult *res, int i, uint8_t **ret, siz
 /* A unit this child may speak for: itself or a node below it. */
 static bool officer_unit_ok(const char *unit, const char *via)
 {
-        return unit && nodeid_is_wellformed(unit) && nodeid_under(unit, via);
+        return nodeid_at_or_below(unit, via);     /* not one it invented (issue 17, fault 6) */
 }
 
 static int officer_add_officer(struct db_tx *tx, const Vigil__Officer *o, const char *via, const char *uplink,

@@ -235,7 +235,7 @@ BEGIN
     UPDATE access_requests SET state = CASE WHEN p_approve THEN 'approved' ELSE 'denied' END,
         decided_by = p_badge, decided_at = now(), reason = p_reason,
         expires_at = CASE WHEN p_approve THEN now() + p_valid_for END,
-        grant_version = CASE WHEN p_approve THEN (extract(epoch FROM clock_timestamp()) * 1000000)::bigint END
+        grant_version = CASE WHEN p_approve THEN next_version() END
         WHERE id = p_id;
     PERFORM audit_append(p_badge, act, 'ok', NULL, NULL, r.purpose, r.destination, p_id, NULL, p_reason);
     RETURN ROW(true, NULL, NULL, CASE WHEN p_approve THEN 'approved' ELSE 'denied' END)::access_answer;
@@ -261,7 +261,7 @@ BEGIN
         RETURN access_refuse(p_badge, 'revoke', NULL, format('request %s is %s, not approved', p_id, r.state), p_id);
     END IF;
     UPDATE access_requests SET state = 'revoked', reason = coalesce(p_reason, reason),
-        grant_version = (extract(epoch FROM clock_timestamp()) * 1000000)::bigint WHERE id = p_id;
+        grant_version = greatest(next_version(), coalesce(r.grant_version, 0) + 1) WHERE id = p_id;
     PERFORM audit_append(p_badge, 'revoke', 'ok', NULL, NULL, r.purpose, r.destination, p_id, NULL, p_reason);
     RETURN ROW(true, NULL, NULL, 'revoked')::access_answer;
 END $$;

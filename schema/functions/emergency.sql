@@ -38,6 +38,7 @@ DECLARE
                        coalesce(nullif(array_to_string(p_roles, ','), ''), '-'), coalesce(p_look_back, interval '0'));
     bad text;
     v_named jsonb;
+    v bigint;
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM officers WHERE badge = p_badge AND unit = self AND active)
        OR NOT officer_has_power(p_badge, 'commander') THEN
@@ -90,11 +91,12 @@ BEGIN
     SELECT jsonb_agg(jsonb_build_object('unit', o.unit, 'badge', o.badge, 'key', o.public_key) ORDER BY o.badge)
         INTO v_named
         FROM officers o WHERE o.unit = self AND o.active AND (o.badge = ANY (v_officers) OR o.roles && v_roles);
+    v := next_version();    -- never below a version issued before (issue 17, fault 4)
     INSERT INTO emergencies (id, version, scope, near_lat, near_lon, radius_m, starts_at, ends_at, incident,
                              authority, declared_by, declared_at, dispatch_version, officers, roles, named, look_back)
-        VALUES (p_id, (extract(epoch FROM clock_timestamp()) * 1000000)::bigint, p_scope, p_lat, p_lon, p_radius,
+        VALUES (p_id, v, p_scope, p_lat, p_lon, p_radius,
                 now(), now() + p_duration, p_incident, p_authority, p_badge, self,
-                (extract(epoch FROM clock_timestamp()) * 1000000)::bigint, v_officers, v_roles, v_named, v_look_back);
+                v, v_officers, v_roles, v_named, v_look_back);
     PERFORM audit_append(p_badge, 'emergency.declare', 'ok', NULL, NULL, p_incident, NULL, NULL, p_id,
                          format('scope %s%s, until %s, authority %s; %s; named %s', p_scope,
                                 CASE WHEN p_radius IS NOT NULL THEN format(', %s m around %s,%s', p_radius, p_lat, p_lon)
@@ -269,7 +271,7 @@ CREATE OR REPLACE FUNCTION emergency_end(p_id text, p_badge text) RETURNS access
 LANGUAGE plpgsql AS $$
 DECLARE
     e emergencies;
-    v bigint := (extract(epoch FROM clock_timestamp()) * 1000000)::bigint;
+    v bigint;
 BEGIN
     SELECT * INTO e FROM emergencies WHERE id = p_id FOR UPDATE;
     IF NOT FOUND OR e.declared_at <> vigil_self() THEN
@@ -285,6 +287,9 @@ BEGIN
                              format('already ended at %s', e.ended_at));
         RETURN ROW(true, NULL, NULL, 'ended')::access_answer;
     END IF;
+    -- Above the order's version even if the clock stepped back since it
+    -- was declared: else every station ignores the end (issue 17, fault 4).
+    v := greatest(next_version(), e.version + 1);
     UPDATE emergencies SET ended_at = now(), version = v, dispatch_version = v WHERE id = p_id;
     PERFORM audit_append(p_badge, 'emergency.end', 'ok', NULL, NULL, e.incident, NULL, NULL, p_id, NULL);
     RETURN ROW(true, NULL, NULL, 'ended')::access_answer;

@@ -24,12 +24,68 @@ RETURN coalesce(substr(vigil_self(), 7, 2) <> '00', false);
 
 -- The prefix of a node ID: its centre code without trailing "00" pairs
 -- (DESIGN.md "Identity and tiers"); a camera is under a node if its ID
--- starts with the node's prefix.
+-- starts with the node's prefix. (016's unique index of one node per
+-- centre code spells the same expression out: an index on this function
+-- would go stale, unnoticed, if the function changed.)
 CREATE OR REPLACE FUNCTION vigil_prefix(id text) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN CASE WHEN substr(id, 7, 2) <> '00' THEN substr(id, 1, 8)
             WHEN substr(id, 5, 2) <> '00' THEN substr(id, 1, 6)
             ELSE substr(id, 1, 4) END;
+
+-- The tier a node ID's centre code encodes (lib/base/nodeid.c
+-- nodeid_tier): NULL for a code that fits none (a province, a grassroots
+-- unit without a district).
+CREATE OR REPLACE FUNCTION vigil_tier(id text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN CASE WHEN substr(id, 1, 2) = '00' OR substr(id, 3, 2) = '00' THEN NULL
+            WHEN substr(id, 5, 2) = '00' AND substr(id, 7, 2) <> '00' THEN NULL
+            WHEN substr(id, 7, 2) <> '00' THEN 'station'
+            WHEN substr(id, 5, 2) <> '00' THEN 'district'
+            ELSE 'city' END;
+
+-- Is P_ID a platform node strictly below node P_ABOVE: of a lower tier
+-- and under its prefix (nodeid_check_below)? Never P_ABOVE itself nor
+-- another node of its centre code; nothing is below a station (issue 17,
+-- fault 6: what a child may announce).
+CREATE OR REPLACE FUNCTION vigil_node_below(p_id text, p_above text) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN coalesce(substr(p_id, 11, 3) = '200' AND vigil_tier(p_id) IS NOT NULL AND vigil_tier(p_above) IS NOT NULL
+                AND length(vigil_prefix(p_id)) > length(vigil_prefix(p_above))
+                AND left(p_id, length(vigil_prefix(p_above))) = vigil_prefix(p_above), false);
+
+-- Versions (issue 17, fault 4). A replica keeps the newer version of a
+-- row, so a revocation, a deactivation, an unconferral or an emergency's
+-- end counts only if its version is above the one it replaces. The wall
+-- clock alone is no such order: stepped back (NTP, a VM restored, an
+-- operator), every replica ignored what this node decided next. So a
+-- version is a hybrid logical clock: the wall clock in microseconds
+-- (versions stay near the time, for a reader) or, if that is not above
+-- the last one issued, the last one + 1; the last one is kept in
+-- version_clock (016) and moved in the transaction that uses the version,
+-- so it holds across restarts and a transaction that rolls back takes
+-- its version back with it. One row: the versions of one origin are one
+-- sequence, whatever kind they stamp. It is also a lock: transactions
+-- that issue versions commit in the order of their versions.
+CREATE OR REPLACE FUNCTION next_version() RETURNS bigint
+LANGUAGE sql VOLATILE AS $$
+    INSERT INTO version_clock AS v (only_row, last)
+        VALUES (true, (extract(epoch FROM clock_timestamp()) * 1000000)::bigint)
+        ON CONFLICT (only_row) DO UPDATE SET last = greatest(EXCLUDED.last, v.last + 1)
+        RETURNING v.last;
+$$;
+
+-- vigild stamps most versions itself, as it encodes a change before the
+-- transaction that writes it (lib/base/vtime.c): it reserves versions up
+-- to P_UPTO here ahead of issuing them, and starts, after a restart,
+-- above the last reserved, so its versions too never go back. Never
+-- moves the clock back; returns the last version reserved or issued.
+CREATE OR REPLACE FUNCTION version_reserve(p_upto bigint) RETURNS bigint
+LANGUAGE sql VOLATILE AS $$
+    INSERT INTO version_clock AS v (only_row, last) VALUES (true, p_upto)
+        ON CONFLICT (only_row) DO UPDATE SET last = greatest(EXCLUDED.last, v.last)
+        RETURNING v.last;
+$$;
 
 -- Append changes for PEER in order, as one outbox row (see the outbox
 -- table for why a row holds a batch); returns the last sequence.
@@ -90,7 +146,33 @@ CREATE OR REPLACE FUNCTION node_state_apply(p_via text, p_id text, p_parent text
 RETURNS boolean LANGUAGE plpgsql AS $$
 DECLARE
     changed boolean;
+    twin nodes;
 BEGIN
+    -- A child announces only nodes strictly below itself, of a lower tier,
+    -- each of its own centre code (issue 17, fault 6): vigild refuses any
+    -- other first (delivery/tree.c); here the rule is where the data is.
+    IF NOT coalesce(vigil_node_below(p_id, p_via) AND p_tier = vigil_tier(p_id)
+                    AND (p_parent = p_via OR vigil_node_below(p_parent, p_via))
+                    AND vigil_node_below(p_id, p_parent)
+                    AND length(vigil_prefix(p_id)) = length(vigil_prefix(p_parent)) + 2, false) THEN
+        RAISE EXCEPTION 'node state of % (parent %, tier %) refused: % may announce only nodes below itself, '
+                        'of a lower tier, under their own parent', p_id, p_parent, p_tier, p_via
+            USING ERRCODE = 'check_violation';
+    END IF;
+    SELECT * INTO twin FROM nodes WHERE id <> p_id AND vigil_prefix(id) = vigil_prefix(p_id);
+    IF FOUND THEN
+        -- What the child's own snapshot replaces (it held the code under
+        -- another ID before): it would go at the snapshot's end. Only the
+        -- city takes a snapshot holding nodes (a station's holds none),
+        -- so no removal is owed to a tier above.
+        IF p_snapshot AND twin.via = p_via AND twin.snapshot_mark THEN
+            DELETE FROM nodes WHERE id = twin.id;
+        ELSE
+            RAISE EXCEPTION 'node state of % refused: centre code % is already node %''s (%): one node per '
+                            'centre code', p_id, vigil_prefix(p_id), twin.id, twin.name
+                USING ERRCODE = 'unique_violation';
+        END IF;
+    END IF;
     INSERT INTO nodes AS n (id, parent_id, tier, name, online, last_seen, version, via)
         VALUES (p_id, p_parent, p_tier, p_name, p_online, p_last_seen, p_version, p_via)
         ON CONFLICT (id) DO UPDATE SET parent_id = EXCLUDED.parent_id, tier = EXCLUDED.tier,
@@ -130,7 +212,7 @@ BEGIN
     DELETE FROM delegations WHERE via IS NOT NULL AND (unit = p_node OR left(unit, length(pre)) = pre);
     GET DIAGNOSTICS n_delegations = ROW_COUNT;
     UPDATE conferrals SET state = 'revoked', updated_at = now(),
-        version = greatest(version + 1, (extract(epoch FROM clock_timestamp()) * 1000000)::bigint)
+        version = greatest(version + 1, next_version())
         WHERE via IS NULL AND state <> 'revoked' AND (unit = p_node OR left(unit, length(pre)) = pre);
     GET DIAGNOSTICS n_conferrals = ROW_COUNT;
     IF n_officers + n_delegations + n_conferrals > 0 THEN
@@ -146,6 +228,10 @@ END $$;
 CREATE OR REPLACE FUNCTION node_remove_apply(p_via text, p_id text, p_change bytea, p_uplink text)
 RETURNS boolean LANGUAGE plpgsql AS $$
 BEGIN
+    IF NOT vigil_node_below(p_id, p_via) THEN
+        RAISE EXCEPTION 'node removed of % refused: % may remove only nodes below itself', p_id, p_via
+            USING ERRCODE = 'check_violation';
+    END IF;
     DELETE FROM nodes WHERE id = p_id AND via = p_via;
     IF NOT FOUND THEN
         RETURN false;
@@ -186,17 +272,32 @@ RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
     old_key text;
     old_sign text;
-    twin text;
+    twin nodes;
 BEGIN
     -- One node per centre code: authority, routing and ownership go by
     -- prefix, so a second node under a code already held would share the
     -- first one's cameras, grants and powers (a city admin enrolling a
     -- "district" of yuelu's code could confer a principal over yuelu's
     -- cameras alone; issue 15, Art 19).
-    SELECT id INTO twin FROM nodes WHERE id <> p_id AND vigil_prefix(id) = vigil_prefix(p_id) LIMIT 1;
-    IF twin IS NOT NULL THEN
-        RAISE EXCEPTION 'centre code % is already node %''s: one node per centre code (remove it first)',
-            vigil_prefix(p_id), twin;
+    -- Issue 17, fault 6: nor one that overlaps a code held, a node under
+    -- the new code known through another child (or none); the unique index
+    -- nodes_one_per_centre_code (016) holds it against a race. The child
+    -- sits directly under this node (vigild checks it first, nodectl.c).
+    IF NOT coalesce(p_parent = vigil_self() AND p_tier = vigil_tier(p_id) AND vigil_node_below(p_id, p_parent)
+                    AND length(vigil_prefix(p_id)) = length(vigil_prefix(p_parent)) + 2, false) THEN
+        RAISE EXCEPTION 'node % (%) is not a direct child of % here', p_id, p_tier, vigil_self()
+            USING ERRCODE = 'check_violation';
+    END IF;
+    SELECT * INTO twin FROM nodes n
+        WHERE n.id <> p_id AND left(n.id, length(vigil_prefix(p_id))) = vigil_prefix(p_id)
+          AND (vigil_prefix(n.id) = vigil_prefix(p_id) OR n.via IS DISTINCT FROM p_id)
+        ORDER BY length(vigil_prefix(n.id)), n.id LIMIT 1;
+    IF FOUND AND vigil_prefix(twin.id) = vigil_prefix(p_id) THEN
+        RAISE EXCEPTION 'centre code % is already node %''s (%): one node per centre code (remove it first)',
+            vigil_prefix(p_id), twin.id, twin.name;
+    ELSIF FOUND THEN
+        RAISE EXCEPTION 'centre code % overlaps node % (%), known here through %: one node per centre code',
+            vigil_prefix(p_id), twin.id, twin.name, coalesce(twin.via, 'no child');
     END IF;
     SELECT public_key, sign_key INTO old_key, old_sign FROM nodes WHERE id = p_id AND via IS NULL;
     IF (old_key IS NOT NULL AND old_key <> p_key)

@@ -19,7 +19,9 @@
 -- by a later migration (conferrals) is guarded from the run that adds it.
 CREATE OR REPLACE FUNCTION vigil_guarded_tables() RETURNS text[]
 LANGUAGE sql IMMUTABLE
-RETURN ARRAY['grants', 'emergencies', 'officers', 'delegations', 'conferrals'];
+RETURN ARRAY['grants', 'emergencies', 'officers', 'delegations', 'conferrals',
+             -- which of two decisions wins at a replica: it only moves on (016)
+             'version_clock'];
 
 -- The functions that may write those tables: they run as vigil_owner
 -- (SECURITY DEFINER) with a fixed search_path, so that nothing the caller
@@ -43,7 +45,9 @@ RETURN ARRAY[
     -- emergencies: declared, ended, replicated, received and acted on
     'emergency_declare', 'emergency_end', 'emergency_apply', 'emergency_receive', 'emergency_acted',
     -- the head of the access log, advanced by the chaining trigger only
-    'audit_chain'
+    'audit_chain',
+    -- the versions this node issues, never back (issue 17, fault 4)
+    'next_version', 'version_reserve'
 ];
 
 -- What the daemon may not write at all, and the columns it may: the

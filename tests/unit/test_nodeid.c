@@ -137,6 +137,58 @@ static void test_under(void)
         CHECK(!nodeid_under(YUELU, "bad"));
 }
 
+/* Issue 17, fault 6: what a node may announce below itself. Strictly
+ * below, of a lower tier: never a second node of its own centre code (a
+ * station has nothing below it), nor its parent's or a sibling's. */
+static void test_check_below(void)
+{
+        char err[256];
+
+        CHECK(nodeid_check_below(YUELU_1, YUELU, err, sizeof(err)) == 0);
+        CHECK(nodeid_check_below(YUELU_1, CITY, err, sizeof(err)) == 0);
+        CHECK(nodeid_check_below(YUELU, CITY, err, sizeof(err)) == 0);
+
+        /* A station fabricating a node inside its own centre code. */
+        err[0] = '\0';
+        CHECK(nodeid_check_below("43010401002000000099", YUELU_1, err, sizeof(err)) == -EINVAL);
+        CHECK_CONTAINS(err, "station " YUELU_1 " has no platforms below it");
+        CHECK(nodeid_check_below(YUELU_2, YUELU_1, err, sizeof(err)) == -EINVAL);
+        /* A district announcing a twin of itself, or itself. */
+        err[0] = '\0';
+        CHECK(nodeid_check_below("43010400002000000002", YUELU, err, sizeof(err)) == -EINVAL);
+        CHECK_CONTAINS(err, "not of a lower tier than " YUELU);
+        CHECK(nodeid_check_below(YUELU, YUELU, err, sizeof(err)) == -EINVAL);
+        /* Above it, beside it, not a platform, no tier. */
+        CHECK(nodeid_check_below(CITY, YUELU, err, sizeof(err)) == -EINVAL);
+        err[0] = '\0';
+        CHECK(nodeid_check_below(FURONG_1, YUELU, err, sizeof(err)) == -EINVAL);
+        CHECK_CONTAINS(err, "not under " YUELU " (prefix 430104)");
+        err[0] = '\0';
+        CHECK(nodeid_check_below("43010401001310000001", YUELU, err, sizeof(err)) == -EINVAL);
+        CHECK_CONTAINS(err, "type 131");
+        CHECK(nodeid_check_below("43010001002000000001", CITY, err, sizeof(err)) == -EINVAL);
+        CHECK(nodeid_check_below("junk", CITY, err, sizeof(err)) == -EINVAL);
+        CHECK(nodeid_check_below(YUELU_1, "junk", err, sizeof(err)) == -EINVAL);
+        CHECK(nodeid_check_below(NULL, CITY, err, sizeof(err)) == -EINVAL);
+}
+
+/* What a child may speak for (its log, officers' units, stations): itself
+ * or a node below it, never a node it invented inside its own code. */
+static void test_at_or_below(void)
+{
+        CHECK(nodeid_at_or_below(YUELU_1, YUELU_1));
+        CHECK(nodeid_at_or_below(YUELU_1, YUELU));
+        CHECK(nodeid_at_or_below(YUELU, YUELU));
+        CHECK(nodeid_at_or_below(YUELU_1, CITY));
+        CHECK(!nodeid_at_or_below("43010401002000000099", YUELU_1));
+        CHECK(!nodeid_at_or_below("43010400002000000099", YUELU));
+        CHECK(!nodeid_at_or_below(YUELU_2, YUELU_1));
+        CHECK(!nodeid_at_or_below(YUELU, YUELU_1));
+        CHECK(!nodeid_at_or_below("43010401001310000001", YUELU_1));    /* a camera is no node */
+        CHECK(!nodeid_at_or_below(NULL, YUELU));
+        CHECK(!nodeid_at_or_below("junk", "junk"));
+}
+
 int main(void)
 {
         RUN(test_wellformed);
@@ -146,5 +198,7 @@ int main(void)
         RUN(test_check_node);
         RUN(test_check_child);
         RUN(test_under);
+        RUN(test_check_below);
+        RUN(test_at_or_below);
         return 0;
 }

@@ -286,6 +286,142 @@ static void test_replicas_never_overwrite_another_officer(void)
         PQfinish(c);
 }
 
+/* Issue 17, fault 6 (schema/functions/federation.sql, 016): one node per
+ * centre code, in the database whatever vigild does. At a district: a
+ * second child of a code held is refused naming the first; a child that is
+ * not directly under it is refused; a station announcing a node inside its
+ * own code (or removing one) is refused; the unique index holds against
+ * anything written around the functions. At the city: a district's
+ * fabricated twin of one of its stations is refused naming the real one. */
+#define CITY "43010000002000000001"
+#define ENROLL(id, tier, name, key) \
+        "SELECT node_enroll('" id "', '" PARENT "', '" tier "', '" name "', repeat('" key "', 40), " \
+        "repeat('" key "', 64), 1, '\\x01', NULL, NULL, 'admin:test')"
+#define STATE(via, id, parent, tier, snap) \
+        "SELECT node_state_apply('" via "', '" id "', '" parent "', '" tier "', 'n', true, now(), 2, '\\x01', " \
+        "NULL, " snap ")"
+
+static void test_one_node_per_centre_code(void)
+{
+        PGconn *c = unit_pg_node_db(&pg, PARENT);
+        const char *m;
+
+        PQclear(unit_pg_exec(c, "DELETE FROM nodes"));
+        PQclear(unit_pg_exec(c, "INSERT INTO nodes (id, tier, name) VALUES ('" PARENT "', 'district', 'yuelu')"));
+        CHECK(try_sql(c, ENROLL(STATION, "station", "yuelu-1", "a")) == NULL);
+        /* The same child again (a re-key) is no twin. */
+        CHECK(try_sql(c, ENROLL(STATION, "station", "yuelu-1", "a")) == NULL);
+        m = try_sql(c, ENROLL("43010401002000000002", "station", "yuelu-1b", "b"));
+        CHECK(m != NULL);
+        CHECK_CONTAINS(m, "centre code 43010401 is already node " STATION "'s (yuelu-1): one node per centre code");
+        m = try_sql(c, ENROLL("43010500002000000001", "district", "x", "c"));
+        CHECK(m != NULL);
+        CHECK_CONTAINS(m, "is not a direct child of " PARENT);
+        m = try_sql(c, ENROLL("43010402002000000001", "district", "x", "c"));
+        CHECK(m != NULL);
+        CHECK(unit_pg_long(c, "SELECT count(*) FROM nodes") == 2);
+
+        /* A station fabricating a node inside its own centre code. */
+        m = try_sql(c, STATE(STATION, "43010401002000000099", STATION, "station", "false"));
+        CHECK(m != NULL);
+        CHECK_CONTAINS(m, "may announce only nodes below itself");
+        m = try_sql(c, "SELECT node_remove_apply('" STATION "', '43010401002000000099', '\\x01', NULL)");
+        CHECK(m != NULL);
+        CHECK_CONTAINS(m, "may remove only nodes below itself");
+        /* Written around the functions: the index refuses. */
+        m = try_sql(c, "INSERT INTO nodes (id, tier, name, via) VALUES ('43010401002000000099', 'station', 'f', '"
+                       STATION "')");
+        CHECK(m != NULL);
+        CHECK_CONTAINS(m, "nodes_one_per_centre_code");
+        CHECK(unit_pg_long(c, "SELECT count(*) FROM nodes") == 2);
+
+        /* At the city: yuelu's station is its to announce; a twin of it is
+         * not, whoever says so; its own snapshot may replace it. */
+        PQclear(unit_pg_exec(c, "DELETE FROM nodes"));
+        PQclear(unit_pg_exec(c, "UPDATE node_settings SET value = '" CITY "' WHERE key = 'node_id'"));
+        PQclear(unit_pg_exec(c, "INSERT INTO nodes (id, tier, name) VALUES ('" CITY "', 'city', 'city'), "
+                                "('" PARENT "', 'district', 'yuelu')"));
+        CHECK(try_sql(c, STATE(PARENT, STATION, PARENT, "station", "false")) == NULL);
+        m = try_sql(c, STATE(PARENT, "43010401002000000002", PARENT, "station", "false"));
+        CHECK(m != NULL);
+        CHECK_CONTAINS(m, "centre code 43010401 is already node " STATION "'s (n): one node per centre code");
+        m = try_sql(c, STATE(PARENT, "43010401002000000002", CITY, "station", "false"));
+        CHECK(m != NULL);
+        CHECK_CONTAINS(m, "refused");
+        PQclear(unit_pg_exec(c, "UPDATE nodes SET snapshot_mark = true WHERE via = '" PARENT "'"));
+        CHECK(try_sql(c, STATE(PARENT, "43010401002000000002", PARENT, "station", "true")) == NULL);
+        CHECK(unit_pg_long(c, "SELECT count(*) FROM nodes WHERE left(id, 8) = '43010401'") == 1);
+        /* The city enrols no second yuelu. */
+        m = try_sql(c, "SELECT node_enroll('43010400002000000002', '" CITY "', 'district', 'y2', repeat('d', 40), "
+                       "repeat('d', 64), 1, '\\x01', NULL, NULL, 'admin:test')");
+        CHECK(m != NULL);
+        CHECK_CONTAINS(m, "centre code 430104 is already node " PARENT "'s (yuelu)");
+        PQclear(unit_pg_exec(c, "DELETE FROM nodes"));
+        PQfinish(c);
+}
+#undef ENROLL
+#undef STATE
+
+/* Issue 17, fault 4 (next_version, functions/federation.sql; 016): a
+ * clock that stepped back. The district approved a request while its
+ * clock was a day ahead, so the version clock holds a version a day
+ * ahead of the wall clock; the revocation it decides next must still be
+ * newer than the grant, and win at a replica (grant_apply keeps only a
+ * newer version). With the wall clock alone it was older: every replica
+ * kept the grant. */
+#define NOW_US "(extract(epoch FROM clock_timestamp()) * 1000000)::bigint"
+#define GRANT_APPLY(version, revoked) \
+        "SELECT count(*) FROM grant_apply('" CITY "', 'vr1', " version ", '{43010401001310000001}', " \
+        "'{view-live}', '{i1,i2}', NULL, NULL, now() + interval '1 hour', " revoked ", 'P', NULL, 'K', 'vp1', '" \
+        PARENT "', '\\x01', '{u1,u2}', '{k1,k2}')"
+
+static void test_versions_survive_a_clock_stepped_back(void)
+{
+        PGconn *c = unit_pg_node_db(&pg, PARENT);
+        long ahead, granted, revoked, a, b;
+        char sql[512];
+
+        PQclear(unit_pg_exec(c, "DELETE FROM grants WHERE request_id = 'vr1'; "
+                                "DELETE FROM access_requests WHERE id = 'vr1'"));
+        PQclear(unit_pg_exec(c, "INSERT INTO officers (badge, name, unit, credential, roles, public_key, version) "
+                                "VALUES ('vp1', 'VP', '" PARENT "', 'CV1', '{principal}', repeat('v', 40), 1)"));
+        PQclear(unit_pg_exec(c, "INSERT INTO conferrals (id, version, unit, badge, public_key, role, conferred_by, "
+                                "conferred_at, state, via) VALUES ('vcf1', 1, '" PARENT "', 'vp1', repeat('v', 40), "
+                                "'principal', '{k}', '" CITY "', 'live', '" CITY "')"));
+        /* Issued while the clock was a day ahead. */
+        PQclear(unit_pg_exec(c, "UPDATE version_clock SET last = " NOW_US " + 86400000000"));
+        ahead = unit_pg_long(c, "SELECT last FROM version_clock");
+        PQclear(unit_pg_exec(c, "INSERT INTO access_requests (id, node_id, filed_by, officers, credentials, "
+                                "case_no, purpose, cameras, actions, approval_doc, state, decided_by, "
+                                "expires_at, grant_version) VALUES ('vr1', '" PARENT "', 'i1', '{i1,i2}', "
+                                "'{c1,c2}', 'K', 'P', '{43010401001310000001}', '{view-live}', 'doc', 'approved', "
+                                "'vp1', now() + interval '1 hour', next_version())"));
+        granted = unit_pg_long(c, "SELECT grant_version FROM access_requests WHERE id = 'vr1'");
+        CHECK(granted == ahead + 1);
+        snprintf(sql, sizeof(sql), GRANT_APPLY("%ld", "false"), granted);
+        CHECK(unit_pg_long(c, sql) == 0);
+        CHECK(unit_pg_long(c, "SELECT count(*) FROM grants WHERE request_id = 'vr1' AND NOT revoked") == 1);
+
+        /* Now (the clock a day behind what was issued) the revocation. */
+        CHECK(strcmp(answer(c, "SELECT * FROM access_revoke('vr1', 'vp1', 'case closed')"), "ok") == 0);
+        revoked = unit_pg_long(c, "SELECT grant_version FROM access_requests WHERE id = 'vr1'");
+        CHECK(revoked > granted);
+        snprintf(sql, sizeof(sql), GRANT_APPLY("%ld", "true"), revoked);
+        CHECK(unit_pg_long(c, sql) == 0);
+        CHECK(unit_pg_long(c, "SELECT count(*) FROM grants WHERE request_id = 'vr1' AND revoked") == 1);
+
+        /* Strictly increasing; a reservation never moves the clock back. */
+        a = unit_pg_long(c, "SELECT next_version()");
+        b = unit_pg_long(c, "SELECT next_version()");
+        CHECK(a > revoked && b == a + 1);
+        CHECK(unit_pg_long(c, "SELECT version_reserve(1)") == b);
+        CHECK(unit_pg_long(c, "SELECT (version_reserve(" NOW_US " + 172800000000) > " NOW_US " + 86400000000)::int") == 1);
+        CHECK(unit_pg_long(c, "SELECT (next_version() > " NOW_US " + 172800000000 - 1000000)::int") == 1);
+        PQfinish(c);
+}
+#undef GRANT_APPLY
+#undef NOW_US
+
 int main(void)
 {
         unit_pg_setup(&pg, "vigil_unit_schema_rules");
@@ -294,6 +430,8 @@ int main(void)
         RUN(test_station_acks_new_live_orders_once);
         RUN(test_officers_and_delegations_end_where_they_live);
         RUN(test_replicas_never_overwrite_another_officer);
+        RUN(test_one_node_per_centre_code);
+        RUN(test_versions_survive_a_clock_stepped_back);
         unit_pg_teardown(&pg);
         return 0;
 }

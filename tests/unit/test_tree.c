@@ -127,11 +127,77 @@ static void test_link_probe(void)
 /* A camera's row and its status delta (lib/catalog.c): the delta carries
  * the status alone, a fraction of the row. */
 
+/* Issue 17, fault 6: what a child may announce, through the check the
+ * change kinds call (tree_add_node_state / tree_add_node_removed). */
+static Vigil__NodeState state(const char *id, const char *parent, Vigil__Tier tier)
+{
+        Vigil__NodeState s = VIGIL__NODE_STATE__INIT;
+
+        s.node_id = (char *)id;
+        s.parent_id = (char *)parent;
+        s.has_tier = 1;
+        s.tier = tier;
+        s.name = (char *)"n";
+        return s;
+}
+
+static void test_child_announces_only_below_itself(void)
+{
+        Vigil__NodeState s;
+        Vigil__NodeRemoved rm = VIGIL__NODE_REMOVED__INIT;
+        char err[512];
+
+        /* A district's station, as the district's enrolment and observations
+         * send it up to the city. */
+        s = state(STATION, DISTRICT, VIGIL__TIER__TIER_STATION);
+        CHECK(tree_check_node_state(DISTRICT, &s, err, sizeof(err)) == 0);
+
+        /* A station fabricating a node inside its own centre code. */
+        err[0] = '\0';
+        s = state("43010401002000000099", STATION, VIGIL__TIER__TIER_STATION);
+        CHECK(tree_check_node_state(STATION, &s, err, sizeof(err)) == -EBADMSG);
+        CHECK_CONTAINS(err, "station " STATION " has no platforms below it");
+        /* ... or claiming a lower tier for it. */
+        s = state("43010401002000000099", STATION, VIGIL__TIER__TIER_DISTRICT);
+        CHECK(tree_check_node_state(STATION, &s, err, sizeof(err)) == -EBADMSG);
+        /* A district announcing a twin of itself. */
+        err[0] = '\0';
+        s = state("43010400002000000009", CITY, VIGIL__TIER__TIER_DISTRICT);
+        CHECK(tree_check_node_state(DISTRICT, &s, err, sizeof(err)) == -EBADMSG);
+        CHECK_CONTAINS(err, "not of a lower tier");
+        /* A station's tier that is not the one its ID encodes. */
+        err[0] = '\0';
+        s = state(STATION, DISTRICT, VIGIL__TIER__TIER_DISTRICT);
+        CHECK(tree_check_node_state(DISTRICT, &s, err, sizeof(err)) == -EBADMSG);
+        CHECK_CONTAINS(err, "its tier is not the station its ID encodes");
+        /* Its parent must be the child itself (or below it), directly above. */
+        err[0] = '\0';
+        s = state(STATION, CITY, VIGIL__TIER__TIER_STATION);
+        CHECK(tree_check_node_state(DISTRICT, &s, err, sizeof(err)) == -EBADMSG);
+        CHECK_CONTAINS(err, "parent " CITY " is not " DISTRICT);
+        s = state(STATION, "43010400002000000009", VIGIL__TIER__TIER_STATION);
+        CHECK(tree_check_node_state(DISTRICT, &s, err, sizeof(err)) == -EBADMSG);
+        s = state(STATION, NULL, VIGIL__TIER__TIER_STATION);
+        CHECK(tree_check_node_state(DISTRICT, &s, err, sizeof(err)) == -EBADMSG);
+
+        /* Removals: below the child only; a station removes nothing. */
+        rm.node_id = (char *)STATION;
+        CHECK(tree_check_node_removed(DISTRICT, &rm, err, sizeof(err)) == 0);
+        CHECK(tree_check_node_removed(CITY, &rm, err, sizeof(err)) == 0);
+        err[0] = '\0';
+        rm.node_id = (char *)"43010401002000000099";
+        CHECK(tree_check_node_removed(STATION, &rm, err, sizeof(err)) == -EBADMSG);
+        CHECK_CONTAINS(err, "node removed refused");
+        rm.node_id = (char *)DISTRICT;
+        CHECK(tree_check_node_removed(DISTRICT, &rm, err, sizeof(err)) == -EBADMSG);
+}
+
 int main(void)
 {
         RUN(test_node_state);
         RUN(test_node_state_city);
         RUN(test_node_state_bad_id_refused);
         RUN(test_link_probe);
+        RUN(test_child_announces_only_below_itself);
         return 0;
 }

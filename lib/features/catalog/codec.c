@@ -215,7 +215,7 @@ void catalog_cols_init(struct sqlarray *cols, enum catalog_kind kind)
 static int catalog_check_station(const char *station, const char *via, char *err, size_t errlen)
 {
         if (!station || !nodeid_is_wellformed(station) || nodeid_tier(station) != TIER_STATION ||
-            !nodeid_under(station, via)) {
+            !nodeid_at_or_below(station, via)) {
                 snprintf(err, errlen, "station %s is not in the subtree of %s", station ? station : "(none)", via);
                 return -EBADMSG;
         }
