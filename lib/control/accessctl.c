@@ -675,27 +675,6 @@ static void accessctl_list(struct control_req *q)
 
 /* --- the access log --- */
 
-/* A page of the access log (issue 17, fault 5): its records as JSON, and
- * whether more follow the page. */
-static void accessctl_on_audit_page(void *arg, struct db_tx *tx, int err, const char *msg)
-{
-        struct control_req *q = arg;
-        PGresult *res = db_tx_result(tx, 0);
-        json_t *doc;
-
-        if (err || !res || PQntuples(res) != 1) {
-                control_refuse(q, err ? msg : "no answer", NULL);
-                return;
-        }
-        doc = json_loads(PQgetisnull(res, 0, 0) ? "[]" : PQgetvalue(res, 0, 0), 0, NULL);
-        if (!doc) {
-                control_refuse(q, "unreadable answer", NULL);
-                return;
-        }
-        control_reply_page(q, doc, PQgetisnull(res, 0, 1) ? NULL : PQgetvalue(res, 0, 1));
-        free(q);
-}
-
 /* audit.list [--node ID] [--limit N]: the latest N records in order, a page
  * (CONTROL_PAGE_ROWS) at a time: the first page starts N records before
  * the end; the next ones after the cursor (the last record's seq) the
@@ -733,7 +712,7 @@ static void accessctl_audit_list(struct control_req *q)
                  "ORDER BY seq LIMIT $4::int + 1), "
                  "y AS (SELECT * FROM x ORDER BY seq LIMIT $4::int) "
                  "SELECT (SELECT json_agg(y ORDER BY y.seq) FROM y)::text, "
-                 "CASE WHEN (SELECT count(*) FROM x) > $4::int THEN (SELECT max(seq) FROM y)::text END "
+                 "CASE WHEN (SELECT count(*) FROM x) > $4::int THEN (SELECT max(seq) FROM y)::text END AS next "
                  "WHERE $1::int > 0",
                  from,
                  page ? "> $3::bigint" :
@@ -743,7 +722,7 @@ static void accessctl_audit_list(struct control_req *q)
                           "AND $3::text IS NULL");
         tx = db_tx_new();
         db_tx_add(tx, sql, 4, p, NULL, NULL);
-        db_submit(a->d->links.db, tx, accessctl_on_audit_page, q);
+        db_submit(a->d->links.db, tx, control_on_json_row, q);
 }
 
 static void accessctl_on_verified(void *arg, struct db_tx *tx, int err, const char *msg)

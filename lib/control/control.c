@@ -189,6 +189,7 @@ void control_on_json_row(void *arg, struct db_tx *tx, int err, const char *msg)
         struct control_req *q = arg;
         PGresult *res = db_tx_result(tx, 0);
         json_t *doc;
+        int next;
 
         if (err || !res || PQntuples(res) != 1) {
                 control_refuse(q, err ? msg : "no answer", NULL);
@@ -203,7 +204,9 @@ void control_on_json_row(void *arg, struct db_tx *tx, int err, const char *msg)
                 control_refuse(q, "unreadable answer", NULL);
                 return;
         }
-        control_reply(q, CONTROL_OK, doc, NULL, NULL);
+        /* A listing's page names its cursor in a column `next`. */
+        next = PQfnumber(res, "next");
+        control_reply_page(q, doc, next >= 0 && !PQgetisnull(res, 0, next) ? PQgetvalue(res, 0, next) : NULL);
         free(q);
 }
 

@@ -141,7 +141,8 @@ void control_refuse_recorded(struct control_req *q, const char *action, uint32_t
 void control_args(const struct control_req *q, const char *name, struct sqlarray *ret);
 /** A database callback (ARG is the request): reply with the JSON text in
  *  row 0, column 0 of statement 0, then free the request. A NULL value is
- *  "[]", unless Q->data names the refusal to give instead ("no such …"). */
+ *  "[]", unless Q->data names the refusal to give instead ("no such …").
+ *  A column named `next` is a listing page's cursor (control_reply_page). */
 void control_on_json_row(void *arg, struct db_tx *tx, int err, const char *msg);
 /** Check the (ok, article, message, state) answer of statement 0 of TX
  *  (the schema's workflow functions answer so instead of raising, so that
