@@ -34,9 +34,7 @@ static void zap_log_summary(struct zap_log_peer *lp, uint64_t now)
 static void zap_on_summary(uv_timer_t *t)
 {
         struct zap *z = t->data;
-        uint64_t now = uv_now(z->loop);
-
-        uint64_t next = 0;
+        uint64_t now = uv_now(z->loop), next = 0;
 
         for (int i = 0; i < ZAP_LOG_PEERS; i++) {
                 struct zap_log_peer *lp = &z->log_peers[i];
@@ -49,8 +47,21 @@ static void zap_on_summary(uv_timer_t *t)
                         next = lp->since_ms + z->log_interval_ms - now;
                 }
         }
+        if (z->held_others > 0) {
+                log_warn("zap", "msg=\"%lu more refused from other peers (more than %d at once)\"",
+                         z->held_others, ZAP_LOG_PEERS);
+                z->held_others = 0;
+        }
         if (next)
                 uv_timer_start(&z->summary, zap_on_summary, next, 0);
+}
+
+/* Say what was held back DUE_MS from now at the latest. */
+static void zap_summary_by(struct zap *z, uint64_t due_ms)
+{
+        if (z->summary_init && (!uv_is_active((uv_handle_t *)&z->summary) ||
+                                uv_timer_get_due_in(&z->summary) > due_ms))
+                uv_timer_start(&z->summary, zap_on_summary, due_ms, 0);
 }
 
 /* Whether a refusal of a peer at ADDRESS on DOMAIN is to be logged now: the
@@ -71,18 +82,24 @@ static bool zap_log_due(struct zap *z, const char *address, const char *domain)
                         oldest = p;
         }
         if (lp && now - lp->since_ms < z->log_interval_ms) {
-                uint64_t due = lp->since_ms + z->log_interval_ms - now;
                 lp->held++;
                 z->refused_unlogged++;
                 /* Said at the end of this peer's interval, not later. */
-                if (z->summary_init && (!uv_is_active((uv_handle_t *)&z->summary) ||
-                                        uv_timer_get_due_in(&z->summary) > due))
-                        uv_timer_start(&z->summary, zap_on_summary, due, 0);
+                zap_summary_by(z, lp->since_ms + z->log_interval_ms - now);
+                return false;
+        }
+        if (!lp && oldest->since_ms && now - oldest->since_ms < z->log_interval_ms) {
+                /* More peers refused at once than the table holds (a flood
+                 * from many addresses): summed up together, not a line
+                 * each. */
+                z->held_others++;
+                z->refused_unlogged++;
+                zap_summary_by(z, oldest->since_ms + z->log_interval_ms - now);
                 return false;
         }
         if (!lp) {
-                /* A table full of peers in their interval: the oldest
-                 * gives its place, its held refusals said first. */
+                /* A free place, or the oldest, whose interval is over
+                 * (its held refusals said first). */
                 lp = oldest;
                 if (lp->held > 0)
                         zap_log_summary(lp, now);

@@ -41,6 +41,7 @@ struct zap {
         bool summary_init;
         uint64_t log_interval_ms;       /* ZAP_LOG_INTERVAL_MS; tests shorten it */
         struct zap_log_peer log_peers[ZAP_LOG_PEERS];
+        unsigned long held_others;      /* held back: peers past the table */
         zap_lookup_fn lookup;
         void *arg;
         unsigned long admitted;
