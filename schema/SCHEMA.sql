@@ -314,6 +314,24 @@ BEGIN
 END $$;
 
 
+--
+-- Name: audit_field(text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.audit_field(p text) RETURNS bytea
+    LANGUAGE sql IMMUTABLE
+    RETURN CASE WHEN (p IS NULL) THEN '\xffffffff'::bytea ELSE (int4send(octet_length(convert_to(p, 'UTF8'::name))) || convert_to(p, 'UTF8'::name)) END;
+
+
+--
+-- Name: audit_canonical_fields(smallint, bigint, timestamp with time zone, text, text, text, text, text, text, text, text, text, text, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.audit_canonical_fields(p_form smallint, p_seq bigint, p_at timestamp with time zone, p_node text, p_actor text, p_action text, p_outcome text, p_article text, p_camera text, p_purpose text, p_destination text, p_request_id text, p_emergency_id text, p_detail text) RETURNS bytea
+    LANGUAGE sql STABLE
+    RETURN CASE WHEN (p_form = 1) THEN convert_to(concat_ws(''::text, (p_seq)::text, (((EXTRACT(epoch FROM p_at) * (1000000)::numeric))::bigint)::text, p_node, p_actor, p_action, p_outcome, COALESCE(p_article, ''::text), COALESCE(p_camera, ''::text), COALESCE(p_purpose, ''::text), COALESCE(p_destination, ''::text), COALESCE(p_request_id, ''::text), COALESCE(p_emergency_id, ''::text), COALESCE(p_detail, ''::text)), 'UTF8'::name) ELSE ((((((((((((((convert_to('vigil-audit-2'::text, 'UTF8'::name) || '\x00'::bytea) || public.audit_field((p_seq)::text)) || public.audit_field((((EXTRACT(epoch FROM p_at) * (1000000)::numeric))::bigint)::text)) || public.audit_field(p_node)) || public.audit_field(p_actor)) || public.audit_field(p_action)) || public.audit_field(p_outcome)) || public.audit_field(p_article)) || public.audit_field(p_camera)) || public.audit_field(p_purpose)) || public.audit_field(p_destination)) || public.audit_field(p_request_id)) || public.audit_field(p_emergency_id)) || public.audit_field(p_detail)) END;
+
+
 SET default_tablespace = '';
 
 SET default_table_access_method = heap;
@@ -338,6 +356,8 @@ CREATE TABLE public.audit_log (
     detail text,
     prev_hash bytea NOT NULL,
     hash bytea NOT NULL,
+    form smallint DEFAULT 1 NOT NULL,
+    CONSTRAINT audit_log_form_known CHECK ((form = ANY (ARRAY[1, 2]))),
     CONSTRAINT audit_log_outcome_check CHECK ((outcome = ANY (ARRAY['ok'::text, 'refused'::text])))
 );
 
@@ -348,7 +368,7 @@ CREATE TABLE public.audit_log (
 
 CREATE FUNCTION public.audit_canonical(r public.audit_log) RETURNS bytea
     LANGUAGE sql STABLE
-    RETURN convert_to(concat_ws(''::text, ((r).seq)::text, (((EXTRACT(epoch FROM (r).at) * (1000000)::numeric))::bigint)::text, (r).node_id, (r).actor, (r).action, (r).outcome, COALESCE((r).article, ''::text), COALESCE((r).camera, ''::text), COALESCE((r).purpose, ''::text), COALESCE((r).destination, ''::text), COALESCE((r).request_id, ''::text), COALESCE((r).emergency_id, ''::text), COALESCE((r).detail, ''::text)), 'UTF8'::name);
+    RETURN public.audit_canonical_fields((r).form, (r).seq, (r).at, (r).node_id, (r).actor, (r).action, (r).outcome, (r).article, (r).camera, (r).purpose, (r).destination, (r).request_id, (r).emergency_id, (r).detail);
 
 
 --
@@ -371,7 +391,9 @@ CREATE TABLE public.audit_copies (
     detail text,
     prev_hash bytea NOT NULL,
     hash bytea NOT NULL,
-    via text NOT NULL
+    via text NOT NULL,
+    form smallint DEFAULT 1 NOT NULL,
+    CONSTRAINT audit_copies_form_known CHECK ((form = ANY (ARRAY[1, 2])))
 );
 
 
@@ -381,7 +403,7 @@ CREATE TABLE public.audit_copies (
 
 CREATE FUNCTION public.audit_canonical_copy(r public.audit_copies) RETURNS bytea
     LANGUAGE sql STABLE
-    RETURN convert_to(concat_ws(''::text, ((r).seq)::text, (((EXTRACT(epoch FROM (r).at) * (1000000)::numeric))::bigint)::text, (r).node_id, (r).actor, (r).action, (r).outcome, COALESCE((r).article, ''::text), COALESCE((r).camera, ''::text), COALESCE((r).purpose, ''::text), COALESCE((r).destination, ''::text), COALESCE((r).request_id, ''::text), COALESCE((r).emergency_id, ''::text), COALESCE((r).detail, ''::text)), 'UTF8'::name);
+    RETURN public.audit_canonical_fields((r).form, (r).seq, (r).at, (r).node_id, (r).actor, (r).action, (r).outcome, (r).article, (r).camera, (r).purpose, (r).destination, (r).request_id, (r).emergency_id, (r).detail);
 
 
 --
@@ -401,6 +423,8 @@ BEGIN
     -- Microsecond precision is what the canonical form keeps.
     NEW.at := date_trunc('microseconds', NEW.at);
     NEW.node_id := coalesce(NEW.node_id, vigil_self());
+    -- Every new record in the unambiguous form, whatever the INSERT said.
+    NEW.form := 2;
     NEW.prev_hash := h.hash;
     NEW.hash := sha256(h.hash || audit_canonical(NEW));
     UPDATE audit_head SET seq = NEW.seq, hash = NEW.hash;
@@ -535,6 +559,25 @@ END $$;
 
 
 --
+-- Name: audit_copy_form(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.audit_copy_form() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    NEW.form := 2;
+    IF NEW.hash IS DISTINCT FROM sha256(NEW.prev_hash || audit_canonical_copy(NEW)) THEN
+        NEW.form := 1;
+        IF NEW.hash IS DISTINCT FROM sha256(NEW.prev_hash || audit_canonical_copy(NEW)) THEN
+            NEW.form := 2;
+        END IF;
+    END IF;
+    RETURN NEW;
+END $$;
+
+
+--
 -- Name: audit_head_advance(); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -594,16 +637,20 @@ DECLARE
     r audit_log;
     prev bytea := '\x0000000000000000000000000000000000000000000000000000000000000000';
     expect bigint := 1;
+    last_form smallint := 1;
 BEGIN
     records := 0;
     FOR r IN SELECT * FROM audit_log ORDER BY seq LOOP
         records := records + 1;
-        IF first_bad_seq IS NULL AND (r.seq <> expect OR r.prev_hash <> prev
+        -- A form never goes back: a form-1 record after a form-2 one was
+        -- written to be ambiguous.
+        IF first_bad_seq IS NULL AND (r.seq <> expect OR r.prev_hash <> prev OR r.form < last_form
                                       OR r.hash <> sha256(prev || audit_canonical(r))) THEN
             first_bad_seq := r.seq;
         END IF;
         prev := r.hash;
         expect := r.seq + 1;
+        last_form := greatest(last_form, r.form);
     END LOOP;
 END $$;
 
@@ -618,15 +665,17 @@ CREATE FUNCTION public.audit_verify_copy(p_node text, OUT records bigint, OUT fi
 DECLARE
     r audit_copies;
     prev bytea;
+    last_form smallint := 1;
 BEGIN
     records := 0;
     FOR r IN SELECT * FROM audit_copies WHERE node_id = p_node ORDER BY seq LOOP
         records := records + 1;
-        IF first_bad_seq IS NULL AND ((prev IS NOT NULL AND r.prev_hash <> prev)
+        IF first_bad_seq IS NULL AND ((prev IS NOT NULL AND r.prev_hash <> prev) OR r.form < last_form
                                       OR r.hash <> sha256(r.prev_hash || audit_canonical_copy(r))) THEN
             first_bad_seq := r.seq;
         END IF;
         prev := r.hash;
+        last_form := greatest(last_form, r.form);
     END LOOP;
 END $$;
 
@@ -4006,6 +4055,13 @@ CREATE TRIGGER audit_copies_no_truncate BEFORE TRUNCATE ON public.audit_copies F
 --
 
 CREATE TRIGGER audit_copies_no_update BEFORE DELETE OR UPDATE ON public.audit_copies FOR EACH ROW EXECUTE FUNCTION public.audit_refuse();
+
+
+--
+-- Name: audit_copies audit_copy_form; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER audit_copy_form BEFORE INSERT ON public.audit_copies FOR EACH ROW EXECUTE FUNCTION public.audit_copy_form();
 
 
 --

@@ -28,6 +28,7 @@ struct audit_check {
         int64_t records;        /* how many, from record 1 without a hole */
         int64_t first_bad_seq;  /* 0: none */
         int64_t first_uncovered_at_us;
+        int form;               /* the highest form so far */
         char reason[512];
 };
 
@@ -60,7 +61,7 @@ static int audit_take(struct audit_check *ac, const json_t *rec)
         int64_t s = json_integer_value(json_object_get(rec, "seq"));
         const uint8_t *prev;
         uint8_t *h;
-        int i;
+        int i, form;
 
         if (s != ac->records + 1) {
                 if (!ac->first_bad_seq) {
@@ -79,9 +80,28 @@ static int audit_take(struct audit_check *ac, const json_t *rec)
         snprintf(at, sizeof(at), "%" PRId64, (int64_t)json_integer_value(json_object_get(rec, "at_us")));
         f[0] = seq;
         f[1] = at;
+        /* NULL as NULL: form 2 tells it from "" (form 1 writes both as ""). */
         for (i = 0; i < 11; i++)
-                f[2 + i] = audit_str(rec, names[i]);
-        checkpoint_record_hash(prev, f, ac->hashes + 32 * ac->records);
+                f[2 + i] = json_string_value(json_object_get(rec, names[i]));
+        /* A node from before forms were numbered sends none: its records
+         * are form 1. */
+        form = json_is_integer(json_object_get(rec, "form")) ? (int)json_integer_value(json_object_get(rec, "form"))
+                                                             : CHECKPOINT_FORM_JOINED;
+        if (checkpoint_record_hash(prev, form, f, ac->hashes + 32 * ac->records) < 0) {
+                memset(ac->hashes + 32 * ac->records, 0, 32);
+                if (!ac->first_bad_seq) {
+                        ac->first_bad_seq = s;
+                        snprintf(ac->reason, sizeof(ac->reason), "record %" PRId64 " is in form %d, which this "
+                                 "vigilctl does not know", s, form);
+                }
+        } else if (!ac->first_bad_seq && form < ac->form) {
+                /* A form never goes back (schema/017_audit_form.sql). */
+                ac->first_bad_seq = s;
+                snprintf(ac->reason, sizeof(ac->reason), "record %" PRId64 " is in form %d after a record in form "
+                         "%d: forms never go back", s, form, ac->form);
+        }
+        if (form > ac->form)
+                ac->form = form;
         if (!ac->first_bad_seq && (!audit_hex_is(audit_str(rec, "prev_hash"), prev) ||
                                    !audit_hex_is(audit_str(rec, "hash"), ac->hashes + 32 * ac->records))) {
                 ac->first_bad_seq = s;

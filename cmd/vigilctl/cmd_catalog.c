@@ -133,39 +133,6 @@ struct import {
         size_t ndups, dups_cap, next_dup;
 };
 
-/* Read one CSV record (quotes may span lines) from F into *BUF. Returns the
- * record's length, 0 at the end of the file. *LINES counts physical lines. */
-static ssize_t import_record(FILE *f, char **buf, size_t *cap, long *lines)
-{
-        size_t len = 0;
-        bool quoted = false;
-        int c;
-
-        while ((c = fgetc(f)) != EOF) {
-                if (len + 2 > *cap) {
-                        *cap = *cap ? *cap * 2 : 1024;
-                        *buf = realloc(*buf, *cap);
-                        if (!*buf)
-                                return -ENOMEM;
-                }
-                (*buf)[len++] = (char)c;
-                if (c == '"')
-                        quoted = !quoted;
-                if (c == '\n') {
-                        (*lines)++;
-                        if (!quoted)
-                                break;
-                }
-        }
-        if (len > 0 && (*buf)[len - 1] != '\n') {
-                (*buf)[len++] = '\n';
-                (*lines)++;
-        }
-        if (*buf)
-                (*buf)[len] = '\0';
-        return (ssize_t)len;
-}
-
 static void import_progress(struct import *im, long done_bytes, const char *phase, bool end)
 {
         int width = 30, filled;
@@ -395,7 +362,7 @@ static int import_pass(struct import *im, bool apply)
 
         if (!f)
                 return cmd_fail(im->ctx, CMD_EXIT_FAILED, NULL, "%s: %s", im->path, strerror(errno));
-        len = import_record(f, &rec, &cap, &lines);
+        len = csv_read_record(f, &rec, &cap, &lines);
         if (len <= 0) {
                 fclose(f);
                 free(rec);
@@ -411,7 +378,7 @@ static int import_pass(struct import *im, bool apply)
         im->next_dup = 0;
         for (;;) {
                 long at = lines + 1;  /* where this record starts */
-                if ((len = import_record(f, &rec, &cap, &lines)) <= 0)
+                if ((len = csv_read_record(f, &rec, &cap, &lines)) <= 0)
                         break;
                 if (import_drop(im, rec, (size_t)len, at, apply)) {
                         /* Left out: what was gathered goes now, so that the

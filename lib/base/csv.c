@@ -1,5 +1,6 @@
 #include "base/csv.h"
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,4 +134,56 @@ int csv_split_line(const char *line, char **fields, int max)
 
         csv_reader_init(&rd, line, strlen(line));
         return csv_next(&rd, fields, max);
+}
+
+/* Make room in *BUF for NEED bytes; the old buffer stays the caller's if
+ * it cannot grow. */
+static int csv_reserve(char **buf, size_t *cap, size_t need)
+{
+        size_t n = *cap ? *cap : 1024;
+        char *b;
+
+        if (need <= *cap)
+                return 0;
+        while (n < need)
+                n *= 2;
+        b = realloc(*buf, n);
+        if (!b)
+                return -ENOMEM;
+        *buf = b;
+        *cap = n;
+        return 0;
+}
+
+ssize_t csv_read_record(FILE *f, char **buf, size_t *cap, long *lines)
+{
+        size_t len = 0;
+        bool quoted = false;
+        int c;
+
+        while ((c = fgetc(f)) != EOF) {
+                if (csv_reserve(buf, cap, len + 2) < 0)
+                        return -ENOMEM;
+                (*buf)[len++] = (char)c;
+                if (c == '"')
+                        quoted = !quoted;
+                if (c == '\n') {
+                        (*lines)++;
+                        if (!quoted)
+                                break;
+                }
+        }
+        if (len > 0 && (*buf)[len - 1] != '\n') {
+                /* The last record without its newline: the newline and the
+                 * NUL after it need two bytes, not the one the loop kept
+                 * (issue 17, small ones: a record filling the buffer wrote
+                 * its NUL past the end). */
+                if (csv_reserve(buf, cap, len + 2) < 0)
+                        return -ENOMEM;
+                (*buf)[len++] = '\n';
+                (*lines)++;
+        }
+        if (*buf)
+                (*buf)[len] = '\0';
+        return (ssize_t)len;
 }

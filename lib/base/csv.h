@@ -4,6 +4,8 @@
 #pragma once
 
 #include <stddef.h>
+#include <stdio.h>
+#include <sys/types.h>
 
 #define CSV_MAX_FIELD 65536
 
@@ -22,3 +24,9 @@ int csv_next(struct csv_reader *rd, char **fields, int max);
 /** Parse LINE as one record (a header). Same results as csv_next. */
 int csv_split_line(const char *line, char **fields, int max);
 void csv_free_fields(char **fields, int n);
+/** Read one record from F (a quote may span lines) into *BUF (grown as
+ *  needed, size *CAP; caller owns it), ending in a newline (one is added
+ *  if the file's last record has none) and NUL-terminated. Returns the
+ *  record's length, 0 at the end of the file, -ENOMEM. *LINES counts
+ *  physical lines. vigilctl's import reads its files with it. */
+ssize_t csv_read_record(FILE *f, char **buf, size_t *cap, long *lines);

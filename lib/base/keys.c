@@ -1,6 +1,8 @@
 /* keys: node key sets and officer/admin identities.
  *
- * Secret keys live in files of mode 0600 inside a 0700 directory; files are
+ * Secret keys live in files of mode 0600 inside a 0700 directory, and are
+ * loaded only from such (a group or world bit refuses them, as ssh refuses
+ * an unprotected private key); files are
  * created with O_EXCL so that keygen can never overwrite a key a deployed
  * node or an enrolled officer depends on. Loading checks that each public
  * key matches its secret key, so a mixed-up key directory is caught at
@@ -186,12 +188,38 @@ int keys_generate(const char *dir, char *ret_public)
         return r;
 }
 
-/* Read a small key file into BUF, trailing whitespace removed. */
-static int read_key_file(const char *path, char *buf, size_t n)
+/* Whether the open file F may hold a secret: its owner's alone, as ssh
+ * has a private key (issue 17, small ones). Group or world bits, read or
+ * write, refuse it: -EPERM, its mode in *RET_MODE. */
+static int secret_mode_ok(FILE *f, mode_t *ret_mode)
+{
+        struct stat st;
+
+        if (fstat(fileno(f), &st) < 0)
+                return -errno;
+        *ret_mode = st.st_mode & 07777;
+        return (st.st_mode & 077) ? -EPERM : 0;
+}
+
+static int fail_mode(char *err, size_t errlen, const char *what, const char *path, mode_t mode)
+{
+        return fail(err, errlen, -EPERM, "%s%s: mode 0%03o lets others than its owner read or change this "
+                    "secret key; make it its owner's alone: chmod 600 %s", what, path, (unsigned)mode, path);
+}
+
+/* Read a small key file into BUF, trailing whitespace removed. A SECRET
+ * one only if its owner's alone (-EPERM, its mode in *RET_MODE). */
+static int read_key_file(const char *path, char *buf, size_t n, bool secret, mode_t *ret_mode)
 {
         FILE *f = fopen(path, "re");
+        int r;
+
         if (!f)
                 return -errno;
+        if (secret && (r = secret_mode_ok(f, ret_mode)) < 0) {
+                fclose(f);
+                return r;
+        }
         size_t got = fread(buf, 1, n - 1, f);
         bool more = fgetc(f) != EOF;
         fclose(f);
@@ -209,16 +237,19 @@ static int keys_credentials_load(const char *dir, uint8_t *ret, char *err, size_
 {
         char text[2 * 32 + 8], path[4096];
         size_t bin_len;
+        mode_t mode = 0;
         int r;
 
         if (join(path, sizeof(path), dir, "credentials.key") < 0)
                 return fail(err, errlen, -ENAMETOOLONG, "key directory %s: path too long", dir);
-        r = read_key_file(path, text, sizeof(text));
+        r = read_key_file(path, text, sizeof(text), true, &mode);
         if (r == -ENOENT) {
                 if ((r = keys_credentials_create(dir)) < 0 && r != -EEXIST)
                         return fail(err, errlen, r, "%s: cannot create it: %s", path, strerror(-r));
-                r = read_key_file(path, text, sizeof(text));
+                r = read_key_file(path, text, sizeof(text), true, &mode);
         }
+        if (r == -EPERM)
+                return fail_mode(err, errlen, "", path, mode);
         if (r < 0)
                 return fail(err, errlen, r == -EFBIG ? -EINVAL : r, "%s: %s", path,
                             r == -EFBIG ? "file too long for a key" : strerror(-r));
@@ -236,6 +267,7 @@ int keys_load(const char *dir, struct node_keys *ret, char *err, size_t errlen)
         char text[4][2 * crypto_sign_SECRETKEYBYTES + 8];
         char path[4096];
         uint8_t derived[32];
+        mode_t mode = 0;
         int r;
 
         if ((r = crypto_ready()) < 0)
@@ -243,9 +275,15 @@ int keys_load(const char *dir, struct node_keys *ret, char *err, size_t errlen)
         for (int i = 0; i < 4; i++) {
                 if (join(path, sizeof(path), dir, key_files[i]) < 0)
                         return fail(err, errlen, -ENAMETOOLONG, "key directory %s: path too long", dir);
-                r = read_key_file(path, text[i], sizeof(text[i]));
+                /* curve.key and sign.key are secret; the .pub files
+                 * may be anyone's to read. */
+                r = read_key_file(path, text[i], sizeof(text[i]), i % 2 == 1, &mode);
                 if (r == -EFBIG)
                         r = -EINVAL;
+                if (r == -EPERM) {
+                        fail_mode(err, errlen, "", path, mode);
+                        goto out;
+                }
                 if (r < 0) {
                         fail(err, errlen, r, "%s: %s%s", path,
                              r == -EINVAL ? "file too long for a key" : strerror(-r),
@@ -399,12 +437,20 @@ int identity_load(const char *path, struct identity *ret, char *err, size_t errl
 {
         struct identity_parse p;
         char check[KEYS_Z85_LEN + 1];
+        mode_t mode = 0;
         int r;
 
         memset(&p, 0, sizeof(p));
         p.f = fopen(path, "re");
         if (!p.f)
                 return fail(err, errlen, -errno, "identity file %s: %s", path, strerror(errno));
+        /* It holds the identity's secret key. */
+        if ((r = secret_mode_ok(p.f, &mode)) < 0) {
+                fclose(p.f);
+                if (r == -EPERM)
+                        return fail_mode(err, errlen, "identity file ", path, mode);
+                return fail(err, errlen, r, "identity file %s: %s", path, strerror(-r));
+        }
         r = ini_parse_stream(identity_reader, &p, identity_handler, &p);
         fclose(p.f);
         if (p.err[0]) {

@@ -42,9 +42,11 @@ struct identity {
  *  overwrite existing key files (-EEXIST). On success copies the Z85 CURVE
  *  public key into RET_PUBLIC (size >= 41). Negative errno on failure. */
 int keys_generate(const char *dir, char *ret_public);
-/** Load DIR's key set into RET; -ENOENT/-EINVAL with a sentence in ERR.
- *  A missing credentials.key is created (mode 0600): a key directory of an
- *  older vigild has none. */
+/** Load DIR's key set into RET; -ENOENT/-EINVAL with a sentence in ERR;
+ *  -EPERM if a secret key file (curve.key, sign.key, credentials.key) has
+ *  a group or world bit, as ssh refuses such a private key (the sentence
+ *  names the file, its mode and `chmod 600`). A missing credentials.key
+ *  is created (mode 0600): a key directory of an older vigild has none. */
 int keys_load(const char *dir, struct node_keys *ret, char *err, size_t errlen);
 /** Parse a 64-digit hex Ed25519 public key (sign.pub) into RET. 0 or -EINVAL. */
 int keys_sign_public_parse(const char *hex, uint8_t ret[32]);
@@ -55,5 +57,6 @@ int keys_z85_valid(const char *s);
 
 /** Write a fresh identity named NAME to PATH (refuses to overwrite). */
 int identity_generate(const char *path, const char *name, struct identity *ret);
-/** Load an identity file; negative errno with a sentence in ERR. */
+/** Load an identity file; negative errno with a sentence in ERR (-EPERM
+ *  if others than its owner may read or change it: it holds a secret). */
 int identity_load(const char *path, struct identity *ret, char *err, size_t errlen);

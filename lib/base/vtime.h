@@ -12,7 +12,8 @@ int64_t vtime_now_us(void);
 
 /** An ISO-8601 UTC time ("2026-11-28T10:00:00Z", seconds optional) or a
  *  duration from NOW_US ("30m", "8h", "7d") as Unix microseconds in *RET;
- *  -EINVAL, leaving *RET untouched, if it is neither. */
+ *  -EINVAL, leaving *RET untouched, if it is neither; -ERANGE if it is a
+ *  time before 1970 or after 9999-12-31 (or a duration that overflows). */
 int vtime_parse(const char *s, int64_t now_us, int64_t *ret);
 
 /** US as "2026-11-28T10:00:00.123Z" into BUF (size N, at least 32). */

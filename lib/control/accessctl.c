@@ -55,6 +55,25 @@ static void accessctl_refuse(struct control_req *q, const char *action, const ch
         control_refuse(q, m, article);
 }
 
+int accessctl_parse_time(const char *option, const char *s, int64_t now_us, int64_t *ret, char *err,
+                         size_t errlen)
+{
+        char v[64];
+        int r = vtime_parse(s, now_us, ret);
+
+        if (r == 0)
+                return 0;
+        /* The value is the operator's: shown cut short and escaped. */
+        log_escape(v, sizeof(v), s ? s : "");
+        if (r == -ERANGE)
+                snprintf(err, errlen, "%s %s: out of range (a time lies between 1970-01-01 and 9999-12-31)",
+                         option, v);
+        else
+                snprintf(err, errlen, "%s %s: not a time (YYYY-MM-DDTHH:MM:SSZ, or 30m, 8h, 7d from now)",
+                         option, v);
+        return r;
+}
+
 /* Reply {"id","state"} to an access_answer (statement 0 of TX). */
 static void accessctl_answer(struct control_req *q, struct db_tx *tx, int err, const char *msg)
 {
@@ -183,7 +202,7 @@ static void accessctl_delegation_add(struct control_req *q)
         struct accessctl *a = q->ctx;
         const char *badge = control_badge(q), *deputy = control_arg(q, "deputy");
         int64_t now = vtime_now_us(), from = now, until;
-        char id[32], version[24], fs[32], us[32], max[32];
+        char id[32], version[24], fs[32], us[32], max[32], m[200];
         const char *p[9];
         int lens[9] = { 0 }, fmts[9] = { 0 };
         uint8_t *buf;
@@ -196,10 +215,15 @@ static void accessctl_delegation_add(struct control_req *q)
                                  NULL);
                 return;
         }
-        if (!deputy || vtime_parse(control_arg(q, "until"), now, &until) < 0 ||
-            (control_arg(q, "from") && vtime_parse(control_arg(q, "from"), now, &from) < 0)) {
+        if (!deputy || !control_arg(q, "until")) {
                 accessctl_refuse(q, "delegate", NULL, "delegation add needs --deputy BADGE and --until "
                                  "(YYYY-MM-DDTHH:MM:SSZ, or 8h, 7d), optionally --from", NULL);
+                return;
+        }
+        if (accessctl_parse_time("--until", control_arg(q, "until"), now, &until, m, sizeof(m)) < 0 ||
+            (control_arg(q, "from") && accessctl_parse_time("--from", control_arg(q, "from"), now, &from, m,
+                                                            sizeof(m)) < 0)) {
+                accessctl_refuse(q, "delegate", NULL, m, NULL);
                 return;
         }
         ids_new("dlg", id, sizeof(id));
@@ -434,7 +458,7 @@ static void accessctl_officer_confer(struct control_req *q)
         const char *badge = control_arg(q, "badge"), *role = control_arg(q, "role");
         const char *until_s = control_arg(q, "until");
         int64_t now = vtime_now_us(), until = 0;
-        char id[32], version[24], us[32];
+        char id[32], version[24], us[32], m[200];
         const char *p[8];
         struct db_tx *tx;
 
@@ -443,9 +467,13 @@ static void accessctl_officer_confer(struct control_req *q)
                                  "Art 19: powers are conferred by an admin of the tier above, as admin", NULL);
                 return;
         }
-        if (!badge || !role || (until_s && vtime_parse(until_s, now, &until) < 0)) {
+        if (!badge || !role) {
                 accessctl_refuse(q, "officer.confer", NULL, "officer confer needs BADGE and --role principal|commander|auditor, "
                                  "optionally --until (YYYY-MM-DDTHH:MM:SSZ, or 30d)", NULL);
+                return;
+        }
+        if (until_s && accessctl_parse_time("--until", until_s, now, &until, m, sizeof(m)) < 0) {
+                accessctl_refuse(q, "officer.confer", NULL, m, NULL);
                 return;
         }
         ids_new("cnf", id, sizeof(id));
@@ -533,7 +561,7 @@ static void accessctl_request(struct control_req *q)
         const char *badge;
         struct sqlarray officers = { 0 }, cameras = { 0 }, actions = { 0 };
         int64_t now = vtime_now_us(), from = 0, to = 0;
-        char id[32], fs[32] = "", ts[32] = "";
+        char id[32], fs[32] = "", ts[32] = "", tm[220];
         const char *p[12];
         int lens[12] = { 0 }, fmts[12] = { 0 };
         struct db_tx *tx;
@@ -541,10 +569,12 @@ static void accessctl_request(struct control_req *q)
         badge = accessctl_officer_only(q, "file requests", "request");
         if (!badge)
                 return;
-        if ((control_arg(q, "from") && vtime_parse(control_arg(q, "from"), now, &from) < 0) ||
-            (control_arg(q, "to") && vtime_parse(control_arg(q, "to"), now, &to) < 0)) {
-                accessctl_refuse(q, "request", "Art 20(4)",
-                                 "Art 20(4): --from and --to are times: YYYY-MM-DDTHH:MM:SSZ", NULL);
+        if ((control_arg(q, "from") &&
+             accessctl_parse_time("--from", control_arg(q, "from"), now, &from, tm + 11, sizeof(tm) - 11) < 0) ||
+            (control_arg(q, "to") &&
+             accessctl_parse_time("--to", control_arg(q, "to"), now, &to, tm + 11, sizeof(tm) - 11) < 0)) {
+                memcpy(tm, "Art 20(4): ", 11);
+                accessctl_refuse(q, "request", "Art 20(4)", tm, NULL);
                 return;
         }
         /* --under names a node, and only a node: no pattern reaches SQL

@@ -25,3 +25,11 @@ struct accessctl {
 };
 
 extern const struct control_command accessctl_commands[];
+
+/** The time OPTION ("--until") was given as S (vtime_parse: ISO 8601 UTC or
+ *  a duration from NOW_US) into *RET. On failure *RET is untouched and ERR
+ *  (size ERRLEN) says why, naming the option and the value: -EINVAL (not a
+ *  time) or -ERANGE (a time outside 1970-01-01 .. 9999-12-31, as a
+ *  duration of "99999999999d" is). */
+int accessctl_parse_time(const char *option, const char *s, int64_t now_us, int64_t *ret, char *err,
+                         size_t errlen);

@@ -14,7 +14,8 @@
 /* audit.records [--node ID] [--after SEQ] [--limit N]: the records after
  * SEQ of this node's log, or of the copy held here of a node below, in
  * order, with every field of the canonical form (the time in microseconds,
- * as audit_canonical() has it), the previous hash and the hash as stored.
+ * as audit_canonical() has it; NULL as null), the form (1 or 2, migration
+ * 017), the previous hash and the hash as stored.
  * The client recomputes; nothing here is to be believed. */
 static void auditctl_records(struct control_req *q)
 {
@@ -42,13 +43,13 @@ static void auditctl_records(struct control_req *q)
                 db_tx_add(tx, "SELECT coalesce(json_agg(x ORDER BY x.seq), '[]')::text FROM (SELECT seq, "
                               "(extract(epoch FROM at) * 1000000)::bigint AS at_us, node_id, actor, action, outcome, "
                               "article, camera, purpose, destination, request_id, emergency_id, detail, "
-                              "encode(prev_hash, 'hex') AS prev_hash, encode(hash, 'hex') AS hash FROM audit_log "
+                              "encode(prev_hash, 'hex') AS prev_hash, encode(hash, 'hex') AS hash, form FROM audit_log "
                               "WHERE seq > $1::bigint ORDER BY seq LIMIT $2::int) x", 2, p, NULL, NULL);
         else
                 db_tx_add(tx, "SELECT coalesce(json_agg(x ORDER BY x.seq), '[]')::text FROM (SELECT seq, "
                               "(extract(epoch FROM at) * 1000000)::bigint AS at_us, node_id, actor, action, outcome, "
                               "article, camera, purpose, destination, request_id, emergency_id, detail, "
-                              "encode(prev_hash, 'hex') AS prev_hash, encode(hash, 'hex') AS hash FROM audit_copies "
+                              "encode(prev_hash, 'hex') AS prev_hash, encode(hash, 'hex') AS hash, form FROM audit_copies "
                               "WHERE node_id = $3 AND seq > $1::bigint ORDER BY seq LIMIT $2::int) x", 3, p, NULL,
                           NULL);
         db_submit(d->links.db, tx, control_on_json_row, q);

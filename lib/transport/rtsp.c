@@ -236,6 +236,12 @@ static void rtsp_on_response(struct rtsp_probe *pr, const struct rtspmsg_respons
                                 pr->retry_init = true;
                         }
                         pr->busy_retries++;
+                        /* The retry starts from a clean buffer (issue 17,
+                         * small ones): the 503 stayed in it until the
+                         * retry was sent, and every byte that came
+                         * meanwhile (a keep-alive CRLF) made it read
+                         * again, a retry spent each time. */
+                        pr->len = 0;
                         uv_timer_start(&pr->retry, rtsp_on_retry,
                                        (uint64_t)(RTSP_BUSY_RETRY_MS * pr->busy_retries), 0);
                         return;
@@ -279,6 +285,7 @@ static void rtsp_on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 {
         struct rtsp_probe *pr = s->data;
         struct rtspmsg_response r;
+        size_t skip;
         int used;
 
         (void)b;
@@ -293,6 +300,23 @@ static void rtsp_on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
         if (n == 0)
                 return;
         pr->len += (size_t)n;
+        /* Waiting to ask a busy interface again: what it sends now
+         * answers nothing asked. */
+        if (pr->retry_init && uv_is_active((uv_handle_t *)&pr->retry)) {
+                pr->len = 0;
+                return;
+        }
+        /* Empty lines before a response are keep-alives, not part of it
+         * (as RFC 7230 3.5 has a reader of HTTP ignore them). */
+        skip = 0;
+        while (skip < pr->len && (pr->buf[skip] == '\r' || pr->buf[skip] == '\n'))
+                skip++;
+        if (skip > 0) {
+                memmove(pr->buf, pr->buf + skip, pr->len - skip);
+                pr->len -= skip;
+                if (pr->len == 0)
+                        return;
+        }
         used = rtspmsg_parse(pr->buf, pr->len, &r);
         if (used < 0) {
                 rtsp_finish(pr, RTSP_BAD_RESPONSE, "the answer is not RTSP");

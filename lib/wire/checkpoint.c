@@ -55,21 +55,38 @@ bool checkpoint_verify(const uint8_t public_key[32], const char *node, int64_t s
         return n > 0 && crypto_sign_verify_detached(sig, m, n, public_key) == 0;
 }
 
-void checkpoint_record_hash(const uint8_t prev[32], const char *const fields[CHECKPOINT_RECORD_FIELDS],
-                            uint8_t out[32])
+int checkpoint_record_hash(const uint8_t prev[32], int form, const char *const fields[CHECKPOINT_RECORD_FIELDS],
+                           uint8_t out[32])
 {
-        static const unsigned char sep = 0x1f;
+        static const unsigned char sep = 0x1f, null_len[4] = { 0xff, 0xff, 0xff, 0xff };
+        static const char marker[] = "vigil-audit-2";   /* with its NUL */
         crypto_hash_sha256_state st;
         int i;
 
+        if (form != CHECKPOINT_FORM_JOINED && form != CHECKPOINT_FORM_LENGTHS)
+                return -EINVAL;
         crypto_hash_sha256_init(&st);
         crypto_hash_sha256_update(&st, prev, 32);
+        if (form == CHECKPOINT_FORM_LENGTHS)
+                crypto_hash_sha256_update(&st, (const unsigned char *)marker, sizeof(marker));
         for (i = 0; i < CHECKPOINT_RECORD_FIELDS; i++) {
-                const char *f = fields[i] ? fields[i] : "";
+                const char *f = fields[i];
+                size_t len = f ? strlen(f) : 0;
 
-                if (i > 0)
-                        crypto_hash_sha256_update(&st, &sep, 1);
-                crypto_hash_sha256_update(&st, (const unsigned char *)f, strlen(f));
+                if (form == CHECKPOINT_FORM_JOINED) {
+                        if (i > 0)
+                                crypto_hash_sha256_update(&st, &sep, 1);
+                } else if (!f) {
+                        crypto_hash_sha256_update(&st, null_len, 4);
+                        continue;
+                } else {
+                        unsigned char be[4] = { (unsigned char)(len >> 24), (unsigned char)(len >> 16),
+                                                (unsigned char)(len >> 8), (unsigned char)len };
+                        crypto_hash_sha256_update(&st, be, 4);
+                }
+                if (len > 0)
+                        crypto_hash_sha256_update(&st, (const unsigned char *)f, len);
         }
         crypto_hash_sha256_final(&st, out);
+        return 0;
 }

@@ -28,9 +28,21 @@ enum {
                                         * purpose, destination, request_id, emergency_id, detail */
 };
 
+/* The canonical forms of a record (schema/017_audit_form.sql): 1 for
+ * records written before it, 2 since. */
+enum {
+        CHECKPOINT_FORM_JOINED = 1,     /* fields joined by 0x1f, NULL as "": ambiguous */
+        CHECKPOINT_FORM_LENGTHS = 2,    /* each field length-prefixed, NULL distinct */
+};
+
 /** A record's hash as the node computes it (schema/functions/audit.sql,
- *  audit_canonical and audit_chain): SHA-256(PREV || the 13 FIELDS, each
- *  as text (a NULL as ""), joined by 0x1f). The same bytes at every tier,
- *  so a client that fetched the records recomputes the chain itself. */
-void checkpoint_record_hash(const uint8_t prev[32], const char *const fields[CHECKPOINT_RECORD_FIELDS],
-                            uint8_t out[32]);
+ *  audit_canonical_fields and audit_chain): SHA-256(PREV || the canonical
+ *  bytes of the 13 FIELDS (each as text, NULL for an SQL NULL) in FORM).
+ *  Form 1: the fields joined by 0x1f, a NULL as "". Form 2:
+ *  "vigil-audit-2" 0x00, then each field as its length (4 bytes,
+ *  big-endian) and its bytes, a NULL as ffffffff alone. The same bytes at
+ *  every tier, so a client that fetched the records recomputes the chain
+ *  itself. Returns 0, or -EINVAL for a form it does not know (OUT is then
+ *  untouched). */
+int checkpoint_record_hash(const uint8_t prev[32], int form, const char *const fields[CHECKPOINT_RECORD_FIELDS],
+                           uint8_t out[32]);

@@ -5,16 +5,44 @@
 -- role; it travels up to the parent, where copies are checked for forks
 -- and gaps; signed checkpoints vouch for it.
 
--- The canonical bytes of a record: every field, in order, unit-separated;
--- the time in microseconds since the epoch, so that the text form of a
--- timestamp never changes a hash.
+-- The canonical bytes of a record in form P_FORM (the record's form
+-- column, migration 017): every field, in order; the time in microseconds
+-- since the epoch, so that the text form of a timestamp never changes a
+-- hash.
+--   Form 1 (records written before 017): the fields unit-separated (0x1f),
+--   NULL as "". Ambiguous: NULL and "" hash alike, and a 0x1f inside a
+--   field moves a boundary. Kept so that those records verify as hashed.
+--   Form 2: "vigil-audit-2" 0x00, then each field as its length in bytes
+--   (4, big-endian) and its UTF-8 bytes, NULL as the length ffffffff and
+--   no bytes: one record, one byte string (issue 17, small ones).
+-- lib/wire/checkpoint.c (checkpoint_record_hash) computes the same bytes;
+-- tests/unit/test_audit_form.c checks that the two agree.
+CREATE OR REPLACE FUNCTION audit_field(p text) RETURNS bytea
+LANGUAGE sql IMMUTABLE
+RETURN CASE WHEN p IS NULL THEN '\xffffffff'::bytea
+            ELSE int4send(octet_length(convert_to(p, 'UTF8'))) || convert_to(p, 'UTF8') END;
+
+CREATE OR REPLACE FUNCTION audit_canonical_fields(p_form smallint, p_seq bigint, p_at timestamptz, p_node text,
+        p_actor text, p_action text, p_outcome text, p_article text, p_camera text, p_purpose text,
+        p_destination text, p_request_id text, p_emergency_id text, p_detail text) RETURNS bytea
+LANGUAGE sql STABLE
+RETURN CASE WHEN p_form = 1 THEN
+    convert_to(concat_ws(E'\x1f', p_seq::text, (extract(epoch FROM p_at) * 1000000)::bigint::text, p_node, p_actor,
+                         p_action, p_outcome, coalesce(p_article, ''), coalesce(p_camera, ''),
+                         coalesce(p_purpose, ''), coalesce(p_destination, ''), coalesce(p_request_id, ''),
+                         coalesce(p_emergency_id, ''), coalesce(p_detail, '')), 'UTF8')
+ELSE
+    convert_to('vigil-audit-2', 'UTF8') || '\x00'::bytea || audit_field(p_seq::text)
+    || audit_field((extract(epoch FROM p_at) * 1000000)::bigint::text) || audit_field(p_node)
+    || audit_field(p_actor) || audit_field(p_action) || audit_field(p_outcome) || audit_field(p_article)
+    || audit_field(p_camera) || audit_field(p_purpose) || audit_field(p_destination)
+    || audit_field(p_request_id) || audit_field(p_emergency_id) || audit_field(p_detail)
+END;
+
 CREATE OR REPLACE FUNCTION audit_canonical(r audit_log) RETURNS bytea
 LANGUAGE sql STABLE
-RETURN convert_to(concat_ws(E'\x1f', r.seq::text,
-                            (extract(epoch FROM r.at) * 1000000)::bigint::text, r.node_id, r.actor,
-                            r.action, r.outcome, coalesce(r.article, ''), coalesce(r.camera, ''),
-                            coalesce(r.purpose, ''), coalesce(r.destination, ''), coalesce(r.request_id, ''),
-                            coalesce(r.emergency_id, ''), coalesce(r.detail, '')), 'UTF8');
+RETURN audit_canonical_fields(r.form, r.seq, r.at, r.node_id, r.actor, r.action, r.outcome, r.article, r.camera,
+                              r.purpose, r.destination, r.request_id, r.emergency_id, r.detail);
 
 -- Chain each new record to the head: its seq, its time at microsecond
 -- precision, prev_hash and hash = SHA-256(prev_hash || canonical record).
@@ -28,6 +56,8 @@ BEGIN
     -- Microsecond precision is what the canonical form keeps.
     NEW.at := date_trunc('microseconds', NEW.at);
     NEW.node_id := coalesce(NEW.node_id, vigil_self());
+    -- Every new record in the unambiguous form, whatever the INSERT said.
+    NEW.form := 2;
     NEW.prev_hash := h.hash;
     NEW.hash := sha256(h.hash || audit_canonical(NEW));
     UPDATE audit_head SET seq = NEW.seq, hash = NEW.hash;
@@ -89,16 +119,20 @@ DECLARE
     r audit_log;
     prev bytea := '\x0000000000000000000000000000000000000000000000000000000000000000';
     expect bigint := 1;
+    last_form smallint := 1;
 BEGIN
     records := 0;
     FOR r IN SELECT * FROM audit_log ORDER BY seq LOOP
         records := records + 1;
-        IF first_bad_seq IS NULL AND (r.seq <> expect OR r.prev_hash <> prev
+        -- A form never goes back: a form-1 record after a form-2 one was
+        -- written to be ambiguous.
+        IF first_bad_seq IS NULL AND (r.seq <> expect OR r.prev_hash <> prev OR r.form < last_form
                                       OR r.hash <> sha256(prev || audit_canonical(r))) THEN
             first_bad_seq := r.seq;
         END IF;
         prev := r.hash;
         expect := r.seq + 1;
+        last_form := greatest(last_form, r.form);
     END LOOP;
 END $$;
 
@@ -107,11 +141,28 @@ END $$;
 -- The canonical bytes of a copy, as audit_canonical's of the record.
 CREATE OR REPLACE FUNCTION audit_canonical_copy(r audit_copies) RETURNS bytea
 LANGUAGE sql STABLE
-RETURN convert_to(concat_ws(E'\x1f', r.seq::text,
-                            (extract(epoch FROM r.at) * 1000000)::bigint::text, r.node_id, r.actor,
-                            r.action, r.outcome, coalesce(r.article, ''), coalesce(r.camera, ''),
-                            coalesce(r.purpose, ''), coalesce(r.destination, ''), coalesce(r.request_id, ''),
-                            coalesce(r.emergency_id, ''), coalesce(r.detail, '')), 'UTF8');
+RETURN audit_canonical_fields(r.form, r.seq, r.at, r.node_id, r.actor, r.action, r.outcome, r.article, r.camera,
+                              r.purpose, r.destination, r.request_id, r.emergency_id, r.detail);
+
+-- The form of a copy arriving: the one its hash was made with (a child
+-- not yet upgraded sends form 1, an upgraded one form 2; the record does
+-- not say). Whatever the INSERT said. A hash that is neither form's is
+-- kept as form 2: audit_verify_copy finds it bad. No record hashes alike
+-- in both forms (form 2 begins with "vigil-audit-2", form 1 with digits),
+-- so choosing by the hash cannot make a form-2 record read as another.
+CREATE OR REPLACE FUNCTION audit_copy_form() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.form := 2;
+    IF NEW.hash IS DISTINCT FROM sha256(NEW.prev_hash || audit_canonical_copy(NEW)) THEN
+        NEW.form := 1;
+        IF NEW.hash IS DISTINCT FROM sha256(NEW.prev_hash || audit_canonical_copy(NEW)) THEN
+            NEW.form := 2;
+        END IF;
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE OR REPLACE TRIGGER audit_copy_form BEFORE INSERT ON audit_copies
+    FOR EACH ROW EXECUTE FUNCTION audit_copy_form();
 
 -- Keep a child's record if it extends the chain held for its node; raise an
 -- alarm if not. Stored copies go on up (store and forward).
@@ -218,15 +269,17 @@ LANGUAGE plpgsql STABLE AS $$
 DECLARE
     r audit_copies;
     prev bytea;
+    last_form smallint := 1;
 BEGIN
     records := 0;
     FOR r IN SELECT * FROM audit_copies WHERE node_id = p_node ORDER BY seq LOOP
         records := records + 1;
-        IF first_bad_seq IS NULL AND ((prev IS NOT NULL AND r.prev_hash <> prev)
+        IF first_bad_seq IS NULL AND ((prev IS NOT NULL AND r.prev_hash <> prev) OR r.form < last_form
                                       OR r.hash <> sha256(r.prev_hash || audit_canonical_copy(r))) THEN
             first_bad_seq := r.seq;
         END IF;
         prev := r.hash;
+        last_form := greatest(last_form, r.form);
     END LOOP;
 END $$;
 

@@ -42,12 +42,13 @@ static long apply(PGconn *c, const char *rows)
 
 /* Records of OTHER, SEQ FROM..TO, made up and linked by hand (hash of n:
  * sha256 of "TAG n"; the first's prev_hash that of n - 1), ordered at
- * seq + SHIFT (to interleave them with this node's). */
+ * seq + SHIFT (to interleave them with this node's); form 2, as audit_log's
+ * last column (schema/017_audit_form.sql). */
 #define MADE_UP(tag, from, to, shift) \
         "SELECT s::bigint, now(), '" OTHER "'::text, 'x'::text, 'view-live'::text, 'ok'::text, NULL::text, " \
         "NULL::text, NULL::text, NULL::text, NULL::text, NULL::text, NULL::text, " \
         "sha256(convert_to('" tag " ' || (s - 1), 'UTF8')), sha256(convert_to('" tag " ' || s, 'UTF8')), " \
-        "s + " #shift " FROM generate_series(" #from ", " #to ") s"
+        "2::smallint, s + " #shift " FROM generate_series(" #from ", " #to ") s"
 
 static long copies(PGconn *c, const char *node)
 {

@@ -1,4 +1,6 @@
 /* Unit tests for lib/csv.c: RFC 4180 records as imports send them. */
+#include <unistd.h>
+
 #include "base/csv.h"
 #include "unit.h"
 
@@ -82,6 +84,38 @@ static void test_field_limit(void)
         free(big);
 }
 
+/* A file whose last record has no newline (issue 17, small ones): the
+ * reader adds one, and the NUL after it, within its buffer. The record
+ * that fills the buffer to the byte (1023 bytes: the reader grows at
+ * 1024 with room for one more and a NUL) wrote a byte past it, which
+ * ASan reports; each length around it is read back whole. */
+static void test_read_record_last_without_newline(void)
+{
+        for (size_t n = 1020; n <= 1026; n++) {
+                char path[] = "/tmp/vigil-test-csv-XXXXXX";
+                int fd = mkstemp(path);
+                char *text = malloc(n), *buf = NULL;
+                size_t cap = 0;
+                long lines = 0;
+                FILE *f;
+
+                CHECK(fd >= 0 && text);
+                memset(text, 'x', n);
+                CHECK(write(fd, text, n) == (ssize_t)n);
+                close(fd);
+                f = fopen(path, "r");
+                CHECK(f);
+                CHECK(csv_read_record(f, &buf, &cap, &lines) == (ssize_t)n + 1);
+                CHECK(cap >= n + 2 && buf[n] == '\n' && buf[n + 1] == '\0');
+                CHECK(memcmp(buf, text, n) == 0 && lines == 1);
+                CHECK(csv_read_record(f, &buf, &cap, &lines) == 0);
+                fclose(f);
+                unlink(path);
+                free(text);
+                free(buf);
+        }
+}
+
 int main(void)
 {
         test_plain();
@@ -89,5 +123,6 @@ int main(void)
         test_blank_lines_and_last_line();
         test_refusals();
         test_field_limit();
+        test_read_record_last_without_newline();
         return 0;
 }

@@ -10,12 +10,15 @@
 
 static char dir[] = "/tmp/vigil-test-keys-XXXXXX";
 
+/* A key file as an operator would write one: its owner's alone (the
+ * loaders refuse a secret others may read: test_secret_modes). */
 static void write_file(const char *path, const char *text)
 {
         FILE *f = fopen(path, "w");
         CHECK(f != NULL);
         fputs(text, f);
         fclose(f);
+        CHECK(chmod(path, 0600) == 0);
 }
 
 static void test_z85(void)
@@ -189,12 +192,62 @@ static void test_identity(void)
         CHECK(system(cmd) == 0);
 }
 
+/* Secret key files others may read or write are refused, as ssh refuses
+ * an unprotected private key (issue 17, small ones): the error names the
+ * file, its mode and the fix. Public keys may be readable by anyone. */
+static void test_secret_modes(void)
+{
+        static const char *const secrets[] = { "curve.key", "sign.key", "credentials.key" };
+        static const mode_t modes[] = { 0640, 0604, 0644, 0660, 0620 };
+        char kd[256], pub[KEYS_Z85_LEN + 1], err[512], path[300], want[40];
+        struct node_keys k;
+        struct identity id;
+
+        snprintf(kd, sizeof(kd), "%s/modes/keys", dir);
+        CHECK(keys_generate(kd, pub) == 0);
+        snprintf(path, sizeof(path), "%s/curve.pub", kd);
+        CHECK(chmod(path, 0644) == 0);
+        snprintf(path, sizeof(path), "%s/sign.pub", kd);
+        CHECK(chmod(path, 0644) == 0);
+        CHECK(keys_load(kd, &k, err, sizeof(err)) == 0);
+        for (size_t i = 0; i < sizeof(secrets) / sizeof(secrets[0]); i++) {
+                for (size_t m = 0; m < sizeof(modes) / sizeof(modes[0]); m++) {
+                        snprintf(path, sizeof(path), "%s/%s", kd, secrets[i]);
+                        CHECK(chmod(path, modes[m]) == 0);
+                        err[0] = '\0';
+                        CHECK(keys_load(kd, &k, err, sizeof(err)) == -EPERM);
+                        CHECK_CONTAINS(err, path);
+                        snprintf(want, sizeof(want), "mode 0%o", (unsigned)modes[m]);
+                        CHECK_CONTAINS(err, want);
+                        CHECK_CONTAINS(err, "chmod 600");
+                }
+                CHECK(chmod(path, 0400) == 0);   /* read-only to its owner: fine */
+                CHECK(keys_load(kd, &k, err, sizeof(err)) == 0);
+                CHECK(chmod(path, 0600) == 0);
+        }
+
+        snprintf(path, sizeof(path), "%s/modes/id.key", dir);
+        CHECK(identity_generate(path, "admin", &id) == 0);
+        CHECK(chmod(path, 0644) == 0);
+        CHECK(identity_load(path, &id, err, sizeof(err)) == -EPERM);
+        CHECK_CONTAINS(err, path);
+        CHECK_CONTAINS(err, "mode 0644");
+        CHECK_CONTAINS(err, "chmod 600");
+        CHECK(chmod(path, 0600) == 0);
+        CHECK(identity_load(path, &id, err, sizeof(err)) == 0);
+
+        char cmd[300];
+        snprintf(cmd, sizeof(cmd), "rm -rf %s/modes", dir);
+        CHECK(system(cmd) == 0);
+}
+
 int main(void)
 {
         CHECK(mkdtemp(dir) != NULL);
         RUN(test_z85);
         RUN(test_generate_and_load);
         RUN(test_identity);
+        RUN(test_secret_modes);
         rmdir(dir);
         return 0;
 }

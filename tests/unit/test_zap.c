@@ -6,10 +6,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #include "unit.h"
 #include "unit_loop.h"
+#include "base/log.h"
 #include "transport/zap.h"
 
 static void *ctx;
@@ -177,6 +179,112 @@ static void test_null_mechanism_refused(void)
         zmq_close(server);
 }
 
+/* Lines of the log file PATH containing NEEDLE. */
+static int log_lines(const char *path, const char *needle)
+{
+        char line[1024];
+        int n = 0;
+        FILE *f = fopen(path, "r");
+
+        CHECK(f);
+        while (fgets(line, sizeof(line), f))
+                n += strstr(line, needle) != NULL;
+        fclose(f);
+        return n;
+}
+
+/* Refused handshakes are all counted, but logged at most once per peer
+ * address and socket an interval, with a summary of the rest (issue 17,
+ * small ones: a peer retrying a refused key wrote a line each time, and
+ * a flood of them fills the disk). */
+static void test_refusals_rate_limited(void)
+{
+        char path[] = "/tmp/vigil-test-zap-XXXXXX", endpoint[256];
+        struct zsock server;
+        struct received r = { 0 };
+        unsigned long before = zap.refused;
+        void *c[10];
+        int fd = mkstemp(path), i;
+
+        CHECK(fd >= 0);
+        close(fd);
+        CHECK(log_open(path) == 0);
+        zap.log_interval_ms = 400;
+        /* A socket of its own: the refusals of the tests before, on
+         * "test", are that socket's. */
+        server_open(&server, "flood", &r, endpoint, sizeof(endpoint));
+        for (i = 0; i < 10; i++) {
+                c[i] = client_send(endpoint, mallory_pub, mallory_sec, "let me in");
+                RUN_LOOP_UNTIL(&loop, zap.refused == before + (unsigned long)i + 1, 5000);
+        }
+        CHECK(r.count == 0);
+        CHECK(zap.refused == before + 10);
+        CHECK(log_lines(path, "refused: key not enrolled") == 1);
+        CHECK(log_lines(path, "more refused") == 0);
+        /* The interval over: the summary of the nine not logged. */
+        RUN_LOOP_FOR(&loop, 600);
+        CHECK(log_lines(path, "msg=\"9 more refused") == 1);
+        CHECK(log_lines(path, "domain=flood peer=127.0.0.1") == 2);
+        /* And the next refusal, an interval later, is logged again. */
+        zmq_close(c[0]);
+        c[0] = client_send(endpoint, mallory_pub, mallory_sec, "again");
+        RUN_LOOP_UNTIL(&loop, zap.refused == before + 11, 5000);
+        CHECK(log_lines(path, "refused: key not enrolled") == 2);
+        for (i = 0; i < 10; i++)
+                zmq_close(c[i]);
+        zsock_close(&server, NULL);
+        uv_run(&loop, UV_RUN_NOWAIT);
+        CHECK(log_open(NULL) == 0);
+        unlink(path);
+}
+
+/* More peers refused at once than the table holds (a flood from many
+ * addresses: here 127.0.0.2 .. 127.0.0.81, each a source address of its
+ * own): the first ZAP_LOG_PEERS are logged, the rest summed up in one
+ * line, and all are counted. */
+static void test_many_peers_summed_up(void)
+{
+        char path[] = "/tmp/vigil-test-zap-XXXXXX", endpoint[256], from[300], summary[80];
+        enum { PEERS = ZAP_LOG_PEERS + 16 };
+        struct zsock server;
+        struct received r = { 0 };
+        unsigned long before = zap.refused;
+        void *c[PEERS];
+        int fd = mkstemp(path), i, no = -1, linger = 0, logged;
+
+        CHECK(fd >= 0);
+        close(fd);
+        CHECK(log_open(path) == 0);
+        zap.log_interval_ms = 3000;
+        server_open(&server, "many", &r, endpoint, sizeof(endpoint));
+        for (i = 0; i < PEERS; i++) {
+                c[i] = zmq_socket(ctx, ZMQ_DEALER);
+                CHECK(c[i]);
+                CHECK(zmq_setsockopt(c[i], ZMQ_CURVE_SERVERKEY, server_pub, 40) == 0);
+                CHECK(zmq_setsockopt(c[i], ZMQ_CURVE_PUBLICKEY, mallory_pub, 40) == 0);
+                CHECK(zmq_setsockopt(c[i], ZMQ_CURVE_SECRETKEY, mallory_sec, 40) == 0);
+                CHECK(zmq_setsockopt(c[i], ZMQ_RECONNECT_IVL, &no, sizeof(no)) == 0);
+                CHECK(zmq_setsockopt(c[i], ZMQ_LINGER, &linger, sizeof(linger)) == 0);
+                /* "tcp://SOURCE:0;HOST:PORT": connect from that address. */
+                snprintf(from, sizeof(from), "tcp://127.0.0.%d:0;%s", 2 + i, endpoint + strlen("tcp://"));
+                CHECK(zmq_connect(c[i], from) == 0);
+                RUN_LOOP_UNTIL(&loop, zap.refused == before + (unsigned long)i + 1, 5000);
+        }
+        /* The table may still hold the peers of the tests before. */
+        logged = log_lines(path, "domain=many peer=127.0.0.");
+        CHECK(logged <= ZAP_LOG_PEERS && logged >= ZAP_LOG_PEERS - 4);
+        RUN_LOOP_UNTIL(&loop, log_lines(path, "more refused from other peers") == 1, 5000);
+        snprintf(summary, sizeof(summary), "msg=\"%d more refused from other peers", PEERS - logged);
+        CHECK(log_lines(path, summary) == 1);
+        CHECK(zap.refused == before + PEERS);
+        for (i = 0; i < PEERS; i++)
+                zmq_close(c[i]);
+        zsock_close(&server, NULL);
+        uv_run(&loop, UV_RUN_NOWAIT);
+        CHECK(log_open(NULL) == 0);
+        unlink(path);
+}
+
 int main(void)
 {
         ctx = zmq_ctx_new();
@@ -193,6 +301,8 @@ int main(void)
         RUN(test_unknown_key_refused);
         RUN(test_domain_matters);
         RUN(test_null_mechanism_refused);
+        RUN(test_refusals_rate_limited);
+        RUN(test_many_peers_summed_up);
 
         zap_close(&zap);
         uv_run(&loop, UV_RUN_DEFAULT);

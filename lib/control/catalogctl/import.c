@@ -141,5 +141,21 @@ void catalogctl_import(struct control_req *q)
                 csv_free_fields(fields, nf);
                 b->n++;
         }
+        /* More rows than a chunk holds: refused whole, never cut short
+         * (issue 17, small ones: the rows past the limit were dropped
+         * without a word). vigilctl sends far fewer; a client whose idea
+         * of a record differs from this reader's (a bare CR ends a row
+         * here) can still send more. */
+        if (b->n == CATALOGCTL_MAX_CHUNK && (nf = csv_next(&rd, fields, CATALOGCTL_MAX_HEADER)) != 0) {
+                if (nf > 0)
+                        csv_free_fields(fields, nf);
+                snprintf(m, sizeof(m), "lines %ld and on: a chunk of an import holds at most %d rows, this one "
+                         "has more; nothing of it was imported (do its rows end in a bare CR? save the file "
+                         "with LF or CRLF line ends)", line, CATALOGCTL_MAX_CHUNK);
+                catalogctl_batch_free(b);
+                control_reply(q, CONTROL_REFUSED, NULL, m, NULL);
+                free(q);
+                return;
+        }
         catalogctl_batch_run(b);
 }
