@@ -6,8 +6,13 @@
  * through catalogctl_row_check() (the column table's normalising checks).
  *
  * Input: byte 0 chooses the entity (site, system, camera); then the
- * header up to the first newline; the rest is the rows. */
+ * header up to the first newline; the rest is the rows. What is not UTF-8
+ * is skipped: the daemon gets both in a JSON request.
+ * Invariants (abort() is a finding): the header maps onto the entity's
+ * columns or is refused with a reason; a row refused is marked bad; every
+ * rejection listed has its reason (a JSON string: UTF-8). */
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +49,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         rows = nl ? strndup((const char *)nl + 1, size - (size_t)(nl + 1 - data)) : strdup("");
         if (!header || !rows)
                 goto out;
+        {
+                /* Both arrive in a JSON request, which jansson decoded: as
+                 * the daemon, take only UTF-8 (what json_string accepts). */
+                json_t *h = json_string(header), *b = json_string(rows);
+                bool text = h && b;
+                json_decref(h);
+                json_decref(b);
+                if (!text)
+                        goto out;
+        }
         nh = csv_split_line(header, fields, CATALOGCTL_MAX_HEADER);
         if (nh <= 0)
                 goto out;
