@@ -27,7 +27,7 @@ int vtime_parse(const char *s, int64_t now_us, int64_t *ret)
         if (end != s && end[0] && !end[1] && v > 0) {
                 int64_t unit = end[0] == 'm' ? 60 : end[0] == 'h' ? 3600 : end[0] == 'd' ? 86400 : 0;
                 /* At most 100 years ahead: V * UNIT microseconds must not
-                 * overflow (issue 17 item 8; tests/fuzz/corpus/args/time_5). */
+                 * overflow (issue 17 item 8; tests/fuzz/corpus/args/time_days_overflow). */
                 if (!unit || v > 100L * 366 * 86400 / unit)
                         return -EINVAL;
                 *ret = now_us + (int64_t)v * unit * 1000000;

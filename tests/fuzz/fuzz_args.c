@@ -56,8 +56,16 @@ static void area(char *s)
                 abort();        /* --near without --radius */
         if (!isfinite(lat) || !isfinite(lon) || fabs(lat) > 90 || fabs(lon) > 180)
                 abort();
-        if (!(strtod(radius, NULL) > 0) || !isfinite(strtod(radius, NULL)))
-                abort();
+        {
+                /* What the database is given is the text: it must be the number. */
+                char *end;
+                double r = strtod(radius, &end);
+                int used = 0;
+                if (!(r > 0) || !isfinite(r) || *end)
+                        abort();
+                if (sscanf(s, "%*f,%*f%n", &used) < 0 || used == 0 || s[used])
+                        abort();
+        }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -23,14 +23,18 @@ def seed(target, name, data):
 
 
 # args: 0 time, 1 duration, 2 --near with --radius after a newline
-for i, t in enumerate(["2026-11-28T10:00:00Z", "2026-11-28T10:00", "30m", "8h", "7d", "9223372036854775807d",
-                       "99999999999-01-01T00:00:00Z", "x"]):
-    seed("args", "time_%d" % i, b"\x00" + t.encode())
+for name, t in [("iso", "2026-11-28T10:00:00Z"), ("iso_minutes", "2026-11-28T10:00"), ("minutes", "30m"),
+                ("hours", "8h"), ("days", "7d"), ("days_overflow", "9223372036854775807d"),
+                ("year_too_long", "99999999999-01-01T00:00:00Z"), ("word", "x")]:
+    # days_overflow: signed overflow in vtime_parse before issue 17 (UBSan)
+    seed("args", "time_" + name, b"\x00" + t.encode())
 for i, d in enumerate(["90s", "30m", "2h", "1d", "0", "100001s", "-1m", "5x"]):
     seed("args", "duration_%d" % i, b"\x01" + d.encode())
-for i, a in enumerate(["28.18,112.94\n500", "28.18,112.94\n0", "nan,1\n5", "1,2\ninf", "91,0\n5", "1,2\n5m",
-                       "1,2x\n5", "1,2"]):
-    seed("args", "near_%d" % i, b"\x02" + a.encode())
+for name, a in [("ok", "28.18,112.94\n500"), ("radius_0", "28.18,112.94\n0"), ("nan", "nan,1\n5"),
+                ("radius_inf", "1,2\ninf"), ("off_the_earth", "91,0\n5"), ("radius_unit", "1,2\n5m"),
+                ("trailing", "1,2x\n5"), ("no_radius", "1,2")]:
+    # nan .. trailing were accepted before issue 17 (fuzz_args found them)
+    seed("args", "near_" + name, b"\x02" + a.encode())
 
 # files: 0 vigild.conf, 1 identity, 2 key directory, 3 key strings, 4 key set
 with open(os.path.join(src, "../../deploy/vigild.conf.example"), "rb") as f:
@@ -71,6 +75,9 @@ seed("import", "camera", b"\x02id,name,system,site,codec,resolution,latitude,lon
 seed("import", "unknown_column", b"\x02id,nmae\n43010401001310000001,x\n")
 seed("import", "twice", b"\x00code,code\nA,B\n")
 seed("import", "broken_quote", b"\x00code,name\n\"S1,x\n")
+# A rejection quoting a long value was cut inside a character before issue
+# 17 (its reason lost as "error": null; fuzz_import found it).
+seed("import", "code_cut_mid_character", b"\x00code\n" + "\u00e9".encode() * 300 + b"\n")
 
 
 # rtspread: byte 0 = number of split points (then 2 bytes each), or 0x80 | URL
