@@ -129,7 +129,7 @@ static void restart(struct peer *p)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
         static struct node n;
-        static bool quiet;
+        static bool quiet, trace;
         struct peer *p;
         struct watch w = { "", 0, 0 };
         size_t at = 2;
@@ -137,6 +137,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (!quiet) {
                 quiet = true;
                 quiet_logs();
+                /* Each operation and the link's state after it, to read a finding. */
+                trace = getenv("VIGIL_FUZZ_TRACE") != NULL;
         }
         if (size < 2)
                 return 0;
@@ -166,6 +168,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                         at += len;
                         if (wire_decode_envelope(copy, len, &env, err, sizeof(err)) == 0) {
                                 w.received++;
+                                if (trace)
+                                        fprintf(stderr, "rx %s seq %llu\n", wire_body_name(env),
+                                                (unsigned long long)env->seq);
                                 link_receive(&p->l, env);
                         }
                         free(copy);
@@ -181,6 +186,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 } else {
                         commit_all(n.db);
                 }
+                if (trace)
+                        fprintf(stderr, "op %d: state %d epoch %s applied %llu have %d inbox %d applying %d "
+                                "pending %d/%d\n", op, p->l.in.state, p->l.in.peer_epoch,
+                                (unsigned long long)p->l.in.applied, p->l.in.have_state, p->l.in.inbox_len,
+                                p->l.in.applying, fake_db_pending(n.db), fake_db_pending(n.db_read));
                 check(p, &w);
         }
         node_deinit(&n);
