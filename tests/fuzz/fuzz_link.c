@@ -23,7 +23,8 @@
  *     OP % 8 == 7  the main database commits everything waiting
  *
  * Invariants checked after every operation (abort() is a finding):
- * within one peer epoch the sequence applied never goes backwards; the
+ * within one peer epoch the sequence applied never goes backwards, but
+ * to a snapshot's (which replaces the peer's state whole); the
  * inbox's length is what its list holds, and never more than the
  * messages received; applying transactions in flight stay within
  * LINK_APPLY_DEPTH. Memory: LeakSanitizer at the end of each input
@@ -77,6 +78,7 @@ static void commit_all(struct db *db)
 struct watch {
         char epoch[64];
         uint64_t applied;
+        uint64_t gen;           /* the link's apply_gen: bumped by each SnapshotBegin */
         unsigned long received;
 };
 
@@ -91,8 +93,15 @@ static void check(struct peer *p, struct watch *w)
          * applies): only a link streaming deltas holds a consistent pair. */
         bool streaming = l->in.have_state && l->in.state == LINK_RECV_DELTAS;
 
-        if (streaming && strcmp(w->epoch, l->in.peer_epoch) == 0 && l->in.applied < w->applied)
+        if (streaming && l->in.apply_gen != w->gen) {
+                /* A snapshot applied since: it replaces the peer's state
+                 * whole, and the link is at its sequence or past it. */
+                if (l->in.applied < l->in.snap_seq)
+                        fail("applied is before the snapshot's sequence", l);
+                w->gen = l->in.apply_gen;
+        } else if (streaming && strcmp(w->epoch, l->in.peer_epoch) == 0 && l->in.applied < w->applied) {
                 fail("applied went backwards", l);
+        }
         if (streaming) {
                 snprintf(w->epoch, sizeof(w->epoch), "%s", l->in.peer_epoch);
                 w->applied = l->in.applied;
@@ -131,7 +140,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         static struct node n;
         static bool quiet, trace;
         struct peer *p;
-        struct watch w = { "", 0, 0 };
+        struct watch w = { "", 0, 0, 0 };
         size_t at = 2;
 
         if (!quiet) {
