@@ -5,8 +5,8 @@
  *
  * Input: byte 0 chooses the parser (% 3), the rest is the argument (up
  * to its first NUL; for --near, the radius follows after a newline).
- * Invariants (abort() is a finding): a time accepted is within the range
- * of a Unix microsecond (no overflow, which UBSan reports); a duration
+ * Invariants (abort() is a finding): a time given as a duration from now
+ * is ahead of now (no overflow, which UBSan reports too); a duration
  * accepted reads back as "N unit" with N in 0..100000; an area accepted is
  * a point on the earth and a positive, finite radius. */
 #include <math.h>
@@ -27,8 +27,18 @@ static void times(const char *s)
 {
         int64_t t = -1;
 
-        if (vtime_parse(s, NOW_US, &t) < 0 && t != -1)
-                abort();        /* refused, yet *ret written */
+        char *end;
+        long v;
+
+        if (vtime_parse(s, NOW_US, &t) < 0) {
+                if (t != -1)
+                        abort();        /* refused, yet *ret written */
+                return;
+        }
+        /* A duration ("30m") is ahead of now: one that wrapped is not. */
+        v = strtol(s, &end, 10);
+        if (end != s && end[0] && !end[1] && v > 0 && t <= NOW_US)
+                abort();
 }
 
 static void duration(const char *s)
