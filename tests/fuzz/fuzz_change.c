@@ -5,7 +5,10 @@
  * catalog, officers, grants, conferrals, audit, emergencies).
  *
  * The statements land in a real struct db_tx (lib/db/db.c builds one in
- * memory) that is never submitted, so no PostgreSQL is needed.
+ * memory) that is never submitted, so no PostgreSQL is needed. The nodes'
+ * signing keys come from fixed seeds (the city's: bytes 1) and each holds
+ * its chain of keys from the city, so decisions signed as make_seeds.c
+ * signs them get past the signature checks into the kinds' own.
  *
  * Input: one byte choosing the receiving node and the direction, then
  * changes, each a 2-byte big-endian length and that many bytes, all added
@@ -27,6 +30,7 @@
 #include "base/log.h"
 #include "db/db.h"
 #include "node.h"
+#include "wire/trust.h"
 
 #define CITY "43010000002000000001"
 #define DISTRICT "43010400002000000001"
@@ -65,6 +69,28 @@ static void node_setup(struct node *n, enum tier tier, const char *id, const cha
         node_register(n);
 }
 
+/* PARENT certifies CHILD's signing key, and CHILD takes the chain, as the
+ * downlink's Welcome and the uplink do: decisions from above then check
+ * against the real chain of keys. */
+static void certify(struct node *parent, struct node *child)
+{
+        Vigil__NodeCert certs[TRUST_MAX], *chain[TRUST_MAX];
+        uint8_t sig[64];
+        char err[256];
+        size_t n = trust_chain(&parent->delivery.trust, certs), k;
+
+        if (n >= TRUST_MAX || trust_certify(&parent->delivery.trust, parent->keys.sign_secret, child->cfg.node_id,
+                                            child->keys.sign_public, &certs[n], sig) < 0)
+                abort();
+        n++;
+        for (k = 0; k < n; k++)
+                chain[k] = &certs[k];
+        if (trust_accept(&child->delivery.trust, chain, n, err, sizeof(err)) < 0) {
+                fprintf(stderr, "fuzz_change: %s\n", err);
+                abort();
+        }
+}
+
 static void setup(void)
 {
         static bool done;
@@ -81,6 +107,8 @@ static void setup(void)
         memcpy(city_sign_public, nodes[2].keys.sign_public, 32);
         node_setup(&nodes[1], TIER_DISTRICT, DISTRICT, CITY);
         node_setup(&nodes[0], TIER_STATION, STATION, DISTRICT);
+        certify(&nodes[2], &nodes[1]);
+        certify(&nodes[1], &nodes[0]);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -13,6 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
+#include "wire/decision.h"
 #include "wire/wire.h"
 
 #define CITY "43010000002000000001"
@@ -21,6 +24,16 @@
 #define CAMERA "43010401001310000001"
 
 static const char *outdir;
+/* The city's signing key as fuzz_change.c makes it (a seed of bytes 1,
+ * TIER_CITY): decisions from above signed by it get past the signature
+ * checks into the kinds' own. */
+static uint8_t city_pk[32], city_sk[64];
+
+static void sign_by_city(ProtobufCMessage *m, uint8_t sig[DECISION_SIG_LEN])
+{
+        if (decision_sign(m, CITY, city_sk, sig, NULL) != 0)
+                exit(1);
+}
 
 struct buf {
         uint8_t d[65536];
@@ -392,6 +405,13 @@ static void change_seeds(void)
                 c.grant = &g;
                 change_seed("grant_down", 0, &c);
                 change_seed("grant_district_down", 1 | 4, &c);
+                {
+                        uint8_t sig[DECISION_SIG_LEN];
+                        g.filed_at = CITY;
+                        sign_by_city(&g.base, sig);
+                        change_seed("grant_down_signed", 0, &c);
+                        change_seed("grant_district_down_signed", 1 | 4, &c);
+                }
         }
         {
                 Vigil__AuditRecord a = VIGIL__AUDIT_RECORD__INIT;
@@ -454,6 +474,12 @@ static void change_seeds(void)
                 c.kind_case = VIGIL__CHANGE__KIND_EMERGENCY_ORDER;
                 c.emergency_order = &o;
                 change_seed("emergency_order_down", 0, &c);
+                {
+                        uint8_t sig[DECISION_SIG_LEN];
+                        sign_by_city(&o.base, sig);
+                        change_seed("emergency_order_down_signed", 0, &c);
+                        change_seed("emergency_order_district_signed", 1 | 4, &c);
+                }
         }
         {
                 Vigil__EmergencyReport r = VIGIL__EMERGENCY_REPORT__INIT;
@@ -485,6 +511,11 @@ static void change_seeds(void)
                 c.kind_case = VIGIL__CHANGE__KIND_CONFERRAL;
                 c.conferral = &cf;
                 change_seed("conferral_down", 0, &c);
+                {
+                        uint8_t sig[DECISION_SIG_LEN];
+                        sign_by_city(&cf.base, sig);
+                        change_seed("conferral_down_signed", 0, &c);
+                }
         }
 }
 
@@ -495,6 +526,13 @@ int main(int argc, char **argv)
                 return 2;
         }
         outdir = argv[1];
+        {
+                unsigned char seed[crypto_sign_SEEDBYTES];
+                memset(seed, 1, sizeof(seed));
+                if (sodium_init() < 0)
+                        return 1;
+                crypto_sign_seed_keypair(city_pk, city_sk, seed);
+        }
         change_seeds();
         link_seeds();
         {
