@@ -468,8 +468,6 @@ static void node_on_officers_loaded(void *arg)
 
 int node_init(struct node *n, uv_loop_t *loop, const struct config *cfg, char *err, size_t errlen)
 {
-        struct officer_hooks hooks = { node_on_officers_changed, node_on_officers_loaded, n };
-
         memset(n, 0, sizeof(*n));
         n->cfg = *cfg;
         n->loop = loop;
@@ -493,13 +491,20 @@ int node_init(struct node *n, uv_loop_t *loop, const struct config *cfg, char *e
                 }
                 trust_init(&n->delivery.trust, cfg->node_id, n->keys.sign_public, has_root ? root : NULL);
         }
+        node_register(n);
+        return node_load(n, err, errlen);
+}
+
+void node_register(struct node *n)
+{
+        struct officer_hooks hooks = { node_on_officers_changed, node_on_officers_loaded, n };
+
         catalog_register(&n->delivery);
         officer_init(&n->officers, &n->delivery, &hooks);
         grant_init(&n->grant, &n->delivery, &n->keys);
         conferral_init(&n->conferral, &n->delivery, &n->keys, node_on_officers_changed, n);
         audit_init(&n->audit, &n->delivery, &n->keys);
         emergency_init(&n->emergency, &n->delivery, &n->audit, &n->keys);
-        return node_load(n, err, errlen);
 }
 
 static void node_db_up(void *arg)

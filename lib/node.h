@@ -78,6 +78,12 @@ int node_migrate(const struct config *cfg, const char *owner_conninfo, int *ret_
  *  role (migrate_check; it never migrates), load enrolled children. 0, or negative errno with
  *  a sentence in ERR. */
 int node_init(struct node *n, uv_loop_t *loop, const struct config *cfg, char *err, size_t errlen);
+/** The features' kinds of change and snapshot sections on N->delivery
+ *  (delivery_init and trust_init done; N->cfg, N->keys set), in the order
+ *  their sections go out: what node_init does after loading the keys, and
+ *  tests/fuzz/fuzz_change.c to apply changes through the node's real
+ *  table. Memory only. */
+void node_register(struct node *n);
 /** Bind sockets and start everything on the loop. */
 int node_start(struct node *n, char *err, size_t errlen);
 /** Begin a clean stop; the loop ends once every handle is closed. */

@@ -1,6 +1,7 @@
 #include "control/emergencyctl.h"
 
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,8 +16,7 @@
  * node's access log, refused here in C too (a usage error, an admin
  * declaring): control_refuse_recorded answers once it is on record. */
 
-/* "90s", "30m", "2h", "1d" (and "0") as an interval into OUT; false if not. */
-static bool emergencyctl_duration(const char *v, char *out, size_t n)
+bool emergencyctl_duration(const char *v, char *out, size_t n)
 {
         char *end;
         long d;
@@ -35,6 +35,24 @@ static bool emergencyctl_duration(const char *v, char *out, size_t n)
         snprintf(out, n, "%ld %s", d,
                  end[0] == 's' ? "seconds" : end[0] == 'm' ? "minutes" : end[0] == 'h' ? "hours" : "days");
         return true;
+}
+
+bool emergencyctl_area(const char *near, const char *radius, double *lat, double *lon)
+{
+        char *end;
+        double r;
+        int used = 0;
+
+        if (!near && !radius)
+                return true;
+        if (!near || !radius || sscanf(near, "%lf,%lf%n", lat, lon, &used) != 2 || near[used])
+                return false;
+        r = strtod(radius, &end);
+        /* "nan" and "inf" parse, and radius "5m" parsed as 5 while the
+         * database was given "5m": a point on the earth and a distance in
+         * metres, or a usage error (found by tests/fuzz/fuzz_args.c). */
+        return end != radius && !*end && isfinite(r) && r > 0 && isfinite(*lat) && isfinite(*lon) &&
+               fabs(*lat) <= 90 && fabs(*lon) <= 180;
 }
 
 /* Declared or ended: the answer is the status (CONTRACT.md: id, state,
@@ -81,10 +99,10 @@ static void emergencyctl_declare(struct control_req *q)
                                     "refused: Art 19: a commander declares, as themselves (--as)", "Art 19");
                 return;
         }
-        if ((near == NULL) != (radius == NULL) ||
-            (near && (sscanf(near, "%lf,%lf", &la, &lo) != 2 || strtod(radius, NULL) <= 0))) {
+        if (!emergencyctl_area(near, radius, &la, &lo)) {
                 control_refuse_recorded(q, "emergency.declare", CONTROL_USAGE,
-                                    "--near LAT,LON and --radius METRES go together", NULL);
+                                    "--near LAT,LON and --radius METRES go together (a point on the earth, "
+                                    "metres over 0)", NULL);
                 return;
         }
         if (!emergencyctl_duration(duration, interval, sizeof(interval)) || strncmp(interval, "0 ", 2) == 0) {

@@ -211,6 +211,15 @@ bool link_receive_snapshot(struct link *l, Vigil__Envelope *env)
                 wire_envelope_free(env);
                 return false;
         }
+        /* The snapshot is the state at its SnapshotBegin's sequence: an end
+         * claiming another would make that the sequence applied, and the
+         * deltas after the begin's apply again, or be skipped (found by
+         * tests/fuzz/fuzz_link.c: corpus/link/snapshot_end_other_seq). */
+        if (env->body_case == VIGIL__ENVELOPE__BODY_SNAPSHOT_END && env->snapshot_end->seq != l->in.snap_seq) {
+                wire_envelope_free(env);
+                link_resync(l, "SnapshotEnd's sequence is not its SnapshotBegin's");
+                return false;
+        }
         link_enqueue(l, env, 0, 1);
         return true;
 }

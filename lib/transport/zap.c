@@ -123,7 +123,7 @@ static void zap_copy(char *dst, size_t n, zmq_msg_t *m)
         dst[len] = '\0';
 }
 
-static void zap_handle(struct zap *z, zmq_msg_t *f, int n)
+void zap_handle(struct zap *z, zmq_msg_t *f, int n)
 {
         char domain[64], address[64], mechanism[16], key[KEYS_Z85_LEN + 1];
         char user[256] = "", esc[128], mesc[48];

@@ -54,3 +54,7 @@ struct zap {
 /** Bind inproc://zeromq.zap.01 in CTX and serve it on LOOP. 0 or -errno. */
 int zap_init(struct zap *z, void *ctx, uv_loop_t *loop, zap_lookup_fn lookup, void *arg);
 void zap_close(struct zap *z);
+/** Answer one ZAP request of N frames F (as zsock received them): what
+ *  the handler does with each. Exposed for tests/fuzz/fuzz_zap.c, whose
+ *  struct zap has no socket (the replies then go nowhere). */
+void zap_handle(struct zap *z, zmq_msg_t *f, int n);

@@ -401,6 +401,30 @@ static void test_recv_db_down(void)
         node_deinit(&n);
 }
 
+/* A SnapshotEnd must end the snapshot its SnapshotBegin began: one
+ * claiming another sequence would become the sequence applied (the
+ * deltas between the two then apply again, or never), so it is refused:
+ * Error RESYNC, the session ends (found by tests/fuzz/fuzz_link.c, issue
+ * 17 harness item 4; corpus/link/snapshot_end_other_seq). */
+static void test_recv_snapshot_end_other_seq(void)
+{
+        Vigil__Envelope *env;
+        struct peer *c = &n.down[0];
+
+        node_init(&n, TIER_DISTRICT, 10000);
+        link_session_start(&c->l, "EC", true, 0);
+        ANSWER_READ(n.db_read, NULL);
+        rx_snapshot_begin(c, 12, "EC2");
+        rx_chunk(c, 1, 2);
+        rx_snapshot_end(c, 42, 2);
+        env = EXPECT(c, ERROR);
+        CHECK(env->error->code == LINK_ERROR_RESYNC);
+        CHECK(c->l.in.state == LINK_RECV_OFF && c->l.in.applied == 0);
+        fake_db_fail_all(n.db);
+        EXPECT_NONE(c);
+        node_deinit(&n);
+}
+
 /* WAITING → SNAPSHOT on SnapshotBegin; its steps apply one at a time:
  * snapshot_begin, each chunk through the kinds with snapshot=true (a
  * chunk ack each), the end (the marked reads, then snapshot_end and the
@@ -885,6 +909,7 @@ void link_recv_tests(void)
         RUN(test_recv_failure);
         RUN(test_recv_db_down);
         RUN(test_recv_snapshot);
+        RUN(test_recv_snapshot_end_other_seq);
         RUN(test_recv_snapshot_chunk_refused);
         RUN(test_recv_snapshot_fails);
         RUN(test_recv_snapshot_restart);

@@ -56,6 +56,21 @@ void catalogctl_reject(struct catalogctl_rejections *rj, struct catalogctl_row *
         va_start(ap, fmt);
         vsnprintf(msg, sizeof(msg), fmt, ap);
         va_end(ap);
+        /* A long value quoted in MSG was cut at a byte, maybe inside a
+         * character: json_string() would refuse that (the reason lost, as
+         * "error": null). Cut at the character instead (found by
+         * tests/fuzz/fuzz_import.c: corpus/import/code_cut_mid_character). */
+        if (strlen(msg) == sizeof(msg) - 1) {
+                size_t n = sizeof(msg) - 1, k = n;
+                while (k > 0 && n - k < 4 && ((unsigned char)msg[k - 1] & 0xc0) == 0x80)
+                        k--;
+                if (k > 0 && ((unsigned char)msg[k - 1] & 0xc0) == 0xc0) {
+                        unsigned char lead = (unsigned char)msg[k - 1];
+                        size_t need = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : 2;
+                        if (n - (k - 1) < need)
+                                msg[k - 1] = '\0';
+                }
+        }
         r->bad = true;
         rj->n++;
         /* A file full of errors should not make a reply of unbounded size. */

@@ -82,6 +82,14 @@ void catalogctl_article(const char *msg, char *art, size_t n);
 /** CHOICES as "a, b or c" into BUF (size N). */
 void catalogctl_choices(const char *const *choices, char *buf, size_t n);
 
+/* --- an import's header (import.c) --- */
+
+/** Map the header's NH columns FIELDS to E's columns (MAP, NH entries);
+ *  false, with the reason in M (size MLEN), if one is unknown or named
+ *  twice. Pure: tests/fuzz/fuzz_import.c feeds it. */
+bool catalogctl_import_header(const struct catalogctl_entity *e, char **fields, int nh, int *map, char *m,
+                              size_t mlen);
+
 /* --- a batch of rows (write.c) --- */
 
 struct catalogctl_batch {

@@ -47,10 +47,9 @@ static int option_column(const struct catalogctl_entity *e, const char *name)
         return -1;
 }
 
-/* Map the header's NH columns to the entity's (MAP); unknown columns are
- * refused so that a typo does not silently drop data. false, with the
- * reason in M, if refused. */
-static bool import_header(const struct catalogctl_entity *e, char **fields, int nh, int *map, char *m, size_t mlen)
+/* Unknown columns are refused so that a typo does not silently drop
+ * data. */
+bool catalogctl_import_header(const struct catalogctl_entity *e, char **fields, int nh, int *map, char *m, size_t mlen)
 {
         for (int i = 0; i < nh; i++) {
                 int dup = -1;
@@ -105,7 +104,7 @@ void catalogctl_import(struct control_req *q)
                 free(q);
                 return;
         }
-        if (!import_header(&e, fields, nh, map, m, sizeof(m))) {
+        if (!catalogctl_import_header(&e, fields, nh, map, m, sizeof(m))) {
                 csv_free_fields(fields, nh);
                 control_reply(q, CONTROL_REFUSED, NULL, m, NULL);
                 free(q);
