@@ -370,13 +370,32 @@ static void test_send_resend(void)
         rx_resend(&n.up, 5);
         CHECK(n.up.l.out.next == 5);
         OUTBOX_READ_IN(NEXT_TX(n.db_read, OUTBOX_READ), DISTRICT, 5, NULL);
-        rx_resend(&n.up, 3);    /* a read is in flight: ignored */
-        CHECK(n.up.l.out.next == 5 && fake_db_pending(n.db_read) == 1);
+        /* A read is in flight: the request is kept, and done once the read
+         * completes (ignoring it stalled the link: issue 17). Two: the
+         * earlier wins. */
+        rx_resend(&n.up, 4);
+        rx_resend(&n.up, 3);
+        rx_resend(&n.up, 4);
+        CHECK(n.up.l.out.next == 5 && n.up.l.out.resend_from == 3 && fake_db_pending(n.db_read) == 1);
         res = outbox_result();
         outbox_add(res, 1, 20);
         ANSWER_READ(n.db_read, res);
         EXPECT_DELTA(&n.up, 5, 16);
         EXPECT_NONE(&n.up);
+        CHECK(n.up.l.out.next == 3 && n.up.l.out.resend_from == 0);
+        OUTBOX_READ_IN(NEXT_TX(n.db_read, OUTBOX_READ), DISTRICT, 3, NULL);
+        res = outbox_result();
+        outbox_add(res, 1, 20);
+        ANSWER_READ(n.db_read, res);
+        EXPECT_DELTA(&n.up, 3, 18);
+        EXPECT_NONE(&n.up);
+        /* One for what was acknowledged while the read was in flight is void. */
+        link_kick(&n.up.l);
+        OUTBOX_READ_IN(NEXT_TX(n.db_read, OUTBOX_READ), DISTRICT, 21, NULL);
+        rx_resend(&n.up, 2);
+        rx_ack(&n.up, 2);
+        ANSWER_READ(n.db_read, NULL);
+        CHECK(n.up.l.out.next == 21 && fake_db_pending(n.db_read) == 0);
         rx_ack(&n.up, 10);
         rx_resend(&n.up, 10);   /* acknowledged */
         CHECK(n.up.l.out.next == 21 && fake_db_pending(n.db_read) == 0);
@@ -564,8 +583,11 @@ static void test_send_snapshot(void)
         link_kick(&n.up.l);
         link_tick(&n.up.l);
         CHECK(fake_db_pending(n.db) == 0 && fake_db_pending(n.db_read) == 0);
+        /* A page is up to 4 chunks: read only when they fit (issue 17). */
         rx_chunk_ack(&n.up, 1);
-        CHECK(n.up.l.out.snap.unacked == 7);
+        CHECK(n.up.l.out.snap.unacked == 7 && fake_db_pending(n.db) == 0);
+        rx_chunk_ack(&n.up, 3);
+        CHECK(n.up.l.out.snap.unacked == 4);
         tx = NEXT_TX(n.db, "fake_read_paged");
         CHECK_STREQ(fake_tx_param(tx, 0, 2), "4000");
         CHECK_STREQ(fake_tx_param(tx, 0, 3), "k4000");
@@ -581,13 +603,10 @@ static void test_send_snapshot(void)
         CHECK_STREQ(fake_tx_param(tx, 0, 1), DISTRICT);
         answer_page(n.db, "fake_read_small", 9001, 3);
         EXPECT_CHUNK(&n.up, 9001, 3, "small");
-        EXPECT_NONE(&n.up);
-        /* Every page read; SnapshotEnd waits until every chunk is applied. */
-        CHECK(fake_db_pending(n.db) == 0);
-        rx_chunk_ack(&n.up, 7);
-        EXPECT_NONE(&n.up);
-        CHECK(n.up.l.out.state == LINK_SEND_SNAPSHOT_PAGES);
-        rx_chunk_ack(&n.up, 1);
+        /* Every page read: SnapshotEnd at once, though 5 chunks are not
+         * applied yet (waiting for their acks let one lost ack hold the
+         * snapshot for good: issue 17). */
+        CHECK(n.up.l.out.snap.unacked == 5 && n.up.l.out.snap.chunk_seq == 11);
         env = EXPECT(&n.up, SNAPSHOT_END);
         CHECK(env->snapshot_end->has_seq && env->snapshot_end->seq == 42);
         CHECK(env->snapshot_end->has_items && env->snapshot_end->items == 4703);

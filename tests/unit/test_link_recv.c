@@ -502,7 +502,7 @@ static void test_recv_snapshot_chunk_refused(void)
         CHECK(n.up.l.bad_changes == 1);
         fake_db_complete(n.db, 0, NULL);
         EXPECT_CHUNK_ACK(&n.up);
-        rx_snapshot_end(&n.up, 10, 0);
+        rx_snapshot_end(&n.up, 10, 1);   /* it arrived, refused or not */
         fake_db_complete(n.db, 0, NULL);   /* the marked reads, empty */
         tx = NEXT_TX(n.db, "snapshot_end");
         CHECK(fake_tx_statements(tx) == 1);   /* nothing to forward */
