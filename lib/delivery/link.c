@@ -176,6 +176,9 @@ void link_session_start(struct link *l, const char *peer_epoch, bool peer_has_ou
         }
         snprintf(l->in.peer_epoch, sizeof(l->in.peer_epoch), "%s", peer_epoch);
         l->in.inbox_last = l->in.applied;
+        l->in.applied_at_tick = l->in.applied;   /* progress counts from here */
+        l->in.progress_at_tick = l->in.progress;
+        l->out.progress_at_tick = l->out.progress;
         l->in.state = l->in.have_state ? LINK_RECV_DELTAS : LINK_RECV_WAITING;
         /* Sending */
         if (peer_has_our_state) {
