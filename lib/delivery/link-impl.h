@@ -51,6 +51,9 @@
  * stall_seconds (LINK_STALL_SECONDS if unset) resynchronises. */
 #define LINK_RESEND_TICKS 2
 #define LINK_REWIND_TICKS 2
+/* An idle Ack counts only this many beats after we last sent: one that
+ * came sooner may have crossed what we sent. */
+#define LINK_IDLE_AFTER_TICKS 2
 #define LINK_STALL_SECONDS 30
 /* ... or LINK_SILENT_STALLS times that if the peer never said it is idle. */
 #define LINK_SILENT_STALLS 4

@@ -105,6 +105,9 @@ int link_send(struct link *l, Vigil__Envelope *env)
 
         if (r == 0)
                 l->sent++;
+        if (env->body_case == VIGIL__ENVELOPE__BODY_DELTA || env->body_case == VIGIL__ENVELOPE__BODY_SNAPSHOT_BEGIN ||
+            env->body_case == VIGIL__ENVELOPE__BODY_SNAPSHOT_CHUNK || env->body_case == VIGIL__ENVELOPE__BODY_SNAPSHOT_END)
+                l->out.sent_tick = l->out.ticks;   /* an idle Ack may cross it (link_on_ack) */
         return r;
 }
 

@@ -132,6 +132,7 @@ struct link {
                                            end of the snapshot just sent */
                 bool idle_seen;         /* an Ack that moved nothing came, and nothing moved
                                            since: the peer holds nothing of ours unapplied */
+                unsigned sent_tick;     /* `ticks` when we last sent a Delta or snapshot step */
                 unsigned idle_ticks;    /* beats since, short of `next` */
                 unsigned stall_ticks;   /* beats with work outstanding and no progress */
                 uint64_t progress, progress_at_tick;  /* acks that moved something */

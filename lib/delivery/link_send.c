@@ -351,9 +351,12 @@ void link_on_ack(struct link *l, const Vigil__Ack *a)
         if (moved) {
                 l->out.progress++;
                 link_pump_send(l);
-        } else if (a->has_seq) {
+        } else if (a->has_seq && l->out.ticks >= l->out.sent_tick + LINK_IDLE_AFTER_TICKS) {
                 /* Acks of commits always move: this is an idle peer's
-                 * (link_recv_tick), which holds nothing of ours unapplied. */
+                 * (link_recv_tick), which holds nothing of ours unapplied;
+                 * unless it was sent before what we sent last arrived (one
+                 * that came soon after we sent may have crossed it, and
+                 * the peer may be busy with it now, saying nothing). */
                 l->out.idle_seen = true;
         }
 }
