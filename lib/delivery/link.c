@@ -56,7 +56,7 @@ static void link_forget_session(struct link *l)
          * receiver must ask again for the same gap (issue 17). */
         l->out.resend_from = 0;
         l->out.base = 0;
-        l->out.idle_seen = false;
+        l->out.idle_seen = l->out.peer_busy = false;
         l->out.idle_ticks = l->out.stall_ticks = 0;
         l->in.resend_asked = 0;
         l->in.resend_ticks = l->in.stall_ticks = 0;

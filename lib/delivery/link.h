@@ -14,15 +14,18 @@
  * (seq <= applied) is dropped; a gap asks for a resend, and asks again
  * every LINK_RESEND_TICKS heartbeats until it is filled.
  *
- * Progress is checked (issue 17, known fault 2): on every heartbeat
- * (link_tick) an idle receiver acks what it holds, so that a sender whose
- * last Delta was lost sends it again; and a side with work outstanding
+ * Progress is checked (issue 17, known fault 2), on the heartbeat
+ * (link_tick). An idle receiver acks what it holds (on the first beat
+ * after the last thing moved, then 1, 3, 7 ... beats on), so that a sender
+ * whose last Delta was lost sends it again. A side with work outstanding
  * that moves nothing for [link] stall_seconds resynchronises, logs
  * "no progress, resynchronising" and counts it (`stalls`). The sender's
- * work: changes sent and not acked while the receiver says it is idle, or
- * snapshot chunks outstanding. The receiver's: a gap not filled, items
- * queued that nothing applies, a snapshot whose next step does not come.
- * A transaction in flight is the database's work, not a stall.
+ * work: changes sent and not acked once the receiver said it is idle
+ * (LINK_SILENT_STALLS times as long if it never did), or snapshot chunks
+ * not acked; a receiver applying a transaction that has not committed
+ * says so on the beat (Ack.busy), and the sender waits. The receiver's: a gap not filled, items queued that nothing
+ * applies, a snapshot whose next step does not come. A transaction in
+ * flight is the database's work, not a stall.
  *
  * The transport (uplink or downlink) owns the link, performs the Hello/
  * Welcome handshake and calls link_session_start() when it is done. */
@@ -133,6 +136,7 @@ struct link {
                 bool idle_seen;         /* an Ack that moved nothing came, and nothing moved
                                            since: the peer holds nothing of ours unapplied */
                 unsigned sent_tick;     /* `ticks` when we last sent a Delta or snapshot step */
+                bool peer_busy;         /* since the last beat, the peer said it is applying */
                 unsigned idle_ticks;    /* beats since, short of `next` */
                 unsigned stall_ticks;   /* beats with work outstanding and no progress */
                 uint64_t progress, progress_at_tick;  /* acks that moved something */

@@ -180,6 +180,21 @@ static void link_ack_idle(struct link *l)
         link_send(l, &env);
 }
 
+/* Applying what the peer sent, and nothing committed since the last
+ * beat: a long transaction (a lock held, a big snapshot step). Said, so
+ * that the sender does not take the silence for a stall. */
+static void link_ack_busy(struct link *l)
+{
+        Vigil__Envelope env = VIGIL__ENVELOPE__INIT;
+        Vigil__Ack a = VIGIL__ACK__INIT;
+
+        a.has_busy = 1;
+        a.busy = 1;
+        env.body_case = VIGIL__ENVELOPE__BODY_ACK;
+        env.ack = &a;
+        link_send(l, &env);
+}
+
 bool link_recv_tick(struct link *l)
 {
         bool moved = l->in.progress != l->in.progress_at_tick || l->in.applied != l->in.applied_at_tick;
@@ -205,6 +220,8 @@ bool link_recv_tick(struct link *l)
                 l->in.quiet_ticks++;
         if (!gap && !busy && !l->in.cursor && l->in.heard && (l->in.quiet_ticks & (l->in.quiet_ticks + 1)) == 0)
                 link_ack_idle(l);
+        else if (busy && !moved)
+                link_ack_busy(l);
         /* A transaction in flight is the database's work; queued items
          * nothing applies, a gap, or a snapshot whose next step does not
          * come are stalls. */

@@ -348,6 +348,8 @@ void link_on_ack(struct link *l, const Vigil__Ack *a)
                 l->out.acked = a->seq;
                 moved = true;
         }
+        if (a->has_busy && a->busy)
+                l->out.peer_busy = true;
         if (moved) {
                 l->out.progress++;
                 link_pump_send(l);
@@ -382,9 +384,12 @@ static bool link_send_outstanding(const struct link *l)
 bool link_send_tick(struct link *l)
 {
         bool moved = l->out.progress != l->out.progress_at_tick;
+        bool busy = l->out.peer_busy;
 
         l->out.progress_at_tick = l->out.progress;
-        if (moved || !link_send_outstanding(l) || !db_is_up(l->set->db)) {
+        l->out.peer_busy = false;
+        /* A peer that says it is applying what we sent is working. */
+        if (moved || busy || !link_send_outstanding(l) || !db_is_up(l->set->db)) {
                 l->out.idle_seen = false;
                 l->out.idle_ticks = l->out.stall_ticks = 0;
                 return false;
@@ -392,7 +397,7 @@ bool link_send_tick(struct link *l)
         l->out.stall_ticks++;
         if (!l->out.idle_seen) {
                 /* A peer that says nothing at all (it never heard from us
-                 * this session, or is stuck in a transaction) gets longer. */
+                 * this session, or predates issue 17) gets longer. */
                 return l->out.stall_ticks >= LINK_SILENT_STALLS * link_stall_ticks(l);
         }
         /* Idle, and short of `next`: what we sent last was lost (no later

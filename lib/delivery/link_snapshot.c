@@ -187,7 +187,9 @@ bool link_on_chunks_acked(struct link *l, const Vigil__Ack *a)
 {
         uint64_t n;
 
-        if (l->out.state != LINK_SEND_SNAPSHOT_PAGES)
+        /* Also after SnapshotEnd (`base` is set): the chunks still on the
+         * wire then are the progress of the snapshot's last steps. */
+        if (l->out.state != LINK_SEND_SNAPSHOT_PAGES && !(l->out.state == LINK_SEND_DELTAS && l->out.base != 0))
                 return false;
         if (a->has_snapshot_chunk_seq) {
                 if (a->snapshot_chunk_seq <= l->out.snap.chunks_acked || a->snapshot_chunk_seq > l->out.snap.chunk_seq)

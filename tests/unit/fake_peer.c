@@ -368,6 +368,18 @@ void rx_chunk_ack_seq(struct peer *p, uint64_t seq)
         rx(p, &env);
 }
 
+void rx_busy(struct peer *p)
+{
+        Vigil__Envelope env = VIGIL__ENVELOPE__INIT;
+        Vigil__Ack a = VIGIL__ACK__INIT;
+
+        a.has_busy = 1;
+        a.busy = 1;
+        env.body_case = VIGIL__ENVELOPE__BODY_ACK;
+        env.ack = &a;
+        rx(p, &env);
+}
+
 void rx_resend(struct peer *p, uint64_t from_seq)
 {
         Vigil__Envelope env = VIGIL__ENVELOPE__INIT;

@@ -96,6 +96,8 @@ void rx_ack(struct peer *p, uint64_t seq);
 void rx_chunk_ack(struct peer *p, uint32_t chunks);
 /** A chunk Ack as since issue 17: one more, and the last applied is SEQ. */
 void rx_chunk_ack_seq(struct peer *p, uint64_t seq);
+/** An Ack saying the peer is applying (busy). */
+void rx_busy(struct peer *p);
 void rx_resend(struct peer *p, uint64_t from_seq);
 void rx_snapshot_begin(struct peer *p, uint64_t seq, const char *epoch);
 void rx_chunk(struct peer *p, uint64_t first, size_t n);  /* probes numbered FIRST.. */

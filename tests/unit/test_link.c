@@ -857,6 +857,8 @@ static void test_send_snapshot_window(void)
  * when every page is sent. */
 static void test_send_chunk_acks(void)
 {
+        uint64_t progress;
+
         node_init(&n, TIER_STATION, 10000);
         link_session_start(&n.up.l, "E", false, 0);
         answer_value(n.db, 0, "42");
@@ -879,6 +881,13 @@ static void test_send_chunk_acks(void)
         CHECK(n.up.l.out.snap.unacked == 5);
         EXPECT(&n.up, SNAPSHOT_END);
         CHECK(n.up.l.out.state == LINK_SEND_DELTAS && n.up.l.out.next == 43);
+        /* The chunks still on the wire are progress (the snapshot's last
+         * steps), not a stall. */
+        progress = n.up.l.out.progress;
+        rx_chunk_ack_seq(&n.up, 6);
+        CHECK(n.up.l.out.progress == progress + 1);
+        rx_chunk_ack_seq(&n.up, 6);
+        CHECK(n.up.l.out.progress == progress + 1);
         node_deinit(&n);
 }
 
@@ -924,29 +933,31 @@ static void test_stall_ticks(void)
  * nothing at all gets LINK_SILENT_STALLS times as long (it may be in a
  * long transaction), and so does one whose idle Ack came right after we
  * sent (it may have crossed our Delta); an Ack that moves resets the
- * count. */
+ * count, and so does one that says the peer is applying (Ack.busy). */
 static void test_send_stall(void)
 {
         Vigil__Envelope *env;
         int which;
         unsigned beat, resent;
 
-        for (which = 0; which < 3; which++) {
+        for (which = 0; which < 4; which++) {
                 unsigned bound;
                 node_init(&n, TIER_STATION, 10000);
                 n.cfg.stall_seconds = 6;
                 n.cfg.heartbeat_ms = 1000;
-                bound = which == 0 ? 6 : 6 * LINK_SILENT_STALLS;
+                bound = which == 0 ? 6 : which == 3 ? 100 + 6 * LINK_SILENT_STALLS : 6 * LINK_SILENT_STALLS;
                 link_session_start(&n.up.l, "E", true, 0);
                 serve_outbox(&n, 10);
                 EXPECT_DELTA(&n.up, 1, 10);
                 rx_ack(&n.up, 4);              /* moves */
                 beats(&n.up, 10, 1);           /* counted from here */
-                for (beat = 1, resent = 0; beat <= 10 * bound; beat++) {
+                for (beat = 1, resent = 0; beat <= 2 * bound; beat++) {
                         if (which == 0)
                                 rx_ack(&n.up, 4);   /* idle, short of 10 */
                         if (which == 2 && beat == 1)
                                 rx_ack(&n.up, 4);   /* crossed our Delta: may be busy now */
+                        if (which == 3 && beat <= 100)
+                                rx_busy(&n.up);     /* applying, for long */
                         beats(&n.up, 10, 1);
                         while (peer_unread(&n.up) > 0 && n.up.sent[n.up.read]->body_case == VIGIL__ENVELOPE__BODY_DELTA) {
                                 EXPECT_DELTA(&n.up, 5, 6);   /* sent again */
