@@ -26,9 +26,10 @@ one after the other, each starting from "all seven online":
    link_accept: the city logs "applying alone" for both, yuelu's batch
    then commits alone (both its probes arrive, it never resynchronises),
    furong resynchronises, and a later probe of furong arrives. The row is
-   held longer than [link] stall_seconds (STALL_SECONDS here): a
-   transaction in flight is the database's work, not a stall, so neither
-   yuelu nor the city logs "no progress" (issue 17).
+   held longer than [link] stall_seconds (STALL_SECONDS here) and than
+   the bound for a silent peer: a transaction in flight is the database's
+   work, not a stall (the city says it is busy), so neither yuelu nor the
+   city logs "no progress" (issue 17).
  5 migrations apply once: schema_migrations is the same after a restart.
  4 a parent without state rebuilds from snapshots: the city's database is
    dropped and recreated; after its restart (and re-enrolment of its
@@ -54,6 +55,7 @@ from harness import SEVEN, TestFederation, step, wait_until  # noqa: E402
 HEARTBEAT_MS = 250
 MISSES = 3
 STALL_SECONDS = 2
+SILENT_STALLS = 4   # LINK_SILENT_STALLS, lib/delivery/link-impl.h
 PSQL = "/usr/lib/postgresql/15/bin/psql"
 PROBES = 60000
 ID = {n: i for n, _, i, _ in SEVEN}
@@ -461,8 +463,10 @@ def check_gather_failure(fed):
         sql(fed, "city", "UPDATE applied_seq SET epoch = 'spoilt-by-test' WHERE peer_id = '%s'" % ID["furong"])
         probes.append(start_probe(fed, "furong", 1))
         probes.append(start_probe(fed, "yuelu", 1))
-        # Both sent, waiting behind the held apply; longer than a stall.
-        time.sleep(STALL_SECONDS + 1.0)
+        # Both sent, waiting behind the held apply; longer than a stall, and
+        # than the sender's bound for a peer that says nothing (the city
+        # says it is busy).
+        time.sleep(SILENT_STALLS * STALL_SECONDS + 1.0)
         step("6: release the row")
         holder.stdin.write("COMMIT;\n")
         holder.stdin.flush()
