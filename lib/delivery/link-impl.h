@@ -22,6 +22,9 @@
 #define LINK_SNAPSHOT_CHUNK 500
 #define LINK_SNAPSHOT_PAGE 2000
 #define LINK_SNAPSHOT_WINDOW 8
+/* A page is up to this many chunks: the next is read only when they all
+ * fit in the window. */
+#define LINK_SNAPSHOT_PAGE_CHUNKS ((LINK_SNAPSHOT_PAGE + LINK_SNAPSHOT_CHUNK - 1) / LINK_SNAPSHOT_CHUNK)
 /* Deltas per applying transaction, and outbox rows per read. Large: the
  * sender's reads share the node's one database connection with whatever
  * else it does (a station importing a million cameras), so each turn it
@@ -41,6 +44,19 @@
 #define LINK_GATHER_OFF_US (10 * 1000 * 1000)
 /* Applying transactions in flight at once. */
 #define LINK_APPLY_DEPTH 4
+/* Progress (issue 17, known fault 2; link.h). A gap not filled is asked
+ * for again every LINK_RESEND_TICKS heartbeats; a sender told by this many
+ * beats after an idle Ack that the peer lacks what it sent sends it again; and
+ * a link with work outstanding that moves nothing for [link]
+ * stall_seconds (LINK_STALL_SECONDS if unset) resynchronises. */
+#define LINK_RESEND_TICKS 2
+#define LINK_REWIND_TICKS 2
+/* An idle Ack counts only this many beats after we last sent: one that
+ * came sooner may have crossed what we sent. */
+#define LINK_IDLE_AFTER_TICKS 2
+#define LINK_STALL_SECONDS 30
+/* ... or LINK_SILENT_STALLS times that if the peer never said it is idle. */
+#define LINK_SILENT_STALLS 4
 
 /* A message received, queued to be applied. */
 struct link_item {
@@ -77,13 +93,20 @@ int link_send(struct link *l, Vigil__Envelope *env);
 /* Ask the peer to restart the handshake (both sides re-read what the
  * databases hold) and end the session: a transaction failed. */
 void link_resync(struct link *l, const char *why);
+/* Heartbeats without progress after which a link with work outstanding
+ * resynchronises. */
+unsigned link_stall_ticks(const struct link *l);
 
 /* link_send.c */
 /* Send what can be sent now: a snapshot's next page, a trim, an outbox read. */
 void link_pump_send(struct link *l);
-/* An Ack of sequence SEQ, or a ResendRequest from FROM_SEQ. */
-void link_on_ack(struct link *l, uint64_t seq);
+/* An Ack A (of deltas, of snapshot chunks, or an idle peer's), or a
+ * ResendRequest from FROM_SEQ. */
+void link_on_ack(struct link *l, const Vigil__Ack *a);
 void link_on_resend_request(struct link *l, uint64_t from_seq);
+/* The heartbeat's check of the sender: true if it made no progress for
+ * too long (the caller resynchronises). */
+bool link_send_tick(struct link *l);
 
 /* link_recv.c */
 /* Drop every queued item (and the count of those in flight). */
@@ -98,6 +121,9 @@ void link_receive_delta(struct link *l, Vigil__Envelope *env);
 /* Apply what is queued, as far as the pipeline allows. */
 void link_pump_apply(struct link *l);
 void link_ack(struct link *l, uint64_t seq);
+/* The heartbeat's part of the receiver: ask again for a gap, ack if idle;
+ * true if it made no progress for too long (the caller resynchronises). */
+bool link_recv_tick(struct link *l);
 /* After TX, applying from L, committed: kick the outboxes it may have
  * appended to and not read. */
 void link_after_apply(struct link *l, const struct db_tx *tx);
@@ -110,12 +136,15 @@ void link_snapshot_begin(struct link *l);
 /* Sender: the next page, once few chunks are unapplied; SnapshotEnd after
  * the last. */
 void link_pump_snapshot(struct link *l);
-/* Sender: the peer applied N chunks. */
-void link_on_chunks_acked(struct link *l, uint32_t n);
+/* Sender: an Ack's chunk part (cumulative `snapshot_chunk_seq`, or the
+ * older `snapshot_chunks` more): whether it moved anything. */
+bool link_on_chunks_acked(struct link *l, const Vigil__Ack *a);
 /* Receiver: apply the snapshot step at the inbox's cursor. */
 void link_apply_snapshot_item(struct link *l);
 /* Receiver: a SnapshotBegin, Chunk or End arrived (ENV owned): false if
- * it was dropped (not in a snapshot), true if queued. */
+ * it was dropped (not in a snapshot; or out of order, or SnapshotEnd's
+ * items not those that arrived: then the link resynchronised), true if
+ * queued. */
 bool link_receive_snapshot(struct link *l, Vigil__Envelope *env);
 
 /* link_gather.c */

@@ -52,6 +52,17 @@ static void link_forget_session(struct link *l)
 {
         l->out.reading = l->out.deleting = false;
         l->out.snap.reading = false;
+        /* A resend asked for in one session means nothing in the next; the
+         * receiver must ask again for the same gap (issue 17). */
+        l->out.resend_from = 0;
+        l->out.base = 0;
+        l->out.idle_seen = l->out.peer_busy = false;
+        l->out.idle_ticks = l->out.stall_ticks = 0;
+        l->in.resend_asked = 0;
+        l->in.resend_ticks = l->in.stall_ticks = 0;
+        l->in.snap_end = false;
+        l->in.heard = false;
+        l->in.quiet_ticks = 0;
         free(l->out.snap.cursor);
         l->out.snap.cursor = NULL;
         link_inbox_clear(l);
@@ -94,6 +105,9 @@ int link_send(struct link *l, Vigil__Envelope *env)
 
         if (r == 0)
                 l->sent++;
+        if (env->body_case == VIGIL__ENVELOPE__BODY_DELTA || env->body_case == VIGIL__ENVELOPE__BODY_SNAPSHOT_BEGIN ||
+            env->body_case == VIGIL__ENVELOPE__BODY_SNAPSHOT_CHUNK || env->body_case == VIGIL__ENVELOPE__BODY_SNAPSHOT_END)
+                l->out.sent_tick = l->out.ticks;   /* an idle Ack may cross it (link_on_ack) */
         return r;
 }
 
@@ -165,6 +179,9 @@ void link_session_start(struct link *l, const char *peer_epoch, bool peer_has_ou
         }
         snprintf(l->in.peer_epoch, sizeof(l->in.peer_epoch), "%s", peer_epoch);
         l->in.inbox_last = l->in.applied;
+        l->in.applied_at_tick = l->in.applied;   /* progress counts from here */
+        l->in.progress_at_tick = l->in.progress;
+        l->out.progress_at_tick = l->out.progress;
         l->in.state = l->in.have_state ? LINK_RECV_DELTAS : LINK_RECV_WAITING;
         /* Sending */
         if (peer_has_our_state) {
@@ -195,6 +212,29 @@ void link_session_end(struct link *l)
         link_forget_session(l);
 }
 
+unsigned link_stall_ticks(const struct link *l)
+{
+        const struct config *cfg = l->set->cfg;
+        long s = cfg->stall_seconds > 0 ? cfg->stall_seconds : LINK_STALL_SECONDS;
+        long beat = cfg->heartbeat_ms > 0 ? cfg->heartbeat_ms : 1000;
+        long ticks = (s * 1000 + beat - 1) / beat;
+
+        return ticks < 2 ? 2 : (unsigned)ticks;
+}
+
+/* Issue 17, known fault 2: heartbeats kept a stalled link "online".
+ * SIDE had work outstanding and made no progress for stall_seconds. */
+static void link_stalled(struct link *l, const char *side)
+{
+        l->stalls++;
+        log_warn("link", "peer=%s dir=%s side=%s msg=\"no progress, resynchronising\" ticks=%u next=%" PRIu64
+                 " acked=%" PRIu64 " chunks_unacked=%d applied=%" PRIu64 " queued=%d applying=%d gap=%" PRIu64
+                 " stalls=%lu", l->peer_id, link_dir_name(l), side, link_stall_ticks(l), l->out.next, l->out.acked,
+                 l->out.state == LINK_SEND_SNAPSHOT_PAGES ? l->out.snap.unacked : 0, l->in.applied,
+                 l->in.inbox_len, l->in.applying, l->in.resend_asked, l->stalls);
+        link_resync(l, "no progress");
+}
+
 void link_tick(struct link *l)
 {
         bool quiet = l->out.reads == l->out.reads_at_tick;
@@ -208,6 +248,12 @@ void link_tick(struct link *l)
          * the order's read wait behind it: link_read_in). */
         if (quiet || l->out.trim_due)
                 link_kick(l);
+        if (!link_in_session(l))
+                return;
+        if (link_send_tick(l))
+                link_stalled(l, "send");
+        else if (link_recv_tick(l))
+                link_stalled(l, "receive");
 }
 
 void link_kick(struct link *l)
@@ -226,9 +272,7 @@ void link_receive(struct link *l, Vigil__Envelope *env)
         }
         switch (env->body_case) {
         case VIGIL__ENVELOPE__BODY_ACK:
-                if (env->ack->has_snapshot_chunks)
-                        link_on_chunks_acked(l, env->ack->snapshot_chunks);
-                link_on_ack(l, env->ack->seq);
+                link_on_ack(l, env->ack);
                 wire_envelope_free(env);
                 return;
         case VIGIL__ENVELOPE__BODY_RESEND_REQUEST:
@@ -236,11 +280,13 @@ void link_receive(struct link *l, Vigil__Envelope *env)
                 wire_envelope_free(env);
                 return;
         case VIGIL__ENVELOPE__BODY_DELTA:
+                l->in.heard = true;
                 link_receive_delta(l, env);
                 break;
         case VIGIL__ENVELOPE__BODY_SNAPSHOT_BEGIN:
         case VIGIL__ENVELOPE__BODY_SNAPSHOT_CHUNK:
         case VIGIL__ENVELOPE__BODY_SNAPSHOT_END:
+                l->in.heard = true;
                 if (!link_receive_snapshot(l, env))
                         return;
                 break;

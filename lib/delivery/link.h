@@ -11,7 +11,21 @@
  * Receiving: deltas are applied in order, a batch per transaction that also
  * advances `applied_seq` for the peer through link_accept(), which refuses
  * anything out of order inside the database; then acked. A duplicate
- * (seq <= applied) is dropped; a gap asks for a resend.
+ * (seq <= applied) is dropped; a gap asks for a resend, and asks again
+ * every LINK_RESEND_TICKS heartbeats until it is filled.
+ *
+ * Progress is checked (issue 17, known fault 2), on the heartbeat
+ * (link_tick). An idle receiver acks what it holds (on the first beat
+ * after the last thing moved, then 1, 3, 7 ... beats on), so that a sender
+ * whose last Delta was lost sends it again. A side with work outstanding
+ * that moves nothing for [link] stall_seconds resynchronises, logs
+ * "no progress, resynchronising" and counts it (`stalls`). The sender's
+ * work: changes sent and not acked once the receiver said it is idle
+ * (LINK_SILENT_STALLS times as long if it never did), or snapshot chunks
+ * not acked; a receiver applying a transaction that has not committed
+ * says so on the beat (Ack.busy), and the sender waits. The receiver's: a gap not filled, items queued that nothing
+ * applies, a snapshot whose next step does not come. A transaction in
+ * flight is the database's work, not a stall.
  *
  * The transport (uplink or downlink) owns the link, performs the Hello/
  * Welcome handshake and calls link_session_start() when it is done. */
@@ -46,12 +60,19 @@ struct link_item;
 /* The sender's state machine (link_send.c, link_snapshot.c):
  *
  *   OFF ──session_start──► DELTAS ◄────────────── SNAPSHOT_PAGES
- *    ▲        │ peer holds none of our state             ▲    │ every page sent and applied:
- *    │        ▼ (or the outbox lost rows it needs)        │    │ SnapshotEnd, deltas after it
+ *    ▲        │ peer holds none of our state             ▲    │ every page sent (not yet
+ *    │        ▼ (or the outbox lost rows it needs)        │    │ applied): SnapshotEnd, deltas after it
  *    │   SNAPSHOT_DUE ──read the outbox's sequence──► SNAPSHOT_BEGIN
  *    │        ▲                     (SnapshotBegin sent) │
  *    │        └──────────── the read failed ─────────────┘
- *    └── session_end (from any state)
+ *    └── session_end (from any state; also link_resync, e.g. no progress)
+ *
+ * In DELTAS a ResendRequest (or an idle receiver's Ack short of `next`)
+ * rewinds `next`; one that comes while an outbox read is in flight is
+ * kept (`resend_from`) and honoured when the read completes. Chunks are
+ * numbered 1, 2, ...; a page is read only when all its chunks fit in
+ * LINK_SNAPSHOT_WINDOW, and the window of deltas after SnapshotEnd counts
+ * from the snapshot's sequence (`base`), not from the last Ack.
  */
 enum link_send_state {
         LINK_SEND_OFF = 0,              /* no session */
@@ -69,7 +90,9 @@ enum link_send_state {
  *    │   SnapshotBegin (from DELTAS or WAITING) ──► SNAPSHOT (its steps apply
  *    │                                             in order; deltas after it queue)
  *    │   SnapshotEnd applied ──► DELTAS
- *    └── session_end (from any state)
+ *    └── session_end (from any state; also link_resync: a chunk missing
+ *        or out of order, SnapshotEnd's items not those that arrived, a
+ *        Delta after the snapshot before its SnapshotEnd, no progress)
  */
 enum link_recv_state {
         LINK_RECV_OFF = 0,
@@ -106,11 +129,24 @@ struct link {
                 uint64_t kicks, read_kicks;
                 uint64_t read_tx;       /* the transaction whose appends the last read
                                            in one (link_read_in) covered */
+                uint64_t resend_from;   /* a resend asked for while a read was in
+                                           flight, done when it completes (0: none) */
+                uint64_t base;          /* the window counts from max(acked, base): the
+                                           end of the snapshot just sent */
+                bool idle_seen;         /* an Ack that moved nothing came, and nothing moved
+                                           since: the peer holds nothing of ours unapplied */
+                unsigned sent_tick;     /* `ticks` when we last sent a Delta or snapshot step */
+                bool peer_busy;         /* since the last beat, the peer said it is applying */
+                unsigned idle_ticks;    /* beats since, short of `next` */
+                unsigned stall_ticks;   /* beats with work outstanding and no progress */
+                uint64_t progress, progress_at_tick;  /* acks that moved something */
                 struct {                /* a snapshot being sent */
                         struct snapshot_cursor *cursor;
                         uint64_t seq;           /* it ends at */
                         uint64_t items;
                         int unacked;            /* chunks sent, not yet applied */
+                        uint64_t chunk_seq;     /* the last chunk sent (they count from 1) */
+                        uint64_t chunks_acked;  /* the last applied, as the peer acked */
                         bool reading;           /* a page read is in flight */
                 } snap;
         } out;
@@ -134,11 +170,22 @@ struct link {
                 int inbox_len;
                 uint64_t inbox_last;    /* highest seq queued */
                 uint64_t resend_asked;  /* a ResendRequest for this seq is out */
+                unsigned resend_ticks;  /* beats since it was (last) sent */
                 uint64_t snap_seq;      /* receiving a snapshot ending at this seq */
+                uint64_t snap_chunks;   /* its chunks received (numbered 1, 2, ...) */
+                uint64_t snap_items;    /* ... and the changes in them */
+                uint64_t snap_applied;  /* its chunks applied (what we ack) */
+                bool snap_end;          /* its SnapshotEnd arrived */
+                unsigned stall_ticks;   /* beats with work outstanding and no progress */
+                uint64_t progress, progress_at_tick;    /* messages taken, steps applied */
+                uint64_t applied_at_tick;
+                bool heard;             /* the peer sent a Delta or snapshot this session */
+                unsigned quiet_ticks;   /* beats since something last moved */
         } in;
 
         /* counters */
         unsigned long sent, received, duplicates, gaps, applied_count, bad_changes;
+        unsigned long stalls;   /* resynchronised for want of progress */
 };
 
 /* What every link of a node shares: the node's configuration and
@@ -193,6 +240,8 @@ struct link_set {
          * (a commit) for many (link_gather_submit). */
         struct db_tx *gather;           /* open, not yet submitted */
         bool gather_busy;               /* one is in flight */
+        uint64_t gather_sent;           /* the last submitted (db_tx_id): its forwarded
+                                           outboxes are kicked once, after every part */
         int64_t gather_off_us;          /* after a failed one, each alone until then */
 };
 
@@ -252,7 +301,8 @@ void link_load(struct link *l, link_loaded_cb cb, void *arg);
 /** The outbox for this peer has new rows (after a commit that appended). */
 void link_kick(struct link *l);
 /** The transport's heartbeat: kick, and every few, trim what the peer
- *  acknowledged. */
+ *  acknowledged; ask again for a gap; ack if idle; check progress (and
+ *  resynchronise a link that has made none for [link] stall_seconds). */
 void link_tick(struct link *l);
 /** Read the outbox within TX, after the statements that append to it, so
  *  that what TX appended goes out the moment it commits, without a read

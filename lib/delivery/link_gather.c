@@ -31,7 +31,9 @@ struct db_tx *link_gather_tx(struct link_set *set)
 
 /* The open gathered transaction went: a child whose batch is in it may
  * submit again (behind it on the connection, in order), and its listeners
- * hear that its batch was submitted. */
+ * hear that its batch was submitted. What it queued meanwhile is applied
+ * now: a child whose session restarted while its batch waited had nothing
+ * else to wake it (issue 17). */
 static void link_gather_sent(struct link *l, void *arg)
 {
         (void)arg;
@@ -39,14 +41,19 @@ static void link_gather_sent(struct link *l, void *arg)
                 return;
         l->in.gather_open = false;
         link_tell_submitted(l, l->in.gather_notes);
+        link_pump_apply(l);
 }
 
 static void link_on_gathered(void *arg, struct db_tx *tx, int err, const char *msg)
 {
         struct link_set *set = arg;
 
-        (void)tx; (void)err; (void)msg;   /* each child's part has heard (link_on_applied) */
+        (void)msg;   /* each child's part has heard (link_on_applied) */
         set->gather_busy = false;
+        /* After every part, and after the uplink's read within it: a
+         * kick only if that read could not be made (link_after_apply). */
+        if (err == 0)
+                link_set_kick_parent_after(set, tx);
         link_gather_submit(set);
 }
 
@@ -58,6 +65,7 @@ static void link_gather_submit(struct link_set *set)
                 return;
         set->gather = NULL;
         set->gather_busy = true;
+        set->gather_sent = db_tx_id(tx);
         link_set_read_parent_in(set, tx);
         db_submit(set->db, tx, link_on_gathered, set);
         link_set_for_children(set, link_gather_sent, NULL);

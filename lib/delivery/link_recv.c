@@ -1,5 +1,6 @@
 /* link_recv: the receiver. Deltas are queued in order (a duplicate is
- * dropped, a gap asks for a resend) and applied in batches of up to
+ * dropped, a gap asks for a resend, again on the heartbeat until filled)
+ * and applied in batches of up to
  * LINK_BATCH changes per transaction, each beginning with link_accept(),
  * which raises unless the batch follows exactly what was applied, so
  * nothing is applied twice or out of order even if the daemon errs. Up to
@@ -71,6 +72,20 @@ void link_enqueue(struct link *l, Vigil__Envelope *env, uint32_t skip, uint32_t 
                 l->in.cursor = it;
 }
 
+static void link_ask_resend(struct link *l, uint64_t from_seq)
+{
+        Vigil__Envelope r = VIGIL__ENVELOPE__INIT;
+        Vigil__ResendRequest rr = VIGIL__RESEND_REQUEST__INIT;
+
+        l->in.resend_asked = from_seq;
+        l->in.resend_ticks = 0;
+        rr.has_from_seq = 1;
+        rr.from_seq = from_seq;
+        r.body_case = VIGIL__ENVELOPE__BODY_RESEND_REQUEST;
+        r.resend_request = &rr;
+        link_send(l, &r);
+}
+
 void link_receive_delta(struct link *l, Vigil__Envelope *env)
 {
         uint64_t expected = l->in.inbox_last + 1, count;
@@ -86,24 +101,26 @@ void link_receive_delta(struct link *l, Vigil__Envelope *env)
                 wire_envelope_free(env);
                 return;
         }
+        if (l->in.state == LINK_RECV_SNAPSHOT && !l->in.snap_end) {
+                /* The sender sends what follows the snapshot after its
+                 * SnapshotEnd: that was lost, and the snapshot would never
+                 * end (issue 17). */
+                wire_envelope_free(env);
+                link_resync(l, "a Delta after the snapshot before its SnapshotEnd (lost)");
+                return;
+        }
         if (env->seq > expected) {
-                Vigil__Envelope r = VIGIL__ENVELOPE__INIT;
-                Vigil__ResendRequest rr = VIGIL__RESEND_REQUEST__INIT;
                 l->gaps++;
                 wire_envelope_free(env);
                 if (l->in.resend_asked == expected)
-                        return;  /* asked once; the resend is on its way */
-                l->in.resend_asked = expected;
+                        return;  /* asked; asked again on the heartbeat (link_recv_tick) */
                 log_warn("link", "peer=%s msg=\"gap, asking for a resend\" expected=%" PRIu64,
                          l->peer_id, expected);
-                rr.has_from_seq = 1;
-                rr.from_seq = expected;
-                r.body_case = VIGIL__ENVELOPE__BODY_RESEND_REQUEST;
-                r.resend_request = &rr;
-                link_send(l, &r);
+                link_ask_resend(l, expected);
                 return;
         }
         /* A resend may overlap what is queued: take the changes after it. */
+        l->in.progress++;
         l->in.inbox_last = env->seq + count - 1;
         link_enqueue(l, env, (uint32_t)(expected - env->seq), (uint32_t)(env->seq + count - expected));
 }
@@ -137,10 +154,93 @@ static void link_read_forwarded_in(struct link *l, struct db_tx *tx)
         }
 }
 
+/* A gap asked for and not filled yet. */
+static bool link_gap_open(const struct link *l)
+{
+        return l->in.resend_asked != 0 && l->in.resend_asked == l->in.inbox_last + 1 &&
+               l->in.state != LINK_RECV_WAITING;
+}
+
+/* An idle receiver's Ack: what it applied (and of a snapshot, the chunks),
+ * moving nothing at the sender unless the Ack that did was lost; a sender
+ * short of `next` then sends again what it sent last (link_send_tick). */
+static void link_ack_idle(struct link *l)
+{
+        Vigil__Envelope env = VIGIL__ENVELOPE__INIT;
+        Vigil__Ack a = VIGIL__ACK__INIT;
+
+        a.has_seq = 1;
+        a.seq = l->in.applied;
+        if (l->in.state == LINK_RECV_SNAPSHOT) {
+                a.has_snapshot_chunk_seq = 1;
+                a.snapshot_chunk_seq = l->in.snap_applied;
+        }
+        env.body_case = VIGIL__ENVELOPE__BODY_ACK;
+        env.ack = &a;
+        link_send(l, &env);
+}
+
+/* Applying what the peer sent, and nothing committed since the last
+ * beat: a long transaction (a lock held, a big snapshot step). Said, so
+ * that the sender does not take the silence for a stall. */
+static void link_ack_busy(struct link *l)
+{
+        Vigil__Envelope env = VIGIL__ENVELOPE__INIT;
+        Vigil__Ack a = VIGIL__ACK__INIT;
+
+        a.has_busy = 1;
+        a.busy = 1;
+        env.body_case = VIGIL__ENVELOPE__BODY_ACK;
+        env.ack = &a;
+        link_send(l, &env);
+}
+
+bool link_recv_tick(struct link *l)
+{
+        bool moved = l->in.progress != l->in.progress_at_tick || l->in.applied != l->in.applied_at_tick;
+        bool gap = link_gap_open(l);
+        bool busy = l->in.applying > 0 || l->in.gather_open;
+        bool outstanding;
+
+        l->in.progress_at_tick = l->in.progress;
+        l->in.applied_at_tick = l->in.applied;
+        if (gap && ++l->in.resend_ticks >= LINK_RESEND_TICKS) {
+                /* Asking once lost the gap for good when the request (or
+                 * the resend) was lost (issue 17). */
+                log_info("link", "peer=%s msg=\"gap, asking again\" expected=%" PRIu64, l->peer_id,
+                         l->in.resend_asked);
+                link_ask_resend(l, l->in.resend_asked);
+        }
+        /* Idle, once the peer sent us something this session: said on the
+         * first beat after the last thing moved, then ever more rarely (1, 3,
+         * 7, 15 ... beats on), lest that Ack be lost. */
+        if (moved)
+                l->in.quiet_ticks = 0;
+        else if (l->in.quiet_ticks < (1u << 30))
+                l->in.quiet_ticks++;
+        if (!gap && !busy && !l->in.cursor && l->in.heard && (l->in.quiet_ticks & (l->in.quiet_ticks + 1)) == 0)
+                link_ack_idle(l);
+        else if (busy && !moved)
+                link_ack_busy(l);
+        /* A transaction in flight is the database's work; queued items
+         * nothing applies, a gap, or a snapshot whose next step does not
+         * come are stalls. */
+        outstanding = !busy && (gap || l->in.cursor || l->in.state == LINK_RECV_SNAPSHOT);
+        if (moved || !outstanding || !db_is_up(l->set->db)) {
+                l->in.stall_ticks = 0;
+                return false;
+        }
+        return ++l->in.stall_ticks >= link_stall_ticks(l);
+}
+
 void link_after_apply(struct link *l, const struct db_tx *tx)
 {
         if (l->dir == LINK_TO_CHILD) {
-                link_set_kick_parent_after(l->set, tx);
+                /* A gathered transaction's parts hear of it before the
+                 * uplink's read within it: kicked once, after them all
+                 * (link_gather.c). */
+                if (db_tx_id(tx) != l->set->gather_sent)
+                        link_set_kick_parent_after(l->set, tx);
         } else {
                 link_set_kick_children_after(l->set, tx);
                 if (l->set->cfg->tier == TIER_STATION)

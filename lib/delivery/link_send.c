@@ -93,6 +93,19 @@ static void link_outbox_lost(struct link *l)
         l->out.state = LINK_SEND_SNAPSHOT_DUE;
 }
 
+/* Issue 17: a ResendRequest that came while the read was in flight
+ * (rows from the old `next` on, sent by now) is done after it. */
+static void link_take_resend(struct link *l)
+{
+        uint64_t from = l->out.resend_from;
+
+        l->out.resend_from = 0;
+        if (from > l->out.acked && from < l->out.next && l->out.state == LINK_SEND_DELTAS) {
+                l->out.next = from;
+                l->out.more = true;
+        }
+}
+
 static void link_on_outbox_read(void *arg, struct db_tx *tx, int err, const char *msg)
 {
         struct link_ctx *c = arg;
@@ -113,6 +126,7 @@ static void link_on_outbox_read(void *arg, struct db_tx *tx, int err, const char
         free(c);
         if (err) {
                 l->out.more = true;
+                link_take_resend(l);
                 if (in_tx) {
                         /* The transaction failed (its owner says why): what
                          * it appended is not there; what others did is. */
@@ -171,6 +185,7 @@ static void link_on_outbox_read(void *arg, struct db_tx *tx, int err, const char
          * next heartbeat, up to a second late). */
         if (n < l->out.read_rows && !capped && l->out.kicks == l->out.read_kicks)
                 l->out.more = false;
+        link_take_resend(l);
         link_adapt_read_rows(l, n, changes);
         link_pump_send(l);
 }
@@ -190,12 +205,22 @@ static void link_on_outbox_deleted(void *arg, struct db_tx *tx, int err, const c
         free(c);
 }
 
+/* Changes sent and not acknowledged. After a snapshot the window counts
+ * from its sequence: the snapshot is not in flight as changes are, and
+ * counting it held the deltas after it until its Ack came (issue 17). */
+static uint64_t link_in_flight(const struct link *l)
+{
+        uint64_t from = l->out.acked > l->out.base ? l->out.acked : l->out.base;
+
+        return l->out.next - 1 > from ? l->out.next - 1 - from : 0;
+}
+
 /* Whether the outbox may be read now: streaming deltas, no read in
  * flight, room in the window. */
 static bool link_can_read(const struct link *l)
 {
         return l->out.state == LINK_SEND_DELTAS && !l->out.reading &&
-               l->out.next - 1 - l->out.acked < (uint64_t)l->set->cfg->window;
+               link_in_flight(l) < (uint64_t)l->set->cfg->window;
 }
 
 /* Add the read of the rows from the one holding `next` on, in order, to TX
@@ -299,20 +324,89 @@ void link_kick_after(struct link *l, const struct db_tx *tx)
                 link_kick(l);
 }
 
-void link_on_ack(struct link *l, uint64_t seq)
+/* Send again from FROM on, now or, if a read is in flight, when it
+ * completes: ignoring the request then lost it for good (issue 17). */
+static void link_resend_from(struct link *l, uint64_t from)
 {
-        if (seq > l->out.acked && seq < l->out.next) {
-                l->out.acked = seq;
+        if (l->out.reading) {
+                if (l->out.resend_from == 0 || from < l->out.resend_from)
+                        l->out.resend_from = from;
+                return;
+        }
+        l->out.next = from;
+        l->out.more = true;
+        link_pump_send(l);
+}
+
+void link_on_ack(struct link *l, const Vigil__Ack *a)
+{
+        bool moved = false;
+
+        if (a->has_snapshot_chunks || a->has_snapshot_chunk_seq)
+                moved = link_on_chunks_acked(l, a);
+        if (a->has_seq && a->seq > l->out.acked && a->seq < l->out.next) {
+                l->out.acked = a->seq;
+                moved = true;
+        }
+        if (a->has_busy && a->busy)
+                l->out.peer_busy = true;
+        if (moved) {
+                l->out.progress++;
                 link_pump_send(l);
+        } else if (a->has_seq && l->out.ticks >= l->out.sent_tick + LINK_IDLE_AFTER_TICKS) {
+                /* Acks of commits always move: this is an idle peer's
+                 * (link_recv_tick), which holds nothing of ours unapplied;
+                 * unless it was sent before what we sent last arrived (one
+                 * that came soon after we sent may have crossed it, and
+                 * the peer may be busy with it now, saying nothing). */
+                l->out.idle_seen = true;
         }
 }
 
 /* The peer lost what we sent from FROM_SEQ on (a gap): send it again. */
 void link_on_resend_request(struct link *l, uint64_t from_seq)
 {
-        if (from_seq > l->out.acked && from_seq < l->out.next && !l->out.reading) {
-                l->out.next = from_seq;
-                l->out.more = true;
-                link_pump_send(l);
+        if (from_seq > l->out.acked && from_seq < l->out.next && l->out.state == LINK_SEND_DELTAS)
+                link_resend_from(l, from_seq);
+}
+
+/* Whether the peer has yet to confirm what we sent. */
+static bool link_send_outstanding(const struct link *l)
+{
+        if (l->out.state == LINK_SEND_DELTAS)
+                return l->out.next > l->out.acked + 1;
+        return l->out.state == LINK_SEND_SNAPSHOT_PAGES && l->out.snap.unacked > 0;
+}
+
+/* The sender waits on the peer only once the peer said it is idle (and
+ * nothing moved since): a peer applying a long transaction says nothing
+ * meanwhile, and checks its own progress (link_recv_tick). */
+bool link_send_tick(struct link *l)
+{
+        bool moved = l->out.progress != l->out.progress_at_tick;
+        bool busy = l->out.peer_busy;
+
+        l->out.progress_at_tick = l->out.progress;
+        l->out.peer_busy = false;
+        /* A peer that says it is applying what we sent is working. */
+        if (moved || busy || !link_send_outstanding(l) || !db_is_up(l->set->db)) {
+                l->out.idle_seen = false;
+                l->out.idle_ticks = l->out.stall_ticks = 0;
+                return false;
         }
+        l->out.stall_ticks++;
+        if (!l->out.idle_seen) {
+                /* A peer that says nothing at all (it never heard from us
+                 * this session, or predates issue 17) gets longer. */
+                return l->out.stall_ticks >= LINK_SILENT_STALLS * link_stall_ticks(l);
+        }
+        /* Idle, and short of `next`: what we sent last was lost (no later
+         * Delta showed the receiver a gap). Send it again. */
+        if (++l->out.idle_ticks >= LINK_REWIND_TICKS && l->out.state == LINK_SEND_DELTAS) {
+                uint64_t from = (l->out.acked > l->out.base ? l->out.acked : l->out.base) + 1;
+                l->out.idle_ticks = 0;
+                if (from < l->out.next)
+                        link_resend_from(l, from);
+        }
+        return l->out.stall_ticks >= link_stall_ticks(l);
 }

@@ -3,11 +3,16 @@
  * Sending: a peer that holds none of our state gets one. The sender reads
  * the peer's outbox sequence S first, sends SnapshotBegin(S), then reads
  * its state a page at a time (delivery/snapshot.h: the sections the
- * features registered) and sends chunks; the receiver acks each applied
- * chunk, and at most LINK_SNAPSHOT_WINDOW unapplied chunks are on the
- * wire. SnapshotEnd(S, items) follows the last; the deltas after S follow.
+ * features registered) and sends chunks, numbered 1, 2, ...; the receiver
+ * acks each applied chunk (cumulatively: the next ack makes good a lost
+ * one), and at most LINK_SNAPSHOT_WINDOW unapplied chunks are on the wire.
+ * SnapshotEnd(S, items) follows the last at once (waiting for its ack
+ * let one lost ack hold the snapshot for good); the deltas after S follow.
  *
- * Receiving: each step applies alone, in order. SnapshotBegin forgets
+ * Receiving: each step applies alone, in order. A chunk out of order (one
+ * was lost), SnapshotEnd's items other than those that arrived, or a Delta
+ * before SnapshotEnd (it was lost) resynchronises (issue 17): applying
+ * SnapshotEnd would remove what the lost chunk held. SnapshotBegin forgets
  * what was applied (snapshot_begin()) and marks what came through the peer
  * (each section's table); chunks upsert and unmark; SnapshotEnd reads what
  * is still marked, then removes it, forwards the removals and stores S as
@@ -16,6 +21,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +47,8 @@ static void link_send_chunks(struct link *l, uint8_t **changes, size_t *lens, si
                 }
                 ch.n_changes = m;
                 ch.changes = items;
+                ch.has_seq = 1;
+                ch.seq = ++l->out.snap.chunk_seq;
                 env.body_case = VIGIL__ENVELOPE__BODY_SNAPSHOT_CHUNK;
                 env.snapshot_chunk = &ch;
                 link_send(l, &env);
@@ -48,7 +56,8 @@ static void link_send_chunks(struct link *l, uint8_t **changes, size_t *lens, si
         }
 }
 
-/* Every page sent and applied: SnapshotEnd, then the deltas after it. */
+/* Every page sent: SnapshotEnd, then the deltas after it (the window
+ * counting from S: link_in_flight). */
 static void link_snapshot_done(struct link *l)
 {
         Vigil__Envelope env = VIGIL__ENVELOPE__INIT;
@@ -67,6 +76,7 @@ static void link_snapshot_done(struct link *l)
         l->out.snap.cursor = NULL;
         l->out.state = LINK_SEND_DELTAS;
         l->out.next = l->out.snap.seq + 1;
+        l->out.base = l->out.snap.seq;
         l->out.more = true;
 }
 
@@ -123,6 +133,7 @@ static void link_on_snapshot_seq(void *arg, struct db_tx *tx, int err, const cha
         l->out.snap.seq = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
         l->out.snap.items = 0;
         l->out.snap.unacked = 0;
+        l->out.snap.chunk_seq = l->out.snap.chunks_acked = 0;
         l->out.snap.cursor = calloc(1, sizeof(*l->out.snap.cursor));
         vigil_require(l->out.snap.cursor != NULL);
         /* Down, a child without our state (new, or rebuilt with an empty
@@ -154,13 +165,17 @@ void link_pump_snapshot(struct link *l)
 {
         struct db_tx *tx;
 
-        if (l->out.snap.reading || l->out.snap.unacked >= LINK_SNAPSHOT_WINDOW)
+        if (l->out.snap.reading)
                 return;
         if (snapshot_done(l->out.snap.cursor, l->set->sections)) {
-                if (l->out.snap.unacked == 0)
-                        link_snapshot_done(l);
+                link_snapshot_done(l);
                 return;
         }
+        /* A page is up to LINK_SNAPSHOT_PAGE_CHUNKS chunks: read the next
+         * only when they all fit (reading while any room was left put
+         * 11 on the wire). */
+        if (l->out.snap.unacked > LINK_SNAPSHOT_WINDOW - LINK_SNAPSHOT_PAGE_CHUNKS)
+                return;
         tx = db_tx_new();
         snapshot_add_page(l->set->sections, l->out.snap.cursor, tx, l->set->cfg->node_id, l->peer_id,
                           LINK_SNAPSHOT_PAGE);
@@ -168,19 +183,32 @@ void link_pump_snapshot(struct link *l)
         db_submit(l->set->db, tx, link_on_snapshot_page, link_ctx_new(l));
 }
 
-void link_on_chunks_acked(struct link *l, uint32_t n)
+bool link_on_chunks_acked(struct link *l, const Vigil__Ack *a)
 {
-        if (l->out.state != LINK_SEND_SNAPSHOT_PAGES)
-                return;
-        l->out.snap.unacked -= (int)n;
-        if (l->out.snap.unacked < 0)
-                l->out.snap.unacked = 0;
-        link_pump_send(l);
+        uint64_t n;
+
+        /* Also after SnapshotEnd (`base` is set): the chunks still on the
+         * wire then are the progress of the snapshot's last steps. */
+        if (l->out.state != LINK_SEND_SNAPSHOT_PAGES && !(l->out.state == LINK_SEND_DELTAS && l->out.base != 0))
+                return false;
+        if (a->has_snapshot_chunk_seq) {
+                if (a->snapshot_chunk_seq <= l->out.snap.chunks_acked || a->snapshot_chunk_seq > l->out.snap.chunk_seq)
+                        return false;
+                n = a->snapshot_chunk_seq - l->out.snap.chunks_acked;
+        } else if (a->snapshot_chunks > 0) {
+                n = a->snapshot_chunks;   /* a peer that does not number them */
+        } else {
+                return false;
+        }
+        l->out.snap.chunks_acked += n;
+        l->out.snap.unacked = (uint64_t)l->out.snap.unacked > n ? l->out.snap.unacked - (int)n : 0;
+        return true;
 }
 
 /* --- receiving --- */
 
-/* A snapshot chunk was applied: the sender may send another. */
+/* A snapshot chunk was applied: the sender may send another. Both counts:
+ * one more (what a sender of before issue 17 reads), and the last applied. */
 static void link_ack_chunk(struct link *l)
 {
         Vigil__Envelope env = VIGIL__ENVELOPE__INIT;
@@ -188,9 +216,26 @@ static void link_ack_chunk(struct link *l)
 
         a.has_snapshot_chunks = 1;
         a.snapshot_chunks = 1;
+        a.has_snapshot_chunk_seq = 1;
+        a.snapshot_chunk_seq = l->in.snap_applied;
         env.body_case = VIGIL__ENVELOPE__BODY_ACK;
         env.ack = &a;
         link_send(l, &env);
+}
+
+/* What arrived of the snapshot is not what was sent: say why, resync. */
+__attribute__((format(printf, 3, 4)))
+static bool link_snapshot_broken(struct link *l, Vigil__Envelope *env, const char *fmt, ...)
+{
+        char why[160];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(why, sizeof(why), fmt, ap);
+        va_end(ap);
+        wire_envelope_free(env);
+        link_resync(l, why);
+        return false;
 }
 
 bool link_receive_snapshot(struct link *l, Vigil__Envelope *env)
@@ -200,6 +245,9 @@ bool link_receive_snapshot(struct link *l, Vigil__Envelope *env)
                 link_inbox_clear(l);
                 l->in.apply_gen++;    /* drop callbacks of what we just cleared */
                 l->in.state = LINK_RECV_SNAPSHOT;
+                l->in.snap_chunks = l->in.snap_items = l->in.snap_applied = 0;
+                l->in.snap_end = false;
+                l->in.progress++;
                 l->in.snap_seq = env->snapshot_begin->seq;
                 l->in.inbox_last = env->snapshot_begin->seq;
                 if (env->snapshot_begin->epoch && *env->snapshot_begin->epoch)
@@ -211,15 +259,28 @@ bool link_receive_snapshot(struct link *l, Vigil__Envelope *env)
                 wire_envelope_free(env);
                 return false;
         }
-        /* The snapshot is the state at its SnapshotBegin's sequence: an end
-         * claiming another would make that the sequence applied, and the
-         * deltas after the begin's apply again, or be skipped (found by
-         * tests/fuzz/fuzz_link.c: corpus/link/snapshot_end_other_seq). */
-        if (env->body_case == VIGIL__ENVELOPE__BODY_SNAPSHOT_END && env->snapshot_end->seq != l->in.snap_seq) {
-                wire_envelope_free(env);
-                link_resync(l, "SnapshotEnd's sequence is not its SnapshotBegin's");
-                return false;
+        if (l->in.snap_end)
+                return link_snapshot_broken(l, env, "snapshot message after SnapshotEnd (%" PRIu64 " chunks, %"
+                                            PRIu64 " items)", l->in.snap_chunks, l->in.snap_items);
+        if (env->body_case == VIGIL__ENVELOPE__BODY_SNAPSHOT_CHUNK) {
+                const Vigil__SnapshotChunk *ch = env->snapshot_chunk;
+                /* A sender of before issue 17 does not number them. */
+                if (ch->has_seq && ch->seq != l->in.snap_chunks + 1)
+                        return link_snapshot_broken(l, env, "snapshot chunk %" PRIu64 " arrived, expected %" PRIu64,
+                                                    ch->seq, l->in.snap_chunks + 1);
+                l->in.snap_chunks++;
+                l->in.snap_items += ch->n_changes;
+        } else {
+                const Vigil__SnapshotEnd *e = env->snapshot_end;
+                if (e->has_items && e->items != l->in.snap_items)
+                        return link_snapshot_broken(l, env, "SnapshotEnd says %" PRIu64 " items, %" PRIu64
+                                                    " arrived", e->items, l->in.snap_items);
+                if (e->seq != l->in.snap_seq)
+                        return link_snapshot_broken(l, env, "SnapshotEnd at %" PRIu64 ", SnapshotBegin said %"
+                                                    PRIu64, e->seq, l->in.snap_seq);
+                l->in.snap_end = true;
         }
+        l->in.progress++;
         link_enqueue(l, env, 0, 1);
         return true;
 }
@@ -246,6 +307,7 @@ static void link_on_snapshot_step(void *arg, struct db_tx *tx, int err, const ch
         if (env->body_case == VIGIL__ENVELOPE__BODY_SNAPSHOT_BEGIN) {
                 l->in.have_state = false;
         } else if (env->body_case == VIGIL__ENVELOPE__BODY_SNAPSHOT_CHUNK) {
+                l->in.snap_applied++;
                 link_ack_chunk(l);
         } else if (env->body_case == VIGIL__ENVELOPE__BODY_SNAPSHOT_END) {
                 l->in.have_state = true;
@@ -255,6 +317,7 @@ static void link_on_snapshot_step(void *arg, struct db_tx *tx, int err, const ch
                          l->peer_id, link_dir_name(l), l->in.applied, env->snapshot_end->items);
                 link_ack(l, l->in.applied);
         }
+        l->in.progress++;
         link_inbox_pop(l, 1);
         link_after_apply(l, tx);   /* snapshot steps read nothing within */
         link_tell_snapshot_applied(l);

@@ -25,7 +25,11 @@ one after the other, each starting from "all seven online":
    and the two wait in one gathered transaction, which fails at furong's
    link_accept: the city logs "applying alone" for both, yuelu's batch
    then commits alone (both its probes arrive, it never resynchronises),
-   furong resynchronises, and a later probe of furong arrives.
+   furong resynchronises, and a later probe of furong arrives. The row is
+   held longer than [link] stall_seconds (STALL_SECONDS here) and than
+   the bound for a silent peer: a transaction in flight is the database's
+   work, not a stall (the city says it is busy), so neither yuelu nor the
+   city logs "no progress" (issue 17).
  5 migrations apply once: schema_migrations is the same after a restart.
  4 a parent without state rebuilds from snapshots: the city's database is
    dropped and recreated; after its restart (and re-enrolment of its
@@ -50,6 +54,8 @@ from harness import SEVEN, TestFederation, step, wait_until  # noqa: E402
 
 HEARTBEAT_MS = 250
 MISSES = 3
+STALL_SECONDS = 2
+SILENT_STALLS = 4   # LINK_SILENT_STALLS, lib/delivery/link-impl.h
 PSQL = "/usr/lib/postgresql/15/bin/psql"
 PROBES = 60000
 ID = {n: i for n, _, i, _ in SEVEN}
@@ -437,6 +443,7 @@ def check_gather_failure(fed):
     """6: see the module's docstring."""
     step("6: hold yuelu's applied_seq row at the city")
     mark = fed.log_mark("city")
+    mark_y = fed.log_mark("yuelu")
     before_y = probe_ids(fed, "city", "yuelu")
     n = fed.node("city")
     holder = subprocess.Popen([PSQL, "-X", "-q", "-h", fed.pg_dir, "-p", str(fed.pg_port), "-U", "postgres",
@@ -456,7 +463,10 @@ def check_gather_failure(fed):
         sql(fed, "city", "UPDATE applied_seq SET epoch = 'spoilt-by-test' WHERE peer_id = '%s'" % ID["furong"])
         probes.append(start_probe(fed, "furong", 1))
         probes.append(start_probe(fed, "yuelu", 1))
-        time.sleep(1.0)   # both sent, waiting behind the held apply
+        # Both sent, waiting behind the held apply; longer than a stall, and
+        # than the sender's bound for a peer that says nothing (the city
+        # says it is busy).
+        time.sleep(SILENT_STALLS * STALL_SECONDS + 1.0)
         step("6: release the row")
         holder.stdin.write("COMMIT;\n")
         holder.stdin.flush()
@@ -477,6 +487,8 @@ def check_gather_failure(fed):
     resyncs = [line for line in log.splitlines() if "resynchronising" in line]
     assert not any(ID["yuelu"] in line for line in resyncs), (
         "yuelu resynchronised, its sibling's failure was not its own:\n" + "\n".join(resyncs))
+    stalls = [line for line in (log + fed.log_since("yuelu", mark_y)).splitlines() if "no progress" in line]
+    assert not stalls, "a transaction in flight was taken for a stall:\n" + "\n".join(stalls)
     step("6: furong's links recover: a new probe of furong arrives")
     before_f = probe_ids(fed, "city", "furong")
     reap_probe(start_probe(fed, "furong", 1), "6: furong probe after")
@@ -498,7 +510,7 @@ CHECKS = [
 def main():
     failed = []
     with TestFederation("delivery", SEVEN, heartbeat_ms=HEARTBEAT_MS,
-                        link={"heartbeat_misses": MISSES}) as fed:
+                        link={"heartbeat_misses": MISSES, "stall_seconds": STALL_SECONDS}) as fed:
         step("starting seven nodes")
         fed.start()
         wait_whole(fed, 30, "all seven online at the city")

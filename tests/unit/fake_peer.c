@@ -354,6 +354,32 @@ void rx_chunk_ack(struct peer *p, uint32_t chunks)
         rx(p, &env);
 }
 
+void rx_chunk_ack_seq(struct peer *p, uint64_t seq)
+{
+        Vigil__Envelope env = VIGIL__ENVELOPE__INIT;
+        Vigil__Ack a = VIGIL__ACK__INIT;
+
+        a.has_snapshot_chunks = 1;
+        a.snapshot_chunks = 1;
+        a.has_snapshot_chunk_seq = 1;
+        a.snapshot_chunk_seq = seq;
+        env.body_case = VIGIL__ENVELOPE__BODY_ACK;
+        env.ack = &a;
+        rx(p, &env);
+}
+
+void rx_busy(struct peer *p)
+{
+        Vigil__Envelope env = VIGIL__ENVELOPE__INIT;
+        Vigil__Ack a = VIGIL__ACK__INIT;
+
+        a.has_busy = 1;
+        a.busy = 1;
+        env.body_case = VIGIL__ENVELOPE__BODY_ACK;
+        env.ack = &a;
+        rx(p, &env);
+}
+
 void rx_resend(struct peer *p, uint64_t from_seq)
 {
         Vigil__Envelope env = VIGIL__ENVELOPE__INIT;
@@ -379,7 +405,8 @@ void rx_snapshot_begin(struct peer *p, uint64_t seq, const char *epoch)
         rx(p, &env);
 }
 
-void rx_chunk_of(struct peer *p, uint8_t **changes, size_t *lens, size_t n)
+/* A chunk numbered SEQ (0: not numbered, as a sender before issue 17). */
+static void rx_chunk_seq_of(struct peer *p, uint64_t seq, uint8_t **changes, size_t *lens, size_t n)
 {
         Vigil__Envelope env = VIGIL__ENVELOPE__INIT;
         Vigil__SnapshotChunk ch = VIGIL__SNAPSHOT_CHUNK__INIT;
@@ -393,12 +420,30 @@ void rx_chunk_of(struct peer *p, uint8_t **changes, size_t *lens, size_t n)
         }
         ch.n_changes = n;
         ch.changes = items;
+        ch.has_seq = seq != 0;
+        ch.seq = seq;
         env.body_case = VIGIL__ENVELOPE__BODY_SNAPSHOT_CHUNK;
         env.snapshot_chunk = &ch;
         rx(p, &env);
         for (i = 0; i < n; i++)
                 free(changes[i]);
         free(items);
+}
+
+void rx_chunk_of(struct peer *p, uint8_t **changes, size_t *lens, size_t n)
+{
+        rx_chunk_seq_of(p, 0, changes, lens, n);
+}
+
+void rx_chunk_numbered(struct peer *p, uint64_t seq, uint64_t first, size_t n)
+{
+        uint8_t **changes;
+        size_t *lens;
+
+        probes(first, n, &changes, &lens);
+        rx_chunk_seq_of(p, seq, changes, lens, n);
+        free(changes);
+        free(lens);
 }
 
 void rx_chunk(struct peer *p, uint64_t first, size_t n)

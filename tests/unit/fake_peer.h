@@ -94,9 +94,15 @@ void rx_delta(struct peer *p, uint64_t seq, size_t n);  /* probes numbered SEQ..
 void rx_delta_of(struct peer *p, uint64_t seq, uint8_t **changes, size_t *lens, size_t n);
 void rx_ack(struct peer *p, uint64_t seq);
 void rx_chunk_ack(struct peer *p, uint32_t chunks);
+/** A chunk Ack as since issue 17: one more, and the last applied is SEQ. */
+void rx_chunk_ack_seq(struct peer *p, uint64_t seq);
+/** An Ack saying the peer is applying (busy). */
+void rx_busy(struct peer *p);
 void rx_resend(struct peer *p, uint64_t from_seq);
 void rx_snapshot_begin(struct peer *p, uint64_t seq, const char *epoch);
 void rx_chunk(struct peer *p, uint64_t first, size_t n);  /* probes numbered FIRST.. */
+/** A chunk numbered SEQ (as since issue 17) of probes FIRST.. */
+void rx_chunk_numbered(struct peer *p, uint64_t seq, uint64_t first, size_t n);
 void rx_chunk_of(struct peer *p, uint8_t **changes, size_t *lens, size_t n);
 void rx_snapshot_end(struct peer *p, uint64_t seq, uint64_t items);
 /** Hand ENV (owned; as the peer sent it) to P's link. */

@@ -26,6 +26,11 @@ void commit_all(struct node *nd);
 /** BEATS heartbeats of both ends (S of N, R of FAR_END): serve N's
  *  outbox (1 .. UPTO), commit FAR_END's, carry the messages both ways. */
 void run_pair(struct peer *s, struct peer *r, uint64_t upto, int beats);
-/* test_link_bugs.c: bugs found, shown (VIGIL_TEST_KNOWN_BUGS=1); returns
- * how many tests failed. */
-int link_known_bugs(void);
+/** K heartbeats of P, each followed by serving its node's outbox (1 ..
+ *  UPTO: serve_outbox). */
+void beats(struct peer *p, uint64_t upto, int k);
+/** Read P's messages up to and including the first with body BODY
+ *  (CHECK: there is one; those before it have body BEFORE, or any if 0);
+ *  returns it. */
+Vigil__Envelope *expect_after(const char *file, int line, struct peer *p, int before, int body);
+#define EXPECT_AFTER(p, before, body) expect_after(__FILE__, __LINE__, (p), (before), VIGIL__ENVELOPE__BODY_##body)
