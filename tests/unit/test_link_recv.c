@@ -191,13 +191,45 @@ static void test_recv_deltas(void)
         node_deinit(&n);
 }
 
+/* Statement I of TX holds change SEQ of PEER (epoch EPOCH), RAW (LEN
+ * bytes), of kind KIND (NULL: unknown), as a dead letter whose reason
+ * contains WHY (issue 17). */
+static void check_hold(const char *file, int line, const struct db_tx *tx, int i, const char *peer,
+                       const char *epoch, uint64_t seq, const uint8_t *raw, size_t len, const char *kind,
+                       const char *why)
+{
+        char s[24];
+
+        snprintf(s, sizeof(s), "%" PRIu64, seq);
+        if (i >= fake_tx_statements(tx) || !strstr(fake_tx_sql(tx, i), "dead_letter_hold(") ||
+            strcmp(fake_tx_param(tx, i, 0), peer) != 0 || strcmp(fake_tx_param(tx, i, 1), epoch) != 0 ||
+            strcmp(fake_tx_param(tx, i, 2), s) != 0 || fake_tx_param_format(tx, i, 3) != 1 ||
+            fake_tx_param_len(tx, i, 3) != (int)len || memcmp(fake_tx_param(tx, i, 3), raw, len) != 0 ||
+            (kind ? !fake_tx_param(tx, i, 4) || strcmp(fake_tx_param(tx, i, 4), kind) != 0
+                  : fake_tx_param(tx, i, 4) != NULL) ||
+            !fake_tx_param(tx, i, 5) || !strstr(fake_tx_param(tx, i, 5), why)) {
+                fprintf(stderr, "%s:%d: statement %d: expected dead_letter_hold(%s, %s, %s, <%zu bytes>, %s, ...%s...), "
+                        "got %s\n", file, line, i, peer, epoch, s, len, kind ? kind : "NULL", why,
+                        i < fake_tx_statements(tx) ? fake_tx_sql(tx, i) : "none");
+                if (i < fake_tx_statements(tx) && fake_tx_nparams(tx, i) == 6)
+                        fprintf(stderr, "  (%s, %s, %s, <%d bytes>, %s, %s)\n", fake_tx_param(tx, i, 0),
+                                fake_tx_param(tx, i, 1), fake_tx_param(tx, i, 2), fake_tx_param_len(tx, i, 3),
+                                fake_tx_param(tx, i, 4) ? fake_tx_param(tx, i, 4) : "NULL",
+                                fake_tx_param(tx, i, 5) ? fake_tx_param(tx, i, 5) : "NULL");
+                exit(1);
+        }
+}
+#define CHECK_HOLD(tx, i, peer, epoch, seq, raw, len, kind, why) \
+        check_hold(__FILE__, __LINE__, (tx), (i), (peer), (epoch), (seq), (raw), (len), (kind), (why))
+
 /* Changes of several kinds: set-based ones grouped, the order kept, a
  * change refused (by its kind, or as from the wrong side) counted and
- * skipped though its sequence is consumed; the notes the kinds made reach
- * the listeners. */
+ * held as a dead letter in the same transaction, its sequence consumed
+ * with the rest (issue 17: before, it was dropped for ever); the notes
+ * the kinds made reach the listeners. */
 static void test_recv_kinds_and_notes(void)
 {
-        uint8_t *changes[6];
+        uint8_t *changes[6], refused[256], wrong_way[256];
         size_t lens[6];
         struct db_tx *tx;
 
@@ -209,16 +241,20 @@ static void test_recv_kinds_and_notes(void)
         fake_probe(3, "refuse", &changes[3], &lens[3]);
         fake_state(STATION, &changes[4], &lens[4]);   /* node state does not come down */
         fake_probe(4, "x", &changes[5], &lens[5]);
+        memcpy(refused, changes[3], lens[3]);
+        memcpy(wrong_way, changes[4], lens[4]);
         rx_delta_of(&n.up, 101, changes, lens, 6);
         tx = NEXT_TX(n.db, "link_accept");
-        CHECK(fake_tx_statements(tx) == 4);
+        CHECK(fake_tx_statements(tx) == 6);
         CHECK_ACCEPT(tx, 0, CITY, "E1", 101, 106);
         CHECK_PROBES(tx, 1, 1, 2, CITY, CITY, "f");
         CHECK_STREQ(fake_tx_sql(tx, 2), "SELECT fake_apply_removed($1, $2, $3)");
         CHECK_STREQ(fake_tx_param(tx, 2, 0), STATION);
         CHECK_STREQ(fake_tx_param(tx, 2, 2), CITY);
-        CHECK_PROBES(tx, 3, 4, 1, CITY, CITY, "f");
-        CHECK(n.up.l.bad_changes == 2);
+        CHECK_HOLD(tx, 3, CITY, "E1", 104, refused, lens[3], "probe", "probe refused");
+        CHECK_HOLD(tx, 4, CITY, "E1", 105, wrong_way, lens[4], "state", "");
+        CHECK_PROBES(tx, 5, 4, 1, CITY, CITY, "f");
+        CHECK(n.up.l.bad_changes == 2 && n.up.l.dead_letters == 2);
         CHECK(n.submitted_notes == (n.tables.probe_note | n.tables.removed_note) && n.applied_notes == 0);
         fake_db_complete(n.db, 0, NULL);
         EXPECT_ACK(&n.up, 106);

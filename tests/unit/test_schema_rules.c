@@ -264,7 +264,7 @@ static void test_replicas_never_overwrite_another_officer(void)
 
 #define APPLY(badge, key) \
         "SELECT officer_apply('" STATION "', NULL, false, '" badge "', 5, false, 'copy', '" STATION "', 'C', " \
-        "'{investigator}', " key ", true, '\\x01')"
+        "'{investigator}', " key ", true, '\\x01', NULL, NULL)"
         PQclear(unit_pg_exec(c, "INSERT INTO officers (badge, name, unit, credential, roles, public_key, version) "
                                 "VALUES ('a1', 'Real', '" PARENT "', 'C1', '{investigator}', repeat('k', 40), 1)"));
         CHECK(unit_pg_long(c, APPLY("a1", "repeat('z', 40)") "::int") == 0);
