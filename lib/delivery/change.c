@@ -98,8 +98,7 @@ int change_batch_add(struct change_batch *b, const uint8_t *change, size_t len, 
                                         : b->uplink ? "in a snapshot: not forwarded" : "and nowhere to forward it");
                 r = -EBADMSG;
         } else if (!k) {
-                snprintf(err, errlen, c->kind_case == VIGIL__CHANGE__KIND__NOT_SET ? "an empty change (no kind)"
-                                                                                    : "unknown kind of change");
+                snprintf(err, errlen, "unknown kind of change");
                 r = -EBADMSG;
         } else if (!(k->from & (b->from_parent ? CHANGE_FROM_PARENT : CHANGE_FROM_CHILD))) {
                 snprintf(err, errlen, "%s", k->wrong_way);

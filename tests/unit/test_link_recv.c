@@ -204,7 +204,8 @@ static void check_hold(const char *file, int line, const struct db_tx *tx, int i
         if (i >= fake_tx_statements(tx) || !strstr(fake_tx_sql(tx, i), "dead_letter_hold(") ||
             strcmp(fake_tx_param(tx, i, 0), peer) != 0 || strcmp(fake_tx_param(tx, i, 1), epoch) != 0 ||
             strcmp(fake_tx_param(tx, i, 2), s) != 0 || fake_tx_param_format(tx, i, 3) != 1 ||
-            fake_tx_param_len(tx, i, 3) != (int)len || memcmp(fake_tx_param(tx, i, 3), raw, len) != 0 ||
+            (raw && (fake_tx_param_len(tx, i, 3) != (int)len || memcmp(fake_tx_param(tx, i, 3), raw, len) != 0)) ||
+            fake_tx_param_len(tx, i, 3) <= 0 ||
             (kind ? !fake_tx_param(tx, i, 4) || strcmp(fake_tx_param(tx, i, 4), kind) != 0
                   : fake_tx_param(tx, i, 4) != NULL) ||
             !fake_tx_param(tx, i, 5) || !strstr(fake_tx_param(tx, i, 5), why)) {
@@ -379,6 +380,113 @@ static void test_recv_pipeline(void)
         CHECK(fake_db_pending(n.db) == 0 && n.up.l.in.inbox_len == 0);
         CHECK(link_applied(&n.up.l) == 25100 && n.up.l.applied_count == 25000);
         CHECK(n.applied == 6 && n.submitted == 6);
+        node_deinit(&n);
+}
+
+/* Issue 17, known fault 1: a batch that fails at one of its changes does
+ * not block the link for good (before, it resynchronised and failed again
+ * for ever). The later transactions in flight fail at their link_accept
+ * and are forgotten (no dead letters of them); the failed range goes again
+ * in halves, one transaction at a time, until the change that fails alone
+ * is held as a dead letter in a transaction that also consumes its
+ * sequence number (link_accept of it alone); then full batches again. */
+static void test_recv_poison_held(void)
+{
+        struct db_tx *tx;
+
+        node_init(&n, TIER_DISTRICT, 100000);
+        start_streaming(&n.up, "E1", 100, 0);
+        rx_delta(&n.up, 101, 8);
+        rx_delta(&n.up, 109, LINK_BATCH / 2);
+        rx_delta(&n.up, 109 + LINK_BATCH / 2, LINK_BATCH / 2);
+        CHECK(fake_db_pending(n.db) == 2);
+        CHECK_DELTA_TX(fake_db_peek(n.db, 0), CITY, "E1", 101, 108, CITY, CITY);
+        fake_db_fail_at(n.db, 1, "duplicate key value violates unique constraint");
+        /* The one behind it fails at its link_accept: nothing comes of it. */
+        fake_db_fail_at(n.db, 0, "sequence 109 does not follow what was applied");
+        EXPECT_NONE(&n.up);
+        CHECK(n.up.l.in.state == LINK_RECV_DELTAS && n.up.l.dead_letters == 0);
+        CHECK(fake_db_pending(n.db) == 1);
+        CHECK_DELTA_TX(NEXT_TX(n.db, "link_accept"), CITY, "E1", 101, 104, CITY, CITY);
+        fake_db_complete(n.db, 0, NULL);
+        EXPECT_ACK(&n.up, 104);
+        CHECK_DELTA_TX(NEXT_TX(n.db, "link_accept"), CITY, "E1", 105, 108, CITY, CITY);
+        fake_db_fail_at(n.db, 1, "duplicate key value violates unique constraint");
+        CHECK_DELTA_TX(NEXT_TX(n.db, "link_accept"), CITY, "E1", 105, 106, CITY, CITY);
+        CHECK(fake_db_pending(n.db) == 1);
+        fake_db_complete(n.db, 0, NULL);
+        EXPECT_ACK(&n.up, 106);
+        CHECK_DELTA_TX(NEXT_TX(n.db, "link_accept"), CITY, "E1", 107, 108, CITY, CITY);
+        fake_db_fail_at(n.db, 1, "duplicate key value violates unique constraint");
+        CHECK_DELTA_TX(NEXT_TX(n.db, "link_accept"), CITY, "E1", 107, 107, CITY, CITY);
+        fake_db_complete(n.db, 0, NULL);
+        EXPECT_ACK(&n.up, 107);
+        CHECK_DELTA_TX(NEXT_TX(n.db, "link_accept"), CITY, "E1", 108, 108, CITY, CITY);
+        fake_db_fail_at(n.db, 1, "duplicate key value violates unique constraint");
+        /* 108 fails alone: held, its sequence consumed in the same
+         * transaction; nothing of it applied. */
+        tx = NEXT_TX(n.db, "link_accept");
+        CHECK(fake_tx_statements(tx) == 2);
+        CHECK_ACCEPT(tx, 0, CITY, "E1", 108, 108);
+        CHECK_HOLD(tx, 1, CITY, "E1", 108, NULL, 0, "probe", "applying it failed: duplicate key value");
+        fake_db_complete(n.db, 0, NULL);
+        EXPECT_ACK(&n.up, 108);
+        CHECK(n.up.l.dead_letters == 1 && n.up.l.in.careful_until == 0);
+        /* Full speed again: the next 5000 in one. */
+        CHECK_DELTA_TX(NEXT_TX(n.db, "link_accept"), CITY, "E1", 109, 5108, CITY, CITY);
+        fake_db_complete(n.db, 0, NULL);
+        EXPECT_ACK(&n.up, 5108);
+        EXPECT_NONE(&n.up);
+        CHECK(fake_db_pending(n.db) == 0 && n.up.l.in.inbox_len == 0);
+        CHECK(link_applied(&n.up.l) == 5108 && n.up.l.applied_count == 5008);
+        node_deinit(&n);
+
+        /* Taken apart inside one Delta, and a poison at the range's start:
+         * the rest of the range goes whole after it is held. */
+        node_init(&n, TIER_DISTRICT, 100000);
+        start_streaming(&n.up, "E1", 100, 0);
+        rx_delta(&n.up, 101, 3);
+        fake_db_fail_at(n.db, 1, "boom");
+        CHECK_DELTA_TX(NEXT_TX(n.db, "link_accept"), CITY, "E1", 101, 101, CITY, CITY);
+        fake_db_fail_at(n.db, 1, "boom");
+        tx = NEXT_TX(n.db, "link_accept");
+        CHECK_ACCEPT(tx, 0, CITY, "E1", 101, 101);
+        CHECK_HOLD(tx, 1, CITY, "E1", 101, NULL, 0, "probe", "boom");
+        fake_db_complete(n.db, 0, NULL);
+        EXPECT_ACK(&n.up, 101);
+        CHECK_DELTA_TX(NEXT_TX(n.db, "link_accept"), CITY, "E1", 102, 103, CITY, CITY);
+        fake_db_complete(n.db, 0, NULL);
+        EXPECT_ACK(&n.up, 103);
+        CHECK(fake_db_pending(n.db) == 0 && n.up.l.in.inbox_len == 0 && n.up.l.dead_letters == 1);
+        node_deinit(&n);
+}
+
+/* What is no change's fault is no dead letter: a batch failing at its
+ * link_accept (out of order) resynchronises as before, a lost connection
+ * waits for the transport, and a dead letter's own transaction failing
+ * resynchronises too (nothing is consumed without being kept). */
+static void test_recv_failure_not_held(void)
+{
+        Vigil__Envelope *env;
+
+        node_init(&n, TIER_DISTRICT, 100000);
+        start_streaming(&n.up, "E1", 100, 0);
+        rx_delta(&n.up, 101, 2);
+        fake_db_fail_at(n.db, 0, "sequence 101 does not follow what was applied");
+        env = EXPECT(&n.up, ERROR);
+        CHECK(env->error->code == LINK_ERROR_RESYNC);
+        CHECK(fake_db_pending(n.db) == 0 && n.up.l.dead_letters == 0);
+        node_deinit(&n);
+
+        node_init(&n, TIER_DISTRICT, 100000);
+        start_streaming(&n.up, "E1", 100, 0);
+        rx_delta(&n.up, 101, 1);
+        fake_db_fail_at(n.db, 1, "boom");
+        CHECK_HOLD(NEXT_TX(n.db, "link_accept"), 1, CITY, "E1", 101, NULL, 0, "probe", "boom");
+        fake_db_fail_at(n.db, 1, "dead_letters: permission denied");
+        env = EXPECT(&n.up, ERROR);
+        CHECK(env->error->code == LINK_ERROR_RESYNC);
+        CHECK(fake_db_pending(n.db) == 0 && n.up.l.dead_letters == 0 && link_applied(&n.up.l) == 100);
         node_deinit(&n);
 }
 
@@ -919,6 +1027,8 @@ void link_recv_tests(void)
         RUN(test_recv_overlap);
         RUN(test_recv_pipeline);
         RUN(test_recv_failure);
+        RUN(test_recv_poison_held);
+        RUN(test_recv_failure_not_held);
         RUN(test_recv_db_down);
         RUN(test_recv_snapshot);
         RUN(test_recv_snapshot_chunk_refused);
