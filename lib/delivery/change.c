@@ -16,6 +16,7 @@ struct change_batch {
         bool from_parent, snapshot;
         const char *epoch;                      /* the next change's position (change_batch_at) */
         uint64_t seq;
+        bool refused_unknown;                   /* the last change refused was of a newer kind */
         const struct change_kind *group;        /* set-based kind gathering rows, or NULL */
         unsigned notes;
         struct sqlarray cols[CHANGE_MAX_COLUMNS];
@@ -76,8 +77,10 @@ int change_batch_add(struct change_batch *b, const uint8_t *change, size_t len, 
 {
         const struct change_kind *k;
         Vigil__Change *c = NULL;
-        int r = wire_decode_change(change, len, &c, err, errlen);
+        int r;
 
+        b->refused_unknown = false;
+        r = wire_decode_change(change, len, &c, err, errlen);
         if (r < 0)
                 return r;
         k = change_kind_of(b->t, (int)c->kind_case);
@@ -92,10 +95,10 @@ int change_batch_add(struct change_batch *b, const uint8_t *change, size_t len, 
                 change_forward(b->tx, b->uplink, change, len);
                 r = CHANGE_FORWARDED;
         } else if (!k && c->kind_case == VIGIL__CHANGE__KIND__NOT_SET && c->base.n_unknown_fields > 0) {
-                snprintf(err, errlen, "a kind of change unknown here (field %u), %s", c->base.unknown_fields[0].tag,
-                         b->from_parent ? "from the parent: not forwarded (which child it is for is the kind's "
-                                          "to say)"
-                                        : b->uplink ? "in a snapshot: not forwarded" : "and nowhere to forward it");
+                snprintf(err, errlen, "a kind of change unknown here (field %u)%s", c->base.unknown_fields[0].tag,
+                         b->from_parent ? ", from the parent"
+                                        : b->uplink ? ", in a snapshot: not forwarded" : ", and nowhere to forward it");
+                b->refused_unknown = !b->snapshot;
                 r = -EBADMSG;
         } else if (!k) {
                 snprintf(err, errlen, "unknown kind of change");
@@ -123,6 +126,11 @@ void change_batch_at(struct change_batch *b, const char *epoch, uint64_t seq)
 {
         b->epoch = epoch;
         b->seq = seq;
+}
+
+bool change_batch_refused_unknown(const struct change_batch *b)
+{
+        return b->refused_unknown;
 }
 
 const char *change_batch_epoch(const struct change_batch *b)

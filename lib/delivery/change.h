@@ -89,6 +89,11 @@ struct change_batch *change_batch_new(const struct change_table *t, struct db_tx
  *  added for it then. */
 #define CHANGE_FORWARDED 1
 int change_batch_add(struct change_batch *b, const uint8_t *change, size_t len, char *err, size_t errlen);
+/** Whether the change refused last was of a kind this node does not know
+ *  (outside a snapshot): from the parent, the link sends it on down to
+ *  every child as it came (a middle tier cannot tell which it is for;
+ *  issue 17); at the city, or at a station, it is a dead letter. */
+bool change_batch_refused_unknown(const struct change_batch *b);
 /** The next change added is the delta SEQ (> 0) of the peer's epoch EPOCH
  *  (borrowed, kept until the next call): a kind that refuses it in SQL
  *  holds it as a dead letter there (issue 17). */

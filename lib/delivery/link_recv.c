@@ -380,6 +380,20 @@ static void link_hold_refused(struct link *l, struct db_tx *tx, uint64_t seq, co
                             change_kind_name(l->set->kinds, d->data, d->len), why);
 }
 
+/* A change of a kind unknown here from the parent, D: on down to every
+ * child as it came, in the batch's transaction (store and forward), for
+ * the stations that know it; where none does, it is a dead letter there
+ * (issue 17). */
+static void link_forward_down(struct link *l, struct db_tx *tx, const ProtobufCBinaryData *d)
+{
+        struct link_set *set = l->set;
+        int i;
+
+        for (i = 0; i < set->n_children; i++)
+                change_forward(tx, set->children[i]->peer_id, d->data, d->len);
+        l->forwarded_unknown++;
+}
+
 /* The deltas from the cursor on (at most LINK_BATCH changes; fewer while
  * a failed batch is taken apart) in one transaction: link_accept, then
  * each change through the kinds' table. */
@@ -427,7 +441,10 @@ static void link_apply_deltas(struct link *l)
                         int r;
                         change_batch_at(b, l->in.peer_epoch, it->env->seq + k);
                         r = change_batch_add(b, d->data, d->len, err, sizeof(err));
-                        if (r < 0)
+                        if (r < 0 && l->dir == LINK_TO_PARENT && set->n_children > 0 &&
+                            change_batch_refused_unknown(b))
+                                link_forward_down(l, tx, d);
+                        else if (r < 0)
                                 link_hold_refused(l, tx, it->env->seq + k, d, err);
                         else if (r == CHANGE_FORWARDED)
                                 l->forwarded_unknown++;

@@ -218,6 +218,7 @@ static void test_unknown_field_forwarded(void)
                                      refused[i].snapshot);
                 CHECK(change_batch_add(b, newer, sizeof(newer), err, sizeof(err)) == -EBADMSG);
                 CHECK_CONTAINS(err, "unknown here (field 99)");
+                CHECK(change_batch_refused_unknown(b) == !refused[i].snapshot);
                 CHECK_CONTAINS(err, refused[i].why);
                 change_batch_finish(b);
                 CHECK(fake_tx_statements(tx) == 0);

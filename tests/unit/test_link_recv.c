@@ -461,6 +461,65 @@ static void test_recv_poison_held(void)
         node_deinit(&n);
 }
 
+/* Statement I of TX appends RAW (LEN bytes) to PEER's outbox, as it came. */
+static void check_forward(const char *file, int line, const struct db_tx *tx, int i, const char *peer,
+                          const uint8_t *raw, size_t len)
+{
+        if (i >= fake_tx_statements(tx) || strcmp(fake_tx_sql(tx, i), "SELECT outbox_append($1, ARRAY[$2::bytea])") ||
+            strcmp(fake_tx_param(tx, i, 0), peer) != 0 || fake_tx_param_len(tx, i, 1) != (int)len ||
+            memcmp(fake_tx_param(tx, i, 1), raw, len) != 0) {
+                fprintf(stderr, "%s:%d: statement %d: expected the change forwarded to %s, got %s\n", file, line, i,
+                        peer, i < fake_tx_statements(tx) ? fake_tx_sql(tx, i) : "none");
+                exit(1);
+        }
+}
+#define CHECK_FORWARD(tx, i, peer, raw, len) check_forward(__FILE__, __LINE__, (tx), (i), (peer), (raw), (len))
+
+/* Issue 17, item 4: a kind this node does not know (a newer peer's:
+ * protobuf-c leaves the case NOT_SET and the field among the unknown
+ * ones) goes on unchanged: up from a child at a district, down to every
+ * child from the parent; at a station, from the parent, it is held as a
+ * dead letter (nowhere to send it). Before, it was dropped everywhere. */
+static void test_recv_unknown_kinds(void)
+{
+        static const uint8_t newer[6] = { 0x9a, 0x06, 0x03, 'a', 'b', 'c' };
+        uint8_t *one[1];
+        size_t lens[1] = { sizeof(newer) };
+        struct db_tx *tx;
+
+        node_init(&n, TIER_DISTRICT, 10000);
+        start_streaming(&n.up, "EP", 0, 0);
+        start_streaming(&n.down[0], "EA", 0, 0);
+        one[0] = malloc(sizeof(newer));
+        memcpy(one[0], newer, sizeof(newer));
+        rx_delta_of(&n.down[0], 1, one, lens, 1);
+        tx = NEXT_TX(n.db, "link_accept");
+        CHECK_ACCEPT(tx, 0, STATION, "EA", 1, 1);
+        CHECK_FORWARD(tx, 1, CITY, newer, sizeof(newer));
+        CHECK(fake_tx_count_sql(tx, "dead_letter_hold") == 0 && n.down[0].l.forwarded_unknown == 1);
+        fake_db_complete(n.db, 0, NULL);
+        EXPECT_ACK(&n.down[0], 1);
+        one[0] = malloc(sizeof(newer));
+        memcpy(one[0], newer, sizeof(newer));
+        rx_delta_of(&n.up, 1, one, lens, 1);
+        tx = NEXT_TX(n.db, "link_accept");
+        CHECK_ACCEPT(tx, 0, CITY, "EP", 1, 1);
+        CHECK_FORWARD(tx, 1, STATION, newer, sizeof(newer));
+        CHECK_FORWARD(tx, 2, STATION2, newer, sizeof(newer));
+        CHECK(fake_tx_count_sql(tx, "dead_letter_hold") == 0 && n.up.l.forwarded_unknown == 1);
+        node_deinit(&n);
+
+        node_init(&n, TIER_STATION, 10000);
+        start_streaming(&n.up, "EP", 0, 0);
+        one[0] = malloc(sizeof(newer));
+        memcpy(one[0], newer, sizeof(newer));
+        rx_delta_of(&n.up, 1, one, lens, 1);
+        tx = NEXT_TX(n.db, "link_accept");
+        CHECK_HOLD(tx, 1, DISTRICT, "EP", 1, newer, sizeof(newer), NULL, "unknown here (field 99), from the parent");
+        CHECK(n.up.l.forwarded_unknown == 0 && n.up.l.dead_letters == 1);
+        node_deinit(&n);
+}
+
 /* What is no change's fault is no dead letter: a batch failing at its
  * link_accept (out of order) resynchronises as before, a lost connection
  * waits for the transport, and a dead letter's own transaction failing
@@ -1028,6 +1087,7 @@ void link_recv_tests(void)
         RUN(test_recv_pipeline);
         RUN(test_recv_failure);
         RUN(test_recv_poison_held);
+        RUN(test_recv_unknown_kinds);
         RUN(test_recv_failure_not_held);
         RUN(test_recv_db_down);
         RUN(test_recv_snapshot);
