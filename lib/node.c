@@ -443,6 +443,7 @@ static void node_on_sweep(uv_timer_t *t)
         audit_check_alarms(&n->audit);
         emergency_dispatch(&n->emergency);
         emergency_act(&n->emergency);
+        deadletter_watch_poll(&n->dead);
 }
 
 /* Officers are about to change (a transaction is being submitted): sweep,
@@ -573,6 +574,7 @@ int node_start(struct node *n, char *err, size_t errlen)
         if (n->db_read)
                 db_start(n->db_read);
         delivery_set_db(&n->delivery, n->db, n->db_read, n->epoch);
+        deadletter_watch_init(&n->dead, n->db);
         /* Every 100 ms until the database has answered once. */
         uv_timer_init(n->loop, &n->sweep);
         n->sweep.data = n;
@@ -595,7 +597,8 @@ int node_start(struct node *n, char *err, size_t errlen)
         }
         n->nodectl = (struct nodectl){ .d = &n->delivery, .keys = &n->keys, .zap = &n->zap, .control = &n->control,
                                        .audit = &n->audit, .view = &n->view, .gate = &n->gate,
-                                       .started_ms = n->started_ms };
+                                       .dead = &n->dead, .started_ms = n->started_ms };
+        n->deadletterctl = (struct deadletterctl){ .d = &n->delivery, .watch = &n->dead };
         n->accessctl = (struct accessctl){ .d = &n->delivery, .officers = &n->officers, .grant = &n->grant,
                                            .conferral = &n->conferral, .audit = &n->audit };
         n->viewctl = (struct viewctl){ .view = &n->view, .officers = &n->officers };
@@ -606,6 +609,7 @@ int node_start(struct node *n, char *err, size_t errlen)
         control_add(&n->control, auditctl_commands, &n->delivery);
         control_add(&n->control, viewctl_commands, &n->viewctl);
         control_add(&n->control, emergencyctl_commands, &n->emergency);
+        control_add(&n->control, deadletterctl_commands, &n->deadletterctl);
         /* Bind the downlink, connect the uplink. */
         r = delivery_start(&n->delivery, n->zctx, &n->keys, err, errlen);
         if (r < 0)

@@ -14,6 +14,7 @@
 #include "base/keys.h"
 #include "control/accessctl.h"
 #include "control/control.h"
+#include "control/deadletterctl.h"
 #include "control/nodectl.h"
 #include "control/viewctl.h"
 #include "delivery/delivery.h"
@@ -51,6 +52,8 @@ struct node {
         struct nodectl nodectl;
         struct accessctl accessctl;
         struct viewctl viewctl;
+        struct deadletterctl deadletterctl;
+        struct deadletter_watch dead;   /* dead letters held here (issue 17) */
         /* the sweep: every 100 ms until the officers loaded once, then
          * every NODE_SWEEP_MS; at once after officers changed */
         uv_timer_t sweep;

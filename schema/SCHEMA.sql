@@ -1177,6 +1177,82 @@ END $$;
 
 
 --
+-- Name: dead_letter_discard(bigint, text, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.dead_letter_discard(p_id bigint, p_by text, p_reason text) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    d dead_letters;
+BEGIN
+    IF coalesce(btrim(p_reason), '') = '' THEN
+        RAISE EXCEPTION 'a discard needs a reason (--reason TEXT)' USING ERRCODE = 'VGDL1';
+    END IF;
+    SELECT * INTO d FROM dead_letters WHERE id = p_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'no dead letter %', p_id USING ERRCODE = 'VGDL1';
+    END IF;
+    IF d.state <> 'held' THEN
+        RAISE EXCEPTION 'dead letter % is already %', p_id, d.state USING ERRCODE = 'VGDL1';
+    END IF;
+    UPDATE dead_letters SET state = 'discarded', decided_by = p_by, decided_at = now(), decision = p_reason
+        WHERE id = p_id;
+    PERFORM audit_append(p_by, 'deadletter.discard', 'ok', NULL, NULL, NULL, NULL, NULL, NULL,
+                         format('dead letter %s (change %s of %s, %s: %s) discarded: %s', p_id, d.seq, d.peer_id,
+                                coalesce(d.kind, 'a kind unknown here'), d.reason, p_reason));
+END $$;
+
+
+--
+-- Name: dead_letter_hold(text, text, bigint, bytea, text, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.dead_letter_hold(p_peer text, p_epoch text, p_seq bigint, p_change bytea, p_kind text, p_reason text) RETURNS bigint
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    held_id bigint;
+BEGIN
+    INSERT INTO dead_letters AS d (peer_id, epoch, seq, change, kind, reason)
+        VALUES (p_peer, p_epoch, p_seq, p_change, p_kind, left(coalesce(p_reason, 'no reason given'), 1000))
+        ON CONFLICT (peer_id, epoch, seq) DO UPDATE SET reason = EXCLUDED.reason, refused_again_at = now()
+        RETURNING d.id INTO held_id;
+    PERFORM audit_append(p_peer, 'deadletter.hold', 'refused', NULL, NULL, NULL, NULL, NULL, NULL,
+                         format('dead letter %s: change %s of %s (epoch %s, %s) not applied: %s', held_id, p_seq,
+                                p_peer, p_epoch, coalesce(p_kind, 'a kind unknown here'), p_reason));
+    RETURN held_id;
+END $$;
+
+
+--
+-- Name: dead_letter_retried(bigint, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.dead_letter_retried(p_id bigint, p_by text) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    d dead_letters;
+BEGIN
+    SELECT * INTO d FROM dead_letters WHERE id = p_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'no dead letter %', p_id USING ERRCODE = 'VGDL1';
+    END IF;
+    IF d.state <> 'held' THEN
+        RAISE EXCEPTION 'dead letter % is already %', p_id, d.state USING ERRCODE = 'VGDL1';
+    END IF;
+    IF d.refused_again_at = now() THEN
+        RAISE EXCEPTION 'dead letter %: refused again: %', p_id, d.reason USING ERRCODE = 'VGDL1';
+    END IF;
+    UPDATE dead_letters SET state = 'retried', decided_by = p_by, decided_at = now() WHERE id = p_id;
+    PERFORM audit_append(p_by, 'deadletter.retry', 'ok', NULL, NULL, NULL, NULL, NULL, NULL,
+                         format('dead letter %s (change %s of %s, %s) applied', p_id, d.seq, d.peer_id,
+                                coalesce(d.kind, 'a kind unknown here')));
+END $$;
+
+
+--
 -- Name: delegation_apply(text, text, boolean, text, bigint, text, text, text, timestamp with time zone, timestamp with time zone, boolean, bytea); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -2387,10 +2463,10 @@ END $$;
 
 
 --
--- Name: officer_apply(text, text, boolean, text, bigint, boolean, text, text, text, text[], text, boolean, bytea); Type: FUNCTION; Schema: public; Owner: -
+-- Name: officer_apply(text, text, boolean, text, bigint, boolean, text, text, text, text[], text, boolean, bytea, text, bigint); Type: FUNCTION; Schema: public; Owner: -
 --
 
-CREATE FUNCTION public.officer_apply(p_via text, p_uplink text, p_snapshot boolean, p_badge text, p_version bigint, p_removed boolean, p_name text, p_unit text, p_credential text, p_roles text[], p_public_key text, p_active boolean, p_change bytea) RETURNS boolean
+CREATE FUNCTION public.officer_apply(p_via text, p_uplink text, p_snapshot boolean, p_badge text, p_version bigint, p_removed boolean, p_name text, p_unit text, p_credential text, p_roles text[], p_public_key text, p_active boolean, p_change bytea, p_epoch text, p_seq bigint) RETURNS boolean
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'public', 'pg_temp'
     AS $$
@@ -2418,6 +2494,9 @@ BEGIN
                 SELECT p_via, 0, 'collision', why
                 WHERE NOT EXISTS (SELECT 1 FROM audit_alarms a WHERE a.node_id = p_via AND a.kind = 'collision'
                                   AND a.detail = why);
+            IF p_seq IS NOT NULL THEN
+                PERFORM dead_letter_hold(p_via, p_epoch, p_seq, p_change, 'officer', why);
+            END IF;
             RETURN false;
         END IF;
     END IF;
@@ -2981,6 +3060,11 @@ BEGIN
     -- An alarm is evidence of a rewritten log: raised, read, never cleared.
     REVOKE UPDATE, DELETE ON audit_alarms, audit_alarms_logged FROM vigil_writer;
     REVOKE INSERT, DELETE ON audit_sent FROM vigil_writer;
+    -- A dead letter is kept whole (issue 17): held, then retried or
+    -- discarded, never removed; its bytes and position never change.
+    REVOKE UPDATE, DELETE ON dead_letters FROM vigil_writer;
+    GRANT UPDATE (reason, refused_again_at, state, decided_by, decided_at, decision) ON dead_letters
+        TO vigil_writer;
     FOREACH t IN ARRAY vigil_guarded_tables() LOOP
         CONTINUE WHEN to_regclass('public.' || t) IS NULL;
         EXECUTE format('REVOKE INSERT, UPDATE, DELETE ON %I FROM vigil_writer', t);
@@ -3235,6 +3319,48 @@ CREATE TABLE public.conferrals (
     CONSTRAINT conferrals_state_check CHECK ((state = ANY (ARRAY['pending'::text, 'live'::text, 'revoked'::text]))),
     CONSTRAINT conferrals_unit_check CHECK (public.gbt28181_id(unit))
 );
+
+
+--
+-- Name: dead_letters; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.dead_letters (
+    id bigint NOT NULL,
+    peer_id text NOT NULL,
+    epoch text NOT NULL,
+    seq bigint NOT NULL,
+    change bytea NOT NULL,
+    kind text,
+    reason text NOT NULL,
+    held_at timestamp with time zone DEFAULT now() NOT NULL,
+    refused_again_at timestamp with time zone,
+    state text DEFAULT 'held'::text NOT NULL,
+    decided_by text,
+    decided_at timestamp with time zone,
+    decision text,
+    CONSTRAINT "a dead letter is held, or decided by someone" CHECK ((((state = 'held'::text) = (decided_at IS NULL)) AND ((state = 'held'::text) = (decided_by IS NULL)))),
+    CONSTRAINT dead_letters_state_check CHECK ((state = ANY (ARRAY['held'::text, 'retried'::text, 'discarded'::text])))
+);
+
+
+--
+-- Name: dead_letters_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+CREATE SEQUENCE public.dead_letters_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+
+--
+-- Name: dead_letters_id_seq; Type: SEQUENCE OWNED BY; Schema: public; Owner: -
+--
+
+ALTER SEQUENCE public.dead_letters_id_seq OWNED BY public.dead_letters.id;
 
 
 --
@@ -3661,6 +3787,13 @@ ALTER TABLE ONLY public.audit_alarms ALTER COLUMN id SET DEFAULT nextval('public
 
 
 --
+-- Name: dead_letters id; Type: DEFAULT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.dead_letters ALTER COLUMN id SET DEFAULT nextval('public.dead_letters_id_seq'::regclass);
+
+
+--
 -- Name: access_requests access_requests_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -3746,6 +3879,22 @@ ALTER TABLE ONLY public.cameras
 
 ALTER TABLE ONLY public.conferrals
     ADD CONSTRAINT conferrals_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: dead_letters dead_letters_peer_id_epoch_seq_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.dead_letters
+    ADD CONSTRAINT dead_letters_peer_id_epoch_seq_key UNIQUE (peer_id, epoch, seq);
+
+
+--
+-- Name: dead_letters dead_letters_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.dead_letters
+    ADD CONSTRAINT dead_letters_pkey PRIMARY KEY (id);
 
 
 --
@@ -3973,6 +4122,13 @@ CREATE INDEX cameras_status ON public.cameras USING btree (status, id);
 --
 
 CREATE UNIQUE INDEX conferrals_current ON public.conferrals USING btree (unit, badge, role) WHERE (state <> 'revoked'::text);
+
+
+--
+-- Name: dead_letters_held; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX dead_letters_held ON public.dead_letters USING btree (peer_id) WHERE (state = 'held'::text);
 
 
 --
@@ -4349,6 +4505,62 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.cameras TO vigil_writer;
 --
 
 GRANT SELECT ON TABLE public.conferrals TO vigil_writer;
+
+
+--
+-- Name: TABLE dead_letters; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT,INSERT ON TABLE public.dead_letters TO vigil_writer;
+
+
+--
+-- Name: COLUMN dead_letters.reason; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(reason) ON TABLE public.dead_letters TO vigil_writer;
+
+
+--
+-- Name: COLUMN dead_letters.refused_again_at; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(refused_again_at) ON TABLE public.dead_letters TO vigil_writer;
+
+
+--
+-- Name: COLUMN dead_letters.state; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(state) ON TABLE public.dead_letters TO vigil_writer;
+
+
+--
+-- Name: COLUMN dead_letters.decided_by; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(decided_by) ON TABLE public.dead_letters TO vigil_writer;
+
+
+--
+-- Name: COLUMN dead_letters.decided_at; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(decided_at) ON TABLE public.dead_letters TO vigil_writer;
+
+
+--
+-- Name: COLUMN dead_letters.decision; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(decision) ON TABLE public.dead_letters TO vigil_writer;
+
+
+--
+-- Name: SEQUENCE dead_letters_id_seq; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON SEQUENCE public.dead_letters_id_seq TO vigil_writer;
 
 
 --

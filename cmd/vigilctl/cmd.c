@@ -21,6 +21,7 @@ static const struct cmd_command *const cmd_groups[] = {
         cmd_access_commands,
         cmd_audit_commands,
         cmd_ticket_commands,
+        cmd_deadletter_commands,
         cmd_keygen_commands,
         NULL,
 };

@@ -71,6 +71,7 @@ extern const struct cmd_command cmd_catalog_commands[];
 extern const struct cmd_command cmd_access_commands[];
 extern const struct cmd_command cmd_audit_commands[];
 extern const struct cmd_command cmd_ticket_commands[];
+extern const struct cmd_command cmd_deadletter_commands[];
 
 /** A node's Ed25519 public key from --key HEX or --key-file (its sign.pub),
  *  into PK. 0, or the exit status after reporting. */

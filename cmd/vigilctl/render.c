@@ -253,6 +253,9 @@ int render_status(FILE *out, const json_t *doc)
         json_object_foreach((json_t *)doc, key, v)
                 if (!json_is_object(v) && !json_is_array(v) && strlen(key) > keywidth)
                         keywidth = strlen(key);
+        if (json_integer_value(json_object_get(json_object_get(doc, "dead_letters"), "held")) > 0 &&
+            keywidth < strlen("dead letters"))
+                keywidth = strlen("dead letters");
 
         render_kv(out, keywidth, "id", render_get(b1, sizeof(b1), doc, "id"));
         render_kv(out, keywidth, "name", render_get(b1, sizeof(b1), doc, "name"));
@@ -276,6 +279,13 @@ int render_status(FILE *out, const json_t *doc)
                                  render_or(render_get(b1, sizeof(b1), db, "down_since"), "start"));
                 render_kv(out, keywidth, "database", line);
         }
+        /* Issue 17: changes the links could not apply, waiting for an admin. */
+        v = json_object_get(doc, "dead_letters");
+        if (json_is_object(v) && json_integer_value(json_object_get(v, "held")) > 0) {
+                snprintf(line, sizeof(line), "%lld held, not applied (vigilctl deadletter list)",
+                         (long long)json_integer_value(json_object_get(v, "held")));
+                render_kv(out, keywidth, "dead letters", line);
+        }
         /* Keys a later daemon adds (version, uptime, ...) show up too. */
         json_object_foreach((json_t *)doc, key, v) {
                 bool skip = false;
@@ -297,18 +307,25 @@ int render_status(FILE *out, const json_t *doc)
         render_kv(out, keywidth, "children", line);
         fputc('\n', out);
         {
-                static const char *const headers[] = { "ID", "NAME", "STATE" };
-                struct render_table *t = render_table_new(3, headers);
+                static const char *const headers[] = { "ID", "NAME", "STATE", "DEAD LETTERS" };
+                struct render_table *t;
+                bool dead = false;
+                char b3[32];
 
+                /* A column of dead letters only where a child has some. */
+                for (size_t i = 0; i < json_array_size(children); i++)
+                        dead |= json_integer_value(json_object_get(json_array_get(children, i), "dead_letters")) > 0;
+                t = render_table_new(dead ? 4 : 3, headers);
                 if (!t)
                         return -ENOMEM;
                 for (size_t i = 0; i < json_array_size(children); i++) {
                         const json_t *c = json_array_get(children, i);
-                        const char *cells[3];
+                        const char *cells[4];
 
                         cells[0] = render_get(b1, sizeof(b1), c, "id");
                         cells[1] = json_string_value(json_object_get(c, "name"));
                         cells[2] = render_node_state(b2, sizeof(b2), c);
+                        cells[3] = render_get(b3, sizeof(b3), c, "dead_letters");
                         render_table_add(t, 0, cells);
                 }
                 render_table_print(t, out);

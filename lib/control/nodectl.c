@@ -35,6 +35,8 @@ static void nodectl_status(struct control_req *q)
                 json_object_set_new(p, "endpoint", json_string(n->d->cfg->parent_endpoint));
                 if (n->d->uplink.last_error[0])
                         json_object_set_new(p, "refused", json_string(n->d->uplink.last_error));
+                json_object_set_new(p, "dead_letters",
+                                    json_integer((json_int_t)deadletter_watch_held(n->dead, n->d->cfg->parent_id)));
                 json_object_set_new(doc, "parent", p);
         } else {
                 json_object_set_new(doc, "parent", json_null());
@@ -49,9 +51,15 @@ static void nodectl_status(struct control_req *q)
                 json_object_set_new(o, "name", json_string(ch->name));
                 json_object_set_new(o, "online", json_boolean(ch->connected));
                 json_object_set_new(o, "applied_seq", json_integer((json_int_t)link_applied(&ch->link)));
+                /* Issue 17: changes of this child held here, not applied. */
+                json_object_set_new(o, "dead_letters", json_integer((json_int_t)deadletter_watch_held(n->dead, ch->id)));
                 json_array_append_new(children, o);
         }
         json_object_set_new(doc, "children", children);
+        /* Issue 17: every dead letter held here (as last counted, at most a
+         * sweep ago; `known` false before the first count). */
+        json_object_set_new(doc, "dead_letters", json_pack("{s:I,s:b}", "held", (json_int_t)n->dead->held, "known",
+                                                            n->dead->loaded));
         {
                 /* Art 23(5): forks in children's access logs are alarms. */
                 json_t *a = json_object();

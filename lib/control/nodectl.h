@@ -10,6 +10,7 @@
 
 #include "base/keys.h"
 #include "control/control.h"
+#include "delivery/deadletter.h"
 #include "delivery/delivery.h"
 #include "features/audit.h"
 #include "features/stream_gate.h"
@@ -25,6 +26,7 @@ struct nodectl {
         struct audit *audit;
         struct view *view;
         struct stream_gate *gate;       /* its counters in status */
+        struct deadletter_watch *dead;  /* dead letters held, per peer (issue 17) */
         uint64_t started_ms;            /* loop time the node started */
         bool stopping;                  /* probes waiting give up */
 };

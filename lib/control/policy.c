@@ -49,6 +49,10 @@ const struct policy_rule policy_rules[] = {
         RULE("node.enroll", NULL, "an admin of this node", NULL, { ADM, POLICY_HERE }),
         RULE("node.remove", NULL, "an admin of this node", NULL, { ADM, POLICY_HERE }),
         RULE("link.probe", NULL, "an admin of this node", NULL, { ADM, POLICY_HERE }),
+        /* deadletterctl: what the links could not apply (issue 17) */
+        RULE("deadletter.list", NULL, "an admin of this node", NULL, { ADM, POLICY_HERE }),
+        RULE("deadletter.retry", NULL, "an admin of this node", NULL, { ADM, POLICY_HERE }),
+        RULE("deadletter.discard", NULL, "an admin of this node", NULL, { ADM, POLICY_HERE }),
 
         /* catalogctl: writes at the owning station (its handlers check the tier) */
         RULE("site.add", NULL, "an admin or registrar of this node", NULL, { ADM | REG, POLICY_HERE }),

@@ -14,6 +14,9 @@ struct change_batch {
         struct db_tx *tx;
         const char *via, *uplink;
         bool from_parent, snapshot;
+        const char *epoch;                      /* the next change's position (change_batch_at) */
+        uint64_t seq;
+        bool refused_unknown;                   /* the last change refused was of a newer kind */
         const struct change_kind *group;        /* set-based kind gathering rows, or NULL */
         unsigned notes;
         struct sqlarray cols[CHANGE_MAX_COLUMNS];
@@ -74,12 +77,30 @@ int change_batch_add(struct change_batch *b, const uint8_t *change, size_t len, 
 {
         const struct change_kind *k;
         Vigil__Change *c = NULL;
-        int r = wire_decode_change(change, len, &c, err, errlen);
+        int r;
 
+        b->refused_unknown = false;
+        r = wire_decode_change(change, len, &c, err, errlen);
         if (r < 0)
                 return r;
         k = change_kind_of(b->t, (int)c->kind_case);
-        if (!k) {
+        if (!k && c->kind_case == VIGIL__CHANGE__KIND__NOT_SET && c->base.n_unknown_fields > 0 && !b->from_parent &&
+            b->uplink && !b->snapshot) {
+                /* Issue 17: a kind this node does not know (a newer child:
+                 * protobuf-c keeps its field in unknown_fields, the case
+                 * NOT_SET) goes up as it came, the bytes unchanged, for a
+                 * tier that knows it; a snapshot's item does not (every
+                 * snapshot would send it again). */
+                change_flush(b);
+                change_forward(b->tx, b->uplink, change, len);
+                r = CHANGE_FORWARDED;
+        } else if (!k && c->kind_case == VIGIL__CHANGE__KIND__NOT_SET && c->base.n_unknown_fields > 0) {
+                snprintf(err, errlen, "a kind of change unknown here (field %u)%s", c->base.unknown_fields[0].tag,
+                         b->from_parent ? ", from the parent"
+                                        : b->uplink ? ", in a snapshot: not forwarded" : ", and nowhere to forward it");
+                b->refused_unknown = !b->snapshot;
+                r = -EBADMSG;
+        } else if (!k) {
                 snprintf(err, errlen, "unknown kind of change");
                 r = -EBADMSG;
         } else if (!(k->from & (b->from_parent ? CHANGE_FROM_PARENT : CHANGE_FROM_CHILD))) {
@@ -99,6 +120,39 @@ int change_batch_add(struct change_batch *b, const uint8_t *change, size_t len, 
         }
         wire_change_free(c);
         return r;
+}
+
+void change_batch_at(struct change_batch *b, const char *epoch, uint64_t seq)
+{
+        b->epoch = epoch;
+        b->seq = seq;
+}
+
+bool change_batch_refused_unknown(const struct change_batch *b)
+{
+        return b->refused_unknown;
+}
+
+const char *change_batch_epoch(const struct change_batch *b)
+{
+        return b->seq ? b->epoch : NULL;
+}
+
+uint64_t change_batch_seq(const struct change_batch *b)
+{
+        return b->seq;
+}
+
+const char *change_kind_name(const struct change_table *t, const uint8_t *change, size_t len)
+{
+        Vigil__Change *c = NULL;
+        const struct change_kind *k;
+
+        if (wire_decode_change(change, len, &c, NULL, 0) < 0)
+                return NULL;
+        k = change_kind_of(t, (int)c->kind_case);
+        wire_change_free(c);
+        return k ? k->name : NULL;
 }
 
 unsigned change_batch_finish(struct change_batch *b)

@@ -80,10 +80,30 @@ const struct change_kind *change_kind_of(const struct change_table *t, int kind_
  *  snapshot's. Caller owns the result; change_batch_finish() frees it. */
 struct change_batch *change_batch_new(const struct change_table *t, struct db_tx *tx, const char *via,
                                       const char *uplink, bool from_parent, bool snapshot);
-/** Add CHANGE (LEN bytes). A change that does not decode, of a kind not
- *  registered, or from the wrong side is refused with -EBADMSG and a reason
- *  in ERR; so is one the kind refuses. Nothing is added for it then. */
+/** Add CHANGE (LEN bytes): 0, or CHANGE_FORWARDED for a kind this node
+ *  does not know (a Change with its case NOT_SET and an unknown field)
+ *  from a child at a tier with a parent, outside a snapshot: it goes up
+ *  unchanged (change_forward; issue 17). A change that does not decode, of
+ *  another kind not registered, or from the wrong side is refused with
+ *  -EBADMSG and a reason in ERR; so is one the kind refuses. Nothing is
+ *  added for it then. */
+#define CHANGE_FORWARDED 1
 int change_batch_add(struct change_batch *b, const uint8_t *change, size_t len, char *err, size_t errlen);
+/** Whether the change refused last was of a kind this node does not know
+ *  (outside a snapshot): from the parent, the link sends it on down to
+ *  every child as it came (a middle tier cannot tell which it is for;
+ *  issue 17); at the city, or at a station, it is a dead letter. */
+bool change_batch_refused_unknown(const struct change_batch *b);
+/** The next change added is the delta SEQ (> 0) of the peer's epoch EPOCH
+ *  (borrowed, kept until the next call): a kind that refuses it in SQL
+ *  holds it as a dead letter there (issue 17). */
+void change_batch_at(struct change_batch *b, const char *epoch, uint64_t seq);
+/** That position: the epoch (NULL if none was given: a snapshot's item)
+ *  and the sequence number (0 then). */
+const char *change_batch_epoch(const struct change_batch *b);
+uint64_t change_batch_seq(const struct change_batch *b);
+/** The name of CHANGE's kind if it decodes to one registered, else NULL. */
+const char *change_kind_name(const struct change_table *t, const uint8_t *change, size_t len);
 /** Emit what is still gathered, free B; returns the notes made. */
 unsigned change_batch_finish(struct change_batch *b);
 

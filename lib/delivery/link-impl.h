@@ -79,6 +79,13 @@ struct link_ctx {
         bool in_tx;       /* ... read in another's transaction (link_read_in) */
         bool gathered;    /* applied with other children's (link_gather_add) */
         unsigned notes;   /* what the applied changes noted (change_batch_note) */
+        /* Issue 17: the changes it takes from the item after the N_ITEMS
+         * whole ones (taking a failed batch apart), its statements that
+         * apply changes, [stmt_first, stmt_end), and whether it holds
+         * change FIRST as a dead letter instead (HOLD). */
+        uint32_t part;
+        int stmt_first, stmt_end;
+        bool hold;
 };
 
 /* link.c */

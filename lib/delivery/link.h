@@ -181,11 +181,19 @@ struct link {
                 uint64_t applied_at_tick;
                 bool heard;             /* the peer sent a Delta or snapshot this session */
                 unsigned quiet_ticks;   /* beats since something last moved */
+                /* A batch failed at one of its changes (issue 17): up to
+                 * careful_until, at most careful_span changes a
+                 * transaction, one at a time, until the change that fails
+                 * alone is held as a dead letter (link_recv.c). 0: not. */
+                uint64_t careful_until;
+                uint64_t careful_span;
         } in;
 
         /* counters */
         unsigned long sent, received, duplicates, gaps, applied_count, bad_changes;
         unsigned long stalls;   /* resynchronised for want of progress */
+        unsigned long dead_letters;     /* held by this link (issue 17), since the start */
+        unsigned long forwarded_unknown;  /* changes of kinds unknown here sent on up */
 };
 
 /* What every link of a node shares: the node's configuration and

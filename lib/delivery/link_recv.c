@@ -18,6 +18,7 @@
 #include "base/log.h"
 #include "base/vtime.h"
 #include "db/db.h"
+#include "delivery/deadletter.h"
 #include "wire/wire.h"
 
 void link_inbox_clear(struct link *l)
@@ -35,6 +36,7 @@ void link_inbox_clear(struct link *l)
         l->in.unsubmitted = l->in.unsubmitted_other = 0;
         l->in.applying = 0;
         l->in.step_inflight = false;
+        l->in.careful_until = 0;
 }
 
 void link_inbox_pop(struct link *l, int n)
@@ -295,6 +297,111 @@ static void link_rewind(struct link *l)
         }
 }
 
+static void link_on_applied(void *arg, struct db_tx *tx, int err, const char *msg);
+
+/* SQLSTATE classes of a failure that says nothing of the change: the
+ * connection, a serialisation failure or deadlock, resources, a lock, an
+ * operator, the system. The same change may well apply next time. */
+static bool link_sqlstate_transient(const char *state)
+{
+        static const char *const classes[] = { "08", "40", "53", "55", "57", "58", "XX" };
+        size_t i;
+
+        if (!state || strlen(state) != 5)
+                return false;
+        for (i = 0; i < sizeof(classes) / sizeof(classes[0]); i++)
+                if (strncmp(state, classes[i], 2) == 0)
+                        return true;
+        return false;
+}
+
+/* Whether TX, applying C's batch alone, failed at one of its changes for a
+ * reason of theirs (issue 17): not at its link_accept (out of order: the
+ * link resynchronises), not holding a dead letter, not transient. */
+static bool link_failed_at_change(const struct link_ctx *c, struct db_tx *tx)
+{
+        int i;
+
+        if (c->hold || c->gathered)
+                return false;
+        for (i = 0; i < c->stmt_end; i++) {
+                PGresult *r = db_tx_result(tx, i);
+                if (r && PQresultStatus(r) == PGRES_FATAL_ERROR)
+                        return i >= c->stmt_first && !link_sqlstate_transient(PQresultErrorField(r, PG_DIAG_SQLSTATE));
+        }
+        return false;
+}
+
+/* Hold the change at the head of the inbox, SEQ, as a dead letter for WHY,
+ * in a transaction that also consumes its sequence number (link_accept):
+ * it is consumed once, held or applied, never both; then the link goes on.
+ * Nothing else of ours is in flight. */
+static void link_hold_head(struct link *l, uint64_t seq, const char *why)
+{
+        struct link_item *it = l->in.inbox;
+        struct link_ctx *c;
+        struct db_tx *tx;
+        const ProtobufCBinaryData *d;
+        char s[24], reason[600];
+        const char *p[4] = { l->peer_id, l->in.peer_epoch, s, s };
+
+        if (!it || it->env->body_case != VIGIL__ENVELOPE__BODY_DELTA || it->env->seq + it->skip != seq) {
+                link_resync(l, why);   /* cannot be: the head is what failed */
+                return;
+        }
+        d = wire_delta_change(it->env->delta, it->skip);
+        c = link_ctx_new(l);
+        c->first = c->last = seq;
+        c->hold = true;
+        if (it->n == 1)
+                c->n_items = 1;
+        else
+                c->part = 1;
+        snprintf(s, sizeof(s), "%" PRIu64, seq);
+        snprintf(reason, sizeof(reason), "applying it failed: %s", why);
+        l->bad_changes++;
+        log_error("link", "peer=%s seq=%" PRIu64 " msg=\"change fails alone, held as a dead letter; the link goes "
+                  "on\" reason=\"%s\"", l->peer_id, seq, why);
+        tx = db_tx_new();
+        db_tx_add(tx, "SELECT link_accept($1, $2, $3, $4)", 4, p, NULL, NULL);
+        deadletter_hold_add(tx, l->peer_id, l->in.peer_epoch, seq, d->data, d->len,
+                            change_kind_name(l->set->kinds, d->data, d->len), reason);
+        c->stmt_first = c->stmt_end = db_tx_count(tx);
+        /* Applied (popped) like any, behind nothing: careful until it is. */
+        if (l->in.careful_until < seq)
+                l->in.careful_until = seq;
+        l->in.cursor = NULL;
+        l->in.applying++;
+        db_submit(l->set->db, tx, link_on_applied, c);
+}
+
+/* C's batch, applied alone, failed at one of its changes (issue 17): find
+ * the change, without giving up the rest. Transactions of ours behind it
+ * fail at their link_accept: forgotten (their callbacks are stale from
+ * now). The range is applied again in halves, a half that fails halved
+ * again, down to the one change that fails alone: that one is held as a
+ * dead letter, and what follows it in the range goes in one transaction
+ * again. Past the range, full batches. */
+static void link_take_apart(struct link *l, struct link_ctx *c, const char *why)
+{
+        uint64_t span = c->last - c->first + 1, first = c->first;
+
+        l->in.apply_gen++;
+        l->in.applying = 0;
+        free(c);
+        link_rewind(l);
+        if (span == 1) {
+                link_hold_head(l, first, why);
+                return;
+        }
+        if (l->in.careful_until < first + span - 1)
+                l->in.careful_until = first + span - 1;
+        l->in.careful_span = span / 2;
+        log_warn("link", "peer=%s msg=\"a batch failed at one of its changes; applying it in parts to find it\" "
+                 "first=%" PRIu64 " changes=%" PRIu64 " reason=\"%s\"", l->peer_id, first, span, why);
+        link_pump_apply(l);
+}
+
 static void link_on_applied(void *arg, struct db_tx *tx, int err, const char *msg)
 {
         struct link_ctx *c = arg;
@@ -317,6 +424,10 @@ static void link_on_applied(void *arg, struct db_tx *tx, int err, const char *ms
                 link_pump_apply(l);
                 return;
         }
+        if (err == -EPROTO && link_failed_at_change(c, tx)) {
+                link_take_apart(l, c, msg);
+                return;
+        }
         if (err) {
                 free(c);
                 if (err == -EPROTO)
@@ -328,7 +439,24 @@ static void link_on_applied(void *arg, struct db_tx *tx, int err, const char *ms
         notes = c->notes;
         l->in.applied = c->last;
         l->applied_count += (unsigned long)(c->last - c->first + 1);
+        if (c->hold)
+                l->dead_letters++;
         link_inbox_pop(l, c->n_items);
+        if (c->part) {
+                /* The rest of that Delta waits at the head. */
+                l->in.inbox->skip += c->part;
+                l->in.inbox->n -= c->part;
+        }
+        if (l->in.careful_until) {
+                if (c->hold)
+                        l->in.careful_span = LINK_BATCH;   /* the rest of the range, whole again */
+                if (l->in.applied >= l->in.careful_until) {
+                        log_info("link", "peer=%s msg=\"the failed batch is through; full batches again\" "
+                                 "applied=%" PRIu64, l->peer_id, l->in.applied);
+                        l->in.careful_until = 0;
+                }
+                link_rewind(l);   /* nothing else of ours was in flight */
+        }
         free(c);
         link_ack(l, l->in.applied);
         link_after_apply(l, tx);
@@ -336,8 +464,39 @@ static void link_on_applied(void *arg, struct db_tx *tx, int err, const char *ms
         link_pump_apply(l);
 }
 
-/* The deltas from the cursor on (at most LINK_BATCH changes) in one
- * transaction: link_accept, then each change through the kinds' table. */
+/* A change of C's batch at SEQ (D) that the C checks refused (undecodable,
+ * from the wrong side, refused by its kind, of a kind unknown here with
+ * nowhere to forward it): held as a dead letter in the batch's
+ * transaction, so its sequence number is consumed with the rest and it is
+ * not lost either (issue 17). */
+static void link_hold_refused(struct link *l, struct db_tx *tx, uint64_t seq, const ProtobufCBinaryData *d,
+                              const char *why)
+{
+        l->bad_changes++;
+        l->dead_letters++;
+        log_error("link", "peer=%s seq=%" PRIu64 " msg=\"change refused, held as a dead letter\" reason=\"%s\"",
+                  l->peer_id, seq, why);
+        deadletter_hold_add(tx, l->peer_id, l->in.peer_epoch, seq, d->data, d->len,
+                            change_kind_name(l->set->kinds, d->data, d->len), why);
+}
+
+/* A change of a kind unknown here from the parent, D: on down to every
+ * child as it came, in the batch's transaction (store and forward), for
+ * the stations that know it; where none does, it is a dead letter there
+ * (issue 17). */
+static void link_forward_down(struct link *l, struct db_tx *tx, const ProtobufCBinaryData *d)
+{
+        struct link_set *set = l->set;
+        int i;
+
+        for (i = 0; i < set->n_children; i++)
+                change_forward(tx, set->children[i]->peer_id, d->data, d->len);
+        l->forwarded_unknown++;
+}
+
+/* The deltas from the cursor on (at most LINK_BATCH changes; fewer while
+ * a failed batch is taken apart) in one transaction: link_accept, then
+ * each change through the kinds' table. */
 static void link_apply_deltas(struct link *l)
 {
         struct link_set *set = l->set;
@@ -348,36 +507,53 @@ static void link_apply_deltas(struct link *l)
         char first[24], last[24], err[256];
         const char *p[4] = { l->peer_id, l->in.peer_epoch, first, last };
         struct change_batch *b;
-        int n = 0, changes = 0;
+        int n = 0, i, changes = 0, limit = LINK_BATCH;
         unsigned notes;
 
         c->first = l->in.cursor->env->seq + l->in.cursor->skip;
+        if (l->in.careful_until) {
+                uint64_t left = l->in.careful_until - c->first + 1;
+                limit = (int)(left < l->in.careful_span ? left : l->in.careful_span);
+        }
         for (it = l->in.cursor; it && it->env->body_case == VIGIL__ENVELOPE__BODY_DELTA &&
-                            changes < LINK_BATCH; it = it->next) {
-                c->last = it->env->seq + it->skip + it->n - 1;
-                changes += (int)it->n;
+                            changes < limit; it = it->next) {
+                uint32_t take = it->n;
+                if (l->in.careful_until && changes + (int)take > limit)
+                        c->part = take = (uint32_t)(limit - changes);   /* < it->n */
+                c->last = it->env->seq + it->skip + take - 1;
+                changes += (int)take;
+                if (c->part)
+                        break;
                 n++;
         }
         c->n_items = n;
-        gather = link_gather_wanted(l, changes);
+        gather = !l->in.careful_until && link_gather_wanted(l, changes);
         tx = gather ? link_gather_tx(set) : db_tx_new();
         snprintf(first, sizeof(first), "%" PRIu64, c->first);
         snprintf(last, sizeof(last), "%" PRIu64, c->last);
         db_tx_add(tx, "SELECT link_accept($1, $2, $3, $4)", 4, p, NULL, NULL);
+        c->stmt_first = db_tx_count(tx);
         b = change_batch_new(set->kinds, tx, l->peer_id, link_set_parent_id(set), l->dir == LINK_TO_PARENT, false);
-        for (it = l->in.cursor; n-- > 0; it = it->next) {
-                for (uint32_t k = it->skip; k < it->skip + it->n; k++) {
+        for (it = l->in.cursor, i = 0; i < n + (c->part ? 1 : 0); i++) {
+                uint32_t end = i < n ? it->skip + it->n : it->skip + c->part;
+                for (uint32_t k = it->skip; k < end; k++) {
                         const ProtobufCBinaryData *d = wire_delta_change(it->env->delta, k);
-                        if (change_batch_add(b, d->data, d->len, err, sizeof(err)) < 0) {
-                                /* A change the peer may not send: counted, logged,
-                                 * skipped; its sequence number is still consumed. */
-                                l->bad_changes++;
-                                log_warn("link", "peer=%s seq=%" PRIu64 " msg=\"change refused\" reason=\"%s\"",
-                                         l->peer_id, it->env->seq + k, err);
-                        }
+                        int r;
+                        change_batch_at(b, l->in.peer_epoch, it->env->seq + k);
+                        r = change_batch_add(b, d->data, d->len, err, sizeof(err));
+                        if (r < 0 && l->dir == LINK_TO_PARENT && set->n_children > 0 &&
+                            change_batch_refused_unknown(b))
+                                link_forward_down(l, tx, d);
+                        else if (r < 0)
+                                link_hold_refused(l, tx, it->env->seq + k, d, err);
+                        else if (r == CHANGE_FORWARDED)
+                                l->forwarded_unknown++;
                 }
+                if (i < n)
+                        it = it->next;
         }
         c->notes = change_batch_finish(b);
+        c->stmt_end = db_tx_count(tx);
         l->in.cursor = it;
         l->in.unsubmitted -= changes;
         l->in.applying++;
@@ -414,6 +590,10 @@ void link_pump_apply(struct link *l)
                          * costs a commit and a statement per kind) when
                          * deltas stream in; an idle link applies at once. */
                         if (l->in.applying > 0 && !link_full_batch_waiting(l))
+                                return;
+                        /* Taking a failed batch apart: one transaction at
+                         * a time, so that the one failing is the only one. */
+                        if (l->in.careful_until && l->in.applying > 0)
                                 return;
                         link_apply_deltas(l);
                 } else {

@@ -97,12 +97,13 @@ static bool officer_unit_ok(const char *unit, const char *via)
 }
 
 static int officer_add_officer(struct db_tx *tx, const Vigil__Officer *o, const char *via, const char *uplink,
-                               bool snapshot, const uint8_t *change, size_t len, char *err, size_t errlen)
+                               bool snapshot, const uint8_t *change, size_t len, const char *epoch, uint64_t seq,
+                               char *err, size_t errlen)
 {
         struct sqlarray roles = { .type = SQLARRAY_TEXT };
-        char version[24];
-        const char *p[13];
-        int lens[13] = { 0 }, fmts[13] = { 0 };
+        char version[24], seqbuf[24];
+        const char *p[15];
+        int lens[15] = { 0 }, fmts[15] = { 0 };
         size_t i;
 
         if (!o->badge || !o->has_version || !officer_unit_ok(o->unit, via) ||
@@ -129,8 +130,13 @@ static int officer_add_officer(struct db_tx *tx, const Vigil__Officer *o, const 
         p[12] = (const char *)change;
         lens[12] = (int)len;
         fmts[12] = 1;
-        db_tx_add(tx, "SELECT officer_apply($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::text[], $11, $12, $13)", 13,
-                  p, lens, fmts);
+        /* Where the change came in the child's stream: a refusal is held
+         * there as a dead letter (issue 17). */
+        snprintf(seqbuf, sizeof(seqbuf), "%" PRIu64, seq);
+        p[13] = epoch;
+        p[14] = epoch ? seqbuf : NULL;
+        db_tx_add(tx, "SELECT officer_apply($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::text[], $11, $12, $13, $14, "
+                      "$15::bigint)", 15, p, lens, fmts);
         sqlarray_deinit(&roles);
         return 0;
 }
@@ -186,7 +192,8 @@ static int officer_add(void *arg, struct change_batch *b, const Vigil__Change *c
         if (r->hooks.changed)
                 r->hooks.changed(r->hooks.arg);
         if (c->kind_case == VIGIL__CHANGE__KIND_OFFICER)
-                return officer_add_officer(tx, c->officer, via, uplink, snapshot, change, len, err, errlen);
+                return officer_add_officer(tx, c->officer, via, uplink, snapshot, change, len, change_batch_epoch(b),
+                                           change_batch_seq(b), err, errlen);
         return officer_add_delegation(tx, c->delegation, via, uplink, snapshot, change, len, err, errlen);
 }
 

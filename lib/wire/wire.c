@@ -322,6 +322,11 @@ static int check_change(const Vigil__Change *c, char *err, size_t errlen)
                                     "a 64-byte signature are required");
                 return 0;
         case VIGIL__CHANGE__KIND__NOT_SET:
+                /* A kind newer than this build (its field is among the
+                 * unknown ones): the kinds' table decides, forwarding it
+                 * or refusing it (delivery/change.c; issue 17). */
+                if (c->base.n_unknown_fields > 0)
+                        return 0;
                 return fail(err, errlen, "change: no kind set");
         default:
                 return 0;

@@ -279,10 +279,14 @@ END $$;
 -- same unit's through another child), or a key already another badge's, is
 -- refused: never overwritten (the real officer's row stays), never an SQL
 -- error (the child's link would stop), but recorded (the access log and a
--- 'collision' alarm, which vigild logs once), and not forwarded up.
+-- 'collision' alarm, which vigild logs once), and not forwarded up. A
+-- delta so refused (P_SEQ of P_VIA's epoch P_EPOCH; NULL for a snapshot's
+-- item) is a dead letter too (issue 17): one key is one officer, and the
+-- second badge claiming it from another station waits, whole, for an
+-- admin, while the rest of the child's changes go on.
 CREATE OR REPLACE FUNCTION officer_apply(p_via text, p_uplink text, p_snapshot boolean, p_badge text,
         p_version bigint, p_removed boolean, p_name text, p_unit text, p_credential text, p_roles text[],
-        p_public_key text, p_active boolean, p_change bytea) RETURNS boolean
+        p_public_key text, p_active boolean, p_change bytea, p_epoch text, p_seq bigint) RETURNS boolean
 LANGUAGE plpgsql AS $$
 DECLARE
     changed boolean := false;
@@ -308,6 +312,9 @@ BEGIN
                 SELECT p_via, 0, 'collision', why
                 WHERE NOT EXISTS (SELECT 1 FROM audit_alarms a WHERE a.node_id = p_via AND a.kind = 'collision'
                                   AND a.detail = why);
+            IF p_seq IS NOT NULL THEN
+                PERFORM dead_letter_hold(p_via, p_epoch, p_seq, p_change, 'officer', why);
+            END IF;
             RETURN false;
         END IF;
     END IF;

@@ -420,3 +420,77 @@ RETURNS void LANGUAGE sql AS $$
         FROM unnest(p_probe_ids, p_numbers, p_sent_us) AS u(i, n, s)
         ON CONFLICT DO NOTHING;
 $$;
+
+-- --- Dead letters (issue 17, known fault 1; 015_dead_letters.sql) ---------
+--
+-- Change P_SEQ of peer P_PEER (epoch P_EPOCH), P_CHANGE as it came, cannot
+-- be applied for P_REASON: keep it, in the transaction that consumes its
+-- sequence number (vigild adds link_accept), and record it on the access
+-- log, whose records go up the tree like every node's (the alarm the
+-- ancestors see). Held again at the same position (a retry that failed the
+-- same way), the row says so instead of a second one. Returns its ID.
+CREATE OR REPLACE FUNCTION dead_letter_hold(p_peer text, p_epoch text, p_seq bigint, p_change bytea,
+        p_kind text, p_reason text) RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    held_id bigint;
+BEGIN
+    INSERT INTO dead_letters AS d (peer_id, epoch, seq, change, kind, reason)
+        VALUES (p_peer, p_epoch, p_seq, p_change, p_kind, left(coalesce(p_reason, 'no reason given'), 1000))
+        ON CONFLICT (peer_id, epoch, seq) DO UPDATE SET reason = EXCLUDED.reason, refused_again_at = now()
+        RETURNING d.id INTO held_id;
+    PERFORM audit_append(p_peer, 'deadletter.hold', 'refused', NULL, NULL, NULL, NULL, NULL, NULL,
+                         format('dead letter %s: change %s of %s (epoch %s, %s) not applied: %s', held_id, p_seq,
+                                p_peer, p_epoch, coalesce(p_kind, 'a kind unknown here'), p_reason));
+    RETURN held_id;
+END $$;
+
+-- Dead letter P_ID, held, about to be applied again (`deadletter retry`,
+-- in the transaction that applies its bytes, after them) by P_BY: it is
+-- retried now. Raises (so nothing of the retry commits) if it is not held
+-- any more, or if applying it was refused again (dead_letter_hold, above,
+-- in this transaction).
+CREATE OR REPLACE FUNCTION dead_letter_retried(p_id bigint, p_by text) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    d dead_letters;
+BEGIN
+    SELECT * INTO d FROM dead_letters WHERE id = p_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'no dead letter %', p_id USING ERRCODE = 'VGDL1';
+    END IF;
+    IF d.state <> 'held' THEN
+        RAISE EXCEPTION 'dead letter % is already %', p_id, d.state USING ERRCODE = 'VGDL1';
+    END IF;
+    IF d.refused_again_at = now() THEN
+        RAISE EXCEPTION 'dead letter %: refused again: %', p_id, d.reason USING ERRCODE = 'VGDL1';
+    END IF;
+    UPDATE dead_letters SET state = 'retried', decided_by = p_by, decided_at = now() WHERE id = p_id;
+    PERFORM audit_append(p_by, 'deadletter.retry', 'ok', NULL, NULL, NULL, NULL, NULL, NULL,
+                         format('dead letter %s (change %s of %s, %s) applied', p_id, d.seq, d.peer_id,
+                                coalesce(d.kind, 'a kind unknown here')));
+END $$;
+
+-- An admin (P_BY) gives dead letter P_ID up, for P_REASON: it stays, as
+-- discarded, and the access log says who and why.
+CREATE OR REPLACE FUNCTION dead_letter_discard(p_id bigint, p_by text, p_reason text) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    d dead_letters;
+BEGIN
+    IF coalesce(btrim(p_reason), '') = '' THEN
+        RAISE EXCEPTION 'a discard needs a reason (--reason TEXT)' USING ERRCODE = 'VGDL1';
+    END IF;
+    SELECT * INTO d FROM dead_letters WHERE id = p_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'no dead letter %', p_id USING ERRCODE = 'VGDL1';
+    END IF;
+    IF d.state <> 'held' THEN
+        RAISE EXCEPTION 'dead letter % is already %', p_id, d.state USING ERRCODE = 'VGDL1';
+    END IF;
+    UPDATE dead_letters SET state = 'discarded', decided_by = p_by, decided_at = now(), decision = p_reason
+        WHERE id = p_id;
+    PERFORM audit_append(p_by, 'deadletter.discard', 'ok', NULL, NULL, NULL, NULL, NULL, NULL,
+                         format('dead letter %s (change %s of %s, %s: %s) discarded: %s', p_id, d.seq, d.peer_id,
+                                coalesce(d.kind, 'a kind unknown here'), d.reason, p_reason));
+END $$;

@@ -81,6 +81,11 @@ BEGIN
     -- An alarm is evidence of a rewritten log: raised, read, never cleared.
     REVOKE UPDATE, DELETE ON audit_alarms, audit_alarms_logged FROM vigil_writer;
     REVOKE INSERT, DELETE ON audit_sent FROM vigil_writer;
+    -- A dead letter is kept whole (issue 17): held, then retried or
+    -- discarded, never removed; its bytes and position never change.
+    REVOKE UPDATE, DELETE ON dead_letters FROM vigil_writer;
+    GRANT UPDATE (reason, refused_again_at, state, decided_by, decided_at, decision) ON dead_letters
+        TO vigil_writer;
     FOREACH t IN ARRAY vigil_guarded_tables() LOOP
         CONTINUE WHEN to_regclass('public.' || t) IS NULL;
         EXECUTE format('REVOKE INSERT, UPDATE, DELETE ON %I FROM vigil_writer', t);

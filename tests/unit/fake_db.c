@@ -379,6 +379,27 @@ void fake_db_complete(struct db *db, int err, const char *msg)
         db_tx_free(tx);
 }
 
+void fake_db_fail_at(struct db *db, int stmt, const char *msg)
+{
+        struct db_tx *tx = db->head;
+        int i;
+
+        CHECK(tx != NULL && stmt >= 0 && stmt < tx->n);
+        if (!tx->results) {
+                tx->results = calloc((size_t)tx->n, sizeof(*tx->results));
+                CHECK(tx->results != NULL);
+        }
+        /* As in a pipeline: those before it ran, it failed, those after
+         * it were aborted. */
+        for (i = 0; i < tx->n; i++) {
+                if (tx->results[i])
+                        PQclear(tx->results[i]);
+                tx->results[i] = PQmakeEmptyPGresult(NULL, i < stmt ? PGRES_COMMAND_OK
+                                                          : i == stmt ? PGRES_FATAL_ERROR : PGRES_PIPELINE_ABORTED);
+        }
+        fake_db_complete(db, -EPROTO, msg);
+}
+
 int fake_db_fail_all(struct db *db)
 {
         int n = 0;

@@ -68,6 +68,11 @@ void fake_tx_set_result(struct db_tx *tx, int i, PGresult *res);
  *  with MSG. Its callbacks run, then it is freed. CHECK fails if none
  *  waits. */
 void fake_db_complete(struct db *db, int err, const char *msg);
+/** Fail DB's next transaction with -EPROTO and MSG at its statement STMT,
+ *  as PostgreSQL does in a pipeline: the statements before it have a
+ *  result, STMT a fatal error (with no SQLSTATE), those after it are
+ *  aborted. */
+void fake_db_fail_at(struct db *db, int stmt, const char *msg);
 /** Fail every waiting transaction with -ECONNRESET, in order, including
  *  those their callbacks submit meanwhile; returns how many. */
 int fake_db_fail_all(struct db *db);

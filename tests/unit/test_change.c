@@ -175,6 +175,66 @@ static void test_unknown_kind_refused(void)
         db_tx_free(tx);
 }
 
+/* Issue 17: a Change of a kind this node's build does not know (a newer
+ * child: protobuf-c keeps the field in unknown_fields, the case NOT_SET)
+ * goes up unchanged from a middle tier, in order with the rest (a group
+ * gathered before it is emitted first); where nothing can forward it (the
+ * city, from the parent, a snapshot's item) it is refused with the reason,
+ * for the link to hold as a dead letter. Before, it was refused
+ * everywhere and dropped. */
+static void test_unknown_field_forwarded(void)
+{
+        /* Field 99, length-delimited, "abc". */
+        static const uint8_t newer[6] = { 0x9a, 0x06, 0x03, 'a', 'b', 'c' };
+        struct {
+                const char *uplink;
+                bool from_parent, snapshot;
+                const char *why;
+        } refused[] = {
+                { NULL, false, false, "nowhere to forward it" },
+                { DISTRICT, true, false, "from the parent" },
+                { DISTRICT, false, true, "in a snapshot" },
+        };
+        struct db_tx *tx = db_tx_new();
+        struct change_batch *b = change_batch_new(&t.kinds, tx, STATION, DISTRICT, false, false);
+        char err[256];
+        size_t i;
+
+        CHECK(add_probe(b, 1, STATION) == 0);
+        CHECK(change_batch_add(b, newer, sizeof(newer), err, sizeof(err)) == CHANGE_FORWARDED);
+        CHECK(add_probe(b, 2, STATION) == 0);
+        change_batch_finish(b);
+        CHECK(fake_tx_statements(tx) == 3);
+        check_probes(tx, 0, 1, 1);
+        CHECK_STREQ(fake_tx_sql(tx, 1), "SELECT outbox_append($1, ARRAY[$2::bytea])");
+        CHECK_STREQ(fake_tx_param(tx, 1, 0), DISTRICT);
+        CHECK(fake_tx_param_format(tx, 1, 1) == 1 && fake_tx_param_len(tx, 1, 1) == (int)sizeof(newer));
+        CHECK(memcmp(fake_tx_param(tx, 1, 1), newer, sizeof(newer)) == 0);
+        check_probes(tx, 2, 2, 1);
+        db_tx_free(tx);
+        for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+                tx = db_tx_new();
+                b = change_batch_new(&t.kinds, tx, STATION, refused[i].uplink, refused[i].from_parent,
+                                     refused[i].snapshot);
+                CHECK(change_batch_add(b, newer, sizeof(newer), err, sizeof(err)) == -EBADMSG);
+                CHECK_CONTAINS(err, "unknown here (field 99)");
+                CHECK(change_batch_refused_unknown(b) == !refused[i].snapshot);
+                CHECK_CONTAINS(err, refused[i].why);
+                change_batch_finish(b);
+                CHECK(fake_tx_statements(tx) == 0);
+                db_tx_free(tx);
+        }
+        /* No field at all is no newer kind: refused, not forwarded. */
+        tx = db_tx_new();
+        b = change_batch_new(&t.kinds, tx, STATION, DISTRICT, false, false);
+        CHECK(change_batch_add(b, newer, 0, err, sizeof(err)) == -EBADMSG);
+        CHECK_STREQ(err, "change: no kind set");
+        CHECK(change_kind_name(&t.kinds, newer, sizeof(newer)) == NULL);
+        change_batch_finish(b);
+        CHECK(fake_tx_statements(tx) == 0);
+        db_tx_free(tx);
+}
+
 static void test_undecodable_refused(void)
 {
         struct db_tx *tx = db_tx_new();
@@ -375,6 +435,7 @@ int main(void)
         RUN(test_register_and_lookup);
         RUN(test_register_refuses_bugs);
         RUN(test_unknown_kind_refused);
+        RUN(test_unknown_field_forwarded);
         RUN(test_undecodable_refused);
         RUN(test_wrong_way_refused);
         RUN(test_grouping);

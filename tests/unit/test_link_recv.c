@@ -191,13 +191,46 @@ static void test_recv_deltas(void)
         node_deinit(&n);
 }
 
+/* Statement I of TX holds change SEQ of PEER (epoch EPOCH), RAW (LEN
+ * bytes), of kind KIND (NULL: unknown), as a dead letter whose reason
+ * contains WHY (issue 17). */
+static void check_hold(const char *file, int line, const struct db_tx *tx, int i, const char *peer,
+                       const char *epoch, uint64_t seq, const uint8_t *raw, size_t len, const char *kind,
+                       const char *why)
+{
+        char s[24];
+
+        snprintf(s, sizeof(s), "%" PRIu64, seq);
+        if (i >= fake_tx_statements(tx) || !strstr(fake_tx_sql(tx, i), "dead_letter_hold(") ||
+            strcmp(fake_tx_param(tx, i, 0), peer) != 0 || strcmp(fake_tx_param(tx, i, 1), epoch) != 0 ||
+            strcmp(fake_tx_param(tx, i, 2), s) != 0 || fake_tx_param_format(tx, i, 3) != 1 ||
+            (raw && (fake_tx_param_len(tx, i, 3) != (int)len || memcmp(fake_tx_param(tx, i, 3), raw, len) != 0)) ||
+            fake_tx_param_len(tx, i, 3) <= 0 ||
+            (kind ? !fake_tx_param(tx, i, 4) || strcmp(fake_tx_param(tx, i, 4), kind) != 0
+                  : fake_tx_param(tx, i, 4) != NULL) ||
+            !fake_tx_param(tx, i, 5) || !strstr(fake_tx_param(tx, i, 5), why)) {
+                fprintf(stderr, "%s:%d: statement %d: expected dead_letter_hold(%s, %s, %s, <%zu bytes>, %s, ...%s...), "
+                        "got %s\n", file, line, i, peer, epoch, s, len, kind ? kind : "NULL", why,
+                        i < fake_tx_statements(tx) ? fake_tx_sql(tx, i) : "none");
+                if (i < fake_tx_statements(tx) && fake_tx_nparams(tx, i) == 6)
+                        fprintf(stderr, "  (%s, %s, %s, <%d bytes>, %s, %s)\n", fake_tx_param(tx, i, 0),
+                                fake_tx_param(tx, i, 1), fake_tx_param(tx, i, 2), fake_tx_param_len(tx, i, 3),
+                                fake_tx_param(tx, i, 4) ? fake_tx_param(tx, i, 4) : "NULL",
+                                fake_tx_param(tx, i, 5) ? fake_tx_param(tx, i, 5) : "NULL");
+                exit(1);
+        }
+}
+#define CHECK_HOLD(tx, i, peer, epoch, seq, raw, len, kind, why) \
+        check_hold(__FILE__, __LINE__, (tx), (i), (peer), (epoch), (seq), (raw), (len), (kind), (why))
+
 /* Changes of several kinds: set-based ones grouped, the order kept, a
  * change refused (by its kind, or as from the wrong side) counted and
- * skipped though its sequence is consumed; the notes the kinds made reach
- * the listeners. */
+ * held as a dead letter in the same transaction, its sequence consumed
+ * with the rest (issue 17: before, it was dropped for ever); the notes
+ * the kinds made reach the listeners. */
 static void test_recv_kinds_and_notes(void)
 {
-        uint8_t *changes[6];
+        uint8_t *changes[6], refused[256], wrong_way[256];
         size_t lens[6];
         struct db_tx *tx;
 
@@ -209,16 +242,20 @@ static void test_recv_kinds_and_notes(void)
         fake_probe(3, "refuse", &changes[3], &lens[3]);
         fake_state(STATION, &changes[4], &lens[4]);   /* node state does not come down */
         fake_probe(4, "x", &changes[5], &lens[5]);
+        memcpy(refused, changes[3], lens[3]);
+        memcpy(wrong_way, changes[4], lens[4]);
         rx_delta_of(&n.up, 101, changes, lens, 6);
         tx = NEXT_TX(n.db, "link_accept");
-        CHECK(fake_tx_statements(tx) == 4);
+        CHECK(fake_tx_statements(tx) == 6);
         CHECK_ACCEPT(tx, 0, CITY, "E1", 101, 106);
         CHECK_PROBES(tx, 1, 1, 2, CITY, CITY, "f");
         CHECK_STREQ(fake_tx_sql(tx, 2), "SELECT fake_apply_removed($1, $2, $3)");
         CHECK_STREQ(fake_tx_param(tx, 2, 0), STATION);
         CHECK_STREQ(fake_tx_param(tx, 2, 2), CITY);
-        CHECK_PROBES(tx, 3, 4, 1, CITY, CITY, "f");
-        CHECK(n.up.l.bad_changes == 2);
+        CHECK_HOLD(tx, 3, CITY, "E1", 104, refused, lens[3], "probe", "probe refused");
+        CHECK_HOLD(tx, 4, CITY, "E1", 105, wrong_way, lens[4], "state", "");
+        CHECK_PROBES(tx, 5, 4, 1, CITY, CITY, "f");
+        CHECK(n.up.l.bad_changes == 2 && n.up.l.dead_letters == 2);
         CHECK(n.submitted_notes == (n.tables.probe_note | n.tables.removed_note) && n.applied_notes == 0);
         fake_db_complete(n.db, 0, NULL);
         EXPECT_ACK(&n.up, 106);
@@ -343,6 +380,172 @@ static void test_recv_pipeline(void)
         CHECK(fake_db_pending(n.db) == 0 && n.up.l.in.inbox_len == 0);
         CHECK(link_applied(&n.up.l) == 25100 && n.up.l.applied_count == 25000);
         CHECK(n.applied == 6 && n.submitted == 6);
+        node_deinit(&n);
+}
+
+/* Issue 17, known fault 1: a batch that fails at one of its changes does
+ * not block the link for good (before, it resynchronised and failed again
+ * for ever). The later transactions in flight fail at their link_accept
+ * and are forgotten (no dead letters of them); the failed range goes again
+ * in halves, one transaction at a time, until the change that fails alone
+ * is held as a dead letter in a transaction that also consumes its
+ * sequence number (link_accept of it alone); then full batches again. */
+static void test_recv_poison_held(void)
+{
+        struct db_tx *tx;
+
+        node_init(&n, TIER_DISTRICT, 100000);
+        start_streaming(&n.up, "E1", 100, 0);
+        rx_delta(&n.up, 101, 8);
+        rx_delta(&n.up, 109, LINK_BATCH / 2);
+        rx_delta(&n.up, 109 + LINK_BATCH / 2, LINK_BATCH / 2);
+        CHECK(fake_db_pending(n.db) == 2);
+        CHECK_DELTA_TX(fake_db_peek(n.db, 0), CITY, "E1", 101, 108, CITY, CITY);
+        fake_db_fail_at(n.db, 1, "duplicate key value violates unique constraint");
+        /* The one behind it fails at its link_accept: nothing comes of it. */
+        fake_db_fail_at(n.db, 0, "sequence 109 does not follow what was applied");
+        EXPECT_NONE(&n.up);
+        CHECK(n.up.l.in.state == LINK_RECV_DELTAS && n.up.l.dead_letters == 0);
+        CHECK(fake_db_pending(n.db) == 1);
+        CHECK_DELTA_TX(NEXT_TX(n.db, "link_accept"), CITY, "E1", 101, 104, CITY, CITY);
+        fake_db_complete(n.db, 0, NULL);
+        EXPECT_ACK(&n.up, 104);
+        CHECK_DELTA_TX(NEXT_TX(n.db, "link_accept"), CITY, "E1", 105, 108, CITY, CITY);
+        fake_db_fail_at(n.db, 1, "duplicate key value violates unique constraint");
+        CHECK_DELTA_TX(NEXT_TX(n.db, "link_accept"), CITY, "E1", 105, 106, CITY, CITY);
+        CHECK(fake_db_pending(n.db) == 1);
+        fake_db_complete(n.db, 0, NULL);
+        EXPECT_ACK(&n.up, 106);
+        CHECK_DELTA_TX(NEXT_TX(n.db, "link_accept"), CITY, "E1", 107, 108, CITY, CITY);
+        fake_db_fail_at(n.db, 1, "duplicate key value violates unique constraint");
+        CHECK_DELTA_TX(NEXT_TX(n.db, "link_accept"), CITY, "E1", 107, 107, CITY, CITY);
+        fake_db_complete(n.db, 0, NULL);
+        EXPECT_ACK(&n.up, 107);
+        CHECK_DELTA_TX(NEXT_TX(n.db, "link_accept"), CITY, "E1", 108, 108, CITY, CITY);
+        fake_db_fail_at(n.db, 1, "duplicate key value violates unique constraint");
+        /* 108 fails alone: held, its sequence consumed in the same
+         * transaction; nothing of it applied. */
+        tx = NEXT_TX(n.db, "link_accept");
+        CHECK(fake_tx_statements(tx) == 2);
+        CHECK_ACCEPT(tx, 0, CITY, "E1", 108, 108);
+        CHECK_HOLD(tx, 1, CITY, "E1", 108, NULL, 0, "probe", "applying it failed: duplicate key value");
+        fake_db_complete(n.db, 0, NULL);
+        EXPECT_ACK(&n.up, 108);
+        CHECK(n.up.l.dead_letters == 1 && n.up.l.in.careful_until == 0);
+        /* Full speed again: the next 5000 in one. */
+        CHECK_DELTA_TX(NEXT_TX(n.db, "link_accept"), CITY, "E1", 109, 5108, CITY, CITY);
+        fake_db_complete(n.db, 0, NULL);
+        EXPECT_ACK(&n.up, 5108);
+        EXPECT_NONE(&n.up);
+        CHECK(fake_db_pending(n.db) == 0 && n.up.l.in.inbox_len == 0);
+        CHECK(link_applied(&n.up.l) == 5108 && n.up.l.applied_count == 5008);
+        node_deinit(&n);
+
+        /* Taken apart inside one Delta, and a poison at the range's start:
+         * the rest of the range goes whole after it is held. */
+        node_init(&n, TIER_DISTRICT, 100000);
+        start_streaming(&n.up, "E1", 100, 0);
+        rx_delta(&n.up, 101, 3);
+        fake_db_fail_at(n.db, 1, "boom");
+        CHECK_DELTA_TX(NEXT_TX(n.db, "link_accept"), CITY, "E1", 101, 101, CITY, CITY);
+        fake_db_fail_at(n.db, 1, "boom");
+        tx = NEXT_TX(n.db, "link_accept");
+        CHECK_ACCEPT(tx, 0, CITY, "E1", 101, 101);
+        CHECK_HOLD(tx, 1, CITY, "E1", 101, NULL, 0, "probe", "boom");
+        fake_db_complete(n.db, 0, NULL);
+        EXPECT_ACK(&n.up, 101);
+        CHECK_DELTA_TX(NEXT_TX(n.db, "link_accept"), CITY, "E1", 102, 103, CITY, CITY);
+        fake_db_complete(n.db, 0, NULL);
+        EXPECT_ACK(&n.up, 103);
+        CHECK(fake_db_pending(n.db) == 0 && n.up.l.in.inbox_len == 0 && n.up.l.dead_letters == 1);
+        node_deinit(&n);
+}
+
+/* Statement I of TX appends RAW (LEN bytes) to PEER's outbox, as it came. */
+static void check_forward(const char *file, int line, const struct db_tx *tx, int i, const char *peer,
+                          const uint8_t *raw, size_t len)
+{
+        if (i >= fake_tx_statements(tx) || strcmp(fake_tx_sql(tx, i), "SELECT outbox_append($1, ARRAY[$2::bytea])") ||
+            strcmp(fake_tx_param(tx, i, 0), peer) != 0 || fake_tx_param_len(tx, i, 1) != (int)len ||
+            memcmp(fake_tx_param(tx, i, 1), raw, len) != 0) {
+                fprintf(stderr, "%s:%d: statement %d: expected the change forwarded to %s, got %s\n", file, line, i,
+                        peer, i < fake_tx_statements(tx) ? fake_tx_sql(tx, i) : "none");
+                exit(1);
+        }
+}
+#define CHECK_FORWARD(tx, i, peer, raw, len) check_forward(__FILE__, __LINE__, (tx), (i), (peer), (raw), (len))
+
+/* Issue 17, item 4: a kind this node does not know (a newer peer's:
+ * protobuf-c leaves the case NOT_SET and the field among the unknown
+ * ones) goes on unchanged: up from a child at a district, down to every
+ * child from the parent; at a station, from the parent, it is held as a
+ * dead letter (nowhere to send it). Before, it was dropped everywhere. */
+static void test_recv_unknown_kinds(void)
+{
+        static const uint8_t newer[6] = { 0x9a, 0x06, 0x03, 'a', 'b', 'c' };
+        uint8_t *one[1];
+        size_t lens[1] = { sizeof(newer) };
+        struct db_tx *tx;
+
+        node_init(&n, TIER_DISTRICT, 10000);
+        start_streaming(&n.up, "EP", 0, 0);
+        start_streaming(&n.down[0], "EA", 0, 0);
+        one[0] = malloc(sizeof(newer));
+        memcpy(one[0], newer, sizeof(newer));
+        rx_delta_of(&n.down[0], 1, one, lens, 1);
+        tx = NEXT_TX(n.db, "link_accept");
+        CHECK_ACCEPT(tx, 0, STATION, "EA", 1, 1);
+        CHECK_FORWARD(tx, 1, CITY, newer, sizeof(newer));
+        CHECK(fake_tx_count_sql(tx, "dead_letter_hold") == 0 && n.down[0].l.forwarded_unknown == 1);
+        fake_db_complete(n.db, 0, NULL);
+        EXPECT_ACK(&n.down[0], 1);
+        one[0] = malloc(sizeof(newer));
+        memcpy(one[0], newer, sizeof(newer));
+        rx_delta_of(&n.up, 1, one, lens, 1);
+        tx = NEXT_TX(n.db, "link_accept");
+        CHECK_ACCEPT(tx, 0, CITY, "EP", 1, 1);
+        CHECK_FORWARD(tx, 1, STATION, newer, sizeof(newer));
+        CHECK_FORWARD(tx, 2, STATION2, newer, sizeof(newer));
+        CHECK(fake_tx_count_sql(tx, "dead_letter_hold") == 0 && n.up.l.forwarded_unknown == 1);
+        node_deinit(&n);
+
+        node_init(&n, TIER_STATION, 10000);
+        start_streaming(&n.up, "EP", 0, 0);
+        one[0] = malloc(sizeof(newer));
+        memcpy(one[0], newer, sizeof(newer));
+        rx_delta_of(&n.up, 1, one, lens, 1);
+        tx = NEXT_TX(n.db, "link_accept");
+        CHECK_HOLD(tx, 1, DISTRICT, "EP", 1, newer, sizeof(newer), NULL, "unknown here (field 99), from the parent");
+        CHECK(n.up.l.forwarded_unknown == 0 && n.up.l.dead_letters == 1);
+        node_deinit(&n);
+}
+
+/* What is no change's fault is no dead letter: a batch failing at its
+ * link_accept (out of order) resynchronises as before, a lost connection
+ * waits for the transport, and a dead letter's own transaction failing
+ * resynchronises too (nothing is consumed without being kept). */
+static void test_recv_failure_not_held(void)
+{
+        Vigil__Envelope *env;
+
+        node_init(&n, TIER_DISTRICT, 100000);
+        start_streaming(&n.up, "E1", 100, 0);
+        rx_delta(&n.up, 101, 2);
+        fake_db_fail_at(n.db, 0, "sequence 101 does not follow what was applied");
+        env = EXPECT(&n.up, ERROR);
+        CHECK(env->error->code == LINK_ERROR_RESYNC);
+        CHECK(fake_db_pending(n.db) == 0 && n.up.l.dead_letters == 0);
+        node_deinit(&n);
+
+        node_init(&n, TIER_DISTRICT, 100000);
+        start_streaming(&n.up, "E1", 100, 0);
+        rx_delta(&n.up, 101, 1);
+        fake_db_fail_at(n.db, 1, "boom");
+        CHECK_HOLD(NEXT_TX(n.db, "link_accept"), 1, CITY, "E1", 101, NULL, 0, "probe", "boom");
+        fake_db_fail_at(n.db, 1, "dead_letters: permission denied");
+        env = EXPECT(&n.up, ERROR);
+        CHECK(env->error->code == LINK_ERROR_RESYNC);
+        CHECK(fake_db_pending(n.db) == 0 && n.up.l.dead_letters == 0 && link_applied(&n.up.l) == 100);
         node_deinit(&n);
 }
 
@@ -1146,6 +1349,9 @@ void link_recv_tests(void)
         RUN(test_recv_overlap);
         RUN(test_recv_pipeline);
         RUN(test_recv_failure);
+        RUN(test_recv_poison_held);
+        RUN(test_recv_unknown_kinds);
+        RUN(test_recv_failure_not_held);
         RUN(test_recv_db_down);
         RUN(test_recv_snapshot);
         RUN(test_recv_snapshot_end_other_seq);

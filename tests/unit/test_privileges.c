@@ -162,6 +162,13 @@ static void test_daemon_role(void)
         CHECK(!try_sql(d, "DELETE FROM audit_log"));
         CHECK(!try_sql(d, "DELETE FROM audit_alarms"));
         CHECK(try_sql(d, "SELECT audit_append('a', 'test', 'ok', NULL, NULL, NULL, NULL, NULL, NULL, NULL)"));
+        /* Issue 17: a dead letter is held, then decided, never removed or
+         * rewritten. */
+        CHECK(try_sql(d, "SELECT dead_letter_hold('p', 'E', 7, '\\x0102', 'camera', 'why')"));
+        CHECK(!try_sql(d, "DELETE FROM dead_letters"));
+        CHECK(!try_sql(d, "UPDATE dead_letters SET change = '\\x00'"));
+        CHECK(!try_sql(d, "UPDATE dead_letters SET seq = 8"));
+        CHECK(try_sql(d, "SELECT dead_letter_discard(id, 'admin:x', 'a test') FROM dead_letters"));
         PQfinish(d);
 
         /* A role with more than the writer's is refused, at migrate and

@@ -264,7 +264,7 @@ static void test_replicas_never_overwrite_another_officer(void)
 
 #define APPLY(badge, key) \
         "SELECT officer_apply('" STATION "', NULL, false, '" badge "', 5, false, 'copy', '" STATION "', 'C', " \
-        "'{investigator}', " key ", true, '\\x01')"
+        "'{investigator}', " key ", true, '\\x01', NULL, NULL)"
         PQclear(unit_pg_exec(c, "INSERT INTO officers (badge, name, unit, credential, roles, public_key, version) "
                                 "VALUES ('a1', 'Real', '" PARENT "', 'C1', '{investigator}', repeat('k', 40), 1)"));
         CHECK(unit_pg_long(c, APPLY("a1", "repeat('z', 40)") "::int") == 0);
@@ -421,6 +421,57 @@ static void test_versions_survive_a_clock_stepped_back(void)
 }
 #undef GRANT_APPLY
 #undef NOW_US
+/* Issue 17: officer_apply refuses a second badge claiming a key this node
+ * knows (one key, one officer) without an SQL error, and a delta so
+ * refused is a dead letter at its position (a snapshot's item is not:
+ * NULL seq). Retrying it while the cause stands raises, changing nothing;
+ * once the cause is gone it applies, and the letter is retried; a
+ * discard needs a reason and is on the access log. */
+static void test_officer_key_claimed_is_a_dead_letter(void)
+{
+        PGconn *c = unit_pg_node_db(&pg, PARENT);
+
+#define APPLY_AT(badge, key, seq) \
+        "SELECT officer_apply('" STATION "', NULL, false, '" badge "', 5, false, 'copy', '" STATION "', 'C', " \
+        "'{investigator}', " key ", true, '\\x0a0b', 'E1', " seq ")"
+        PQclear(unit_pg_exec(c, "INSERT INTO officers (badge, name, unit, credential, roles, public_key, version) "
+                                "VALUES ('k1', 'Real', '" PARENT "', 'C1', '{investigator}', repeat('q', 40), 1)"));
+        CHECK(unit_pg_long(c, APPLY_AT("k2", "repeat('q', 40)", "NULL") "::int") == 0);
+        CHECK(unit_pg_long(c, "SELECT count(*) FROM dead_letters") == 0);
+        CHECK(unit_pg_long(c, APPLY_AT("k2", "repeat('q', 40)", "41") "::int") == 0);
+        CHECK(unit_pg_long(c, "SELECT count(*) FROM dead_letters WHERE peer_id = '" STATION "' AND epoch = 'E1' "
+                              "AND seq = 41 AND change = '\\x0a0b' AND kind = 'officer' AND state = 'held' "
+                              "AND reason LIKE '%key of k2 is already the identity of k1%'") == 1);
+        CHECK(unit_pg_long(c, "SELECT count(*) FROM audit_log WHERE action = 'deadletter.hold'") == 1);
+        /* Retried while the key is still k1's: refused again, raises. */
+        CHECK(try_sql(c, "BEGIN") == NULL);
+        CHECK(unit_pg_long(c, APPLY_AT("k2", "repeat('q', 40)", "41") "::int") == 0);
+        CHECK_CONTAINS(try_sql(c, "SELECT dead_letter_retried(id, 'admin:t') FROM dead_letters"), "refused again");
+        CHECK(try_sql(c, "ROLLBACK") == NULL);
+        CHECK(unit_pg_long(c, "SELECT count(*) FROM dead_letters WHERE state = 'held'") == 1);
+        CHECK_CONTAINS(try_sql(c, "SELECT dead_letter_discard(id, 'admin:t', ' ') FROM dead_letters"),
+                       "needs a reason");
+        /* k1 gone (its key free): the retry applies. */
+        PQclear(unit_pg_exec(c, "DELETE FROM officers WHERE badge = 'k1'"));
+        CHECK(try_sql(c, "BEGIN") == NULL);
+        CHECK(unit_pg_long(c, APPLY_AT("k2", "repeat('q', 40)", "41") "::int") == 1);
+        CHECK(try_sql(c, "SELECT dead_letter_retried(id, 'admin:t') FROM dead_letters") == NULL);
+        CHECK(try_sql(c, "COMMIT") == NULL);
+        CHECK(unit_pg_long(c, "SELECT count(*) FROM dead_letters WHERE state = 'retried' AND decided_by = 'admin:t'")
+              == 1);
+        CHECK(unit_pg_long(c, "SELECT count(*) FROM officers WHERE badge = 'k2'") == 1);
+        CHECK_CONTAINS(try_sql(c, "SELECT dead_letter_retried(id, 'admin:t') FROM dead_letters"), "already retried");
+        CHECK_CONTAINS(try_sql(c, "SELECT dead_letter_discard(id, 'admin:t', 'x') FROM dead_letters"),
+                       "already retried");
+        CHECK_CONTAINS(try_sql(c, "SELECT dead_letter_discard(999, 'admin:t', 'x')"), "no dead letter 999");
+        CHECK(try_sql(c, "SELECT dead_letter_hold('p', 'E', 3, '\\x01', NULL, 'unknown kind')") == NULL);
+        CHECK(try_sql(c, "SELECT dead_letter_discard(id, 'admin:t', 'a newer kind we will not run') FROM "
+                         "dead_letters WHERE peer_id = 'p'") == NULL);
+        CHECK(unit_pg_long(c, "SELECT count(*) FROM audit_log WHERE action = 'deadletter.discard' AND actor = "
+                              "'admin:t' AND detail LIKE '%a newer kind we will not run'") == 1);
+#undef APPLY_AT
+        PQfinish(c);
+}
 
 int main(void)
 {
@@ -432,6 +483,7 @@ int main(void)
         RUN(test_replicas_never_overwrite_another_officer);
         RUN(test_one_node_per_centre_code);
         RUN(test_versions_survive_a_clock_stepped_back);
+        RUN(test_officer_key_claimed_is_a_dead_letter);
         unit_pg_teardown(&pg);
         return 0;
 }
