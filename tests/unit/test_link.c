@@ -865,6 +865,7 @@ int main(void)
         RUN(test_set_handlers);
         link_recv_tests();
         link_pair_tests();
+        link_restore_tests();
         if (getenv("VIGIL_TEST_KNOWN_BUGS"))
                 return link_known_bugs() > 0;
         return 0;

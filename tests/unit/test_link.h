@@ -26,6 +26,8 @@ void commit_all(struct node *nd);
 /** BEATS heartbeats of both ends (S of N, R of FAR_END): serve N's
  *  outbox (1 .. UPTO), commit FAR_END's, carry the messages both ways. */
 void run_pair(struct peer *s, struct peer *r, uint64_t upto, int beats);
+/* test_link_restore.c: a restored database found, a new epoch. */
+void link_restore_tests(void);
 /* test_link_bugs.c: bugs found, shown (VIGIL_TEST_KNOWN_BUGS=1); returns
  * how many tests failed. */
 int link_known_bugs(void);
