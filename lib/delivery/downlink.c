@@ -456,6 +456,10 @@ static void downlink_on_recv(struct zsock *zs, zmq_msg_t *frames, int nframes)
         case VIGIL__ENVELOPE__BODY_ERROR:
                 log_warn("downlink", "child=%s code=%u msg=\"child reports an error\" reason=\"%s\"", c->id,
                          env->error->code, env->error->message ? env->error->message : "");
+                /* The child resynchronises: its Hello follows; nothing of
+                 * this session is sent meanwhile. */
+                if (env->error->has_code && env->error->code == LINK_ERROR_RESYNC)
+                        link_session_end(&c->link);
                 break;
         default:
                 /* Not delivery's (the answer to a view): its handler's,

@@ -140,6 +140,11 @@ static void link_on_loaded(void *arg, struct db_tx *tx, int err, const char *msg
         struct link *l = c->l;
         PGresult *res = db_tx_result(tx, 0);
 
+        if (err == 0) {
+                PGresult *a = db_tx_result(tx, 1);
+                l->out.assigned = a && PQntuples(a) == 1 ? strtoull(PQgetvalue(a, 0, 0), NULL, 10) : 0;
+                l->out.assigned_known = a && PQntuples(a) == 1;
+        }
         if (err == 0 && PQntuples(res) == 1) {
                 snprintf(l->in.peer_epoch, sizeof(l->in.peer_epoch), "%s", PQgetvalue(res, 0, 0));
                 l->in.applied = strtoull(PQgetvalue(res, 0, 1), NULL, 10);
@@ -164,12 +169,22 @@ void link_load(struct link *l, link_loaded_cb cb, void *arg)
         c->loaded = cb;
         c->arg = arg;
         db_tx_add(tx, "SELECT epoch, last_seq FROM applied_seq WHERE peer_id = $1", 1, p, NULL, NULL);
+        db_tx_add(tx, "SELECT coalesce((SELECT last_seq FROM outbox_seq WHERE peer_id = $1), 0)", 1, p, NULL, NULL);
         db_submit(l->set->db, tx, link_on_loaded, c);
 }
 
 void link_session_start(struct link *l, const char *peer_epoch, bool peer_has_our_state,
                         uint64_t peer_applied)
 {
+        /* Issue 17, fault 3: the peer holds our state further than this
+         * database ever numbered it. Trusting it would skip (and trim) the
+         * changes numbered anew from here (grants, revocations, access-log
+         * copies): no session in this epoch. */
+        if (l->set->renewing || (l->out.assigned_known && peer_has_our_state && peer_applied > l->out.assigned)) {
+                if (!l->set->renewing)
+                        link_set_restored(l->set, l, peer_applied);
+                return;
+        }
         link_forget_session(l);
         l->session_id++;
         /* Receiving: our stored state counts only in the peer's current epoch. */

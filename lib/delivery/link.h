@@ -116,6 +116,10 @@ struct link {
                 uint64_t next;          /* next sequence to send */
                 uint64_t acked;         /* the peer has applied up to here */
                 uint64_t deleted;       /* outbox rows up to here are gone */
+                uint64_t assigned;      /* the highest sequence this database ever gave
+                                           the peer's outbox (link_load): a peer that
+                                           applied more holds what a restored backup lost */
+                bool assigned_known;    /* ... read since the node started */
                 int read_rows;          /* outbox rows per read (each a batch of changes) */
                 bool reading;           /* an outbox read is in flight */
                 bool deleting;          /* a trim is in flight */
@@ -251,6 +255,10 @@ struct link_set {
         uint64_t gather_sent;           /* the last submitted (db_tx_id): its forwarded
                                            outboxes are kicked once, after every part */
         int64_t gather_off_us;          /* after a failed one, each alone until then */
+        /* A peer applied more than this database ever sent it: the
+         * database was restored from a backup (link_set_restored). */
+        bool renewing;                  /* a new epoch is being written */
+        unsigned long restores;         /* new epochs begun for it */
 };
 
 /** Set up S for a node: CFG, KINDS and SECTIONS are borrowed and outlive S;
@@ -276,6 +284,13 @@ const char *link_set_parent_id(const struct link_set *s);
 /** The connection for reading and trimming outboxes: the second one while
  *  it is up, else the main one. */
 struct db *link_set_read_db(struct link_set *s);
+/** L's peer applied PEER_APPLIED of ours, more than this database ever
+ *  sent it: the database was restored from an earlier backup, and the
+ *  sequence numbers it hands out again were used before. Begin a new epoch
+ *  (every peer then gets a snapshot from us, and nothing numbered anew is
+ *  taken for what it already applied), then end every session: each
+ *  handshakes again with the new epoch. */
+void link_set_restored(struct link_set *s, struct link *l, uint64_t peer_applied);
 /** Call FN(link, ARG) for every child link. */
 void link_set_for_children(struct link_set *s, void (*fn)(struct link *l, void *arg), void *arg);
 /** Kick the parent's (every child's) sender, after a commit that appended

@@ -5,6 +5,7 @@
 #include "delivery/link-impl.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -36,6 +37,46 @@ void link_set_db(struct link_set *s, struct db *db, struct db *db_read, const ch
         s->db_read = db_read;
         if (epoch)
                 snprintf(s->epoch, sizeof(s->epoch), "%s", epoch);
+}
+
+static void link_end_session(struct link *l, void *arg)
+{
+        (void)arg;
+        link_session_end(l);
+}
+
+static void link_set_on_renewed(void *arg, struct db_tx *tx, int err, const char *msg)
+{
+        struct link_set *s = arg;
+        PGresult *res = err ? NULL : db_tx_result(tx, 0);
+
+        s->renewing = false;
+        if (!res || PQntuples(res) != 1) {
+                /* The next handshake finds it again. */
+                log_error("link", "msg=\"cannot begin a new epoch\" reason=\"%s\"", err ? msg : "no epoch row");
+                return;
+        }
+        snprintf(s->epoch, sizeof(s->epoch), "%s", PQgetvalue(res, 0, 0));
+        s->restores++;
+        log_warn("link", "epoch=%s msg=\"new epoch: every peer gets a snapshot of this node's state\"", s->epoch);
+        /* Every session ends; each handshakes again with the new epoch
+         * (the uplink at its next beat, each child at its next message). */
+        if (s->parent)
+                link_session_end(s->parent);
+        link_set_for_children(s, link_end_session, NULL);
+}
+
+void link_set_restored(struct link_set *s, struct link *l, uint64_t peer_applied)
+{
+        struct db_tx *tx = db_tx_new();
+
+        log_error("link", "peer=%s dir=%s peer_applied=%" PRIu64 " ever_sent=%" PRIu64 " msg=\"the peer applied "
+                  "more than this database ever sent it: restored from a backup? beginning a new epoch\"",
+                  l->peer_id, link_dir_name(l), peer_applied, l->out.assigned);
+        s->renewing = true;
+        db_tx_add(tx, "UPDATE node_settings SET value = gen_random_uuid()::text WHERE key = 'epoch' RETURNING value",
+                  0, NULL, NULL, NULL);
+        db_submit(s->db, tx, link_set_on_renewed, s);
 }
 
 void link_set_add_child(struct link_set *s, struct link *l)

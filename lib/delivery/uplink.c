@@ -369,6 +369,13 @@ static void uplink_on_tick(uv_timer_t *t)
                 return;
         if (u->state == UPLINK_HELLO && now - u->hello_at_ms >= (uint64_t)cfg->heartbeat_ms)
                 uplink_send_hello(u);
+        if (u->state == UPLINK_UP && !link_in_session(&u->link)) {
+                /* The session ended on our side (a transaction failed, a
+                 * new epoch began): the link is up but nothing streams
+                 * until both ends re-read what they hold. */
+                uplink_begin_handshake(u);
+                return;
+        }
         if (u->state == UPLINK_UP) {
                 Vigil__Envelope env = VIGIL__ENVELOPE__INIT;
                 Vigil__Heartbeat hb = VIGIL__HEARTBEAT__INIT;

@@ -1042,5 +1042,6 @@ int main(void)
         RUN(test_set_handlers);
         link_recv_tests();
         link_pair_tests();
+        link_restore_tests();
         return 0;
 }

@@ -34,3 +34,5 @@ void beats(struct peer *p, uint64_t upto, int k);
  *  returns it. */
 Vigil__Envelope *expect_after(const char *file, int line, struct peer *p, int before, int body);
 #define EXPECT_AFTER(p, before, body) expect_after(__FILE__, __LINE__, (p), (before), VIGIL__ENVELOPE__BODY_##body)
+/* test_link_restore.c: a restored database found, a new epoch. */
+void link_restore_tests(void);
