@@ -157,6 +157,9 @@ class Node:
         # A station has no downlink: its second port is its stream gate's.
         self.gate_port = fed.base_port + 2 * index + 1 if tier == "station" else None
         self.dbname = (fed.db_prefix + name).replace("-", "_")
+        # Where this node's uplink connects, if not straight to its parent's
+        # downlink: tests/chaos puts a TCP proxy it controls in between.
+        self.parent_endpoint = None
         self._proc = None               # Popen when this process started it
         self.last_exit = None           # exit status of the last process we reaped
 
@@ -249,7 +252,7 @@ class Node:
             lines += [
                 "[parent]",
                 "id = " + p.id,
-                "endpoint = " + p.downlink_endpoint,
+                "endpoint = " + (self.parent_endpoint or p.downlink_endpoint),
                 "public_key = " + p.public_key,
                 "root_sign_key = " + self.root_node().sign_key,
                 "",
