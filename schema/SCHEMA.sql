@@ -517,6 +517,69 @@ END $$;
 
 
 --
+-- Name: audit_copies_fill(text, text, text[], bigint[], bigint[], text[], text[], text[], text[], text[], text[], text[], text[], text[], text[], bytea[], bytea[], bytea[]); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.audit_copies_fill(p_via text, p_uplink text, p_node text[], p_seq bigint[], p_at_us bigint[], p_actor text[], p_action text[], p_outcome text[], p_article text[], p_camera text[], p_purpose text[], p_destination text[], p_request_id text[], p_emergency_id text[], p_detail text[], p_prev bytea[], p_hash bytea[], p_change bytea[]) RETURNS integer
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    filled bytea[] := '{}';
+    held bytea;
+    i integer;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM audit_forks f WHERE f.node_id = ANY (p_node))
+       AND NOT EXISTS (SELECT 1 FROM unnest(p_node, p_seq, p_hash) AS u(node, seq, hash)
+                       JOIN audit_copies c ON c.node_id = u.node AND c.seq = u.seq AND c.hash <> u.hash) THEN
+        WITH ins AS (
+            INSERT INTO audit_copies (node_id, seq, at, actor, action, outcome, article, camera, purpose,
+                                      destination, request_id, emergency_id, detail, prev_hash, hash, via)
+                SELECT u.node, u.seq, timestamptz 'epoch' + u.at_us * interval '1 microsecond', u.actor, u.action,
+                       u.outcome, u.article, u.camera, u.purpose, u.destination, u.request_id, u.emergency_id,
+                       u.detail, u.prev, u.hash, p_via
+                FROM unnest(p_node, p_seq, p_at_us, p_actor, p_action, p_outcome, p_article, p_camera, p_purpose,
+                            p_destination, p_request_id, p_emergency_id, p_detail, p_prev, p_hash)
+                     WITH ORDINALITY AS u(node, seq, at_us, actor, action, outcome, article, camera, purpose,
+                                          destination, request_id, emergency_id, detail, prev, hash, i)
+                ORDER BY u.i
+                ON CONFLICT (node_id, seq) DO NOTHING
+                RETURNING node_id, seq)
+        SELECT coalesce(array_agg(c.change ORDER BY c.i), '{}') INTO filled
+            FROM ins JOIN unnest(p_node, p_seq, p_change) WITH ORDINALITY AS c(node, seq, change, i)
+                 ON c.node = ins.node_id AND c.seq = ins.seq;
+    ELSE
+        FOR i IN 1 .. cardinality(p_node) LOOP
+            SELECT c.hash INTO held FROM audit_copies c WHERE c.node_id = p_node[i] AND c.seq = p_seq[i];
+            CONTINUE WHEN held = p_hash[i];
+            CONTINUE WHEN EXISTS (SELECT 1 FROM audit_forks f WHERE f.node_id = p_node[i] AND f.seq = p_seq[i]
+                                  AND f.hash = p_hash[i]);
+            IF held IS NOT NULL OR EXISTS (SELECT 1 FROM audit_forks f WHERE f.node_id = p_node[i]
+                                           AND f.seq = p_seq[i] - 1 AND f.hash = p_prev[i]) THEN
+                PERFORM audit_fork_keep(p_via, p_uplink, p_node[i], p_seq[i],
+                                        timestamptz 'epoch' + p_at_us[i] * interval '1 microsecond', p_actor[i],
+                                        p_action[i], p_outcome[i], p_prev[i], p_hash[i], p_change[i],
+                                        format('record %s of %s in a snapshot has another hash than the copy '
+                                               'held: the log was rewritten (or restored from a backup); kept '
+                                               'as a fork', p_seq[i], p_node[i]));
+                CONTINUE;
+            END IF;
+            INSERT INTO audit_copies (node_id, seq, at, actor, action, outcome, article, camera, purpose,
+                                      destination, request_id, emergency_id, detail, prev_hash, hash, via)
+                VALUES (p_node[i], p_seq[i], timestamptz 'epoch' + p_at_us[i] * interval '1 microsecond',
+                        p_actor[i], p_action[i], p_outcome[i], p_article[i], p_camera[i], p_purpose[i],
+                        p_destination[i], p_request_id[i], p_emergency_id[i], p_detail[i], p_prev[i], p_hash[i],
+                        p_via);
+            filled := filled || p_change[i];
+        END LOOP;
+    END IF;
+    IF p_uplink IS NOT NULL AND cardinality(filled) > 0 THEN
+        PERFORM outbox_append(p_uplink, filled);
+    END IF;
+    RETURN cardinality(filled);
+END $$;
+
+
+--
 -- Name: audit_copy_apply(text, text, text, bigint, timestamp with time zone, text, text, text, text, text, text, text, text, text, text, bytea, bytea, bytea); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -532,9 +595,15 @@ BEGIN
         IF same.hash = p_hash THEN
             RETURN 'duplicate';
         END IF;
-        INSERT INTO audit_alarms (node_id, seq, kind, detail)
-            VALUES (p_node, p_seq, 'fork', format('record %s of %s arrived again with another hash: the log was rewritten',
-                                                  p_seq, p_node));
+        PERFORM audit_fork_keep(p_via, p_uplink, p_node, p_seq, p_at, p_actor, p_action, p_outcome, p_prev, p_hash,
+                                p_change, format('record %s of %s arrived again with another hash: the log was '
+                                                 'rewritten (or restored from a backup); kept as a fork', p_seq, p_node));
+        RETURN 'fork';
+    END IF;
+    -- The next record of a fork kept here: the same fork, not a gap.
+    IF EXISTS (SELECT 1 FROM audit_forks f WHERE f.node_id = p_node AND f.seq = p_seq - 1 AND f.hash = p_prev) THEN
+        PERFORM audit_fork_keep(p_via, p_uplink, p_node, p_seq, p_at, p_actor, p_action, p_outcome, p_prev, p_hash,
+                                p_change, NULL);
         RETURN 'fork';
     END IF;
     SELECT * INTO last FROM audit_copies WHERE node_id = p_node ORDER BY seq DESC LIMIT 1;
@@ -542,9 +611,10 @@ BEGIN
         INSERT INTO audit_alarms (node_id, seq, kind, detail)
             VALUES (p_node, p_seq, 'gap', format('record %s of %s follows %s', p_seq, p_node, last.seq));
     ELSIF FOUND AND last.hash <> p_prev THEN
-        INSERT INTO audit_alarms (node_id, seq, kind, detail)
-            VALUES (p_node, p_seq, 'fork', format('record %s of %s does not extend record %s held here: '
-                                                  'the log was rewritten', p_seq, p_node, last.seq));
+        PERFORM audit_fork_keep(p_via, p_uplink, p_node, p_seq, p_at, p_actor, p_action, p_outcome, p_prev, p_hash,
+                                p_change, format('record %s of %s does not extend record %s held here: the log was '
+                                                 'rewritten (or restored from a backup); kept as a fork', p_seq,
+                                                 p_node, last.seq));
         RETURN 'fork';
     END IF;
     INSERT INTO audit_copies (node_id, seq, at, actor, action, outcome, article, camera, purpose, destination,
@@ -574,6 +644,33 @@ BEGIN
         END IF;
     END IF;
     RETURN NEW;
+END $$;
+
+
+--
+-- Name: audit_fork_keep(text, text, text, bigint, timestamp with time zone, text, text, text, bytea, bytea, bytea, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.audit_fork_keep(p_via text, p_uplink text, p_node text, p_seq bigint, p_at timestamp with time zone, p_actor text, p_action text, p_outcome text, p_prev bytea, p_hash bytea, p_change bytea, p_detail text) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    kept integer;
+BEGIN
+    INSERT INTO audit_forks (node_id, seq, hash, prev_hash, at, actor, action, outcome, change, via)
+        VALUES (p_node, p_seq, p_hash, p_prev, p_at, p_actor, p_action, p_outcome, p_change, p_via)
+        ON CONFLICT DO NOTHING;
+    GET DIAGNOSTICS kept = ROW_COUNT;
+    IF kept = 0 THEN
+        RETURN;                                 -- this fork's record again
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM audit_forks f WHERE f.node_id = p_node AND f.seq = p_seq - 1
+                   AND f.hash = p_prev) THEN
+        INSERT INTO audit_alarms (node_id, seq, kind, detail) VALUES (p_node, p_seq, 'fork', p_detail);
+    END IF;
+    IF p_uplink IS NOT NULL AND p_change IS NOT NULL THEN
+        PERFORM outbox_append(p_uplink, ARRAY[p_change]);
+    END IF;
 END $$;
 
 
@@ -3053,7 +3150,7 @@ BEGIN
     -- The access log, the copies of the logs below and the checkpoints:
     -- append and read (Art 23(5)); the triggers of audit.sql refuse the
     -- rest even to the owner.
-    REVOKE UPDATE, DELETE ON audit_log, audit_copies, audit_checkpoints FROM vigil_writer;
+    REVOKE UPDATE, DELETE ON audit_log, audit_copies, audit_checkpoints, audit_forks FROM vigil_writer;
     -- The head moves only as a record is appended (audit_chain, as the
     -- owner), and only to that record (the triggers below).
     REVOKE INSERT, UPDATE, DELETE ON audit_head FROM vigil_writer;
@@ -3234,6 +3331,25 @@ CREATE TABLE public.audit_checkpoints (
     CONSTRAINT audit_checkpoints_hash_check CHECK ((length(hash) = 32)),
     CONSTRAINT audit_checkpoints_seq_check CHECK ((seq >= 1)),
     CONSTRAINT audit_checkpoints_signature_check CHECK ((length(signature) = 64))
+);
+
+
+--
+-- Name: audit_forks; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.audit_forks (
+    node_id text NOT NULL,
+    seq bigint NOT NULL,
+    hash bytea NOT NULL,
+    prev_hash bytea NOT NULL,
+    at timestamp with time zone NOT NULL,
+    actor text NOT NULL,
+    action text NOT NULL,
+    outcome text NOT NULL,
+    change bytea NOT NULL,
+    via text NOT NULL,
+    received_at timestamp with time zone DEFAULT now() NOT NULL
 );
 
 
@@ -3842,6 +3958,14 @@ ALTER TABLE ONLY public.audit_copies
 
 
 --
+-- Name: audit_forks audit_forks_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.audit_forks
+    ADD CONSTRAINT audit_forks_pkey PRIMARY KEY (node_id, seq, hash);
+
+
+--
 -- Name: audit_head audit_head_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -4221,6 +4345,20 @@ CREATE TRIGGER audit_copy_form BEFORE INSERT ON public.audit_copies FOR EACH ROW
 
 
 --
+-- Name: audit_forks audit_forks_no_truncate; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER audit_forks_no_truncate BEFORE TRUNCATE ON public.audit_forks FOR EACH STATEMENT EXECUTE FUNCTION public.audit_refuse();
+
+
+--
+-- Name: audit_forks audit_forks_no_update; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER audit_forks_no_update BEFORE DELETE OR UPDATE ON public.audit_forks FOR EACH ROW EXECUTE FUNCTION public.audit_refuse();
+
+
+--
 -- Name: audit_head audit_head_advance; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -4477,6 +4615,13 @@ GRANT SELECT,INSERT ON TABLE public.audit_alarms_logged TO vigil_writer;
 --
 
 GRANT SELECT,INSERT ON TABLE public.audit_checkpoints TO vigil_writer;
+
+
+--
+-- Name: TABLE audit_forks; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT,INSERT ON TABLE public.audit_forks TO vigil_writer;
 
 
 --

@@ -144,6 +144,8 @@ static void link_on_loaded(void *arg, struct db_tx *tx, int err, const char *msg
                 PGresult *a = db_tx_result(tx, 1);
                 l->out.assigned = a && PQntuples(a) == 1 ? strtoull(PQgetvalue(a, 0, 0), NULL, 10) : 0;
                 l->out.assigned_known = a && PQntuples(a) == 1;
+                a = db_tx_result(tx, 2);
+                l->out.first_held = a && PQntuples(a) == 1 ? strtoull(PQgetvalue(a, 0, 0), NULL, 10) : 0;
         }
         if (err == 0 && PQntuples(res) == 1) {
                 snprintf(l->in.peer_epoch, sizeof(l->in.peer_epoch), "%s", PQgetvalue(res, 0, 0));
@@ -170,6 +172,7 @@ void link_load(struct link *l, link_loaded_cb cb, void *arg)
         c->arg = arg;
         db_tx_add(tx, "SELECT epoch, last_seq FROM applied_seq WHERE peer_id = $1", 1, p, NULL, NULL);
         db_tx_add(tx, "SELECT coalesce((SELECT last_seq FROM outbox_seq WHERE peer_id = $1), 0)", 1, p, NULL, NULL);
+        db_tx_add(tx, "SELECT seq FROM outbox WHERE peer_id = $1 ORDER BY last_seq LIMIT 1", 1, p, NULL, NULL);
         db_submit(l->set->db, tx, link_on_loaded, c);
 }
 
@@ -198,7 +201,18 @@ void link_session_start(struct link *l, const char *peer_epoch, bool peer_has_ou
         l->in.progress_at_tick = l->in.progress;
         l->out.progress_at_tick = l->out.progress;
         l->in.state = l->in.have_state ? LINK_RECV_DELTAS : LINK_RECV_WAITING;
-        /* Sending */
+        /* Sending. The peer lacks changes this outbox no longer holds
+         * (trimmed once acknowledged, and then the peer's database was
+         * restored from a backup: issue 17, fault 3): only a snapshot
+         * brings them back. With rows left the first read finds the hole;
+         * with none it would find nothing, and send nothing, for ever. */
+        if (peer_has_our_state && l->out.assigned_known && peer_applied < l->out.assigned &&
+            (l->out.first_held == 0 || l->out.first_held > peer_applied + 1)) {
+                log_warn("link", "peer=%s dir=%s peer_applied=%" PRIu64 " first_held=%" PRIu64 " msg=\"the peer "
+                         "lacks changes no longer held here (its database restored?): sending a snapshot\"",
+                         l->peer_id, link_dir_name(l), peer_applied, l->out.first_held);
+                peer_has_our_state = false;
+        }
         if (peer_has_our_state) {
                 l->out.state = LINK_SEND_DELTAS;
                 l->out.next = peer_applied + 1;

@@ -120,6 +120,7 @@ struct link {
                                            the peer's outbox (link_load): a peer that
                                            applied more holds what a restored backup lost */
                 bool assigned_known;    /* ... read since the node started */
+                uint64_t first_held;    /* the first sequence its outbox holds (link_load; 0: none) */
                 int read_rows;          /* outbox rows per read (each a batch of changes) */
                 bool reading;           /* an outbox read is in flight */
                 bool deleting;          /* a trim is in flight */

@@ -39,33 +39,34 @@ static const char *audit_text(const PGresult *res, int i, int c)
         return PQgetisnull(res, i, c) ? NULL : PQgetvalue(res, i, c);
 }
 
-/* Encode row I of an audit_unsent result. Caller owns *RET. */
-static int audit_encode_row(const PGresult *res, int i, uint8_t **ret, size_t *ret_len)
+/* Encode row I of a result whose columns from B on are audit_unsent's.
+ * Caller owns *RET. */
+static int audit_encode_cols(const PGresult *res, int i, int b, uint8_t **ret, size_t *ret_len)
 {
         Vigil__Change c = VIGIL__CHANGE__INIT;
         Vigil__AuditRecord a = VIGIL__AUDIT_RECORD__INIT;
         uint8_t prev[32], hash[32];
         size_t np = 0, nh = 0;
 
-        if (sodium_hex2bin(prev, sizeof(prev), PQgetvalue(res, i, 13), strlen(PQgetvalue(res, i, 13)), NULL, &np,
-                           NULL) < 0 ||
-            sodium_hex2bin(hash, sizeof(hash), PQgetvalue(res, i, 14), strlen(PQgetvalue(res, i, 14)), NULL, &nh,
-                           NULL) < 0)
+        const char *ph = PQgetvalue(res, i, b + 13), *hh = PQgetvalue(res, i, b + 14);
+
+        if (sodium_hex2bin(prev, sizeof(prev), ph, strlen(ph), NULL, &np, NULL) < 0 ||
+            sodium_hex2bin(hash, sizeof(hash), hh, strlen(hh), NULL, &nh, NULL) < 0)
                 return -EINVAL;
         a.has_seq = a.has_at_us = a.has_prev_hash = a.has_hash = 1;
-        a.seq = strtoll(PQgetvalue(res, i, 0), NULL, 10);
-        a.node_id = PQgetvalue(res, i, 1);
-        a.at_us = strtoll(PQgetvalue(res, i, 2), NULL, 10);
-        a.actor = PQgetvalue(res, i, 3);
-        a.action = PQgetvalue(res, i, 4);
-        a.outcome = PQgetvalue(res, i, 5);
-        a.article = (char *)audit_text(res, i, 6);
-        a.camera = (char *)audit_text(res, i, 7);
-        a.purpose = (char *)audit_text(res, i, 8);
-        a.destination = (char *)audit_text(res, i, 9);
-        a.request_id = (char *)audit_text(res, i, 10);
-        a.emergency_id = (char *)audit_text(res, i, 11);
-        a.detail = (char *)audit_text(res, i, 12);
+        a.seq = strtoll(PQgetvalue(res, i, b + 0), NULL, 10);
+        a.node_id = PQgetvalue(res, i, b + 1);
+        a.at_us = strtoll(PQgetvalue(res, i, b + 2), NULL, 10);
+        a.actor = PQgetvalue(res, i, b + 3);
+        a.action = PQgetvalue(res, i, b + 4);
+        a.outcome = PQgetvalue(res, i, b + 5);
+        a.article = (char *)audit_text(res, i, b + 6);
+        a.camera = (char *)audit_text(res, i, b + 7);
+        a.purpose = (char *)audit_text(res, i, b + 8);
+        a.destination = (char *)audit_text(res, i, b + 9);
+        a.request_id = (char *)audit_text(res, i, b + 10);
+        a.emergency_id = (char *)audit_text(res, i, b + 11);
+        a.detail = (char *)audit_text(res, i, b + 12);
         a.prev_hash.data = prev;
         a.prev_hash.len = np;
         a.hash.data = hash;
@@ -73,6 +74,11 @@ static int audit_encode_row(const PGresult *res, int i, uint8_t **ret, size_t *r
         c.kind_case = VIGIL__CHANGE__KIND_AUDIT_RECORD;
         c.audit_record = &a;
         return wire_encode_change(&c, ret, ret_len);
+}
+
+static int audit_encode_row(const PGresult *res, int i, uint8_t **ret, size_t *ret_len)
+{
+        return audit_encode_cols(res, i, 0, ret, ret_len);
 }
 
 /* --- this node's log, up --- */
@@ -391,11 +397,50 @@ static void audit_copy_flush(void *arg, struct change_batch *b, struct sqlarray 
                 return;
         for (i = 0; i < AUDIT_COPY_COLUMNS; i++)
                 sqlarray_param(&cols[i], &p[2 + i], &lens[2 + i], &fmts[2 + i]);
-        db_tx_add(tx, "SELECT audit_copies_apply($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, "
+        /* A snapshot's records fill what is missing, wherever it is
+         * (issue 17, fault 3); a delta's extend the chain. */
+        db_tx_add(tx, change_batch_snapshot(b) ?
+                      "SELECT audit_copies_fill($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, "
+                      "$15, $16, $17, $18)" :
+                      "SELECT audit_copies_apply($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, "
                       "$15, $16, $17, $18)",
                   2 + AUDIT_COPY_COLUMNS, p, lens, fmts);
         for (i = 0; i < AUDIT_COPY_COLUMNS; i++)
                 sqlarray_reset(&cols[i]);
+}
+
+/* --- the log in a snapshot, up --- */
+
+/* A snapshot up carries this node's log and the copies it holds, whole
+ * (issue 17, fault 3): a parent restored from a backup lacks the records
+ * it acknowledged after the backup was made, and the child may have
+ * trimmed them from its outbox; a snapshot is then the only way they come
+ * back. Keyset order (node, seq): columns 0 and 1, then audit_unsent's. */
+static const char audit_snapshot_select[] =
+        "SELECT r.node_id, r.seq, r.seq, r.node_id, (extract(epoch FROM r.at) * 1000000)::bigint, r.actor, "
+        "r.action, r.outcome, r.article, r.camera, r.purpose, r.destination, r.request_id, r.emergency_id, "
+        "r.detail, encode(r.prev_hash, 'hex'), encode(r.hash, 'hex') FROM ("
+        "SELECT node_id, seq, at, actor, action, outcome, article, camera, purpose, destination, request_id, "
+        "emergency_id, detail, prev_hash, hash FROM audit_log UNION ALL "
+        "SELECT node_id, seq, at, actor, action, outcome, article, camera, purpose, destination, request_id, "
+        "emergency_id, detail, prev_hash, hash FROM audit_copies) r "
+        "WHERE (r.node_id, r.seq) > ($1, coalesce(nullif($2, '')::bigint, 0)) "
+        "ORDER BY r.node_id, r.seq LIMIT $3::int";
+
+static void audit_snapshot_read(void *arg, struct db_tx *tx, const struct snapshot_page *pg)
+{
+        char lim[16];
+        const char *p[3] = { pg->key1, pg->key2, lim };
+
+        (void)arg;
+        snprintf(lim, sizeof(lim), "%d", pg->limit);
+        db_tx_add(tx, audit_snapshot_select, 3, p, NULL, NULL);
+}
+
+static int audit_snapshot_encode(void *arg, const PGresult *res, int i, uint8_t **ret, size_t *ret_len)
+{
+        (void)arg;
+        return audit_encode_cols(res, i, 2, ret, ret_len);
 }
 
 void audit_init(struct audit *au, struct delivery *d, const struct node_keys *keys)
@@ -411,4 +456,7 @@ void audit_init(struct audit *au, struct delivery *d, const struct node_keys *ke
                 .kind_case = VIGIL__CHANGE__KIND_AUDIT_CHECKPOINT, .name = "audit checkpoint",
                 .from = CHANGE_FROM_CHILD, .wrong_way = "access logs only travel up, not from the parent",
                 .add = audit_checkpoint_add_copy, .arg = au });
+        snapshot_register(&d->sections, &(struct snapshot_section){
+                .name = "access log", .to = SNAPSHOT_TO_PARENT, .add_read = audit_snapshot_read,
+                .encode = audit_snapshot_encode, .arg = au });
 }

@@ -89,6 +89,10 @@ CREATE OR REPLACE TRIGGER audit_checkpoints_no_update BEFORE UPDATE OR DELETE ON
     FOR EACH ROW EXECUTE FUNCTION audit_refuse();
 CREATE OR REPLACE TRIGGER audit_checkpoints_no_truncate BEFORE TRUNCATE ON audit_checkpoints
     FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse();
+CREATE OR REPLACE TRIGGER audit_forks_no_update BEFORE UPDATE OR DELETE ON audit_forks
+    FOR EACH ROW EXECUTE FUNCTION audit_refuse();
+CREATE OR REPLACE TRIGGER audit_forks_no_truncate BEFORE TRUNCATE ON audit_forks
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse();
 
 -- Append a record; returns its seq. PL/pgSQL, not SQL: PostgreSQL keeps no
 -- plan of an SQL function between calls, PL/pgSQL keeps the INSERT's for
@@ -164,8 +168,37 @@ END $$;
 CREATE OR REPLACE TRIGGER audit_copy_form BEFORE INSERT ON audit_copies
     FOR EACH ROW EXECUTE FUNCTION audit_copy_form();
 
--- Keep a child's record if it extends the chain held for its node; raise an
--- alarm if not. Stored copies go on up (store and forward).
+-- A record of P_NODE that does not extend the copy held here (issue 17,
+-- fault 3: a node restored from a backup numbers its log again): kept
+-- whole in audit_forks and sent on up like a copy, so that what was done
+-- after the restore is held above it too. The alarm is raised once, where
+-- the fork begins: a record that extends one kept here is the same fork.
+CREATE OR REPLACE FUNCTION audit_fork_keep(p_via text, p_uplink text, p_node text, p_seq bigint, p_at timestamptz,
+        p_actor text, p_action text, p_outcome text, p_prev bytea, p_hash bytea, p_change bytea,
+        p_detail text) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    kept integer;
+BEGIN
+    INSERT INTO audit_forks (node_id, seq, hash, prev_hash, at, actor, action, outcome, change, via)
+        VALUES (p_node, p_seq, p_hash, p_prev, p_at, p_actor, p_action, p_outcome, p_change, p_via)
+        ON CONFLICT DO NOTHING;
+    GET DIAGNOSTICS kept = ROW_COUNT;
+    IF kept = 0 THEN
+        RETURN;                                 -- this fork's record again
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM audit_forks f WHERE f.node_id = p_node AND f.seq = p_seq - 1
+                   AND f.hash = p_prev) THEN
+        INSERT INTO audit_alarms (node_id, seq, kind, detail) VALUES (p_node, p_seq, 'fork', p_detail);
+    END IF;
+    IF p_uplink IS NOT NULL AND p_change IS NOT NULL THEN
+        PERFORM outbox_append(p_uplink, ARRAY[p_change]);
+    END IF;
+END $$;
+
+-- Keep a child's record if it extends the chain held for its node; if not,
+-- keep it as a fork (audit_fork_keep). Stored copies go on up (store and
+-- forward).
 CREATE OR REPLACE FUNCTION audit_copy_apply(p_via text, p_uplink text, p_node text, p_seq bigint, p_at timestamptz,
         p_actor text, p_action text, p_outcome text, p_article text, p_camera text, p_purpose text,
         p_destination text, p_request_id text, p_emergency_id text, p_detail text, p_prev bytea,
@@ -180,9 +213,15 @@ BEGIN
         IF same.hash = p_hash THEN
             RETURN 'duplicate';
         END IF;
-        INSERT INTO audit_alarms (node_id, seq, kind, detail)
-            VALUES (p_node, p_seq, 'fork', format('record %s of %s arrived again with another hash: the log was rewritten',
-                                                  p_seq, p_node));
+        PERFORM audit_fork_keep(p_via, p_uplink, p_node, p_seq, p_at, p_actor, p_action, p_outcome, p_prev, p_hash,
+                                p_change, format('record %s of %s arrived again with another hash: the log was '
+                                                 'rewritten (or restored from a backup); kept as a fork', p_seq, p_node));
+        RETURN 'fork';
+    END IF;
+    -- The next record of a fork kept here: the same fork, not a gap.
+    IF EXISTS (SELECT 1 FROM audit_forks f WHERE f.node_id = p_node AND f.seq = p_seq - 1 AND f.hash = p_prev) THEN
+        PERFORM audit_fork_keep(p_via, p_uplink, p_node, p_seq, p_at, p_actor, p_action, p_outcome, p_prev, p_hash,
+                                p_change, NULL);
         RETURN 'fork';
     END IF;
     SELECT * INTO last FROM audit_copies WHERE node_id = p_node ORDER BY seq DESC LIMIT 1;
@@ -190,9 +229,10 @@ BEGIN
         INSERT INTO audit_alarms (node_id, seq, kind, detail)
             VALUES (p_node, p_seq, 'gap', format('record %s of %s follows %s', p_seq, p_node, last.seq));
     ELSIF FOUND AND last.hash <> p_prev THEN
-        INSERT INTO audit_alarms (node_id, seq, kind, detail)
-            VALUES (p_node, p_seq, 'fork', format('record %s of %s does not extend record %s held here: '
-                                                  'the log was rewritten', p_seq, p_node, last.seq));
+        PERFORM audit_fork_keep(p_via, p_uplink, p_node, p_seq, p_at, p_actor, p_action, p_outcome, p_prev, p_hash,
+                                p_change, format('record %s of %s does not extend record %s held here: the log was '
+                                                 'rewritten (or restored from a backup); kept as a fork', p_seq,
+                                                 p_node, last.seq));
         RETURN 'fork';
     END IF;
     INSERT INTO audit_copies (node_id, seq, at, actor, action, outcome, article, camera, purpose, destination,
@@ -313,4 +353,75 @@ BEGIN
                                ELSE (SELECT k.hash FROM audit_copies k WHERE k.node_id = c.node_id AND k.seq = c.seq)
                           END, 'hex') AS held_hash
             FROM audit_checkpoints c WHERE c.node_id = p_node ORDER BY c.seq DESC LIMIT p_limit) x);
+END $$;
+
+-- A snapshot's access-log records (issue 17, fault 3): a child's own log
+-- and the copies it holds, whole, so that a parent restored from a backup
+-- (or one that lost copies any other way) gets back what it lacks. Held
+-- ones are skipped (as copies or as a fork's records); a record held with
+-- another hash, or one that extends a fork kept here, is a fork
+-- (audit_fork_keep); the others fill the holes without a gap alarm (the
+-- chain is checked by audit_verify_copy, not by the order they come in)
+-- and go on up, as copies do: a record first met in a snapshot would
+-- otherwise be a duplicate when its delta follows, and never forwarded.
+-- As a set when no fork of these nodes is kept here (the common case: a
+-- first snapshot carries the whole log), else record by record, in order.
+CREATE OR REPLACE FUNCTION audit_copies_fill(p_via text, p_uplink text, p_node text[], p_seq bigint[], p_at_us bigint[],
+        p_actor text[], p_action text[], p_outcome text[], p_article text[], p_camera text[], p_purpose text[],
+        p_destination text[], p_request_id text[], p_emergency_id text[], p_detail text[], p_prev bytea[],
+        p_hash bytea[], p_change bytea[]) RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+    filled bytea[] := '{}';
+    held bytea;
+    i integer;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM audit_forks f WHERE f.node_id = ANY (p_node))
+       AND NOT EXISTS (SELECT 1 FROM unnest(p_node, p_seq, p_hash) AS u(node, seq, hash)
+                       JOIN audit_copies c ON c.node_id = u.node AND c.seq = u.seq AND c.hash <> u.hash) THEN
+        WITH ins AS (
+            INSERT INTO audit_copies (node_id, seq, at, actor, action, outcome, article, camera, purpose,
+                                      destination, request_id, emergency_id, detail, prev_hash, hash, via)
+                SELECT u.node, u.seq, timestamptz 'epoch' + u.at_us * interval '1 microsecond', u.actor, u.action,
+                       u.outcome, u.article, u.camera, u.purpose, u.destination, u.request_id, u.emergency_id,
+                       u.detail, u.prev, u.hash, p_via
+                FROM unnest(p_node, p_seq, p_at_us, p_actor, p_action, p_outcome, p_article, p_camera, p_purpose,
+                            p_destination, p_request_id, p_emergency_id, p_detail, p_prev, p_hash)
+                     WITH ORDINALITY AS u(node, seq, at_us, actor, action, outcome, article, camera, purpose,
+                                          destination, request_id, emergency_id, detail, prev, hash, i)
+                ORDER BY u.i
+                ON CONFLICT (node_id, seq) DO NOTHING
+                RETURNING node_id, seq)
+        SELECT coalesce(array_agg(c.change ORDER BY c.i), '{}') INTO filled
+            FROM ins JOIN unnest(p_node, p_seq, p_change) WITH ORDINALITY AS c(node, seq, change, i)
+                 ON c.node = ins.node_id AND c.seq = ins.seq;
+    ELSE
+        FOR i IN 1 .. cardinality(p_node) LOOP
+            SELECT c.hash INTO held FROM audit_copies c WHERE c.node_id = p_node[i] AND c.seq = p_seq[i];
+            CONTINUE WHEN held = p_hash[i];
+            CONTINUE WHEN EXISTS (SELECT 1 FROM audit_forks f WHERE f.node_id = p_node[i] AND f.seq = p_seq[i]
+                                  AND f.hash = p_hash[i]);
+            IF held IS NOT NULL OR EXISTS (SELECT 1 FROM audit_forks f WHERE f.node_id = p_node[i]
+                                           AND f.seq = p_seq[i] - 1 AND f.hash = p_prev[i]) THEN
+                PERFORM audit_fork_keep(p_via, p_uplink, p_node[i], p_seq[i],
+                                        timestamptz 'epoch' + p_at_us[i] * interval '1 microsecond', p_actor[i],
+                                        p_action[i], p_outcome[i], p_prev[i], p_hash[i], p_change[i],
+                                        format('record %s of %s in a snapshot has another hash than the copy '
+                                               'held: the log was rewritten (or restored from a backup); kept '
+                                               'as a fork', p_seq[i], p_node[i]));
+                CONTINUE;
+            END IF;
+            INSERT INTO audit_copies (node_id, seq, at, actor, action, outcome, article, camera, purpose,
+                                      destination, request_id, emergency_id, detail, prev_hash, hash, via)
+                VALUES (p_node[i], p_seq[i], timestamptz 'epoch' + p_at_us[i] * interval '1 microsecond',
+                        p_actor[i], p_action[i], p_outcome[i], p_article[i], p_camera[i], p_purpose[i],
+                        p_destination[i], p_request_id[i], p_emergency_id[i], p_detail[i], p_prev[i], p_hash[i],
+                        p_via);
+            filled := filled || p_change[i];
+        END LOOP;
+    END IF;
+    IF p_uplink IS NOT NULL AND cardinality(filled) > 0 THEN
+        PERFORM outbox_append(p_uplink, filled);
+    END IF;
+    RETURN cardinality(filled);
 END $$;

@@ -74,7 +74,7 @@ BEGIN
     -- The access log, the copies of the logs below and the checkpoints:
     -- append and read (Art 23(5)); the triggers of audit.sql refuse the
     -- rest even to the owner.
-    REVOKE UPDATE, DELETE ON audit_log, audit_copies, audit_checkpoints FROM vigil_writer;
+    REVOKE UPDATE, DELETE ON audit_log, audit_copies, audit_checkpoints, audit_forks FROM vigil_writer;
     -- The head moves only as a record is appended (audit_chain, as the
     -- owner), and only to that record (the triggers below).
     REVOKE INSERT, UPDATE, DELETE ON audit_head FROM vigil_writer;

@@ -5,6 +5,9 @@
  * district would receive them; a second node's records are made up, linked
  * by hand. The tests run in order on one database, each on what the one
  * before left. Runs the real migrations on the test cluster (unit_pg.h). */
+#include <stdbool.h>
+#include <string.h>
+
 #include "unit.h"
 #include "unit_pg.h"
 
@@ -56,6 +59,16 @@ static long copies(PGconn *c, const char *node)
 
         snprintf(sql, sizeof(sql), "SELECT count(*) FROM audit_copies WHERE node_id = '%s'", node);
         return unit_pg_long(c, sql);
+}
+
+/* Whether SQL fails, saying WHY. */
+static bool refused(PGconn *c, const char *sql, const char *why)
+{
+        PGresult *r = PQexec(c, sql);
+        bool failed = PQresultStatus(r) == PGRES_FATAL_ERROR && strstr(PQresultErrorMessage(r), why);
+
+        PQclear(r);
+        return failed;
 }
 
 static long alarms(PGconn *c, const char *kind)
@@ -134,21 +147,87 @@ static void test_gap(void)
 }
 
 /* A batch holding a rewritten record: one by one; the good record before
- * it is kept, the rewritten one refused with a fork alarm, the one after it
- * (which follows the rewritten one) kept with a gap alarm: as audit_copy_apply
- * decides each. */
+ * it is kept, the rewritten one kept apart as a fork with an alarm, the one
+ * after it (which follows the rewritten one) kept as the same fork, no
+ * second alarm, no gap (issue 17, fault 3: they used to be dropped, and the
+ * next kept as a copy after a gap): as audit_copy_apply decides each. Both
+ * go on up. */
 static void test_fork_in_a_batch(void)
 {
         PGconn *c = unit_pg_connect(&pg, pg.dbname);
 
         CHECK(apply(c, OWN(9, 9) " UNION ALL " MADE_UP("rewritten", 3, 4, 10)) == 0);
         CHECK(copies(c, STATION) == 8);
-        CHECK(copies(c, OTHER) == 3);
+        CHECK(copies(c, OTHER) == 2);
         CHECK(unit_pg_long(c, "SELECT count(*) FROM audit_alarms WHERE kind = 'fork' AND node_id = '" OTHER "' "
                               "AND seq = 3") == 1);
-        CHECK(unit_pg_long(c, "SELECT count(*) FROM audit_alarms WHERE kind = 'gap' AND node_id = '" OTHER "' "
-                              "AND seq = 4") == 1);
-        CHECK(unit_pg_long(c, "SELECT count(*) FROM audit_copies WHERE node_id = '" OTHER "' AND seq = 3") == 0);
+        CHECK(unit_pg_long(c, "SELECT count(*) FROM audit_alarms WHERE node_id = '" OTHER "' AND seq = 4") == 0);
+        CHECK(unit_pg_long(c, "SELECT count(*) FROM audit_copies WHERE node_id = '" OTHER "' AND seq >= 3") == 0);
+        CHECK(unit_pg_long(c, "SELECT count(*) FROM audit_forks WHERE node_id = '" OTHER "' AND seq IN (3, 4) "
+                              "AND hash = sha256(convert_to('rewritten ' || seq, 'UTF8')) AND via = '" STATION "' "
+                              "AND change = convert_to('change " OTHER " ' || seq, 'UTF8')") == 2);
+        CHECK(unit_pg_long(c, "SELECT count(*) FROM outbox, unnest(changes) ch WHERE peer_id = '" CITY "' AND "
+                              "ch IN (convert_to('change " OTHER " 3', 'UTF8'), "
+                              "convert_to('change " OTHER " 4', 'UTF8'))") == 2);
+        /* Kept: the fork again is no second alarm, nor a second row. */
+        CHECK(apply(c, OWN(0, 0) " UNION ALL " MADE_UP("rewritten", 3, 4, 10)) == 0);
+        CHECK(unit_pg_long(c, "SELECT count(*) FROM audit_forks WHERE node_id = '" OTHER "'") == 2);
+        CHECK(alarms(c, "fork") == 1);
+        /* As the rest of the access log: append-only. */
+        CHECK(refused(c, "DELETE FROM audit_forks", "append-only"));
+        PQfinish(c);
+}
+
+/* audit_copies_fill over ROWS, as a snapshot's records arrive: how many
+ * were filled (and forwarded to CITY). */
+static long fill(PGconn *c, const char *rows)
+{
+        char sql[4096];
+
+        snprintf(sql, sizeof(sql),
+                 "SELECT audit_copies_fill('" STATION "', '" CITY "', array_agg(node_id ORDER BY i), "
+                 "array_agg(seq ORDER BY i), array_agg((extract(epoch FROM at) * 1000000)::bigint ORDER BY i), "
+                 "array_agg(actor ORDER BY i), array_agg(action ORDER BY i), array_agg(outcome ORDER BY i), "
+                 "array_agg(article ORDER BY i), array_agg(camera ORDER BY i), array_agg(purpose ORDER BY i), "
+                 "array_agg(destination ORDER BY i), array_agg(request_id ORDER BY i), "
+                 "array_agg(emergency_id ORDER BY i), array_agg(detail ORDER BY i), "
+                 "array_agg(prev_hash ORDER BY i), array_agg(hash ORDER BY i), "
+                 "array_agg(convert_to('change ' || node_id || ' ' || seq, 'UTF8') ORDER BY i)) "
+                 "FROM (%s) r",
+                 rows);
+        return unit_pg_long(c, sql);
+}
+
+/* A snapshot's records (issue 17, fault 3): the whole log again, as a
+ * child sends it to a parent restored from a backup. What is held is
+ * skipped, the hole (record 7, never received) filled without a gap
+ * alarm, the chain then verifies whole; only the filled record goes on
+ * up; a record held with another hash is a fork, kept apart. */
+static void test_a_snapshot_fills_holes(void)
+{
+        PGconn *c = unit_pg_connect(&pg, pg.dbname);
+        long gaps = alarms(c, "gap"), forks = alarms(c, "fork");
+        long outbox = unit_pg_long(c, "SELECT count(*) FROM outbox WHERE peer_id = '" CITY "'");
+
+        CHECK(unit_pg_long(c, "SELECT (first_bad_seq IS NOT NULL)::int FROM audit_verify_copy('" STATION "')") == 1);
+        CHECK(fill(c, OWN(1, 10)) == 2);        /* 7 and 10 */
+        CHECK(copies(c, STATION) == 10);
+        CHECK(alarms(c, "gap") == gaps && alarms(c, "fork") == forks);
+        CHECK(unit_pg_long(c, "SELECT (records = 10 AND first_bad_seq IS NULL)::int "
+                              "FROM audit_verify_copy('" STATION "')") == 1);
+        CHECK(unit_pg_long(c, "SELECT count(*) FROM outbox WHERE peer_id = '" CITY "'") == outbox + 1);
+        CHECK(unit_pg_long(c, "SELECT (changes = ARRAY[convert_to('change " STATION " 7', 'UTF8'), "
+                              "convert_to('change " STATION " 10', 'UTF8')])::int FROM outbox WHERE peer_id = '"
+                              CITY "' ORDER BY last_seq DESC LIMIT 1") == 1);
+        /* Again: nothing to fill, nothing sent. */
+        CHECK(fill(c, OWN(1, 10)) == 0);
+        CHECK(unit_pg_long(c, "SELECT count(*) FROM outbox WHERE peer_id = '" CITY "'") == outbox + 1);
+        /* Another hash for a record held: a fork, the copy untouched. */
+        CHECK(fill(c, OWN(0, 0) " UNION ALL " MADE_UP("again", 1, 1, 0)) == 0);
+        CHECK(alarms(c, "fork") == forks + 1);
+        CHECK(unit_pg_long(c, "SELECT count(*) FROM audit_forks WHERE node_id = '" OTHER "' AND seq = 1") == 1);
+        CHECK(unit_pg_long(c, "SELECT (hash = sha256(convert_to('o 1', 'UTF8')))::int FROM audit_copies "
+                              "WHERE node_id = '" OTHER "' AND seq = 1") == 1);
         PQfinish(c);
 }
 
@@ -160,6 +239,7 @@ int main(void)
         RUN(test_duplicates);
         RUN(test_gap);
         RUN(test_fork_in_a_batch);
+        RUN(test_a_snapshot_fills_holes);
         unit_pg_teardown(&pg);
         return 0;
 }
