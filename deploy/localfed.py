@@ -323,6 +323,7 @@ class Node:
         log.flush()
         env = dict(os.environ)
         env.update(self.fed.env)
+        env.update(getattr(self, "extra_env", {}))   # a test's own, for this node (tests/chaos: its clock)
         # A session of its own: a Ctrl-C at the terminal that ran run-local
         # must not reach the daemons, which outlive it.
         self._proc = subprocess.Popen(

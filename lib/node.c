@@ -259,8 +259,24 @@ static int node_load(struct node *n, char *err, size_t errlen)
                 snprintf(err, errlen, "cannot read the version clock: %s", e);
                 goto out;
         }
-        delivery_versions_seed(&n->delivery, strtoll(PQgetvalue(r, 0, 0), NULL, 10));
-        PQclear(r);
+        {
+                int64_t above = delivery_versions_seed(&n->delivery, strtoll(PQgetvalue(r, 0, 0), NULL, 10));
+                char v[24];
+                const char *p[1] = { v };
+
+                PQclear(r);
+                if (above > 0) {
+                        /* Before anything stamps a version in SQL
+                         * (next_version): above what was issued too. */
+                        snprintf(v, sizeof(v), "%" PRId64, above);
+                        ret = node_exec(c, &r, e, sizeof(e), "SELECT version_reserve($1)", 1, p);
+                        if (ret < 0) {
+                                snprintf(err, errlen, "cannot move the version clock up: %s", e);
+                                goto out;
+                        }
+                        PQclear(r);
+                }
+        }
         {
                 const char *p[1] = { n->cfg.node_id };
                 ret = node_exec(c, &r, e, sizeof(e),

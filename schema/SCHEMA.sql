@@ -1099,6 +1099,21 @@ END $$;
 
 
 --
+-- Name: catalog_restamp_own(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.catalog_restamp_own() RETURNS bigint
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    UPDATE sites SET version = next_version(), updated_at = now() WHERE via IS NULL;
+    UPDATE systems SET version = next_version(), updated_at = now() WHERE via IS NULL;
+    UPDATE cameras SET version = next_version(), updated_at = now() WHERE via IS NULL;
+    RETURN (SELECT last FROM version_clock);
+END $$;
+
+
+--
 -- Name: conferral_apply(text, text, bigint, text, text, text, text, text[], text, timestamp with time zone, boolean); Type: FUNCTION; Schema: public; Owner: -
 --
 

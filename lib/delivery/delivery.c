@@ -1,8 +1,10 @@
 #include "delivery/delivery.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #include "base/log.h"
@@ -31,6 +33,55 @@ static void delivery_on_reserved(void *arg, struct db_tx *tx, int err, const cha
         }
 }
 
+/* The versions reserved, also kept in a file beside the node's keys: a
+ * database restored from a backup has an older version clock, and changes
+ * stamped after the backup, which peers may hold, would outrank the ones
+ * stamped again (issue 17, faults 3 and 4). Written whole or not at all. */
+static void delivery_versions_write(struct delivery *d, int64_t upto)
+{
+        char path[600], tmp[610];
+        FILE *f;
+        int ok;
+
+        if (!d->cfg->key_dir[0])
+                return;
+        snprintf(path, sizeof(path), "%s/" DELIVERY_VERSIONS_FILE, d->cfg->key_dir);
+        snprintf(tmp, sizeof(tmp), "%s.new", path);
+        f = fopen(tmp, "w");
+        if (!f) {
+                log_warn("delivery", "path=%s msg=\"cannot keep the versions reserved\" error=\"%s\"", tmp,
+                         strerror(errno));
+                return;
+        }
+        ok = fprintf(f, "%" PRId64 "\n", upto) > 0;
+        ok = fflush(f) == 0 && ok;
+        ok = fsync(fileno(f)) == 0 && ok;
+        ok = fclose(f) == 0 && ok;
+        if (!ok || rename(tmp, path) != 0)
+                log_warn("delivery", "path=%s msg=\"cannot keep the versions reserved\" error=\"%s\"", path,
+                         strerror(errno));
+}
+
+/* What the file says was reserved; 0 if none (a node that never reserved,
+ * or unreadable: then the database's clock alone, as before). */
+static int64_t delivery_versions_read(struct delivery *d)
+{
+        char path[600];
+        long long v = 0;
+        FILE *f;
+
+        if (!d->cfg->key_dir[0])
+                return 0;
+        snprintf(path, sizeof(path), "%s/" DELIVERY_VERSIONS_FILE, d->cfg->key_dir);
+        f = fopen(path, "r");
+        if (!f)
+                return 0;
+        if (fscanf(f, "%lld", &v) != 1 || v < 0)
+                v = 0;
+        fclose(f);
+        return v;
+}
+
 /* Versions this node stamps itself are recorded in the database ahead of
  * use (lib/base/vtime.h), on the connection their own transactions take,
  * so that after a restart they start above every one issued (issue 17,
@@ -46,17 +97,29 @@ static void delivery_reserve_versions(void *arg, int64_t upto)
                 vtime_versions_unreserved(&d->versions);
                 return;
         }
+        delivery_versions_write(d, upto);
         snprintf(v, sizeof(v), "%" PRId64, upto);
         tx = db_tx_new();
         db_tx_add(tx, "SELECT version_reserve($1)", 1, p, NULL, NULL);
         db_submit(d->links.db, tx, delivery_on_reserved, d);
 }
 
-void delivery_versions_seed(struct delivery *d, int64_t stored)
+int64_t delivery_versions_seed(struct delivery *d, int64_t stored)
 {
-        vtime_versions_seed(&d->versions, stored);
+        int64_t kept = delivery_versions_read(d);
+
+        vtime_versions_seed(&d->versions, stored > kept ? stored : kept);
         d->versions.reserve = delivery_reserve_versions;
         d->versions.reserve_arg = d;
+        if (kept > stored) {
+                /* The database is behind versions this node issued: it was
+                 * restored from a backup (issue 17, fault 3). Its own
+                 * version clock (next_version) goes above them too. */
+                log_warn("delivery", "kept=%" PRId64 " database=%" PRId64 " msg=\"versions issued before are above "
+                         "the database's version clock: restored from a backup? going on above them\"", kept, stored);
+                return kept;
+        }
+        return 0;
 }
 
 void delivery_init(struct delivery *d, uv_loop_t *loop, const struct config *cfg)
@@ -69,6 +132,7 @@ void delivery_init(struct delivery *d, uv_loop_t *loop, const struct config *cfg
         d->links.trust = &d->trust;
         d->links.chain_taken = delivery_on_chain_taken;
         d->links.chain_arg = d;
+        d->links.versions = &d->versions;
         downlink_init(&d->downlink, &d->links, &d->versions);
         /* First: a replica never holds a catalog row of a node it does not know. */
         tree_register(&d->tree, &d->versions, &d->kinds, &d->sections);

@@ -65,10 +65,17 @@ void delivery_db_up(struct delivery *d);
 
 /** A fresh version for a change of this node's own. */
 int64_t delivery_next_version(struct delivery *d);
+/* The last version reserved, kept beside the node's keys ([node]
+ * key_dir), outside the database (issue 17, fault 3). */
+#define DELIVERY_VERSIONS_FILE "versions"
+
 /** At start: versions continue above STORED (version_clock.last, the last
- *  version the database says this node issued or reserved), and are
- *  reserved there ahead of use from now on (issue 17, fault 4). */
-void delivery_versions_seed(struct delivery *d, int64_t stored);
+ *  version the database says this node issued or reserved) and above what
+ *  the versions file kept, and are reserved in both ahead of use from now
+ *  on (issue 17, faults 3 and 4). Returns what the caller must reserve in
+ *  the database before anything runs (the file's, when above STORED), or
+ *  0. */
+int64_t delivery_versions_seed(struct delivery *d, int64_t stored);
 /** The parent's ID, or NULL at the city. */
 const char *delivery_parent_id(const struct delivery *d);
 /** The enrolled child below which ID lies (itself included), or NULL. */

@@ -31,6 +31,8 @@
  * Welcome handshake and calls link_session_start() when it is done. */
 #pragma once
 
+#include "base/vtime.h"
+
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -260,6 +262,7 @@ struct link_set {
          * database was restored from a backup (link_set_restored). */
         bool renewing;                  /* a new epoch is being written */
         unsigned long restores;         /* new epochs begun for it */
+        struct vtime_versions *versions;  /* the node's own (seeded again after a restore) */
 };
 
 /** Set up S for a node: CFG, KINDS and SECTIONS are borrowed and outlive S;

@@ -58,6 +58,11 @@ static void link_set_on_renewed(void *arg, struct db_tx *tx, int err, const char
         }
         snprintf(s->epoch, sizeof(s->epoch), "%s", PQgetvalue(res, 0, 0));
         s->restores++;
+        /* The rows restamped above every version the lost changes had:
+         * this node's own go on above them too. */
+        res = db_tx_result(tx, 1);
+        if (s->versions && res && PQntuples(res) == 1)
+                vtime_versions_seed(s->versions, strtoll(PQgetvalue(res, 0, 0), NULL, 10));
         log_warn("link", "epoch=%s msg=\"new epoch: every peer gets a snapshot of this node's state\"", s->epoch);
         /* Every session ends; each handshakes again with the new epoch
          * (the uplink at its next beat, each child at its next message). */
@@ -76,6 +81,12 @@ void link_set_restored(struct link_set *s, struct link *l, uint64_t peer_applied
         s->renewing = true;
         db_tx_add(tx, "UPDATE node_settings SET value = gen_random_uuid()::text WHERE key = 'epoch' RETURNING value",
                   0, NULL, NULL, NULL);
+        /* The peers may hold changes of this node's rows that the restored
+         * database lost, with versions above the ones it still has: the
+         * snapshot would not replace them. Its own rows get fresh versions
+         * first (catalog_restamp_own; above the lost ones, as the version
+         * clock starts above them: lib/delivery/delivery.c). */
+        db_tx_add(tx, "SELECT catalog_restamp_own()", 0, NULL, NULL, NULL);
         db_submit(s->db, tx, link_set_on_renewed, s);
 }
 

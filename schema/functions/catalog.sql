@@ -371,6 +371,23 @@ SELECT catalog_define_apply('sites', 'site_apply', ARRAY['station_id', 'code']);
 SELECT catalog_define_apply('systems', 'system_apply', ARRAY['station_id', 'code']);
 SELECT catalog_define_apply('cameras', 'camera_apply', ARRAY['id']);
 
+-- A database restored from a backup (issue 17, fault 3): the peers may
+-- hold changes of this node's own sites, systems and cameras that the
+-- backup lost, with versions above the ones it holds now, and would keep
+-- them over the snapshot that follows. Each own row gets a fresh version
+-- (next_version: above the lost ones, as vigild pushed the version clock
+-- above every version it reserved before; lib/delivery/delivery.c), so
+-- the snapshot replaces what the peers hold, at every tier above. Returns
+-- the version clock, which vigild's own versions then go on above.
+CREATE OR REPLACE FUNCTION catalog_restamp_own() RETURNS bigint
+LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE sites SET version = next_version(), updated_at = now() WHERE via IS NULL;
+    UPDATE systems SET version = next_version(), updated_at = now() WHERE via IS NULL;
+    UPDATE cameras SET version = next_version(), updated_at = now() WHERE via IS NULL;
+    RETURN (SELECT last FROM version_clock);
+END $$;
+
 -- A status delta: only the status (and version) of a known camera.
 CREATE OR REPLACE FUNCTION camera_status_apply(p_uplink text, p_id text[], p_status text[],
         p_version bigint[], p_change bytea[])

@@ -3,7 +3,7 @@
 (issue 17, "The harness"; tests/chaos/README.md says what and why).
 
     tests/chaos/chaos.py [--runs N] [--seed S] [--duration SECONDS]
-                         [--faults kill,partition,delay,cut,pgcrash,clock]
+                         [--faults kill,partition,delay,cut,pgcrash,clock,restore]
                          [--long]
 
 Each run builds a six-node federation (city; yuelu with yuelu-1 and
@@ -13,7 +13,11 @@ stations write (cameras added, changed and removed; refusals on their
 access logs), a schedule drawn from the run's seed injects faults: kill -9
 of any node (restarted a little later), partitions of a link (blackhole or
 reset, a second to tens of seconds; with --long, up to two minutes), delays,
-connections cut mid-frame, and PostgreSQL stopped with -m immediate. Then
+connections cut mid-frame, PostgreSQL stopped with -m immediate, one
+node's wall clock stepped back (seconds to an hour, through libfaketime,
+the monotonic clock untouched) and a node's database restored from a
+backup taken earlier in the run (the node stopped for the copy and for the
+restore, as an operator would). Then
 every fault is healed, the writes stop, and the invariants must hold
 within the convergence time:
 
@@ -21,7 +25,9 @@ within the convergence time:
             cameras equals the station's (IDs and versions): nothing lost,
             nothing stale, nothing twice
   audit     every ancestor's copy of each node's access log equals the
-            node's log (seq and hash), and every chain and copy verifies
+            node's log (seq and hash), and every chain and copy verifies;
+            of a node restored from a backup, every record of its log is
+            held above it (as a copy, or kept as a fork after the restore)
   outbox    every outbox drained (everything sent was acknowledged)
   links     every node's link to its parent is up, and the city's tree
             shows every node online
@@ -50,7 +56,9 @@ from proxy import Proxy  # noqa: E402
 
 NODES = [n for n in SEVEN if n[0] in ("city", "yuelu", "yuelu-1", "yuelu-2", "furong", "furong-1")]
 STATIONS = ["yuelu-1", "yuelu-2", "furong-1"]
-ALL_FAULTS = ["kill", "partition", "delay", "cut", "pgcrash"]
+ALL_FAULTS = ["kill", "partition", "delay", "cut", "pgcrash", "clock", "restore"]
+FAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
+PSQL = "/usr/lib/postgresql/15/bin/psql"
 
 
 # -- the schedule ----------------------------------------------------------------
@@ -78,6 +86,13 @@ def schedule(seed, duration, faults, long_mode):
             out.append((t, kind, rnd.choice(children), 0.0))
         elif kind == "pgcrash":
             out.append((t, kind, "postgresql", rnd.uniform(0.5, 3.0)))
+        elif kind == "clock":
+            # Back: what makes wall-clock versions lose (issue 17, fault 4).
+            out.append((t, kind, rnd.choice(names) + ":%d" % -rnd.choice([5, 90, 600, 3600]),
+                        rnd.uniform(2.0, 10.0)))
+        elif kind == "restore":
+            # A backup now, restored LENGTH later (fault 3).
+            out.append((t, kind, rnd.choice(names), rnd.uniform(3.0, 10.0)))
         t += rnd.uniform(0.5, 4.0)
     return out
 
@@ -163,7 +178,7 @@ def check_catalog(fed):
     return bad
 
 
-def check_audit(fed):
+def check_audit(fed, restored=()):
     bad = []
     for n in fed.nodes:
         if not n.parent:
@@ -172,7 +187,19 @@ def check_audit(fed):
         for a in ancestors(fed, n.name):
             got = rows(fed, a, "SELECT seq || ' ' || encode(hash, 'hex') FROM audit_copies WHERE node_id = '%s' "
                                "ORDER BY seq" % n.id)
-            if got != want:
+            forks = rows(fed, a, "SELECT seq || ' ' || encode(hash, 'hex') FROM audit_forks WHERE node_id = '%s' "
+                                 "ORDER BY seq" % n.id)
+            if n.name in restored:
+                # What it lost is still held above it; what it wrote after
+                # the restore, numbered again, is kept as a fork.
+                missing = sorted(set(want) - set(got) - set(forks), key=lambda r: int(r.split()[0]))
+                if missing:
+                    bad.append("access log of %s (restored) at %s: %d of its records not held, first %s"
+                               % (n.name, a, len(missing), missing[0]))
+            elif forks:
+                bad.append("access log of %s at %s: %d records kept as a fork, and %s was never restored"
+                           % (n.name, a, len(forks), n.name))
+            elif got != want:
                 bad.append("access log of %s at %s: %d records vs %d (first difference at %s)"
                            % (n.name, a, len(got), len(want),
                               next((w for w, g in zip(want, got) if w != g), "the end")))
@@ -232,16 +259,18 @@ INVARIANTS = [("links", check_links), ("outbox", check_outboxes), ("catalog", ch
               ("audit", check_audit), ("dead", check_dead_letters)]
 
 
-def converge(fed, timeout):
+def converge(fed, timeout, restored=()):
     """Poll every invariant until all hold (True) or TIMEOUT passes (the
-    last failures are printed; False)."""
+    last failures are printed; False). RESTORED: the nodes whose database
+    was restored from a backup."""
     deadline = time.monotonic() + timeout
     last = []
     while True:
         last = []
         for name, fn in INVARIANTS:
             try:
-                last += ["%s: %s" % (name, b) for b in fn(fed)]
+                found = fn(fed, restored) if fn is check_audit else fn(fed)
+                last += ["%s: %s" % (name, b) for b in found]
             except Exception as e:         # a node still starting, PostgreSQL recovering
                 last.append("%s: %s" % (name, e))
             if last:
@@ -269,11 +298,74 @@ class Run:
             p = n.parent_node()
             self.proxies[n.name] = Proxy(base + i, p.downlink_port, name=n.name)
             n.parent_endpoint = "tcp://127.0.0.1:%d" % (base + i)
+        self.restored = set()
+        self.backups = {}
+        if "clock" in self.args.faults:
+            # Each node's wall clock: an offset in a file libfaketime reads
+            # at every call; the monotonic clock (libuv's timers) is
+            # left alone, as NTP leaves it.
+            for n in fed.nodes:
+                n.clock_file = os.path.join(fed.tmp, "clock-%s" % n.name)
+                self.set_clock(n, 0)
+                n.extra_env = {"LD_PRELOAD": FAKETIME, "FAKETIME_TIMESTAMP_FILE": n.clock_file,
+                               "FAKETIME_NO_CACHE": "1", "FAKETIME_DONT_FAKE_MONOTONIC": "1",
+                               "ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0"}
         fed.start()
         for s in STATIONS:
             fed.ctl_ok(s, "site", "add", "--code", "junction", "--name", "junction", "--location-type", "junction")
             fed.ctl_ok(s, "system", "add", "--code", "gov", "--name", "gov", "--builder-class", "government",
                        "--responsible-entity", "PSB", "--retention-days", "30")
+
+    @staticmethod
+    def set_clock(n, seconds):
+        with open(n.clock_file + ".new", "w") as f:
+            f.write("%+d\n" % seconds)
+        os.replace(n.clock_file + ".new", n.clock_file)
+
+    def admin_sql(self, query):
+        fed = self.fed
+        r = subprocess.run([PSQL, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", fed.pg_dir, "-p", str(fed.pg_port),
+                            "-U", "postgres", "-d", "postgres", "-tA", "-c", query],
+                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           timeout=60)
+        if r.returncode != 0:
+            raise RuntimeError("psql: %s: %s" % (query, r.stderr.strip()))
+
+    def backup(self, target):
+        """Stop TARGET, copy its database (a cold backup), start it again.
+        PostgreSQL down: raises, and the caller tries again."""
+        n = self.fed.node(target)
+        copy = n.dbname + "_bak"
+        if n.alive():
+            n.stop()
+        for _ in range(100):                # its backends end just after it
+            try:
+                self.admin_sql('DROP DATABASE IF EXISTS "%s"' % copy)
+                self.admin_sql('CREATE DATABASE "%s" TEMPLATE "%s"' % (copy, n.dbname))
+                break
+            except RuntimeError as e:
+                if "is being accessed by other users" not in str(e):
+                    raise
+                time.sleep(0.1)
+        self.backups[target] = copy
+        n.start(wait=False)
+
+    def restore(self, target):
+        """TARGET's database replaced by its backup (the backup consumed)."""
+        n = self.fed.node(target)
+        if n.alive():
+            n.stop()
+        for _ in range(100):
+            try:
+                self.admin_sql('DROP DATABASE IF EXISTS "%s" WITH (FORCE)' % n.dbname)
+                self.admin_sql('ALTER DATABASE "%s" RENAME TO "%s"' % (self.backups.pop(target), n.dbname))
+                break
+            except RuntimeError as e:
+                if "is being accessed by other users" not in str(e):
+                    raise
+                time.sleep(0.1)
+        self.restored.add(target)
+        n.start(wait=False)
 
     def inject(self, kind, target, length, timers):
         fed = self.fed
@@ -293,6 +385,16 @@ class Run:
         elif kind == "pgcrash":
             subprocess.run([PG_SCRIPT, "crash", fed.pg_dir], check=True, stdout=subprocess.DEVNULL)
             timers.append((time.monotonic() + length, "pgstart", None))
+        elif kind == "clock":
+            name, secs = target.split(":")
+            self.set_clock(fed.node(name), int(secs))
+            timers.append((time.monotonic() + length, "clock", name))
+        elif kind == "restore":
+            # One backup per node at a time: a second is the first's restore.
+            if target not in self.backups and not any(x[1] in ("backup", "restore") and x[2] == target
+                                                      for x in timers):
+                timers.append((time.monotonic(), "backup", target))
+                timers.append((time.monotonic() + length, "restore", target))
 
     def undo(self, what, target):
         fed = self.fed
@@ -308,6 +410,15 @@ class Run:
         elif what == "pgstart":
             subprocess.run([PG_SCRIPT, "start", fed.pg_dir, str(fed.pg_port)], check=True,
                            stdout=subprocess.DEVNULL)
+        elif what == "clock":
+            self.set_clock(fed.node(target), 0)     # stepped forward to the true time again
+        elif what in ("backup", "restore"):
+            if what == "restore" and target not in self.backups:
+                return RuntimeError("no backup yet")     # the backup waits for PostgreSQL
+            try:
+                (self.backup if what == "backup" else self.restore)(target)
+            except (RuntimeError, subprocess.SubprocessError, OSError) as e:
+                return e
         return None
 
     def run(self):
@@ -355,7 +466,9 @@ class Run:
             w.join(30)
         writes = sum(w.done for w in writers)
         t1 = time.monotonic()
-        ok, problems = converge(self.fed, self.args.converge)
+        if self.restored:
+            step("restored from a backup: %s" % ", ".join(sorted(self.restored)))
+        ok, problems = converge(self.fed, self.args.converge, self.restored)
         took = time.monotonic() - t1
         for n in self.fed.nodes:
             if not n.alive():

@@ -7,15 +7,20 @@ copy of a stopped node's database (CREATE DATABASE ... TEMPLATE), a restore
 puts that copy back in its place: what an operator does with a nightly
 dump when a disk dies.
 
-1. The station restored. After the backup yuelu-1 registers camera B and
-   writes access-log records, which reach yuelu and the city. Its database
+1. The station restored. After the backup yuelu-1 (its clock a day
+   ahead, libfaketime) registers camera B, renames camera A and writes
+   access-log records, which reach yuelu and the city. Its database
    is then restored: B and those records are gone from it, and its outbox
    numbers changes again from the backup's sequence, numbers yuelu has
    applied already. Before issue 17 yuelu trusted its applied sequence and
    skipped the new changes (camera C never arrived). Now yuelu-1 finds
    that yuelu applied more than it ever sent and begins a new epoch: a
-   snapshot, after which the city's catalog is yuelu-1's (A and C, not B:
-   the station's state is the truth of its cameras). The access-log
+   snapshot, after which the city's catalog is yuelu-1's (A and C, not B,
+   and A with its old name: the station's state is the truth of its
+   cameras). The rename lost had a version a day ahead of the restored
+   version clock: yuelu-1 restamps its rows above it (the versions file
+   beside its keys remembers what it reserved), or the snapshot would not
+   replace it. The access-log
    records yuelu-1 lost are still held above it, and the records it writes
    after the restore (numbered again, with other hashes) are kept beside
    them as a fork at yuelu and the city, with one alarm, not dropped.
@@ -43,6 +48,17 @@ from test_delivery import PSQL, backends_gone, drained, outbox_rows, sql, sql_in
 NODES = [n for n in SEVEN if n[0] in ("city", "yuelu", "yuelu-1")]
 ID = {n: i for n, _, i, _ in NODES}
 CAM = {k: "430104010013100000%02d" % i for i, k in enumerate("ABCDE", start=1)}
+FAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
+
+
+def set_clock(fed, name, seconds):
+    """Step NAME's wall clock to SECONDS from the true time (libfaketime
+    reads the file at every call; the monotonic clock is left)."""
+    n = fed.node(name)
+    with open(n.clock_file + ".new", "w") as f:
+        f.write("%+d\n" % seconds)
+    os.replace(n.clock_file + ".new", n.clock_file)
+    time.sleep(1.2)
 
 
 def admin_sql(fed, query):
@@ -92,6 +108,11 @@ def cameras(fed, name):
     return {k for k, c in CAM.items() if c in held}
 
 
+def camera_row(fed, name, key):
+    rows = sql(fed, name, "SELECT name, version FROM cameras WHERE id = '%s'" % CAM[key])
+    return tuple(rows[0]) if rows else None
+
+
 def log_records(fed, name, what, n):
     """N access-log records at NAME, written as the daemon writes them."""
     sql(fed, name, "SELECT audit_append('test', 'view-live', 'ok', NULL, NULL, '%s', NULL, NULL, NULL, "
@@ -136,8 +157,15 @@ def check_station_restored(fed):
                what="camera A and records 1..%d of yuelu-1 at the city" % k)
     copy = backup(fed, "yuelu-1")
     step("yuelu-1 backed up at access-log record %d" % k)
+    # Its clock a day ahead while it works after the backup: the changes
+    # the restore loses have versions a day above the backup's version
+    # clock. Only the versions file (kept beside its keys) remembers them.
+    set_clock(fed, "yuelu-1", 86400)
 
     camera(fed, "B")
+    # A change of a camera the backup holds: lost with the restore, while
+    # yuelu and the city hold it, with a version above the backup's.
+    fed.ctl_ok("yuelu-1", "camera", "update", CAM["A"], "--name", "renamed after the backup")
     m = log_records(fed, "yuelu-1", "after the backup", 4)
     wait_until(lambda: "B" in cameras(fed, "city") and held_up_to(fed, "city", "yuelu-1", m), 30,
                what="camera B and records up to %d at the city" % m)
@@ -146,6 +174,7 @@ def check_station_restored(fed):
                "AND seq > %d ORDER BY seq" % (ID["yuelu-1"], k))
     assert len(lost) == m - k, "yuelu holds %r of yuelu-1's records after the backup" % lost
 
+    set_clock(fed, "yuelu-1", 0)            # NTP puts it right
     mark = restore(fed, "yuelu-1", copy)
     step("yuelu-1 restored from its backup")
     wait_until(lambda: "new epoch" in fed.log_since("yuelu-1", mark), 20,
@@ -160,7 +189,13 @@ def check_station_restored(fed):
                what="the city's catalog to be yuelu-1's (A and C)",
                detail=lambda: "city %r, yuelu %r" % (cameras(fed, "city"), cameras(fed, "yuelu")))
     assert cameras(fed, "yuelu") == {"A", "C"}, "yuelu: %r" % cameras(fed, "yuelu")
-    step("camera C arrived at yuelu and the city; B went with the restored database")
+    # Camera A is the station's again everywhere, name and version: the
+    # rename the backup lost does not outrank it.
+    wait_until(lambda: all(camera_row(fed, at, "A") == camera_row(fed, "yuelu-1", "A") for at in ("yuelu", "city")),
+               30, what="camera A at yuelu and the city as yuelu-1 holds it",
+               detail=lambda: "%r" % {at: camera_row(fed, at, "A") for at in ("yuelu-1", "yuelu", "city")})
+    assert camera_row(fed, "yuelu-1", "A")[0] == "cam A"
+    step("camera C arrived at yuelu and the city; B and A's rename went with the restored database")
 
     # The records lost by the restore are still held above it, untouched;
     # those written after it are kept beside them, at every tier.
@@ -219,6 +254,13 @@ def check_district_restored(fed):
 
 def main():
     with TestFederation("restore", NODES, heartbeat_ms=500) as fed:
+        n = fed.node("yuelu-1")
+        n.clock_file = os.path.join(fed.tmp, "clock-yuelu-1")
+        with open(n.clock_file, "w") as f:
+            f.write("+0\n")
+        n.extra_env = {"LD_PRELOAD": FAKETIME, "FAKETIME_TIMESTAMP_FILE": n.clock_file,
+                       "FAKETIME_NO_CACHE": "1", "FAKETIME_DONT_FAKE_MONOTONIC": "1",
+                       "ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0"}
         fed.start()
         fed.ctl_ok("yuelu-1", "site", "add", "--code", "s1", "--name", "junction", "--location-type", "junction")
         fed.ctl_ok("yuelu-1", "system", "add", "--code", "gov", "--name", "gov", "--builder-class", "government",
