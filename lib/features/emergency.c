@@ -138,17 +138,20 @@ static int emergency_encode_row(void *arg, const PGresult *res, int i, uint8_t *
         return r;
 }
 
-/* The live orders held here that cover a child ($1: its ID; the last
- * column: the declaring node's signed bytes), as
- * emergency_apply decides whom to send them to: what a child without our
- * state gets in its snapshot (one that joins or is rebuilt during an
- * emergency acts on it). Few: one page. */
+/* The orders held here that cover a child ($1: its ID; the last column:
+ * the declaring node's signed bytes), as emergency_apply decides whom to
+ * send them to: what a child without our state gets in its snapshot (one
+ * that joins or is rebuilt during an emergency acts on it). Ended ones
+ * too, until their time is up: a child whose database was restored from a
+ * backup may hold one as live, and would keep private systems linked
+ * until it expires (issue 17, fault 3; found by tests/chaos seed 300).
+ * Few: one page. */
 static const char emergency_snapshot_select[] =
         "SELECT id, version, scope, near_lat, near_lon, radius_m, "
         "(extract(epoch FROM starts_at) * 1000000)::bigint, (extract(epoch FROM ends_at) * 1000000)::bigint, "
         "incident, authority, declared_by, declared_at, ended_at IS NOT NULL, " EMERGENCY_BOUNDS_COLUMN ", "
         SIGNED_BYTES_SQL("emergency_order", "emergencies.id", "emergencies.version")
-        " FROM emergencies WHERE ended_at IS NULL AND ends_at > now() "
+        " FROM emergencies WHERE ends_at > now() "
         "AND (left($1, length(vigil_prefix(scope))) = vigil_prefix(scope) "
         "OR left(scope, length(vigil_prefix($1))) = vigil_prefix($1)) ORDER BY id";
 

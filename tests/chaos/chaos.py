@@ -10,7 +10,8 @@ Each run builds a six-node federation (city; yuelu with yuelu-1 and
 yuelu-2; furong with furong-1) on a PostgreSQL cluster of its own, with a
 TCP proxy (tests/chaos/proxy.py) in every child's uplink. While the
 stations write (cameras added, changed and removed; refusals on their
-access logs), a schedule drawn from the run's seed injects faults: kill -9
+access logs) and the city's commander declares and ends emergencies, a
+schedule drawn from the run's seed injects faults: kill -9
 of any node (restarted a little later), partitions of a link (blackhole or
 reset, a second to tens of seconds; with --long, up to two minutes), delays,
 connections cut mid-frame, PostgreSQL stopped with -m immediate, one
@@ -29,6 +30,10 @@ within the convergence time:
             of a node restored from a backup, every record of its log is
             held above it (as a copy, or kept as a fork after the restore)
   outbox    every outbox drained (everything sent was acknowledged)
+  emergency every order the city's commander declared (and ended, while
+            the faults went on) is at its district and each station in its
+            scope in the city's version, ended or not; each station has
+            acknowledged and acted on the version in force
   links     every node's link to its parent is up, and the city's tree
             shows every node online
   dead      no dead letters (no fault here injects a bad change)
@@ -142,6 +147,41 @@ class Writer(threading.Thread):
             self.stop.wait(self.rnd.uniform(0.01, 0.1))
 
 
+class Commander(threading.Thread):
+    """The city's commander: emergencies declared over a district and most
+    of them ended a little later, while the faults go on (an order or its
+    end that a fault swallowed must still take effect, once)."""
+
+    def __init__(self, fed, key, seed):
+        super().__init__(daemon=True, name="commander")
+        self.fed, self.key = fed, key
+        self.rnd = random.Random(seed)
+        self.stop = threading.Event()
+        self.active = []
+        self.declared = self.ended = 0
+        self.refused = None                     # the last refusal, for the log
+
+    def run(self):
+        districts = [n.id for n in self.fed.nodes if n.tier == "district"]
+        while not self.stop.wait(self.rnd.uniform(1.0, 4.0)):
+            if self.active and self.rnd.random() < 0.6:
+                em = self.active.pop(self.rnd.randrange(len(self.active)))
+                rc, _ = self.fed.ctl("city", "emergency", "end", em, as_identity=self.key, timeout=15)
+                if rc == 0:
+                    self.ended += 1
+                else:
+                    self.active.append(em)      # tried again later
+                continue
+            rc, doc = self.fed.ctl("city", "emergency", "declare", "--scope", self.rnd.choice(districts),
+                                   "--duration", "30m", "--incident", "chaos drill", "--authority", "Changsha PSB",
+                                   "--officer", "city-inv-1", as_identity=self.key, timeout=15)
+            if rc == 0 and isinstance(doc, dict) and doc.get("id"):
+                self.active.append(doc["id"])
+                self.declared += 1
+            else:
+                self.refused = doc
+
+
 # -- the invariants --------------------------------------------------------------
 
 def rows(fed, name, query):
@@ -213,6 +253,32 @@ def check_audit(fed, restored=()):
     return bad
 
 
+def check_emergencies(fed):
+    """Every order the city holds is at its district and at each station
+    in its scope as the city holds it (version, ended or not), and each
+    station acknowledged and acted on the version in force."""
+    bad = []
+    orders = rows(fed, "city", "SELECT id || ' ' || scope || ' ' || version || ' ' || (ended_at IS NOT NULL) "
+                               "FROM emergencies ORDER BY id")
+    for line in orders:
+        em, scope, version, ended = line.split()
+        want = "%s %s" % (version, ended)
+        for n in fed.nodes:
+            # The scope is a district: it, and the stations under it.
+            if not (n.id == scope or (n.tier == "station" and n.id[:6] == scope[:6])):
+                continue
+            got = rows(fed, n.name, "SELECT version || ' ' || (ended_at IS NOT NULL) || ' ' || "
+                                    "coalesce(acked_version::text, '-') || ' ' || coalesce(acted_version::text, '-') "
+                                    "FROM emergencies WHERE id = '%s'" % em)
+            if not got or " ".join(got[0].split()[:2]) != want:
+                bad.append("emergency %s at %s: %s, the city: %s" % (em, n.name, got[0] if got else "missing",
+                                                                     want))
+            elif n.tier == "station" and ended == "f" and got[0].split()[2:] != [version, version]:
+                bad.append("emergency %s at %s: version %s in force, acknowledged %s, acted on %s"
+                           % ((em, n.name, version) + tuple(got[0].split()[2:])))
+    return bad
+
+
 def check_outboxes(fed):
     bad = []
     for n in fed.nodes:
@@ -256,7 +322,7 @@ def check_dead_letters(fed):
 
 
 INVARIANTS = [("links", check_links), ("outbox", check_outboxes), ("catalog", check_catalog),
-              ("audit", check_audit), ("dead", check_dead_letters)]
+              ("emergency", check_emergencies), ("audit", check_audit), ("dead", check_dead_letters)]
 
 
 def converge(fed, timeout, restored=()):
@@ -311,6 +377,17 @@ class Run:
                                "FAKETIME_NO_CACHE": "1", "FAKETIME_DONT_FAKE_MONOTONIC": "1",
                                "ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0"}
         fed.start()
+        # The city's commander (Art 19: conferred by its two admins).
+        self.commander_key = os.path.join(fed.tmp, "commander.key")
+        pub = subprocess.run([fed.vigilctl, "officer", "keygen", self.commander_key, "--name", "city-commander"],
+                             check=True, stdout=subprocess.PIPE, text=True).stdout.split()[0]
+        fed.ctl_ok("city", "officer", "add", "--badge", "city-commander", "--name", "commander",
+                   "--credential", "C-1", "--roles", "operator", "--public-key", pub)
+        fed.confer("city-commander", "city", "commander")
+        inv = subprocess.run([fed.vigilctl, "officer", "keygen", os.path.join(fed.tmp, "inv.key"), "--name",
+                              "city-inv-1"], check=True, stdout=subprocess.PIPE, text=True).stdout.split()[0]
+        fed.ctl_ok("city", "officer", "add", "--badge", "city-inv-1", "--name", "investigator", "--credential",
+                   "C-2", "--roles", "investigator", "--public-key", inv)
         for s in STATIONS:
             fed.ctl_ok(s, "site", "add", "--code", "junction", "--name", "junction", "--location-type", "junction")
             fed.ctl_ok(s, "system", "add", "--code", "gov", "--name", "gov", "--builder-class", "government",
@@ -428,7 +505,8 @@ class Run:
             flush=True)
         self.start()
         writers = [Writer(self.fed, s, self.seed * 7 + i) for i, s in enumerate(STATIONS)]
-        for w in writers:
+        commander = Commander(self.fed, self.commander_key, self.seed * 7 + 99)
+        for w in writers + [commander]:
             w.start()
         t0 = time.monotonic()
         timers = []
@@ -460,11 +538,14 @@ class Run:
                     break
                 except Exception:
                     time.sleep(0.5)
-        for w in writers:
+        for w in writers + [commander]:
             w.stop.set()
-        for w in writers:
+        for w in writers + [commander]:
             w.join(30)
         writes = sum(w.done for w in writers)
+        step("%d emergencies declared, %d ended%s" % (commander.declared, commander.ended,
+                                                      "; last refusal: %s" % commander.refused
+                                                      if commander.refused else ""))
         t1 = time.monotonic()
         if self.restored:
             step("restored from a backup: %s" % ", ".join(sorted(self.restored)))
