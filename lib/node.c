@@ -191,6 +191,46 @@ static int node_load_chain(struct node *n, PGconn *c, char *err, size_t errlen)
 }
 
 /* Start-up, blocking: schema, this node's own row, its epoch and children. */
+
+/* Versions at start (issue 17, faults 3 and 4): above what the database
+ * and the versions file beside the keys say was issued, the mark reserved
+ * in the database before anything stamps one in SQL. A database behind
+ * the file was restored from a backup: this node begins a new epoch here,
+ * before any link (every peer gets a snapshot, and none trusts sequence
+ * numbers used again), its own rows restamped above the lost changes. */
+static int node_start_versions(struct node *n, PGconn *c, int64_t stored, char *err, size_t errlen)
+{
+        bool restored;
+        int64_t mark = delivery_versions_start(&n->delivery, stored, &restored);
+        char v[24], e[256];
+        const char *p[1] = { v };
+        PGresult *r;
+        int ret;
+
+        snprintf(v, sizeof(v), "%" PRId64, mark);
+        ret = node_exec(c, &r, e, sizeof(e), "SELECT version_reserve($1)", 1, p);
+        if (ret < 0) {
+                snprintf(err, errlen, "cannot move the version clock up: %s", e);
+                return ret;
+        }
+        PQclear(r);
+        if (!restored)
+                return 0;
+        ret = node_exec(c, &r, e, sizeof(e), "UPDATE node_settings SET value = gen_random_uuid()::text "
+                        "WHERE key = 'epoch' RETURNING value, catalog_restamp_own()", 0, NULL);
+        if (ret < 0 || PQntuples(r) != 1) {
+                snprintf(err, errlen, "cannot begin a new epoch after a restore: %s", ret < 0 ? e : "no epoch");
+                if (ret == 0)
+                        PQclear(r);
+                return -EIO;
+        }
+        snprintf(n->epoch, sizeof(n->epoch), "%s", PQgetvalue(r, 0, 0));
+        vtime_versions_seed(&n->delivery.versions, strtoll(PQgetvalue(r, 0, 1), NULL, 10));
+        log_warn("node", "epoch=%s msg=\"new epoch after a restore: every peer gets a snapshot\"", n->epoch);
+        PQclear(r);
+        return 0;
+}
+
 static int node_load(struct node *n, char *err, size_t errlen)
 {
         char e[512];
@@ -259,24 +299,10 @@ static int node_load(struct node *n, char *err, size_t errlen)
                 snprintf(err, errlen, "cannot read the version clock: %s", e);
                 goto out;
         }
-        {
-                int64_t above = delivery_versions_seed(&n->delivery, strtoll(PQgetvalue(r, 0, 0), NULL, 10));
-                char v[24];
-                const char *p[1] = { v };
-
-                PQclear(r);
-                if (above > 0) {
-                        /* Before anything stamps a version in SQL
-                         * (next_version): above what was issued too. */
-                        snprintf(v, sizeof(v), "%" PRId64, above);
-                        ret = node_exec(c, &r, e, sizeof(e), "SELECT version_reserve($1)", 1, p);
-                        if (ret < 0) {
-                                snprintf(err, errlen, "cannot move the version clock up: %s", e);
-                                goto out;
-                        }
-                        PQclear(r);
-                }
-        }
+        ret = node_start_versions(n, c, strtoll(PQgetvalue(r, 0, 0), NULL, 10), err, errlen);
+        PQclear(r);
+        if (ret < 0)
+                goto out;
         {
                 const char *p[1] = { n->cfg.node_id };
                 ret = node_exec(c, &r, e, sizeof(e),

@@ -104,22 +104,25 @@ static void delivery_reserve_versions(void *arg, int64_t upto)
         db_submit(d->links.db, tx, delivery_on_reserved, d);
 }
 
-int64_t delivery_versions_seed(struct delivery *d, int64_t stored)
+int64_t delivery_versions_start(struct delivery *d, int64_t stored, bool *ret_restored)
 {
         int64_t kept = delivery_versions_read(d);
+        int64_t mark = (stored > kept ? stored : kept) + 1;
 
-        vtime_versions_seed(&d->versions, stored > kept ? stored : kept);
+        /* The database is behind versions this node issued: it was
+         * restored from a backup (issue 17, fault 3). */
+        *ret_restored = kept > stored;
+        if (*ret_restored)
+                log_error("delivery", "kept=%" PRId64 " database=%" PRId64 " msg=\"versions issued before are above "
+                          "the database's version clock: restored from a backup; going on above them, in a new "
+                          "epoch\"", kept, stored);
+        /* Every start moves both on, so that a backup taken before this
+         * start is behind the file whenever it is restored. */
+        delivery_versions_write(d, mark);
+        vtime_versions_seed(&d->versions, mark);
         d->versions.reserve = delivery_reserve_versions;
         d->versions.reserve_arg = d;
-        if (kept > stored) {
-                /* The database is behind versions this node issued: it was
-                 * restored from a backup (issue 17, fault 3). Its own
-                 * version clock (next_version) goes above them too. */
-                log_warn("delivery", "kept=%" PRId64 " database=%" PRId64 " msg=\"versions issued before are above "
-                         "the database's version clock: restored from a backup? going on above them\"", kept, stored);
-                return kept;
-        }
-        return 0;
+        return mark;
 }
 
 void delivery_init(struct delivery *d, uv_loop_t *loop, const struct config *cfg)

@@ -72,10 +72,11 @@ int64_t delivery_next_version(struct delivery *d);
 /** At start: versions continue above STORED (version_clock.last, the last
  *  version the database says this node issued or reserved) and above what
  *  the versions file kept, and are reserved in both ahead of use from now
- *  on (issue 17, faults 3 and 4). Returns what the caller must reserve in
- *  the database before anything runs (the file's, when above STORED), or
- *  0. */
-int64_t delivery_versions_seed(struct delivery *d, int64_t stored);
+ *  on (issue 17, faults 3 and 4). Returns the mark the caller must reserve
+ *  in the database before anything runs (above both: each start moves it
+ *  on); *RET_RESTORED: the file was ahead of the database, which was
+ *  restored from a backup. */
+int64_t delivery_versions_start(struct delivery *d, int64_t stored, bool *ret_restored);
 /** The parent's ID, or NULL at the city. */
 const char *delivery_parent_id(const struct delivery *d);
 /** The enrolled child below which ID lies (itself included), or NULL. */

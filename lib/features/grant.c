@@ -205,11 +205,13 @@ static int grant_add_row(struct grant *g, struct db_tx *tx, const PGresult *res,
         return ret;
 }
 
-/* The live grants held here for the cameras under a child ($1: its
- * prefix), a page after request $2 (keyset), at most $3: what a child
- * without our state gets in its snapshot. A revoked or expired grant it
- * never had needs no sending. The last column: the decider's signed bytes
- * (grant_encode_row sends those). */
+/* The grants held here for the cameras under a child ($1: its prefix),
+ * a page after request $2 (keyset), at most $3, until they expire: what a
+ * child without our state gets in its snapshot. Revoked ones too: a child
+ * whose database was restored from a backup may hold one as live, and
+ * would let its officers view until it expired (issue 17, fault 3; found
+ * by tests/chaos seed 301). An expired grant needs no sending. The last
+ * column: the decider's signed bytes (grant_encode_row sends those). */
 static const char grant_snapshot_select[] =
         "SELECT request_id, version, array_to_string(cameras, ','), array_to_string(actions, ','), "
         "array_to_string(officers, ','), (extract(epoch FROM rec_from) * 1000000)::bigint, "
@@ -217,7 +219,7 @@ static const char grant_snapshot_select[] =
         "revoked, purpose, destination, case_no, approved_by, filed_at, "
         "array_to_string(officer_units, ','), array_to_string(officer_keys, ','), "
         SIGNED_BYTES_SQL("grant", "grants.request_id", "grants.version")
-        " FROM grants WHERE NOT revoked AND valid_until > now() AND request_id > $2 "
+        " FROM grants WHERE valid_until > now() AND request_id > $2 "
         "AND EXISTS (SELECT 1 FROM unnest(cameras) AS c WHERE left(c, length($1)) = $1) "
         "ORDER BY request_id LIMIT $3::int";
 

@@ -10,8 +10,9 @@ Each run builds a six-node federation (city; yuelu with yuelu-1 and
 yuelu-2; furong with furong-1) on a PostgreSQL cluster of its own, with a
 TCP proxy (tests/chaos/proxy.py) in every child's uplink. While the
 stations write (cameras added, changed and removed; refusals on their
-access logs) and the city's commander declares and ends emergencies, a
-schedule drawn from the run's seed injects faults: kill -9
+access logs), the city's commander declares and ends emergencies and
+two investigators ask for access that yuelu's principal grants and
+revokes, a schedule drawn from the run's seed injects faults: kill -9
 of any node (restarted a little later), partitions of a link (blackhole or
 reset, a second to tens of seconds; with --long, up to two minutes), delays,
 connections cut mid-frame, PostgreSQL stopped with -m immediate, one
@@ -34,6 +35,8 @@ within the convergence time:
             the faults went on) is at its district and each station in its
             scope in the city's version, ended or not; each station has
             acknowledged and acted on the version in force
+  grants    every grant and revocation decided at the city is at yuelu and
+            at yuelu-1 (whose camera it names) in the city's version
   links     every node's link to its parent is up, and the city's tree
             shows every node online
   dead      no dead letters (no fault here injects a bad change)
@@ -182,6 +185,49 @@ class Commander(threading.Thread):
                 self.refused = doc
 
 
+GRANT_CAMERA = "43010401001319999999"     # at yuelu-1, made at the start
+
+
+class Granter(threading.Thread):
+    """Lawful access under the faults (Art 20): two city investigators file
+    and countersign a request for a yuelu-1 camera, yuelu's principal
+    approves it, and most grants are revoked a little later. A step a
+    fault refused is tried again a few times, then the request left as it
+    is (the invariant judges what the city holds, not what was meant)."""
+
+    def __init__(self, fed, keys, seed):
+        super().__init__(daemon=True, name="granter")
+        self.fed, self.keys = fed, keys
+        self.rnd = random.Random(seed)
+        self.stop = threading.Event()
+        self.approved = self.revoked = 0
+
+    def step(self, badge, *args):
+        for _ in range(5):
+            rc, doc = self.fed.ctl("city", *args, as_identity=self.keys[badge], timeout=15)
+            if rc == 0:
+                return doc
+            if self.stop.wait(1.0):
+                return None
+        return None
+
+    def run(self):
+        n = 0
+        while not self.stop.wait(self.rnd.uniform(0.5, 2.0)):
+            n += 1
+            doc = self.step("city-inv-1", "access", "request", "--camera", GRANT_CAMERA, "--officer", "city-inv-1",
+                            "--officer", "city-inv-2", "--case", "CHAOS-%d" % n, "--purpose", "chaos",
+                            "--actions", "view-live", "--approval-doc", "D-%d" % n)
+            req = doc.get("id") if isinstance(doc, dict) else None
+            if not req or not self.step("city-inv-2", "access", "countersign", req) or \
+                    not self.step("yuelu-principal", "access", "approve", req):
+                continue
+            self.approved += 1
+            if self.rnd.random() < 0.6 and not self.stop.wait(self.rnd.uniform(0.2, 3.0)) and \
+                    self.step("yuelu-principal", "access", "revoke", req, "--reason", "chaos"):
+                self.revoked += 1
+
+
 # -- the invariants --------------------------------------------------------------
 
 def rows(fed, name, query):
@@ -279,6 +325,21 @@ def check_emergencies(fed):
     return bad
 
 
+def check_grants(fed):
+    """Every grant (and revocation) the city decided is at yuelu and at
+    yuelu-1, whose camera it names, in the city's version."""
+    bad = []
+    q = "SELECT request_id || ' ' || version || ' ' || revoked FROM grants ORDER BY request_id"
+    want = rows(fed, "city", q)
+    for name in ("yuelu", "yuelu-1"):
+        got = rows(fed, name, q)
+        if got != want:
+            sw, sg = set(want), set(got)
+            bad.append("grants at %s: %d vs %d at the city (missing or older: %s; not the city's: %s)"
+                       % (name, len(got), len(want), sorted(sw - sg)[:2], sorted(sg - sw)[:2]))
+    return bad
+
+
 def check_outboxes(fed):
     bad = []
     for n in fed.nodes:
@@ -322,7 +383,8 @@ def check_dead_letters(fed):
 
 
 INVARIANTS = [("links", check_links), ("outbox", check_outboxes), ("catalog", check_catalog),
-              ("emergency", check_emergencies), ("audit", check_audit), ("dead", check_dead_letters)]
+              ("emergency", check_emergencies), ("grants", check_grants), ("audit", check_audit),
+              ("dead", check_dead_letters)]
 
 
 def converge(fed, timeout, restored=()):
@@ -384,14 +446,28 @@ class Run:
         fed.ctl_ok("city", "officer", "add", "--badge", "city-commander", "--name", "commander",
                    "--credential", "C-1", "--roles", "operator", "--public-key", pub)
         fed.confer("city-commander", "city", "commander")
-        inv = subprocess.run([fed.vigilctl, "officer", "keygen", os.path.join(fed.tmp, "inv.key"), "--name",
-                              "city-inv-1"], check=True, stdout=subprocess.PIPE, text=True).stdout.split()[0]
-        fed.ctl_ok("city", "officer", "add", "--badge", "city-inv-1", "--name", "investigator", "--credential",
-                   "C-2", "--roles", "investigator", "--public-key", inv)
+        # Two investigators at the city, a principal at yuelu (conferred by
+        # the city): who files, countersigns and approves (Art 19, 20).
+        self.officer_keys = {}
+        for badge, unit, cred in (("city-inv-1", "city", "C-2"), ("city-inv-2", "city", "C-3"),
+                                  ("yuelu-principal", "yuelu", "C-4")):
+            path = self.officer_keys[badge] = os.path.join(fed.tmp, badge + ".key")
+            pub = subprocess.run([fed.vigilctl, "officer", "keygen", path, "--name", badge], check=True,
+                                 stdout=subprocess.PIPE, text=True).stdout.split()[0]
+            fed.ctl_ok(unit, "officer", "add", "--badge", badge, "--name", badge, "--credential", cred,
+                       "--roles", "operator" if unit == "yuelu" else "investigator", "--public-key", pub)
+        fed.confer("yuelu-principal", "yuelu", "principal")
         for s in STATIONS:
             fed.ctl_ok(s, "site", "add", "--code", "junction", "--name", "junction", "--location-type", "junction")
             fed.ctl_ok(s, "system", "add", "--code", "gov", "--name", "gov", "--builder-class", "government",
                        "--responsible-entity", "PSB", "--retention-days", "30")
+        fed.ctl_ok("yuelu-1", "camera", "add", "--id", GRANT_CAMERA, "--name", "granted", "--system", "gov",
+                   "--site", "junction", "--status", "online")
+        deadline = time.monotonic() + 30
+        while fed.ctl("city", "camera", "show", GRANT_CAMERA)[0] != 0:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the camera for grants never reached the city")
+            time.sleep(0.2)
 
     @staticmethod
     def set_clock(n, seconds):
@@ -506,7 +582,9 @@ class Run:
         self.start()
         writers = [Writer(self.fed, s, self.seed * 7 + i) for i, s in enumerate(STATIONS)]
         commander = Commander(self.fed, self.commander_key, self.seed * 7 + 99)
-        for w in writers + [commander]:
+        granter = Granter(self.fed, self.officer_keys, self.seed * 7 + 98)
+        actors = writers + [commander, granter]
+        for w in actors:
             w.start()
         t0 = time.monotonic()
         timers = []
@@ -538,14 +616,15 @@ class Run:
                     break
                 except Exception:
                     time.sleep(0.5)
-        for w in writers + [commander]:
+        for w in actors:
             w.stop.set()
-        for w in writers + [commander]:
-            w.join(30)
+        for w in actors:
+            w.join(60)
         writes = sum(w.done for w in writers)
-        step("%d emergencies declared, %d ended%s" % (commander.declared, commander.ended,
-                                                      "; last refusal: %s" % commander.refused
-                                                      if commander.refused else ""))
+        step("%d emergencies declared, %d ended%s; %d grants approved, %d revoked" % (
+            commander.declared, commander.ended,
+            "; last refusal: %s" % commander.refused if commander.refused else "",
+            granter.approved, granter.revoked))
         t1 = time.monotonic()
         if self.restored:
             step("restored from a backup: %s" % ", ".join(sorted(self.restored)))

@@ -24,8 +24,10 @@ dump when a disk dies.
    records yuelu-1 lost are still held above it, and the records it writes
    after the restore (numbered again, with other hashes) are kept beside
    them as a fork at yuelu and the city, with one alarm, not dropped.
-   An emergency ended after the backup is live in the restored database:
-   yuelu's snapshot down carries it ended (it carried live orders only).
+   An emergency ended and a grant revoked after the backup are live in the
+   restored database: yuelu's snapshot down carries them ended and revoked
+   (it carried live ones only, and yuelu-1 would have kept private systems
+   linked and let officers view until they expired).
 
 2. The district restored. After yuelu's backup, yuelu-1 writes records and
    registers camera D; they reach yuelu and the city, and yuelu-1's outbox
@@ -172,6 +174,24 @@ def commander(fed):
     return key
 
 
+def officers(fed):
+    """city-inv-2 beside city-inv-1, and yuelu's principal (Art 19, 20)."""
+    keys = {"city-inv-1": os.path.join(fed.tmp, "inv.key")}
+    for badge, unit, cred in (("city-inv-2", "city", "C-3"), ("yuelu-principal", "yuelu", "C-4")):
+        keys[badge] = os.path.join(fed.tmp, badge + ".key")
+        pub = subprocess.run([fed.vigilctl, "officer", "keygen", keys[badge], "--name", badge], check=True,
+                             stdout=subprocess.PIPE, text=True).stdout.split()[0]
+        fed.ctl_ok(unit, "officer", "add", "--badge", badge, "--name", badge, "--credential", cred, "--roles",
+                   "operator" if unit == "yuelu" else "investigator", "--public-key", pub)
+    fed.confer("yuelu-principal", "yuelu", "principal")
+    return keys
+
+
+def grant(fed, name, req):
+    rows = sql(fed, name, "SELECT version, revoked FROM grants WHERE request_id = '%s'" % req)
+    return tuple(rows[0]) if rows else None
+
+
 def check_station_restored(fed):
     key = commander(fed)
     em = fed.ctl_ok("city", "emergency", "declare", "--scope", ID["yuelu"], "--duration", "30m", "--incident",
@@ -179,6 +199,15 @@ def check_station_restored(fed):
     wait_until(lambda: order(fed, "yuelu-1", em) == order(fed, "city", em), 20,
                what="emergency %s live at yuelu-1" % em)
     camera(fed, "A")
+    keys = officers(fed)
+    wait_until(lambda: "A" in cameras(fed, "city"), 20, what="camera A at the city")
+    req = fed.ctl_ok("city", "access", "request", "--camera", CAM["A"], "--officer", "city-inv-1", "--officer",
+                     "city-inv-2", "--case", "R-1", "--purpose", "restore", "--actions", "view-live",
+                     "--approval-doc", "D-1", as_identity=keys["city-inv-1"])["id"]
+    fed.ctl_ok("city", "access", "countersign", req, as_identity=keys["city-inv-2"])
+    fed.ctl_ok("city", "access", "approve", req, as_identity=keys["yuelu-principal"])
+    wait_until(lambda: grant(fed, "yuelu-1", req) == grant(fed, "city", req) is not None, 20,
+               what="the grant live at yuelu-1")
     k = log_records(fed, "yuelu-1", "before the backup", 3)
     wait_until(lambda: "A" in cameras(fed, "city") and held_up_to(fed, "city", "yuelu-1", k), 30,
                what="camera A and records 1..%d of yuelu-1 at the city" % k)
@@ -190,8 +219,12 @@ def check_station_restored(fed):
     set_clock(fed, "yuelu-1", 86400)
 
     camera(fed, "B")
-    # The order ends after the backup: the restored database holds it live.
+    # The order ends and the grant is revoked after the backup: the
+    # restored database holds both live.
     fed.ctl_ok("city", "emergency", "end", em, as_identity=key)
+    fed.ctl_ok("city", "access", "revoke", req, "--reason", "case closed", as_identity=keys["yuelu-principal"])
+    wait_until(lambda: grant(fed, "yuelu-1", req) == grant(fed, "city", req) and grant(fed, "city", req)[1] == "t",
+               20, what="the revocation at yuelu-1")
     wait_until(lambda: order(fed, "yuelu-1", em) == order(fed, "city", em), 20,
                what="emergency %s ended at yuelu-1" % em)
     # A change of a camera the backup holds: lost with the restore, while
@@ -218,6 +251,9 @@ def check_station_restored(fed):
                what="the ended emergency ended again at the restored yuelu-1",
                detail=lambda: "yuelu-1 %r, city %r" % (order(fed, "yuelu-1", em), order(fed, "city", em)))
     assert order(fed, "city", em)[1] == "t"
+    wait_until(lambda: grant(fed, "yuelu-1", req) == grant(fed, "city", req), 20,
+               what="the revoked grant revoked again at the restored yuelu-1",
+               detail=lambda: "yuelu-1 %r, city %r" % (grant(fed, "yuelu-1", req), grant(fed, "city", req)))
 
     camera(fed, "C")
     new = log_records(fed, "yuelu-1", "after the restore", 5)
