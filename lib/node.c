@@ -17,6 +17,7 @@
 #include "control/catalogctl.h"
 #include "control/emergencyctl.h"
 #include "db/db.h"
+#include "delivery/backlog.h"
 #include "db/migrate.h"
 #include "features/catalog.h"
 
@@ -481,6 +482,7 @@ static void node_on_sweep(uv_timer_t *t)
         grant_dispatch(&n->grant);
         conferral_dispatch(&n->conferral);
         audit_forward(&n->audit);
+        backlog_sweep(&n->delivery);
         audit_checkpoint(&n->audit);
         audit_check_alarms(&n->audit);
         emergency_dispatch(&n->emergency);

@@ -214,7 +214,9 @@ static const char *render_get(char *buf, size_t n, const json_t *obj, const char
 
 const char *render_node_state(char *buf, size_t n, const json_t *node)
 {
+        const json_t *b = json_object_get(json_object_get(node, "link"), "backlog");
         char t[64];
+        size_t len;
 
         if (json_is_true(json_object_get(node, "stale"))) {
                 const char *seen = json_string_value(json_object_get(node, "last_seen"));
@@ -223,6 +225,13 @@ const char *render_node_state(char *buf, size_t n, const json_t *node)
         } else {
                 snprintf(buf, n, "%s", json_is_true(json_object_get(node, "online")) ? "online" : "offline");
         }
+        /* Issue 17: what waits for it here (store and forward). */
+        len = strlen(buf);
+        if (json_integer_value(json_object_get(b, "waiting")) > 0 && len < n)
+                snprintf(buf + len, n - len, ", %lld changes waiting %llds%s",
+                         (long long)json_integer_value(json_object_get(b, "waiting")),
+                         (long long)json_integer_value(json_object_get(b, "oldest_seconds")),
+                         json_is_true(json_object_get(b, "alarm")) ? " (ALARM)" : "");
         return buf;
 }
 
@@ -263,7 +272,7 @@ int render_status(FILE *out, const json_t *doc)
         if (json_is_object(parent)) {
                 snprintf(line, sizeof(line), "%s (%s)",
                          render_or(render_get(b1, sizeof(b1), parent, "id"), "?"),
-                         json_is_true(json_object_get(parent, "online")) ? "online" : "offline");
+                         render_node_state(b2, sizeof(b2), parent));
                 render_kv(out, keywidth, "parent", line);
         } else {
                 render_kv(out, keywidth, "parent", "none (top of the tree)");

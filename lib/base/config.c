@@ -283,6 +283,7 @@ static const struct key_def keys[] = {
         { "link", "reconnect_min_ms", parse_int, I(reconnect_min_ms, 10, 60000), false },
         { "link", "reconnect_max_ms", parse_int, I(reconnect_max_ms, 10, 600000), false },
         { "link", "stall_seconds", parse_int, I(stall_seconds, 2, 3600), false },
+        { "link", "backlog_alarm_seconds", parse_int, I(backlog_alarm_seconds, 1, 604800), false },
         { "emergency", "link_delay_ms", parse_int, I(emergency_link_delay_ms, 0, 5000), false },
         { "control", "admin_keys", parse_admin_keys, F(admin_keys), 0, 0, true },
         { "log", "level", parse_level, F(log_level), 0, 0, false },
@@ -302,7 +303,7 @@ _Static_assert(N_KEYS <= MAX_KEYS, "raise MAX_KEYS");
 enum key_index {
         K_NODE_ID, K_NAME, K_TIER, K_KEY_DIR, K_PARENT_ID, K_PARENT_ENDPOINT,
         K_PARENT_KEY, K_ROOT_SIGN_KEY, K_CONTROL, K_DOWNLINK, K_CONNINFO, K_HEARTBEAT_MS,
-        K_HEARTBEAT_MISSES, K_WINDOW, K_RECONNECT_MIN, K_RECONNECT_MAX, K_STALL_SECONDS,
+        K_HEARTBEAT_MISSES, K_WINDOW, K_RECONNECT_MIN, K_RECONNECT_MAX, K_STALL_SECONDS, K_BACKLOG_ALARM,
         K_LINK_DELAY, K_ADMIN_KEYS, K_LOG_LEVEL, K_LOG_FILE, K_MAX_APPROVAL, K_MAX_DELEGATION,
         K_GATE_LISTEN, K_GATE_PUBLIC_URL, K_TICKET_SECONDS, K_COUNT
 };
@@ -318,6 +319,7 @@ void config_init(struct config *cfg)
         cfg->reconnect_min_ms = 100;
         cfg->reconnect_max_ms = 2000;
         cfg->stall_seconds = 30;
+        cfg->backlog_alarm_seconds = 300;
         cfg->emergency_link_delay_ms = 200;
         cfg->max_approval_hours = 72;
         cfg->max_delegation_days = 30;

@@ -13,7 +13,9 @@
  *   [link]     heartbeat_ms (1000), heartbeat_misses (3), window (10000),
  *              reconnect_min_ms (100), reconnect_max_ms (2000),
  *              stall_seconds (30: a link with work outstanding and no
- *              progress that long resynchronises, issue 17)
+ *              progress that long resynchronises, issue 17),
+ *              backlog_alarm_seconds (300: changes waiting for a peer
+ *              that long raise the store-and-forward alarm, issue 17)
  *   [emergency] link_delay_ms (200)
  *   [access]   max_approval_hours (72), max_delegation_days (30): Art 19 bounds
  *   [control]  admin_keys (space-separated Z85 public keys admitted as admin)
@@ -51,6 +53,7 @@ struct config {
         int reconnect_min_ms;
         int reconnect_max_ms;
         int stall_seconds;
+        int backlog_alarm_seconds;
         /* [emergency] */
         int emergency_link_delay_ms;
         /* [access] */

@@ -17,6 +17,18 @@
 
 /* --- status --- */
 
+/* A link's counters and what waits for its peer (issue 17): gaps,
+ * deltas dropped past the inbox bound, stalls; the store-and-forward
+ * backlog as the last sweep counted it. */
+static json_t *nodectl_link_counters(const struct link *l)
+{
+        return json_pack("{s:I,s:I,s:I,s:I,s:I,s:{s:I,s:I,s:b}}", "received", (json_int_t)l->received,
+                         "duplicates", (json_int_t)l->duplicates, "gaps", (json_int_t)l->gaps, "beyond_window",
+                         (json_int_t)l->beyond_window, "stalls", (json_int_t)l->stalls, "backlog", "waiting",
+                         (json_int_t)l->backlog.waiting, "oldest_seconds", (json_int_t)(l->backlog.oldest_ms / 1000),
+                         "alarm", l->backlog.alarm);
+}
+
 static void nodectl_status(struct control_req *q)
 {
         struct nodectl *n = q->ctx;
@@ -37,6 +49,7 @@ static void nodectl_status(struct control_req *q)
                         json_object_set_new(p, "refused", json_string(n->d->uplink.last_error));
                 json_object_set_new(p, "dead_letters",
                                     json_integer((json_int_t)deadletter_watch_held(n->dead, n->d->cfg->parent_id)));
+                json_object_set_new(p, "link", nodectl_link_counters(&n->d->uplink.link));
                 json_object_set_new(doc, "parent", p);
         } else {
                 json_object_set_new(doc, "parent", json_null());
@@ -53,6 +66,7 @@ static void nodectl_status(struct control_req *q)
                 json_object_set_new(o, "applied_seq", json_integer((json_int_t)link_applied(&ch->link)));
                 /* Issue 17: changes of this child held here, not applied. */
                 json_object_set_new(o, "dead_letters", json_integer((json_int_t)deadletter_watch_held(n->dead, ch->id)));
+                json_object_set_new(o, "link", nodectl_link_counters(&ch->link));
                 json_array_append_new(children, o);
         }
         json_object_set_new(doc, "children", children);

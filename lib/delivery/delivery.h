@@ -37,6 +37,7 @@ struct delivery {
         struct change_table kinds;
         struct snapshot_table sections;
         struct vtime_versions versions;         /* of this node's own changes */
+        bool backlog_counting;                  /* backlog_sweep's count in flight */
         struct link_set links;
         struct tree tree;
         struct uplink uplink;

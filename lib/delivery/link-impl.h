@@ -10,6 +10,14 @@
  * The two state machines are drawn in link.h. */
 #pragma once
 
+/* The changes a receiver keeps queued from one peer, at most: twice its
+ * own [link] window (a peer honours its window; one of a larger window,
+ * or a resend overlapping what is queued, still fits). Past it a Delta is
+ * dropped, counted and asked for again later like any lost one: an
+ * enrolled peer cannot make its parent hold unbounded memory (issue 17,
+ * fault 5). */
+#define LINK_INBOX_WINDOWS 2
+
 #include <stdbool.h>
 #include <stdint.h>
 

@@ -62,6 +62,7 @@ static void link_forget_session(struct link *l)
         l->in.resend_ticks = l->in.stall_ticks = 0;
         l->in.snap_end = false;
         l->in.heard = false;
+        l->in.flooded = false;
         l->in.quiet_ticks = 0;
         free(l->out.snap.cursor);
         l->out.snap.cursor = NULL;

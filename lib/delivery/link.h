@@ -187,6 +187,7 @@ struct link {
                 uint64_t progress, progress_at_tick;    /* messages taken, steps applied */
                 uint64_t applied_at_tick;
                 bool heard;             /* the peer sent a Delta or snapshot this session */
+                bool flooded;           /* it sent past the inbox bound this session (logged) */
                 unsigned quiet_ticks;   /* beats since something last moved */
                 /* A batch failed at one of its changes (issue 17): up to
                  * careful_until, at most careful_span changes a
@@ -199,6 +200,16 @@ struct link {
         /* counters */
         unsigned long sent, received, duplicates, gaps, applied_count, bad_changes;
         unsigned long stalls;   /* resynchronised for want of progress */
+        unsigned long beyond_window;    /* Deltas dropped: past the inbox bound (issue 17) */
+        /* Store and forward (issue 17, fault 5): what waits in this
+         * node's outbox for the peer, as the last sweep counted it
+         * (lib/delivery/backlog.c). */
+        struct link_backlog {
+                uint64_t waiting;       /* changes numbered, not acknowledged */
+                int64_t oldest_ms;      /* how long the oldest has waited; 0: none */
+                bool alarm;             /* past [link] backlog_alarm_seconds */
+                int64_t alarm_ms;       /* how long it had waited when raised */
+        } backlog;
         unsigned long dead_letters;     /* held by this link (issue 17), since the start */
         unsigned long forwarded_unknown;  /* changes of kinds unknown here sent on up */
 };

@@ -90,7 +90,7 @@ static void link_ask_resend(struct link *l, uint64_t from_seq)
 
 void link_receive_delta(struct link *l, Vigil__Envelope *env)
 {
-        uint64_t expected = l->in.inbox_last + 1, count;
+        uint64_t expected = l->in.inbox_last + 1, count, base;
 
         if (l->in.state == LINK_RECV_WAITING) {
                 /* No state of the peer yet: a snapshot is on its way. */
@@ -119,6 +119,18 @@ void link_receive_delta(struct link *l, Vigil__Envelope *env)
                 log_warn("link", "peer=%s msg=\"gap, asking for a resend\" expected=%" PRIu64,
                          l->peer_id, expected);
                 link_ask_resend(l, expected);
+                return;
+        }
+        /* Queued past what is applied (or the snapshot being applied). */
+        base = l->in.applied > l->in.snap_seq || l->in.state != LINK_RECV_SNAPSHOT ? l->in.applied : l->in.snap_seq;
+        if (l->in.inbox_last + count - base > (uint64_t)LINK_INBOX_WINDOWS * (uint64_t)l->set->cfg->window) {
+                l->beyond_window++;
+                if (!l->in.flooded)
+                        log_warn("link", "peer=%s msg=\"deltas past the window: dropped, asked for again when "
+                                 "there is room\" queued=%" PRIu64 " window=%d", l->peer_id,
+                                 l->in.inbox_last - base, l->set->cfg->window);
+                l->in.flooded = true;
+                wire_envelope_free(env);
                 return;
         }
         /* A resend may overlap what is queued: take the changes after it. */

@@ -268,6 +268,14 @@ bool link_receive_snapshot(struct link *l, Vigil__Envelope *env)
                 if (ch->has_seq && ch->seq != l->in.snap_chunks + 1)
                         return link_snapshot_broken(l, env, "snapshot chunk %" PRIu64 " arrived, expected %" PRIu64,
                                                     ch->seq, l->in.snap_chunks + 1);
+                /* A sender waits for a chunk's Ack before the next but a
+                 * few: one that floods them is not heard out (issue 17,
+                 * fault 5; the deltas' bound is link_receive_delta's). */
+                if (l->in.inbox_len >= LINK_INBOX_WINDOWS * l->set->cfg->window) {
+                        l->beyond_window++;
+                        return link_snapshot_broken(l, env, "snapshot chunks past the window (%d queued)",
+                                                    l->in.inbox_len);
+                }
                 l->in.snap_chunks++;
                 l->in.snap_items += ch->n_changes;
         } else {

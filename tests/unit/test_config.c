@@ -68,6 +68,7 @@ static void test_defaults_and_station(void)
         CHECK(cfg.reconnect_min_ms == 100);
         CHECK(cfg.reconnect_max_ms == 2000);
         CHECK(cfg.stall_seconds == 30);
+        CHECK(cfg.backlog_alarm_seconds == 300);
         CHECK(cfg.emergency_link_delay_ms == 200);
         CHECK(cfg.max_approval_hours == 72);
         CHECK(cfg.max_delegation_days == 30);
@@ -96,7 +97,7 @@ static void test_all_optional_keys(void)
 {
         CHECK(load(STATION
                    "[link]\nheartbeat_ms = 250\nheartbeat_misses = 5\nwindow = 64\n"
-                   "reconnect_min_ms = 50\nreconnect_max_ms = 5000\nstall_seconds = 12\n"
+                   "reconnect_min_ms = 50\nreconnect_max_ms = 5000\nstall_seconds = 12\nbacklog_alarm_seconds = 7\n"
                    "[emergency]\nlink_delay_ms = 0\n"
                    "[control]\nadmin_keys = " KEY1 " " KEY2 "\n"
                    "[log]\nlevel = debug\nfile = logs/vigild.log\n"
@@ -107,6 +108,7 @@ static void test_all_optional_keys(void)
         CHECK(cfg.reconnect_min_ms == 50);
         CHECK(cfg.reconnect_max_ms == 5000);
         CHECK(cfg.stall_seconds == 12);
+        CHECK(cfg.backlog_alarm_seconds == 7);
         CHECK(cfg.emergency_link_delay_ms == 0);
         CHECK(cfg.n_admin_keys == 2);
         CHECK_STREQ(cfg.admin_keys[0], KEY1);
@@ -209,6 +211,8 @@ static void test_value_refusals(void)
         REFUSED(STATION "[link]\nwindow = 0\n", "[link] window: \"0\" is not a whole number from 1 to 100000");
         REFUSED(STATION "[link]\nwindow = 100001\n", "window");
         REFUSED(STATION "[link]\nstall_seconds = 1\n", "[link] stall_seconds: \"1\" is not a whole number from 2 to 3600");
+        REFUSED(STATION "[link]\nbacklog_alarm_seconds = 0\n",
+                "[link] backlog_alarm_seconds: \"0\" is not a whole number from 1 to 604800");
         REFUSED(STATION "[link]\nreconnect_min_ms = 3000\n", "reconnect_min_ms (3000) is larger than reconnect_max_ms (2000)");
         CHECK(load(STATION "[link]\nheartbeat_ms = 50\nheartbeat_misses = 100\nwindow = 100000\n") == 0);
         REFUSED(STATION "[emergency]\nlink_delay_ms = 5001\n",

@@ -319,6 +319,33 @@ static void test_recv_gap(void)
         node_deinit(&n);
 }
 
+/* A peer flooding past the window (issue 17, fault 5): what is queued
+ * stays within twice the receiver's window, the rest is dropped, counted
+ * and logged once, and comes again when asked, each change applied once. */
+static void test_recv_inbox_bounded(void)
+{
+        uint64_t seq;
+        int i;
+
+        node_init(&n, TIER_DISTRICT, 100);
+        start_streaming(&n.up, "E1", 0, 0);
+        for (seq = 1; seq <= 1000; seq += 50)
+                rx_delta(&n.up, seq, 50);
+        CHECK(n.up.l.in.inbox_last == 200);
+        CHECK(n.up.l.beyond_window == 1);       /* 201..: past the bound; 251.. a gap after it */
+        CHECK(n.up.l.gaps == 15);
+        /* Applied, the room comes back; what was dropped comes again. */
+        for (i = 0; i < 100 && fake_db_pending(n.db) > 0; i++)
+                fake_db_complete(n.db, 0, NULL);
+        CHECK(n.up.l.in.applied == 200);
+        rx_delta(&n.up, 201, 50);
+        CHECK(n.up.l.in.inbox_last == 250 && n.up.l.beyond_window == 1);
+        for (i = 0; i < 100 && fake_db_pending(n.db) > 0; i++)
+                fake_db_complete(n.db, 0, NULL);
+        CHECK(n.up.l.in.applied == 250 && n.up.l.applied_count == 250);
+        node_deinit(&n);
+}
+
 /* A resend overlapping what is queued: only the changes after it. */
 static void test_recv_overlap(void)
 {
@@ -346,7 +373,8 @@ static void test_recv_pipeline(void)
         uint64_t seq = 101;
         int i;
 
-        node_init(&n, TIER_DISTRICT, 10000);
+        /* 25,000 changes queued: within twice the window (the inbox bound). */
+        node_init(&n, TIER_DISTRICT, 12500);
         start_streaming(&n.up, "E1", 100, 0);
         for (i = 0; i < 10; i++, seq += d)
                 rx_delta(&n.up, seq, d);
@@ -1347,6 +1375,7 @@ void link_recv_tests(void)
         RUN(test_recv_duplicates);
         RUN(test_recv_gap);
         RUN(test_recv_overlap);
+        RUN(test_recv_inbox_bounded);
         RUN(test_recv_pipeline);
         RUN(test_recv_failure);
         RUN(test_recv_poison_held);
