@@ -339,18 +339,18 @@ def check_grants(fed, restored=()):
     q = "SELECT request_id || ' ' || version || ' ' || revoked FROM grants ORDER BY request_id"
     want = rows(fed, "city", q)
     for name in ("yuelu", "yuelu-1"):
-        got = rows(fed, name, q)
+        got, city = rows(fed, name, q), want
         if "city" in restored:
             # Lost by the city, or held there in an older version than the
             # one below (a revocation after its backup): left as signed.
-            mine = {r.split()[0]: int(r.split()[1]) for r in want}
+            mine = {r.split()[0]: int(r.split()[1]) for r in city}
             newer = {r.split()[0] for r in got if r.split()[0] not in mine or int(r.split()[1]) > mine[r.split()[0]]}
             got = [r for r in got if r.split()[0] not in newer]
-            want = [r for r in want if r.split()[0] not in newer]
-        if got != want:
-            sw, sg = set(want), set(got)
+            city = [r for r in city if r.split()[0] not in newer]
+        if got != city:
+            sw, sg = set(city), set(got)
             bad.append("grants at %s: %d vs %d at the city (missing or older: %s; not the city's: %s)"
-                       % (name, len(got), len(want), sorted(sw - sg)[:2], sorted(sg - sw)[:2]))
+                       % (name, len(got), len(city), sorted(sw - sg)[:2], sorted(sg - sw)[:2]))
     return bad
 
 
