@@ -228,6 +228,15 @@ static void test_a_snapshot_fills_holes(void)
         CHECK(unit_pg_long(c, "SELECT count(*) FROM audit_forks WHERE node_id = '" OTHER "' AND seq = 1") == 1);
         CHECK(unit_pg_long(c, "SELECT (hash = sha256(convert_to('o 1', 'UTF8')))::int FROM audit_copies "
                               "WHERE node_id = '" OTHER "' AND seq = 1") == 1);
+        /* A copy and a fork of one sequence in one snapshot (from a node
+         * that keeps both), neither held here (a restored parent): the
+         * copy as a copy, the fork as a fork (tests/chaos seed 440210744:
+         * the set path kept the first and dropped the other). */
+        CHECK(fill(c, OWN(0, 0) " UNION ALL " MADE_UP("p", 20, 21, 0) " UNION ALL " MADE_UP("q", 20, 21, 0.5)) == 2);
+        CHECK(unit_pg_long(c, "SELECT count(*) FROM audit_copies WHERE node_id = '" OTHER "' AND seq IN (20, 21) "
+                              "AND hash = sha256(convert_to('p ' || seq, 'UTF8'))") == 2);
+        CHECK(unit_pg_long(c, "SELECT count(*) FROM audit_forks WHERE node_id = '" OTHER "' AND seq IN (20, 21) "
+                              "AND hash = sha256(convert_to('q ' || seq, 'UTF8'))") == 2);
         PQfinish(c);
 }
 
