@@ -530,7 +530,11 @@ DECLARE
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM audit_forks f WHERE f.node_id = ANY (p_node))
        AND NOT EXISTS (SELECT 1 FROM unnest(p_node, p_seq, p_hash) AS u(node, seq, hash)
-                       JOIN audit_copies c ON c.node_id = u.node AND c.seq = u.seq AND c.hash <> u.hash) THEN
+                       JOIN audit_copies c ON c.node_id = u.node AND c.seq = u.seq AND c.hash <> u.hash)
+       -- a copy and a fork of one sequence (a snapshot from a node that
+       -- keeps both): record by record, in order
+       AND NOT EXISTS (SELECT 1 FROM unnest(p_node, p_seq) AS u(node, seq) GROUP BY u.node, u.seq
+                       HAVING count(*) > 1) THEN
         WITH ins AS (
             INSERT INTO audit_copies (node_id, seq, at, actor, action, outcome, article, camera, purpose,
                                       destination, request_id, emergency_id, detail, prev_hash, hash, via)
