@@ -245,7 +245,11 @@ def flood(fed):
         assert link["beyond_window"] >= 1, "nothing past the window was dropped: %r" % link
         # 40,000 changes of ~250 bytes held at once would be ~10 MB of
         # envelopes; twice a window of 200 is ~100 kB.
-        assert rss1 - rss0 < 8 * 1024, "yuelu grew %d KiB under the flood" % (rss1 - rss0)
+        # Under AddressSanitizer freed memory stays in its quarantine (up
+        # to 256 MB): RSS says nothing there; the inbox bound is still
+        # checked by beyond_window and by what is applied below.
+        if not os.environ.get("ASAN_OPTIONS"):
+            assert rss1 - rss0 < 8 * 1024, "yuelu grew %d KiB under the flood" % (rss1 - rss0)
         applied = int(sql(fed, "yuelu", probes_at_yuelu(902))[0][1])
         assert applied <= total and applied < total, "everything taken at once: %d" % applied
         step("  %d changes at once: %d applied so far, %d Deltas dropped past the window, RSS +%d KiB"
