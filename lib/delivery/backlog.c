@@ -19,14 +19,12 @@ static const char backlog_select[] =
 
 static struct link *backlog_link(struct delivery *d, const char *peer)
 {
+        struct child *c;
+
         if (d->has_parent && strcmp(peer, d->cfg->parent_id) == 0)
                 return &d->uplink.link;
-        for (int i = 0; i < d->downlink.n_children; i++) {
-                struct child *c = d->downlink.children[i];
-                if (!c->removed && strcmp(c->id, peer) == 0)
-                        return &c->link;
-        }
-        return NULL;
+        c = downlink_find(&d->downlink, peer);
+        return c ? &c->link : NULL;
 }
 
 static void backlog_on_recorded(void *arg, struct db_tx *tx, int err, const char *msg)
