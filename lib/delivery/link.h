@@ -179,6 +179,7 @@ struct link {
                 uint64_t resend_asked;  /* a ResendRequest for this seq is out */
                 unsigned resend_ticks;  /* beats since it was (last) sent */
                 uint64_t snap_seq;      /* receiving a snapshot ending at this seq */
+                int64_t snap_version;   /* the sender's version clock as it began (0: not said) */
                 uint64_t snap_chunks;   /* its chunks received (numbered 1, 2, ...) */
                 uint64_t snap_items;    /* ... and the changes in them */
                 uint64_t snap_applied;  /* its chunks applied (what we ack) */

@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "base/vtime.h"
 #include "db/db.h"
 #include "wire/wire.h"
 
@@ -144,6 +145,13 @@ static void link_on_snapshot_seq(void *arg, struct db_tx *tx, int err, const cha
         b.has_seq = 1;
         b.seq = l->out.snap.seq;
         b.epoch = l->set->epoch;
+        /* Issued after the sequence was read and before any page is: every
+         * row version in the pages that is above it was stamped after it,
+         * and its delta follows the snapshot. */
+        if (l->set->versions) {
+                b.has_version = 1;
+                b.version = vtime_next_version(l->set->versions);
+        }
         env.body_case = VIGIL__ENVELOPE__BODY_SNAPSHOT_BEGIN;
         env.snapshot_begin = &b;
         link_send(l, &env);
@@ -249,6 +257,7 @@ bool link_receive_snapshot(struct link *l, Vigil__Envelope *env)
                 l->in.snap_end = false;
                 l->in.progress++;
                 l->in.snap_seq = env->snapshot_begin->seq;
+                l->in.snap_version = env->snapshot_begin->has_version ? env->snapshot_begin->version : 0;
                 l->in.inbox_last = env->snapshot_begin->seq;
                 if (env->snapshot_begin->epoch && *env->snapshot_begin->epoch)
                         snprintf(l->in.peer_epoch, sizeof(l->in.peer_epoch), "%s", env->snapshot_begin->epoch);
@@ -361,7 +370,7 @@ static void link_on_snapshot_unmarked(void *arg, struct db_tx *rtx, int err, con
                 const char *p[3] = { l->peer_id, l->in.peer_epoch, seq };
                 db_tx_add(tx, "SELECT snapshot_end($1, $2, $3)", 3, p, NULL, NULL);
         }
-        snapshot_add_removals(l->set->sections, tx, rtx, l->peer_id, link_set_parent_id(l->set));
+        snapshot_add_removals(l->set->sections, tx, rtx, l->peer_id, link_set_parent_id(l->set), l->in.snap_version);
         db_submit(l->set->db, tx, link_on_snapshot_step, c);
 }
 

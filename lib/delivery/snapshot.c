@@ -119,7 +119,7 @@ void snapshot_add_marked(const struct snapshot_table *t, struct db_tx *tx, const
 }
 
 void snapshot_add_removals(const struct snapshot_table *t, struct db_tx *tx, struct db_tx *read,
-                           const char *via, const char *uplink)
+                           const char *via, const char *uplink, int64_t floor)
 {
         int i, k = 0;
 
@@ -135,6 +135,6 @@ void snapshot_add_removals(const struct snapshot_table *t, struct db_tx *tx, str
                         continue;
                 res = db_tx_result(read, k++);
                 if (res)
-                        s->forward_removed(s->arg, tx, res, uplink);
+                        s->forward_removed(s->arg, tx, res, uplink, floor);
         }
 }

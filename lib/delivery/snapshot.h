@@ -59,9 +59,12 @@ struct snapshot_section {
         /* Optional, for sections going up: add to TX the one statement
          * reading what came through child VIA and is still marked at the
          * snapshot's end; then, in the ending transaction TX, forward the
-         * removal of each row of MARKED to UPLINK. */
+         * removal of each row of MARKED to UPLINK, each with a version
+         * above the row's and at least FLOOR (the child's version clock as
+         * its snapshot began, 0 if it did not say: SnapshotBegin). */
         void (*add_marked)(void *arg, struct db_tx *tx, const char *via);
-        void (*forward_removed)(void *arg, struct db_tx *tx, const PGresult *marked, const char *uplink);
+        void (*forward_removed)(void *arg, struct db_tx *tx, const PGresult *marked, const char *uplink,
+                                int64_t floor);
         void *arg;
 };
 
@@ -103,6 +106,6 @@ void snapshot_add_marked(const struct snapshot_table *t, struct db_tx *tx, const
 /** Then, in the ending transaction TX, the removal of what is still
  *  marked (the sections' tables, last registered first) and the forwarding
  *  of the removals to UPLINK (nothing at the city), from the results of
- *  READ. */
+ *  READ, with versions at least FLOOR (see forward_removed). */
 void snapshot_add_removals(const struct snapshot_table *t, struct db_tx *tx, struct db_tx *read,
-                           const char *via, const char *uplink);
+                           const char *via, const char *uplink, int64_t floor);

@@ -181,19 +181,23 @@ static void tree_add_marked(void *arg, struct db_tx *tx, const char *via)
         db_tx_add(tx, "SELECT id FROM nodes WHERE via = $1 AND snapshot_mark", 1, p, NULL, NULL);
 }
 
-static void tree_forward_removed(void *arg, struct db_tx *tx, const PGresult *marked, const char *uplink)
+/* The removal of a node stamped with this node's clock, at least FLOOR
+ * (see catalog_forward_removed). */
+static void tree_forward_removed(void *arg, struct db_tx *tx, const PGresult *marked, const char *uplink,
+                                 int64_t floor)
 {
         struct tree *t = arg;
         uint8_t *buf;
         size_t len;
         int i;
 
-        for (i = 0; i < PQntuples(marked); i++)
-                if (tree_encode_node_removed(PQgetvalue(marked, i, 0), vtime_next_version(t->versions), &buf,
-                                             &len) == 0) {
+        for (i = 0; i < PQntuples(marked); i++) {
+                int64_t v = vtime_next_version(t->versions);
+                if (tree_encode_node_removed(PQgetvalue(marked, i, 0), v < floor ? floor : v, &buf, &len) == 0) {
                         change_forward(tx, uplink, buf, len);
                         free(buf);
                 }
+        }
 }
 
 void tree_register(struct tree *t, struct vtime_versions *versions, struct change_table *kinds,

@@ -38,6 +38,17 @@ dump when a disk dies.
    which now carries its access log (before issue 17 it did not, and the
    copies were lost at yuelu for good): yuelu holds every record of
    yuelu-1 again, and its chain verifies; camera D is back at yuelu.
+
+3. The district restored, a removal learnt from a snapshot (chaos seed 1
+   found it). After yuelu's backup camera E is renamed; the rename reaches
+   the city. yuelu goes down, E is removed at yuelu-1, and yuelu's
+   database is restored: it holds E under its old name, at the old
+   version, and its new epoch's snapshot up leaves the city's newer E be.
+   yuelu-1's snapshot to yuelu lacks E, so yuelu removes it and tells the
+   city. That removal carried yuelu's old version + 1, below the rename's,
+   and the city kept E for good. It now carries at least the version
+   clock yuelu-1 began its snapshot with, above every version of its rows
+   before it: E goes at the city too.
 """
 
 import os
@@ -327,6 +338,35 @@ def check_district_restored(fed):
     step("yuelu holds yuelu-1's %d records again, its copy verifies; camera D is back" % len(before))
 
 
+def check_removal_after_district_restored(fed):
+    camera(fed, "E")
+    wait_until(lambda: "E" in cameras(fed, "city") and drained(fed, "yuelu-1", "yuelu")
+               and drained(fed, "yuelu", "city"), 30, what="camera E at the city, every outbox trimmed")
+    copy = backup(fed, "yuelu")
+    fed.ctl_ok("yuelu-1", "camera", "update", CAM["E"], "--name", "E renamed")
+    wait_until(lambda: (camera_row(fed, "city", "E") or ("",))[0] == "E renamed"
+               and drained(fed, "yuelu-1", "yuelu") and drained(fed, "yuelu", "city"), 30,
+               what="E's rename at the city, every outbox trimmed")
+    fed.node("yuelu").stop()
+    fed.ctl_ok("yuelu-1", "camera", "remove", CAM["E"])
+    fed.node("yuelu-1").stop()
+    city_mark = fed.log_mark("city")
+    restore(fed, "yuelu", copy)
+    # The restored district's snapshot reaches the city before it hears from
+    # yuelu-1: the city keeps its newer E, as it should.
+    wait_until(lambda: "snapshot applied" in fed.log_since("city", city_mark), 30,
+               what="yuelu's snapshot after its restore applied at the city")
+    assert (camera_row(fed, "yuelu", "E") or ("",))[0] == "cam E", \
+        "yuelu's backup does not hold E under its old name: %r" % (camera_row(fed, "yuelu", "E"),)
+    assert (camera_row(fed, "city", "E") or ("",))[0] == "E renamed", \
+        "the city lost E's rename: %r" % (camera_row(fed, "city", "E"),)
+    fed.node("yuelu-1").start()
+    wait_until(lambda: "E" not in cameras(fed, "yuelu"), 30, what="E removed at yuelu (yuelu-1's snapshot)")
+    wait_until(lambda: "E" not in cameras(fed, "city"), 30, what="E removed at the city as well",
+               detail=lambda: "the city holds %r" % (camera_row(fed, "city", "E"),))
+    step("a removal the restored yuelu learnt from yuelu-1's snapshot reached the city")
+
+
 def main():
     with TestFederation("restore", NODES, heartbeat_ms=500) as fed:
         n = fed.node("yuelu-1")
@@ -342,6 +382,7 @@ def main():
                    "--responsible-entity", "Yuelu police", "--retention-days", "30")
         check_station_restored(fed)
         check_district_restored(fed)
+        check_removal_after_district_restored(fed)
         # No daemon fell over on the way.
         for n in fed.nodes:
             assert n.alive(), "%s is not running" % n.name

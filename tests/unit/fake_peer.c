@@ -106,6 +106,7 @@ void node_init(struct node *n, enum tier tier, int window)
         n->db = fake_db_new("db");
         n->db_read = fake_db_new("db_read");
         link_set_db(&n->set, n->db, n->db_read, "epoch-ours");
+        n->set.versions = &n->versions;         /* no reserve: nothing to record */
         link_set_listen(&n->set, &(struct link_listener){
                 .submitted = heard_submitted, .applied = heard_applied,
                 .snapshot_applied = heard_snapshot_applied, .arg = n });
@@ -394,9 +395,16 @@ void rx_resend(struct peer *p, uint64_t from_seq)
 
 void rx_snapshot_begin(struct peer *p, uint64_t seq, const char *epoch)
 {
+        rx_snapshot_begin_at(p, seq, epoch, 0);
+}
+
+void rx_snapshot_begin_at(struct peer *p, uint64_t seq, const char *epoch, int64_t version)
+{
         Vigil__Envelope env = VIGIL__ENVELOPE__INIT;
         Vigil__SnapshotBegin b = VIGIL__SNAPSHOT_BEGIN__INIT;
 
+        b.has_version = version != 0;
+        b.version = version;
         b.has_seq = 1;
         b.seq = seq;
         b.epoch = (char *)epoch;

@@ -42,6 +42,7 @@ struct node {
         struct fake_tables tables;
         struct link_set set;
         struct db *db, *db_read;
+        struct vtime_versions versions; /* the node's version clock (no reservations) */
         struct peer up;                 /* to the parent (not at the city) */
         struct peer down[2];            /* to children (not at a station) */
         int n_down;
@@ -100,6 +101,8 @@ void rx_chunk_ack_seq(struct peer *p, uint64_t seq);
 void rx_busy(struct peer *p);
 void rx_resend(struct peer *p, uint64_t from_seq);
 void rx_snapshot_begin(struct peer *p, uint64_t seq, const char *epoch);
+/** ... saying its version clock as it began (0: not said, as before issue 17). */
+void rx_snapshot_begin_at(struct peer *p, uint64_t seq, const char *epoch, int64_t version);
 void rx_chunk(struct peer *p, uint64_t first, size_t n);  /* probes numbered FIRST.. */
 /** A chunk numbered SEQ (as since issue 17) of probes FIRST.. */
 void rx_chunk_numbered(struct peer *p, uint64_t seq, uint64_t first, size_t n);

@@ -170,26 +170,29 @@ static void small_marked(void *arg, struct db_tx *tx, const char *via)
         db_tx_add(tx, "SELECT number FROM fake_marked_small($1)", 1, &via, NULL, NULL);
 }
 
-static void forward(struct db_tx *tx, const char *sql, const PGresult *marked, const char *uplink)
+/* One statement per marked row: its number, UPLINK, FLOOR. */
+static void forward(struct db_tx *tx, const char *sql, const PGresult *marked, const char *uplink, int64_t floor)
 {
+        char f[24];
         int i;
 
+        snprintf(f, sizeof(f), "%" PRId64, floor);
         for (i = 0; i < PQntuples(marked); i++) {
-                const char *v[2] = { PQgetvalue(marked, i, 0), uplink };
-                db_tx_add(tx, sql, 2, v, NULL, NULL);
+                const char *v[3] = { PQgetvalue(marked, i, 0), uplink, f };
+                db_tx_add(tx, sql, 3, v, NULL, NULL);
         }
 }
 
-static void paged_forward(void *arg, struct db_tx *tx, const PGresult *marked, const char *uplink)
+static void paged_forward(void *arg, struct db_tx *tx, const PGresult *marked, const char *uplink, int64_t floor)
 {
         (void)arg;
-        forward(tx, "SELECT fake_forward_paged($1, $2)", marked, uplink);
+        forward(tx, "SELECT fake_forward_paged($1, $2, $3)", marked, uplink, floor);
 }
 
-static void small_forward(void *arg, struct db_tx *tx, const PGresult *marked, const char *uplink)
+static void small_forward(void *arg, struct db_tx *tx, const PGresult *marked, const char *uplink, int64_t floor)
 {
         (void)arg;
-        forward(tx, "SELECT fake_forward_small($1, $2)", marked, uplink);
+        forward(tx, "SELECT fake_forward_small($1, $2, $3)", marked, uplink, floor);
 }
 
 void fake_tables_init(struct fake_tables *t)

@@ -22,12 +22,13 @@
  *            $3 key1, $4 key2, $5 limit); rows (number, key2) become probes
  *            with origin "paged"; a row whose number is "bad" fails to
  *            encode. Marked: "fake_marked_paged"($1 via); forwards
- *            "fake_forward_paged"($1 number, $2 uplink) per marked row.
+ *            "fake_forward_paged"($1 number, $2 uplink, $3 floor) per
+ *            marked row.
  *   1 down   to a child, paged: "fake_read_down"($1 peer, $2 key1, $3 limit);
  *            probes with origin "down".
  *   2 small  to the parent, one page: "fake_read_small"($1 self, $2 peer);
  *            probes with origin "small". Marked: "fake_marked_small"($1 via);
- *            forwards "fake_forward_small"($1 number, $2 uplink). */
+ *            forwards "fake_forward_small"($1 number, $2 uplink, $3 floor). */
 #pragma once
 
 #include <stdbool.h>

@@ -549,6 +549,10 @@ static void test_send_snapshot(void)
         env = EXPECT(&n.up, SNAPSHOT_BEGIN);
         CHECK(env->snapshot_begin->has_seq && env->snapshot_begin->seq == 42);
         CHECK_STREQ(env->snapshot_begin->epoch, "epoch-ours");
+        /* With the node's clock: above every version issued before it,
+         * below every one after. */
+        CHECK(env->snapshot_begin->has_version && env->snapshot_begin->version == n.versions.last);
+        CHECK(vtime_next_version(&n.versions) > env->snapshot_begin->version);
         EXPECT_NONE(&n.up);
         /* Pages are read on the main connection. */
         CHECK(fake_db_pending(n.db_read) == 0);

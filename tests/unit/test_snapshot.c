@@ -248,7 +248,7 @@ static void test_marked_and_forwards(void)
         fake_tx_set_result(read, 1, small);
 
         tx = db_tx_new();
-        snapshot_add_removals(&t.sections, tx, read, PEER, UPLINK);
+        snapshot_add_removals(&t.sections, tx, read, PEER, UPLINK, 1234567);
         CHECK(fake_tx_statements(tx) == 3);
         CHECK_CONTAINS(fake_tx_sql(tx, 0), "fake_forward_paged");
         CHECK_STREQ(fake_tx_param(tx, 0, 0), "5");
@@ -259,11 +259,14 @@ static void test_marked_and_forwards(void)
         CHECK_CONTAINS(fake_tx_sql(tx, 2), "fake_forward_small");
         CHECK_STREQ(fake_tx_param(tx, 2, 0), "9");
         CHECK_STREQ(fake_tx_param(tx, 2, 1), UPLINK);
+        /* Each forward is given the child's clock as its snapshot began. */
+        CHECK_STREQ(fake_tx_param(tx, 0, 2), "1234567");
+        CHECK_STREQ(fake_tx_param(tx, 2, 2), "1234567");
         db_tx_free(tx);
 
         /* At the city, nothing is forwarded. */
         tx = db_tx_new();
-        snapshot_add_removals(&t.sections, tx, read, PEER, NULL);
+        snapshot_add_removals(&t.sections, tx, read, PEER, NULL, 0);
         CHECK(fake_tx_statements(tx) == 0);
         db_tx_free(tx);
         db_tx_free(read);
@@ -275,7 +278,7 @@ static void test_marked_and_forwards(void)
         fake_result_add_row(small, r9);
         fake_tx_set_result(read, 1, small);
         tx = db_tx_new();
-        snapshot_add_removals(&t.sections, tx, read, PEER, UPLINK);
+        snapshot_add_removals(&t.sections, tx, read, PEER, UPLINK, 0);
         CHECK(fake_tx_statements(tx) == 1);
         CHECK_CONTAINS(fake_tx_sql(tx, 0), "fake_forward_small");
         db_tx_free(tx);
@@ -318,7 +321,7 @@ static void test_marks_and_removals(void)
         db_tx_free(tx);
         tx = db_tx_new();
         read = db_tx_new();
-        snapshot_add_removals(&tt, tx, read, PEER, NULL);
+        snapshot_add_removals(&tt, tx, read, PEER, NULL, 0);
         CHECK(fake_tx_statements(tx) == 2);
         CHECK_STREQ(fake_tx_sql(tx, 0), "DELETE FROM betas WHERE via = $1 AND snapshot_mark");
         CHECK_STREQ(fake_tx_sql(tx, 1), "DELETE FROM alphas WHERE via = $1 AND snapshot_mark");

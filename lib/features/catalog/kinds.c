@@ -77,9 +77,16 @@ static void catalog_add_marked(void *arg, struct db_tx *tx, const char *via)
         db_tx_add(tx, sql, 1, p, NULL, NULL);
 }
 
-/* Tombstones carry the removed row's version + 1: newer than what any
- * replica above holds of it. */
-static void catalog_forward_removed(void *arg, struct db_tx *tx, const PGresult *marked, const char *uplink)
+/* Tombstones carry the removed row's version + 1, or FLOOR if that is
+ * higher: newer than what any replica above holds of it. The row's own
+ * version alone is not, when this node's database was restored from a
+ * backup (issue 17, fault 3): the tiers above may hold a later version of
+ * the row than the backup, and would keep it for good. The child's clock
+ * as its snapshot began is above every version it stamped on the row
+ * before removing it (from a station, the row's own clock) and below any
+ * it stamps after, so a camera added again later still wins. */
+static void catalog_forward_removed(void *arg, struct db_tx *tx, const PGresult *marked, const char *uplink,
+                                    int64_t floor)
 {
         const enum catalog_kind *k = arg;
         int vcol = catalog_version_column(*k), i;
@@ -88,6 +95,8 @@ static void catalog_forward_removed(void *arg, struct db_tx *tx, const PGresult 
 
         for (i = 0; vcol >= 0 && i < PQntuples(marked); i++) {
                 int64_t v = strtoll(PQgetvalue(marked, i, vcol), NULL, 10) + 1;
+                if (v < floor)
+                        v = floor;
                 if (catalog_encode_row(*k, marked, i, v, true, &buf, &len) == 0) {
                         change_forward(tx, uplink, buf, len);
                         free(buf);
